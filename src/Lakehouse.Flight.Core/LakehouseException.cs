@@ -1,0 +1,24 @@
+namespace Lakehouse.Flight.Core;
+
+/// <summary>What went wrong, in the terms a client maps to a status code.</summary>
+public enum LakehouseErrorKind
+{
+    InvalidArgument,
+    NotFound,
+    Conflict,
+    Unavailable,
+}
+
+/// <summary>
+/// An error whose message tells the caller what to fix. The server maps <see cref="Kind"/> to a gRPC
+/// status or an HTTP problem; the CLI prints the message.
+/// </summary>
+public sealed class LakehouseException : Exception
+{
+    public LakehouseException(LakehouseErrorKind kind, string message, Exception? inner = null)
+        : base(message, inner) => Kind = kind;
+
+    public LakehouseErrorKind Kind { get; }
+
+    public static LakehouseException Invalid(string message) => new(LakehouseErrorKind.InvalidArgument, message);
+}

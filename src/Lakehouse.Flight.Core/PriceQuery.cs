@@ -1,0 +1,91 @@
+using System.Globalization;
+
+namespace Lakehouse.Flight.Core;
+
+/// <summary>
+/// A validated read: layer, table, symbols (normalized, sorted, distinct; empty = all), an inclusive
+/// date range and a projection. Built only through <see cref="Create"/>, so a query that exists is safe
+/// to turn into paths.
+/// </summary>
+public sealed record PriceQuery
+{
+    private PriceQuery(Layer layer, string table, IReadOnlyList<string> symbols, DateOnly? from, DateOnly? to,
+        IReadOnlyList<string> columns, long limit)
+    {
+        Layer = layer;
+        Table = table;
+        Symbols = symbols;
+        DateFrom = from;
+        DateTo = to;
+        Columns = columns;
+        Limit = limit;
+    }
+
+    public Layer Layer { get; }
+    public string Table { get; }
+    public IReadOnlyList<string> Symbols { get; }
+    public DateOnly? DateFrom { get; }
+    public DateOnly? DateTo { get; }
+    public IReadOnlyList<string> Columns { get; }
+    public long Limit { get; }
+
+    /// <summary>The tables served per layer.</summary>
+    public static IReadOnlyList<(Layer Layer, string Table)> Datasets { get; } =
+        [(Layer.Silver, PriceSchema.Table), (Layer.Bronze, PriceSchema.Table)];
+
+    public static PriceQuery Create(string? layer = null, string? table = null, IEnumerable<string>? symbols = null,
+        string? dateFrom = null, string? dateTo = null, IEnumerable<string>? columns = null, long limit = 0)
+    {
+        var l = Layers.Parse(layer);
+        var t = string.IsNullOrWhiteSpace(table) ? PriceSchema.Table : table.Trim().ToLowerInvariant();
+        if (!Datasets.Contains((l, t)))
+        {
+            var valid = string.Join(", ", Datasets.Select(d => $"{Layers.Name(d.Layer)}/{d.Table}"));
+            throw LakehouseException.Invalid($"unknown dataset '{Layers.Name(l)}/{t}': valid datasets are {valid}");
+        }
+        var from = ParseDate(dateFrom, "date_from");
+        var to = ParseDate(dateTo, "date_to");
+        if (from is { } f && to is { } tt && f > tt)
+        {
+            throw LakehouseException.Invalid($"date_from {f:yyyy-MM-dd} is after date_to {tt:yyyy-MM-dd}");
+        }
+        if (limit < 0)
+        {
+            throw LakehouseException.Invalid($"limit must be >= 0 (got {limit})");
+        }
+        var schema = PriceSchema.For(l);
+        var cols = new List<string>();
+        foreach (var c in columns ?? [])
+        {
+            var name = c.Trim().ToLowerInvariant();
+            if (schema.GetFieldIndex(name) < 0)
+            {
+                var valid = string.Join(", ", schema.FieldsList.Select(x => x.Name));
+                throw LakehouseException.Invalid($"unknown column '{c}': valid columns are {valid}");
+            }
+            if (cols.Contains(name))
+            {
+                throw LakehouseException.Invalid($"column '{name}' is listed twice");
+            }
+            cols.Add(name);
+        }
+        return new PriceQuery(l, t, Core.Symbols.NormalizeAll(symbols ?? []), from, to, cols, limit);
+    }
+
+    /// <summary>The same query for one symbol (one Flight endpoint per symbol).</summary>
+    public PriceQuery ForSymbol(string symbol) =>
+        new(Layer, Table, [Core.Symbols.Normalize(symbol)], DateFrom, DateTo, Columns, Limit);
+
+    public static DateOnly? ParseDate(string? value, string field)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+        if (DateOnly.TryParseExact(value.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+        {
+            return d;
+        }
+        throw LakehouseException.Invalid($"{field} '{value}' is not an ISO date: use YYYY-MM-DD, e.g. 2024-01-31");
+    }
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Lakehouse.Flight.Core;
+
+/// <summary>One manifest line and the result of every write (DESIGN.md "Manifest line and StorageReport").</summary>
+public sealed record StorageReport
+{
+    [JsonPropertyName("run_id")] public string RunId { get; init; } = "";
+    [JsonPropertyName("ts")] public DateTimeOffset Ts { get; init; }
+    [JsonPropertyName("engine")] public string Engine { get; init; } = "parquet";
+    [JsonPropertyName("source")] public string Source { get; init; } = "";
+    [JsonPropertyName("layer")] public string Layer { get; init; } = "";
+    [JsonPropertyName("table")] public string Table { get; init; } = "";
+    [JsonPropertyName("location")] public string Location { get; init; } = "";
+    [JsonPropertyName("symbol")] public string Symbol { get; init; } = "";
+    [JsonPropertyName("date_from")] public string? DateFrom { get; init; }
+    [JsonPropertyName("date_to")] public string? DateTo { get; init; }
+    [JsonPropertyName("rows")] public long Rows { get; init; }
+    [JsonPropertyName("inserted")] public long Inserted { get; init; }
+    [JsonPropertyName("updated")] public long Updated { get; init; }
+    [JsonPropertyName("unchanged")] public long Unchanged { get; init; }
+    [JsonPropertyName("rejected")] public long Rejected { get; init; }
+    [JsonPropertyName("duration_ms")] public long DurationMs { get; init; }
+
+    /// <summary>Why rows were rejected (first few), so a user can fix the source.</summary>
+    [JsonPropertyName("reject_reasons")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? RejectReasons { get; init; }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = false,
+        Converters = { new UtcSecondsConverter() },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static StorageReport? FromJson(string line) => JsonSerializer.Deserialize<StorageReport>(line, JsonOptions);
+
+    private sealed class UtcSecondsConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            DateTimeOffset.Parse(reader.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,88 @@
+using Apache.Arrow;
+using Apache.Arrow.Types;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>Batch plumbing: concatenate, slice by date, project, empty arrays.</summary>
+internal static class ArrowConcat
+{
+    public static RecordBatch Concatenate(IReadOnlyList<RecordBatch> batches)
+    {
+        if (batches.Count == 1)
+        {
+            return batches[0];
+        }
+        var schema = batches[0].Schema;
+        var arrays = new IArrowArray[schema.FieldsList.Count];
+        var parts = new List<IArrowArray>(batches.Count);
+        for (var c = 0; c < arrays.Length; c++)
+        {
+            parts.Clear();
+            foreach (var b in batches)
+            {
+                parts.Add(b.Column(c));
+            }
+            arrays[c] = ArrowArrayConcatenator.Concatenate(parts);
+        }
+        return new RecordBatch(schema, arrays, batches.Sum(b => b.Length));
+    }
+
+    public static IArrowArray Empty(IArrowType type) => type switch
+    {
+        StringType => new StringArray.Builder().Build(),
+        Date32Type => new Date32Array.Builder().Build(),
+        DoubleType => new DoubleArray.Builder().Build(),
+        Int64Type => new Int64Array.Builder().Build(),
+        TimestampType t => new TimestampArray.Builder(t).Build(),
+        _ => throw new NotSupportedException($"no empty array for {type.Name}"),
+    };
+
+    /// <summary>Rows of a date-sorted batch within [from, to] (day numbers since the Unix epoch), zero-copy.</summary>
+    public static RecordBatch SliceByDate(RecordBatch batch, int dateColumn, int? from, int? to)
+    {
+        if (from is null && to is null)
+        {
+            return batch;
+        }
+        var days = ((Date32Array)batch.Column(dateColumn)).Values;
+        var start = from is { } f ? LowerBound(days, f) : 0;
+        var end = to is { } t ? LowerBound(days, t + 1) : days.Length;
+        if (start == 0 && end == days.Length)
+        {
+            return batch;
+        }
+        return batch.Slice(start, Math.Max(0, end - start));
+    }
+
+    public static RecordBatch Project(RecordBatch batch, Schema projected, int[] indices)
+    {
+        if (indices.Length == batch.ColumnCount && indices.Select((x, i) => x == i).All(b => b))
+        {
+            return batch;
+        }
+        var arrays = new IArrowArray[indices.Length];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            arrays[i] = batch.Column(indices[i]);
+        }
+        return new RecordBatch(projected, arrays, batch.Length);
+    }
+
+    private static int LowerBound(ReadOnlySpan<int> values, int target)
+    {
+        int lo = 0, hi = values.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (values[mid] < target)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+}

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>
+/// Makes a write that touches several files all-or-nothing. Temp files are written and flushed first;
+/// the journal naming every (temp, final) pair and the manifest lines is then written atomically — that
+/// is the commit point. Renames and manifest appends follow; the journal is deleted last. After a crash,
+/// <see cref="Recover"/> rolls a committed journal forward, and temps no journal names are deleted.
+/// </summary>
+internal sealed class Journal
+{
+    private readonly string _dir;
+    private readonly ManifestLog _manifests;
+
+    public Journal(string dir, ManifestLog manifests)
+    {
+        _dir = dir;
+        _manifests = manifests;
+        Directory.CreateDirectory(dir);
+    }
+
+    public void Commit(IReadOnlyList<StagedFile> files, IReadOnlyList<ManifestAppend> manifests)
+    {
+        if (files.Count == 0 && manifests.Count == 0)
+        {
+            return;
+        }
+        var record = new JournalRecord(Environment.ProcessId, [.. files], [.. manifests]);
+        var path = Path.Combine(_dir, $"{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        // Even one file is journalled: its manifest lines must follow it after a crash.
+        DurableFile.WriteAllAtomic(path, JsonSerializer.SerializeToUtf8Bytes(record, JournalJson.Default.JournalRecord));
+        Apply(record);
+        File.Delete(path);
+    }
+
+    private void Apply(JournalRecord record)
+    {
+        var dirs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in record.Files)
+        {
+            if (File.Exists(f.Temp))
+            {
+                DurableFile.CommitTemp(f.Temp, f.Final);
+            }
+            dirs.Add(Path.GetDirectoryName(f.Final)!);
+        }
+        foreach (var d in dirs)
+        {
+            DurableFile.FsyncDirectory(d);
+        }
+        foreach (var m in record.Manifests)
+        {
+            _manifests.Append(m.File, m.Lines);
+        }
+    }
+
+    /// <summary>Rolls forward the journals of dead processes. Returns how many were applied.</summary>
+    public int Recover()
+    {
+        var applied = 0;
+        foreach (var path in Directory.EnumerateFiles(_dir, "*.json"))
+        {
+            var name = Path.GetFileNameWithoutExtension(path);
+            var dash = name.IndexOf('-', StringComparison.Ordinal);
+            if (dash > 0 && int.TryParse(name.AsSpan(0, dash), out var pid) && pid != Environment.ProcessId && ProcessLiveness.IsAlive(pid))
+            {
+                continue;
+            }
+            JournalRecord? record;
+            try
+            {
+                record = JsonSerializer.Deserialize(File.ReadAllBytes(path), JournalJson.Default.JournalRecord);
+            }
+            catch (JsonException)
+            {
+                // A journal is written atomically; an unreadable one was never committed.
+                record = null;
+            }
+            if (record is not null)
+            {
+                Apply(record);
+                applied++;
+            }
+            File.Delete(path);
+        }
+        return applied;
+    }
+}
+
+internal sealed record StagedFile(string Temp, string Final);
+
+internal sealed record ManifestAppend(string File, string[] Lines);
+
+internal sealed record JournalRecord(int Pid, StagedFile[] Files, ManifestAppend[] Manifests);
+
+[JsonSerializable(typeof(JournalRecord))]
+internal sealed partial class JournalJson : JsonSerializerContext;

@@ -1,0 +1,104 @@
+using System.Text;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>
+/// Append-only JSON Lines. Appends from every process are serialised by a lock file; each append is
+/// flushed to disk. A torn last line (a crash mid-append) is fenced off by a newline before the next
+/// append and skipped by readers.
+/// </summary>
+internal sealed class ManifestLog
+{
+    private readonly string _lockDir;
+    private readonly object _gate = new();
+
+    public ManifestLog(string lockDir)
+    {
+        _lockDir = lockDir;
+        Directory.CreateDirectory(lockDir);
+    }
+
+    /// <summary>Raised after lines were appended: (file, length before, length after).</summary>
+    public event Action<string, long, long>? Appended;
+
+    public void Append(string file, IReadOnlyList<string> lines)
+    {
+        if (lines.Count == 0)
+        {
+            return;
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var lockPath = Path.Combine(_lockDir, "manifest-" + Path.GetFileNameWithoutExtension(file) + ".lock");
+        lock (_gate)
+        {
+            using var fileLock = AcquireFileLock(lockPath);
+            using var fs = new FileStream(file, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+            var before = fs.Length;
+            var sb = new StringBuilder();
+            if (before > 0)
+            {
+                fs.Seek(-1, SeekOrigin.End);
+                if (fs.ReadByte() != '\n')
+                {
+                    sb.Append('\n');
+                }
+            }
+            foreach (var line in lines)
+            {
+                sb.Append(line).Append('\n');
+            }
+            var bytes = Encoding.UTF8.GetBytes(sb.ToString());
+            fs.Seek(0, SeekOrigin.End);
+            fs.Write(bytes);
+            fs.Flush(flushToDisk: true);
+            Appended?.Invoke(file, before, before + bytes.Length);
+        }
+    }
+
+    /// <summary>Complete lines from <paramref name="offset"/>; returns the offset after the last complete line.</summary>
+    public static long ReadLines(string file, long offset, List<string> into)
+    {
+        if (!File.Exists(file))
+        {
+            return offset;
+        }
+        using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (offset > fs.Length)
+        {
+            offset = 0;
+        }
+        fs.Seek(offset, SeekOrigin.Begin);
+        var buffer = new byte[fs.Length - offset];
+        fs.ReadExactly(buffer);
+        var consumed = 0;
+        for (var i = 0; i < buffer.Length; i++)
+        {
+            if (buffer[i] == '\n')
+            {
+                var line = Encoding.UTF8.GetString(buffer, consumed, i - consumed).Trim();
+                if (line.Length > 0)
+                {
+                    into.Add(line);
+                }
+                consumed = i + 1;
+            }
+        }
+        return offset + consumed;
+    }
+
+    private static FileStream AcquireFileLock(string path)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(1);
+            }
+        }
+    }
+}

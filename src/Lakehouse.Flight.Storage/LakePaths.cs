@@ -1,0 +1,55 @@
+using System.Globalization;
+using Lakehouse.Flight.Core;
+
+namespace Lakehouse.Flight.Storage;
+
+/// <summary>Every path of the lake, built only from validated symbols and source names.</summary>
+public sealed class LakePaths
+{
+    public const string DataFileName = "data.parquet";
+
+    public LakePaths(string dataDir)
+    {
+        if (string.IsNullOrWhiteSpace(dataDir))
+        {
+            throw LakehouseException.Invalid("data dir is empty: pass --data-dir or set LAKEHOUSE_DATA_DIR");
+        }
+        DisplayRoot = dataDir.TrimEnd('/', '\\');
+        Root = Path.GetFullPath(dataDir);
+    }
+
+    /// <summary>Absolute path of the data dir.</summary>
+    public string Root { get; }
+
+    /// <summary>The data dir as the user gave it; used in report locations (<c>data/silver/prices_daily</c>).</summary>
+    public string DisplayRoot { get; }
+
+    public string MetadataDir => Path.Combine(Root, "_metadata");
+    public string ManifestDir => Path.Combine(MetadataDir, "manifests");
+    public string LockDir => Path.Combine(MetadataDir, "locks");
+    public string JournalDir => Path.Combine(MetadataDir, "journal");
+
+    public string LayerTableDir(Layer layer, string table) => Path.Combine(Root, Layers.Name(layer), table);
+
+    public string TableDir(TableId t) =>
+        t.Source is null ? LayerTableDir(t.Layer, t.Table) : Path.Combine(LayerTableDir(t.Layer, t.Table), "source=" + HivePath.Escape(t.Source));
+
+    public string SymbolDir(TableId t, string symbol) => Path.Combine(TableDir(t), "symbol=" + HivePath.Escape(Symbols.Normalize(symbol)));
+
+    public string PartitionFile(TableId t, PartitionKey key) => Path.Combine(
+        SymbolDir(t, key.Symbol),
+        "year=" + key.Year.ToString(CultureInfo.InvariantCulture),
+        "month=" + key.Month.ToString(CultureInfo.InvariantCulture),
+        DataFileName);
+
+    public string ManifestFile(Layer layer, string table) => Path.Combine(ManifestDir, $"{Layers.Name(layer)}_{table}.jsonl");
+
+    public string GoldReportsDir => Path.Combine(Root, "gold", "reports");
+
+    /// <summary>The location string written into reports.</summary>
+    public string Location(TableId t)
+    {
+        var rel = Path.GetRelativePath(Root, TableDir(t)).Replace('\\', '/');
+        return DisplayRoot.Replace('\\', '/') + "/" + rel;
+    }
+}

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace Lakehouse.Flight.Storage;
+
+internal static partial class StorageLog
+{
+    [LoggerMessage(1, LogLevel.Warning, "Recovery: rolled forward {Journals} committed write(s) and removed {Temps} stale temp file(s)")]
+    public static partial void Recovered(ILogger logger, int journals, int temps);
+
+    [LoggerMessage(2, LogLevel.Information, "Another process changed {Table} {Symbol}: index and cache refreshed")]
+    public static partial void ExternalChange(ILogger logger, string table, string symbol);
+
+    [LoggerMessage(3, LogLevel.Debug, "{Table}: {Symbols} symbol(s) written, {Files} file(s) in {Ms} ms")]
+    public static partial void Committed(ILogger logger, string table, int symbols, int files, long ms);
+}

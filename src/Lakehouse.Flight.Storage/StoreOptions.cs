@@ -1,0 +1,17 @@
+namespace Lakehouse.Flight.Storage;
+
+/// <summary>Storage settings (bound from <c>Lakehouse:*</c> configuration by the server).</summary>
+public sealed class StoreOptions
+{
+    /// <summary>The lake's root folder. Default <c>./data</c>.</summary>
+    public string DataDir { get; set; } = "data";
+
+    /// <summary>Memory for decoded partitions; 0 turns the cache off. Default 2 GiB.</summary>
+    public long CacheBytes { get; set; } = 2L << 30;
+
+    /// <summary>How long a writer waits for a partition lock held by another writer.</summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Reads coalesce small partitions into batches of up to this many rows.</summary>
+    public int TargetBatchRows { get; set; } = 64 * 1024;
+}

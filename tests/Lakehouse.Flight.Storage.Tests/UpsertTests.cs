@@ -1,0 +1,153 @@
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion;
+
+namespace Lakehouse.Flight.Storage.Tests;
+
+public sealed class UpsertTests : IDisposable
+{
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    private static IReadOnlyList<PriceBar> Q1(params string[] symbols) =>
+        SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+
+    [Fact]
+    public async Task Upsert_SameRangeTwice_SecondIsAllUnchanged()
+    {
+        var store = _lake.Open();
+        var bars = Q1("AAPL");
+
+        var first = Assert.Single(await store.UpsertAsync(bars));
+        var second = Assert.Single(await store.UpsertAsync(bars));
+
+        Assert.Equal(bars.Count, first.Inserted);
+        Assert.Equal((0L, 0L, 0L), (first.Updated, first.Unchanged, first.Rejected));
+        Assert.Equal((0L, 0L, (long)bars.Count), (second.Inserted, second.Updated, second.Unchanged));
+        Assert.Equal(bars.Count, second.Rows);
+        Assert.Equal("2024-01-01", first.DateFrom);
+        Assert.Equal("2024-03-29", first.DateTo);
+    }
+
+    [Fact]
+    public async Task Upsert_OneChangedClose_CountsOneUpdateAndReadsNewValue()
+    {
+        var store = _lake.Open();
+        var bars = Q1("AAPL").ToList();
+        await store.UpsertAsync(bars);
+        var target = bars[10];
+        bars[10] = target with { Close = target.Close + 0.01, High = Math.Max(target.High, target.Close + 0.01) };
+
+        var report = Assert.Single(await store.UpsertAsync(bars));
+
+        Assert.Equal((0L, 1L, (long)bars.Count - 1), (report.Inserted, report.Updated, report.Unchanged));
+        var read = Read(PriceStore.Open(_lake.Dir), PriceQuery.Create(symbols: ["AAPL"], dateFrom: $"{target.Date:yyyy-MM-dd}", dateTo: $"{target.Date:yyyy-MM-dd}"));
+        Assert.Equal(target.Close + 0.01, Assert.Single(read).Close);
+    }
+
+    [Fact]
+    public async Task Upsert_WritesMonthPartitionsAtDesignPaths()
+    {
+        var store = _lake.Open();
+
+        await store.UpsertAsync(Q1("AAPL", "^GSPC", "EURUSD=X"));
+
+        foreach (var m in new[] { 1, 2, 3 })
+        {
+            Assert.True(File.Exists(Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=AAPL", "year=2024", $"month={m}", "data.parquet")));
+        }
+        Assert.True(Directory.Exists(Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=%5EGSPC", "year=2024", "month=1")));
+        Assert.True(Directory.Exists(Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=EURUSD%3DX", "year=2024", "month=1")));
+        var manifest = File.ReadAllLines(Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl"));
+        Assert.Equal(3, manifest.Length);
+        Assert.Contains("\"symbol\":\"^GSPC\"", manifest[0] + manifest[1] + manifest[2]);
+    }
+
+    [Fact]
+    public async Task Upsert_InvalidRows_AreRejectedWithReasonAndOthersLand()
+    {
+        var store = _lake.Open();
+        var bars = Q1("MSFT").Take(5).ToList();
+        bars[1] = bars[1] with { Low = bars[1].High + 1 };
+        bars[2] = bars[2] with { Close = double.NaN };
+        bars[3] = bars[3] with { Volume = -1 };
+
+        var report = Assert.Single(await store.UpsertAsync(bars));
+
+        Assert.Equal((2L, 3L), (report.Inserted, report.Rejected));
+        Assert.NotNull(report.RejectReasons);
+        Assert.Contains(report.RejectReasons!, r => r.Contains("low", StringComparison.Ordinal));
+        Assert.Contains(report.RejectReasons!, r => r.Contains("volume", StringComparison.Ordinal));
+        Assert.Equal(2, Read(store, PriceQuery.Create(symbols: ["MSFT"])).Count);
+    }
+
+    [Fact]
+    public async Task Upsert_DuplicateKeyInBatch_IsRefusedAndNothingWritten()
+    {
+        var store = _lake.Open();
+        var bars = Q1("MSFT").Take(3).ToList();
+        bars.Add(bars[0]);
+
+        var ex = await Assert.ThrowsAsync<LakehouseException>(() => store.UpsertAsync(bars));
+
+        Assert.Equal(LakehouseErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains("duplicate key (MSFT, 2024-01-01)", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_lake.Dir, "silver")));
+    }
+
+    [Theory]
+    [InlineData("../../etc")]
+    [InlineData("A/B")]
+    [InlineData("..")]
+    [InlineData("A B")]
+    [InlineData("")]
+    public async Task Upsert_PathLikeSymbol_IsRefusedBeforeAnyPath(string symbol)
+    {
+        var store = _lake.Open();
+        var bar = Q1("X")[0] with { Symbol = symbol };
+
+        var ex = await Assert.ThrowsAsync<LakehouseException>(() => store.UpsertAsync([bar]));
+
+        Assert.Equal(LakehouseErrorKind.InvalidArgument, ex.Kind);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_lake.Dir, "*.parquet", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Read_RangeAndProjection_ReturnsOrderedRowsOfThoseColumns()
+    {
+        var store = _lake.Open();
+        var bars = Q1("MSFT", "AAPL");
+        await store.UpsertAsync(bars);
+
+        var query = PriceQuery.Create(symbols: ["msft", "AAPL"], dateFrom: "2024-01-15", dateTo: "2024-02-20", columns: ["date", "close", "symbol"]);
+        var batches = store.Read(query).ToList();
+
+        Assert.All(batches, b => Assert.Equal(["date", "close", "symbol"], b.Schema.FieldsList.Select(f => f.Name)));
+        var rows = batches.SelectMany(b => Enumerable.Range(0, b.Length).Select(i => (
+            Symbol: ((StringArray)b.Column(2)).GetString(i),
+            Date: ((Date32Array)b.Column(0)).GetDateOnly(i)!.Value,
+            Close: ((DoubleArray)b.Column(1)).GetValue(i)!.Value))).ToList();
+        var expected = bars.Where(b => b.Date >= new DateOnly(2024, 1, 15) && b.Date <= new DateOnly(2024, 2, 20))
+            .OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).Select(b => (b.Symbol, b.Date, b.Close)).ToList();
+        Assert.Equal(expected, rows);
+    }
+
+    [Fact]
+    public async Task Read_FreshProcessView_SeesSameRowsAsWriter()
+    {
+        var writer = _lake.Open();
+        var bars = Q1("AAPL");
+        await writer.UpsertAsync(bars);
+
+        var reader = PriceStore.Open(_lake.Dir);
+        var read = Read(reader, PriceQuery.Create(symbols: ["AAPL"]));
+
+        Assert.Equal(bars.Select(b => (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)),
+            read.Select(b => (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)));
+        Assert.All(read, b => Assert.Equal("synthetic", b.Source));
+    }
+
+    internal static List<PriceBar> Read(PriceStore store, PriceQuery query) =>
+        store.Read(query).SelectMany(Internal.PriceBatches.ToBars).ToList();
+}
