@@ -31,11 +31,11 @@ internal sealed class Journal
         var path = Path.Combine(_dir, $"{Environment.ProcessId}-{Guid.NewGuid():N}.json");
         // Even one file is journalled: its manifest lines must follow it after a crash.
         DurableFile.WriteAllAtomic(path, JsonSerializer.SerializeToUtf8Bytes(record, JournalJson.Default.JournalRecord));
-        Apply(record);
+        Apply(record, recovering: false);
         File.Delete(path);
     }
 
-    private void Apply(JournalRecord record)
+    private void Apply(JournalRecord record, bool recovering)
     {
         var dirs = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in record.Files)
@@ -52,7 +52,14 @@ internal sealed class Journal
         }
         foreach (var m in record.Manifests)
         {
-            _manifests.Append(m.File, m.Lines);
+            if (recovering)
+            {
+                _manifests.AppendMissing(m.File, m.Lines);
+            }
+            else
+            {
+                _manifests.Append(m.File, m.Lines);
+            }
         }
     }
 
@@ -80,7 +87,7 @@ internal sealed class Journal
             }
             if (record is not null)
             {
-                Apply(record);
+                Apply(record, recovering: true);
                 applied++;
             }
             File.Delete(path);
