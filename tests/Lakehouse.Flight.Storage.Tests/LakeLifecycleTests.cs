@@ -120,3 +120,37 @@ public sealed class LakeLifecycleTests : IDisposable
         Assert.Equal((2, 48L, (long)bars.Count), (stats.Symbols, stats.Partitions, stats.Rows));
     }
 }
+
+public sealed class WarmTests : IDisposable
+{
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    [Fact]
+    public async Task Warm_LoadsEveryPartitionOnce_AndReadsAfterwardsEqualFileContents()
+    {
+        var bars = SyntheticSource.Generate(["AAPL", "MSFT", "^GSPC"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
+        await _lake.Open().UpsertAsync(bars);
+        var store = _lake.Open();
+
+        var loaded = store.Warm();
+
+        Assert.Equal(36, loaded);
+        Assert.Equal(0, store.Warm());
+        var rows = UpsertTests.Read(store, PriceQuery.Create());
+        Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close)).OrderBy(x => x.Symbol, StringComparer.Ordinal).ThenBy(x => x.Date),
+            rows.Select(b => (b.Symbol, b.Date, b.Close)));
+    }
+
+    [Fact]
+    public async Task Warm_WithCacheOff_LoadsNothingAndReadsStillWork()
+    {
+        var bars = SyntheticSource.Generate(["AAPL"], new DateOnly(2023, 1, 1), new DateOnly(2023, 6, 30));
+        await _lake.Open().UpsertAsync(bars);
+        var store = _lake.Open(cacheBytes: 0);
+
+        Assert.Equal(0, store.Warm());
+        Assert.Equal(bars.Count, store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+    }
+}
