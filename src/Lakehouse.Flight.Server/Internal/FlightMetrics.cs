@@ -1,0 +1,26 @@
+namespace Lakehouse.Flight.Server.Internal;
+
+/// <summary>Counters of the running server (tests read them to prove streaming and cancellation).</summary>
+internal sealed class FlightMetrics
+{
+    private long _batchesRead;
+    private long _messagesSent;
+    private long _activeStreams;
+
+    /// <summary>Batches pulled from the store by DoGet.</summary>
+    public long BatchesRead => Interlocked.Read(ref _batchesRead);
+
+    /// <summary>Record batch messages written by DoGet.</summary>
+    public long MessagesSent => Interlocked.Read(ref _messagesSent);
+
+    /// <summary>DoGet calls in progress.</summary>
+    public long ActiveStreams => Interlocked.Read(ref _activeStreams);
+
+    public void BatchRead() => Interlocked.Increment(ref _batchesRead);
+
+    public void MessageSent() => Interlocked.Increment(ref _messagesSent);
+
+    public void StreamStarted() => Interlocked.Increment(ref _activeStreams);
+
+    public void StreamEnded() => Interlocked.Decrement(ref _activeStreams);
+}

@@ -1,0 +1,143 @@
+using Lakehouse.Flight.Core;
+using Microsoft.Extensions.Configuration;
+
+namespace Lakehouse.Flight.Server;
+
+/// <summary>Server settings, bound from the <c>Lakehouse</c> configuration section (<c>Lakehouse:DataDir</c>, ...).</summary>
+public sealed class LakehouseServerOptions
+{
+    public const string SectionName = "Lakehouse";
+
+    /// <summary>The lake's root folder.</summary>
+    public string DataDir { get; set; } = "data";
+
+    /// <summary>Address to bind; forced to loopback when no credentials are configured.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>Flight (gRPC, HTTP/2) port; 0 picks a free port.</summary>
+    public int FlightPort { get; set; } = 8815;
+
+    /// <summary>PFX/PEM certificate; when set the Flight port serves TLS (grpc+tls://).</summary>
+    public string? CertificatePath { get; set; }
+
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Largest upload (DoPut) in rows; more is refused whole.</summary>
+    public long MaxUploadRows { get; set; } = 5_000_000;
+
+    /// <summary>Largest gRPC message the server accepts (pyarrow sends a pandas frame as one batch).</summary>
+    public int MaxReceiveMessageBytes { get; set; } = 64 << 20;
+
+    /// <summary>DoGet slices batches so no message exceeds about this many bytes.</summary>
+    public int MaxSendMessageBytes { get; set; } = 1 << 20;
+
+    /// <summary>Partition cache of the store.</summary>
+    public long CacheBytes { get; set; } = 2L << 30;
+
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Options from <c>Lakehouse:*</c> in <paramref name="configuration"/>.</summary>
+    public static LakehouseServerOptions FromConfiguration(IConfiguration configuration)
+    {
+        var options = new LakehouseServerOptions();
+        configuration.GetSection(SectionName).Bind(options);
+        return options;
+    }
+
+    /// <summary>Refuses settings the server cannot start with, naming the setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDir))
+        {
+            throw LakehouseException.Invalid("Lakehouse:DataDir is empty: give the lake's folder");
+        }
+        if (FlightPort is < 0 or > 65535)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:FlightPort {FlightPort} is not a port (0..65535; 0 = any free port)");
+        }
+        if (!System.Net.IPAddress.TryParse(Host, out _) && Host is not ("localhost" or "*" or "0.0.0.0"))
+        {
+            throw LakehouseException.Invalid($"Lakehouse:Host '{Host}' is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)");
+        }
+        if (MaxUploadRows <= 0)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:MaxUploadRows must be > 0 (got {MaxUploadRows})");
+        }
+        if (MaxSendMessageBytes < 64 * 1024 || MaxReceiveMessageBytes < 1 << 20)
+        {
+            throw LakehouseException.Invalid("Lakehouse:MaxSendMessageBytes must be >= 64 KiB and MaxReceiveMessageBytes >= 1 MiB");
+        }
+        if (CertificatePath is { Length: > 0 } cert && !File.Exists(cert))
+        {
+            throw LakehouseException.Invalid($"Lakehouse:CertificatePath '{cert}' does not exist");
+        }
+        Auth.Validate();
+    }
+}
+
+/// <summary>Who may call: users (Basic, exchanged for a Bearer token at Handshake) and static tokens.</summary>
+public sealed class AuthOptions
+{
+    public List<UserOptions> Users { get; set; } = [];
+
+    public List<TokenOptions> Tokens { get; set; } = [];
+
+    /// <summary>Lifetime of tokens issued by Handshake.</summary>
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    public bool Enabled => Users.Count > 0 || Tokens.Count > 0;
+
+    internal void Validate()
+    {
+        foreach (var u in Users)
+        {
+            if (string.IsNullOrEmpty(u.Name) || string.IsNullOrEmpty(u.Password) || u.Name.Contains(':', StringComparison.Ordinal))
+            {
+                throw LakehouseException.Invalid("Lakehouse:Auth:Users: each user needs a Name (without ':') and a Password");
+            }
+            _ = Roles.Parse(u.Role, $"Lakehouse:Auth:Users '{u.Name}'");
+        }
+        foreach (var t in Tokens)
+        {
+            if (string.IsNullOrEmpty(t.Token) || t.Token.Length < 16)
+            {
+                throw LakehouseException.Invalid("Lakehouse:Auth:Tokens: each token needs at least 16 characters");
+            }
+            _ = Roles.Parse(t.Role, "Lakehouse:Auth:Tokens");
+        }
+    }
+}
+
+public sealed class UserOptions
+{
+    public string Name { get; set; } = "";
+    public string Password { get; set; } = "";
+
+    /// <summary><c>reader</c> or <c>writer</c> (writers also read).</summary>
+    public string Role { get; set; } = "reader";
+}
+
+public sealed class TokenOptions
+{
+    public string Token { get; set; } = "";
+
+    /// <summary><c>reader</c> or <c>writer</c>.</summary>
+    public string Role { get; set; } = "reader";
+}
+
+/// <summary>What a caller may do. Writers may also read.</summary>
+public enum Role
+{
+    Reader,
+    Writer,
+}
+
+public static class Roles
+{
+    public static Role Parse(string? value, string where) => (value ?? "").Trim().ToLowerInvariant() switch
+    {
+        "reader" or "read" => Role.Reader,
+        "writer" or "write" => Role.Writer,
+        _ => throw LakehouseException.Invalid($"{where}: role '{value}' is not one of reader, writer"),
+    };
+}
