@@ -34,6 +34,7 @@ internal static class ServeCommand
         options.FlightPort = args.GetInt("flight-port", options.FlightPort);
         options.Host = args.Get("host") ?? options.Host;
         options.CertificatePath = args.Get("tls-cert") ?? options.CertificatePath;
+        options.CertificateKeyPath = args.Get("tls-key") ?? options.CertificateKeyPath;
         // The HTTP API is not built yet: the port is accepted so scripts written for it keep working.
         _ = args.GetInt("http-port", 8080);
         var demo = args.Has("demo");

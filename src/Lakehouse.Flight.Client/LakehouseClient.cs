@@ -48,6 +48,8 @@ public sealed partial class LakehouseClient : IDisposable
         _channel = GrpcChannel.ForAddress($"{scheme}://{address.Host}:{address.Port}", new GrpcChannelOptions
         {
             MaxReceiveMessageSize = _options.MaxReceiveMessageBytes,
+            HttpHandler = _options.HttpHandler,
+            DisposeHttpClient = _options.HttpHandler is null,
         });
         _flight = new FlightClient(_channel);
     }

@@ -63,6 +63,7 @@ public sealed class LakehouseServer : IAsyncDisposable
             builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
+        var certificate = string.IsNullOrEmpty(options.CertificatePath) ? null : options.LoadCertificate();
         var host = options.Auth.Enabled ? options.Host : LoopbackFor(options.Host);
         var address = host is "*" or "0.0.0.0" ? IPAddress.Any : host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host);
         builder.WebHost.ConfigureKestrel(k =>
@@ -70,9 +71,9 @@ public sealed class LakehouseServer : IAsyncDisposable
             k.Listen(address, options.FlightPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
-                if (!string.IsNullOrEmpty(options.CertificatePath))
+                if (certificate is not null)
                 {
-                    listen.UseHttps(options.CertificatePath, options.CertificatePassword);
+                    listen.UseHttps(certificate);
                 }
             });
             k.Limits.Http2.MaxStreamsPerConnection = 256;

@@ -17,10 +17,14 @@ public sealed class LakehouseServerOptions
     /// <summary>Flight (gRPC, HTTP/2) port; 0 picks a free port.</summary>
     public int FlightPort { get; set; } = 8815;
 
-    /// <summary>PFX/PEM certificate; when set the Flight port serves TLS (grpc+tls://).</summary>
+    /// <summary>PFX or PEM certificate; when set the Flight port serves TLS (grpc+tls://).</summary>
     public string? CertificatePath { get; set; }
 
+    /// <summary>Password of a PFX certificate.</summary>
     public string? CertificatePassword { get; set; }
+
+    /// <summary>Private key file of a PEM certificate (empty when the key is inside the PEM or a PFX is used).</summary>
+    public string? CertificateKeyPath { get; set; }
 
     /// <summary>Largest upload (DoPut) in rows; more is refused whole.</summary>
     public long MaxUploadRows { get; set; } = 5_000_000;
@@ -71,7 +75,22 @@ public sealed class LakehouseServerOptions
         {
             throw LakehouseException.Invalid($"Lakehouse:CertificatePath '{cert}' does not exist");
         }
+        if (CertificateKeyPath is { Length: > 0 } key && !File.Exists(key))
+        {
+            throw LakehouseException.Invalid($"Lakehouse:CertificateKeyPath '{key}' does not exist");
+        }
         Auth.Validate();
+    }
+
+    /// <summary>Loads the configured certificate (PFX, or PEM with its key).</summary>
+    internal System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate()
+    {
+        var path = CertificatePath!;
+        if (path.EndsWith(".pem", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".crt", StringComparison.OrdinalIgnoreCase))
+        {
+            return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(path, string.IsNullOrEmpty(CertificateKeyPath) ? null : CertificateKeyPath);
+        }
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, CertificatePassword);
     }
 }
 

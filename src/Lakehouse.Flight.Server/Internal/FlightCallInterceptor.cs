@@ -83,8 +83,9 @@ internal sealed class FlightCallInterceptor : Interceptor
             ServerLog.Refused(_logger, method, ex.Message);
             throw new RpcException(new Status(ToStatus(ex.Kind), ex.Message));
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (context.CancellationToken.IsCancellationRequested && ex is not RpcException)
         {
+            // A client that goes away surfaces as an aborted write (IOException, InvalidOperationException), not only as OCE.
             ServerLog.Cancelled(_logger, method);
             throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
         }
