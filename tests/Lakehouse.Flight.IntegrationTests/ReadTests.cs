@@ -135,6 +135,37 @@ public sealed class ReadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListFlights_Criteria_FiltersDatasets()
+    {
+        using var call = _server.Raw.ListFlights(new FlightCriteria("bronze"));
+        var infos = new List<FlightInfo>();
+        while (await call.ResponseStream.MoveNext().DefaultTimeout())
+        {
+            infos.Add(call.ResponseStream.Current);
+        }
+
+        var info = Assert.Single(infos);
+        Assert.Equal(["bronze", "prices_daily"], info.Descriptor.Paths);
+        Assert.Equal(_bars.Count, info.TotalRecords);
+    }
+
+    [Fact]
+    public async Task GetFlightInfo_WithLimit_IsOneEndpointHonouringTheLimit()
+    {
+        var info = await _server.Raw.GetInfo(FlightDescriptor.CreateCommandDescriptor("""{"limit":70}""")).ResponseAsync.DefaultTimeout();
+
+        var endpoint = Assert.Single(info.Endpoints);
+        Assert.Equal(70, info.TotalRecords);
+        using var call = _server.Raw.GetStream(endpoint.Ticket);
+        var rows = 0;
+        while (await call.ResponseStream.MoveNext().DefaultTimeout())
+        {
+            rows += call.ResponseStream.Current.Length;
+        }
+        Assert.Equal(70, rows);
+    }
+
+    [Fact]
     public async Task PlanAndSchema_ThroughSdk_MatchTheData()
     {
         using var client = _server.Client();

@@ -32,6 +32,11 @@ public sealed class BigLakeFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }
 
+/// <summary>Runs alone: the memory measurement must not see other tests' servers.</summary>
+[CollectionDefinition(nameof(StreamingCollection), DisableParallelization = true)]
+public sealed class StreamingCollection;
+
+[Collection(nameof(StreamingCollection))]
 public sealed class StreamingTests : IClassFixture<BigLakeFixture>
 {
     private readonly BigLakeFixture _lake;

@@ -56,9 +56,10 @@ internal sealed partial class LakehouseFlightService : FlightServer
     {
         var query = QueryOf(request);
         var plans = _store.Plan(query, context.CancellationToken);
-        var endpoints = plans
-            .Select(p => new FlightEndpoint(new FlightTicket(QueryCodec.Encode(query.ForSymbol(p.Symbol))), []))
-            .ToList();
+        // A limit spans symbols, so a limited query is one endpoint; otherwise one per symbol, for parallel reads.
+        var endpoints = query.Limit > 0 && plans.Count > 0
+            ? [new FlightEndpoint(new FlightTicket(QueryCodec.Encode(query)), [])]
+            : plans.Select(p => new FlightEndpoint(new FlightTicket(QueryCodec.Encode(query.ForSymbol(p.Symbol))), [])).ToList();
         var total = plans.Sum(p => p.Rows);
         if (query.Limit > 0)
         {
