@@ -6,6 +6,7 @@ internal sealed class FlightMetrics
     private long _batchesRead;
     private long _messagesSent;
     private long _activeStreams;
+    private long _uploadsEnded;
 
     /// <summary>Batches pulled from the store by DoGet.</summary>
     public long BatchesRead => Interlocked.Read(ref _batchesRead);
@@ -15,6 +16,11 @@ internal sealed class FlightMetrics
 
     /// <summary>DoGet calls in progress.</summary>
     public long ActiveStreams => Interlocked.Read(ref _activeStreams);
+
+    /// <summary>DoPut calls that ended, whether they landed data or not.</summary>
+    public long UploadsEnded => Interlocked.Read(ref _uploadsEnded);
+
+    public void UploadEnded() => Interlocked.Increment(ref _uploadsEnded);
 
     public void BatchRead() => Interlocked.Increment(ref _batchesRead);
 

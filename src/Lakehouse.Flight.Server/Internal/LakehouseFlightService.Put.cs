@@ -19,6 +19,19 @@ internal sealed partial class LakehouseFlightService
         ServerCallContext context)
     {
         FlightCallInterceptor.RequireWriter(context, "DoPut");
+        try
+        {
+            await PutAsync(requestStream, responseStream, context).ConfigureAwait(false);
+        }
+        finally
+        {
+            _metrics.UploadEnded();
+        }
+    }
+
+    private async Task PutAsync(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
+        ServerCallContext context)
+    {
         var ct = context.CancellationToken;
         var descriptor = await requestStream.FlightDescriptor.ConfigureAwait(false);
         var command = CommandOf(descriptor);
