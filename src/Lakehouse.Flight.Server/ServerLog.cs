@@ -16,7 +16,7 @@ internal static partial class ServerLog
     [LoggerMessage(4, LogLevel.Error, "{Method} failed")]
     public static partial void Failed(ILogger logger, Exception exception, string method);
 
-    [LoggerMessage(5, LogLevel.Information, "DoGet {Symbols} symbol(s): {Rows} row(s) in {Batches} message(s), {Ms} ms")]
+    [LoggerMessage(5, LogLevel.Debug, "DoGet {Symbols} symbol(s): {Rows} row(s) in {Batches} message(s), {Ms} ms")]
     public static partial void Served(ILogger logger, int symbols, long rows, long batches, long ms);
 
     [LoggerMessage(6, LogLevel.Information, "DoPut landed {Rows} row(s) from source {Source} (promote {Promote})")]
@@ -25,7 +25,7 @@ internal static partial class ServerLog
     [LoggerMessage(7, LogLevel.Information, "Action {Action} by {User} done in {Ms} ms")]
     public static partial void ActionDone(ILogger logger, string action, string user, long ms);
 
-    [LoggerMessage(8, LogLevel.Information, "{User} authenticated as {Role}")]
+    [LoggerMessage(8, LogLevel.Debug, "{User} authenticated as {Role}")]
     public static partial void Authenticated(ILogger logger, string user, Role role);
 
     [LoggerMessage(9, LogLevel.Debug, "{Method} cancelled by the client")]

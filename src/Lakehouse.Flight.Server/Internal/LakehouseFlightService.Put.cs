@@ -46,11 +46,11 @@ internal sealed partial class LakehouseFlightService
         }
         var source = Storage.Sources.Normalize(command.Source);
 
-        var schema = await Decode(() => requestStream.Schema.AsTask()).ConfigureAwait(false);
+        var schema = await Decode(() => requestStream.Schema.AsTask(), ct).ConfigureAwait(false);
         var converter = UploadConverter.ForSchema(schema);
         var bars = new List<PriceBar>();
         long rows = 0;
-        while (await Decode(() => requestStream.MoveNext(ct)).ConfigureAwait(false))
+        while (await Decode(() => requestStream.MoveNext(ct), ct).ConfigureAwait(false))
         {
             ct.ThrowIfCancellationRequested();
             var batch = requestStream.Current;
@@ -81,13 +81,13 @@ internal sealed partial class LakehouseFlightService
     }
 
     /// <summary>Reader failures are the client's data: report them as InvalidArgument, with what we do not accept.</summary>
-    private static async Task<T> Decode<T>(Func<Task<T>> read)
+    private static async Task<T> Decode<T>(Func<Task<T>> read, CancellationToken ct)
     {
         try
         {
             return await read().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not (RpcException or OperationCanceledException or LakehouseException))
+        catch (Exception ex) when (ex is not (RpcException or OperationCanceledException or LakehouseException) && !ct.IsCancellationRequested)
         {
             throw LakehouseException.Invalid(
                 $"the uploaded Arrow stream could not be decoded ({ex.Message}); send uncompressed IPC without dictionary-encoded columns");
