@@ -82,6 +82,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new TokenService(options.Auth));
         builder.Services.AddSingleton<FlightMetrics>();
+        builder.Services.AddSingleton<FastDoGet>();
         builder.Services.AddSingleton(sp => PriceStore.Open(
             new StoreOptions { DataDir = options.DataDir, CacheBytes = options.CacheBytes },
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lakehouse.Flight.Storage")));
@@ -96,6 +97,12 @@ public sealed class LakehouseServer : IAsyncDisposable
             .AddFlightServer<LakehouseFlightService>();
 
         var app = builder.Build();
+        if (options.FastDoGet)
+        {
+            // Runs before the endpoint: DoGet never reaches the stock Flight service.
+            var fast = app.Services.GetRequiredService<FastDoGet>();
+            app.Use(next => context => context.Request.Path == FastDoGet.Path ? fast.InvokeAsync(context) : next(context));
+        }
         app.MapFlightEndpoint();
         // Open the store now so a broken data dir fails start-up, not the first call.
         _ = app.Services.GetRequiredService<PriceStore>();

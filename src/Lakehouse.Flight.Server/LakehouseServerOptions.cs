@@ -35,6 +35,9 @@ public sealed class LakehouseServerOptions
     /// <summary>DoGet slices batches so no message exceeds about this many bytes.</summary>
     public int MaxSendMessageBytes { get; set; } = 1 << 20;
 
+    /// <summary>Serve DoGet on the zero-extra-copy path (<c>FastDoGet</c>); false uses the stock Flight writer.</summary>
+    public bool FastDoGet { get; set; } = true;
+
     /// <summary>Partition cache of the store.</summary>
     public long CacheBytes { get; set; } = 2L << 30;
 

@@ -7,6 +7,7 @@ internal sealed class FlightMetrics
     private long _messagesSent;
     private long _activeStreams;
     private long _uploadsEnded;
+    private long _fastStreams;
 
     /// <summary>Batches pulled from the store by DoGet.</summary>
     public long BatchesRead => Interlocked.Read(ref _batchesRead);
@@ -19,6 +20,11 @@ internal sealed class FlightMetrics
 
     /// <summary>DoPut calls that ended, whether they landed data or not.</summary>
     public long UploadsEnded => Interlocked.Read(ref _uploadsEnded);
+
+    /// <summary>DoGet calls served by <see cref="FastDoGet"/> rather than the stock Flight writer.</summary>
+    public long FastStreams => Interlocked.Read(ref _fastStreams);
+
+    public void FastStreamStarted() => Interlocked.Increment(ref _fastStreams);
 
     public void UploadEnded() => Interlocked.Increment(ref _uploadsEnded);
 
