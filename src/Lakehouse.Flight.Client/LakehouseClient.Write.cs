@@ -43,12 +43,23 @@ public sealed partial class LakehouseClient
         var command = JsonSerializer.Serialize(new Dictionary<string, object> { ["table"] = PriceSchema.Table, ["source"] = source, ["promote"] = promote });
         using var call = await _flight.StartPut(FlightDescriptor.CreateCommandDescriptor(command), schema, Headers(), null, cancellationToken)
             .ConfigureAwait(false);
-        foreach (var batch in batches)
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            await call.RequestStream.WriteAsync(batch).ConfigureAwait(false);
+            foreach (var batch in batches)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await call.RequestStream.WriteAsync(batch).ConfigureAwait(false);
+            }
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
         }
-        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            // The server may refuse early (a bad schema) and end the call while we still write: its status says why.
+            while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+            }
+            throw;
+        }
         var reports = new List<StorageReport>();
         while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {

@@ -71,8 +71,10 @@ public sealed class StreamingTests : IClassFixture<BigLakeFixture>
         Assert.True(batches > 100, $"{batches} messages: the result was not sliced");
         var expectedLast = SyntheticSource.GenerateOne(BigLakeFixture.Symbols[^1], BigLakeFixture.To.AddDays(-7), BigLakeFixture.To).Last();
         Assert.Equal((expectedLast.Symbol, expectedLast.Close), (lastSymbol, lastClose));
-        // The whole result is ~160 MB in Arrow; a server that built the table would hold all of it.
-        Assert.True(peak < bytes / 8, $"live heap grew by {peak:N0} bytes while streaming {bytes:N0} bytes of rows");
+        // The whole result is ~160 MB in Arrow; a server that built the table would hold all of it. What may
+        // legitimately be live: the client's HTTP/2 receive window (grows up to 16 MB), Kestrel's and
+        // ArrayPool's pooled blocks, and the store's coalescing buffer (64k rows, ~5 MB).
+        Assert.True(peak < bytes / 4, $"live heap grew by {peak:N0} bytes while streaming {bytes:N0} bytes of rows");
     }
 
     [Fact]

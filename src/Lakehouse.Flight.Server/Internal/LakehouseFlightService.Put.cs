@@ -23,6 +23,11 @@ internal sealed partial class LakehouseFlightService
         {
             await PutAsync(requestStream, responseStream, context).ConfigureAwait(false);
         }
+        catch (LakehouseException)
+        {
+            await DrainAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             _metrics.UploadEnded();
@@ -68,6 +73,26 @@ internal sealed partial class LakehouseFlightService
         ServerLog.Uploaded(_logger, rows, source, command.Promote);
         await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(reports, StorageReport.JsonOptions)))
             .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads what the client is still sending (briefly, without keeping it) before a refusal: a client
+    /// that is mid-write when the call ends sees a cancelled write instead of our InvalidArgument.
+    /// </summary>
+    private static async Task DrainAsync(FlightServerRecordBatchStreamReader requestStream, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            for (var i = 0; i < 10_000 && await requestStream.MoveNext(cts.Token).ConfigureAwait(false); i++)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Undecodable or aborted input: the refusal that follows says what was wrong.
+        }
     }
 
     private static Protocol.UploadCommand CommandOf(FlightDescriptor descriptor)
