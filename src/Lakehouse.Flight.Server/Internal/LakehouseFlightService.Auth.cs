@@ -10,7 +10,7 @@ internal sealed partial class LakehouseFlightService
     /// <summary>
     /// Basic <c>user:password</c> (in the <c>authorization</c> header, as pyarrow's
     /// <c>authenticate_basic_token</c> sends it, or as the payload <c>user:password</c>) answered with
-    /// <c>authorization: Bearer &lt;token&gt;</c> in the response headers and the token as payload.
+    /// <c>authorization: Bearer &lt;token&gt;</c> in the response headers (and, to a payload handshake, the token as payload).
     /// </summary>
     public override async Task Handshake(IAsyncStreamReader<FlightHandshakeRequest> requestStream,
         IAsyncStreamWriter<FlightHandshakeResponse> responseStream, ServerCallContext context)
@@ -48,6 +48,11 @@ internal sealed partial class LakehouseFlightService
         var token = _tokens.Enabled ? _tokens.Issue(caller) : "anonymous";
         ServerLog.Authenticated(_logger, caller.Name, caller.Role);
         await context.WriteResponseHeadersAsync(new Metadata { { "authorization", "Bearer " + token } }).ConfigureAwait(false);
-        await responseStream.WriteAsync(new FlightHandshakeResponse(ByteString.CopyFrom(Encoding.UTF8.GetBytes(token)), 0)).ConfigureAwait(false);
+        if (payload is not null)
+        {
+            // Only a payload handshake gets a payload back: pyarrow's authenticate_basic_token calls Finish()
+            // without reading, and gRPC C++ may wait on an unread message.
+            await responseStream.WriteAsync(new FlightHandshakeResponse(ByteString.CopyFrom(Encoding.UTF8.GetBytes(token)), 0)).ConfigureAwait(false);
+        }
     }
 }
