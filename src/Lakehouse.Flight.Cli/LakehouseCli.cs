@@ -8,7 +8,7 @@ internal static class LakehouseCli
     public const string Usage = """
         lakehouse <command> [options]
 
-          serve    [--data-dir D] [--flight-port 8815] [--http-port 8080] [--demo]
+          serve    [--data-dir D] [--host 127.0.0.1] [--flight-port 8815] [--http-port 8080] [--demo] [--tls-cert F [--tls-key K]]
           ingest   --source synthetic|yahoo|csv --symbols AAPL,MSFT --from 2024-01-01 --to 2024-03-31 [--json]
           query    --symbols AAPL [--from D] [--to D] [--layer silver] [--columns date,close] [--limit N] [--format table|csv|json]
           stats    [--json]

@@ -1,0 +1,23 @@
+namespace Lakehouse.Flight.Client;
+
+/// <summary>An ingestion run through the server's <c>ingest</c> action.</summary>
+public sealed class IngestOptions
+{
+    /// <summary>Where bars come from; <c>synthetic</c> today.</summary>
+    public string Source { get; set; } = "synthetic";
+
+    /// <summary>Symbols to ingest.</summary>
+    public IReadOnlyList<string> Symbols { get; set; } = [];
+
+    /// <summary>First date, inclusive.</summary>
+    public DateOnly From { get; set; }
+
+    /// <summary>Last date, inclusive.</summary>
+    public DateOnly To { get; set; }
+
+    /// <summary>Also upsert into silver (default true).</summary>
+    public bool Promote { get; set; } = true;
+
+    /// <summary>Seed of the synthetic source (0 = the server's default).</summary>
+    public long Seed { get; set; }
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Flight;
+using Grpc.Core;
+using Lakehouse.Flight.Client.Internal;
+using Lakehouse.Flight.Core;
+
+namespace Lakehouse.Flight.Client;
+
+public sealed partial class LakehouseClient
+{
+    /// <summary>
+    /// Uploads bars into bronze under <paramref name="source"/> (Flight DoPut), and with
+    /// <paramref name="promote"/> upserts them into silver in the same commit. All or nothing.
+    /// </summary>
+    /// <param name="bars">The rows; each (symbol, date) once.</param>
+    /// <param name="source">The bronze source name, e.g. <c>vendor_x</c>.</param>
+    /// <param name="promote">Also upsert into silver.</param>
+    /// <param name="cancellationToken">Cancels the upload (nothing is written then).</param>
+    /// <returns>Bronze reports, then silver reports.</returns>
+    public Task<IReadOnlyList<StorageReport>> UploadAsync(IReadOnlyList<PriceBar> bars, string source, bool promote = false,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bars);
+        var size = Math.Max(1, _options.UploadBatchRows);
+        var batches = Enumerable.Range(0, (bars.Count + size - 1) / size)
+            .Select(i => BarBatches.ToBatch(bars, i * size, Math.Min(size, bars.Count - (i * size))));
+        return UploadAsync(PriceSchema.Silver, batches, source, promote, cancellationToken);
+    }
+
+    /// <summary>Uploads Arrow record batches of any accepted schema (see the server's DoPut rules); all or nothing.</summary>
+    /// <param name="schema">The batches' schema.</param>
+    /// <param name="batches">The batches, sent one message each.</param>
+    /// <param name="source">The bronze source name.</param>
+    /// <param name="promote">Also upsert into silver.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
+    /// <returns>Bronze reports, then silver reports.</returns>
+    public async Task<IReadOnlyList<StorageReport>> UploadAsync(Schema schema, IEnumerable<RecordBatch> batches, string source, bool promote = false,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(batches);
+        var command = JsonSerializer.Serialize(new Dictionary<string, object> { ["table"] = PriceSchema.Table, ["source"] = source, ["promote"] = promote });
+        using var call = await _flight.StartPut(FlightDescriptor.CreateCommandDescriptor(command), schema, Headers(), null, cancellationToken)
+            .ConfigureAwait(false);
+        try
+        {
+            foreach (var batch in batches)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await call.RequestStream.WriteAsync(batch).ConfigureAwait(false);
+            }
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            // The server may refuse early (a bad schema) and end the call while we still write: its status says why.
+            while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+            }
+            throw;
+        }
+        var reports = new List<StorageReport>();
+        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            reports.AddRange(Reports(call.ResponseStream.Current.ApplicationMetadata.Span));
+        }
+        return reports;
+    }
+
+    /// <summary>Runs the server's <c>ingest</c> action, reporting progress as the server streams it.</summary>
+    /// <param name="request">Source, symbols and dates.</param>
+    /// <param name="progress">Receives one report per committed chunk; may be null.</param>
+    /// <param name="cancellationToken">Stops the run between chunks (committed chunks stay).</param>
+    /// <returns>The StorageReports of the run (bronze, then silver).</returns>
+    public async Task<IReadOnlyList<StorageReport>> IngestAsync(IngestOptions request, IProgress<IngestProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["source"] = request.Source, ["symbols"] = request.Symbols, ["date_from"] = QueryText.Date(request.From),
+            ["date_to"] = QueryText.Date(request.To), ["promote"] = request.Promote, ["seed"] = request.Seed,
+        });
+        IReadOnlyList<StorageReport> reports = [];
+        await foreach (var result in ActionAsync("ingest", body, cancellationToken).ConfigureAwait(false))
+        {
+            using var doc = JsonDocument.Parse(result);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("progress", out var p))
+            {
+                progress?.Report(new IngestProgress(p.GetProperty("symbols_done").GetInt32(), p.GetProperty("symbols_total").GetInt32(),
+                    p.GetProperty("rows").GetInt64()));
+            }
+            else
+            {
+                reports = Reports(result);
+            }
+        }
+        return reports;
+    }
+
+    /// <summary>Re-derives silver from bronze (the <c>promote</c> action).</summary>
+    /// <param name="source">Only this bronze source; null for all.</param>
+    /// <param name="symbols">Only these symbols; empty for all.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>One silver report per symbol.</returns>
+    public async Task<IReadOnlyList<StorageReport>> PromoteAsync(string? source = null, IReadOnlyList<string>? symbols = null,
+        CancellationToken cancellationToken = default)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["source"] = source ?? "", ["symbols"] = symbols ?? [] });
+        IReadOnlyList<StorageReport> reports = [];
+        await foreach (var result in ActionAsync("promote", body, cancellationToken).ConfigureAwait(false))
+        {
+            reports = Reports(result);
+        }
+        return reports;
+    }
+
+    /// <summary>The most recent manifest lines of a dataset (the <c>manifest</c> action), oldest first.</summary>
+    /// <param name="layer">The layer, e.g. <c>silver</c>.</param>
+    /// <param name="limit">How many lines at most.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async Task<IReadOnlyList<StorageReport>> GetManifestAsync(string layer = "silver", int limit = 50, CancellationToken cancellationToken = default)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["layer"] = layer, ["table"] = PriceSchema.Table, ["limit"] = limit });
+        IReadOnlyList<StorageReport> reports = [];
+        await foreach (var result in ActionAsync("manifest", body, cancellationToken).ConfigureAwait(false))
+        {
+            reports = Reports(result);
+        }
+        return reports;
+    }
+
+    /// <summary>Runs any action and yields each result body (UTF-8 JSON for this server's actions).</summary>
+    /// <param name="type">The action, e.g. <c>health</c> or <c>stats</c>.</param>
+    /// <param name="body">The JSON body; empty for none.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    public async IAsyncEnumerable<byte[]> ActionAsync(string type, byte[]? body = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var call = _flight.DoAction(new FlightAction(type, body ?? []), Headers(), null, cancellationToken);
+        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            yield return call.ResponseStream.Current.Body.ToByteArray();
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Flight;
+using Apache.Arrow.Flight.Server;
+using Grpc.Core;
+using Lakehouse.Flight.Core;
+
+namespace Lakehouse.Flight.Server.Internal;
+
+internal sealed partial class LakehouseFlightService
+{
+    /// <summary>
+    /// Lands an upload in bronze (and silver with <c>promote</c>): the schema is checked before any
+    /// row is read, the whole upload is collected and validated, then written in one atomic commit, so
+    /// a refused upload leaves the lake untouched. Answers one PutResult whose app_metadata is a JSON
+    /// array of StorageReports (bronze reports, then silver reports).
+    /// </summary>
+    public override async Task DoPut(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
+        ServerCallContext context)
+    {
+        FlightCallInterceptor.RequireWriter(context, "DoPut");
+        try
+        {
+            await PutAsync(requestStream, responseStream, context).ConfigureAwait(false);
+        }
+        catch (LakehouseException)
+        {
+            await DrainAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            _metrics.UploadEnded();
+        }
+    }
+
+    private async Task PutAsync(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
+        ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var descriptor = await requestStream.FlightDescriptor.ConfigureAwait(false);
+        var command = CommandOf(descriptor);
+        var table = string.IsNullOrWhiteSpace(command.Table) ? PriceSchema.Table : command.Table.Trim().ToLowerInvariant();
+        if (table != PriceSchema.Table)
+        {
+            throw LakehouseException.Invalid($"unknown table '{command.Table}' for upload: use {PriceSchema.Table}");
+        }
+        if (string.IsNullOrWhiteSpace(command.Source))
+        {
+            throw LakehouseException.Invalid("the upload command needs a source, e.g. {\"table\":\"prices_daily\",\"source\":\"vendor_x\",\"promote\":true}");
+        }
+        var source = Storage.Sources.Normalize(command.Source);
+
+        var schema = await Decode(() => requestStream.Schema.AsTask(), ct).ConfigureAwait(false);
+        var converter = UploadConverter.ForSchema(schema);
+        var bars = new List<PriceBar>();
+        long rows = 0;
+        while (await Decode(() => requestStream.MoveNext(ct), ct).ConfigureAwait(false))
+        {
+            ct.ThrowIfCancellationRequested();
+            var batch = requestStream.Current;
+            if (rows + batch.Length > _options.MaxUploadRows)
+            {
+                throw LakehouseException.Invalid(
+                    $"upload exceeds the cap of {_options.MaxUploadRows:N0} rows per upload: split it into several uploads");
+            }
+            converter.AddRows(batch, rows, bars);
+            rows += batch.Length;
+        }
+        IReadOnlyList<StorageReport> reports = bars.Count == 0
+            ? []
+            : await _store.LandAsync(bars, source, command.Promote, cancellationToken: ct).ConfigureAwait(false);
+        ServerLog.Uploaded(_logger, rows, source, command.Promote);
+        await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(reports, StorageReport.JsonOptions)))
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads what the client is still sending (briefly, without keeping it) before a refusal: a client
+    /// that is mid-write when the call ends sees a cancelled write instead of our InvalidArgument.
+    /// </summary>
+    private static async Task DrainAsync(FlightServerRecordBatchStreamReader requestStream, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            for (var i = 0; i < 10_000 && await requestStream.MoveNext(cts.Token).ConfigureAwait(false); i++)
+            {
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Undecodable or aborted input: the refusal that follows says what was wrong.
+        }
+    }
+
+    private static Protocol.UploadCommand CommandOf(FlightDescriptor descriptor)
+    {
+        if (descriptor.Type != FlightDescriptorType.Command)
+        {
+            throw LakehouseException.Invalid(
+                "DoPut needs a command descriptor such as {\"table\":\"prices_daily\",\"source\":\"vendor_x\",\"promote\":true}");
+        }
+        return QueryCodec.Parse(descriptor.Command.Span, Protocol.UploadCommand.Parser, "upload command");
+    }
+
+    /// <summary>Reader failures are the client's data: report them as InvalidArgument, with what we do not accept.</summary>
+    private static async Task<T> Decode<T>(Func<Task<T>> read, CancellationToken ct)
+    {
+        try
+        {
+            return await read().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (RpcException or OperationCanceledException or LakehouseException) && !ct.IsCancellationRequested)
+        {
+            throw LakehouseException.Invalid(
+                $"the uploaded Arrow stream could not be decoded ({ex.Message}); send uncompressed IPC without dictionary-encoded columns");
+        }
+    }
+}

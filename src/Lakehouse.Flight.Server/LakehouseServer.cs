@@ -1,0 +1,143 @@
+using System.Net;
+using Lakehouse.Flight.Server.Internal;
+using Lakehouse.Flight.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Lakehouse.Flight.Server;
+
+/// <summary>
+/// The Flight host: Kestrel with HTTP/2 cleartext (TLS when a certificate is configured) on the
+/// Flight port, the Flight service, authentication and the store as a singleton.
+/// <code>await using var server = await LakehouseServer.BuildAsync(options); var uri = await server.StartAsync();</code>
+/// </summary>
+public sealed class LakehouseServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ILogger _logger;
+
+    private LakehouseServer(WebApplication app, LakehouseServerOptions options, string host)
+    {
+        _app = app;
+        Options = options;
+        BindHost = host;
+        _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Lakehouse.Flight.Server");
+    }
+
+    public LakehouseServerOptions Options { get; }
+
+    /// <summary>The address actually bound (loopback when authentication is off).</summary>
+    public string BindHost { get; }
+
+    /// <summary>The store the server serves (one per data dir).</summary>
+    public PriceStore Store => _app.Services.GetRequiredService<PriceStore>();
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The bound Flight endpoint (<c>grpc://host:port</c> or <c>grpc+tls://host:port</c>), once started.</summary>
+    public Uri? FlightEndpoint { get; private set; }
+
+    internal FlightMetrics Metrics => _app.Services.GetRequiredService<FlightMetrics>();
+
+    /// <summary>Validates the options, opens the store and builds the host (not yet listening).</summary>
+    /// <param name="options">Settings; see <see cref="LakehouseServerOptions"/>.</param>
+    /// <param name="configureLogging">Logging setup; by default console logs on stderr at Information.</param>
+    public static Task<LakehouseServer> BuildAsync(LakehouseServerOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (configureLogging is not null)
+        {
+            configureLogging(builder.Logging);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        }
+
+        var certificate = string.IsNullOrEmpty(options.CertificatePath) ? null : options.LoadCertificate();
+        var host = options.Auth.Enabled ? options.Host : LoopbackFor(options.Host);
+        var address = host is "*" or "0.0.0.0" ? IPAddress.Any : host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(address, options.FlightPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
+            k.Limits.Http2.MaxStreamsPerConnection = 256;
+        });
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(new TokenService(options.Auth));
+        builder.Services.AddSingleton<FlightMetrics>();
+        builder.Services.AddSingleton<FastDoGet>();
+        builder.Services.AddSingleton(sp => PriceStore.Open(
+            new StoreOptions { DataDir = options.DataDir, CacheBytes = options.CacheBytes },
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lakehouse.Flight.Storage")));
+        builder.Services
+            .AddGrpc(o =>
+            {
+                o.Interceptors.Add<FlightCallInterceptor>();
+                o.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
+                o.MaxSendMessageSize = null;
+                o.EnableDetailedErrors = false;
+            })
+            .AddFlightServer<LakehouseFlightService>();
+
+        var app = builder.Build();
+        if (options.FastDoGet)
+        {
+            // Runs before the endpoint: DoGet never reaches the stock Flight service.
+            var fast = app.Services.GetRequiredService<FastDoGet>();
+            app.Use(next => context => context.Request.Path == FastDoGet.Path ? fast.InvokeAsync(context) : next(context));
+        }
+        app.MapFlightEndpoint();
+        // Open the store now so a broken data dir fails start-up, not the first call.
+        _ = app.Services.GetRequiredService<PriceStore>();
+        return Task.FromResult(new LakehouseServer(app, options, host));
+    }
+
+    /// <summary>Starts listening; returns the Flight endpoint (the real port when 0 was asked for).</summary>
+    public async Task<Uri> StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (!Options.Auth.Enabled)
+        {
+            ServerLog.NoAuthLoopbackOnly(_logger, BindHost);
+        }
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var bound = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var port = new Uri(bound).Port;
+        var scheme = string.IsNullOrEmpty(Options.CertificatePath) ? "grpc" : "grpc+tls";
+        var shownHost = BindHost is "*" or "0.0.0.0" ? "0.0.0.0" : BindHost;
+        FlightEndpoint = new Uri($"{scheme}://{shownHost}:{port}");
+        ServerLog.Listening(_logger, FlightEndpoint.ToString().TrimEnd('/'), Options.DataDir);
+        return FlightEndpoint;
+    }
+
+    /// <summary>Stops listening, letting calls in progress finish for a short while.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+
+    /// <summary>Completes when the host shuts down.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) =>
+        Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static string LoopbackFor(string host) =>
+        IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip) ? host : "127.0.0.1";
+}

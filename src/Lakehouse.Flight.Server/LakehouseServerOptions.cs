@@ -1,0 +1,98 @@
+using Lakehouse.Flight.Core;
+using Microsoft.Extensions.Configuration;
+
+namespace Lakehouse.Flight.Server;
+
+/// <summary>Server settings, bound from the <c>Lakehouse</c> configuration section (<c>Lakehouse:DataDir</c>, ...).</summary>
+public sealed class LakehouseServerOptions
+{
+    public const string SectionName = "Lakehouse";
+
+    /// <summary>The lake's root folder.</summary>
+    public string DataDir { get; set; } = "data";
+
+    /// <summary>Address to bind; forced to loopback when no credentials are configured.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>Flight (gRPC, HTTP/2) port; 0 picks a free port.</summary>
+    public int FlightPort { get; set; } = 8815;
+
+    /// <summary>PFX or PEM certificate; when set the Flight port serves TLS (grpc+tls://).</summary>
+    public string? CertificatePath { get; set; }
+
+    /// <summary>Password of a PFX certificate.</summary>
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Private key file of a PEM certificate (empty when the key is inside the PEM or a PFX is used).</summary>
+    public string? CertificateKeyPath { get; set; }
+
+    /// <summary>Largest upload (DoPut) in rows; more is refused whole.</summary>
+    public long MaxUploadRows { get; set; } = 5_000_000;
+
+    /// <summary>Largest gRPC message the server accepts (pyarrow sends a pandas frame as one batch).</summary>
+    public int MaxReceiveMessageBytes { get; set; } = 64 << 20;
+
+    /// <summary>DoGet slices batches so no message exceeds about this many bytes.</summary>
+    public int MaxSendMessageBytes { get; set; } = 1 << 20;
+
+    /// <summary>Serve DoGet on the zero-extra-copy path (<c>FastDoGet</c>); false uses the stock Flight writer.</summary>
+    public bool FastDoGet { get; set; } = true;
+
+    /// <summary>Partition cache of the store.</summary>
+    public long CacheBytes { get; set; } = 2L << 30;
+
+    public AuthOptions Auth { get; set; } = new();
+
+    /// <summary>Options from <c>Lakehouse:*</c> in <paramref name="configuration"/>.</summary>
+    public static LakehouseServerOptions FromConfiguration(IConfiguration configuration)
+    {
+        var options = new LakehouseServerOptions();
+        configuration.GetSection(SectionName).Bind(options);
+        return options;
+    }
+
+    /// <summary>Refuses settings the server cannot start with, naming the setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDir))
+        {
+            throw LakehouseException.Invalid("Lakehouse:DataDir is empty: give the lake's folder");
+        }
+        if (FlightPort is < 0 or > 65535)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:FlightPort {FlightPort} is not a port (0..65535; 0 = any free port)");
+        }
+        if (!System.Net.IPAddress.TryParse(Host, out _) && Host is not ("localhost" or "*" or "0.0.0.0"))
+        {
+            throw LakehouseException.Invalid($"Lakehouse:Host '{Host}' is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)");
+        }
+        if (MaxUploadRows <= 0)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:MaxUploadRows must be > 0 (got {MaxUploadRows})");
+        }
+        if (MaxSendMessageBytes < 64 * 1024 || MaxReceiveMessageBytes < 1 << 20)
+        {
+            throw LakehouseException.Invalid("Lakehouse:MaxSendMessageBytes must be >= 64 KiB and MaxReceiveMessageBytes >= 1 MiB");
+        }
+        if (CertificatePath is { Length: > 0 } cert && !File.Exists(cert))
+        {
+            throw LakehouseException.Invalid($"Lakehouse:CertificatePath '{cert}' does not exist");
+        }
+        if (CertificateKeyPath is { Length: > 0 } key && !File.Exists(key))
+        {
+            throw LakehouseException.Invalid($"Lakehouse:CertificateKeyPath '{key}' does not exist");
+        }
+        Auth.Validate();
+    }
+
+    /// <summary>Loads the configured certificate (PFX, or PEM with its key).</summary>
+    internal System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate()
+    {
+        var path = CertificatePath!;
+        if (path.EndsWith(".pem", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".crt", StringComparison.OrdinalIgnoreCase))
+        {
+            return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(path, string.IsNullOrEmpty(CertificateKeyPath) ? null : CertificateKeyPath);
+        }
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(path, CertificatePassword);
+    }
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace Lakehouse.Flight.Server;
+
+internal static partial class ServerLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Flight listening on {Endpoint} (data dir {DataDir})")]
+    public static partial void Listening(ILogger logger, string endpoint, string dataDir);
+
+    [LoggerMessage(2, LogLevel.Warning, "No credentials configured: authentication is off and the server listens on loopback only ({Host}); configure Lakehouse:Auth:Users or Lakehouse:Auth:Tokens to serve other hosts")]
+    public static partial void NoAuthLoopbackOnly(ILogger logger, string host);
+
+    [LoggerMessage(3, LogLevel.Warning, "{Method} refused: {Message}")]
+    public static partial void Refused(ILogger logger, string method, string message);
+
+    [LoggerMessage(4, LogLevel.Error, "{Method} failed")]
+    public static partial void Failed(ILogger logger, Exception exception, string method);
+
+    [LoggerMessage(5, LogLevel.Debug, "DoGet {Symbols} symbol(s): {Rows} row(s) in {Batches} message(s), {Ms} ms")]
+    public static partial void Served(ILogger logger, int symbols, long rows, long batches, long ms);
+
+    [LoggerMessage(6, LogLevel.Information, "DoPut landed {Rows} row(s) from source {Source} (promote {Promote})")]
+    public static partial void Uploaded(ILogger logger, long rows, string source, bool promote);
+
+    [LoggerMessage(7, LogLevel.Information, "Action {Action} by {User} done in {Ms} ms")]
+    public static partial void ActionDone(ILogger logger, string action, string user, long ms);
+
+    [LoggerMessage(8, LogLevel.Debug, "{User} authenticated as {Role}")]
+    public static partial void Authenticated(ILogger logger, string user, Role role);
+
+    [LoggerMessage(9, LogLevel.Debug, "{Method} cancelled by the client")]
+    public static partial void Cancelled(ILogger logger, string method);
+}

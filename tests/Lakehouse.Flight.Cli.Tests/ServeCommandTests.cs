@@ -1,0 +1,115 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Storage;
+
+namespace Lakehouse.Flight.Cli.Tests;
+
+public sealed partial class ServeCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Serve_Demo_PrintsListeningLineAndFillsTheLake_StopsOnCancel()
+    {
+        var stdout = new LockedWriter();
+        var stderr = new LockedWriter();
+        using var cts = new CancellationTokenSource();
+
+        var run = LakehouseCli.RunAsync(["serve", "--data-dir", _dir, "--flight-port", "0", "--demo"], stdout, stderr, cts.Token);
+        Match? match = null;
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
+        {
+            while ((match = ListeningLine().Match(stdout.Text)) is { Success: false } && !run.IsCompleted)
+            {
+                await Task.Delay(50, timeout.Token);
+            }
+        }
+        await cts.CancelAsync();
+        var exit = await run.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(match.Success, $"stdout: {stdout.Text}\nstderr: {stderr.Text}");
+        Assert.Equal(0, exit);
+        Assert.Single(stdout.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.InRange(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 65535);
+        var stats = PriceStore.Open(_dir).Stats(Layer.Silver);
+        Assert.Equal(ServeCommand.DemoSymbols.Length, stats.Symbols);
+        Assert.True(stats.Rows > ServeCommand.DemoSymbols.Length * 700L, $"{stats.Rows} rows");
+    }
+
+    [Fact]
+    public async Task Serve_UnknownOption_IsRefused()
+    {
+        var stderr = new LockedWriter();
+
+        var exit = await LakehouseCli.RunAsync(["serve", "--data-dir", _dir, "--flight-prot", "1"], new LockedWriter(), stderr, CancellationToken.None);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--flight-prot", stderr.Text, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"^Flight listening on grpc://127\.0\.0\.1:(\d+)\r?$", RegexOptions.Multiline)]
+    private static partial Regex ListeningLine();
+
+    /// <summary>The server writes from another thread while the test polls.</summary>
+    private sealed class LockedWriter : StringWriter
+    {
+        private readonly object _gate = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return ToString();
+                }
+            }
+        }
+
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            lock (_gate)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_gate)
+            {
+                base.Write(value);
+            }
+        }
+
+        public override void WriteLine(string? value)
+        {
+            lock (_gate)
+            {
+                base.WriteLine(value);
+            }
+        }
+
+        public override Task WriteLineAsync(string? value)
+        {
+            WriteLine(value);
+            return Task.CompletedTask;
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

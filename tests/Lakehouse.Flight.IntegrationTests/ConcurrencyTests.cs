@@ -1,0 +1,117 @@
+using Apache.Arrow;
+using Apache.Arrow.Flight;
+using Grpc.Core;
+using Lakehouse.Flight.Client;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion;
+
+namespace Lakehouse.Flight.IntegrationTests;
+
+public sealed class ConcurrencyTests : IAsyncLifetime
+{
+    private TestServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Endpoints_ReadInParallel_TogetherReturnEveryRow()
+    {
+        var symbols = Enumerable.Range(0, 8).Select(i => $"P{i}").ToArray();
+        var bars = SyntheticSource.Generate(symbols, new DateOnly(2020, 1, 1), new DateOnly(2023, 12, 31));
+        await _server.Server.Store.UpsertAsync(bars).DefaultTimeout();
+
+        var info = await _server.Raw.GetInfo(FlightDescriptor.CreateCommandDescriptor("{}")).ResponseAsync.DefaultTimeout();
+        var perEndpoint = await Task.WhenAll(info.Endpoints.Select(e => Task.Run(async () =>
+        {
+            using var call = _server.Raw.GetStream(e.Ticket);
+            var closes = new List<(string, DateOnly, double)>();
+            while (await call.ResponseStream.MoveNext().DefaultTimeout())
+            {
+                var b = call.ResponseStream.Current;
+                var s = (StringArray)b.Column("symbol");
+                var d = (Date32Array)b.Column("date");
+                var c = (DoubleArray)b.Column("close");
+                for (var i = 0; i < b.Length; i++)
+                {
+                    closes.Add((s.GetString(i), d.GetDateOnly(i)!.Value, c.GetValue(i)!.Value));
+                }
+            }
+            return closes;
+        })));
+
+        Assert.Equal(8, info.Endpoints.Count);
+        Assert.Equal(bars.Count, info.TotalRecords);
+        Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close)), perEndpoint.SelectMany(x => x));
+    }
+
+    [Fact]
+    public async Task DoPut_ClientCancelsBeforeCompleting_NothingIsWritten()
+    {
+        using var client = _server.Client();
+        await client.UploadAsync(SyntheticSource.Generate(["KO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "seed", promote: true)
+            .DefaultTimeout();
+        var metrics = _server.Server.Metrics;
+        var ended = metrics.UploadsEnded;
+        var before = _server.Snapshot();
+        var bars = SyntheticSource.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+        using var cts = new CancellationTokenSource();
+
+        var call = await _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"vendor_x","promote":true}"""),
+            PriceSchema.Silver, null, null, cts.Token).DefaultTimeout();
+        await call.RequestStream.WriteAsync(ToBatch(bars)).DefaultTimeout();
+        await cts.CancelAsync();
+        call.Dispose();
+        using (var timeout = new CancellationTokenSource(TaskExtensions.Default))
+        {
+            while (metrics.UploadsEnded == ended)
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        Assert.Equal(before, _server.Snapshot());
+        Assert.Empty(await client.ReadBarsAsync(PriceQuery.Create(symbols: ["IBM"])).ToListAsync());
+    }
+
+    [Fact]
+    public async Task Handshake_PayloadUserPassword_IsAcceptedWhenAuthIsOn()
+    {
+        await using var server = await TestServer.StartAsync(TestServer.WithAuth);
+
+        using var call = server.Raw.Handshake();
+        await call.RequestStream.WriteAsync(new FlightHandshakeRequest(Google.Protobuf.ByteString.CopyFromUtf8("wendy:w-secret"), 0)).DefaultTimeout();
+        await call.RequestStream.CompleteAsync().DefaultTimeout();
+        string? payloadToken = null;
+        while (await call.ResponseStream.MoveNext().DefaultTimeout())
+        {
+            payloadToken = call.ResponseStream.Current.Payload.ToStringUtf8();
+        }
+
+        Assert.NotNull(payloadToken);
+        using var writer = new LakehouseClient(server.Endpoint, new LakehouseClientOptions { Token = payloadToken });
+        var reports = await writer.IngestAsync(new IngestOptions { Symbols = ["AAPL"], From = new DateOnly(2024, 1, 1), To = new DateOnly(2024, 1, 5) })
+            .DefaultTimeout();
+        Assert.Equal(2, reports.Count);
+    }
+
+    private static RecordBatch ToBatch(IReadOnlyList<PriceBar> bars)
+    {
+        // The SDK's own converter is internal; this is what a caller of the raw client would build.
+        var b = new Dictionary<string, IArrowArray>
+        {
+            ["symbol"] = new StringArray.Builder().AppendRange(bars.Select(x => x.Symbol)).Build(),
+            ["date"] = new Date32Array.Builder().AppendRange(bars.Select(x => x.Date)).Build(),
+            ["open"] = new DoubleArray.Builder().AppendRange(bars.Select(x => x.Open)).Build(),
+            ["high"] = new DoubleArray.Builder().AppendRange(bars.Select(x => x.High)).Build(),
+            ["low"] = new DoubleArray.Builder().AppendRange(bars.Select(x => x.Low)).Build(),
+            ["close"] = new DoubleArray.Builder().AppendRange(bars.Select(x => x.Close)).Build(),
+            ["adj_close"] = new DoubleArray.Builder().AppendRange(bars.Select(x => x.AdjClose ?? x.Close)).Build(),
+            ["volume"] = new Int64Array.Builder().AppendRange(bars.Select(x => x.Volume)).Build(),
+            ["source"] = new StringArray.Builder().AppendRange(bars.Select(x => x.Source)).Build(),
+            ["ingested_at"] = new TimestampArray.Builder(PriceSchema.IngestedAtType).AppendRange(bars.Select(x => x.IngestedAt)).Build(),
+        };
+        return new RecordBatch(PriceSchema.Silver, PriceSchema.Silver.FieldsList.Select(f => b[f.Name]), bars.Count);
+    }
+}

@@ -1,0 +1,44 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Lakehouse.Flight.Client;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion;
+
+namespace Lakehouse.Flight.IntegrationTests;
+
+public sealed class TlsTests : IDisposable
+{
+    private readonly string _pfx = Path.Combine(Path.GetTempPath(), $"lakehouse-tls-{Guid.NewGuid():N}.pfx");
+
+    public void Dispose() => File.Delete(_pfx);
+
+    [Fact]
+    public async Task Certificate_Configured_ServesGrpcTlsThatTheSdkReads()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        await File.WriteAllBytesAsync(_pfx, cert.Export(X509ContentType.Pfx, "pw"));
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.CertificatePath = _pfx;
+            o.CertificatePassword = "pw";
+        });
+        var bars = SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+        await server.Server.Store.UpsertAsync(bars).DefaultTimeout();
+        string? seen = null;
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, c, _, _) =>
+        {
+            seen = c?.GetCertHashString();
+            return seen == cert.GetCertHashString();
+        };
+
+        using var client = new LakehouseClient(server.Endpoint, new LakehouseClientOptions { HttpHandler = handler });
+        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL"])).ToListAsync();
+
+        Assert.Equal("grpc+tls", server.Endpoint.Scheme);
+        Assert.Equal(cert.GetCertHashString(), seen);
+        Assert.Equal(bars.Select(b => b.Close), read.Select(b => b.Close));
+    }
+}

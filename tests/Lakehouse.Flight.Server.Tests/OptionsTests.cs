@@ -1,0 +1,86 @@
+using Apache.Arrow;
+using Grpc.Core;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Server.Internal;
+using Microsoft.Extensions.Configuration;
+
+namespace Lakehouse.Flight.Server.Tests;
+
+public sealed class OptionsTests
+{
+    [Fact]
+    public void FromConfiguration_BindsLakehouseSection()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Lakehouse:DataDir"] = "/lake",
+            ["Lakehouse:FlightPort"] = "9000",
+            ["Lakehouse:MaxUploadRows"] = "10",
+            ["Lakehouse:Auth:Users:0:Name"] = "ann",
+            ["Lakehouse:Auth:Users:0:Password"] = "pw",
+            ["Lakehouse:Auth:Users:0:Role"] = "writer",
+            ["Lakehouse:Auth:Tokens:0:Token"] = "0123456789abcdef",
+        }).Build();
+
+        var options = LakehouseServerOptions.FromConfiguration(config);
+        options.Validate();
+
+        Assert.Equal(("/lake", 9000, 10L), (options.DataDir, options.FlightPort, options.MaxUploadRows));
+        Assert.Equal("ann", Assert.Single(options.Auth.Users).Name);
+        Assert.Equal("reader", Assert.Single(options.Auth.Tokens).Role);
+        Assert.True(options.Auth.Enabled);
+    }
+
+    [Theory]
+    [InlineData("port", "Lakehouse:FlightPort 70000")]
+    [InlineData("host", "Lakehouse:Host 'not a host'")]
+    [InlineData("cap", "Lakehouse:MaxUploadRows must be > 0")]
+    [InlineData("role", "role 'admin' is not one of reader, writer")]
+    [InlineData("short-token", "at least 16 characters")]
+    [InlineData("cert", "Lakehouse:CertificatePath '/nope.pfx' does not exist")]
+    public void Validate_BadSetting_NamesIt(string kind, string expected)
+    {
+        var o = new LakehouseServerOptions();
+        switch (kind)
+        {
+            case "port": o.FlightPort = 70000; break;
+            case "host": o.Host = "not a host"; break;
+            case "cap": o.MaxUploadRows = 0; break;
+            case "role": o.Auth.Users.Add(new UserOptions { Name = "a", Password = "b", Role = "admin" }); break;
+            case "short-token": o.Auth.Tokens.Add(new TokenOptions { Token = "short" }); break;
+            case "cert": o.CertificatePath = "/nope.pfx"; break;
+        }
+
+        var ex = Assert.Throws<LakehouseException>(o.Validate);
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RowsPerMessage_SilverAtOneMiB_KeepsMessagesUnderTheLimit()
+    {
+        var rows = LakehouseFlightService.RowsPerMessage(PriceSchema.Silver, 1 << 20);
+
+        // Worst case per row: two 64-byte strings with offsets, eight fixed columns, a validity bit.
+        Assert.InRange(rows, 1000, (1 << 20) / (2 * 68 + 7 * 8 + 4));
+        Assert.True(LakehouseFlightService.RowsPerMessage(PriceSchema.Project(PriceSchema.Silver, ["close"]), 1 << 20) > rows);
+    }
+
+    [Theory]
+    [InlineData(LakehouseErrorKind.InvalidArgument, StatusCode.InvalidArgument)]
+    [InlineData(LakehouseErrorKind.NotFound, StatusCode.NotFound)]
+    [InlineData(LakehouseErrorKind.Conflict, StatusCode.Aborted)]
+    [InlineData(LakehouseErrorKind.Unavailable, StatusCode.Unavailable)]
+    public void ToStatus_MapsEveryKind(LakehouseErrorKind kind, StatusCode expected)
+    {
+        Assert.Equal(expected, FlightCallInterceptor.ToStatus(kind));
+    }
+
+    [Fact]
+    public void Schema_ProjectionOfSilver_IsWhatRowsPerMessageSees()
+    {
+        Schema s = PriceSchema.Project(PriceSchema.Silver, ["date"]);
+
+        Assert.Equal((1 << 20) / 4, LakehouseFlightService.RowsPerMessage(s, 1 << 20));
+    }
+}

@@ -1,0 +1,129 @@
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Server.Internal;
+
+namespace Lakehouse.Flight.Server.Tests;
+
+public sealed class UploadConverterTests
+{
+    private static readonly DateOnly Day = new(2024, 2, 29);
+
+    [Theory]
+    [InlineData(TimeUnit.Second)]
+    [InlineData(TimeUnit.Millisecond)]
+    [InlineData(TimeUnit.Microsecond)]
+    [InlineData(TimeUnit.Nanosecond)]
+    public void AddRows_MidnightTimestampOfAnyUnit_BecomesTheDate(TimeUnit unit)
+    {
+        var date = new TimestampArray.Builder(unit).Append(new DateTimeOffset(Day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)).Build();
+        var batch = Row(("date", date));
+
+        var bar = Convert(batch).Single();
+
+        Assert.Equal(Day, bar.Date);
+    }
+
+    [Fact]
+    public void AddRows_AllColumns_CopiesEveryValue()
+    {
+        var ingested = new DateTimeOffset(2024, 3, 1, 10, 30, 0, TimeSpan.Zero);
+        var batch = Row(
+            ("date", new Date32Array.Builder().Append(Day).Build()),
+            ("adj_close", new DoubleArray.Builder().Append(10.25).Build()),
+            ("source", new StringArray.Builder().Append("vendor").Build()),
+            ("ingested_at", new TimestampArray.Builder(TimeUnit.Microsecond, "UTC").Append(ingested).Build()));
+
+        var bar = Convert(batch).Single();
+
+        Assert.Equal(new PriceBar("AAPL", Day, 10, 11, 9, 10.5, 10.25, 1000, "vendor", ingested), bar);
+    }
+
+    [Fact]
+    public void AddRows_Date64NotAtMidnight_IsRefusedNamingTheRow()
+    {
+        var batch = Row(("date", new Date64Array(new ArrowBuffer.Builder<long>().Append(86_400_000L * 19_000 + 1).Build(), ArrowBuffer.Empty, 1, 0, 0)));
+
+        var ex = Assert.Throws<LakehouseException>(() => Convert(batch));
+
+        Assert.Contains("column 'date' row 0: date64 value", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AddRows_NullAdjClose_IsKeptAsNull()
+    {
+        var batch = Row(("date", new Date32Array.Builder().Append(Day).Build()), ("adj_close", new DoubleArray.Builder().AppendNull().Build()));
+
+        Assert.Null(Convert(batch).Single().AdjClose);
+    }
+
+    [Fact]
+    public void AddRows_NullVolume_IsRefused()
+    {
+        var batch = Row(("date", new Date32Array.Builder().Append(Day).Build()), ("volume", new Int64Array.Builder().AppendNull().Build()));
+
+        var ex = Assert.Throws<LakehouseException>(() => Convert(batch));
+
+        Assert.Equal("column 'volume' row 0 is null; only adj_close may be null", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("float32 close", "column 'close' has type float; expected float64")]
+    [InlineData("dictionary symbol", "dictionary-encoded columns are not accepted")]
+    [InlineData("run_id", "unexpected column 'run_id'")]
+    [InlineData("twice", "column 'open' appears twice")]
+    public void ForSchema_BadSchema_IsRefusedNamingTheColumn(string kind, string expected)
+    {
+        var fields = new List<Field>
+        {
+            new("symbol", kind == "dictionary symbol" ? new DictionaryType(Int32Type.Default, StringType.Default, false) : StringType.Default, false),
+            new("date", Date32Type.Default, false),
+            new("open", DoubleType.Default, false),
+            new("high", DoubleType.Default, false),
+            new("low", DoubleType.Default, false),
+            new("close", kind == "float32 close" ? FloatType.Default : DoubleType.Default, false),
+            new("volume", Int64Type.Default, false),
+        };
+        if (kind == "run_id")
+        {
+            fields.Add(new Field("run_id", StringType.Default, false));
+        }
+        if (kind == "twice")
+        {
+            fields.Add(new Field("OPEN", DoubleType.Default, false));
+        }
+
+        var ex = Assert.Throws<LakehouseException>(() => UploadConverter.ForSchema(new Schema(fields, null)));
+
+        Assert.Equal(LakehouseErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>One AAPL row with defaults for the columns not given.</summary>
+    private static RecordBatch Row(params (string Name, IArrowArray Array)[] overrides)
+    {
+        var columns = new List<(string, IArrowArray)>
+        {
+            ("symbol", new StringArray.Builder().Append("AAPL").Build()),
+            ("open", new DoubleArray.Builder().Append(10).Build()),
+            ("high", new DoubleArray.Builder().Append(11).Build()),
+            ("low", new DoubleArray.Builder().Append(9).Build()),
+            ("close", new DoubleArray.Builder().Append(10.5).Build()),
+            ("volume", new Int64Array.Builder().Append(1000).Build()),
+        };
+        foreach (var o in overrides)
+        {
+            columns.RemoveAll(c => c.Item1 == o.Name);
+            columns.Add(o);
+        }
+        var schema = new Schema(columns.Select(c => new Field(c.Item1, c.Item2.Data.DataType, true)), null);
+        return new RecordBatch(schema, columns.Select(c => c.Item2), 1);
+    }
+
+    private static List<PriceBar> Convert(RecordBatch batch)
+    {
+        var bars = new List<PriceBar>();
+        UploadConverter.ForSchema(batch.Schema).AddRows(batch, 0, bars);
+        return bars;
+    }
+}
