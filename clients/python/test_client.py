@@ -37,7 +37,7 @@ class ClientTests(unittest.TestCase):
         if dll is None:
             raise unittest.SkipTest("build the solution first: lakehouse.dll not found")
         cls.data = tempfile.mkdtemp(prefix="lakehouse-py-")
-        cls.proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", cls.data, "--flight-port", "0"],
+        cls.proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", cls.data, "--flight-port", "0", "--http-port", "-1"],
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = cls.proc.stdout.readline()
         m = re.search(r"Flight listening on (grpc://\S+)", line)

@@ -35,8 +35,7 @@ internal static class ServeCommand
         options.Host = args.Get("host") ?? options.Host;
         options.CertificatePath = args.Get("tls-cert") ?? options.CertificatePath;
         options.CertificateKeyPath = args.Get("tls-key") ?? options.CertificateKeyPath;
-        // The HTTP API is not built yet: the port is accepted so scripts written for it keep working.
-        _ = args.GetInt("http-port", 8080);
+        options.HttpPort = args.GetInt("http-port", options.HttpPort);
         var demo = args.Has("demo");
         args.EnsureAllUsed();
 
@@ -47,6 +46,10 @@ internal static class ServeCommand
         await using var server = await LakehouseServer.BuildAsync(options).ConfigureAwait(false);
         var endpoint = await server.StartAsync(cancellationToken).ConfigureAwait(false);
         await io.Out.WriteLineAsync($"Flight listening on {endpoint.Scheme}://{endpoint.Host}:{endpoint.Port}").ConfigureAwait(false);
+        if (server.HttpEndpoint is { } http)
+        {
+            await io.Out.WriteLineAsync($"HTTP listening on {http.Scheme}://{http.Host}:{http.Port}").ConfigureAwait(false);
+        }
         await io.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -1,4 +1,6 @@
 using System.Net;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Server.Http;
 using Lakehouse.Flight.Server.Internal;
 using Lakehouse.Flight.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -21,8 +23,11 @@ public sealed class LakehouseServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ILogger _logger;
 
-    private LakehouseServer(WebApplication app, LakehouseServerOptions options, string host)
+    private readonly ListenOptions? _httpListen;
+
+    private LakehouseServer(WebApplication app, LakehouseServerOptions options, string host, ListenOptions? httpListen)
     {
+        _httpListen = httpListen;
         _app = app;
         Options = options;
         BindHost = host;
@@ -41,6 +46,9 @@ public sealed class LakehouseServer : IAsyncDisposable
 
     /// <summary>The bound Flight endpoint (<c>grpc://host:port</c> or <c>grpc+tls://host:port</c>), once started.</summary>
     public Uri? FlightEndpoint { get; private set; }
+
+    /// <summary>The bound HTTP API endpoint (<c>http://host:port</c>), once started; null when the HTTP API is off.</summary>
+    public Uri? HttpEndpoint { get; private set; }
 
     internal FlightMetrics Metrics => _app.Services.GetRequiredService<FlightMetrics>();
 
@@ -64,6 +72,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         }
 
         var certificate = string.IsNullOrEmpty(options.CertificatePath) ? null : options.LoadCertificate();
+        ListenOptions? httpListen = null;
         var host = options.Auth.Enabled ? options.Host : LoopbackFor(options.Host);
         var address = host is "*" or "0.0.0.0" ? IPAddress.Any : host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host);
         builder.WebHost.ConfigureKestrel(k =>
@@ -76,6 +85,18 @@ public sealed class LakehouseServer : IAsyncDisposable
                     listen.UseHttps(certificate);
                 }
             });
+            if (options.HttpPort >= 0)
+            {
+                k.Listen(address, options.HttpPort, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    if (certificate is not null)
+                    {
+                        listen.UseHttps(certificate);
+                    }
+                    httpListen = listen;
+                });
+            }
             k.Limits.Http2.MaxStreamsPerConnection = 256;
         });
 
@@ -83,6 +104,10 @@ public sealed class LakehouseServer : IAsyncDisposable
         builder.Services.AddSingleton(new TokenService(options.Auth));
         builder.Services.AddSingleton<FlightMetrics>();
         builder.Services.AddSingleton<FastDoGet>();
+        builder.Services.AddSingleton<IngestJobs>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestJobs>());
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
         builder.Services.AddSingleton(sp => PriceStore.Open(
             new StoreOptions { DataDir = options.DataDir, CacheBytes = options.CacheBytes },
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lakehouse.Flight.Storage")));
@@ -104,9 +129,11 @@ public sealed class LakehouseServer : IAsyncDisposable
             app.Use(next => context => context.Request.Path == FastDoGet.Path ? fast.InvokeAsync(context) : next(context));
         }
         app.MapFlightEndpoint();
+        app.MapLakehouseHttpApi();
+        app.MapOpenApi();
         // Open the store now so a broken data dir fails start-up, not the first call.
         _ = app.Services.GetRequiredService<PriceStore>();
-        return Task.FromResult(new LakehouseServer(app, options, host));
+        return Task.FromResult(new LakehouseServer(app, options, host, httpListen));
     }
 
     /// <summary>Starts listening; returns the Flight endpoint (the real port when 0 was asked for).</summary>
@@ -123,7 +150,37 @@ public sealed class LakehouseServer : IAsyncDisposable
         var shownHost = BindHost is "*" or "0.0.0.0" ? "0.0.0.0" : BindHost;
         FlightEndpoint = new Uri($"{scheme}://{shownHost}:{port}");
         ServerLog.Listening(_logger, FlightEndpoint.ToString().TrimEnd('/'), Options.DataDir);
+        if (_httpListen is not null)
+        {
+            // Kestrel writes the bound endpoint back into the listen options (the real port when 0 was asked for).
+            var httpPort = ((IPEndPoint)_httpListen.EndPoint).Port;
+            HttpEndpoint = new Uri($"{(string.IsNullOrEmpty(Options.CertificatePath) ? "http" : "https")}://{shownHost}:{httpPort}");
+            ServerLog.HttpListening(_logger, HttpEndpoint.ToString().TrimEnd('/'));
+        }
+        if (Options.WarmCache)
+        {
+            var stopping = _app.Lifetime.ApplicationStopping;
+            _ = Task.Run(() => Warm(stopping), stopping);
+        }
         return FlightEndpoint;
+    }
+
+    private void Warm(CancellationToken stopping)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            var n = Store.Warm(Layer.Silver, PriceSchema.Table, stopping);
+            ServerLog.Warmed(_logger, n, sw.ElapsedMilliseconds);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            // A damaged file is reported when a query reads it; warming is only an optimisation.
+            ServerLog.Failed(_logger, ex, "cache warm-up");
+        }
     }
 
     /// <summary>Stops listening, letting calls in progress finish for a short while.</summary>

@@ -17,6 +17,12 @@ public sealed class LakehouseServerOptions
     /// <summary>Flight (gRPC, HTTP/2) port; 0 picks a free port.</summary>
     public int FlightPort { get; set; } = 8815;
 
+    /// <summary>HTTP API port (JSON/CSV/Arrow prices, ingestion jobs, health, OpenAPI); 0 picks a free port, -1 turns it off.</summary>
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>Decode the whole silver table into the cache in the background at start-up.</summary>
+    public bool WarmCache { get; set; } = true;
+
     /// <summary>PFX or PEM certificate; when set the Flight port serves TLS (grpc+tls://).</summary>
     public string? CertificatePath { get; set; }
 
@@ -61,6 +67,14 @@ public sealed class LakehouseServerOptions
         if (FlightPort is < 0 or > 65535)
         {
             throw LakehouseException.Invalid($"Lakehouse:FlightPort {FlightPort} is not a port (0..65535; 0 = any free port)");
+        }
+        if (HttpPort is < -1 or > 65535)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:HttpPort {HttpPort} is not a port (0..65535; 0 = any free port; -1 = no HTTP API)");
+        }
+        if (HttpPort > 0 && HttpPort == FlightPort)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:HttpPort and Lakehouse:FlightPort are both {HttpPort}: give them different ports");
         }
         if (!System.Net.IPAddress.TryParse(Host, out _) && Host is not ("localhost" or "*" or "0.0.0.0"))
         {

@@ -30,4 +30,13 @@ internal static partial class ServerLog
 
     [LoggerMessage(9, LogLevel.Debug, "{Method} cancelled by the client")]
     public static partial void Cancelled(ILogger logger, string method);
+
+    [LoggerMessage(10, LogLevel.Warning, "Ingestion job {Job} failed: {Message}")]
+    public static partial void JobFailed(ILogger logger, string job, string message);
+
+    [LoggerMessage(11, LogLevel.Information, "HTTP listening on {Endpoint}")]
+    public static partial void HttpListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(12, LogLevel.Information, "Cache warmed: {Partitions} partition(s) decoded in {Ms} ms")]
+    public static partial void Warmed(ILogger logger, int partitions, long ms);
 }

@@ -27,21 +27,31 @@ public sealed partial class ServeCommandTests : IDisposable
         var stderr = new LockedWriter();
         using var cts = new CancellationTokenSource();
 
-        var run = LakehouseCli.RunAsync(["serve", "--data-dir", _dir, "--flight-port", "0", "--demo"], stdout, stderr, cts.Token);
+        var run = LakehouseCli.RunAsync(["serve", "--data-dir", _dir, "--flight-port", "0", "--http-port", "0", "--demo"], stdout, stderr, cts.Token);
         Match? match = null;
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
         {
-            while ((match = ListeningLine().Match(stdout.Text)) is { Success: false } && !run.IsCompleted)
+            while (((match = ListeningLine().Match(stdout.Text)) is { Success: false } || !stdout.Text.Contains("HTTP listening", StringComparison.Ordinal))
+                && !run.IsCompleted)
             {
                 await Task.Delay(50, timeout.Token);
             }
+        }
+        var http = System.Text.RegularExpressions.Regex.Match(stdout.Text, @"^HTTP listening on (http://127\.0\.0\.1:\d+)$", System.Text.RegularExpressions.RegexOptions.Multiline);
+        string health = "";
+        if (http.Success)
+        {
+            using var client = new HttpClient();
+            health = await client.GetStringAsync(new Uri(http.Groups[1].Value + "/health"));
         }
         await cts.CancelAsync();
         var exit = await run.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.True(match.Success, $"stdout: {stdout.Text}\nstderr: {stderr.Text}");
         Assert.Equal(0, exit);
-        Assert.Single(stdout.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(2, stdout.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.True(http.Success, $"stdout: {stdout.Text}");
+        Assert.Contains("\"status\":\"ok\"", health, StringComparison.Ordinal);
         Assert.InRange(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 65535);
         var stats = PriceStore.Open(_dir).Stats(Layer.Silver);
         Assert.Equal(ServeCommand.DemoSymbols.Length, stats.Symbols);

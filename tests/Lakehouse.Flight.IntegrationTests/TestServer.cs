@@ -36,7 +36,7 @@ internal sealed class TestServer : IAsyncDisposable
     {
         var dir = Path.Combine(root ?? Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        var options = new LakehouseServerOptions { DataDir = dir, FlightPort = 0, CacheBytes = 256L << 20 };
+        var options = new LakehouseServerOptions { DataDir = dir, FlightPort = 0, HttpPort = 0, WarmCache = false, CacheBytes = 256L << 20 };
         configure?.Invoke(options);
         var server = await LakehouseServer.BuildAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning)).DefaultTimeout();
         var endpoint = await server.StartAsync().DefaultTimeout();

@@ -1,0 +1,210 @@
+using System.Globalization;
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Server.Internal;
+using Lakehouse.Flight.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Lakehouse.Flight.Server.Http;
+
+/// <summary>
+/// The prototype's HTTP endpoints, kept for scripts and browsers: daily prices (JSON, CSV or Arrow IPC
+/// by <c>Accept</c>), queued ingestion jobs, health, and the OpenAPI document. Errors are problem+json.
+/// </summary>
+internal static class HttpApi
+{
+    public const string ArrowStream = "application/vnd.apache.arrow.stream";
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 100_000;
+
+    public static void MapLakehouseHttpApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("").AddEndpointFilter<HttpAuthFilter>().AddEndpointFilter<HttpErrorFilter>();
+        api.MapGet("/prices/daily", GetDailyAsync)
+            .WithName("GetDailyPrices")
+            .WithSummary("Daily bars of one symbol: the most recent `limit` rows in the range, oldest first. JSON, CSV (Accept: text/csv) or Arrow IPC stream (Accept: application/vnd.apache.arrow.stream).");
+        api.MapPost("/prices/jobs/daily/range", PostRangeJob)
+            .WithName("QueueDailyRangeJob")
+            .WithSummary("Queues an ingestion job (bronze, then silver) for symbols and a date range; 202 with the job and its Location.");
+        api.MapGet("/prices/jobs/{id}", GetJob)
+            .WithName("GetJob")
+            .WithSummary("A job's state (queued, running, succeeded, failed) and, when done, its StorageReports.");
+        app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness and dataset totals; no authentication.");
+    }
+
+    private static async Task<IResult> GetDailyAsync(HttpContext http, PriceStore store, string? symbol, int? limit,
+        string? date_from, string? date_to, string? columns)
+    {
+        if (string.IsNullOrWhiteSpace(symbol))
+        {
+            throw LakehouseException.Invalid("query parameter 'symbol' is required, e.g. /prices/daily?symbol=AAPL&limit=10");
+        }
+        var n = limit ?? DefaultLimit;
+        if (n is < 1 or > MaxLimit)
+        {
+            throw LakehouseException.Invalid($"limit must be between 1 and {MaxLimit} (got {n})");
+        }
+        var cols = string.IsNullOrWhiteSpace(columns) ? [] : columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var query = PriceQuery.Create(symbols: [symbol], dateFrom: date_from, dateTo: date_to, columns: cols);
+        var batch = LastRows(store, query, n, http.RequestAborted);
+        var accept = http.Request.Headers.Accept.ToString();
+        if (accept.Contains(ArrowStream, StringComparison.OrdinalIgnoreCase))
+        {
+            http.Response.ContentType = ArrowStream;
+            using var writer = new ArrowStreamWriter(http.Response.Body, batch.Schema, leaveOpen: true);
+            await writer.WriteRecordBatchAsync(batch, http.RequestAborted).ConfigureAwait(false);
+            await writer.WriteEndAsync(http.RequestAborted).ConfigureAwait(false);
+            return Results.Empty;
+        }
+        if (accept.Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return Results.Text(RowsText.Csv(batch), "text/csv; charset=utf-8");
+        }
+        return Results.Json(RowsText.Objects(batch));
+    }
+
+    /// <summary>The last <paramref name="limit"/> rows of a one-symbol query, as one batch (the latest are what a dashboard asks for).</summary>
+    private static RecordBatch LastRows(PriceStore store, PriceQuery query, int limit, CancellationToken ct)
+    {
+        var tail = new List<RecordBatch>();
+        var rows = 0;
+        foreach (var b in store.Read(query, ct))
+        {
+            tail.Add(b);
+            rows += b.Length;
+            while (tail.Count > 1 && rows - tail[0].Length >= limit)
+            {
+                rows -= tail[0].Length;
+                tail.RemoveAt(0);
+            }
+        }
+        var schema = PriceStore.SchemaOf(query);
+        if (tail.Count == 0)
+        {
+            return new RecordBatch(schema, schema.FieldsList.Select(f => Empty(f)), 0);
+        }
+        var all = tail.Count == 1 ? tail[0] : Concat(tail);
+        return all.Length > limit ? all.Slice(all.Length - limit, limit) : all;
+    }
+
+    private static IResult PostRangeJob(HttpContext http, IngestJobs jobs, string? symbol, string? symbols, string? date_from, string? date_to,
+        string? source)
+    {
+        var list = Symbols.NormalizeAll(new[] { symbol, symbols }.Where(s => !string.IsNullOrWhiteSpace(s))!);
+        if (list.Count == 0)
+        {
+            throw LakehouseException.Invalid("query parameter 'symbol' (or 'symbols=A,B') is required");
+        }
+        var from = PriceQuery.ParseDate(date_from, "date_from") ?? throw LakehouseException.Invalid("query parameter 'date_from' is required (YYYY-MM-DD)");
+        var to = PriceQuery.ParseDate(date_to, "date_to") ?? throw LakehouseException.Invalid("query parameter 'date_to' is required (YYYY-MM-DD)");
+        if (from > to)
+        {
+            throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
+        }
+        var src = Sources.Normalize(string.IsNullOrWhiteSpace(source) ? SyntheticSource.Name : source);
+        if (src != SyntheticSource.Name)
+        {
+            throw LakehouseException.Invalid($"source '{src}' is not built yet: use source=synthetic");
+        }
+        var job = jobs.Enqueue(new IngestJobRequest(src, list, from, to));
+        return Results.Accepted($"/prices/jobs/{job.Id}", job);
+    }
+
+    private static IResult GetJob(IngestJobs jobs, string id) =>
+        jobs.Find(id) is { } job
+            ? Results.Ok(job)
+            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found",
+                detail: $"no job '{id}': jobs are kept in memory, the last 1,000 since the server started");
+
+    private static IResult GetHealth(PriceStore store, LakehouseServerOptions options) => Results.Ok(new
+    {
+        status = "ok",
+        data_dir = options.DataDir,
+        datasets = PriceQuery.Datasets.Select(d => store.Stats(d.Layer, d.Table)).Select(s => new
+        {
+            layer = s.Layer, table = s.Table, symbols = s.Symbols, partitions = s.Partitions, rows = s.Rows,
+        }),
+    });
+
+    private static RecordBatch Concat(List<RecordBatch> parts)
+    {
+        var arrays = new IArrowArray[parts[0].ColumnCount];
+        for (var c = 0; c < arrays.Length; c++)
+        {
+            arrays[c] = ArrowArrayConcatenator.Concatenate(parts.Select(p => p.Column(c)).ToList());
+        }
+        return new RecordBatch(parts[0].Schema, arrays, parts.Sum(p => p.Length));
+    }
+
+    private static IArrowArray Empty(Field f) => f.DataType switch
+    {
+        Apache.Arrow.Types.StringType => new StringArray.Builder().Build(),
+        Apache.Arrow.Types.Date32Type => new Date32Array.Builder().Build(),
+        Apache.Arrow.Types.DoubleType => new DoubleArray.Builder().Build(),
+        Apache.Arrow.Types.Int64Type => new Int64Array.Builder().Build(),
+        Apache.Arrow.Types.TimestampType t => new TimestampArray.Builder(t).Build(),
+        _ => throw new NotSupportedException(f.DataType.Name),
+    };
+}
+
+/// <summary>Rows of a batch as JSON objects or CSV text.</summary>
+internal static class RowsText
+{
+    public static List<Dictionary<string, object?>> Objects(RecordBatch batch)
+    {
+        var rows = new List<Dictionary<string, object?>>(batch.Length);
+        for (var i = 0; i < batch.Length; i++)
+        {
+            var row = new Dictionary<string, object?>(batch.ColumnCount);
+            for (var c = 0; c < batch.ColumnCount; c++)
+            {
+                row[batch.Schema.FieldsList[c].Name] = Value(batch.Column(c), i);
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    public static string Csv(RecordBatch batch)
+    {
+        var sb = new StringBuilder();
+        sb.AppendJoin(',', batch.Schema.FieldsList.Select(f => f.Name)).Append('\n');
+        for (var i = 0; i < batch.Length; i++)
+        {
+            for (var c = 0; c < batch.ColumnCount; c++)
+            {
+                if (c > 0)
+                {
+                    sb.Append(',');
+                }
+                var v = Value(batch.Column(c), i);
+                var s = v switch
+                {
+                    null => "",
+                    double d => d.ToString("R", CultureInfo.InvariantCulture),
+                    IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+                    _ => v.ToString() ?? "",
+                };
+                sb.Append(s.AsSpan().IndexOfAny(",\"\n") >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s);
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static object? Value(IArrowArray array, int i) => array switch
+    {
+        StringArray s => s.GetString(i),
+        Date32Array d => d.GetDateOnly(i)?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        DoubleArray d => d.GetValue(i),
+        Int64Array l => l.GetValue(i),
+        TimestampArray t => t.GetTimestamp(i)?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
+        _ => null,
+    };
+}
