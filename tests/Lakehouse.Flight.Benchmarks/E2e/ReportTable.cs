@@ -1,0 +1,35 @@
+using System.Globalization;
+
+namespace Lakehouse.Flight.Benchmarks.E2e;
+
+/// <summary>The figures of one run as a Markdown table (readable on a terminal, pasteable into docs/benchmarks.md).</summary>
+internal sealed class ReportTable
+{
+    private readonly List<(string Figure, string Value, string Ratios)> _rows = [];
+
+    public void Add(string figure, string value, string ratios = "") => _rows.Add((figure, value, ratios));
+
+    public void Unavailable(string figure, string why) => _rows.Add((figure, "n/a", why));
+
+    public void Print(TextWriter w)
+    {
+        w.WriteLine("| figure | value | ratio to baselines (same run) |");
+        w.WriteLine("|---|---|---|");
+        foreach (var (f, v, r) in _rows)
+        {
+            w.WriteLine($"| {f} | {v} | {r} |");
+        }
+    }
+
+    public static string F(double v, string format = "N0") => v.ToString(format, CultureInfo.InvariantCulture);
+
+    public static string Ms(double ms) => ms < 10 ? F(ms, "F3") + " ms" : F(ms, "F1") + " ms";
+
+    public static string Rate(InProcessRuns.Scan s) => $"{F(s.RowsPerSecond)} rows/s, {F(s.MBPerSecond, "F0")} MB/s ({F(s.Rows)} rows in {F(s.Seconds, "F2")} s)";
+
+    /// <summary>"0.42x in-process" style: value / baseline, both "higher is better".</summary>
+    public static string X(double value, double baseline, string name) =>
+        double.IsFinite(value) && double.IsFinite(baseline) && baseline > 0 ? $"{F(value / baseline, "F2")}x {name}" : "";
+
+    public static string Join(params string[] parts) => string.Join("; ", parts.Where(p => p.Length > 0));
+}

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Apache.Arrow;
+
+namespace Lakehouse.Flight.Benchmarks.E2e;
+
+/// <summary>Latency samples and the byte measure used for every MB/s figure.</summary>
+internal static class Stats
+{
+    public static double Median(List<double> samples) => Percentile(samples, 50);
+
+    /// <summary>Nearest-rank percentile.</summary>
+    public static double Percentile(List<double> samples, double p)
+    {
+        if (samples.Count == 0)
+        {
+            return double.NaN;
+        }
+        var sorted = samples.Order().ToArray();
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+
+    public static double Ms(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
+
+    /// <summary>
+    /// Bytes the rows of a batch take as Arrow data (values, offsets, validity), counted from the rows
+    /// themselves so a zero-copy slice counts only what it covers: the MB in every MB/s here.
+    /// </summary>
+    public static long ArrowBytes(RecordBatch batch)
+    {
+        long bytes = 0;
+        var n = batch.Length;
+        for (var c = 0; c < batch.ColumnCount; c++)
+        {
+            var column = batch.Column(c);
+            bytes += column.NullCount > 0 ? (n + 7) / 8 : 0;
+            bytes += column switch
+            {
+                StringArray s => 4L * (n + 1) + (n == 0 ? 0 : s.ValueOffsets[n] - s.ValueOffsets[0]),
+                _ when column.Data.DataType is Apache.Arrow.Types.FixedWidthType f => (long)n * f.BitWidth / 8,
+                _ => 0,
+            };
+        }
+        return bytes;
+    }
+}
