@@ -31,5 +31,9 @@ internal sealed class ReportTable
     public static string X(double value, double baseline, string name) =>
         double.IsFinite(value) && double.IsFinite(baseline) && baseline > 0 ? $"{F(value / baseline, "F2")}x {name}" : "";
 
+    /// <summary>"12.3x the latency of in-process" : value / baseline, both latencies (lower is better).</summary>
+    public static string L(double value, double baseline, string name) =>
+        double.IsFinite(value) && double.IsFinite(baseline) && baseline > 0 ? $"{F(value / baseline, "F2")}x the latency of {name}" : "";
+
     public static string Join(params string[] parts) => string.Join("; ", parts.Where(p => p.Length > 0));
 }

@@ -38,6 +38,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            // Not the caller's folder: an appsettings.json there (auth, ports) must not change what is measured.
+            WorkingDirectory = dataDir,
         };
         foreach (var a in new[] { dll, "serve", "--data-dir", dataDir, "--flight-port", "0", "--http-port", "0" })
         {
