@@ -131,7 +131,7 @@ internal static class E2eHarness
             {
                 using var duck = new DuckDbRuns(dataDir);
                 duckScan = duck.FullScan();
-                duckPoint = duck.PointQueries(queries.Take(Math.Min(queries.Count, 50)).ToArray());
+                duckPoint = duck.PointQueries(queries.Take(Math.Min(queries.Count, 20)).ToArray());
                 var duckRate = new InProcessRuns.Scan(duckScan.Value.Rows, scanWarm.Bytes, duckScan.Value.Seconds);
                 t.Add("DuckDB full scan of the Parquet folders (aggregate over every column)", Rate(duckRate) + " (MB = our Arrow bytes of the same rows)",
                     Join(X(duckRate.RowsPerSecond, scanCold.RowsPerSecond, "in-process cold scan")));

@@ -10,7 +10,8 @@ namespace Lakehouse.Flight.Benchmarks.Micro;
 /// Upsert of 100 bars of one symbol into partitions that already exist (2024-01-02 .. 2024-05-20:
 /// 100 business days over 5 month partitions). "Changed" bumps every volume each call so all 5
 /// partitions are really rewritten (Parquet encode, fsync, rename, journal, manifest); "Unchanged"
-/// sends the stored values again, which only reads and compares.
+/// sends the stored values again, which only reads and compares. "1 row" is the daily path: one
+/// symbol's bar of the day into its month partition (one partition rewritten).
 /// </summary>
 [MemoryDiagnoser]
 public class UpsertBenchmarks
@@ -41,6 +42,14 @@ public class UpsertBenchmarks
         var bump = ++_bump;
         var changed = Array.ConvertAll(_bars, b => b with { Volume = b.Volume + bump });
         var reports = _store.UpsertAsync(changed).GetAwaiter().GetResult();
+        return reports[0].Updated;
+    }
+
+    [Benchmark(Description = "upsert 1 row, changed")]
+    public long Upsert1Changed()
+    {
+        var bump = ++_bump;
+        var reports = _store.UpsertAsync([_bars[^1] with { Volume = _bars[^1].Volume + bump }]).GetAwaiter().GetResult();
         return reports[0].Updated;
     }
 
