@@ -90,11 +90,19 @@ internal static class E2eHarness
         InProcessRuns.IpcSerialise(kept, PriceStore.SchemaOf(PriceQuery.Create()));
         var (ipc, ipcBytes) = InProcessRuns.IpcSerialise(kept, PriceStore.SchemaOf(PriceQuery.Create()));
         kept.Clear();
+        GC.Collect();
+        var stats = store.Stats(Layer.Silver);
+        var (selfRss, selfHwm) = Stats.ProcMemory();
+        log.WriteLine($"in-process: RSS {selfRss:F0} MiB after scans");
 
         t.Add("in-process point query (1 symbol x 1 month), cache off", $"median {Ms(Stats.Median(inColdPoint))}, p99 {Ms(Stats.Percentile(inColdPoint, 99))} ({inColdPoint.Count} calls)");
         t.Add("in-process point query, cache warm", $"median {Ms(Stats.Median(inWarmPoint))}, p99 {Ms(Stats.Percentile(inWarmPoint, 99))} ({inWarmPoint.Count} calls)");
         t.Add("in-process full scan (PriceStore.Read), cache cold", Rate(scanCold), X(scanCold.RowsPerSecond, scanWarm.RowsPerSecond, "of warm"));
         t.Add("in-process full scan, cache warm", Rate(scanWarm));
+        t.Add("in-process store memory, cache warm after full scans (this process; VmRSS, VmHWM)",
+            $"RSS {F(selfRss)} MiB, HWM {F(selfHwm)} MiB, managed heap {F(GC.GetTotalMemory(false) / 1048576.0)} MiB; " +
+            $"cache accounts {F(stats.CachedBytes / 1048576.0)} MiB in {F(stats.CachedPartitions)} partitions",
+            X(selfRss * 1048576.0, scanWarm.Bytes, "the Arrow bytes of the data"));
         t.Add("Arrow IPC serialisation of the same batches to memory", Rate(ipc) + $", {F(ipcBytes / 1e6, "F0")} MB of IPC");
 
         // Planning: the real index, then the same store's index grown past 1M partitions.
@@ -126,16 +134,17 @@ internal static class E2eHarness
         List<double>? duckPoint = null;
         if (!o.SkipDuckDb)
         {
-            log.WriteLine("duckdb: full scan and point queries");
+            log.WriteLine($"duckdb: full scan and point queries (harness RSS {Stats.ProcMemory().RssMiB:F0} MiB before)");
             try
             {
                 using var duck = new DuckDbRuns(dataDir);
                 duckScan = duck.FullScan();
+                log.WriteLine($"duckdb: RSS {Stats.ProcMemory().RssMiB:F0} MiB after the full scan");
                 duckPoint = duck.PointQueries(queries.Take(Math.Min(queries.Count, 20)).ToArray());
                 var duckRate = new InProcessRuns.Scan(duckScan.Value.Rows, scanWarm.Bytes, duckScan.Value.Seconds);
                 t.Add("DuckDB full scan of the Parquet folders (aggregate over every column)", Rate(duckRate) + " (MB = our Arrow bytes of the same rows)",
                     Join(X(duckRate.RowsPerSecond, scanCold.RowsPerSecond, "in-process cold scan")));
-                t.Add("DuckDB point query (read_parquet glob + hive filter)", $"median {Ms(Stats.Median(duckPoint))}, p99 {Ms(Stats.Percentile(duckPoint, 99))} ({duckPoint.Count} calls)");
+                t.Add("DuckDB point query (read_parquet of the symbol folder + date filter)", $"median {Ms(Stats.Median(duckPoint))}, p99 {Ms(Stats.Percentile(duckPoint, 99))} ({duckPoint.Count} calls)");
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -29,11 +29,14 @@ internal sealed class ReportTable
 
     /// <summary>"0.42x in-process" style: value / baseline, both "higher is better".</summary>
     public static string X(double value, double baseline, string name) =>
-        double.IsFinite(value) && double.IsFinite(baseline) && baseline > 0 ? $"{F(value / baseline, "F2")}x {name}" : "";
+        double.IsFinite(value) && double.IsFinite(baseline) && baseline > 0 ? $"{Ratio(value / baseline)} {name}" : "";
+
+    /// <summary>2 decimals, or "1/N x" when the ratio is below 0.01 so it never prints as 0.00x.</summary>
+    public static string Ratio(double r) => r >= 0.01 ? F(r, "F2") + "x" : "1/" + F(1 / r, "N0") + "x";
 
     /// <summary>"12.3x the latency of in-process" : value / baseline, both latencies (lower is better).</summary>
     public static string L(double value, double baseline, string name) =>
-        double.IsFinite(value) && double.IsFinite(baseline) && baseline > 0 ? $"{F(value / baseline, "F2")}x the latency of {name}" : "";
+        double.IsFinite(value) && double.IsFinite(baseline) && baseline > 0 ? $"{Ratio(value / baseline)} the latency of {name}" : "";
 
     public static string Join(params string[] parts) => string.Join("; ", parts.Where(p => p.Length > 0));
 }

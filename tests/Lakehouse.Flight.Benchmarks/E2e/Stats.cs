@@ -20,6 +20,34 @@ internal static class Stats
         return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
     }
 
+    /// <summary>VmRSS and VmHWM of a process in MiB, from /proc (0 where there is no /proc).</summary>
+    public static (double RssMiB, double HwmMiB) ProcMemory(string pid = "self")
+    {
+        double rss = 0, hwm = 0;
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal) || line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                {
+                    var kb = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+                    if (line[2] == 'R')
+                    {
+                        rss = kb / 1024;
+                    }
+                    else
+                    {
+                        hwm = kb / 1024;
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return (rss, hwm);
+    }
+
     public static double Ms(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
 
     /// <summary>
