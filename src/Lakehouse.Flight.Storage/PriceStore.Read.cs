@@ -87,15 +87,20 @@ public sealed partial class PriceStore
         }
         var table = new TableId(query.Layer, query.Table);
         var dateColumn = PriceSchema.Silver.GetFieldIndex("date");
+        var paths = new List<string>();
         foreach (var (y, m) in _index.PartitionsOf(table, symbol))
         {
             var key = new PartitionKey(symbol, y, m);
-            if (!key.Overlaps(query.DateFrom, query.DateTo))
+            if (key.Overlaps(query.DateFrom, query.DateTo))
             {
-                continue;
+                paths.Add(Paths.PartitionFile(table, key));
             }
+        }
+        Prefetch(paths, PriceSchema.Silver, cancellationToken);
+        foreach (var path in paths)
+        {
             cancellationToken.ThrowIfCancellationRequested();
-            if (GetPartition(Paths.PartitionFile(table, key), PriceSchema.Silver) is { } batch)
+            if (GetPartition(path, PriceSchema.Silver) is { } batch)
             {
                 yield return ArrowConcat.SliceByDate(batch, dateColumn, from, to);
             }

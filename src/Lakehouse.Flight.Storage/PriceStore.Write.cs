@@ -253,7 +253,8 @@ public sealed partial class PriceStore
 
     private static void Stage(PendingWrite pending, TableId table, PartitionKey key, string path, RecordBatch batch)
     {
-        var temp = DurableFile.WriteTemp(path, s => ParquetFiles.Write(s, batch));
+        var bytes = ParquetFiles.Encode(batch);
+        var temp = DurableFile.WriteTemp(path, s => s.Write(bytes));
         pending.Files.Add(new StagedFile(temp, path));
         pending.Updates.Add((table, key, path, batch));
     }

@@ -58,14 +58,6 @@ internal static partial class DurableFile
         File.Move(tempPath, finalPath, overwrite: true);
     }
 
-    public static void WriteAllAtomic(string finalPath, ReadOnlySpan<byte> content)
-    {
-        var bytes = content.ToArray();
-        var temp = WriteTemp(finalPath, s => s.Write(bytes));
-        CommitTemp(temp, finalPath);
-        FsyncDirectory(Path.GetDirectoryName(finalPath)!);
-    }
-
     public static void TryDelete(string path)
     {
         try

@@ -23,19 +23,31 @@ internal sealed class Journal
 
     public void Commit(IReadOnlyList<StagedFile> files, IReadOnlyList<ManifestAppend> manifests)
     {
-        if (files.Count == 0 && manifests.Count == 0)
+        if (files.Count == 0)
         {
+            // Nothing to make atomic (an all-unchanged upsert): the manifest lines alone.
+            foreach (var m in manifests)
+            {
+                _manifests.Append(m.File, m.Lines);
+            }
             return;
         }
         var record = new JournalRecord(Environment.ProcessId, [.. files], [.. manifests]);
         var path = Path.Combine(_dir, $"{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        // Written in place, not via temp + rename: a journal cut short by a crash is not valid JSON,
+        // and recovery discards it, which is right because no rename starts before this returns.
         // Even one file is journalled: its manifest lines must follow it after a crash.
-        DurableFile.WriteAllAtomic(path, JsonSerializer.SerializeToUtf8Bytes(record, JournalJson.Default.JournalRecord));
-        Apply(record);
+        using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096))
+        {
+            fs.Write(JsonSerializer.SerializeToUtf8Bytes(record, JournalJson.Default.JournalRecord));
+            fs.Flush(flushToDisk: true);
+        }
+        DurableFile.FsyncDirectory(_dir);
+        Apply(record, recovering: false);
         File.Delete(path);
     }
 
-    private void Apply(JournalRecord record)
+    private void Apply(JournalRecord record, bool recovering)
     {
         var dirs = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in record.Files)
@@ -52,7 +64,14 @@ internal sealed class Journal
         }
         foreach (var m in record.Manifests)
         {
-            _manifests.Append(m.File, m.Lines);
+            if (recovering)
+            {
+                _manifests.AppendMissing(m.File, m.Lines);
+            }
+            else
+            {
+                _manifests.Append(m.File, m.Lines);
+            }
         }
     }
 
@@ -80,7 +99,7 @@ internal sealed class Journal
             }
             if (record is not null)
             {
-                Apply(record);
+                Apply(record, recovering: true);
                 applied++;
             }
             File.Delete(path);

@@ -21,7 +21,15 @@ internal sealed class ManifestLog
     /// <summary>Raised after lines were appended: (file, length before, length after).</summary>
     public event Action<string, long, long>? Appended;
 
-    public void Append(string file, IReadOnlyList<string> lines)
+    public void Append(string file, IReadOnlyList<string> lines) => Append(file, lines, skipPresent: false);
+
+    /// <summary>
+    /// Appends the lines the file's tail does not already hold: recovery replays a journal whose
+    /// writer may have died after its manifest append but before deleting the journal.
+    /// </summary>
+    public void AppendMissing(string file, IReadOnlyList<string> lines) => Append(file, lines, skipPresent: true);
+
+    private void Append(string file, IReadOnlyList<string> lines, bool skipPresent)
     {
         if (lines.Count == 0)
         {
@@ -34,6 +42,15 @@ internal sealed class ManifestLog
             using var fileLock = AcquireFileLock(lockPath);
             using var fs = new FileStream(file, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
             var before = fs.Length;
+            if (skipPresent)
+            {
+                var tail = ReadTail(fs, 4 << 20);
+                lines = lines.Where(l => !tail.Contains(l, StringComparison.Ordinal)).ToArray();
+                if (lines.Count == 0)
+                {
+                    return;
+                }
+            }
             var sb = new StringBuilder();
             if (before > 0)
             {
@@ -84,6 +101,15 @@ internal sealed class ManifestLog
             }
         }
         return offset + consumed;
+    }
+
+    private static string ReadTail(FileStream fs, int maxBytes)
+    {
+        var length = (int)Math.Min(fs.Length, maxBytes);
+        var buffer = new byte[length];
+        fs.Seek(-length, SeekOrigin.End);
+        fs.ReadExactly(buffer);
+        return Encoding.UTF8.GetString(buffer);
     }
 
     private static FileStream AcquireFileLock(string path)

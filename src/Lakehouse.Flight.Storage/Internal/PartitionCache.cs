@@ -36,6 +36,8 @@ internal sealed class PartitionCache
         return false;
     }
 
+    public bool Contains(string path) => _entries.ContainsKey(path);
+
     public void Put(string path, RecordBatch batch, FileStamp stamp)
     {
         if (_budgetBytes <= 0)

@@ -1,0 +1,107 @@
+"""A small Python client for Lakehouse.Flight on pyarrow.flight.
+
+    from lakehouse_client import LakehouseClient
+    lh = LakehouseClient("grpc://localhost:8815")            # add user=/password= or token= when auth is on
+    df = lh.get_prices(["AAPL", "MSFT"], "2024-01-01", "2024-03-31", columns=["date", "close"])
+
+Tickets are plain JSON (see DESIGN.md), so everything here is also one line of raw pyarrow.flight.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable, Optional, Sequence
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+
+class LakehouseClient:
+    """Reads and writes daily bars over Arrow Flight."""
+
+    def __init__(self, uri: str = "grpc://localhost:8815", user: Optional[str] = None,
+                 password: Optional[str] = None, token: Optional[str] = None,
+                 tls_root_certs: Optional[bytes] = None) -> None:
+        kwargs = {"tls_root_certs": tls_root_certs} if tls_root_certs else {}
+        self._client = flight.FlightClient(uri, **kwargs)
+        headers = []
+        if user is not None:
+            # The server answers Basic credentials with a Bearer token in the Handshake's headers.
+            headers.append(self._client.authenticate_basic_token(user, password or ""))
+        elif token is not None:
+            headers.append((b"authorization", f"Bearer {token}".encode()))
+        self._options = flight.FlightCallOptions(headers=headers)
+
+    @staticmethod
+    def query(symbols: Sequence[str] = (), date_from: Optional[str] = None, date_to: Optional[str] = None,
+              columns: Sequence[str] = (), layer: str = "silver", table: str = "prices_daily") -> bytes:
+        """The JSON ticket/command for a query."""
+        q = {"layer": layer, "table": table, "symbols": list(symbols), "columns": list(columns)}
+        if date_from:
+            q["date_from"] = date_from
+        if date_to:
+            q["date_to"] = date_to
+        return json.dumps(q).encode()
+
+    def get_table(self, symbols: Sequence[str] = (), date_from: Optional[str] = None, date_to: Optional[str] = None,
+                  columns: Sequence[str] = (), layer: str = "silver", parallel: int = 1) -> pa.Table:
+        """Rows ordered by symbol, then date. parallel > 1 reads the per-symbol endpoints concurrently."""
+        command = self.query(symbols, date_from, date_to, columns, layer)
+        if parallel <= 1:
+            return self._client.do_get(flight.Ticket(command), self._options).read_all()
+        info = self._client.get_flight_info(flight.FlightDescriptor.for_command(command), self._options)
+        tickets = [e.ticket for e in info.endpoints]
+        if not tickets:
+            return info.schema.empty_table()
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            tables = list(pool.map(lambda t: self._client.do_get(t, self._options).read_all(), tickets))
+        return pa.concat_tables(tables)
+
+    def get_prices(self, symbols: Sequence[str] = (), date_from: Optional[str] = None, date_to: Optional[str] = None,
+                   columns: Sequence[str] = (), layer: str = "silver", parallel: int = 1):
+        """The same as get_table, as a pandas DataFrame."""
+        return self.get_table(symbols, date_from, date_to, columns, layer, parallel).to_pandas()
+
+    def upload(self, data, source: str, promote: bool = True) -> list:
+        """Lands a DataFrame or Arrow table in bronze (and silver when promote). Returns the StorageReports."""
+        table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+        command = json.dumps({"table": "prices_daily", "source": source, "promote": promote}).encode()
+        writer, reader = self._client.do_put(flight.FlightDescriptor.for_command(command), table.schema, self._options)
+        writer.write_table(table)
+        writer.done_writing()
+        reports = []
+        while True:
+            try:
+                buf = reader.read()
+            except StopIteration:
+                break
+            if buf is None:
+                break
+            reports.extend(_reports(buf.to_pybytes()))
+        writer.close()
+        return reports
+
+    def action(self, name: str, body: Optional[dict] = None) -> list:
+        """Runs a DoAction; returns every result body parsed as JSON (progress first, report last)."""
+        results = self._client.do_action(flight.Action(name, json.dumps(body or {}).encode()), self._options)
+        return [json.loads(r.body.to_pybytes()) for r in results]
+
+    def ingest(self, symbols: Iterable[str], date_from: str, date_to: str, source: str = "synthetic") -> list:
+        return self.action("ingest", {"source": source, "symbols": list(symbols), "date_from": date_from, "date_to": date_to})
+
+    def list_datasets(self) -> list:
+        return [tuple(f.descriptor.path) for f in self._client.list_flights(b"", self._options)]
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _reports(payload: bytes) -> list:
+    doc = json.loads(payload)
+    return doc if isinstance(doc, list) else [doc]

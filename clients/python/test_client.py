@@ -1,0 +1,100 @@
+"""Tests of the Python client against a real `lakehouse serve` (skipped where pyarrow is missing)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+
+try:
+    import pyarrow  # noqa: F401
+    import pandas  # noqa: F401
+    import pyarrow.flight  # noqa: F401
+    MISSING = None
+except ImportError as e:  # pragma: no cover - depends on the machine
+    MISSING = f"pyarrow/pandas not installed ({e}); the Python client tests need them"
+
+
+def _server_dll():
+    for config in ("Release", "Debug"):
+        p = os.path.join(ROOT, "src", "Lakehouse.Flight.Cli", "bin", config, "net10.0", "lakehouse.dll")
+        if os.path.exists(p):
+            return p
+    return None
+
+
+@unittest.skipIf(MISSING is not None, MISSING or "")
+class ClientTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        dll = _server_dll()
+        if dll is None:
+            raise unittest.SkipTest("build the solution first: lakehouse.dll not found")
+        cls.data = tempfile.mkdtemp(prefix="lakehouse-py-")
+        cls.proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", cls.data, "--flight-port", "0"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = cls.proc.stdout.readline()
+        m = re.search(r"Flight listening on (grpc://\S+)", line)
+        if not m:
+            cls.proc.kill()
+            raise RuntimeError(f"server did not start: {line!r}")
+        cls.uri = m.group(1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        cls.proc.wait(10)
+        shutil.rmtree(cls.data, ignore_errors=True)
+
+    def test_ingest_then_get_prices_returns_the_rows_in_order(self):
+        from lakehouse_client import LakehouseClient
+        with LakehouseClient(self.uri) as lh:
+            reports = lh.ingest(["MSFT", "AAPL"], "2024-01-01", "2024-01-31")
+            self.assertEqual(23, reports[-1]["rows"] if isinstance(reports[-1], dict) else reports[-1][0]["rows"])
+            df = lh.get_prices(["AAPL", "MSFT"], "2024-01-08", "2024-01-12", columns=["symbol", "date", "close"])
+        self.assertEqual(["symbol", "date", "close"], list(df.columns))
+        self.assertEqual(["AAPL"] * 5 + ["MSFT"] * 5, list(df["symbol"]))
+        self.assertEqual("2024-01-08", str(df["date"].iloc[0]))
+        self.assertTrue((df["close"] > 0).all())
+
+    def test_upload_pandas_frame_with_ns_timestamps_lands_and_reads_back(self):
+        import pandas as pd
+        from lakehouse_client import LakehouseClient
+        frame = pd.DataFrame({
+            "symbol": ["PYT", "PYT"],
+            "date": pd.to_datetime(["2024-02-01", "2024-02-02"]),
+            "open": [10.0, 11.0], "high": [12.0, 12.5], "low": [9.5, 10.5], "close": [11.0, 12.0],
+            "adj_close": [11.0, 12.0], "volume": [1000, 2000],
+        })
+        with LakehouseClient(self.uri) as lh:
+            reports = lh.upload(frame, source="pytest", promote=True)
+            back = lh.get_prices(["PYT"])
+        self.assertIn(("silver", 2), [(r["layer"], r["inserted"]) for r in reports])
+        self.assertEqual([11.0, 12.0], list(back["close"]))
+        self.assertEqual(["pytest", "pytest"], list(back["source"]))
+
+    def test_parallel_endpoints_equal_single_stream(self):
+        from lakehouse_client import LakehouseClient
+        with LakehouseClient(self.uri) as lh:
+            lh.ingest(["P1", "P2", "P3"], "2024-01-01", "2024-06-30")
+            one = lh.get_table(["P1", "P2", "P3"])
+            many = lh.get_table(["P1", "P2", "P3"], parallel=3)
+        self.assertEqual(one.num_rows, many.num_rows)
+        self.assertTrue(one.equals(many))
+
+    def test_bad_query_is_invalid_argument_naming_the_problem(self):
+        import pyarrow.flight as fl
+        c = fl.connect(self.uri)
+        with self.assertRaises(fl.FlightServerError if hasattr(fl, "FlightServerError") else Exception) as ctx:
+            c.do_get(fl.Ticket(json.dumps({"layer": "platinum"}))).read_all()
+        self.assertIn("unknown layer 'platinum'", str(ctx.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,30 @@
+using System.Globalization;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Storage;
+
+// loop <dataDir> <firstK>: upsert generation k = firstK, firstK+1, ... forever, printing "committed k".
+// days <dataDir> <rounds> <day,day,...>: upsert Jan 2024 rows for those days, value = round, `rounds` times.
+var mode = args[0];
+var store = PriceStore.Open(args[1]);
+if (mode == "loop")
+{
+    for (var k = int.Parse(args[2], CultureInfo.InvariantCulture); ; k++)
+    {
+        await store.UpsertAsync(CrashWorkload.Generation(k));
+        Console.Out.WriteLine($"committed {k}");
+        Console.Out.Flush();
+    }
+}
+var rounds = int.Parse(args[2], CultureInfo.InvariantCulture);
+var days = args[3].Split(',').Select(d => int.Parse(d, CultureInfo.InvariantCulture)).ToArray();
+Console.Out.WriteLine("ready");
+Console.Out.Flush();
+for (var r = 1; r <= rounds; r++)
+{
+    await store.UpsertAsync(CrashWorkload.Days("PAR", days, r));
+}
+Console.Out.WriteLine("done");
+return 0;
+
+/// <summary>The workloads, shared with the tests through a linked source file.</summary>
+public static partial class CrashWorkload;

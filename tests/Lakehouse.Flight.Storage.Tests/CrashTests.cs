@@ -1,0 +1,71 @@
+using System.Globalization;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Storage.Tests;
+
+public sealed class CrashTests : IDisposable
+{
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    [Fact]
+    public void Upserts_KilledAtRandomMoments_LeaveEveryUpsertWholeOrAbsent()
+    {
+        var random = new Random(20261126);
+        var nextK = 1;
+        var kills = 0;
+        for (var round = 0; round < 15; round++)
+        {
+            int lastReported;
+            using (var child = new ChildProcess("loop", _lake.Dir, nextK.ToString(CultureInfo.InvariantCulture)))
+            {
+                child.WaitFor(l => l.StartsWith("committed", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+                // Let it get into the middle of further upserts, then SIGKILL at an arbitrary instant.
+                Thread.Sleep(random.Next(5, 120));
+                child.KillHard();
+                kills++;
+                lastReported = child.Lines.Where(l => l.StartsWith("committed ", StringComparison.Ordinal))
+                    .Select(l => int.Parse(l["committed ".Length..], CultureInfo.InvariantCulture)).Max();
+            }
+
+            var store = PriceStore.Open(_lake.Dir);
+            var k = AssertConsistentGeneration(store);
+            // The killed upsert either committed (k = reported + 1) or left no trace (k = reported).
+            Assert.InRange(k, lastReported, lastReported + 1);
+            AssertNoTempFiles();
+            nextK = k + 1;
+        }
+        Assert.Equal(15, kills);
+        Assert.True(nextK > 15, "the child should have committed at least one upsert per round");
+    }
+
+    /// <summary>Every partition opens; all rows of all symbols carry one generation K; row counts are those of K.</summary>
+    private int AssertConsistentGeneration(PriceStore store)
+    {
+        var silver = Path.Combine(_lake.Dir, "silver", "prices_daily");
+        foreach (var file in Directory.EnumerateFiles(silver, "data.parquet", SearchOption.AllDirectories))
+        {
+            var batch = ParquetFiles.Read(file, PriceSchema.Silver);
+            Assert.True(batch.Length > 0, $"{file} is empty");
+        }
+        var rows = store.Read(PriceQuery.Create(symbols: CrashWorkload.SymbolsUsed)).SelectMany(PriceBatches.ToBars).ToList();
+        var generations = rows.Select(r => (int)r.Close).Distinct().ToArray();
+        var k = Assert.Single(generations);
+        foreach (var symbol in CrashWorkload.SymbolsUsed)
+        {
+            Assert.Equal(CrashWorkload.Q1BusinessDays + k, rows.Count(r => r.Symbol == symbol));
+        }
+        var manifestLines = store.ReadManifest(Layer.Silver, limit: 100_000);
+        Assert.Equal(k * CrashWorkload.SymbolsUsed.Length, manifestLines.Count);
+        return k;
+    }
+
+    private void AssertNoTempFiles()
+    {
+        var temps = Directory.EnumerateFiles(_lake.Dir, DurableFile.TempPrefix + "*", SearchOption.AllDirectories).ToArray();
+        Assert.Empty(temps);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_lake.Dir, "_metadata", "journal")));
+    }
+}

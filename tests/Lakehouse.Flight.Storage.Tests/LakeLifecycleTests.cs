@@ -1,0 +1,156 @@
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Storage.Tests;
+
+public sealed class LakeLifecycleTests : IDisposable
+{
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    private static IReadOnlyList<PriceBar> Jan(params string[] symbols) =>
+        SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+
+    [Fact]
+    public async Task Land_SameRecordsTwice_AddsNothingToBronze()
+    {
+        var store = _lake.Open();
+        var bars = Jan("AAPL");
+
+        var first = await store.LandAsync(bars, "vendor_x", promote: false);
+        var second = await store.LandAsync(bars, "vendor_x", promote: false);
+
+        Assert.Equal(bars.Count, Assert.Single(first).Inserted);
+        var again = Assert.Single(second);
+        Assert.Equal((0L, (long)bars.Count), (again.Inserted, again.Unchanged));
+        Assert.Equal("bronze", again.Layer);
+        var raw = store.Read(PriceQuery.Create("bronze", symbols: ["AAPL"])).Sum(b => b.Length);
+        Assert.Equal(bars.Count, raw);
+        Assert.False(Directory.Exists(Path.Combine(_lake.Dir, "silver")));
+    }
+
+    [Fact]
+    public async Task Land_CorrectedRecord_KeepsBothRawRowsAndPromoteTakesTheLatest()
+    {
+        var store = _lake.Open();
+        var bars = Jan("AAPL").ToList();
+        await store.LandAsync(bars, "vendor_x", promote: true);
+        var fixedBar = bars[0] with { Close = bars[0].Close + 1, High = bars[0].High + 1 };
+
+        var reports = await store.LandAsync([fixedBar], "vendor_x", promote: false);
+        var promoted = await store.PromoteAsync("vendor_x", ["AAPL"], null, null);
+
+        Assert.Equal(1, Assert.Single(reports).Inserted);
+        Assert.Equal(bars.Count + 1, store.Read(PriceQuery.Create("bronze", symbols: ["AAPL"])).Sum(b => b.Length));
+        var silver = Assert.Single(promoted);
+        Assert.Equal((1L, (long)bars.Count - 1), (silver.Updated, silver.Unchanged));
+        var row = UpsertTests.Read(store, PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-01-01", dateTo: "2024-01-01"));
+        Assert.Equal(fixedBar.Close, Assert.Single(row).Close);
+        Assert.Equal("vendor_x", row[0].Source);
+    }
+
+    [Fact]
+    public async Task Open_AfterTornManifestLine_ReadersSkipItAndNextAppendStartsClean()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(Jan("AAPL"));
+        var manifest = Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl");
+        await File.AppendAllTextAsync(manifest, "{\"run_id\":\"torn\",\"ts\":\"2026-");
+
+        var reopened = _lake.Open();
+        await reopened.UpsertAsync(Jan("MSFT"));
+        var lines = reopened.ReadManifest(Layer.Silver);
+
+        Assert.Equal(["AAPL", "MSFT"], lines.Select(l => l.Symbol));
+        Assert.EndsWith("\n", await File.ReadAllTextAsync(manifest), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_WithStaleTempFromDeadProcess_DeletesItButKeepsData()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(Jan("AAPL"));
+        var dir = Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=AAPL", "year=2024", "month=1");
+        // pid 2^22+1 is above Linux's pid_max default: certainly not running.
+        var stale = Path.Combine(dir, $"{DurableFile.TempPrefix}4194305-abc-data.parquet{DurableFile.TempSuffix}");
+        await File.WriteAllTextAsync(stale, "half a parquet file");
+        var ours = Path.Combine(dir, $"{DurableFile.TempPrefix}{Environment.ProcessId}-abc-data.parquet{DurableFile.TempSuffix}");
+        await File.WriteAllTextAsync(ours, "a live writer's temp");
+
+        var reopened = _lake.Open();
+
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(ours), "a live process's temp file must not be touched");
+        Assert.Equal(Jan("AAPL").Count, reopened.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+    }
+
+    [Fact]
+    public async Task Read_AfterAnotherInstanceWrote_SeesTheNewRowsWithoutReopening()
+    {
+        var reader = _lake.Open();
+        var writer = _lake.Open();
+        await writer.UpsertAsync(Jan("AAPL"));
+        Assert.Equal(Jan("AAPL").Count, reader.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+
+        var changed = Jan("AAPL").Select(b => b with { Close = b.Open, High = Math.Max(b.High, b.Open), Low = Math.Min(b.Low, b.Open) }).ToArray();
+        await writer.UpsertAsync(changed);
+        await writer.UpsertAsync(Jan("MSFT"));
+
+        var aapl = UpsertTests.Read(reader, PriceQuery.Create(symbols: ["AAPL"]));
+        Assert.Equal(changed.Select(b => b.Close), aapl.Select(b => b.Close));
+        Assert.Equal(["AAPL", "MSFT"], reader.SymbolsFor(PriceQuery.Create()));
+    }
+
+    [Fact]
+    public async Task Plan_CountsExactRowsPerSymbolAndPrunesMonths()
+    {
+        var store = _lake.Open();
+        var bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2024, 12, 31));
+        await store.UpsertAsync(bars);
+
+        var plan = store.Plan(PriceQuery.Create(symbols: ["MSFT", "NOPE"], dateFrom: "2024-02-10", dateTo: "2024-04-05"));
+
+        var msft = Assert.Single(plan);
+        Assert.Equal("MSFT", msft.Symbol);
+        Assert.Equal(3, msft.Partitions);
+        Assert.Equal(bars.Count(b => b.Symbol == "MSFT" && b.Date >= new DateOnly(2024, 2, 10) && b.Date <= new DateOnly(2024, 4, 5)), msft.Rows);
+        var stats = store.Stats(Layer.Silver);
+        Assert.Equal((2, 48L, (long)bars.Count), (stats.Symbols, stats.Partitions, stats.Rows));
+    }
+}
+
+public sealed class WarmTests : IDisposable
+{
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    [Fact]
+    public async Task Warm_LoadsEveryPartitionOnce_AndReadsAfterwardsEqualFileContents()
+    {
+        var bars = SyntheticSource.Generate(["AAPL", "MSFT", "^GSPC"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
+        await _lake.Open().UpsertAsync(bars);
+        var store = _lake.Open();
+
+        var loaded = store.Warm();
+
+        Assert.Equal(36, loaded);
+        Assert.Equal(0, store.Warm());
+        var rows = UpsertTests.Read(store, PriceQuery.Create());
+        Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close)).OrderBy(x => x.Symbol, StringComparer.Ordinal).ThenBy(x => x.Date),
+            rows.Select(b => (b.Symbol, b.Date, b.Close)));
+    }
+
+    [Fact]
+    public async Task Warm_WithCacheOff_LoadsNothingAndReadsStillWork()
+    {
+        var bars = SyntheticSource.Generate(["AAPL"], new DateOnly(2023, 1, 1), new DateOnly(2023, 6, 30));
+        await _lake.Open().UpsertAsync(bars);
+        var store = _lake.Open(cacheBytes: 0);
+
+        Assert.Equal(0, store.Warm());
+        Assert.Equal(bars.Count, store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+    }
+}
