@@ -129,6 +129,19 @@ internal static class E2eHarness
         GC.Collect();
         GC.WaitForPendingFinalizers();
 
+        // What a server start-up pays to have every partition in memory (PriceStore.Warm, all cores).
+        log.WriteLine("in-process: Warm()");
+        var fresh = PriceStore.Open(new StoreOptions { DataDir = dataDir });
+        var warmStart = Stopwatch.GetTimestamp();
+        var warmed = fresh.Warm();
+        var warmSeconds = Stopwatch.GetElapsedTime(warmStart).TotalSeconds;
+        t.Add("in-process PriceStore.Warm() (decode every partition into the cache, all cores)",
+            $"{F(warmed / warmSeconds)} partitions/s ({F(warmed)} partitions in {F(warmSeconds, "F2")} s)",
+            X(scanWarm.Rows / warmSeconds, scanCold.RowsPerSecond, "in-process cold scan (rows/s)"));
+        fresh = null!;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
         // 3. DuckDB on the same folders.
         (long Rows, double Seconds)? duckScan = null;
         List<double>? duckPoint = null;
