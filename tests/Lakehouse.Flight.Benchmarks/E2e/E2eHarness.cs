@@ -90,8 +90,8 @@ internal static class E2eHarness
         InProcessRuns.IpcSerialise(kept, PriceStore.SchemaOf(PriceQuery.Create()));
         var (ipc, ipcBytes) = InProcessRuns.IpcSerialise(kept, PriceStore.SchemaOf(PriceQuery.Create()));
         kept.Clear();
-        GC.Collect();
         var stats = store.Stats(Layer.Silver);
+        var managed = GC.GetTotalMemory(forceFullCollection: true);
         var (selfRss, selfHwm) = Stats.ProcMemory();
         log.WriteLine($"in-process: RSS {selfRss:F0} MiB after scans");
 
@@ -100,9 +100,9 @@ internal static class E2eHarness
         t.Add("in-process full scan (PriceStore.Read), cache cold", Rate(scanCold), X(scanCold.RowsPerSecond, scanWarm.RowsPerSecond, "of warm"));
         t.Add("in-process full scan, cache warm", Rate(scanWarm));
         t.Add("in-process store memory, cache warm after full scans (this process; VmRSS, VmHWM)",
-            $"RSS {F(selfRss)} MiB, HWM {F(selfHwm)} MiB, managed heap {F(GC.GetTotalMemory(false) / 1048576.0)} MiB; " +
+            $"RSS {F(selfRss)} MiB, HWM {F(selfHwm)} MiB, managed heap after full GC {F(managed / 1048576.0)} MiB; " +
             $"cache accounts {F(stats.CachedBytes / 1048576.0)} MiB in {F(stats.CachedPartitions)} partitions",
-            X(selfRss * 1048576.0, scanWarm.Bytes, "the Arrow bytes of the data"));
+            Join(X(managed, stats.CachedBytes, "the cache's own accounting (managed heap)"), X(selfRss * 1048576.0, stats.CachedBytes, "it (RSS)")));
         t.Add("Arrow IPC serialisation of the same batches to memory", Rate(ipc) + $", {F(ipcBytes / 1e6, "F0")} MB of IPC");
 
         // Planning: the real index, then the same store's index grown past 1M partitions.
@@ -141,6 +141,18 @@ internal static class E2eHarness
         fresh = null!;
         GC.Collect();
         GC.WaitForPendingFinalizers();
+
+        // The in-process baseline of DoPut: the same landing (bronze + promote to silver) with no network.
+        // A lake of its own, so the server's scans below see exactly the universe the in-process scans saw.
+        var landDir = dataDir.TrimEnd('/') + "-land";
+        var (landRows, landSeconds) = InProcessRuns.Land(landDir, PutSymbols(o, "PIN"), PutFrom(o), o.To, PerPut(o));
+        TryDelete(landDir);
+        var landRate = landRows / Math.Max(landSeconds, 1e-9);
+        if (landRows > 0)
+        {
+            t.Add($"in-process LandAsync into bronze with promote ({PerPut(o)} symbols x {o.PutYears} y per call)",
+                $"{F(landRate)} rows/s ({F(landRows)} rows in {F(landSeconds, "F2")} s)");
+        }
 
         // 3. DuckDB on the same folders.
         (long Rows, double Seconds)? duckScan = null;
@@ -200,7 +212,7 @@ internal static class E2eHarness
             try
             {
                 await MeasureServerAsync(o, server, t, log, queries, planQueries, inColdPoint, inWarmPoint, inPlanSmall, inPlanBig,
-                    scanCold, scanWarm, ipc, duckRows, duckPoint).ConfigureAwait(false);
+                    scanCold, scanWarm, ipc, duckRows, duckPoint, landRate).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -213,7 +225,7 @@ internal static class E2eHarness
     private static async Task MeasureServerAsync(E2eOptions o, ServerProcess server, ReportTable t, TextWriter log,
         IReadOnlyList<PriceQuery> queries, IReadOnlyList<PriceQuery> planQueries, List<double> inColdPoint, List<double> inWarmPoint,
         List<double> inPlanSmall, List<double>? inPlanBig, InProcessRuns.Scan scanCold, InProcessRuns.Scan scanWarm, InProcessRuns.Scan ipc,
-        double duckRows, List<double>? duckPoint)
+        double duckRows, List<double>? duckPoint, double landRate)
     {
         using var flight = new FlightRuns(server.Address);
         var (startRss, _) = server.Memory();
@@ -258,14 +270,20 @@ internal static class E2eHarness
         if (o.PutSymbols > 0)
         {
             log.WriteLine("server: DoPut");
-            var putSymbols = Enumerable.Range(1, o.PutSymbols).Select(i => "PUT" + i.ToString("D4", CultureInfo.InvariantCulture)).ToArray();
-            var perPut = Math.Max(1, Math.Min(10, putSymbols.Length));
-            var (rows, seconds, report) = await flight.PutAsync(putSymbols, new DateOnly(o.LastYear - o.PutYears + 1, 1, 1), new DateOnly(o.LastYear, 12, 31), perPut)
-                .ConfigureAwait(false);
+            var perPut = PerPut(o);
+            var (rows, seconds, report) = await flight.PutAsync(PutSymbols(o, "PUT"), PutFrom(o), o.To, perPut).ConfigureAwait(false);
             t.Add($"DoPut into bronze with promote ({perPut} symbols x {o.PutYears} y per call)", $"{F(rows / seconds)} rows/s ({F(rows)} rows in {F(seconds, "F2")} s)",
-                report.Length > 0 ? "last PutResult: " + (report.Length > 120 ? report[..120] + "..." : report) : "no PutResult metadata");
+                Join(X(rows / seconds, landRate, "in-process LandAsync"),
+                    report.Length > 0 ? "PutResult starts " + (report.Length > 60 ? report[..60] + "..." : report) : "no PutResult metadata"));
         }
     }
+
+    private static string[] PutSymbols(E2eOptions o, string prefix) =>
+        Enumerable.Range(1, o.PutSymbols).Select(i => prefix + i.ToString("D4", CultureInfo.InvariantCulture)).ToArray();
+
+    private static DateOnly PutFrom(E2eOptions o) => new(o.LastYear - o.PutYears + 1, 1, 1);
+
+    private static int PerPut(E2eOptions o) => Math.Max(1, Math.Min(10, o.PutSymbols));
 
     /// <summary>Deterministic 1 symbol x 1 month queries over the universe.</summary>
     private static List<PriceQuery> PointQueries(E2eOptions o, int count, int seed)

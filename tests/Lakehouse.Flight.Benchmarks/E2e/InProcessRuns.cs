@@ -70,6 +70,25 @@ internal static class InProcessRuns
         return samples;
     }
 
+    /// <summary>LandAsync (bronze + promote) of new symbols, <paramref name="perCall"/> symbols per call; rows and seconds.</summary>
+    public static (long Rows, double Seconds) Land(string dataDir, IReadOnlyList<string> symbols, DateOnly from, DateOnly to, int perCall)
+    {
+        var store = PriceStore.Open(new StoreOptions { DataDir = dataDir });
+        var chunks = new List<IReadOnlyList<PriceBar>>();
+        for (var i = 0; i < symbols.Count; i += perCall)
+        {
+            chunks.Add(Lakehouse.Flight.Ingestion.SyntheticSource.Generate(symbols.Skip(i).Take(perCall), from, to));
+        }
+        long rows = 0;
+        var start = Stopwatch.GetTimestamp();
+        foreach (var bars in chunks)
+        {
+            store.LandAsync(bars, "bench", promote: true).GetAwaiter().GetResult();
+            rows += bars.Count;
+        }
+        return (rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
+    }
+
     public static List<double> Plans(PriceStore store, IReadOnlyList<PriceQuery> queries)
     {
         var samples = new List<double>(queries.Count);
