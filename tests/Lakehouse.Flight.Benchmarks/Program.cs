@@ -1,3 +1,20 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Lakehouse.Flight.Benchmarks.E2e;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "e2e")
+{
+    return await E2eHarness.RunAsync(args[1..]);
+}
+
+// In-process toolchain: no generated project to build (it would inherit the repo's warnings-as-errors
+// analyzers). A short job (3 warm-ups, 7 iterations) by default so the whole micro suite takes minutes
+// on a shared 2-core box; medians are what docs/benchmarks.md quotes.
+var config = DefaultConfig.Instance
+    .AddJob(Job.ShortRun.WithIterationCount(7).WithToolchain(InProcessEmitToolchain.Instance).AsDefault())
+    .AddColumn(StatisticColumn.Median, StatisticColumn.P95);
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
+return 0;

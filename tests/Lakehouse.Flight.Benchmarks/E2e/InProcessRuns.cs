@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Reflection;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Storage;
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Benchmarks.E2e;
+
+/// <summary>The baselines with no network: our reader in-process, Arrow IPC serialisation, planning on a huge index.</summary>
+internal static class InProcessRuns
+{
+    public readonly record struct Scan(long Rows, long Bytes, double Seconds)
+    {
+        public double RowsPerSecond => Rows / Seconds;
+        public double MBPerSecond => Bytes / 1e6 / Seconds;
+    }
+
+    /// <summary>Reads every row of silver through PriceStore.Read; keeps the batches when asked (for the IPC baseline).</summary>
+    public static Scan FullScan(PriceStore store, List<RecordBatch>? keep = null)
+    {
+        var start = Stopwatch.GetTimestamp();
+        long rows = 0, bytes = 0;
+        foreach (var batch in store.Read(PriceQuery.Create()))
+        {
+            rows += batch.Length;
+            bytes += Stats.ArrowBytes(batch);
+            keep?.Add(batch);
+        }
+        return new Scan(rows, bytes, Stopwatch.GetElapsedTime(start).TotalSeconds);
+    }
+
+    /// <summary>Serialises the batches as one Arrow IPC stream into memory (what DoGet must at least do).</summary>
+    public static (Scan Scan, long IpcBytes) IpcSerialise(List<RecordBatch> batches, Schema schema)
+    {
+        using var ms = new MemoryStream();
+        long rows = 0, bytes = 0;
+        var start = Stopwatch.GetTimestamp();
+        using (var writer = new ArrowStreamWriter(ms, schema, leaveOpen: true))
+        {
+            foreach (var b in batches)
+            {
+                writer.WriteRecordBatch(b);
+                rows += b.Length;
+                bytes += Stats.ArrowBytes(b);
+            }
+            writer.WriteEnd();
+        }
+        return (new Scan(rows, bytes, Stopwatch.GetElapsedTime(start).TotalSeconds), ms.Length);
+    }
+
+    public static List<double> PointQueries(PriceStore store, IReadOnlyList<PriceQuery> queries)
+    {
+        var samples = new List<double>(queries.Count);
+        foreach (var q in queries)
+        {
+            var start = Stopwatch.GetTimestamp();
+            long rows = 0;
+            foreach (var b in store.Read(q))
+            {
+                rows += b.Length;
+            }
+            samples.Add(Stats.Ms(start));
+            if (rows == 0)
+            {
+                throw new InvalidOperationException($"point query {q.Symbols[0]} {q.DateFrom} returned no rows");
+            }
+        }
+        return samples;
+    }
+
+    /// <summary>LandAsync (bronze + promote) of new symbols, <paramref name="perCall"/> symbols per call; rows and seconds.</summary>
+    public static (long Rows, double Seconds) Land(string dataDir, IReadOnlyList<string> symbols, DateOnly from, DateOnly to, int perCall)
+    {
+        var store = PriceStore.Open(new StoreOptions { DataDir = dataDir });
+        var chunks = new List<IReadOnlyList<PriceBar>>();
+        for (var i = 0; i < symbols.Count; i += perCall)
+        {
+            chunks.Add(Lakehouse.Flight.Ingestion.SyntheticSource.Generate(symbols.Skip(i).Take(perCall), from, to));
+        }
+        long rows = 0;
+        var start = Stopwatch.GetTimestamp();
+        foreach (var bars in chunks)
+        {
+            store.LandAsync(bars, "bench", promote: true).GetAwaiter().GetResult();
+            rows += bars.Count;
+        }
+        return (rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
+    }
+
+    public static List<double> Plans(PriceStore store, IReadOnlyList<PriceQuery> queries)
+    {
+        var samples = new List<double>(queries.Count);
+        foreach (var q in queries)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var plan = store.Plan(q);
+            samples.Add(Stats.Ms(start));
+            if (plan.Count != 1)
+            {
+                throw new InvalidOperationException($"plan for {q.Symbols[0]} has {plan.Count} symbols");
+            }
+        }
+        return samples;
+    }
+
+    /// <summary>
+    /// Grows the store's in-memory partition index to at least <paramref name="target"/> entries with
+    /// made-up symbols (no files behind them), through the index's own Add. Building 1M real files
+    /// would cost minutes and gigabytes of inodes on a shared box; planning one symbol never opens
+    /// another symbol's files, so what grows the cost is the index itself, which this reproduces.
+    /// Returns the partitions added.
+    /// </summary>
+    public static long InflateIndex(PriceStore store, long target, DateOnly from, DateOnly to)
+    {
+        var field = typeof(PriceStore).GetField("_index", BindingFlags.NonPublic | BindingFlags.Instance)
+            ?? throw new InvalidOperationException("PriceStore._index not found (storage internals changed)");
+        var index = (PartitionIndex)(field.GetValue(store) ?? throw new InvalidOperationException("PriceStore._index is null"));
+        var table = TableId.Silver();
+        long added = 0;
+        var months = new List<(int Year, int Month)>();
+        for (var d = new DateOnly(from.Year, from.Month, 1); d <= to; d = d.AddMonths(1))
+        {
+            months.Add((d.Year, d.Month));
+        }
+        for (var s = 0; store.IndexedPartitions < target; s++)
+        {
+            var symbol = $"IDX{s:D6}";
+            foreach (var (y, m) in months)
+            {
+                index.Add(table, new PartitionKey(symbol, y, m));
+                added++;
+            }
+        }
+        return added;
+    }
+}

@@ -1,0 +1,38 @@
+using System.Diagnostics;
+using System.Globalization;
+using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Storage;
+
+namespace Lakehouse.Flight.Benchmarks.E2e;
+
+/// <summary>The benchmark universe: SYM0001.. over business days, written by PriceStore.UpsertAsync in chunks of symbols.</summary>
+internal static class Universe
+{
+    public static string Symbol(int i) => "SYM" + i.ToString("D4", CultureInfo.InvariantCulture);
+
+    public static IReadOnlyList<string> Symbols(int count) => Enumerable.Range(1, count).Select(Symbol).ToArray();
+
+    /// <summary>Writes the universe; returns rows written and the seconds it took.</summary>
+    public static (long Rows, double Seconds) Generate(E2eOptions o, string dataDir, TextWriter log)
+    {
+        // Cache off: generation must not leave decoded partitions in this process's memory.
+        var store = PriceStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = 0 });
+        var symbols = Symbols(o.Symbols);
+        long rows = 0;
+        var start = Stopwatch.GetTimestamp();
+        var lastLog = start;
+        for (var i = 0; i < symbols.Count; i += o.ChunkSymbols)
+        {
+            var chunk = symbols.Skip(i).Take(o.ChunkSymbols).ToArray();
+            var bars = SyntheticSource.Generate(chunk, o.From, o.To);
+            store.UpsertAsync(bars).GetAwaiter().GetResult();
+            rows += bars.Count;
+            if (Stopwatch.GetElapsedTime(lastLog).TotalSeconds >= 10)
+            {
+                lastLog = Stopwatch.GetTimestamp();
+                log.WriteLine($"  generated {i + chunk.Length}/{symbols.Count} symbols, {rows:N0} rows, {Stopwatch.GetElapsedTime(start).TotalSeconds:F0} s");
+            }
+        }
+        return (rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
+    }
+}
