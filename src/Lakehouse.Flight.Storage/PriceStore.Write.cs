@@ -127,6 +127,7 @@ public sealed partial class PriceStore
                     .GroupBy(r => Paths.ManifestFile(Layers.Parse(r.Layer), r.Table))
                     .Select(g => new ManifestAppend(g.Key, g.Select(r => r.ToJson()).ToArray()))
                     .ToList();
+                WriteStagedFiles(pending);
                 // Past this call the write is committed: a crash from here on is rolled forward.
                 _journal.Commit(pending.Files, manifests);
             }
@@ -251,13 +252,43 @@ public sealed partial class PriceStore
             RejectReasons = reasons.Count == 0 ? null : reasons.Take(10).ToArray(),
         };
 
-    private static void Stage(PendingWrite pending, TableId table, PartitionKey key, string path, RecordBatch batch)
-    {
-        var bytes = ParquetFiles.Encode(batch);
-        var temp = DurableFile.WriteTemp(path, s => s.Write(bytes));
-        pending.Files.Add(new StagedFile(temp, path));
+    private static void Stage(PendingWrite pending, TableId table, PartitionKey key, string path, RecordBatch batch) =>
         pending.Updates.Add((table, key, path, batch));
+
+    /// <summary>
+    /// Encodes and writes every staged partition to its temp file. The files are independent and each
+    /// ends in an fsync that waits on the disk, so they are written concurrently: the fsyncs overlap.
+    /// </summary>
+    private static void WriteStagedFiles(PendingWrite pending)
+    {
+        var staged = new StagedFile?[pending.Updates.Count];
+        try
+        {
+            if (staged.Length == 1)
+            {
+                staged[0] = WriteOne(pending.Updates[0].Path, pending.Updates[0].Batch);
+            }
+            else
+            {
+                Parallel.For(0, staged.Length, new ParallelOptions { MaxDegreeOfParallelism = FsyncParallelism },
+                    i => staged[i] = WriteOne(pending.Updates[i].Path, pending.Updates[i].Batch));
+            }
+        }
+        finally
+        {
+            // Whatever got written is known to the caller, so a failure deletes it.
+            pending.Files.AddRange(staged.Where(f => f is not null)!);
+        }
+
+        static StagedFile WriteOne(string path, RecordBatch batch)
+        {
+            var bytes = ParquetFiles.Encode(batch);
+            return new StagedFile(DurableFile.WriteTemp(path, s => s.Write(bytes)), path);
+        }
     }
+
+    /// <summary>Concurrent temp-file writes: more than the cores, since each mostly waits for its fsync.</summary>
+    internal const int FsyncParallelism = 8;
 
     /// <summary>The current file, never a stale cache entry: the cache is trusted only if the file's stamp matches.</summary>
     private RecordBatch? LoadForWrite(string path, Schema schema)

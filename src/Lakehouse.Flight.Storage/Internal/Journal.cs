@@ -58,10 +58,8 @@ internal sealed class Journal
             }
             dirs.Add(Path.GetDirectoryName(f.Final)!);
         }
-        foreach (var d in dirs)
-        {
-            DurableFile.FsyncDirectory(d);
-        }
+        // Each folder's fsync waits on the disk; issued together they overlap.
+        Parallel.ForEach(dirs, new ParallelOptions { MaxDegreeOfParallelism = 8 }, DurableFile.FsyncDirectory);
         foreach (var m in record.Manifests)
         {
             if (recovering)
