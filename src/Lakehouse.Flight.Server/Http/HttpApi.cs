@@ -122,14 +122,18 @@ internal static class HttpApi
             : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found",
                 detail: $"no job '{id}': jobs are kept in memory, the last 1,000 since the server started");
 
+    /// <summary>Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened.</summary>
     private static IResult GetHealth(PriceStore store, LakehouseServerOptions options) => Results.Ok(new
     {
         status = "ok",
         data_dir = options.DataDir,
-        datasets = PriceQuery.Datasets.Select(d => store.Stats(d.Layer, d.Table)).Select(s => new
+        datasets = PriceQuery.Datasets.Select(d => new
         {
-            layer = s.Layer, table = s.Table, symbols = s.Symbols, partitions = s.Partitions, rows = s.Rows,
+            layer = Layers.Name(d.Layer),
+            table = d.Table,
+            symbols = store.SymbolsFor(PriceQuery.Create(Layers.Name(d.Layer), d.Table)).Count,
         }),
+        partitions = store.IndexedPartitions,
     });
 
     private static RecordBatch Concat(List<RecordBatch> parts)
