@@ -67,15 +67,7 @@ internal static class QueryCommand
             var row = new object?[columns];
             for (var c = 0; c < columns; c++)
             {
-                row[c] = batch.Column(c) switch
-                {
-                    StringArray s => s.GetString(i),
-                    Date32Array d => d.GetDateOnly(i)?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                    DoubleArray d => d.GetValue(i),
-                    Int64Array l => l.GetValue(i),
-                    TimestampArray t => t.GetTimestamp(i)?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
-                    _ => null,
-                };
+                row[c] = PriceBarBatches.ValueAt(batch.Column(c), i);
             }
             yield return row;
         }

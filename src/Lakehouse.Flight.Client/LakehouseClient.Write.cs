@@ -24,7 +24,7 @@ public sealed partial class LakehouseClient
         ArgumentNullException.ThrowIfNull(bars);
         var size = Math.Max(1, _options.UploadBatchRows);
         var batches = Enumerable.Range(0, (bars.Count + size - 1) / size)
-            .Select(i => BarBatches.ToBatch(bars, i * size, Math.Min(size, bars.Count - (i * size))));
+            .Select(i => PriceBarBatches.ToBatch(bars, i * size, Math.Min(size, bars.Count - (i * size))));
         return UploadAsync(PriceSchema.Silver, batches, source, promote, cancellationToken);
     }
 

@@ -97,7 +97,7 @@ public sealed partial class LakehouseClient : IDisposable
         ArgumentNullException.ThrowIfNull(query);
         await foreach (var batch in GetPricesAsync(QueryText.AllColumns(query), cancellationToken).ConfigureAwait(false))
         {
-            foreach (var bar in BarBatches.ToBars(batch))
+            foreach (var bar in PriceBarBatches.ToBars(batch))
             {
                 yield return bar;
             }

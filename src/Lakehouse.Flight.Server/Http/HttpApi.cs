@@ -168,7 +168,7 @@ internal static class RowsText
             var row = new Dictionary<string, object?>(batch.ColumnCount);
             for (var c = 0; c < batch.ColumnCount; c++)
             {
-                row[batch.Schema.FieldsList[c].Name] = Value(batch.Column(c), i);
+                row[batch.Schema.FieldsList[c].Name] = PriceBarBatches.ValueAt(batch.Column(c), i);
             }
             rows.Add(row);
         }
@@ -187,7 +187,7 @@ internal static class RowsText
                 {
                     sb.Append(',');
                 }
-                var v = Value(batch.Column(c), i);
+                var v = PriceBarBatches.ValueAt(batch.Column(c), i);
                 var s = v switch
                 {
                     null => "",
@@ -201,14 +201,4 @@ internal static class RowsText
         }
         return sb.ToString();
     }
-
-    private static object? Value(IArrowArray array, int i) => array switch
-    {
-        StringArray s => s.GetString(i),
-        Date32Array d => d.GetDateOnly(i)?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-        DoubleArray d => d.GetValue(i),
-        Int64Array l => l.GetValue(i),
-        TimestampArray t => t.GetTimestamp(i)?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
-        _ => null,
-    };
 }

@@ -1,0 +1,78 @@
+using System.Globalization;
+using Apache.Arrow;
+
+namespace Lakehouse.Flight.Core;
+
+/// <summary>Typed bars to record batches of the silver schema and back; cell values for text output.</summary>
+public static class PriceBarBatches
+{
+    /// <summary><paramref name="count"/> bars from <paramref name="offset"/> as one batch of <see cref="PriceSchema.Silver"/>.</summary>
+    public static RecordBatch ToBatch(IReadOnlyList<PriceBar> bars, int offset = 0, int? count = null)
+    {
+        var n = count ?? bars.Count - offset;
+        var symbol = new StringArray.Builder();
+        var date = new Date32Array.Builder().Reserve(n);
+        var open = new DoubleArray.Builder().Reserve(n);
+        var high = new DoubleArray.Builder().Reserve(n);
+        var low = new DoubleArray.Builder().Reserve(n);
+        var close = new DoubleArray.Builder().Reserve(n);
+        var adj = new DoubleArray.Builder().Reserve(n);
+        var volume = new Int64Array.Builder().Reserve(n);
+        var source = new StringArray.Builder();
+        var ingested = new TimestampArray.Builder(PriceSchema.IngestedAtType).Reserve(n);
+        for (var i = offset; i < offset + n; i++)
+        {
+            var b = bars[i];
+            symbol.Append(b.Symbol);
+            date.Append(b.Date);
+            open.Append(b.Open);
+            high.Append(b.High);
+            low.Append(b.Low);
+            close.Append(b.Close);
+            adj.Append(b.AdjClose);
+            volume.Append(b.Volume);
+            source.Append(b.Source ?? "");
+            ingested.Append(b.IngestedAt);
+        }
+        return new RecordBatch(PriceSchema.Silver,
+        [
+            symbol.Build(), date.Build(), open.Build(), high.Build(), low.Build(), close.Build(),
+            adj.Build(), volume.Build(), source.Build(), ingested.Build(),
+        ], n);
+    }
+
+    /// <summary>The rows of a batch holding the silver columns (any order, extra columns ignored) as bars.</summary>
+    public static IEnumerable<PriceBar> ToBars(RecordBatch batch)
+    {
+        var symbol = (StringArray)batch.Column("symbol");
+        var date = (Date32Array)batch.Column("date");
+        var open = (DoubleArray)batch.Column("open");
+        var high = (DoubleArray)batch.Column("high");
+        var low = (DoubleArray)batch.Column("low");
+        var close = (DoubleArray)batch.Column("close");
+        var adj = (DoubleArray)batch.Column("adj_close");
+        var volume = (Int64Array)batch.Column("volume");
+        var source = (StringArray)batch.Column("source");
+        var ingested = (TimestampArray)batch.Column("ingested_at");
+        for (var i = 0; i < batch.Length; i++)
+        {
+            yield return new PriceBar(symbol.GetString(i), date.GetDateOnly(i)!.Value, open.GetValue(i)!.Value, high.GetValue(i)!.Value,
+                low.GetValue(i)!.Value, close.GetValue(i)!.Value, adj.GetValue(i), volume.GetValue(i)!.Value, source.GetString(i),
+                ingested.GetTimestamp(i)!.Value);
+        }
+    }
+
+    /// <summary>
+    /// A cell as a plain value for JSON, CSV or a terminal table: strings, ISO dates
+    /// (<c>2024-01-02</c>), doubles, longs, UTC timestamps with microseconds; null for a null cell.
+    /// </summary>
+    public static object? ValueAt(IArrowArray array, int index) => array switch
+    {
+        StringArray s => s.GetString(index),
+        Date32Array d => d.GetDateOnly(index)?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        DoubleArray d => d.GetValue(index),
+        Int64Array l => l.GetValue(index),
+        TimestampArray t => t.GetTimestamp(index)?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
+        _ => throw new NotSupportedException($"no text form for {array.Data.DataType.Name} columns"),
+    };
+}
