@@ -95,22 +95,16 @@ internal sealed class FastDoGet
             {
                 return;
             }
-            foreach (var batch in _store.Read(query, ct))
+            foreach (var slice in LakehouseFlightService.MessageSlices(_store.Read(query, ct), maxRows, _metrics, ct))
             {
-                _metrics.BatchRead();
-                for (var offset = 0; offset < batch.Length; offset += maxRows)
+                writer.WriteRecordBatch(slice);
+                if (!await SendAsync(pipe, buffer, ct).ConfigureAwait(false))
                 {
-                    ct.ThrowIfCancellationRequested();
-                    var length = Math.Min(maxRows, batch.Length - offset);
-                    writer.WriteRecordBatch(offset == 0 && length == batch.Length ? batch : batch.Slice(offset, length));
-                    if (!await SendAsync(pipe, buffer, ct).ConfigureAwait(false))
-                    {
-                        return;
-                    }
-                    _metrics.MessageSent();
-                    rows += length;
-                    messages++;
+                    return;
                 }
+                _metrics.MessageSent();
+                rows += slice.Length;
+                messages++;
             }
         }
         finally

@@ -84,20 +84,12 @@ internal sealed partial class LakehouseFlightService : FlightServer
         {
             // The schema goes first, so an empty result is a valid schema-only stream.
             await responseStream.SetupStream(schema).ConfigureAwait(false);
-            foreach (var batch in _store.Read(query, ct))
+            foreach (var slice in MessageSlices(_store.Read(query, ct), maxRows, _metrics, ct))
             {
-                _metrics.BatchRead();
-                // The stock writer neither splits batches nor watches the token: both are done here.
-                for (var offset = 0; offset < batch.Length; offset += maxRows)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    var length = Math.Min(maxRows, batch.Length - offset);
-                    var slice = offset == 0 && length == batch.Length ? batch : batch.Slice(offset, length);
-                    await responseStream.WriteAsync(slice).ConfigureAwait(false);
-                    _metrics.MessageSent();
-                    rows += length;
-                    messages++;
-                }
+                await responseStream.WriteAsync(slice).ConfigureAwait(false);
+                _metrics.MessageSent();
+                rows += slice.Length;
+                messages++;
             }
         }
         finally
@@ -105,6 +97,24 @@ internal sealed partial class LakehouseFlightService : FlightServer
             _metrics.StreamEnded();
         }
         ServerLog.Served(_logger, query.Symbols.Count, rows, messages, sw.ElapsedMilliseconds);
+    }
+
+    /// <summary>
+    /// The batches of a read cut to at most <paramref name="maxRows"/> rows each (zero-copy slices), with
+    /// the token checked before each: Flight writers neither split batches nor watch cancellation.
+    /// </summary>
+    internal static IEnumerable<RecordBatch> MessageSlices(IEnumerable<RecordBatch> batches, int maxRows, FlightMetrics metrics, CancellationToken ct)
+    {
+        foreach (var batch in batches)
+        {
+            metrics.BatchRead();
+            for (var offset = 0; offset < batch.Length; offset += maxRows)
+            {
+                ct.ThrowIfCancellationRequested();
+                var length = Math.Min(maxRows, batch.Length - offset);
+                yield return offset == 0 && length == batch.Length ? batch : batch.Slice(offset, length);
+            }
+        }
     }
 
     public override Task DoExchange(FlightServerRecordBatchStreamReader requestStream, FlightServerRecordBatchStreamWriter responseStream,
