@@ -112,26 +112,33 @@ public sealed partial class PriceStore
         var table = new TableId(query.Layer, query.Table);
         var dateColumn = PriceSchema.Silver.GetFieldIndex("date");
         var partitions = _index.PartitionsOf(table, symbol);
-        var touched = new List<PartitionKey>();
+        var touched = 0;
         foreach (var (y, m) in partitions)
         {
-            var key = new PartitionKey(symbol, y, m);
-            if (key.Overlaps(query.DateFrom, query.DateTo))
+            if (new PartitionKey(symbol, y, m).Overlaps(query.DateFrom, query.DateTo))
             {
-                touched.Add(key);
+                touched++;
             }
         }
-        if (touched.Count == 0)
+        if (touched == 0)
         {
             yield break;
         }
-        if (EntryForRead(table, symbol, partitions, touched.Count, cancellationToken) is { } entry)
+        if (EntryForRead(table, symbol, partitions, touched, cancellationToken) is { } entry)
         {
             yield return ArrowConcat.SliceByDate(entry.Batch, dateColumn, from, to);
             yield break;
         }
         // A small read of a symbol without an entry: decode just the files it needs.
-        var paths = touched.Select(k => Paths.PartitionFile(table, k)).ToList();
+        var paths = new List<string>(touched);
+        foreach (var (y, m) in partitions)
+        {
+            var key = new PartitionKey(symbol, y, m);
+            if (key.Overlaps(query.DateFrom, query.DateTo))
+            {
+                paths.Add(Paths.PartitionFile(table, key));
+            }
+        }
         Prefetch(paths, PriceSchema.Silver, cancellationToken);
         foreach (var path in paths)
         {

@@ -13,6 +13,8 @@ internal readonly record struct MonthRange(int Year, int Month, int Start, int L
 /// </summary>
 internal sealed class SymbolEntry
 {
+    private ImmutableSortedSet<(int Year, int Month)>? _matched;
+
     public SymbolEntry(RecordBatch batch, MonthRange[] months)
     {
         Batch = batch;
@@ -57,6 +59,11 @@ internal sealed class SymbolEntry
     /// <summary>True when the entry holds exactly the months the index lists (else it is stale or partial).</summary>
     public bool Matches(ImmutableSortedSet<(int Year, int Month)> partitions)
     {
+        // The index replaces its set on every change, so the set last matched needs no walk.
+        if (ReferenceEquals(Volatile.Read(ref _matched), partitions))
+        {
+            return true;
+        }
         if (partitions.Count != Months.Length)
         {
             return false;
@@ -70,6 +77,7 @@ internal sealed class SymbolEntry
             }
             i++;
         }
+        Volatile.Write(ref _matched, partitions);
         return true;
     }
 }
