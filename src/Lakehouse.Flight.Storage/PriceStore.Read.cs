@@ -112,32 +112,22 @@ public sealed partial class PriceStore
         var table = new TableId(query.Layer, query.Table);
         var dateColumn = PriceSchema.Silver.GetFieldIndex("date");
         var partitions = _index.PartitionsOf(table, symbol);
-        var touched = 0;
-        foreach (var (y, m) in partitions)
-        {
-            if (new PartitionKey(symbol, y, m).Overlaps(query.DateFrom, query.DateTo))
-            {
-                touched++;
-            }
-        }
-        if (touched == 0)
+        var (lo, hi) = MonthRangeOf(partitions, query.DateFrom, query.DateTo);
+        if (hi <= lo)
         {
             yield break;
         }
-        if (EntryForRead(table, symbol, partitions, touched, cancellationToken) is { } entry)
+        if (EntryForRead(table, symbol, partitions, hi - lo, cancellationToken) is { } entry)
         {
             yield return ArrowConcat.SliceByDate(entry.Batch, dateColumn, from, to);
             yield break;
         }
         // A small read of a symbol without an entry: decode just the files it needs.
-        var paths = new List<string>(touched);
-        foreach (var (y, m) in partitions)
+        var paths = new List<string>(hi - lo);
+        for (var i = lo; i < hi; i++)
         {
-            var key = new PartitionKey(symbol, y, m);
-            if (key.Overlaps(query.DateFrom, query.DateTo))
-            {
-                paths.Add(Paths.PartitionFile(table, key));
-            }
+            var (y, m) = partitions[i];
+            paths.Add(Paths.PartitionFile(table, new PartitionKey(symbol, y, m)));
         }
         Prefetch(paths, PriceSchema.Silver, cancellationToken);
         foreach (var path in paths)
@@ -148,6 +138,19 @@ public sealed partial class PriceStore
                 yield return ArrowConcat.SliceByDate(batch, dateColumn, from, to);
             }
         }
+    }
+
+    /// <summary>
+    /// Index range [lo, hi) of the months overlapping [from, to], by binary search: enumerating an
+    /// ImmutableSortedSet costs about 0.1 µs per element, which dominated warm point reads.
+    /// </summary>
+    private static (int Lo, int Hi) MonthRangeOf(System.Collections.Immutable.ImmutableSortedSet<(int Year, int Month)> partitions, DateOnly? from, DateOnly? to)
+    {
+        var lo = from is { } f ? partitions.IndexOf((f.Year, f.Month)) : 0;
+        var hi = to is { } t ? partitions.IndexOf((t.Year, t.Month)) : partitions.Count - 1;
+        lo = lo < 0 ? ~lo : lo;
+        hi = hi < 0 ? ~hi : hi + 1;
+        return (lo, hi);
     }
 
     private RecordBatch ReadBronzeSymbol(PriceQuery query, string symbol, CancellationToken cancellationToken)
@@ -216,13 +219,10 @@ public sealed partial class PriceStore
             {
                 var all = _index.PartitionsOf(table, symbol);
                 var entry = table.Layer == Layer.Silver && _symbols.TryGet(table, symbol, out var e) && e.Matches(all) ? e : null;
-                foreach (var (y, m) in all)
+                var (lo, hi) = MonthRangeOf(all, query.DateFrom, query.DateTo);
+                for (var i = lo; i < hi; i++)
                 {
-                    var key = new PartitionKey(symbol, y, m);
-                    if (!key.Overlaps(query.DateFrom, query.DateTo))
-                    {
-                        continue;
-                    }
+                    var key = new PartitionKey(symbol, all[i].Year, all[i].Month);
                     cancellationToken.ThrowIfCancellationRequested();
                     partitions++;
                     rows += entry is null ? CountRows(Paths.PartitionFile(table, key), key, query) : CountRows(entry, key, query);
