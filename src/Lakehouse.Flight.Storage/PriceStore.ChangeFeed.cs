@@ -73,6 +73,7 @@ public sealed partial class PriceStore
                     }
                     var t = layer == Layer.Bronze ? TableId.Bronze(report.Source, table) : new TableId(layer, table);
                     store._index.Rescan(t, symbol);
+                    store._symbols.Invalidate(t, symbol);
                     store._cache.RemovePrefix(store.Paths.SymbolDir(t, symbol) + Path.DirectorySeparatorChar);
                     StorageLog.ExternalChange(store._logger, t.ToString(), symbol);
                 }

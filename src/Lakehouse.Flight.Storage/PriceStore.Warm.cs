@@ -16,6 +16,10 @@ public sealed partial class PriceStore
         {
             return 0;
         }
+        if (layer == Layer.Silver)
+        {
+            return WarmSymbols(table, cancellationToken);
+        }
         var schema = PriceSchema.For(layer);
         var paths = new List<string>();
         foreach (var t in _index.TablesOf(layer, table))
@@ -41,6 +45,40 @@ public sealed partial class PriceStore
                 if (!_cache.Contains(path) && GetPartition(path, schema) is not null)
                 {
                     Interlocked.Increment(ref loaded);
+                }
+            });
+        return loaded;
+    }
+
+    /// <summary>
+    /// Builds the entry of every symbol (symbols in parallel on all cores; each decodes its month
+    /// files, then concatenates once). Stops at 90% of the budget: warming never evicts.
+    /// </summary>
+    private int WarmSymbols(string table, CancellationToken cancellationToken)
+    {
+        var work = new List<(TableId Table, string Symbol)>();
+        foreach (var t in _index.TablesOf(Layer.Silver, table))
+        {
+            foreach (var symbol in _index.SymbolsOf(t))
+            {
+                if (!(_symbols.TryGet(t, symbol, out var entry) && entry.Matches(_index.PartitionsOf(t, symbol))))
+                {
+                    work.Add((t, symbol));
+                }
+            }
+        }
+        var loaded = 0;
+        Parallel.ForEach(work, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            (item, state) =>
+            {
+                if (_symbols.Bytes >= _symbols.BudgetBytes * 9 / 10)
+                {
+                    state.Stop();
+                    return;
+                }
+                if (BuildEntry(item.Table, item.Symbol, parallel: false, cancellationToken) is { } entry)
+                {
+                    Interlocked.Add(ref loaded, entry.Months.Length);
                 }
             });
         return loaded;

@@ -142,8 +142,8 @@ public sealed partial class PriceStore
             foreach (var (table, key, path, batch) in pending.Updates)
             {
                 _index.Add(table, key);
-                _cache.Put(path, batch, FileStamp.Of(path));
             }
+            CacheCommitted(pending.Updates);
         }
         StorageLog.Committed(_logger, silver ? "silver" : "bronze", bySymbol.Count, pending.Files.Count, sw.ElapsedMilliseconds);
         return reports;
@@ -301,6 +301,10 @@ public sealed partial class PriceStore
         if (_cache.TryGet(path, out var cached, out var cachedStamp) && cachedStamp == stamp)
         {
             return cached;
+        }
+        if (schema == PriceSchema.Silver && EntryMonthForWrite(path, stamp) is { } month)
+        {
+            return month;
         }
         return ParquetFiles.Read(path, schema);
     }

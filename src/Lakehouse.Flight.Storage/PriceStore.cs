@@ -14,6 +14,7 @@ public sealed partial class PriceStore
 {
     private readonly PartitionIndex _index;
     private readonly PartitionCache _cache;
+    private readonly SymbolCache _symbols;
     private readonly LakeLocks _locks;
     private readonly ManifestLog _manifests;
     private readonly Journal _journal;
@@ -31,7 +32,11 @@ public sealed partial class PriceStore
         _manifests = new ManifestLog(Paths.LockDir);
         _journal = new Journal(Paths.JournalDir, _manifests);
         _index = new PartitionIndex(Paths);
-        _cache = new PartitionCache(options.CacheBytes);
+        // Symbol entries serve scans and warm reads; the partition cache only keeps cold small reads
+        // of symbols without an entry (and bronze), so it gets a small share of the budget.
+        var partitionBudget = options.CacheBytes / 16;
+        _cache = new PartitionCache(partitionBudget);
+        _symbols = new SymbolCache(options.CacheBytes - partitionBudget);
         _changes = new ChangeFeed(this);
         _manifests.Appended += _changes.OnOwnAppend;
     }

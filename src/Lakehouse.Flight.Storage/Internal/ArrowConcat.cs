@@ -27,6 +27,24 @@ internal static class ArrowConcat
         return new RecordBatch(schema, arrays, batches.Sum(b => b.Length));
     }
 
+    /// <summary>One batch on the managed heap (for long-lived symbol entries); a single batch is copied too, so slices of an old entry do not pin it.</summary>
+    public static RecordBatch ConcatenateManaged(IReadOnlyList<RecordBatch> batches)
+    {
+        var schema = batches[0].Schema;
+        var arrays = new IArrowArray[schema.FieldsList.Count];
+        var parts = new List<IArrowArray>(batches.Count);
+        for (var c = 0; c < arrays.Length; c++)
+        {
+            parts.Clear();
+            foreach (var b in batches)
+            {
+                parts.Add(b.Column(c));
+            }
+            arrays[c] = ArrowArrayConcatenator.Concatenate(parts, ManagedAllocator.Instance);
+        }
+        return new RecordBatch(schema, arrays, batches.Sum(b => b.Length));
+    }
+
     public static IArrowArray Empty(IArrowType type) => type switch
     {
         StringType => new StringArray.Builder().Build(),

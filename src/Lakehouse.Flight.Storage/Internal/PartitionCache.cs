@@ -44,7 +44,7 @@ internal sealed class PartitionCache
         {
             return;
         }
-        var size = SizeOf(batch);
+        var size = SizeOf(batch) + 64 + (2L * path.Length);
         var entry = new Entry(batch, stamp, size) { LastUse = Interlocked.Increment(ref _clock) };
         _entries.AddOrUpdate(path, _ =>
         {
@@ -105,11 +105,13 @@ internal sealed class PartitionCache
         }
     }
 
+    /// <summary>Buffer bytes plus the objects around them (entry, batch, and per column the array, ArrayData and buffer list), which for a 22-row partition cost as much as the data.</summary>
     private static long SizeOf(RecordBatch batch)
     {
-        long size = 64;
+        long size = 256;
         for (var c = 0; c < batch.ColumnCount; c++)
         {
+            size += 320;
             foreach (var buffer in batch.Column(c).Data.Buffers)
             {
                 size += buffer.Length;

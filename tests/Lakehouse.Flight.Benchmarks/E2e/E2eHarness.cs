@@ -131,13 +131,19 @@ internal static class E2eHarness
 
         // What a server start-up pays to have every partition in memory (PriceStore.Warm, all cores).
         log.WriteLine("in-process: Warm()");
+        var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var fresh = PriceStore.Open(new StoreOptions { DataDir = dataDir });
         var warmStart = Stopwatch.GetTimestamp();
         var warmed = fresh.Warm();
         var warmSeconds = Stopwatch.GetElapsedTime(warmStart).TotalSeconds;
+        var heapWarm = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
+        var warmStats = fresh.Stats(Layer.Silver);
         t.Add("in-process PriceStore.Warm() (decode every partition into the cache, all cores)",
             $"{F(warmed / warmSeconds)} partitions/s ({F(warmed)} partitions in {F(warmSeconds, "F2")} s)",
             X(scanWarm.Rows / warmSeconds, scanCold.RowsPerSecond, "in-process cold scan (rows/s)"));
+        t.Add("in-process managed heap held by a warmed store (GC.GetTotalMemory(true) after Open + Warm() minus before)",
+            $"{F(heapWarm / 1048576.0)} MiB; cache accounts {F(warmStats.CachedBytes / 1048576.0)} MiB in {F(warmStats.CachedPartitions)} partitions",
+            X(heapWarm, warmStats.CachedBytes, "the cache's own accounting"));
         fresh = null!;
         GC.Collect();
         GC.WaitForPendingFinalizers();

@@ -1,0 +1,246 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Apache.Arrow;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>Where one month's rows sit in a symbol entry, and which file version they came from.</summary>
+internal readonly record struct MonthRange(int Year, int Month, int Start, int Length, FileStamp Stamp);
+
+/// <summary>
+/// All rows of one (table, symbol), date-sorted in one batch, with the month files it was built
+/// from. Immutable: a write replaces the whole entry, so a reader holding it never sees a mix.
+/// </summary>
+internal sealed class SymbolEntry
+{
+    private ImmutableSortedSet<(int Year, int Month)>? _matched;
+
+    public SymbolEntry(RecordBatch batch, MonthRange[] months)
+    {
+        Batch = batch;
+        Months = months;
+        Size = SymbolCache.SizeOf(batch, months.Length);
+    }
+
+    public RecordBatch Batch { get; }
+
+    public MonthRange[] Months { get; }
+
+    public long Size { get; }
+
+    public long LastUse { get; set; }
+
+    /// <summary>The month's index in <see cref="Months"/>, or -1.</summary>
+    public int IndexOf(int year, int month)
+    {
+        int lo = 0, hi = Months.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var c = (Months[mid].Year, Months[mid].Month).CompareTo((year, month));
+            if (c == 0)
+            {
+                return mid;
+            }
+            if (c < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return -1;
+    }
+
+    public RecordBatch MonthSlice(int index) => Batch.Slice(Months[index].Start, Months[index].Length);
+
+    /// <summary>True when the entry holds exactly the months the index lists (else it is stale or partial).</summary>
+    public bool Matches(ImmutableSortedSet<(int Year, int Month)> partitions)
+    {
+        // The index replaces its set on every change, so the set last matched needs no walk.
+        if (ReferenceEquals(Volatile.Read(ref _matched), partitions))
+        {
+            return true;
+        }
+        if (partitions.Count != Months.Length)
+        {
+            return false;
+        }
+        var i = 0;
+        foreach (var (y, m) in partitions)
+        {
+            if (Months[i].Year != y || Months[i].Month != m)
+            {
+                return false;
+            }
+            i++;
+        }
+        Volatile.Write(ref _matched, partitions);
+        return true;
+    }
+}
+
+/// <summary>
+/// Symbol entries within a byte budget, least recently used symbols evicted first. A generation per
+/// key lets a reader that built an entry from files refuse to publish it when a write or the change
+/// feed touched the symbol meanwhile (its rows could predate that write).
+/// </summary>
+internal sealed class SymbolCache
+{
+    // What a batch costs beyond its buffers: RecordBatch, arrays, ArrayData, buffer lists and memory
+    // owners per column, plus the entry, its month table and the dictionary node. Measured against
+    // GC.GetTotalMemory (docs/benchmarks.md, "Symbol-level cache").
+    private const long EntryOverhead = 512;
+    private const long ColumnOverhead = 320;
+    private const long MonthOverhead = 40;
+
+    private readonly ConcurrentDictionary<(TableId, string), SymbolEntry> _entries = new();
+    private readonly Dictionary<(TableId, string), long> _generations = [];
+    private readonly object _gate = new();
+    private readonly long _budgetBytes;
+    private long _bytes;
+    private long _partitions;
+    private long _clock;
+    private int _evicting;
+
+    public SymbolCache(long budgetBytes) => _budgetBytes = budgetBytes;
+
+    public bool Enabled => _budgetBytes > 0;
+
+    public long BudgetBytes => _budgetBytes;
+
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>Month partitions covered by entries.</summary>
+    public long Partitions => Interlocked.Read(ref _partitions);
+
+    public int Count => _entries.Count;
+
+    public static long SizeOf(RecordBatch batch, int months)
+    {
+        var size = EntryOverhead + (months * MonthOverhead);
+        for (var c = 0; c < batch.ColumnCount; c++)
+        {
+            size += ColumnOverhead;
+            foreach (var buffer in batch.Column(c).Data.Buffers)
+            {
+                size += buffer.Length;
+            }
+        }
+        return size;
+    }
+
+    public bool TryGet(TableId table, string symbol, out SymbolEntry entry)
+    {
+        if (_entries.TryGetValue((table, symbol), out entry!))
+        {
+            entry.LastUse = Interlocked.Increment(ref _clock);
+            return true;
+        }
+        return false;
+    }
+
+    public bool Contains(TableId table, string symbol) => _entries.ContainsKey((table, symbol));
+
+    public long Generation(TableId table, string symbol)
+    {
+        lock (_gate)
+        {
+            return _generations.GetValueOrDefault((table, symbol));
+        }
+    }
+
+    /// <summary>Publishes an entry built from files, unless the symbol changed since <paramref name="generation"/>.</summary>
+    public bool TryAdd(TableId table, string symbol, SymbolEntry entry, long generation)
+    {
+        lock (_gate)
+        {
+            if (_generations.GetValueOrDefault((table, symbol)) != generation)
+            {
+                return false;
+            }
+            Set((table, symbol), entry);
+        }
+        EvictIfOver();
+        return true;
+    }
+
+    /// <summary>Installs an entry spliced by our own write (newer than anything being built).</summary>
+    public void Replace(TableId table, string symbol, SymbolEntry entry)
+    {
+        lock (_gate)
+        {
+            Bump((table, symbol));
+            Set((table, symbol), entry);
+        }
+        EvictIfOver();
+    }
+
+    /// <summary>Drops a symbol's entry and fences out entries being built from older files.</summary>
+    public void Invalidate(TableId table, string symbol)
+    {
+        lock (_gate)
+        {
+            Bump((table, symbol));
+            Drop((table, symbol));
+        }
+    }
+
+    private void Bump((TableId, string) key) => _generations[key] = _generations.GetValueOrDefault(key) + 1;
+
+    private void Set((TableId, string) key, SymbolEntry entry)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+        entry.LastUse = Interlocked.Increment(ref _clock);
+        Drop(key);
+        _entries[key] = entry;
+        Interlocked.Add(ref _bytes, entry.Size);
+        Interlocked.Add(ref _partitions, entry.Months.Length);
+    }
+
+    private void Drop((TableId, string) key)
+    {
+        if (_entries.TryRemove(key, out var old))
+        {
+            Interlocked.Add(ref _bytes, -old.Size);
+            Interlocked.Add(ref _partitions, -old.Months.Length);
+        }
+    }
+
+    private void EvictIfOver()
+    {
+        if (Bytes <= _budgetBytes || Interlocked.Exchange(ref _evicting, 1) == 1)
+        {
+            return;
+        }
+        try
+        {
+            // Drop least recently used symbols down to 3/4 of the budget in one sweep, so a scan
+            // over a lake larger than the budget does not sort the entries on every insert.
+            var target = _budgetBytes * 3 / 4;
+            foreach (var kv in _entries.ToArray().OrderBy(kv => kv.Value.LastUse))
+            {
+                if (Bytes <= target)
+                {
+                    break;
+                }
+                lock (_gate)
+                {
+                    if (_entries.TryGetValue(kv.Key, out var current) && ReferenceEquals(current, kv.Value))
+                    {
+                        Drop(kv.Key);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _evicting, 0);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion;
+
+namespace Lakehouse.Flight.Storage.Tests;
+
+/// <summary>Symbol entries (one batch per symbol): kept hot by writes, dropped by the change feed, evicted within budget.</summary>
+public sealed class SymbolCacheTests : IDisposable
+{
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    private static IReadOnlyList<PriceBar> Bars(string from, string to, params string[] symbols) =>
+        SyntheticSource.Generate(symbols, DateOnly.Parse(from, CultureInfo.InvariantCulture), DateOnly.Parse(to, CultureInfo.InvariantCulture));
+
+    [Fact]
+    public async Task Write_SplicesIntoEntry_ReadsEqualFilesAndEntryStays()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(Bars("2020-01-01", "2022-12-31", "AAPL", "MSFT"));
+        var all = PriceQuery.Create(symbols: ["AAPL"]);
+        Dump(store.Read(PriceQuery.Create()));
+        Assert.Equal(72, store.Stats(Layer.Silver).CachedPartitions);
+
+        // Changed month in the middle, new months before, inside a gap-free run and after.
+        var changed = Bars("2021-06-01", "2021-06-30", "AAPL").Select(b => b with { Volume = b.Volume + 7 }).ToList();
+        await store.UpsertAsync(changed);
+        await store.UpsertAsync(Bars("2019-11-01", "2019-11-30", "AAPL"));
+        await store.UpsertAsync(Bars("2023-02-01", "2023-03-31", "AAPL"));
+        // Unchanged rows must be recognised from the entry's month slices.
+        var again = Assert.Single(await store.UpsertAsync(changed));
+        Assert.Equal(changed.Count, again.Unchanged);
+
+        var stats = store.Stats(Layer.Silver);
+        Assert.Equal(stats.Partitions, stats.CachedPartitions);
+        var reference = _lake.Open(cacheBytes: 0);
+        foreach (var q in new[]
+        {
+            all,
+            PriceQuery.Create(),
+            PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2019-11-15", dateTo: "2021-06-10"),
+            PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2023-03-01", dateTo: "2023-03-31", columns: ["date", "volume"]),
+        })
+        {
+            Assert.Equal(Dump(reference.Read(q)), Dump(store.Read(q)));
+            Assert.Equal(reference.Plan(q).Single(p => p.Symbol == "AAPL"), store.Plan(q).Single(p => p.Symbol == "AAPL"));
+        }
+    }
+
+    [Fact]
+    public async Task OtherProcessWrite_ChangeFeedDropsEntry()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(Bars("2020-01-01", "2021-12-31", "AAPL"));
+        Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"])));
+        Assert.Equal(24, store.Stats(Layer.Silver).CachedPartitions);
+
+        // A second instance stands in for another process: its manifest lines reach us through the feed.
+        var other = _lake.Open();
+        await other.UpsertAsync(Bars("2021-03-01", "2021-03-31", "AAPL").Select(b => b with { Volume = b.Volume + 1 }).ToList());
+
+        Assert.Equal(0, store.Stats(Layer.Silver).CachedPartitions);
+        var reference = _lake.Open(cacheBytes: 0);
+        var q = PriceQuery.Create(symbols: ["AAPL"]);
+        Assert.Equal(Dump(reference.Read(q)), Dump(store.Read(q)));
+    }
+
+    [Fact]
+    public async Task TinyBudget_EvictsButResultsStayCorrect()
+    {
+        var symbols = new[] { "AAA", "BBB", "CCC", "DDD", "EEE", "FFF" };
+        await _lake.Open(cacheBytes: 0).UpsertAsync(Bars("2019-01-01", "2021-12-31", symbols));
+        const long budget = 150_000;
+        var store = _lake.Open(cacheBytes: budget);
+        var reference = _lake.Open(cacheBytes: 0);
+        var queries = new[]
+        {
+            PriceQuery.Create(),
+            PriceQuery.Create(symbols: ["CCC", "AAA"], dateFrom: "2020-02-10", dateTo: "2021-01-05"),
+            PriceQuery.Create(symbols: ["FFF"], dateFrom: "2021-07-01", dateTo: "2021-07-31"),
+        };
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var q in queries)
+            {
+                Assert.Equal(Dump(reference.Read(q)), Dump(store.Read(q)));
+            }
+            await store.UpsertAsync(Bars("2020-05-01", "2020-05-31", symbols[round]).Select(b => b with { Volume = b.Volume + round + 1 }).ToList());
+        }
+        Assert.Equal(Dump(reference.Read(queries[0])), Dump(store.Read(queries[0])));
+        var stats = store.Stats(Layer.Silver);
+        Assert.True(stats.CachedBytes <= budget, $"cache holds {stats.CachedBytes} bytes over a budget of {budget}");
+        Assert.True(stats.CachedPartitions < stats.Partitions);
+    }
+
+    [Fact]
+    public async Task ColdPointRead_DoesNotBuildWholeSymbol()
+    {
+        await _lake.Open(cacheBytes: 0).UpsertAsync(Bars("2005-01-01", "2024-12-31", "AAPL"));
+        var store = _lake.Open();
+
+        var rows = Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31")));
+
+        Assert.Equal(21, rows.Count);
+        Assert.Equal(1, store.Stats(Layer.Silver).CachedPartitions);
+    }
+
+    [Fact]
+    public async Task Warm_BuildsEveryEntry_FullScanIsOneSlicePerSymbol()
+    {
+        var symbols = new[] { "AAA", "BBB", "CCC" };
+        await _lake.Open(cacheBytes: 0).UpsertAsync(Bars("2005-01-01", "2024-12-31", symbols));
+        var store = _lake.Open();
+
+        Assert.Equal(720, store.Warm());
+
+        Assert.Equal(720, store.Stats(Layer.Silver).CachedPartitions);
+        var batches = store.Read(PriceQuery.Create()).ToList();
+        Assert.Equal(3, batches.Count);
+        Assert.Equal(Dump(_lake.Open(cacheBytes: 0).Read(PriceQuery.Create())), Dump(batches));
+    }
+
+    /// <summary>Every row of every batch as text, in order: equal dumps mean equal results.</summary>
+    private static List<string> Dump(IEnumerable<RecordBatch> batches)
+    {
+        var rows = new List<string>();
+        foreach (var b in batches)
+        {
+            for (var i = 0; i < b.Length; i++)
+            {
+                var cells = new string[b.ColumnCount];
+                for (var c = 0; c < b.ColumnCount; c++)
+                {
+                    cells[c] = b.Column(c) switch
+                    {
+                        StringArray s => s.GetString(i),
+                        Date32Array d => d.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
+                        DoubleArray d => d.GetValue(i)?.ToString("R", CultureInfo.InvariantCulture) ?? "null",
+                        Int64Array l => l.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
+                        TimestampArray t => t.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
+                        var a => throw new NotSupportedException(a.GetType().Name),
+                    };
+                }
+                rows.Add(string.Join('|', cells));
+            }
+        }
+        return rows;
+    }
+}
