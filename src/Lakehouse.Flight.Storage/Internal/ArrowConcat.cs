@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Apache.Arrow.Memory;
 using Apache.Arrow.Types;
 
 namespace Lakehouse.Flight.Storage.Internal;
@@ -6,29 +7,13 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// <summary>Batch plumbing: concatenate, slice by date, project, empty arrays.</summary>
 internal static class ArrowConcat
 {
-    public static RecordBatch Concatenate(IReadOnlyList<RecordBatch> batches)
-    {
-        if (batches.Count == 1)
-        {
-            return batches[0];
-        }
-        var schema = batches[0].Schema;
-        var arrays = new IArrowArray[schema.FieldsList.Count];
-        var parts = new List<IArrowArray>(batches.Count);
-        for (var c = 0; c < arrays.Length; c++)
-        {
-            parts.Clear();
-            foreach (var b in batches)
-            {
-                parts.Add(b.Column(c));
-            }
-            arrays[c] = ArrowArrayConcatenator.Concatenate(parts);
-        }
-        return new RecordBatch(schema, arrays, batches.Sum(b => b.Length));
-    }
+    public static RecordBatch Concatenate(IReadOnlyList<RecordBatch> batches) =>
+        batches.Count == 1 ? batches[0] : Concatenate(batches, allocator: null);
 
     /// <summary>One batch on the managed heap (for long-lived symbol entries); a single batch is copied too, so slices of an old entry do not pin it.</summary>
-    public static RecordBatch ConcatenateManaged(IReadOnlyList<RecordBatch> batches)
+    public static RecordBatch ConcatenateManaged(IReadOnlyList<RecordBatch> batches) => Concatenate(batches, ManagedAllocator.Instance);
+
+    private static RecordBatch Concatenate(IReadOnlyList<RecordBatch> batches, MemoryAllocator? allocator)
     {
         var schema = batches[0].Schema;
         var arrays = new IArrowArray[schema.FieldsList.Count];
@@ -40,7 +25,7 @@ internal static class ArrowConcat
             {
                 parts.Add(b.Column(c));
             }
-            arrays[c] = ArrowArrayConcatenator.Concatenate(parts, ManagedAllocator.Instance);
+            arrays[c] = ArrowArrayConcatenator.Concatenate(parts, allocator);
         }
         return new RecordBatch(schema, arrays, batches.Sum(b => b.Length));
     }

@@ -1,5 +1,4 @@
 using Apache.Arrow;
-using Apache.Arrow.Types;
 using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Storage.Internal;
@@ -7,86 +6,21 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// <summary>Rows to Arrow record batches of the lake schemas and back.</summary>
 internal static class PriceBatches
 {
-    private static readonly DateTimeOffset Epoch = DateTimeOffset.UnixEpoch;
+    public static RecordBatch ToSilver(IReadOnlyList<PriceBar> bars) => PriceBarBatches.ToBatch(bars);
 
-    public static RecordBatch ToSilver(IReadOnlyList<PriceBar> bars) => Build(PriceSchema.Silver, bars, null);
-
-    public static RecordBatch ToBronze(IReadOnlyList<BronzeRow> rows) =>
-        Build(PriceSchema.Bronze, rows.Select(r => r.Bar).ToArray(), rows.Select(r => r.RunId).ToArray());
-
-    private static RecordBatch Build(Schema schema, IReadOnlyList<PriceBar> bars, IReadOnlyList<string>? runIds)
+    /// <summary>The silver columns of the rows plus the run that landed each one.</summary>
+    public static RecordBatch ToBronze(IReadOnlyList<BronzeRow> rows)
     {
-        var n = bars.Count;
-        var symbol = new StringArray.Builder();
-        var date = new Date32Array.Builder();
-        var open = new DoubleArray.Builder().Reserve(n);
-        var high = new DoubleArray.Builder().Reserve(n);
-        var low = new DoubleArray.Builder().Reserve(n);
-        var close = new DoubleArray.Builder().Reserve(n);
-        var adj = new DoubleArray.Builder().Reserve(n);
-        var volume = new Int64Array.Builder().Reserve(n);
-        var source = new StringArray.Builder();
-        var ingested = new TimestampArray.Builder(PriceSchema.IngestedAtType).Reserve(n);
-        foreach (var b in bars)
+        var silver = PriceBarBatches.ToBatch(rows.Select(r => r.Bar).ToArray());
+        var run = new StringArray.Builder();
+        foreach (var r in rows)
         {
-            symbol.Append(b.Symbol);
-            date.Append(b.Date);
-            open.Append(b.Open);
-            high.Append(b.High);
-            low.Append(b.Low);
-            close.Append(b.Close);
-            if (b.AdjClose is { } a)
-            {
-                adj.Append(a);
-            }
-            else
-            {
-                adj.AppendNull();
-            }
-            volume.Append(b.Volume);
-            source.Append(b.Source);
-            ingested.Append(b.IngestedAt);
+            run.Append(r.RunId);
         }
-        var arrays = new List<IArrowArray>
-        {
-            symbol.Build(), date.Build(), open.Build(), high.Build(), low.Build(), close.Build(),
-            adj.Build(), volume.Build(), source.Build(), ingested.Build(),
-        };
-        if (runIds is not null)
-        {
-            var run = new StringArray.Builder();
-            foreach (var r in runIds)
-            {
-                run.Append(r);
-            }
-            arrays.Add(run.Build());
-        }
-        return new RecordBatch(schema, arrays, n);
+        return new RecordBatch(PriceSchema.Bronze, [.. silver.Arrays, run.Build()], silver.Length);
     }
 
-    public static List<PriceBar> ToBars(RecordBatch batch)
-    {
-        var symbol = (StringArray)batch.Column("symbol");
-        var date = (Date32Array)batch.Column("date");
-        var open = (DoubleArray)batch.Column("open");
-        var high = (DoubleArray)batch.Column("high");
-        var low = (DoubleArray)batch.Column("low");
-        var close = (DoubleArray)batch.Column("close");
-        var adj = (DoubleArray)batch.Column("adj_close");
-        var volume = (Int64Array)batch.Column("volume");
-        var source = (StringArray)batch.Column("source");
-        var ingested = (TimestampArray)batch.Column("ingested_at");
-        var list = new List<PriceBar>(batch.Length);
-        for (var i = 0; i < batch.Length; i++)
-        {
-            list.Add(new PriceBar(
-                symbol.GetString(i), DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + date.Values[i]),
-                open.Values[i], high.Values[i], low.Values[i], close.Values[i],
-                adj.IsNull(i) ? null : adj.Values[i], volume.Values[i], source.GetString(i),
-                Epoch.AddTicks(ingested.Values[i] * 10)));
-        }
-        return list;
-    }
+    public static List<PriceBar> ToBars(RecordBatch batch) => PriceBarBatches.ToBars(batch).ToList();
 
     public static List<BronzeRow> ToBronzeRows(RecordBatch batch)
     {
@@ -100,32 +34,9 @@ internal static class PriceBatches
         return rows;
     }
 
-    /// <summary>Rebuilds a batch read from Parquet on the canonical schema object (same types, our field metadata).</summary>
-    public static RecordBatch Canonical(RecordBatch batch, Schema schema, string path)
-    {
-        if (batch.ColumnCount != schema.FieldsList.Count)
-        {
-            throw new InvalidDataException($"{path}: {batch.ColumnCount} columns, expected {schema.FieldsList.Count}");
-        }
-        var arrays = new IArrowArray[batch.ColumnCount];
-        for (var i = 0; i < arrays.Length; i++)
-        {
-            var want = schema.FieldsList[i];
-            var have = batch.Schema.FieldsList[i];
-            if (have.Name != want.Name || have.DataType.TypeId != want.DataType.TypeId)
-            {
-                throw new InvalidDataException($"{path}: column {i} is {have.Name}:{have.DataType.Name}, expected {want.Name}:{want.DataType.Name}");
-            }
-            arrays[i] = batch.Column(i);
-        }
-        return new RecordBatch(schema, arrays, batch.Length);
-    }
-
     public static int DayNumber(DateOnly d) => d.DayNumber - UnixEpochDay;
 
     public static readonly int UnixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
-
-    public static bool IsType<T>(IArrowType t) where T : IArrowType => t is T;
 }
 
 internal sealed record BronzeRow(PriceBar Bar, string RunId);
