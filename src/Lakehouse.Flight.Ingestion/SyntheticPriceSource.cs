@@ -1,0 +1,30 @@
+using System.Runtime.CompilerServices;
+using Lakehouse.Flight.Core;
+
+namespace Lakehouse.Flight.Ingestion;
+
+/// <summary><see cref="SyntheticSource"/> as an <see cref="IPriceSource"/>: demos, tests and benchmarks.</summary>
+public sealed class SyntheticPriceSource : IPriceSource
+{
+    public string Name => SyntheticSource.Name;
+
+    public async IAsyncEnumerable<SourceResult> FetchAsync(SourceRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var from = request.From ?? throw LakehouseException.Invalid("the synthetic source needs a start date (date_from / --from)");
+        var to = request.To ?? throw LakehouseException.Invalid("the synthetic source needs an end date (date_to / --to)");
+        if (from > to)
+        {
+            throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
+        }
+        if (to < SyntheticSource.Epoch)
+        {
+            throw LakehouseException.Invalid($"the synthetic source generates bars from {SyntheticSource.Epoch:yyyy-MM-dd} on; date_to {to:yyyy-MM-dd} is earlier");
+        }
+        foreach (var symbol in request.Symbols)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new SourceResult(symbol, SyntheticSource.GenerateOne(symbol, from, to, request.Seed).ToArray(), [], []);
+            await Task.CompletedTask.ConfigureAwait(false);
+        }
+    }
+}
