@@ -4,7 +4,7 @@ namespace Lakehouse.Flight.Ingestion;
 
 /// <summary>
 /// Where daily bars come from (synthetic, Yahoo, CSV files). A source fetches; it never writes: the
-/// <see cref="IngestionRunner"/> lands what it yields in bronze and promotes it to silver.
+/// ingestion runner lands what it yields in bronze and promotes it to silver.
 /// </summary>
 public interface IPriceSource
 {
