@@ -1,6 +1,5 @@
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
-using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Cli;
 
@@ -26,14 +25,14 @@ internal static class IngestCommand
         var dataDir = args.DataDir();
         args.EnsureAllUsed();
 
-        var bars = source switch
+        using var services = CliServices.Open(dataDir);
+        var result = await services.Runner.RunAsync(new IngestRequest(source, symbols, from, to, Seed: seed), cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        var reports = result.Reports;
+        foreach (var failure in result.Failures)
         {
-            SyntheticSource.Name => SyntheticSource.Generate(symbols, from, to, seed),
-            "yahoo" or "csv" => throw LakehouseException.Invalid($"source '{source}' is not built yet; use --source synthetic"),
-            _ => throw LakehouseException.Invalid($"unknown source '{source}': use one of synthetic, yahoo, csv"),
-        };
-        var store = PriceStore.Open(dataDir);
-        var reports = await store.LandAsync(bars, source, promote: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await io.Err.WriteLineAsync($"error: {failure.Symbol}: {failure.Error}").ConfigureAwait(false);
+        }
         if (json)
         {
             foreach (var r in reports)
@@ -45,7 +44,8 @@ internal static class IngestCommand
         {
             ReportTable.Write(io.Out, reports);
         }
-        return 0;
+        // Data errors (a symbol the source could not give) exit 1; what did commit stays committed.
+        return result.Failures.Count > 0 ? 1 : 0;
     }
 }
 

@@ -23,7 +23,7 @@ internal static class QueryCommand
         args.EnsureAllUsed();
 
         var store = PriceStore.Open(dataDir);
-        var schema = PriceStore.SchemaOf(query);
+        var schema = store.SchemaOf(query);
         var names = schema.FieldsList.Select(f => f.Name).ToArray();
         var rows = store.Read(query, cancellationToken).SelectMany(b => Rows(b, names.Length));
         switch (format)

@@ -1,7 +1,6 @@
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Server;
-using Lakehouse.Flight.Storage;
 using Microsoft.Extensions.Configuration;
 
 namespace Lakehouse.Flight.Cli;
@@ -22,10 +21,7 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(CliArgs args, CliIo io, CancellationToken cancellationToken)
     {
-        var configuration = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
-            .AddEnvironmentVariables()
-            .Build();
+        var configuration = CliServices.Configuration();
         var options = LakehouseServerOptions.FromConfiguration(configuration);
         if (args.Get("data-dir") is not null || string.IsNullOrEmpty(configuration["Lakehouse:DataDir"]))
         {
@@ -66,8 +62,8 @@ internal static class ServeCommand
     /// <summary>Fills an empty lake with a synthetic universe; a lake that has data is left alone.</summary>
     private static async Task FillDemoAsync(string dataDir, CliIo io, CancellationToken cancellationToken)
     {
-        var store = PriceStore.Open(dataDir);
-        if (store.Stats(Layer.Silver, PriceSchema.Table, cancellationToken).Rows > 0)
+        using var services = CliServices.Open(dataDir);
+        if (services.Store.SymbolCount(Core.Tables.PriceTables.Silver) > 0)
         {
             await io.Err.WriteLineAsync("--demo: the data dir already has data; leaving it as it is").ConfigureAwait(false);
             return;
@@ -76,7 +72,7 @@ internal static class ServeCommand
         var from = new DateOnly(to.Year - 3, 1, 1);
         await io.Err.WriteLineAsync($"--demo: writing {DemoSymbols.Length} synthetic symbols from {from:yyyy-MM-dd} to {to:yyyy-MM-dd} into {dataDir}")
             .ConfigureAwait(false);
-        var bars = SyntheticSource.Generate(DemoSymbols, from, to);
-        await store.LandAsync(bars, SyntheticSource.Name, promote: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await services.Runner.RunAsync(new IngestRequest(SyntheticSource.Name, Symbols.NormalizeAll(DemoSymbols), from, to),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Cli;
@@ -13,9 +12,9 @@ internal static class StatsCommand
         var dataDir = args.DataDir();
         args.EnsureAllUsed();
         var store = PriceStore.Open(dataDir);
-        foreach (var (layer, table) in PriceQuery.Datasets)
+        foreach (var table in store.Catalog.Tables)
         {
-            var s = store.Stats(layer, table, cancellationToken);
+            var s = store.Stats(table, cancellationToken);
             io.Out.WriteLine(json
                 ? JsonSerializer.Serialize(new
                 {

@@ -4,6 +4,7 @@ using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Client.Internal;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Client;
 
@@ -25,7 +26,7 @@ public sealed partial class LakehouseClient
         var size = Math.Max(1, _options.UploadBatchRows);
         var batches = Enumerable.Range(0, (bars.Count + size - 1) / size)
             .Select(i => PriceBarBatches.ToBatch(bars, i * size, Math.Min(size, bars.Count - (i * size))));
-        return UploadAsync(PriceSchema.Silver, batches, source, promote, cancellationToken);
+        return UploadAsync(PriceTables.SilverSchema, batches, source, promote, cancellationToken);
     }
 
     /// <summary>Uploads Arrow record batches of any accepted schema (see the server's DoPut rules); all or nothing.</summary>
@@ -40,7 +41,7 @@ public sealed partial class LakehouseClient
     {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(batches);
-        var command = JsonSerializer.Serialize(new Dictionary<string, object> { ["table"] = PriceSchema.Table, ["source"] = source, ["promote"] = promote });
+        var command = JsonSerializer.Serialize(new Dictionary<string, object> { ["table"] = PriceTables.PricesDaily, ["source"] = source, ["promote"] = promote });
         using var call = await _flight.StartPut(FlightDescriptor.CreateCommandDescriptor(command), schema, Headers(), null, cancellationToken)
             .ConfigureAwait(false);
         try
@@ -122,7 +123,7 @@ public sealed partial class LakehouseClient
     /// <param name="cancellationToken">Cancels the call.</param>
     public async Task<IReadOnlyList<StorageReport>> GetManifestAsync(string layer = "silver", int limit = 50, CancellationToken cancellationToken = default)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["layer"] = layer, ["table"] = PriceSchema.Table, ["limit"] = limit });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["layer"] = layer, ["table"] = PriceTables.PricesDaily, ["limit"] = limit });
         IReadOnlyList<StorageReport> reports = [];
         await foreach (var result in ActionAsync("manifest", body, cancellationToken).ConfigureAwait(false))
         {

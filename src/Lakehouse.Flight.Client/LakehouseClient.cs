@@ -122,8 +122,7 @@ public sealed partial class LakehouseClient : IDisposable
         ArgumentNullException.ThrowIfNull(query);
         using var call = _flight.GetInfo(FlightDescriptor.CreateCommandDescriptor(QueryCodec.Encode(query)), Headers(), null, cancellationToken);
         var info = await call.ResponseAsync.ConfigureAwait(false);
-        var symbols = info.Endpoints.Select(e => QueryCodec.ParseQuery(e.Ticket.Ticket.Span).Symbols.Single()).ToArray();
-        return new QueryPlan(info.Schema, info.TotalRecords, symbols);
+        return new QueryPlan(info.Schema, info.TotalRecords, PlanSymbols(info));
     }
 
     /// <summary>The datasets the server serves (Flight ListFlights).</summary>
@@ -152,6 +151,21 @@ public sealed partial class LakehouseClient : IDisposable
         {
             yield return call.ResponseStream.Current;
         }
+    }
+
+    /// <summary>
+    /// The planned symbols from the FlightInfo's app_metadata (a JSON array of {symbol, rows, partitions}):
+    /// endpoint tickets cannot say, since a query with a limit is one endpoint over every symbol.
+    /// </summary>
+    private static string[] PlanSymbols(FlightInfo info)
+    {
+        if (!info.AppMetadata.IsEmpty)
+        {
+            using var doc = JsonDocument.Parse(info.AppMetadata.Memory);
+            return doc.RootElement.EnumerateArray().Select(e => e.GetProperty("symbol").GetString()!).ToArray();
+        }
+        // A server without the plan metadata: one endpoint per symbol.
+        return info.Endpoints.SelectMany(e => QueryCodec.ParseQuery(e.Ticket.Ticket.Span).Symbols).Distinct().ToArray();
     }
 
     private Metadata Headers()

@@ -5,31 +5,35 @@ public static class BarValidator
 {
     public static readonly DateOnly MinDate = new(1900, 1, 1);
 
-    public static string? Validate(PriceBar bar, DateOnly today)
+    public static string? Validate(PriceBar bar, DateOnly today) =>
+        Validate(bar.Symbol, bar.Date, bar.Open, bar.High, bar.Low, bar.Close, bar.AdjClose, bar.Volume, today);
+
+    public static string? Validate(string symbol, DateOnly date, double open, double high, double low, double close, double? adjClose,
+        long volume, DateOnly today)
     {
-        if (!IsPrice(bar.Open) || !IsPrice(bar.High) || !IsPrice(bar.Low) || !IsPrice(bar.Close))
+        if (!IsPrice(open) || !IsPrice(high) || !IsPrice(low) || !IsPrice(close))
         {
-            return $"{bar.Symbol} {bar.Date:yyyy-MM-dd}: prices must be finite and > 0 (open={bar.Open}, high={bar.High}, low={bar.Low}, close={bar.Close})";
+            return $"{symbol} {date:yyyy-MM-dd}: prices must be finite and > 0 (open={open}, high={high}, low={low}, close={close})";
         }
-        if (bar.AdjClose is { } adj && !IsPrice(adj))
+        if (adjClose is { } adj && !IsPrice(adj))
         {
-            return $"{bar.Symbol} {bar.Date:yyyy-MM-dd}: adj_close must be finite and > 0 (got {adj})";
+            return $"{symbol} {date:yyyy-MM-dd}: adj_close must be finite and > 0 (got {adj})";
         }
-        if (bar.Low > Math.Min(bar.Open, bar.Close))
+        if (low > Math.Min(open, close))
         {
-            return $"{bar.Symbol} {bar.Date:yyyy-MM-dd}: low {bar.Low} is above min(open, close) {Math.Min(bar.Open, bar.Close)}";
+            return $"{symbol} {date:yyyy-MM-dd}: low {low} is above min(open, close) {Math.Min(open, close)}";
         }
-        if (bar.High < Math.Max(bar.Open, bar.Close))
+        if (high < Math.Max(open, close))
         {
-            return $"{bar.Symbol} {bar.Date:yyyy-MM-dd}: high {bar.High} is below max(open, close) {Math.Max(bar.Open, bar.Close)}";
+            return $"{symbol} {date:yyyy-MM-dd}: high {high} is below max(open, close) {Math.Max(open, close)}";
         }
-        if (bar.Volume < 0)
+        if (volume < 0)
         {
-            return $"{bar.Symbol} {bar.Date:yyyy-MM-dd}: volume {bar.Volume} is negative";
+            return $"{symbol} {date:yyyy-MM-dd}: volume {volume} is negative";
         }
-        if (bar.Date < MinDate || bar.Date > today.AddDays(1))
+        if (date < MinDate || date > today.AddDays(1))
         {
-            return $"{bar.Symbol} {bar.Date:yyyy-MM-dd}: date must be between {MinDate:yyyy-MM-dd} and tomorrow";
+            return $"{symbol} {date:yyyy-MM-dd}: date must be between {MinDate:yyyy-MM-dd} and tomorrow";
         }
         return null;
     }

@@ -1,12 +1,16 @@
 namespace Lakehouse.Flight.Core;
 
-/// <summary>What went wrong, in the terms a client maps to a status code.</summary>
+/// <summary>What went wrong, in the terms a client maps to a status code (gRPC status, HTTP status, CLI exit code).</summary>
 public enum LakehouseErrorKind
 {
     InvalidArgument,
     NotFound,
     Conflict,
     Unavailable,
+    Unauthenticated,
+    PermissionDenied,
+    Unimplemented,
+    ResourceExhausted,
 }
 
 /// <summary>

@@ -1,12 +1,13 @@
 using System.Globalization;
 using Apache.Arrow;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Core;
 
 /// <summary>Typed bars to record batches of the silver schema and back; cell values for text output.</summary>
 public static class PriceBarBatches
 {
-    /// <summary><paramref name="count"/> bars from <paramref name="offset"/> as one batch of <see cref="PriceSchema.Silver"/>.</summary>
+    /// <summary><paramref name="count"/> bars from <paramref name="offset"/> as one batch of <see cref="PriceTables.SilverSchema"/>.</summary>
     public static RecordBatch ToBatch(IReadOnlyList<PriceBar> bars, int offset = 0, int? count = null)
     {
         var n = count ?? bars.Count - offset;
@@ -19,7 +20,7 @@ public static class PriceBarBatches
         var adj = new DoubleArray.Builder().Reserve(n);
         var volume = new Int64Array.Builder().Reserve(n);
         var source = new StringArray.Builder();
-        var ingested = new TimestampArray.Builder(PriceSchema.IngestedAtType).Reserve(n);
+        var ingested = new TimestampArray.Builder(PriceTables.TimestampType).Reserve(n);
         for (var i = offset; i < offset + n; i++)
         {
             var b = bars[i];
@@ -34,7 +35,7 @@ public static class PriceBarBatches
             source.Append(b.Source ?? "");
             ingested.Append(b.IngestedAt);
         }
-        return new RecordBatch(PriceSchema.Silver,
+        return new RecordBatch(PriceTables.SilverSchema,
         [
             symbol.Build(), date.Build(), open.Build(), high.Build(), low.Build(), close.Build(),
             adj.Build(), volume.Build(), source.Build(), ingested.Build(),

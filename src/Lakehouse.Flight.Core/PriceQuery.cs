@@ -29,19 +29,22 @@ public sealed record PriceQuery
     public IReadOnlyList<string> Columns { get; }
     public long Limit { get; }
 
-    /// <summary>The tables served per layer.</summary>
-    public static IReadOnlyList<(Layer Layer, string Table)> Datasets { get; } =
-        [(Layer.Silver, PriceSchema.Table), (Layer.Bronze, PriceSchema.Table)];
+    private static readonly System.Buffers.SearchValues<char> NameChars =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789_");
 
+    /// <summary>
+    /// Validates the query's form: layer, table and column names, symbols, dates, limit. Whether the
+    /// table and its columns exist is the server's catalogue's call (<c>TableCatalog.Resolve</c>), so
+    /// a client can read a table it has never heard of.
+    /// </summary>
     public static PriceQuery Create(string? layer = null, string? table = null, IEnumerable<string>? symbols = null,
         string? dateFrom = null, string? dateTo = null, IEnumerable<string>? columns = null, long limit = 0)
     {
         var l = Layers.Parse(layer);
-        var t = string.IsNullOrWhiteSpace(table) ? PriceSchema.Table : table.Trim().ToLowerInvariant();
-        if (!Datasets.Contains((l, t)))
+        var t = string.IsNullOrWhiteSpace(table) ? Tables.PriceTables.PricesDaily : table.Trim().ToLowerInvariant();
+        if (t.Length > 64 || t.AsSpan().IndexOfAnyExcept(NameChars) >= 0)
         {
-            var valid = string.Join(", ", Datasets.Select(d => $"{Layers.Name(d.Layer)}/{d.Table}"));
-            throw LakehouseException.Invalid($"unknown dataset '{Layers.Name(l)}/{t}': valid datasets are {valid}");
+            throw LakehouseException.Invalid($"table '{table}' is not a table name: use lower-case letters, digits and '_', e.g. prices_daily");
         }
         var from = ParseDate(dateFrom, "date_from");
         var to = ParseDate(dateTo, "date_to");
@@ -53,15 +56,13 @@ public sealed record PriceQuery
         {
             throw LakehouseException.Invalid($"limit must be >= 0 (got {limit})");
         }
-        var schema = PriceSchema.For(l);
         var cols = new List<string>();
         foreach (var c in columns ?? [])
         {
             var name = c.Trim().ToLowerInvariant();
-            if (schema.GetFieldIndex(name) < 0)
+            if (name.Length == 0)
             {
-                var valid = string.Join(", ", schema.FieldsList.Select(x => x.Name));
-                throw LakehouseException.Invalid($"unknown column '{c}': valid columns are {valid}");
+                throw LakehouseException.Invalid("a column name is empty: list columns such as [\"date\", \"close\"]");
             }
             if (cols.Contains(name))
             {

@@ -53,7 +53,13 @@ public static class Symbols
         var set = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var s in symbols)
         {
-            foreach (var part in s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            var parts = (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length == 0)
+            {
+                // An empty entry is a mistake, never "every symbol" (that is an empty list).
+                throw LakehouseException.Invalid("symbol is empty: give a ticker such as AAPL, or no symbols at all to read every symbol");
+            }
+            foreach (var part in parts)
             {
                 set.Add(Normalize(part));
             }

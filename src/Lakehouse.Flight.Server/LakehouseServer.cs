@@ -1,5 +1,5 @@
 using System.Net;
-using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Server.Http;
 using Lakehouse.Flight.Server.Internal;
 using Lakehouse.Flight.Storage;
@@ -55,7 +55,9 @@ public sealed class LakehouseServer : IAsyncDisposable
     /// <summary>Validates the options, opens the store and builds the host (not yet listening).</summary>
     /// <param name="options">Settings; see <see cref="LakehouseServerOptions"/>.</param>
     /// <param name="configureLogging">Logging setup; by default console logs on stderr at Information.</param>
-    public static Task<LakehouseServer> BuildAsync(LakehouseServerOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    /// <param name="configureServices">Extra registrations (more price sources, a test's services).</param>
+    public static Task<LakehouseServer> BuildAsync(LakehouseServerOptions options, Action<ILoggingBuilder>? configureLogging = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder();
@@ -80,6 +82,7 @@ public sealed class LakehouseServer : IAsyncDisposable
             k.Listen(address, options.FlightPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
+                listen.Use(ListenerPorts.TagFlight);
                 if (certificate is not null)
                 {
                     listen.UseHttps(certificate);
@@ -100,28 +103,20 @@ public sealed class LakehouseServer : IAsyncDisposable
             k.Limits.Http2.MaxStreamsPerConnection = 256;
         });
 
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(new TokenService(options.Auth));
-        builder.Services.AddSingleton<FlightMetrics>();
-        builder.Services.AddSingleton<FastDoGet>();
-        builder.Services.AddSingleton<IngestJobs>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestJobs>());
-        builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
-        builder.Services.AddSingleton(sp => PriceStore.Open(
-            new StoreOptions { DataDir = options.DataDir, CacheBytes = options.CacheBytes },
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Lakehouse.Flight.Storage")));
         builder.Services
-            .AddGrpc(o =>
+            .AddLakehouseStorage(o =>
             {
-                o.Interceptors.Add<FlightCallInterceptor>();
-                o.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
-                o.MaxSendMessageSize = null;
-                o.EnableDetailedErrors = false;
+                o.DataDir = options.DataDir;
+                o.CacheBytes = options.CacheBytes;
+                o.Catalog = options.Catalog;
             })
-            .AddFlightServer<LakehouseFlightService>();
+            .AddLakehouseIngestion()
+            .AddLakehouseServer(options);
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        var ports = app.Services.GetRequiredService<ListenerPorts>();
+        app.Use(next => context => ports.InvokeAsync(context, next));
         if (options.FastDoGet)
         {
             // Runs before the endpoint: DoGet never reaches the stock Flight service.
@@ -146,6 +141,8 @@ public sealed class LakehouseServer : IAsyncDisposable
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         var bound = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var port = new Uri(bound).Port;
+        var ports = _app.Services.GetRequiredService<ListenerPorts>();
+        ports.FlightPort = port;
         var scheme = string.IsNullOrEmpty(Options.CertificatePath) ? "grpc" : "grpc+tls";
         var shownHost = BindHost is "*" or "0.0.0.0" ? "0.0.0.0" : BindHost;
         FlightEndpoint = new Uri($"{scheme}://{shownHost}:{port}");
@@ -154,6 +151,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         {
             // Kestrel writes the bound endpoint back into the listen options (the real port when 0 was asked for).
             var httpPort = ((IPEndPoint)_httpListen.EndPoint).Port;
+            ports.HttpPort = httpPort;
             HttpEndpoint = new Uri($"{(string.IsNullOrEmpty(Options.CertificatePath) ? "http" : "https")}://{shownHost}:{httpPort}");
             ServerLog.HttpListening(_logger, HttpEndpoint.ToString().TrimEnd('/'));
         }
@@ -170,7 +168,8 @@ public sealed class LakehouseServer : IAsyncDisposable
         var sw = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            var n = Store.Warm(Layer.Silver, PriceSchema.Table, stopping);
+            // Every table with one row per key; bronze stays on disk until read.
+            var n = Store.Catalog.Tables.Where(t => !t.PerSource).Sum(t => Store.Warm(t, stopping));
             ServerLog.Warmed(_logger, n, sw.ElapsedMilliseconds);
         }
         catch (OperationCanceledException)

@@ -49,6 +49,10 @@ public sealed class LakehouseServerOptions
 
     public AuthOptions Auth { get; set; } = new();
 
+    /// <summary>The tables served (the product's tables; code may declare more, e.g. a test's table). Not read from configuration.</summary>
+    [Microsoft.Extensions.Configuration.ConfigurationKeyName("__catalog_not_bound")]
+    public Core.Tables.TableCatalog Catalog { get; set; } = Core.Tables.TableCatalog.Default;
+
     /// <summary>Options from <c>Lakehouse:*</c> in <paramref name="configuration"/>.</summary>
     public static LakehouseServerOptions FromConfiguration(IConfiguration configuration)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage;
 
@@ -29,18 +30,29 @@ public sealed class LakePaths
     public string LockDir => Path.Combine(MetadataDir, "locks");
     public string JournalDir => Path.Combine(MetadataDir, "journal");
 
-    public string LayerTableDir(Layer layer, string table) => Path.Combine(Root, Layers.Name(layer), table);
+    public string LayerTableDir(TableDefinition table) => Path.Combine(Root, Layers.Name(table.Layer), table.Name);
 
     public string TableDir(TableId t) =>
-        t.Source is null ? LayerTableDir(t.Layer, t.Table) : Path.Combine(LayerTableDir(t.Layer, t.Table), "source=" + HivePath.Escape(t.Source));
+        t.Source is null ? LayerTableDir(t.Definition) : Path.Combine(LayerTableDir(t.Definition), "source=" + HivePath.Escape(t.Source));
 
     public string SymbolDir(TableId t, string symbol) => Path.Combine(TableDir(t), "symbol=" + HivePath.Escape(Symbols.Normalize(symbol)));
 
-    public string PartitionFile(TableId t, PartitionKey key) => Path.Combine(
-        SymbolDir(t, key.Symbol),
-        "year=" + key.Year.ToString(CultureInfo.InvariantCulture),
-        "month=" + key.Month.ToString(CultureInfo.InvariantCulture),
-        DataFileName);
+    /// <summary><c>symbol=S[/year=Y[/month=M]]/data.parquet</c> as the table is partitioned.</summary>
+    public string PartitionFile(TableId t, PartitionKey key)
+    {
+        var dir = SymbolDir(t, key.Symbol);
+        if (t.Definition.Partitioning != Partitioning.Symbol)
+        {
+            dir = Path.Combine(dir, "year=" + key.Year.ToString(CultureInfo.InvariantCulture));
+        }
+        if (t.Definition.Partitioning == Partitioning.SymbolYearMonth)
+        {
+            dir = Path.Combine(dir, "month=" + key.Month.ToString(CultureInfo.InvariantCulture));
+        }
+        return Path.Combine(dir, DataFileName);
+    }
+
+    public string ManifestFile(TableDefinition table) => ManifestFile(table.Layer, table.Name);
 
     public string ManifestFile(Layer layer, string table) => Path.Combine(ManifestDir, $"{Layers.Name(layer)}_{table}.jsonl");
 

@@ -1,25 +1,34 @@
+using System.Collections.Immutable;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage;
 
 public sealed partial class PriceStore
 {
-    /// <summary>The output schema of a query (its projection applied).</summary>
-    public static Schema SchemaOf(PriceQuery query) => PriceSchema.Project(PriceSchema.For(query.Layer), query.Columns);
+    /// <summary>Output slices of at least this many rows are not coalesced.</summary>
+    private const int SmallSliceRows = 4096;
+
+    /// <summary>The output schema of a query (its projection applied); InvalidArgument for an unknown table or column.</summary>
+    public Schema SchemaOf(PriceQuery query) => Catalog.Resolve(query).Schema;
 
     /// <summary>
-    /// Streams the rows of a query ordered by symbol, then date. Only partitions overlapping the date
-    /// range are touched; small partitions are coalesced into batches of up to
+    /// Streams the rows of a query ordered by symbol, then key. Only partitions overlapping the date
+    /// range are touched; small slices are coalesced into batches of up to
     /// <see cref="StoreOptions.TargetBatchRows"/> rows. An unknown symbol yields nothing.
     /// </summary>
     public IEnumerable<RecordBatch> Read(PriceQuery query, CancellationToken cancellationToken = default)
     {
-        _changes.Poll(query.Layer, query.Table);
-        var schema = SchemaOf(query);
-        var full = PriceSchema.For(query.Layer);
-        var indices = schema.FieldsList.Select(f => full.GetFieldIndex(f.Name)).ToArray();
+        var (table, schema) = Catalog.Resolve(query);
+        return ReadResolved(table, schema, query, cancellationToken);
+    }
+
+    private IEnumerable<RecordBatch> ReadResolved(TableDefinition table, Schema schema, PriceQuery query, CancellationToken cancellationToken)
+    {
+        _changes.Poll(table);
+        var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
         var coalescer = new List<RecordBatch>();
         var coalescedRows = 0;
         var target = Math.Max(1, Options.TargetBatchRows);
@@ -27,9 +36,9 @@ public sealed partial class PriceStore
         // make fewer, fuller batches.
         var small = Math.Min(SmallSliceRows, target);
         var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
-        foreach (var symbol in SymbolsFor(query))
+        foreach (var symbol in SymbolsOf(table, query))
         {
-            foreach (var slice in ReadSymbol(query, symbol, cancellationToken))
+            foreach (var slice in ReadSymbol(table, query, symbol, cancellationToken))
             {
                 var batch = slice;
                 if (batch.Length == 0)
@@ -82,58 +91,72 @@ public sealed partial class PriceStore
         }
     }
 
-    /// <summary>Output slices of at least this many rows are not coalesced.</summary>
-    private const int SmallSliceRows = 4096;
-
     /// <summary>Symbols a query covers, in output order.</summary>
-    public IReadOnlyList<string> SymbolsFor(PriceQuery query)
+    public IReadOnlyList<string> SymbolsFor(PriceQuery query) => SymbolsOf(Catalog.Resolve(query).Table, query);
+
+    private IReadOnlyList<string> SymbolsOf(TableDefinition table, PriceQuery query)
     {
         if (query.Symbols.Count > 0)
         {
             return query.Symbols;
         }
-        if (query.Layer == Layer.Bronze)
-        {
-            return _index.TablesOf(Layer.Bronze, query.Table).SelectMany(_index.SymbolsOf).Distinct().Order(StringComparer.Ordinal).ToArray();
-        }
-        return _index.SymbolsOf(new TableId(query.Layer, query.Table));
+        return table.PerSource
+            ? _index.TablesOf(table).SelectMany(_index.SymbolsOf).Distinct().Order(StringComparer.Ordinal).ToArray()
+            : _index.SymbolsOf(new TableId(table));
     }
 
-    /// <summary>Rows of one symbol in the query's range, in date order (full schema, not projected).</summary>
-    private IEnumerable<RecordBatch> ReadSymbol(PriceQuery query, string symbol, CancellationToken cancellationToken)
+    /// <summary>Rows of one symbol in the query's range, in key order (full schema, not projected).</summary>
+    private IEnumerable<RecordBatch> ReadSymbol(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken)
     {
-        var from = query.DateFrom is { } f ? PriceBatches.DayNumber(f) : (int?)null;
-        var to = query.DateTo is { } t ? PriceBatches.DayNumber(t) : (int?)null;
-        if (query.Layer == Layer.Bronze)
+        var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
+        var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
+        var dateColumn = def.Schema.GetFieldIndex(def.DateColumn);
+        if (def.PerSource)
         {
-            yield return ReadBronzeSymbol(query, symbol, cancellationToken);
+            // Sources are separate folders: their rows of the range, merged in key, source and landing order.
+            var parts = new List<RecordBatch>();
+            foreach (var table in _index.TablesOf(def))
+            {
+                var all = _index.PartitionsOf(table, symbol);
+                var (lo, hi) = PartitionRange(def, all, query.DateFrom, query.DateTo);
+                for (var i = lo; i < hi; i++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (_cache.GetPartition(table, new PartitionKey(symbol, all[i].Year, all[i].Month)) is { } batch)
+                    {
+                        parts.Add(ArrowConcat.SliceByDate(batch, dateColumn, from, to));
+                    }
+                }
+            }
+            if (parts.Count > 0)
+            {
+                yield return UpsertMerge.Combine(def, parts);
+            }
             yield break;
         }
-        var table = new TableId(query.Layer, query.Table);
-        var dateColumn = PriceSchema.Silver.GetFieldIndex("date");
-        var partitions = _index.PartitionsOf(table, symbol);
-        var (lo, hi) = MonthRangeOf(partitions, query.DateFrom, query.DateTo);
-        if (hi <= lo)
+        var id = new TableId(def);
+        var partitions = _index.PartitionsOf(id, symbol);
+        var (first, end) = PartitionRange(def, partitions, query.DateFrom, query.DateTo);
+        if (end <= first)
         {
             yield break;
         }
-        if (EntryForRead(table, symbol, partitions, hi - lo, cancellationToken) is { } entry)
+        if (_cache.EntryForRead(id, symbol, partitions, end - first, cancellationToken) is { } entry)
         {
             yield return ArrowConcat.SliceByDate(entry.Batch, dateColumn, from, to);
             yield break;
         }
         // A small read of a symbol without an entry: decode just the files it needs.
-        var paths = new List<string>(hi - lo);
-        for (var i = lo; i < hi; i++)
+        var keys = new List<PartitionKey>(end - first);
+        for (var i = first; i < end; i++)
         {
-            var (y, m) = partitions[i];
-            paths.Add(Paths.PartitionFile(table, new PartitionKey(symbol, y, m)));
+            keys.Add(new PartitionKey(symbol, partitions[i].Year, partitions[i].Month));
         }
-        Prefetch(paths, PriceSchema.Silver, cancellationToken);
-        foreach (var path in paths)
+        _cache.Prefetch(id, keys, cancellationToken);
+        foreach (var key in keys)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (GetPartition(path, PriceSchema.Silver) is { } batch)
+            if (_cache.GetPartition(id, key) is { } batch)
             {
                 yield return ArrowConcat.SliceByDate(batch, dateColumn, from, to);
             }
@@ -141,91 +164,40 @@ public sealed partial class PriceStore
     }
 
     /// <summary>
-    /// Index range [lo, hi) of the months overlapping [from, to], by binary search: enumerating an
+    /// Index range [lo, hi) of the partitions overlapping [from, to], by binary search: enumerating an
     /// ImmutableSortedSet costs about 0.1 µs per element, which dominated warm point reads.
     /// </summary>
-    private static (int Lo, int Hi) MonthRangeOf(System.Collections.Immutable.ImmutableSortedSet<(int Year, int Month)> partitions, DateOnly? from, DateOnly? to)
+    private static (int Lo, int Hi) PartitionRange(TableDefinition table, ImmutableSortedSet<(int Year, int Month)> partitions,
+        DateOnly? from, DateOnly? to)
     {
-        var lo = from is { } f ? partitions.IndexOf((f.Year, f.Month)) : 0;
-        var hi = to is { } t ? partitions.IndexOf((t.Year, t.Month)) : partitions.Count - 1;
+        var lo = from is { } f ? partitions.IndexOf(table.PartitionOf(f)) : 0;
+        var hi = to is { } t ? partitions.IndexOf(table.PartitionOf(t)) : partitions.Count - 1;
         lo = lo < 0 ? ~lo : lo;
         hi = hi < 0 ? ~hi : hi + 1;
         return (lo, hi);
     }
 
-    private RecordBatch ReadBronzeSymbol(PriceQuery query, string symbol, CancellationToken cancellationToken)
-    {
-        var rows = new List<BronzeRow>();
-        foreach (var table in _index.TablesOf(Layer.Bronze, query.Table))
-        {
-            foreach (var (y, m) in _index.PartitionsOf(table, symbol))
-            {
-                var key = new PartitionKey(symbol, y, m);
-                if (!key.Overlaps(query.DateFrom, query.DateTo))
-                {
-                    continue;
-                }
-                cancellationToken.ThrowIfCancellationRequested();
-                if (GetPartition(Paths.PartitionFile(table, key), PriceSchema.Bronze) is { } batch)
-                {
-                    rows.AddRange(PriceBatches.ToBronzeRows(batch).Where(r =>
-                        (query.DateFrom is null || r.Bar.Date >= query.DateFrom) && (query.DateTo is null || r.Bar.Date <= query.DateTo)));
-                }
-            }
-        }
-        return PriceBatches.ToBronze(rows.OrderBy(r => r.Bar.Date).ThenBy(r => r.Bar.Source, StringComparer.Ordinal).ThenBy(r => r.Bar.IngestedAt).ToArray());
-    }
-
-    /// <summary>A partition from the cache, or decoded from disk and cached. Null when the file is gone.</summary>
-    private RecordBatch? GetPartition(string path, Schema schema)
-    {
-        if (_cache.TryGet(path, out var cached, out _))
-        {
-            return cached;
-        }
-        var before = FileStamp.Of(path);
-        if (before == default)
-        {
-            return null;
-        }
-        RecordBatch batch;
-        try
-        {
-            batch = ParquetFiles.Read(path, schema);
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        // Cache only what was stable while we read it; a concurrent replace is picked up next time.
-        if (FileStamp.Of(path) == before)
-        {
-            _cache.Put(path, batch, before);
-        }
-        return batch;
-    }
-
     /// <summary>Per symbol: partitions a query touches and its exact row count (from Parquet footers, or cached batches).</summary>
     public IReadOnlyList<SymbolPlan> Plan(PriceQuery query, CancellationToken cancellationToken = default)
     {
-        _changes.Poll(query.Layer, query.Table);
+        var def = Catalog.Resolve(query).Table;
+        _changes.Poll(def);
         var plans = new List<SymbolPlan>();
-        foreach (var symbol in SymbolsFor(query))
+        foreach (var symbol in SymbolsOf(def, query))
         {
             long rows = 0;
             var partitions = 0;
-            var tables = query.Layer == Layer.Bronze ? _index.TablesOf(Layer.Bronze, query.Table).ToArray() : [new TableId(query.Layer, query.Table)];
-            foreach (var table in tables)
+            foreach (var table in _index.TablesOf(def))
             {
                 var all = _index.PartitionsOf(table, symbol);
-                var entry = table.Layer == Layer.Silver && _symbols.TryGet(table, symbol, out var e) && e.Matches(all) ? e : null;
-                var (lo, hi) = MonthRangeOf(all, query.DateFrom, query.DateTo);
+                var entry = !def.PerSource && _cache.TryEntry(table, symbol, all, out var e) ? e : null;
+                var (lo, hi) = PartitionRange(def, all, query.DateFrom, query.DateTo);
                 for (var i = lo; i < hi; i++)
                 {
-                    var key = new PartitionKey(symbol, all[i].Year, all[i].Month);
                     cancellationToken.ThrowIfCancellationRequested();
+                    var key = new PartitionKey(symbol, all[i].Year, all[i].Month);
                     partitions++;
-                    rows += entry is null ? CountRows(Paths.PartitionFile(table, key), key, query) : CountRows(entry, key, query);
+                    rows += entry is null ? CountRows(table, key, query) : CountRows(entry, key, def, query);
                 }
             }
             if (partitions > 0)
@@ -236,65 +208,72 @@ public sealed partial class PriceStore
         return plans;
     }
 
-    private static long CountRows(SymbolEntry entry, PartitionKey key, PriceQuery query)
+    private static long CountRows(SymbolEntry entry, PartitionKey key, TableDefinition def, PriceQuery query)
     {
         var month = entry.MonthSlice(entry.IndexOf(key.Year, key.Month));
-        var from = query.DateFrom is { } f ? PriceBatches.DayNumber(f) : (int?)null;
-        var to = query.DateTo is { } t ? PriceBatches.DayNumber(t) : (int?)null;
-        return ArrowConcat.SliceByDate(month, PriceSchema.Silver.GetFieldIndex("date"), from, to).Length;
+        var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
+        var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
+        return ArrowConcat.SliceByDate(month, def.Schema.GetFieldIndex(def.DateColumn), from, to).Length;
     }
 
-    private long CountRows(string path, PartitionKey key, PriceQuery query)
+    private long CountRows(TableId table, PartitionKey key, PriceQuery query)
     {
-        var cut = (query.DateFrom is { } f && f > key.FirstDay) || (query.DateTo is { } t && t < key.LastDay);
-        if (!cut && _cache.TryGet(path, out var cachedFull, out _))
-        {
-            return cachedFull.Length;
-        }
+        var def = table.Definition;
+        var (first, last) = def.Bounds(key.Year, key.Month);
+        var cut = (query.DateFrom is { } f && f > first) || (query.DateTo is { } t && t < last);
         if (!cut)
         {
+            if (_cache.CachedPartition(table, key) is { } cached)
+            {
+                return cached.Length;
+            }
+            var path = Paths.PartitionFile(table, key);
             return File.Exists(path) ? ParquetFiles.RowCount(path) : 0;
         }
-        var schema = query.Layer == Layer.Bronze ? PriceSchema.Bronze : PriceSchema.Silver;
-        if (GetPartition(path, schema) is not { } batch)
+        if (_cache.GetPartition(table, key) is not { } batch)
         {
             return 0;
         }
-        var from = query.DateFrom is { } ff ? PriceBatches.DayNumber(ff) : (int?)null;
-        var to = query.DateTo is { } tt ? PriceBatches.DayNumber(tt) : (int?)null;
-        return ArrowConcat.SliceByDate(batch, schema.GetFieldIndex("date"), from, to).Length;
+        var from = query.DateFrom is { } ff ? ArrowRows.DayNumber(ff) : (int?)null;
+        var to = query.DateTo is { } tt ? ArrowRows.DayNumber(tt) : (int?)null;
+        return ArrowConcat.SliceByDate(batch, def.Schema.GetFieldIndex(def.DateColumn), from, to).Length;
     }
 
-    /// <summary>Totals of one dataset: symbols, partitions, rows, date span.</summary>
-    public DatasetStats Stats(Layer layer, string table = PriceSchema.Table, CancellationToken cancellationToken = default)
+    /// <summary>Totals of one table: symbols, partitions, rows, date span (partition bounds; none for tables partitioned by symbol only).</summary>
+    public DatasetStats Stats(TableDefinition table, CancellationToken cancellationToken = default)
     {
-        var query = PriceQuery.Create(Layers.Name(layer), table);
-        var plans = Plan(query, cancellationToken);
+        var plans = Plan(PriceQuery.Create(Layers.Name(table.Layer), table.Name), cancellationToken);
         DateOnly? min = null, max = null;
-        foreach (var t in _index.TablesOf(layer, table))
+        if (table.Partitioning != Partitioning.Symbol)
         {
-            foreach (var s in _index.SymbolsOf(t))
+            foreach (var t in _index.TablesOf(table))
             {
-                var parts = _index.PartitionsOf(t, s);
-                if (parts.IsEmpty)
+                foreach (var s in _index.SymbolsOf(t))
                 {
-                    continue;
+                    var parts = _index.PartitionsOf(t, s);
+                    if (parts.IsEmpty)
+                    {
+                        continue;
+                    }
+                    var first = table.Bounds(parts.Min.Year, parts.Min.Month).First;
+                    var last = table.Bounds(parts.Max.Year, parts.Max.Month).Last;
+                    min = min is null || first < min ? first : min;
+                    max = max is null || last > max ? last : max;
                 }
-                var first = new DateOnly(parts.Min.Year, parts.Min.Month, 1);
-                var last = new PartitionKey(s, parts.Max.Year, parts.Max.Month).LastDay;
-                min = min is null || first < min ? first : min;
-                max = max is null || last > max ? last : max;
             }
         }
-        return new DatasetStats(Layers.Name(layer), table, plans.Count, plans.Sum(p => (long)p.Partitions), plans.Sum(p => p.Rows), min, max,
-            (int)Math.Min(int.MaxValue, _cache.Count + _symbols.Partitions), _cache.Bytes + _symbols.Bytes);
+        return new DatasetStats(Layers.Name(table.Layer), table.Name, plans.Count, plans.Sum(p => (long)p.Partitions), plans.Sum(p => p.Rows), min, max,
+            _cache.CachedPartitions, _cache.Bytes);
     }
 
-    /// <summary>The most recent manifest lines of a dataset, oldest first; a torn or unreadable line is skipped.</summary>
-    public IReadOnlyList<StorageReport> ReadManifest(Layer layer, string table = PriceSchema.Table, int limit = 50)
+    /// <summary>Symbols with data in a table (from the index; no file is opened).</summary>
+    public int SymbolCount(TableDefinition table) => SymbolsOf(table, PriceQuery.Create(Layers.Name(table.Layer), table.Name)).Count;
+
+    /// <summary>The most recent manifest lines of a table, oldest first; a torn or unreadable line is skipped.</summary>
+    public IReadOnlyList<StorageReport> ReadManifest(TableDefinition table, int limit = 50)
     {
         var lines = new List<string>();
-        ManifestLog.ReadLines(Paths.ManifestFile(layer, table), 0, lines);
+        ManifestLog.ReadLines(Paths.ManifestFile(table), 0, lines);
         var reports = new List<StorageReport>();
         foreach (var line in lines.TakeLast(Math.Max(1, limit)))
         {
@@ -312,6 +291,13 @@ public sealed partial class PriceStore
         return reports;
     }
 
+    /// <summary>
+    /// Decodes a table into the cache (as far as the budget allows) on all cores, so the first scan runs
+    /// from memory; the files stay the source of truth. Returns how many partitions it decoded.
+    /// </summary>
+    public int Warm(TableDefinition table, CancellationToken cancellationToken = default) =>
+        _cache.Warm(_index.TablesOf(table).ToArray(), cancellationToken);
+
     /// <summary>How many partitions the in-memory index holds (all tables).</summary>
     public long IndexedPartitions => _index.PartitionCount;
 }
@@ -319,6 +305,6 @@ public sealed partial class PriceStore
 /// <summary>What a query reads for one symbol.</summary>
 public sealed record SymbolPlan(string Symbol, int Partitions, long Rows);
 
-/// <summary>Totals of one dataset. Min/max dates are partition bounds (month granularity).</summary>
+/// <summary>Totals of one dataset. Min/max dates are partition bounds.</summary>
 public sealed record DatasetStats(string Layer, string Table, int Symbols, long Partitions, long Rows,
     DateOnly? FirstMonth, DateOnly? LastMonthEnd, int CachedPartitions, long CachedBytes);

@@ -1,9 +1,18 @@
-using System.Diagnostics;
+using System.Globalization;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage;
+
+/// <summary>Rows for one table of a write.</summary>
+/// <param name="Table">A table of the store's catalogue.</param>
+/// <param name="Rows">The rows, columns by name (lineage columns may be left out: they are stamped).</param>
+/// <param name="Source">The source partition of a per-source table, else the source stamped on the rows (null keeps theirs).</param>
+/// <param name="Rejected">Rows the source already refused, per symbol, with reasons: counted in the reports and manifests.</param>
+public sealed record TableWrite(TableDefinition Table, RecordBatch Rows, string? Source = null,
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? Rejected = null);
 
 public sealed partial class PriceStore
 {
@@ -15,7 +24,7 @@ public sealed partial class PriceStore
     /// <exception cref="LakehouseException">A bad symbol, or a duplicate (symbol, date) in <paramref name="bars"/>.</exception>
     public Task<IReadOnlyList<StorageReport>> UpsertAsync(IReadOnlyList<PriceBar> bars, string? runId = null,
         CancellationToken cancellationToken = default) =>
-        WriteAsync(bars, bronzeSource: null, silver: true, runId, cancellationToken);
+        WriteAsync([new TableWrite(PriceTables.Silver, PriceBarBatches.ToBatch(bars))], runId, cancellationToken);
 
     /// <summary>
     /// Lands raw bars in bronze under <paramref name="source"/> (append-only; rows already landed with
@@ -23,322 +32,153 @@ public sealed partial class PriceStore
     /// the same commit. Returns bronze reports, then silver reports.
     /// </summary>
     public Task<IReadOnlyList<StorageReport>> LandAsync(IReadOnlyList<PriceBar> bars, string source, bool promote,
-        string? runId = null, CancellationToken cancellationToken = default) =>
-        WriteAsync(bars, Sources.Normalize(source), promote, runId, cancellationToken);
-
-    /// <summary>Re-derives silver from bronze: for each (symbol, date) the most recently landed raw row wins.</summary>
-    public async Task<IReadOnlyList<StorageReport>> PromoteAsync(string? source, IReadOnlyList<string> symbols,
-        DateOnly? from, DateOnly? to, string? runId = null, CancellationToken cancellationToken = default)
+        string? runId = null, CancellationToken cancellationToken = default)
     {
-        var wanted = symbols.Count == 0 ? null : new HashSet<string>(Symbols.NormalizeAll(symbols), StringComparer.Ordinal);
-        var normalizedSource = string.IsNullOrWhiteSpace(source) ? null : Sources.Normalize(source);
-        var latest = new Dictionary<(string, DateOnly), BronzeRow>();
-        foreach (var table in _index.TablesOf(Layer.Bronze, PriceSchema.Table))
+        var normalized = Sources.Normalize(source);
+        var batch = PriceBarBatches.ToBatch(bars);
+        TableWrite[] writes = promote
+            ? [new(PriceTables.Bronze, batch, normalized), new(PriceTables.Silver, batch, normalized)]
+            : [new(PriceTables.Bronze, batch, normalized)];
+        return WriteAsync(writes, runId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes rows into tables of the catalogue in one commit: all tables and symbols, or nothing.
+    /// Upsert tables count inserted, updated, unchanged and rejected (with reasons); per-source
+    /// (append) tables count rows landed as inserted and rows already there as unchanged. Returns one
+    /// report per table and symbol, in the order of <paramref name="writes"/>.
+    /// </summary>
+    /// <exception cref="LakehouseException">Rows that do not fit the table (a missing column, a null or duplicate key, a bad symbol).</exception>
+    public Task<IReadOnlyList<StorageReport>> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null,
+        CancellationToken cancellationToken = default)
+    {
+        runId ??= NewRunId();
+        var now = TruncateToMicros(DateTimeOffset.UtcNow);
+        var prepared = new List<(TableId Table, TableWrite Write, RecordBatch Rows, List<SymbolRows> Symbols)>(writes.Count);
+        var keys = new List<string>();
+        foreach (var w in writes)
         {
-            if (normalizedSource is not null && table.Source != normalizedSource)
+            if (Catalog.Find(w.Table.Layer, w.Table.Name) != w.Table)
+            {
+                throw LakehouseException.Invalid($"{w.Table.Id} is not a table of this lake's catalogue");
+            }
+            var source = w.Source is null ? null : Sources.Normalize(w.Source);
+            if (w.Table.PerSource && source is null)
+            {
+                throw LakehouseException.Invalid($"{w.Table.Id} is kept per source: name the source, e.g. vendor_x");
+            }
+            var table = new TableId(w.Table, w.Table.PerSource ? source : null);
+            var rows = IncomingRows.Prepare(w.Table, w.Rows, source, runId, now);
+            var symbols = IncomingRows.Group(w.Table, rows);
+            prepared.Add((table, w, rows, symbols));
+            keys.AddRange(symbols.Select(s => LockKey(table, s.Symbol)));
+        }
+        var tables = writes.Select(w => w.Table).Distinct().ToArray();
+        return _commits.CommitAsync(tables, keys, staging =>
+        {
+            var reports = new List<StorageReport>();
+            foreach (var (table, write, rows, symbols) in prepared)
+            {
+                foreach (var symbol in symbols)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    reports.Add(StageSymbol(staging, table, write, rows, symbol, runId, now));
+                }
+                foreach (var (symbol, reasons) in write.Rejected ?? new Dictionary<string, IReadOnlyList<string>>())
+                {
+                    if (reasons.Count > 0 && !symbols.Any(s => s.Symbol == symbol))
+                    {
+                        // Every row of the symbol was refused by its source: the manifest still says so.
+                        reports.Add(new StorageReport
+                        {
+                            RunId = runId, Ts = now, Source = table.Source ?? write.Source ?? "", Layer = Layers.Name(table.Layer), Table = table.Table,
+                            Location = Paths.Location(table), Symbol = symbol, Rows = reasons.Count, Rejected = reasons.Count,
+                            RejectReasons = reasons.Take(10).ToArray(),
+                        });
+                    }
+                }
+            }
+            return reports;
+        }, cancellationToken);
+    }
+
+    private StorageReport StageSymbol(Staging staging, TableId table, TableWrite write, RecordBatch rows, SymbolRows symbol,
+        string runId, DateTimeOffset now)
+    {
+        var def = table.Definition;
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var reasons = new List<string>();
+        var rejected = new HashSet<int>();
+        if (def.Mode == WriteMode.Upsert && def.Validator is { } validate)
+        {
+            foreach (var r in symbol.Rows)
+            {
+                if (validate(rows, r, today) is { } reason)
+                {
+                    reasons.Add(reason);
+                    rejected.Add(r);
+                }
+            }
+        }
+        long inserted = 0, updated = 0, unchanged = 0;
+        foreach (var ((year, month), partitionRows) in symbol.Partitions)
+        {
+            var picks = partitionRows.Where(r => !rejected.Contains(r)).Select(r => new RowRef(0, r)).ToArray();
+            if (picks.Length == 0)
             {
                 continue;
             }
-            foreach (var symbol in _index.SymbolsOf(table))
+            var key = new PartitionKey(symbol.Symbol, year, month);
+            var incoming = ArrowRows.Take(def.Schema, [rows], picks);
+            var current = staging.Current(table, key);
+            var merge = def.Mode == WriteMode.Append ? UpsertMerge.Append(def, current, incoming) : UpsertMerge.Upsert(def, current, incoming);
+            inserted += merge.Inserted;
+            updated += merge.Updated;
+            unchanged += merge.Unchanged;
+            if (merge.Merged is { } merged)
             {
-                if (wanted is not null && !wanted.Contains(symbol))
-                {
-                    continue;
-                }
-                foreach (var (y, m) in _index.PartitionsOf(table, symbol))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var key = new PartitionKey(symbol, y, m);
-                    if (!key.Overlaps(from, to) || GetPartition(Paths.PartitionFile(table, key), PriceSchema.Bronze) is not { } batch)
-                    {
-                        continue;
-                    }
-                    foreach (var row in PriceBatches.ToBronzeRows(batch))
-                    {
-                        if ((from is { } f && row.Bar.Date < f) || (to is { } t && row.Bar.Date > t))
-                        {
-                            continue;
-                        }
-                        var k = (row.Bar.Symbol, row.Bar.Date);
-                        if (!latest.TryGetValue(k, out var seen) || row.Bar.IngestedAt > seen.Bar.IngestedAt)
-                        {
-                            latest[k] = row;
-                        }
-                    }
-                }
+                staging.Stage(table, key, merged);
             }
         }
-        var bars = latest.Values.Select(r => r.Bar).OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).ToArray();
-        return await WriteAsync(bars, null, true, runId, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<IReadOnlyList<StorageReport>> WriteAsync(IReadOnlyList<PriceBar> input, string? bronzeSource, bool silver,
-        string? runId, CancellationToken cancellationToken)
-    {
-        var sw = Stopwatch.StartNew();
-        runId ??= NewRunId();
-        var now = TruncateToMicros(DateTimeOffset.UtcNow);
-        var bySymbol = GroupBySymbol(input);
-        var bronzeTable = bronzeSource is null ? (TableId?)null : TableId.Bronze(bronzeSource);
-        var silverTable = TableId.Silver();
-        var keys = new List<string>();
-        foreach (var symbol in bySymbol.Keys)
+        if (write.Rejected?.GetValueOrDefault(symbol.Symbol) is { Count: > 0 } refused)
         {
-            if (bronzeTable is { } bt)
-            {
-                keys.Add(LockKey(bt, symbol));
-            }
-            if (silver)
-            {
-                keys.Add(LockKey(silverTable, symbol));
-            }
+            reasons.InsertRange(0, refused);
         }
-        var pending = new PendingWrite();
-        var reports = new List<StorageReport>();
-        await using (await _locks.AcquireAsync(keys, cancellationToken).ConfigureAwait(false))
-        {
-            try
-            {
-                RecoverDeadJournals();
-                _changes.Poll(Layer.Silver, PriceSchema.Table);
-                _changes.Poll(Layer.Bronze, PriceSchema.Table);
-                if (bronzeTable is { } bt)
-                {
-                    foreach (var (symbol, bars) in bySymbol)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        reports.Add(StageBronze(pending, bt, symbol, bars, runId, now));
-                    }
-                }
-                if (silver)
-                {
-                    foreach (var (symbol, bars) in bySymbol)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        reports.Add(StageSilver(pending, silverTable, symbol, bars, bronzeSource, runId, now));
-                    }
-                }
-                var duration = sw.ElapsedMilliseconds;
-                for (var i = 0; i < reports.Count; i++)
-                {
-                    reports[i] = reports[i] with { DurationMs = duration };
-                }
-                var manifests = reports
-                    .GroupBy(r => Paths.ManifestFile(Layers.Parse(r.Layer), r.Table))
-                    .Select(g => new ManifestAppend(g.Key, g.Select(r => r.ToJson()).ToArray()))
-                    .ToList();
-                WriteStagedFiles(pending);
-                // Past this call the write is committed: a crash from here on is rolled forward.
-                _journal.Commit(pending.Files, manifests);
-            }
-            catch
-            {
-                foreach (var f in pending.Files)
-                {
-                    DurableFile.TryDelete(f.Temp);
-                }
-                throw;
-            }
-            foreach (var (table, key, path, batch) in pending.Updates)
-            {
-                _index.Add(table, key);
-            }
-            CacheCommitted(pending.Updates);
-        }
-        StorageLog.Committed(_logger, silver ? "silver" : "bronze", bySymbol.Count, pending.Files.Count, sw.ElapsedMilliseconds);
-        return reports;
-    }
-
-    private StorageReport StageSilver(PendingWrite pending, TableId table, string symbol, List<PriceBar> bars,
-        string? bronzeSource, string runId, DateTimeOffset now)
-    {
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
-        long inserted = 0, updated = 0, unchanged = 0;
-        var reasons = new List<string>();
-        var valid = new List<PriceBar>(bars.Count);
-        foreach (var b in bars)
-        {
-            if (BarValidator.Validate(b, today) is { } reason)
-            {
-                reasons.Add(reason);
-            }
-            else
-            {
-                valid.Add(b);
-            }
-        }
-        foreach (var month in valid.GroupBy(b => PartitionKey.Of(symbol, b.Date)).OrderBy(g => g.Key))
-        {
-            var path = Paths.PartitionFile(table, month.Key);
-            var existing = LoadForWrite(path, PriceSchema.Silver);
-            var rows = existing is null ? [] : PriceBatches.ToBars(existing).ToDictionary(b => b.Date);
-            var changed = false;
-            foreach (var b in month)
-            {
-                if (!rows.TryGetValue(b.Date, out var old))
-                {
-                    inserted++;
-                }
-                else if (old.SameValues(b))
-                {
-                    unchanged++;
-                    continue;
-                }
-                else
-                {
-                    updated++;
-                }
-                rows[b.Date] = b with { IngestedAt = now, Source = bronzeSource ?? (string.IsNullOrEmpty(b.Source) ? "unknown" : b.Source) };
-                changed = true;
-            }
-            if (changed)
-            {
-                Stage(pending, table, month.Key, path, PriceBatches.ToSilver(rows.Values.OrderBy(b => b.Date).ToArray()));
-            }
-        }
-        return Report(table, symbol, bars, runId, now, bronzeSource ?? string.Join(',', bars.Select(b => b.Source).Distinct()),
-            inserted, updated, unchanged, reasons);
-    }
-
-    private StorageReport StageBronze(PendingWrite pending, TableId table, string symbol, List<PriceBar> bars, string runId, DateTimeOffset now)
-    {
-        long inserted = 0, unchanged = 0;
-        foreach (var month in bars.GroupBy(b => PartitionKey.Of(symbol, b.Date)).OrderBy(g => g.Key))
-        {
-            var path = Paths.PartitionFile(table, month.Key);
-            var existing = LoadForWrite(path, PriceSchema.Bronze);
-            var rows = existing is null ? [] : PriceBatches.ToBronzeRows(existing);
-            var seen = rows.Select(r => ContentKey(r.Bar)).ToHashSet();
-            var added = 0;
-            foreach (var b in month)
-            {
-                if (seen.Add(ContentKey(b)))
-                {
-                    rows.Add(new BronzeRow(b with { Source = table.Source!, IngestedAt = now }, runId));
-                    added++;
-                }
-                else
-                {
-                    unchanged++;
-                }
-            }
-            inserted += added;
-            if (added > 0)
-            {
-                var ordered = rows.OrderBy(r => r.Bar.Date).ThenBy(r => r.Bar.IngestedAt).ToArray();
-                Stage(pending, table, month.Key, path, PriceBatches.ToBronze(ordered));
-            }
-        }
-        return Report(table, symbol, bars, runId, now, table.Source!, inserted, 0, unchanged, []);
-    }
-
-    private StorageReport Report(TableId table, string symbol, List<PriceBar> bars, string runId, DateTimeOffset now, string source,
-        long inserted, long updated, long unchanged, List<string> reasons) => new()
+        var days = (Date32Array)rows.Column(def.DateColumn);
+        var first = symbol.Rows.Min(r => days.Values[r]);
+        var last = symbol.Rows.Max(r => days.Values[r]);
+        return new StorageReport
         {
             RunId = runId,
             Ts = now,
-            Source = source,
+            Source = table.Source ?? write.Source ?? SourcesOf(rows, symbol.Rows),
             Layer = Layers.Name(table.Layer),
             Table = table.Table,
             Location = Paths.Location(table),
-            Symbol = symbol,
-            DateFrom = bars.Count == 0 ? null : bars.Min(b => b.Date).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-            DateTo = bars.Count == 0 ? null : bars.Max(b => b.Date).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-            Rows = bars.Count,
+            Symbol = symbol.Symbol,
+            DateFrom = Iso(first),
+            DateTo = Iso(last),
+            Rows = symbol.Rows.Length + (reasons.Count - rejected.Count),
             Inserted = inserted,
             Updated = updated,
             Unchanged = unchanged,
             Rejected = reasons.Count,
             RejectReasons = reasons.Count == 0 ? null : reasons.Take(10).ToArray(),
         };
-
-    private static void Stage(PendingWrite pending, TableId table, PartitionKey key, string path, RecordBatch batch) =>
-        pending.Updates.Add((table, key, path, batch));
-
-    /// <summary>
-    /// Encodes and writes every staged partition to its temp file. The files are independent and each
-    /// ends in an fsync that waits on the disk, so they are written concurrently: the fsyncs overlap.
-    /// </summary>
-    private static void WriteStagedFiles(PendingWrite pending)
-    {
-        var staged = new StagedFile?[pending.Updates.Count];
-        try
-        {
-            if (staged.Length == 1)
-            {
-                staged[0] = WriteOne(pending.Updates[0].Path, pending.Updates[0].Batch);
-            }
-            else
-            {
-                Parallel.For(0, staged.Length, new ParallelOptions { MaxDegreeOfParallelism = FsyncParallelism },
-                    i => staged[i] = WriteOne(pending.Updates[i].Path, pending.Updates[i].Batch));
-            }
-        }
-        finally
-        {
-            // Whatever got written is known to the caller, so a failure deletes it.
-            pending.Files.AddRange(staged.Where(f => f is not null)!);
-        }
-
-        static StagedFile WriteOne(string path, RecordBatch batch)
-        {
-            var bytes = ParquetFiles.Encode(batch);
-            return new StagedFile(DurableFile.WriteTemp(path, s => s.Write(bytes)), path);
-        }
     }
 
-    /// <summary>Concurrent temp-file writes: more than the cores, since each mostly waits for its fsync.</summary>
-    internal const int FsyncParallelism = 8;
-
-    /// <summary>The current file, never a stale cache entry: the cache is trusted only if the file's stamp matches.</summary>
-    private RecordBatch? LoadForWrite(string path, Schema schema)
+    private static string SourcesOf(RecordBatch rows, int[] which)
     {
-        var stamp = FileStamp.Of(path);
-        if (stamp == default)
+        var i = rows.Schema.GetFieldIndex("source");
+        if (i < 0)
         {
-            return null;
+            return "";
         }
-        if (_cache.TryGet(path, out var cached, out var cachedStamp) && cachedStamp == stamp)
-        {
-            return cached;
-        }
-        if (schema == PriceSchema.Silver && EntryMonthForWrite(path, stamp) is { } month)
-        {
-            return month;
-        }
-        return ParquetFiles.Read(path, schema);
+        var source = (StringArray)rows.Column(i);
+        return string.Join(',', which.Select(r => source.GetString(r)).Distinct());
     }
 
-    private static SortedDictionary<string, List<PriceBar>> GroupBySymbol(IReadOnlyList<PriceBar> input)
-    {
-        var bySymbol = new SortedDictionary<string, List<PriceBar>>(StringComparer.Ordinal);
-        var keys = new HashSet<(string, DateOnly)>();
-        foreach (var raw in input)
-        {
-            var symbol = Symbols.Normalize(raw.Symbol);
-            if (!keys.Add((symbol, raw.Date)))
-            {
-                throw LakehouseException.Invalid($"duplicate key ({symbol}, {raw.Date:yyyy-MM-dd}) in one batch: send each (symbol, date) once");
-            }
-            if (!bySymbol.TryGetValue(symbol, out var list))
-            {
-                bySymbol[symbol] = list = [];
-            }
-            list.Add(symbol == raw.Symbol ? raw : raw with { Symbol = symbol });
-        }
-        return bySymbol;
-    }
-
-    private static (DateOnly, double, double, double, double, double?, long) ContentKey(PriceBar b) =>
-        (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume);
-
-    public static string NewRunId() => $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}";
+    private static string Iso(int day) => DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     private static DateTimeOffset TruncateToMicros(DateTimeOffset t) => new(t.UtcTicks - (t.UtcTicks % 10), TimeSpan.Zero);
-
-    private sealed class PendingWrite
-    {
-        public List<StagedFile> Files { get; } = [];
-        public List<(TableId Table, PartitionKey Key, string Path, RecordBatch Batch)> Updates { get; } = [];
-    }
 }

@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -6,44 +7,48 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Lakehouse.Flight.Storage;
 
 /// <summary>
-/// The lakehouse storage engine: idempotent upserts into month partitions, bronze landing, and
-/// streamed reads with partition pruning. One instance per data dir per process (a singleton in the
-/// server); several processes may share a data dir.
+/// The lakehouse storage engine: idempotent upserts and raw landings into the partitions of any table
+/// of the <see cref="TableCatalog"/>, and streamed reads with partition pruning. One instance per data
+/// dir per process (a singleton in the server); several processes may share a data dir.
+/// It is a facade over its parts: <c>CommitPipeline</c> (locks, journal, renames, manifests),
+/// <c>UpsertMerge</c> (the merge rules), <c>ReadCache</c> and <c>PartitionIndex</c>.
 /// </summary>
 public sealed partial class PriceStore
 {
     private readonly PartitionIndex _index;
-    private readonly PartitionCache _cache;
-    private readonly SymbolCache _symbols;
-    private readonly LakeLocks _locks;
-    private readonly ManifestLog _manifests;
-    private readonly Journal _journal;
+    private readonly ReadCache _cache;
     private readonly ChangeFeed _changes;
+    private readonly Journal _journal;
+    private readonly CommitPipeline _commits;
     private readonly ILogger _logger;
 
     private PriceStore(StoreOptions options, ILogger logger)
     {
         Options = options;
+        Catalog = options.Catalog;
         Paths = new LakePaths(options.DataDir);
         _logger = logger;
         Directory.CreateDirectory(Paths.Root);
         Directory.CreateDirectory(Paths.ManifestDir);
-        _locks = new LakeLocks(Paths.LockDir, options.LockTimeout);
-        _manifests = new ManifestLog(Paths.LockDir);
-        _journal = new Journal(Paths.JournalDir, _manifests);
+        var manifests = new ManifestLog(Paths.LockDir);
+        _journal = new Journal(Paths.JournalDir, manifests);
         _index = new PartitionIndex(Paths);
-        // Symbol entries serve scans and warm reads; the partition cache only keeps cold small reads
-        // of symbols without an entry (and bronze), so it gets a small share of the budget.
-        var partitionBudget = options.CacheBytes / 16;
-        _cache = new PartitionCache(partitionBudget);
-        _symbols = new SymbolCache(options.CacheBytes - partitionBudget);
-        _changes = new ChangeFeed(this);
-        _manifests.Appended += _changes.OnOwnAppend;
+        _cache = new ReadCache(Paths, _index, options.CacheBytes);
+        _changes = new ChangeFeed(Catalog, Paths, _index, _cache, logger);
+        manifests.Appended += _changes.OnOwnAppend;
+        _commits = new CommitPipeline(Paths, new LakeLocks(Paths.LockDir, options.LockTimeout), _journal, _index, _cache, _changes,
+            RecoveryLock, logger);
     }
 
     public StoreOptions Options { get; }
 
+    /// <summary>The tables this store serves.</summary>
+    public TableCatalog Catalog { get; }
+
     public LakePaths Paths { get; }
+
+    /// <summary>The read cache (tests check eviction and accounting through it).</summary>
+    internal ReadCache Cache => _cache;
 
     /// <summary>Opens (and creates) the lake: rolls forward committed writes of crashed processes, deletes their temp files, builds the index.</summary>
     public static PriceStore Open(StoreOptions options, ILogger? logger = null)
@@ -59,18 +64,10 @@ public sealed partial class PriceStore
     {
         using (RecoveryLock())
         {
-            var rolled = _journal.Recover();
-            var temps = _index.Load();
+            var rolled = _journal.Recover().Count;
+            var temps = _index.Load(Catalog);
             var removed = 0;
-            foreach (var t in temps)
-            {
-                if (DurableFile.OwnerPid(t) is { } pid && !ProcessLiveness.IsAlive(pid))
-                {
-                    DurableFile.TryDelete(t);
-                    removed++;
-                }
-            }
-            foreach (var t in Directory.EnumerateFiles(Paths.JournalDir, DurableFile.TempPrefix + "*"))
+            foreach (var t in temps.Concat(Directory.EnumerateFiles(Paths.JournalDir, DurableFile.TempPrefix + "*")))
             {
                 if (DurableFile.OwnerPid(t) is { } pid && !ProcessLiveness.IsAlive(pid))
                 {
@@ -84,23 +81,6 @@ public sealed partial class PriceStore
             }
         }
         _changes.Start();
-    }
-
-    /// <summary>Applies journals left by writers that died (called under the writer locks).</summary>
-    private void RecoverDeadJournals()
-    {
-        if (!Directory.EnumerateFileSystemEntries(Paths.JournalDir, "*.json").Any())
-        {
-            return;
-        }
-        using (RecoveryLock())
-        {
-            if (_journal.Recover() > 0)
-            {
-                _changes.Poll(Layer.Silver, PriceSchema.Table);
-                _changes.Poll(Layer.Bronze, PriceSchema.Table);
-            }
-        }
     }
 
     private FileStream RecoveryLock()
@@ -123,4 +103,6 @@ public sealed partial class PriceStore
     internal static string LockKey(TableId table, string symbol) =>
         (table.Source is null ? $"{Layers.Name(table.Layer)}_{table.Table}" : $"{Layers.Name(table.Layer)}_{table.Table}_{table.Source}")
         + "__" + HivePath.Escape(symbol);
+
+    public static string NewRunId() => $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}";
 }

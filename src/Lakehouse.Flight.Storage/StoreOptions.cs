@@ -1,3 +1,5 @@
+using Lakehouse.Flight.Core.Tables;
+
 namespace Lakehouse.Flight.Storage;
 
 /// <summary>Storage settings (bound from <c>Lakehouse:*</c> configuration by the server).</summary>
@@ -14,4 +16,7 @@ public sealed class StoreOptions
 
     /// <summary>Reads coalesce small partitions into batches of up to this many rows.</summary>
     public int TargetBatchRows { get; set; } = 64 * 1024;
+
+    /// <summary>The tables of the lake (the product's tables unless a caller declares more).</summary>
+    public TableCatalog Catalog { get; set; } = TableCatalog.Default;
 }

@@ -1,19 +1,23 @@
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage;
 
 /// <summary>
-/// One physical table folder: <c>silver/prices_daily</c>, or <c>bronze/prices_daily/source=X</c>
-/// (bronze is partitioned by source above the symbol).
+/// One physical table folder: a catalogue table (<c>silver/prices_daily</c>), or for tables partitioned
+/// per source one source of it (<c>bronze/prices_daily/source=X</c>).
 /// </summary>
-public readonly record struct TableId(Layer Layer, string Table, string? Source = null)
+public readonly record struct TableId(TableDefinition Definition, string? Source = null)
 {
-    public static TableId Silver(string table = PriceSchema.Table) => new(Layer.Silver, table);
+    public Layer Layer => Definition.Layer;
 
-    public static TableId Bronze(string source, string table = PriceSchema.Table) => new(Layer.Bronze, table, Sources.Normalize(source));
+    public string Table => Definition.Name;
 
-    public override string ToString() =>
-        Source is null ? $"{Layers.Name(Layer)}/{Table}" : $"{Layers.Name(Layer)}/{Table}/source={Source}";
+    public static TableId Silver() => new(PriceTables.Silver);
+
+    public static TableId Bronze(string source) => new(PriceTables.Bronze, Sources.Normalize(source));
+
+    public override string ToString() => Source is null ? Definition.Id : $"{Definition.Id}/source={Source}";
 }
 
 /// <summary>Source names become bronze folder names: lower-case letters, digits, '_' and '-'.</summary>

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Cli.Tests;
@@ -53,7 +54,7 @@ public sealed partial class ServeCommandTests : IDisposable
         Assert.True(http.Success, $"stdout: {stdout.Text}");
         Assert.Contains("\"status\":\"ok\"", health, StringComparison.Ordinal);
         Assert.InRange(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 65535);
-        var stats = PriceStore.Open(_dir).Stats(Layer.Silver);
+        var stats = PriceStore.Open(_dir).Stats(PriceTables.Silver);
         Assert.Equal(ServeCommand.DemoSymbols.Length, stats.Symbols);
         Assert.True(stats.Rows > ServeCommand.DemoSymbols.Length * 700L, $"{stats.Rows} rows");
     }

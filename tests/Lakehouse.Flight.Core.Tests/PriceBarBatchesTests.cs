@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Core.Tests;
 
@@ -20,7 +21,7 @@ public sealed class PriceBarBatchesTests
         var batch = PriceBarBatches.ToBatch(Bars, 1, 2);
         var back = PriceBarBatches.ToBars(batch).ToList();
 
-        Assert.Equal(PriceSchema.Silver.FieldsList.Select(f => f.Name), batch.Schema.FieldsList.Select(f => f.Name));
+        Assert.Equal(PriceTables.SilverSchema.FieldsList.Select(f => f.Name), batch.Schema.FieldsList.Select(f => f.Name));
         Assert.Equal(Bars[1..], back);
     }
 

@@ -2,6 +2,7 @@ using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Client;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.IntegrationTests;
@@ -141,7 +142,7 @@ public sealed class AuthTests : IAsyncLifetime
                 }
                 break;
             case "DoPut":
-                using (var c = await raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"x"}"""), PriceSchema.Silver, headers).DefaultTimeout())
+                using (var c = await raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"x"}"""), PriceTables.SilverSchema, headers).DefaultTimeout())
                 {
                     await c.RequestStream.CompleteAsync().DefaultTimeout();
                     await c.ResponseStream.MoveNext().DefaultTimeout();

@@ -3,6 +3,7 @@ using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Client;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.IntegrationTests;
@@ -59,7 +60,7 @@ public sealed class ConcurrencyTests : IAsyncLifetime
         using var cts = new CancellationTokenSource();
 
         var call = await _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"vendor_x","promote":true}"""),
-            PriceSchema.Silver, null, null, cts.Token).DefaultTimeout();
+            PriceTables.SilverSchema, null, null, cts.Token).DefaultTimeout();
         await call.RequestStream.WriteAsync(ToBatch(bars)).DefaultTimeout();
         await cts.CancelAsync();
         call.Dispose();
@@ -110,8 +111,8 @@ public sealed class ConcurrencyTests : IAsyncLifetime
             ["adj_close"] = new DoubleArray.Builder().AppendRange(bars.Select(x => x.AdjClose ?? x.Close)).Build(),
             ["volume"] = new Int64Array.Builder().AppendRange(bars.Select(x => x.Volume)).Build(),
             ["source"] = new StringArray.Builder().AppendRange(bars.Select(x => x.Source)).Build(),
-            ["ingested_at"] = new TimestampArray.Builder(PriceSchema.IngestedAtType).AppendRange(bars.Select(x => x.IngestedAt)).Build(),
+            ["ingested_at"] = new TimestampArray.Builder(PriceTables.TimestampType).AppendRange(bars.Select(x => x.IngestedAt)).Build(),
         };
-        return new RecordBatch(PriceSchema.Silver, PriceSchema.Silver.FieldsList.Select(f => b[f.Name]), bars.Count);
+        return new RecordBatch(PriceTables.SilverSchema, PriceTables.SilverSchema.FieldsList.Select(f => b[f.Name]), bars.Count);
     }
 }

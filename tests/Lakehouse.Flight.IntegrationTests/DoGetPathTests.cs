@@ -24,7 +24,7 @@ public sealed class DoGetPathTests
             while (await call.ResponseStream.MoveNext().DefaultTimeout())
             {
                 var b = call.ResponseStream.Current;
-                Assert.InRange(b.Length, 1, Server.Internal.LakehouseFlightService.RowsPerMessage(b.Schema, 1 << 20));
+                Assert.InRange(b.Length, 1, Server.Internal.DoGetStreamer.RowsPerMessage(b.Schema, 1 << 20));
                 for (var i = 0; i < b.Length; i++)
                 {
                     read.Add((((StringArray)b.Column(0)).GetString(i), ((Date32Array)b.Column(1)).GetDateOnly(i)!.Value,

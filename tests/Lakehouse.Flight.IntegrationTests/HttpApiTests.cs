@@ -4,6 +4,7 @@ using System.Text.Json;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.IntegrationTests;
@@ -73,7 +74,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         var batch = await reader.ReadNextRecordBatchAsync();
 
         Assert.NotNull(batch);
-        Assert.Equal(PriceSchema.Silver.FieldsList.Select(f => f.Name), batch.Schema.FieldsList.Select(f => f.Name));
+        Assert.Equal(PriceTables.SilverSchema.FieldsList.Select(f => f.Name), batch.Schema.FieldsList.Select(f => f.Name));
         Assert.Equal(Expected("AAPL").TakeLast(5).Select(b => b.Close), ((DoubleArray)batch.Column("close")).Values.ToArray());
     }
 

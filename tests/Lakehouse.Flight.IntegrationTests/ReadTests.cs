@@ -3,6 +3,7 @@ using Apache.Arrow.Flight;
 using Apache.Arrow.Types;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.IntegrationTests;
@@ -117,7 +118,7 @@ public sealed class ReadTests : IAsyncLifetime
         var any = await call.ResponseStream.MoveNext().DefaultTimeout();
 
         Assert.False(any);
-        Assert.Equal(PriceSchema.Silver.FieldsList.Select(f => f.Name), schema.FieldsList.Select(f => f.Name));
+        Assert.Equal(PriceTables.SilverSchema.FieldsList.Select(f => f.Name), schema.FieldsList.Select(f => f.Name));
     }
 
     [Fact]
@@ -185,7 +186,7 @@ public sealed class ReadTests : IAsyncLifetime
     public async Task DoGet_ManyRows_IsSlicedIntoSmallMessages()
     {
         await _server.Server.Store.UpsertAsync(SyntheticSource.Generate(["BIG"], new DateOnly(1990, 1, 1), new DateOnly(2023, 12, 31))).DefaultTimeout();
-        var maxRows = Server.Internal.LakehouseFlightService.RowsPerMessage(PriceSchema.Silver, 1 << 20);
+        var maxRows = Server.Internal.DoGetStreamer.RowsPerMessage(PriceTables.SilverSchema, 1 << 20);
 
         using var call = _server.Raw.GetStream(new FlightTicket("""{"symbols":["BIG"]}"""));
         var lengths = new List<int>();

@@ -1,6 +1,7 @@
 using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.IntegrationTests;
@@ -103,7 +104,7 @@ public sealed class StreamingTests : IClassFixture<BigLakeFixture>
 
         await WaitUntil(() => metrics.ActiveStreams == 0);
         var sent = metrics.MessagesSent - sentBefore;
-        var total = _lake.Rows / Server.Internal.LakehouseFlightService.RowsPerMessage(PriceSchema.Silver, 1 << 20);
+        var total = _lake.Rows / Server.Internal.DoGetStreamer.RowsPerMessage(PriceTables.SilverSchema, 1 << 20);
         Assert.True(sent < total / 2, $"server sent {sent} of about {total} messages after the client cancelled at 3");
         var settled = metrics.MessagesSent;
         await Task.Delay(200);

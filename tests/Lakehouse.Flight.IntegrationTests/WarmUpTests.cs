@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage;
 
@@ -32,7 +33,7 @@ public sealed class WarmUpTests
         });
         var deadline = DateTime.UtcNow + TaskExtensions.Default;
         DatasetStats stats;
-        while ((stats = server.Server.Store.Stats(Layer.Silver)).CachedPartitions < 24 && DateTime.UtcNow < deadline)
+        while ((stats = server.Server.Store.Stats(PriceTables.Silver)).CachedPartitions < 24 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);
         }

@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Server.Internal;
 using Microsoft.Extensions.Configuration;
 
@@ -59,11 +60,11 @@ public sealed class OptionsTests
     [Fact]
     public void RowsPerMessage_SilverAtOneMiB_KeepsMessagesUnderTheLimit()
     {
-        var rows = LakehouseFlightService.RowsPerMessage(PriceSchema.Silver, 1 << 20);
+        var rows = DoGetStreamer.RowsPerMessage(PriceTables.SilverSchema, 1 << 20);
 
         // Worst case per row: two 64-byte strings with offsets, eight fixed columns, a validity bit.
         Assert.InRange(rows, 1000, (1 << 20) / (2 * 68 + 7 * 8 + 4));
-        Assert.True(LakehouseFlightService.RowsPerMessage(PriceSchema.Project(PriceSchema.Silver, ["close"]), 1 << 20) > rows);
+        Assert.True(DoGetStreamer.RowsPerMessage(PriceTables.Silver.Project(["close"]), 1 << 20) > rows);
     }
 
     [Theory]
@@ -71,16 +72,20 @@ public sealed class OptionsTests
     [InlineData(LakehouseErrorKind.NotFound, StatusCode.NotFound)]
     [InlineData(LakehouseErrorKind.Conflict, StatusCode.Aborted)]
     [InlineData(LakehouseErrorKind.Unavailable, StatusCode.Unavailable)]
+    [InlineData(LakehouseErrorKind.Unauthenticated, StatusCode.Unauthenticated)]
+    [InlineData(LakehouseErrorKind.PermissionDenied, StatusCode.PermissionDenied)]
+    [InlineData(LakehouseErrorKind.Unimplemented, StatusCode.Unimplemented)]
+    [InlineData(LakehouseErrorKind.ResourceExhausted, StatusCode.ResourceExhausted)]
     public void ToStatus_MapsEveryKind(LakehouseErrorKind kind, StatusCode expected)
     {
-        Assert.Equal(expected, FlightCallInterceptor.ToStatus(kind));
+        Assert.Equal(expected, ErrorMapper.ToStatusCode(kind));
     }
 
     [Fact]
     public void Schema_ProjectionOfSilver_IsWhatRowsPerMessageSees()
     {
-        Schema s = PriceSchema.Project(PriceSchema.Silver, ["date"]);
+        Schema s = PriceTables.Silver.Project(["date"]);
 
-        Assert.Equal((1 << 20) / 4, LakehouseFlightService.RowsPerMessage(s, 1 << 20));
+        Assert.Equal((1 << 20) / 4, DoGetStreamer.RowsPerMessage(s, 1 << 20));
     }
 }

@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Server.Internal;
 
 namespace Lakehouse.Flight.Server.Tests;
@@ -93,7 +94,7 @@ public sealed class UploadConverterTests
             fields.Add(new Field("OPEN", DoubleType.Default, false));
         }
 
-        var ex = Assert.Throws<LakehouseException>(() => UploadConverter.ForSchema(new Schema(fields, null)));
+        var ex = Assert.Throws<LakehouseException>(() => UploadConverter.ForSchema(PriceTables.Bronze, new Schema(fields, null)));
 
         Assert.Equal(LakehouseErrorKind.InvalidArgument, ex.Kind);
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
@@ -120,10 +121,15 @@ public sealed class UploadConverterTests
         return new RecordBatch(schema, columns.Select(c => c.Item2), 1);
     }
 
+    /// <summary>The upload converted for bronze prices, then stamped as the store would (source kept when sent), as bars.</summary>
     private static List<PriceBar> Convert(RecordBatch batch)
     {
-        var bars = new List<PriceBar>();
-        UploadConverter.ForSchema(batch.Schema).AddRows(batch, 0, bars);
-        return bars;
+        var converted = UploadConverter.ForSchema(PriceTables.Bronze, batch.Schema).Convert(batch, 0);
+        var full = PriceTables.SilverSchema.FieldsList.Select(f => converted.Schema.GetFieldIndex(f.Name) is var i and >= 0
+            ? converted.Column(i)
+            : f.Name == "source" ? new StringArray.Builder().AppendRange(Enumerable.Repeat("", converted.Length)).Build()
+            : f.Name == "ingested_at" ? new TimestampArray.Builder(PriceTables.TimestampType).AppendRange(Enumerable.Repeat(DateTimeOffset.UnixEpoch, converted.Length)).Build()
+            : RecordBatches.Nulls(f.DataType, converted.Length));
+        return PriceBarBatches.ToBars(new RecordBatch(PriceTables.SilverSchema, full, converted.Length)).ToList();
     }
 }

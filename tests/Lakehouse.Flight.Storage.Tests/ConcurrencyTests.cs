@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -33,12 +34,12 @@ public sealed class ConcurrencyTests : IDisposable
         Assert.True(child.WaitForExit(TimeSpan.FromSeconds(120)), "second process did not finish");
         Assert.Equal(0, child.ExitCode);
 
-        var rows = PriceBatches.ToBars(ParquetFiles.Read(
-            Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=PAR", "year=2024", "month=1", "data.parquet"), PriceSchema.Silver));
+        var rows = PriceBarBatches.ToBars(ParquetFiles.Read(
+            Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=PAR", "year=2024", "month=1", "data.parquet"), PriceTables.SilverSchema));
         var expectedDays = owners.SelectMany(d => d).Concat(childDays).Order().ToArray();
         Assert.Equal(expectedDays, rows.Select(r => r.Date.Day).ToArray());
         Assert.All(rows, r => Assert.Equal(rounds, r.Close));
         // Every upsert left exactly one manifest line: 8 writers x rounds + the child's rounds.
-        Assert.Equal((8 * rounds) + rounds, PriceStore.Open(_lake.Dir).ReadManifest(Layer.Silver, limit: 1000).Count);
+        Assert.Equal((8 * rounds) + rounds, PriceStore.Open(_lake.Dir).ReadManifest(PriceTables.Silver, limit: 1000).Count);
     }
 }

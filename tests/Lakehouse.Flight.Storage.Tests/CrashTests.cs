@@ -1,5 +1,6 @@
 using System.Globalization;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -47,17 +48,17 @@ public sealed class CrashTests : IDisposable
         var silver = Path.Combine(_lake.Dir, "silver", "prices_daily");
         foreach (var file in Directory.EnumerateFiles(silver, "data.parquet", SearchOption.AllDirectories))
         {
-            var batch = ParquetFiles.Read(file, PriceSchema.Silver);
+            var batch = ParquetFiles.Read(file, PriceTables.SilverSchema);
             Assert.True(batch.Length > 0, $"{file} is empty");
         }
-        var rows = store.Read(PriceQuery.Create(symbols: CrashWorkload.SymbolsUsed)).SelectMany(PriceBatches.ToBars).ToList();
+        var rows = store.Read(PriceQuery.Create(symbols: CrashWorkload.SymbolsUsed)).SelectMany(PriceBarBatches.ToBars).ToList();
         var generations = rows.Select(r => (int)r.Close).Distinct().ToArray();
         var k = Assert.Single(generations);
         foreach (var symbol in CrashWorkload.SymbolsUsed)
         {
             Assert.Equal(CrashWorkload.Q1BusinessDays + k, rows.Count(r => r.Symbol == symbol));
         }
-        var manifestLines = store.ReadManifest(Layer.Silver, limit: 100_000);
+        var manifestLines = store.ReadManifest(PriceTables.Silver, limit: 100_000);
         Assert.Equal(k * CrashWorkload.SymbolsUsed.Length, manifestLines.Count);
         return k;
     }

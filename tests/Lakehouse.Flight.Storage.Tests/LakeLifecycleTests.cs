@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage.Internal;
 
@@ -40,7 +41,7 @@ public sealed class LakeLifecycleTests : IDisposable
         var fixedBar = bars[0] with { Close = bars[0].Close + 1, High = bars[0].High + 1 };
 
         var reports = await store.LandAsync([fixedBar], "vendor_x", promote: false);
-        var promoted = await store.PromoteAsync("vendor_x", ["AAPL"], null, null);
+        var promoted = await BronzePromoter.PromoteAsync(store, "vendor_x", ["AAPL"], null, null);
 
         Assert.Equal(1, Assert.Single(reports).Inserted);
         Assert.Equal(bars.Count + 1, store.Read(PriceQuery.Create("bronze", symbols: ["AAPL"])).Sum(b => b.Length));
@@ -61,7 +62,7 @@ public sealed class LakeLifecycleTests : IDisposable
 
         var reopened = _lake.Open();
         await reopened.UpsertAsync(Jan("MSFT"));
-        var lines = reopened.ReadManifest(Layer.Silver);
+        var lines = reopened.ReadManifest(PriceTables.Silver);
 
         Assert.Equal(["AAPL", "MSFT"], lines.Select(l => l.Symbol));
         Assert.EndsWith("\n", await File.ReadAllTextAsync(manifest), StringComparison.Ordinal);
@@ -116,7 +117,7 @@ public sealed class LakeLifecycleTests : IDisposable
         Assert.Equal("MSFT", msft.Symbol);
         Assert.Equal(3, msft.Partitions);
         Assert.Equal(bars.Count(b => b.Symbol == "MSFT" && b.Date >= new DateOnly(2024, 2, 10) && b.Date <= new DateOnly(2024, 4, 5)), msft.Rows);
-        var stats = store.Stats(Layer.Silver);
+        var stats = store.Stats(PriceTables.Silver);
         Assert.Equal((2, 48L, (long)bars.Count), (stats.Symbols, stats.Partitions, stats.Rows));
     }
 }
@@ -134,10 +135,10 @@ public sealed class WarmTests : IDisposable
         await _lake.Open().UpsertAsync(bars);
         var store = _lake.Open();
 
-        var loaded = store.Warm();
+        var loaded = store.Warm(PriceTables.Silver);
 
         Assert.Equal(36, loaded);
-        Assert.Equal(0, store.Warm());
+        Assert.Equal(0, store.Warm(PriceTables.Silver));
         var rows = UpsertTests.Read(store, PriceQuery.Create());
         Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close)).OrderBy(x => x.Symbol, StringComparer.Ordinal).ThenBy(x => x.Date),
             rows.Select(b => (b.Symbol, b.Date, b.Close)));
@@ -150,7 +151,7 @@ public sealed class WarmTests : IDisposable
         await _lake.Open().UpsertAsync(bars);
         var store = _lake.Open(cacheBytes: 0);
 
-        Assert.Equal(0, store.Warm());
+        Assert.Equal(0, store.Warm(PriceTables.Silver));
         Assert.Equal(bars.Count, store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
     }
 }

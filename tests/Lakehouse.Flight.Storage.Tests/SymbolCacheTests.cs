@@ -1,6 +1,7 @@
 using System.Globalization;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -22,7 +23,7 @@ public sealed class SymbolCacheTests : IDisposable
         await store.UpsertAsync(Bars("2020-01-01", "2022-12-31", "AAPL", "MSFT"));
         var all = PriceQuery.Create(symbols: ["AAPL"]);
         Dump(store.Read(PriceQuery.Create()));
-        Assert.Equal(72, store.Stats(Layer.Silver).CachedPartitions);
+        Assert.Equal(72, store.Stats(PriceTables.Silver).CachedPartitions);
 
         // Changed month in the middle, new months before, inside a gap-free run and after.
         var changed = Bars("2021-06-01", "2021-06-30", "AAPL").Select(b => b with { Volume = b.Volume + 7 }).ToList();
@@ -33,7 +34,7 @@ public sealed class SymbolCacheTests : IDisposable
         var again = Assert.Single(await store.UpsertAsync(changed));
         Assert.Equal(changed.Count, again.Unchanged);
 
-        var stats = store.Stats(Layer.Silver);
+        var stats = store.Stats(PriceTables.Silver);
         Assert.Equal(stats.Partitions, stats.CachedPartitions);
         var reference = _lake.Open(cacheBytes: 0);
         foreach (var q in new[]
@@ -55,13 +56,13 @@ public sealed class SymbolCacheTests : IDisposable
         var store = _lake.Open();
         await store.UpsertAsync(Bars("2020-01-01", "2021-12-31", "AAPL"));
         Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"])));
-        Assert.Equal(24, store.Stats(Layer.Silver).CachedPartitions);
+        Assert.Equal(24, store.Stats(PriceTables.Silver).CachedPartitions);
 
         // A second instance stands in for another process: its manifest lines reach us through the feed.
         var other = _lake.Open();
         await other.UpsertAsync(Bars("2021-03-01", "2021-03-31", "AAPL").Select(b => b with { Volume = b.Volume + 1 }).ToList());
 
-        Assert.Equal(0, store.Stats(Layer.Silver).CachedPartitions);
+        Assert.Equal(0, store.Stats(PriceTables.Silver).CachedPartitions);
         var reference = _lake.Open(cacheBytes: 0);
         var q = PriceQuery.Create(symbols: ["AAPL"]);
         Assert.Equal(Dump(reference.Read(q)), Dump(store.Read(q)));
@@ -90,7 +91,7 @@ public sealed class SymbolCacheTests : IDisposable
             await store.UpsertAsync(Bars("2020-05-01", "2020-05-31", symbols[round]).Select(b => b with { Volume = b.Volume + round + 1 }).ToList());
         }
         Assert.Equal(Dump(reference.Read(queries[0])), Dump(store.Read(queries[0])));
-        var stats = store.Stats(Layer.Silver);
+        var stats = store.Stats(PriceTables.Silver);
         Assert.True(stats.CachedBytes <= budget, $"cache holds {stats.CachedBytes} bytes over a budget of {budget}");
         Assert.True(stats.CachedPartitions < stats.Partitions);
     }
@@ -104,7 +105,7 @@ public sealed class SymbolCacheTests : IDisposable
         var rows = Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31")));
 
         Assert.Equal(21, rows.Count);
-        Assert.Equal(1, store.Stats(Layer.Silver).CachedPartitions);
+        Assert.Equal(1, store.Stats(PriceTables.Silver).CachedPartitions);
     }
 
     [Fact]
@@ -114,9 +115,9 @@ public sealed class SymbolCacheTests : IDisposable
         await _lake.Open(cacheBytes: 0).UpsertAsync(Bars("2005-01-01", "2024-12-31", symbols));
         var store = _lake.Open();
 
-        Assert.Equal(720, store.Warm());
+        Assert.Equal(720, store.Warm(PriceTables.Silver));
 
-        Assert.Equal(720, store.Stats(Layer.Silver).CachedPartitions);
+        Assert.Equal(720, store.Stats(PriceTables.Silver).CachedPartitions);
         var batches = store.Read(PriceQuery.Create()).ToList();
         Assert.Equal(3, batches.Count);
         Assert.Equal(Dump(_lake.Open(cacheBytes: 0).Read(PriceQuery.Create())), Dump(batches));

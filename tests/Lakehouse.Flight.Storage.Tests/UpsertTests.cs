@@ -149,5 +149,5 @@ public sealed class UpsertTests : IDisposable
     }
 
     internal static List<PriceBar> Read(PriceStore store, PriceQuery query) =>
-        store.Read(query).SelectMany(Internal.PriceBatches.ToBars).ToList();
+        store.Read(query).SelectMany(PriceBarBatches.ToBars).ToList();
 }

@@ -28,7 +28,7 @@ internal static class HttpApi
         var api = app.MapGroup("").AddEndpointFilter<HttpAuthFilter>().AddEndpointFilter<HttpErrorFilter>();
         api.MapGet("/prices/daily", GetDailyAsync)
             .WithName("GetDailyPrices")
-            .WithSummary("Daily bars of one symbol: the most recent `limit` rows in the range, oldest first. JSON, CSV (Accept: text/csv) or Arrow IPC stream (Accept: application/vnd.apache.arrow.stream).");
+            .WithSummary("Rows of one symbol of any table (layer, table; default silver prices_daily): the most recent `limit` rows in the range, oldest first. JSON, CSV (Accept: text/csv) or Arrow IPC stream (Accept: application/vnd.apache.arrow.stream).");
         api.MapPost("/prices/jobs/daily/range", PostRangeJob)
             .WithName("QueueDailyRangeJob")
             .WithSummary("Queues an ingestion job (bronze, then silver) for symbols and a date range; 202 with the job and its Location.");
@@ -39,7 +39,7 @@ internal static class HttpApi
     }
 
     private static async Task<IResult> GetDailyAsync(HttpContext http, PriceStore store, string? symbol, int? limit,
-        string? date_from, string? date_to, string? columns)
+        string? date_from, string? date_to, string? columns, string? layer, string? table)
     {
         if (string.IsNullOrWhiteSpace(symbol))
         {
@@ -51,7 +51,7 @@ internal static class HttpApi
             throw LakehouseException.Invalid($"limit must be between 1 and {MaxLimit} (got {n})");
         }
         var cols = string.IsNullOrWhiteSpace(columns) ? [] : columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var query = PriceQuery.Create(symbols: [symbol], dateFrom: date_from, dateTo: date_to, columns: cols);
+        var query = PriceQuery.Create(layer, table, [symbol], date_from, date_to, cols);
         var batch = LastRows(store, query, n, http.RequestAborted);
         var accept = http.Request.Headers.Accept.ToString();
         if (accept.Contains(ArrowStream, StringComparison.OrdinalIgnoreCase))
@@ -84,16 +84,15 @@ internal static class HttpApi
                 tail.RemoveAt(0);
             }
         }
-        var schema = PriceStore.SchemaOf(query);
         if (tail.Count == 0)
         {
-            return new RecordBatch(schema, schema.FieldsList.Select(f => Empty(f)), 0);
+            return RecordBatches.Empty(store.SchemaOf(query));
         }
-        var all = tail.Count == 1 ? tail[0] : Concat(tail);
+        var all = RecordBatches.Concatenate(tail);
         return all.Length > limit ? all.Slice(all.Length - limit, limit) : all;
     }
 
-    private static IResult PostRangeJob(HttpContext http, IngestJobs jobs, string? symbol, string? symbols, string? date_from, string? date_to,
+    private static IResult PostRangeJob(IngestJobs jobs, IngestionRunner runner, string? symbol, string? symbols, string? date_from, string? date_to,
         string? source)
     {
         var list = Symbols.NormalizeAll(new[] { symbol, symbols }.Where(s => !string.IsNullOrWhiteSpace(s))!);
@@ -107,12 +106,8 @@ internal static class HttpApi
         {
             throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
         }
-        var src = Sources.Normalize(string.IsNullOrWhiteSpace(source) ? SyntheticSource.Name : source);
-        if (src != SyntheticSource.Name)
-        {
-            throw LakehouseException.Invalid($"source '{src}' is not built yet: use source=synthetic");
-        }
-        var job = jobs.Enqueue(new IngestJobRequest(src, list, from, to));
+        var src = runner.Source(string.IsNullOrWhiteSpace(source) ? SyntheticSource.Name : source).Name;
+        var job = jobs.Enqueue(new IngestRequest(src, list, from, to));
         return Results.Accepted($"/prices/jobs/{job.Id}", job);
     }
 
@@ -123,38 +118,13 @@ internal static class HttpApi
                 detail: $"no job '{id}': jobs are kept in memory, the last 1,000 since the server started");
 
     /// <summary>Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened.</summary>
-    private static IResult GetHealth(PriceStore store, LakehouseServerOptions options) => Results.Ok(new
+    private static IResult GetHealth(PriceStore store) => Results.Ok(new
     {
         status = "ok",
-        data_dir = options.DataDir,
-        datasets = PriceQuery.Datasets.Select(d => new
-        {
-            layer = Layers.Name(d.Layer),
-            table = d.Table,
-            symbols = store.SymbolsFor(PriceQuery.Create(Layers.Name(d.Layer), d.Table)).Count,
-        }),
+        data_dir = store.Paths.DisplayRoot,
+        datasets = store.Catalog.Tables.Select(t => new { layer = Layers.Name(t.Layer), table = t.Name, symbols = store.SymbolCount(t) }),
         partitions = store.IndexedPartitions,
     });
-
-    private static RecordBatch Concat(List<RecordBatch> parts)
-    {
-        var arrays = new IArrowArray[parts[0].ColumnCount];
-        for (var c = 0; c < arrays.Length; c++)
-        {
-            arrays[c] = ArrowArrayConcatenator.Concatenate(parts.Select(p => p.Column(c)).ToList());
-        }
-        return new RecordBatch(parts[0].Schema, arrays, parts.Sum(p => p.Length));
-    }
-
-    private static IArrowArray Empty(Field f) => f.DataType switch
-    {
-        Apache.Arrow.Types.StringType => new StringArray.Builder().Build(),
-        Apache.Arrow.Types.Date32Type => new Date32Array.Builder().Build(),
-        Apache.Arrow.Types.DoubleType => new DoubleArray.Builder().Build(),
-        Apache.Arrow.Types.Int64Type => new Int64Array.Builder().Build(),
-        Apache.Arrow.Types.TimestampType t => new TimestampArray.Builder(t).Build(),
-        _ => throw new NotSupportedException(f.DataType.Name),
-    };
 }
 
 /// <summary>Rows of a batch as JSON objects or CSV text.</summary>

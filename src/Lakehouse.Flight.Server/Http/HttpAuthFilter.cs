@@ -1,42 +1,40 @@
+using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Server.Internal;
 using Microsoft.AspNetCore.Http;
 
 namespace Lakehouse.Flight.Server.Http;
 
 /// <summary>
-/// The Flight server's credentials on the HTTP API: Bearer tokens (issued at Handshake or static) or
-/// Basic user:password; readers may GET, writers may also POST. Off when no credentials are configured
-/// (the server then listens on loopback only).
+/// The Flight server's credentials on the HTTP API, through the same <see cref="TokenService.Authenticate"/>:
+/// Bearer tokens (issued at Handshake or static) or Basic user:password; readers may GET, writers may
+/// also POST and DELETE. Off when no credentials are configured (the server then listens on loopback only).
 /// </summary>
 internal sealed class HttpAuthFilter(TokenService tokens) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        if (!tokens.Enabled)
-        {
-            return await next(context).ConfigureAwait(false);
-        }
         var http = context.HttpContext;
-        var header = http.Request.Headers.Authorization.ToString();
-        var caller = tokens.Resolve(header) ?? tokens.CheckBasicHeader(header);
-        if (caller is null)
+        try
         {
-            http.Response.Headers.WWWAuthenticate = "Bearer, Basic realm=\"lakehouse\"";
-            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Unauthorized",
-                detail: string.IsNullOrEmpty(header)
-                    ? "no credentials: send 'Authorization: Bearer <token>' or Basic user:password"
-                    : "invalid or expired credentials: authenticate again");
+            var caller = tokens.Authenticate(http.Request.Headers.Authorization.ToString());
+            if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+            {
+                caller.RequireWriter($"{http.Request.Method} {http.Request.Path}");
+            }
         }
-        if (!HttpMethods.IsGet(http.Request.Method) && caller.Role != Role.Writer)
+        catch (LakehouseException ex)
         {
-            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
-                detail: $"{http.Request.Method} {http.Request.Path} needs the writer role; '{caller.Name}' is a {caller.Role.ToString().ToLowerInvariant()}");
+            if (ex.Kind == LakehouseErrorKind.Unauthenticated)
+            {
+                http.Response.Headers.WWWAuthenticate = "Bearer, Basic realm=\"lakehouse\"";
+            }
+            return HttpErrorFilter.Problem(ex);
         }
         return await next(context).ConfigureAwait(false);
     }
 }
 
-/// <summary>Maps a <see cref="Lakehouse.Flight.Core.LakehouseException"/> to problem+json with the message as detail.</summary>
+/// <summary>Maps a <see cref="LakehouseException"/> to problem+json with the message as detail (statuses from <see cref="ErrorMapper"/>).</summary>
 internal sealed class HttpErrorFilter : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -45,16 +43,17 @@ internal sealed class HttpErrorFilter : IEndpointFilter
         {
             return await next(context).ConfigureAwait(false);
         }
-        catch (Lakehouse.Flight.Core.LakehouseException ex)
+        catch (LakehouseException ex)
         {
-            var status = ex.Kind switch
-            {
-                Lakehouse.Flight.Core.LakehouseErrorKind.NotFound => StatusCodes.Status404NotFound,
-                Lakehouse.Flight.Core.LakehouseErrorKind.Conflict => StatusCodes.Status409Conflict,
-                Lakehouse.Flight.Core.LakehouseErrorKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
-                _ => StatusCodes.Status400BadRequest,
-            };
-            return Results.Problem(statusCode: status, detail: ex.Message);
+            return Problem(ex);
         }
     }
+
+    public static IResult Problem(LakehouseException ex)
+    {
+        var status = ErrorMapper.ToHttpStatus(ex.Kind);
+        return Results.Problem(statusCode: status, title: ReasonPhrases(status), detail: ex.Message);
+    }
+
+    private static string ReasonPhrases(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
 }

@@ -3,14 +3,10 @@ using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
-using Lakehouse.Flight.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Server.Http;
-
-/// <summary>What a queued ingestion job asks for.</summary>
-internal sealed record IngestJobRequest(string Source, IReadOnlyList<string> Symbols, DateOnly From, DateOnly To);
 
 /// <summary>One ingestion job as the HTTP API shows it.</summary>
 internal sealed class IngestJob
@@ -26,8 +22,9 @@ internal sealed class IngestJob
     [JsonPropertyName("finished_at")] public DateTimeOffset? FinishedAt { get; set; }
     [JsonPropertyName("error")] public string? Error { get; set; }
     [JsonPropertyName("reports")] public IReadOnlyList<StorageReport>? Reports { get; set; }
+    [JsonPropertyName("failed")] public IReadOnlyList<SymbolFailure>? Failed { get; set; }
 
-    [JsonIgnore] internal IngestJobRequest Request { get; init; } = null!;
+    [JsonIgnore] internal IngestRequest Request { get; init; } = null!;
 }
 
 /// <summary>
@@ -41,24 +38,24 @@ internal sealed class IngestJobs : BackgroundService
     private readonly Channel<IngestJob> _queue = Channel.CreateUnbounded<IngestJob>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, IngestJob> _jobs = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _order = new();
-    private readonly PriceStore _store;
+    private readonly IngestionRunner _runner;
     private readonly ILogger<IngestJobs> _logger;
 
-    public IngestJobs(PriceStore store, ILogger<IngestJobs> logger)
+    public IngestJobs(IngestionRunner runner, ILogger<IngestJobs> logger)
     {
-        _store = store;
+        _runner = runner;
         _logger = logger;
     }
 
-    public IngestJob Enqueue(IngestJobRequest request)
+    public IngestJob Enqueue(IngestRequest request)
     {
         var job = new IngestJob
         {
             Id = Guid.NewGuid().ToString("N"),
             Source = request.Source,
             Symbols = request.Symbols,
-            DateFrom = request.From.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-            DateTo = request.To.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            DateFrom = request.From?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            DateTo = request.To?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) ?? "",
             Request = request,
         };
         _jobs[job.Id] = job;
@@ -81,21 +78,23 @@ internal sealed class IngestJobs : BackgroundService
             job.StartedAt = DateTimeOffset.UtcNow;
             try
             {
-                var r = job.Request;
-                var bars = SyntheticSource.Generate(r.Symbols, r.From, r.To);
-                job.Reports = await _store.LandAsync(bars, r.Source, promote: true, cancellationToken: stoppingToken).ConfigureAwait(false);
-                job.State = "succeeded";
+                var result = await _runner.RunAsync(job.Request, cancellationToken: stoppingToken).ConfigureAwait(false);
+                job.Reports = result.Reports;
+                job.Failed = result.Failures.Count == 0 ? null : result.Failures;
+                job.State = result.Failures.Count > 0 && result.Reports.Count == 0 ? "failed" : "succeeded";
+                job.Error = result.Failures.Count == 0 ? null : $"{result.Failures.Count} symbol(s) failed: see 'failed'";
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 job.State = "cancelled";
-                job.Error = "the server stopped before the job finished; nothing of it was committed";
+                job.Error = "the server stopped before the job finished; commits made before that are kept";
             }
-            catch (Exception ex) when (ex is LakehouseException or IOException or TimeoutException)
+            catch (Exception ex)
             {
+                // A job's failure is the job's, never the host's: the queue goes on with the next one.
                 job.State = "failed";
-                job.Error = ex.Message;
-                ServerLog.JobFailed(_logger, job.Id, ex.Message);
+                job.Error = ex is LakehouseException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+                ServerLog.JobFailed(_logger, job.Id, job.Error);
             }
             job.FinishedAt = DateTimeOffset.UtcNow;
         }

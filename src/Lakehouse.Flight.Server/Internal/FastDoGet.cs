@@ -1,13 +1,11 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text;
 using Apache.Arrow.Ipc;
 using Google.Protobuf;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -20,7 +18,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// C# server several times slower than the wire. Same contract as the gRPC DoGet: auth, slicing,
 /// cancellation, statuses in trailers.
 /// </summary>
-internal sealed class FastDoGet
+internal sealed class FastDoGet(DoGetStreamer streamer, TokenService tokens, FlightMetrics metrics, ILogger<FastDoGet> logger)
 {
     public const string Path = "/arrow.flight.protocol.FlightService/DoGet";
 
@@ -28,90 +26,96 @@ internal sealed class FastDoGet
     private const byte DataHeaderTag = (2 << 3) | 2;
     private static readonly byte[] DataBodyTag = [0xC2, 0x3E];
 
-    private readonly PriceStore _store;
-    private readonly LakehouseServerOptions _options;
-    private readonly TokenService _tokens;
-    private readonly FlightMetrics _metrics;
-    private readonly ILogger<FastDoGet> _logger;
-
-    public FastDoGet(PriceStore store, LakehouseServerOptions options, TokenService tokens, FlightMetrics metrics, ILogger<FastDoGet> logger)
-    {
-        _store = store;
-        _options = options;
-        _tokens = tokens;
-        _metrics = metrics;
-        _logger = logger;
-    }
-
     public async Task InvokeAsync(HttpContext context)
     {
         var response = context.Response;
-        var ct = context.RequestAborted;
-        _metrics.FastStreamStarted();
+        if (!context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) ?? true)
+        {
+            // Not a gRPC request (a browser, curl without the headers): say what this endpoint speaks.
+            response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            response.ContentType = "text/plain; charset=utf-8";
+            await response.WriteAsync("This is the Arrow Flight DoGet method: it speaks gRPC over HTTP/2 (content-type application/grpc). Use a Flight client, e.g. pyarrow.flight.connect(\"grpc://host:port\").do_get(ticket).\n", context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        metrics.FastStreamStarted();
         response.ContentType = "application/grpc";
+        using var deadline = DeadlineOf(context.Request.Headers["grpc-timeout"].ToString(), context.RequestAborted);
+        var ct = deadline.Token;
         try
         {
-            Authenticate(context.Request.Headers.Authorization.ToString());
+            tokens.Authenticate(context.Request.Headers.Authorization.ToString());
             var ticket = await ReadTicketAsync(context.Request.BodyReader, ct).ConfigureAwait(false);
-            await StreamAsync(QueryCodec.ParseQuery(ticket), response, ct).ConfigureAwait(false);
+            await streamer.StreamAsync(QueryCodec.ParseQuery(ticket), new Sink(response.BodyWriter), ct).ConfigureAwait(false);
             response.AppendTrailer("grpc-status", "0");
         }
-        catch (Exception) when (ct.IsCancellationRequested)
+        catch (Exception) when (ct.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
-            ServerLog.Cancelled(_logger, "DoGet");
+            // The client's grpc-timeout passed: it is still there to read the status.
+            ServerLog.Refused(logger, "DoGet", "deadline exceeded");
+            Fail(response, StatusCode.DeadlineExceeded, "the call's deadline (grpc-timeout) passed before the stream ended");
         }
-        catch (LakehouseException ex)
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
-            ServerLog.Refused(_logger, "DoGet", ex.Message);
-            Fail(response, FlightCallInterceptor.ToStatus(ex.Kind), ex.Message);
-        }
-        catch (RpcException ex)
-        {
-            ServerLog.Refused(_logger, "DoGet", ex.Status.Detail);
-            Fail(response, ex.StatusCode, ex.Status.Detail);
+            ServerLog.Cancelled(logger, "DoGet");
         }
         catch (Exception ex)
         {
-            ServerLog.Failed(_logger, ex, "DoGet");
-            Fail(response, StatusCode.Internal, $"DoGet failed on the server: {ex.GetType().Name}: {ex.Message}");
+            var status = ErrorMapper.ToStatus(ex, "DoGet", cancelled: false, out var expected);
+            if (expected)
+            {
+                ServerLog.Refused(logger, "DoGet", status.Detail);
+            }
+            else
+            {
+                ServerLog.Failed(logger, ex, "DoGet");
+            }
+            Fail(response, status.StatusCode, status.Detail);
         }
     }
 
-    private async Task StreamAsync(PriceQuery query, HttpResponse response, CancellationToken ct)
+    /// <summary>The request's token, cancelled also when the gRPC deadline (<c>grpc-timeout: 100m</c>, <c>5S</c>...) passes.</summary>
+    private static CancellationTokenSource DeadlineOf(string header, CancellationToken aborted)
     {
-        var schema = PriceStore.SchemaOf(query);
-        var maxRows = LakehouseFlightService.RowsPerMessage(schema, _options.MaxSendMessageBytes);
-        var sw = Stopwatch.StartNew();
-        long rows = 0, messages = 0;
-        var pipe = response.BodyWriter;
-        _metrics.StreamStarted();
-        try
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        if (header.Length is >= 2 and <= 9 && long.TryParse(header.AsSpan(0, header.Length - 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var amount))
         {
-            using var buffer = new MemoryStream(1 << 20);
-            using var writer = new ArrowStreamWriter(buffer, schema, leaveOpen: true);
-            // The schema goes first, so an empty result is a valid schema-only stream.
-            writer.WriteStart();
-            if (!await SendAsync(pipe, buffer, ct).ConfigureAwait(false))
+            var timeout = header[^1] switch
             {
-                return;
-            }
-            foreach (var slice in LakehouseFlightService.MessageSlices(_store.Read(query, ct), maxRows, _metrics, ct))
+                'H' => TimeSpan.FromHours(amount),
+                'M' => TimeSpan.FromMinutes(amount),
+                'S' => TimeSpan.FromSeconds(amount),
+                'm' => TimeSpan.FromMilliseconds(amount),
+                'u' => TimeSpan.FromMicroseconds(amount),
+                'n' => TimeSpan.FromTicks(Math.Max(1, amount / 100)),
+                _ => Timeout.InfiniteTimeSpan,
+            };
+            if (timeout != Timeout.InfiniteTimeSpan)
             {
-                writer.WriteRecordBatch(slice);
-                if (!await SendAsync(pipe, buffer, ct).ConfigureAwait(false))
-                {
-                    return;
-                }
-                _metrics.MessageSent();
-                rows += slice.Length;
-                messages++;
+                cts.CancelAfter(timeout);
             }
         }
-        finally
+        return cts;
+    }
+
+    /// <summary>Serialises each IPC message once into a reused buffer and frames it straight into the response pipe.</summary>
+    private sealed class Sink(PipeWriter pipe) : IDoGetSink
+    {
+        private readonly MemoryStream _buffer = new(1 << 20);
+        private ArrowStreamWriter? _writer;
+
+        public ValueTask<bool> StartAsync(Apache.Arrow.Schema schema, CancellationToken cancellationToken)
         {
-            _metrics.StreamEnded();
+            _writer = new ArrowStreamWriter(_buffer, schema, leaveOpen: true);
+            _writer.WriteStart();
+            return SendAsync(pipe, _buffer, cancellationToken);
         }
-        ServerLog.Served(_logger, query.Symbols.Count, rows, messages, sw.ElapsedMilliseconds);
+
+        public ValueTask<bool> WriteAsync(Apache.Arrow.RecordBatch batch, CancellationToken cancellationToken)
+        {
+            _writer!.WriteRecordBatch(batch);
+            return SendAsync(pipe, _buffer, cancellationToken);
+        }
     }
 
     /// <summary>
@@ -158,21 +162,6 @@ internal sealed class FastDoGet
         }
         into[i++] = (byte)value;
         return i;
-    }
-
-    private void Authenticate(string header)
-    {
-        if (!_tokens.Enabled)
-        {
-            return;
-        }
-        if (string.IsNullOrEmpty(header))
-        {
-            throw new RpcException(new Status(StatusCode.Unauthenticated,
-                "no credentials: call Handshake with Basic user:password, then send 'authorization: Bearer <token>'"));
-        }
-        _ = _tokens.Resolve(header) ?? _tokens.CheckBasicHeader(header)
-            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "invalid or expired credentials: authenticate again"));
     }
 
     /// <summary>The ticket bytes of the request's single gRPC message (a Flight Ticket, field 1).</summary>

@@ -1,26 +1,16 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
-using Lakehouse.Flight.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Server.Internal;
 
 /// <summary>
-/// Runs around every Flight call: authenticates (all but Handshake), then maps errors to statuses a
-/// client can act on. Nothing leaves as Unknown: unexpected exceptions become Internal.
+/// Runs around every Flight call on the stock gRPC path: authenticates (all but Handshake) with the
+/// shared <see cref="TokenService"/>, then maps failures with the shared <see cref="ErrorMapper"/>.
 /// </summary>
-internal sealed class FlightCallInterceptor : Interceptor
+internal sealed class FlightCallInterceptor(TokenService tokens, ILogger<FlightCallInterceptor> logger) : Interceptor
 {
     public const string CallerKey = "lakehouse.caller";
-
-    private readonly TokenService _tokens;
-    private readonly ILogger<FlightCallInterceptor> _logger;
-
-    public FlightCallInterceptor(TokenService tokens, ILogger<FlightCallInterceptor> logger)
-    {
-        _tokens = tokens;
-        _logger = logger;
-    }
 
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context,
         UnaryServerMethod<TRequest, TResponse> continuation) =>
@@ -50,82 +40,39 @@ internal sealed class FlightCallInterceptor : Interceptor
     public static Caller CallerOf(ServerCallContext context) =>
         context.UserState.TryGetValue(CallerKey, out var c) && c is Caller caller ? caller : Caller.Anonymous;
 
-    /// <summary>Refuses a reader where a writer is needed.</summary>
-    public static void RequireWriter(ServerCallContext context, string what)
-    {
-        var caller = CallerOf(context);
-        if (caller.Role != Role.Writer)
-        {
-            throw new RpcException(new Status(StatusCode.PermissionDenied,
-                $"{what} needs the writer role; '{caller.Name}' is a {caller.Role.ToString().ToLowerInvariant()}"));
-        }
-    }
-
     private async Task<T> Guard<T>(ServerCallContext context, Func<Task<T>> call)
     {
         var method = MethodName(context.Method);
         try
         {
-            Authenticate(context, method);
-            return await call().ConfigureAwait(false);
-        }
-        catch (RpcException ex)
-        {
-            if (ex.StatusCode is StatusCode.Unknown)
+            if (method != "Handshake")
             {
-                throw new RpcException(new Status(StatusCode.Internal, ex.Status.Detail));
+                context.UserState[CallerKey] = tokens.Authenticate(context.RequestHeaders.GetValue("authorization"));
             }
-            ServerLog.Refused(_logger, method, ex.Status.Detail);
-            throw;
-        }
-        catch (LakehouseException ex)
-        {
-            ServerLog.Refused(_logger, method, ex.Message);
-            throw new RpcException(new Status(ToStatus(ex.Kind), ex.Message));
-        }
-        catch (Exception ex) when (context.CancellationToken.IsCancellationRequested && ex is not RpcException)
-        {
-            // A client that goes away surfaces as an aborted write (IOException, InvalidOperationException), not only as OCE.
-            ServerLog.Cancelled(_logger, method);
-            throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled"));
-        }
-        catch (NotImplementedException ex)
-        {
-            throw new RpcException(new Status(StatusCode.Unimplemented, $"{method} is not served: {ex.Message}"));
+            return await call().ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            ServerLog.Failed(_logger, ex, method);
-            throw new RpcException(new Status(StatusCode.Internal, $"{method} failed on the server: {ex.GetType().Name}: {ex.Message}"));
+            var status = ErrorMapper.ToStatus(ex, method, context.CancellationToken.IsCancellationRequested, out var expected);
+            if (!expected)
+            {
+                ServerLog.Failed(logger, ex, method);
+            }
+            else if (status.StatusCode == StatusCode.Cancelled)
+            {
+                ServerLog.Cancelled(logger, method);
+            }
+            else
+            {
+                ServerLog.Refused(logger, method, status.Detail);
+            }
+            if (ex is RpcException rpc && rpc.Status.StatusCode == status.StatusCode)
+            {
+                throw;
+            }
+            throw new RpcException(status);
         }
     }
-
-    private void Authenticate(ServerCallContext context, string method)
-    {
-        if (!_tokens.Enabled || method == "Handshake")
-        {
-            return;
-        }
-        var header = context.RequestHeaders.GetValue("authorization");
-        if (header is null)
-        {
-            throw new RpcException(new Status(StatusCode.Unauthenticated,
-                "no credentials: call Handshake with Basic user:password, then send 'authorization: Bearer <token>'"));
-        }
-        var caller = _tokens.Resolve(header)
-            ?? _tokens.CheckBasicHeader(header)
-            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "invalid or expired credentials: authenticate again"));
-        context.UserState[CallerKey] = caller;
-    }
-
-    internal static StatusCode ToStatus(LakehouseErrorKind kind) => kind switch
-    {
-        LakehouseErrorKind.InvalidArgument => StatusCode.InvalidArgument,
-        LakehouseErrorKind.NotFound => StatusCode.NotFound,
-        LakehouseErrorKind.Conflict => StatusCode.Aborted,
-        LakehouseErrorKind.Unavailable => StatusCode.Unavailable,
-        _ => StatusCode.Internal,
-    };
 
     private static string MethodName(string method)
     {

@@ -4,20 +4,16 @@ using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
-using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Server.Internal;
 
 internal sealed partial class LakehouseFlightService
 {
-    /// <summary>Symbols per commit of <c>ingest</c>: one progress result follows each chunk.</summary>
-    private const int IngestChunk = 10;
-
     internal static readonly IReadOnlyList<FlightActionType> ActionTypes =
     [
-        new("ingest", "Fetch bars from a source into bronze and promote them to silver (writer). Body: {\"source\":\"synthetic\",\"symbols\":[\"AAPL\"],\"date_from\":\"2024-01-01\",\"date_to\":\"2024-03-31\",\"promote\":true}. Streams {\"progress\":...} results, one per chunk of 10 symbols (each chunk commits atomically); the last result is the JSON array of StorageReports."),
-        new("promote", "Re-derive silver from bronze (writer). Body: {\"source\":\"vendor_x\",\"symbols\":[],\"date_from\":\"\",\"date_to\":\"\"}. Result: JSON array of StorageReports."),
-        new("stats", "Symbols, partitions, rows and date span of each dataset. No body. Result: JSON array."),
+        new("ingest", "Fetch bars from a source into bronze and promote them to silver (writer). Body: {\"source\":\"synthetic\",\"symbols\":[\"AAPL\"],\"date_from\":\"2024-01-01\",\"date_to\":\"2024-03-31\",\"promote\":true}. Streams {\"progress\":...} results, one per commit of up to 10 symbols (each commit atomic; a symbol that fails is listed in \"failed\" and does not stop the others); the last result is the JSON array of StorageReports."),
+        new("promote", "Re-derive silver from bronze: per (symbol, date) the row landed last wins (writer). Body: {\"source\":\"vendor_x\",\"symbols\":[],\"date_from\":\"\",\"date_to\":\"\"}. Result: JSON array of StorageReports."),
+        new("stats", "Symbols, partitions, rows and date span of each table. No body. Result: JSON array."),
         new("manifest", "Recent manifest lines. Body: {\"layer\":\"silver\",\"table\":\"prices_daily\",\"limit\":50}. Result: JSON array of StorageReports, oldest first."),
         new("health", "Liveness and the data dir. No body. Result: JSON object with status \"ok\"."),
     ];
@@ -36,23 +32,24 @@ internal sealed partial class LakehouseFlightService
     {
         var sw = Stopwatch.StartNew();
         var ct = context.CancellationToken;
+        var caller = FlightCallInterceptor.CallerOf(context);
         var type = (request.Type ?? "").Trim().ToLowerInvariant();
         var body = request.Body.ToByteArray();
         switch (type)
         {
             case "ingest":
-                FlightCallInterceptor.RequireWriter(context, "the ingest action");
+                caller.RequireWriter("the ingest action");
                 await IngestAsync(body, responseStream, ct).ConfigureAwait(false);
                 break;
             case "promote":
-                FlightCallInterceptor.RequireWriter(context, "the promote action");
+                caller.RequireWriter("the promote action");
                 var p = body.Length == 0 ? new Protocol.PromoteRequest() : QueryCodec.Parse(body, Protocol.PromoteRequest.Parser, "promote body");
-                var reports = await _store.PromoteAsync(p.Source, Symbols.NormalizeAll(p.Symbols),
+                var reports = await BronzePromoter.PromoteAsync(_store, p.Source, Symbols.NormalizeAll(p.Symbols),
                     PriceQuery.ParseDate(p.DateFrom, "date_from"), PriceQuery.ParseDate(p.DateTo, "date_to"), cancellationToken: ct).ConfigureAwait(false);
                 await Write(responseStream, reports).ConfigureAwait(false);
                 break;
             case "stats":
-                var stats = PriceQuery.Datasets.Select(d => _store.Stats(d.Layer, d.Table, ct)).Select(s => new Dictionary<string, object?>
+                var stats = _store.Catalog.Tables.Select(t => _store.Stats(t, ct)).Select(s => new Dictionary<string, object?>
                 {
                     ["layer"] = s.Layer, ["table"] = s.Table, ["symbols"] = s.Symbols, ["partitions"] = s.Partitions, ["rows"] = s.Rows,
                     ["first_month"] = s.FirstMonth?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
@@ -63,7 +60,8 @@ internal sealed partial class LakehouseFlightService
             case "manifest":
                 var m = body.Length == 0 ? new Protocol.ManifestRequest() : QueryCodec.Parse(body, Protocol.ManifestRequest.Parser, "manifest body");
                 var q = PriceQuery.Create(m.Layer, m.Table);
-                await Write(responseStream, _store.ReadManifest(q.Layer, q.Table, m.Limit > 0 ? m.Limit : 50)).ConfigureAwait(false);
+                var table = _store.Catalog.Get(q.Layer, q.Table);
+                await Write(responseStream, _store.ReadManifest(table, m.Limit > 0 ? m.Limit : 50)).ConfigureAwait(false);
                 break;
             case "health":
                 await Write(responseStream, new Dictionary<string, object?>
@@ -75,57 +73,75 @@ internal sealed partial class LakehouseFlightService
             default:
                 if (NotBuilt.Contains(type))
                 {
-                    throw new RpcException(new Status(StatusCode.Unimplemented, $"action '{type}' is not built yet"));
+                    throw new LakehouseException(LakehouseErrorKind.Unimplemented, $"action '{type}' is not built yet");
                 }
                 throw LakehouseException.Invalid(
                     $"unknown action '{request.Type}': valid actions are {string.Join(", ", ActionTypes.Select(a => a.Type))}");
         }
-        ServerLog.ActionDone(_logger, type, FlightCallInterceptor.CallerOf(context).Name, sw.ElapsedMilliseconds);
+        ServerLog.ActionDone(_logger, type, caller.Name, sw.ElapsedMilliseconds);
     }
 
     private async Task IngestAsync(byte[] body, IAsyncStreamWriter<FlightResult> responseStream, CancellationToken ct)
     {
         var r = QueryCodec.Parse(body, Protocol.IngestRequest.Parser, "ingest body");
-        var source = string.IsNullOrWhiteSpace(r.Source) ? SyntheticSource.Name : r.Source.Trim().ToLowerInvariant();
-        if (source != SyntheticSource.Name)
-        {
-            throw source is "yahoo" or "csv"
-                ? new RpcException(new Status(StatusCode.Unimplemented, $"source '{source}' is not built yet; use synthetic"))
-                : LakehouseException.Invalid($"unknown source '{r.Source}': use one of synthetic, yahoo, csv");
-        }
         var symbols = Symbols.NormalizeAll(r.Symbols);
-        if (symbols.Count == 0)
+        var request = new IngestRequest(
+            string.IsNullOrWhiteSpace(r.Source) ? SyntheticSource.Name : r.Source.Trim().ToLowerInvariant(),
+            symbols,
+            PriceQuery.ParseDate(r.DateFrom, "date_from"),
+            PriceQuery.ParseDate(r.DateTo, "date_to"),
+            Promote: r.Promote || !PromoteGivenInJson(body),
+            Path: string.IsNullOrWhiteSpace(r.Path) ? null : r.Path,
+            Seed: r.Seed == 0 ? 42 : r.Seed);
+        if (symbols.Count == 0 && request.Path is null)
         {
             throw LakehouseException.Invalid("ingest needs symbols, e.g. {\"symbols\":[\"AAPL\",\"MSFT\"]}");
         }
-        var from = PriceQuery.ParseDate(r.DateFrom, "date_from") ?? throw LakehouseException.Invalid("ingest needs date_from (YYYY-MM-DD)");
-        var to = PriceQuery.ParseDate(r.DateTo, "date_to") ?? throw LakehouseException.Invalid("ingest needs date_to (YYYY-MM-DD)");
-        if (from > to)
+        runner.Source(request.Source);
+        // Progress is reported on the runner's thread between commits; the stream is written from here.
+        var updates = System.Threading.Channels.Channel.CreateUnbounded<IngestionProgress>();
+        var run = Task.Run(async () =>
         {
-            throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
-        }
-        var promote = r.Promote || !PromoteGivenInJson(body);
-        var seed = r.Seed == 0 ? 42 : r.Seed;
-        var runId = PriceStore.NewRunId();
-        var reports = new List<StorageReport>();
-        long rows = 0;
-        for (var i = 0; i < symbols.Count; i += IngestChunk)
+            try
+            {
+                return await runner.RunAsync(request, new Progress(updates.Writer), ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                updates.Writer.TryComplete();
+            }
+        }, ct);
+        await foreach (var update in updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            ct.ThrowIfCancellationRequested();
-            var chunk = symbols.Skip(i).Take(IngestChunk).ToArray();
-            var bars = SyntheticSource.Generate(chunk, from, to, seed);
-            reports.AddRange(await _store.LandAsync(bars, source, promote, runId, ct).ConfigureAwait(false));
-            rows += bars.Count;
             await Write(responseStream, new Dictionary<string, object>
             {
                 ["progress"] = new Dictionary<string, object>
                 {
-                    ["action"] = "ingest", ["symbols_done"] = Math.Min(i + IngestChunk, symbols.Count), ["symbols_total"] = symbols.Count, ["rows"] = rows,
+                    ["action"] = "ingest", ["symbols_done"] = update.SymbolsDone, ["symbols_total"] = update.SymbolsTotal, ["rows"] = update.Rows,
+                    ["failed"] = update.Failed,
                 },
             }).ConfigureAwait(false);
         }
-        // Bronze reports first, then silver, as LandAsync orders them.
-        await Write(responseStream, reports.OrderBy(x => x.Layer == "silver").ToArray()).ConfigureAwait(false);
+        var result = await run.ConfigureAwait(false);
+        if (result.Failures.Count > 0 && result.Reports.Count == 0)
+        {
+            throw new LakehouseException(LakehouseErrorKind.Unavailable,
+                "no symbol could be ingested: " + string.Join("; ", result.Failures.Take(10).Select(f => $"{f.Symbol}: {f.Error}")));
+        }
+        if (result.Failures.Count > 0)
+        {
+            await Write(responseStream, new Dictionary<string, object>
+            {
+                ["failed"] = result.Failures.Select(f => new Dictionary<string, string> { ["symbol"] = f.Symbol, ["error"] = f.Error }).ToArray(),
+            }).ConfigureAwait(false);
+        }
+        await Write(responseStream, result.Reports).ConfigureAwait(false);
+    }
+
+    /// <summary>IProgress without a SynchronizationContext hop: straight into the channel the call drains.</summary>
+    private sealed class Progress(System.Threading.Channels.ChannelWriter<IngestionProgress> writer) : IProgress<IngestionProgress>
+    {
+        public void Report(IngestionProgress value) => writer.TryWrite(value);
     }
 
     /// <summary>proto3 cannot tell a false bool from an absent one; in JSON an absent "promote" means true.</summary>

@@ -4,21 +4,25 @@ using Apache.Arrow.Flight;
 using Apache.Arrow.Flight.Server;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Server.Internal;
 
 internal sealed partial class LakehouseFlightService
 {
     /// <summary>
-    /// Lands an upload in bronze (and silver with <c>promote</c>): the schema is checked before any
-    /// row is read, the whole upload is collected and validated, then written in one atomic commit, so
-    /// a refused upload leaves the lake untouched. Answers one PutResult whose app_metadata is a JSON
-    /// array of StorageReports (bronze reports, then silver reports).
+    /// Lands an upload: a table kept per source (bronze <c>prices_daily</c>) gets the rows under the
+    /// command's source, and with <c>promote</c> its silver table too; a silver table without a bronze
+    /// one (<c>corporate_actions</c>, or any table the catalogue declares) is upserted directly. The
+    /// schema is checked before any row is read, the whole upload is collected and converted, then
+    /// written in one atomic commit, so a refused upload leaves the lake untouched. Answers one
+    /// PutResult whose app_metadata is a JSON array of StorageReports (bronze reports, then silver).
     /// </summary>
     public override async Task DoPut(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
         ServerCallContext context)
     {
-        FlightCallInterceptor.RequireWriter(context, "DoPut");
+        FlightCallInterceptor.CallerOf(context).RequireWriter("DoPut");
         try
         {
             await PutAsync(requestStream, responseStream, context).ConfigureAwait(false);
@@ -40,20 +44,16 @@ internal sealed partial class LakehouseFlightService
         var ct = context.CancellationToken;
         var descriptor = await requestStream.FlightDescriptor.ConfigureAwait(false);
         var command = CommandOf(descriptor);
-        var table = string.IsNullOrWhiteSpace(command.Table) ? PriceSchema.Table : command.Table.Trim().ToLowerInvariant();
-        if (table != PriceSchema.Table)
-        {
-            throw LakehouseException.Invalid($"unknown table '{command.Table}' for upload: use {PriceSchema.Table}");
-        }
+        var (landing, promoted) = UploadTargets(string.IsNullOrWhiteSpace(command.Table) ? PriceTables.PricesDaily : command.Table.Trim().ToLowerInvariant());
         if (string.IsNullOrWhiteSpace(command.Source))
         {
             throw LakehouseException.Invalid("the upload command needs a source, e.g. {\"table\":\"prices_daily\",\"source\":\"vendor_x\",\"promote\":true}");
         }
-        var source = Storage.Sources.Normalize(command.Source);
+        var source = Sources.Normalize(command.Source);
 
         var schema = await Decode(() => requestStream.Schema.AsTask(), ct).ConfigureAwait(false);
-        var converter = UploadConverter.ForSchema(schema);
-        var bars = new List<PriceBar>();
+        var converter = UploadConverter.ForSchema(landing, schema);
+        var batches = new List<RecordBatch>();
         long rows = 0;
         while (await Decode(() => requestStream.MoveNext(ct), ct).ConfigureAwait(false))
         {
@@ -64,15 +64,40 @@ internal sealed partial class LakehouseFlightService
                 throw LakehouseException.Invalid(
                     $"upload exceeds the cap of {_options.MaxUploadRows:N0} rows per upload: split it into several uploads");
             }
-            converter.AddRows(batch, rows, bars);
+            batches.Add(converter.Convert(batch, rows));
             rows += batch.Length;
         }
-        IReadOnlyList<StorageReport> reports = bars.Count == 0
-            ? []
-            : await _store.LandAsync(bars, source, command.Promote, cancellationToken: ct).ConfigureAwait(false);
+        IReadOnlyList<StorageReport> reports = [];
+        if (rows > 0)
+        {
+            var all = batches.Count == 1 ? batches[0] : RecordBatches.Concatenate(batches);
+            var writes = new List<TableWrite> { new(landing, all, source) };
+            if (command.Promote && promoted is not null)
+            {
+                writes.Add(new TableWrite(promoted, all, source));
+            }
+            reports = await _store.WriteAsync(writes, cancellationToken: ct).ConfigureAwait(false);
+        }
         ServerLog.Uploaded(_logger, rows, source, command.Promote);
         await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(reports, StorageReport.JsonOptions)))
             .ConfigureAwait(false);
+    }
+
+    /// <summary>Where an upload to <paramref name="name"/> lands, and the table <c>promote</c> also writes.</summary>
+    private (TableDefinition Landing, TableDefinition? Promoted) UploadTargets(string name)
+    {
+        var catalog = _store.Catalog;
+        var silver = catalog.Find(Layer.Silver, name);
+        if (catalog.Find(Layer.Bronze, name) is { PerSource: true } bronze)
+        {
+            return (bronze, silver is { Derived: false } ? silver : null);
+        }
+        if (silver is { Derived: false })
+        {
+            return (silver, null);
+        }
+        var uploadable = catalog.Tables.Where(t => t.Layer != Layer.Gold && !t.Derived).Select(t => t.Name).Distinct();
+        throw LakehouseException.Invalid($"unknown table '{name}' for upload: use one of {string.Join(", ", uploadable)}");
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Server.Internal;
 
@@ -9,6 +10,16 @@ internal sealed record Caller(string Name, Role Role)
 {
     /// <summary>The caller when authentication is off (loopback only): may do everything.</summary>
     public static readonly Caller Anonymous = new("anonymous", Role.Writer);
+
+    /// <summary>Refuses a reader where a writer is needed (PermissionDenied, 403).</summary>
+    public void RequireWriter(string what)
+    {
+        if (Role != Role.Writer)
+        {
+            throw new LakehouseException(LakehouseErrorKind.PermissionDenied,
+                $"{what} needs the writer role; '{Name}' is a {Role.ToString().ToLowerInvariant()}");
+        }
+    }
 }
 
 /// <summary>
@@ -28,6 +39,26 @@ internal sealed class TokenService
     }
 
     public bool Enabled => _options.Enabled;
+
+    /// <summary>
+    /// The one authentication of every entry point (gRPC calls, FastDoGet, the HTTP API): the caller
+    /// behind an <c>authorization</c> header (Bearer token, issued or static, or Basic user:password);
+    /// anonymous when authentication is off. Unauthenticated otherwise.
+    /// </summary>
+    public Caller Authenticate(string? authorizationHeader)
+    {
+        if (!Enabled)
+        {
+            return Caller.Anonymous;
+        }
+        if (string.IsNullOrEmpty(authorizationHeader))
+        {
+            throw new LakehouseException(LakehouseErrorKind.Unauthenticated,
+                "no credentials: call Handshake with Basic user:password, then send 'authorization: Bearer <token>'");
+        }
+        return Resolve(authorizationHeader) ?? CheckBasicHeader(authorizationHeader)
+            ?? throw new LakehouseException(LakehouseErrorKind.Unauthenticated, "invalid or expired credentials: authenticate again");
+    }
 
     /// <summary>The user behind <c>user:password</c>, or null when they do not match a configured user.</summary>
     public Caller? CheckPassword(string user, string password)

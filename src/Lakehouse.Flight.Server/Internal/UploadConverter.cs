@@ -1,30 +1,46 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Server.Internal;
 
 /// <summary>
-/// Turns uploaded record batches into <see cref="PriceBar"/> rows. The schema is checked first
+/// Turns uploaded record batches into batches of a table's schema. The schema is checked first
 /// (<see cref="ForSchema"/>), before a single row is read; conversions are lossless or refused:
-/// pandas' <c>timestamp[ns]</c> dates must sit exactly on midnight UTC, integers stay integers.
+/// pandas' <c>timestamp[ns]</c> dates must sit exactly on midnight UTC, integers stay integers, and
+/// <c>large_utf8</c> becomes utf8. Lineage columns (<c>source</c>, <c>ingested_at</c>) may be sent and
+/// are stamped by the store; <c>run_id</c> is the store's alone.
 /// </summary>
 internal sealed class UploadConverter
 {
-    private static readonly string[] Required = ["symbol", "date", "open", "high", "low", "close", "volume"];
-    private static readonly string[] Optional = ["adj_close", "source", "ingested_at"];
+    private readonly TableDefinition _table;
+    private readonly (int Upload, Field Target)[] _columns;
 
-    private readonly Dictionary<string, int> _columns;
+    private UploadConverter(TableDefinition table, (int, Field)[] columns)
+    {
+        _table = table;
+        _columns = columns;
+        var fields = columns.Select(c => c.Item2).ToList();
+        Schema = new Schema(fields, null);
+    }
 
-    private UploadConverter(Dictionary<string, int> columns) => _columns = columns;
+    /// <summary>The converted batches' schema: the table's columns the upload carries.</summary>
+    public Schema Schema { get; }
 
-    /// <summary>Columns the upload must carry.</summary>
-    public static IReadOnlyList<string> RequiredColumns => Required;
+    private static IEnumerable<string> Required(TableDefinition table) =>
+        table.Schema.FieldsList.Where(f => !f.IsNullable && !TableDefinition.DefaultLineage.Contains(f.Name)).Select(f => f.Name);
+
+    private static IEnumerable<string> Optional(TableDefinition table) =>
+        table.Schema.FieldsList.Where(f => f.Name != "run_id" && (f.IsNullable || TableDefinition.DefaultLineage.Contains(f.Name))).Select(f => f.Name);
 
     /// <summary>Checks names and types; throws InvalidArgument naming the first bad column.</summary>
-    public static UploadConverter ForSchema(Schema schema)
+    public static UploadConverter ForSchema(TableDefinition table, Schema schema)
     {
-        var columns = new Dictionary<string, int>(StringComparer.Ordinal);
+        var required = Required(table).ToArray();
+        var optional = Optional(table).ToArray();
+        var columns = new List<(int, Field)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < schema.FieldsList.Count; i++)
         {
             var field = schema.FieldsList[i];
@@ -34,157 +50,200 @@ internal sealed class UploadConverter
                 // pandas' RangeIndex when preserve_index is left on: carries no data of ours.
                 continue;
             }
-            if (!Required.Contains(name) && !Optional.Contains(name))
+            if (!required.Contains(name) && !optional.Contains(name))
             {
                 throw LakehouseException.Invalid(
-                    $"unexpected column '{field.Name}': an upload carries {string.Join(", ", Required)} and optionally {string.Join(", ", Optional)}");
+                    $"unexpected column '{field.Name}': an upload to {table.Name} carries {string.Join(", ", required)} and optionally {string.Join(", ", optional)}");
             }
-            if (!columns.TryAdd(name, i))
+            if (!seen.Add(name))
             {
                 throw LakehouseException.Invalid($"column '{name}' appears twice in the upload");
             }
-            CheckType(name, field.DataType);
+            var target = table.Schema.GetFieldByName(name);
+            CheckType(name, field.DataType, target.DataType);
+            columns.Add((i, target));
         }
-        var missing = Required.Where(r => !columns.ContainsKey(r)).ToArray();
+        var missing = required.Where(r => !seen.Contains(r)).ToArray();
         if (missing.Length > 0)
         {
-            throw LakehouseException.Invalid($"missing column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))}: an upload carries {string.Join(", ", Required)}");
+            throw LakehouseException.Invalid(
+                $"missing column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))}: an upload to {table.Name} carries {string.Join(", ", required)}");
         }
-        return new UploadConverter(columns);
+        return new UploadConverter(table, [.. columns]);
     }
 
-    private static void CheckType(string name, IArrowType type)
+    private static void CheckType(string name, IArrowType type, IArrowType target)
     {
         var id = type.TypeId;
-        var ok = name switch
+        var ok = target switch
         {
-            "symbol" or "source" => id is ArrowTypeId.String or ArrowTypeId.LargeString,
-            "date" => id is ArrowTypeId.Date32 or ArrowTypeId.Date64 || (type is TimestampType ts && IsUtc(ts)),
-            "open" or "high" or "low" or "close" or "adj_close" => id is ArrowTypeId.Double,
-            "volume" => id is ArrowTypeId.Int64 or ArrowTypeId.Int32 or ArrowTypeId.Int16 or ArrowTypeId.Int8
+            StringType => id is ArrowTypeId.String or ArrowTypeId.LargeString,
+            Date32Type => id is ArrowTypeId.Date32 or ArrowTypeId.Date64 || (type is TimestampType ts && IsUtc(ts)),
+            DoubleType => id is ArrowTypeId.Double,
+            Int64Type => id is ArrowTypeId.Int64 or ArrowTypeId.Int32 or ArrowTypeId.Int16 or ArrowTypeId.Int8
                 or ArrowTypeId.UInt32 or ArrowTypeId.UInt16 or ArrowTypeId.UInt8,
-            "ingested_at" => id is ArrowTypeId.Timestamp,
+            Int32Type => id is ArrowTypeId.Int32 or ArrowTypeId.Int16 or ArrowTypeId.Int8 or ArrowTypeId.UInt16 or ArrowTypeId.UInt8,
+            TimestampType => type is TimestampType t && IsUtc(t),
             _ => false,
         };
         if (ok)
         {
             return;
         }
-        var want = name switch
+        var want = target switch
         {
-            "symbol" or "source" => "utf8 or large_utf8",
-            "date" => "date32, date64 or a UTC/naive timestamp at midnight",
-            "volume" => "an integer type (int64)",
-            "ingested_at" => "timestamp",
+            StringType => "utf8 or large_utf8",
+            Date32Type => "date32, date64 or a UTC/naive timestamp at midnight",
+            Int64Type => "an integer type (int64)",
+            Int32Type => "an integer type (int32)",
+            TimestampType => "a UTC or naive timestamp",
             _ => "float64",
         };
         var hint = id == ArrowTypeId.Dictionary ? " (dictionary-encoded columns are not accepted: send plain values)" : "";
         throw LakehouseException.Invalid($"column '{name}' has type {Describe(type)}; expected {want}{hint}");
     }
 
-    /// <summary>Appends the rows of one batch; throws InvalidArgument naming the column and row of the first bad value.</summary>
-    public void AddRows(RecordBatch batch, long firstRow, List<PriceBar> into)
+    /// <summary>The batch in the table's types; throws InvalidArgument naming the column and row of the first bad value.</summary>
+    public RecordBatch Convert(RecordBatch batch, long firstRow)
     {
-        var symbol = batch.Column(_columns["symbol"]);
-        var date = batch.Column(_columns["date"]);
-        var open = (DoubleArray)batch.Column(_columns["open"]);
-        var high = (DoubleArray)batch.Column(_columns["high"]);
-        var low = (DoubleArray)batch.Column(_columns["low"]);
-        var close = (DoubleArray)batch.Column(_columns["close"]);
-        var volume = batch.Column(_columns["volume"]);
-        var adj = _columns.TryGetValue("adj_close", out var a) ? (DoubleArray)batch.Column(a) : null;
-        var source = _columns.TryGetValue("source", out var s) ? batch.Column(s) : null;
-        var ingested = _columns.TryGetValue("ingested_at", out var t) ? (TimestampArray)batch.Column(t) : null;
-        for (var i = 0; i < batch.Length; i++)
+        var arrays = new IArrowArray[_columns.Length];
+        for (var c = 0; c < arrays.Length; c++)
         {
-            var row = firstRow + i;
-            into.Add(new PriceBar(
-                String(symbol, i, "symbol", row),
-                Date(date, i, row),
-                Value(open, i, "open", row),
-                Value(high, i, "high", row),
-                Value(low, i, "low", row),
-                Value(close, i, "close", row),
-                adj?.GetValue(i),
-                Volume(volume, i, row),
-                source is null ? "" : (OptionalString(source, i) ?? ""),
-                ingested?.GetTimestamp(i) ?? DateTimeOffset.UnixEpoch));
+            var (index, target) = _columns[c];
+            var array = batch.Column(index);
+            if (!target.IsNullable && !TableDefinition.DefaultLineage.Contains(target.Name) && array.NullCount > 0)
+            {
+                var row = Enumerable.Range(0, array.Length).First(array.IsNull);
+                var nullable = string.Join(", ", _table.Schema.FieldsList.Where(f => f.IsNullable).Select(f => f.Name));
+                throw LakehouseException.Invalid($"column '{target.Name}' row {firstRow + row} is null; only {(nullable.Length == 0 ? "no column" : nullable)} may be null");
+            }
+            arrays[c] = ConvertColumn(target, array, firstRow);
         }
+        return new RecordBatch(Schema, arrays, batch.Length);
     }
 
-    private static double Value(DoubleArray array, int i, string name, long row) =>
-        array.GetValue(i) ?? throw Null(name, row);
-
-    private static string String(IArrowArray array, int i, string name, long row) =>
-        OptionalString(array, i) ?? throw Null(name, row);
-
-    private static string? OptionalString(IArrowArray array, int i) => array switch
+    private static IArrowArray ConvertColumn(Field target, IArrowArray array, long firstRow) => (target.DataType, array) switch
     {
-        StringArray s => s.IsNull(i) ? null : s.GetString(i),
-        LargeStringArray l => l.IsNull(i) ? null : l.GetString(i, System.Text.Encoding.UTF8),
-        _ => null,
+        (StringType, LargeStringArray large) => Strings(large),
+        (Date32Type, Date64Array d64) => Dates(d64.Length, i => d64.IsNull(i) ? null : d64.GetValue(i), 86_400_000L, "date64", target.Name, firstRow),
+        (Date32Type, TimestampArray ts) => Dates(ts.Length, i => ts.IsNull(i) ? null : ts.GetValue(i), PerDay(((TimestampType)ts.Data.DataType).Unit),
+            "timestamp", target.Name, firstRow),
+        (Int64Type, Int64Array) or (Int32Type, Int32Array) => array,
+        (Int64Type, _) => Integers(array, target.Name),
+        (Int32Type, _) => Integers32(array),
+        (TimestampType t, TimestampArray ts) => Micros(t, ts, target.Name, firstRow),
+        _ => array,
     };
 
-    private static long Volume(IArrowArray array, int i, long row) => array switch
+    private static long PerDay(TimeUnit unit) => unit switch
     {
-        Int64Array x => x.GetValue(i),
-        Int32Array x => x.GetValue(i),
-        Int16Array x => x.GetValue(i),
-        Int8Array x => x.GetValue(i),
-        UInt32Array x => x.GetValue(i),
-        UInt16Array x => x.GetValue(i),
-        UInt8Array x => x.GetValue(i),
-        _ => null,
-    } ?? throw Null("volume", row);
+        TimeUnit.Second => 86_400L,
+        TimeUnit.Millisecond => 86_400_000L,
+        TimeUnit.Microsecond => 86_400_000_000L,
+        _ => 86_400_000_000_000L,
+    };
 
-    private static DateOnly Date(IArrowArray array, int i, long row)
+    private static Date32Array Dates(int n, Func<int, long?> value, long perDay, string type, string column, long firstRow)
     {
-        switch (array)
+        var b = new Date32Array.Builder().Reserve(n);
+        for (var i = 0; i < n; i++)
         {
-            case Date32Array d32:
-                return d32.GetDateOnly(i) ?? throw Null("date", row);
-            case Date64Array d64:
+            if (value(i) is not { } v)
             {
-                var ms = d64.GetValue(i) ?? throw Null("date", row);
-                return FromUnits(ms, 86_400_000L, "date64", row);
+                b.AppendNull();
+                continue;
             }
-            case TimestampArray ts:
+            if (v % perDay != 0)
             {
-                var v = ts.GetValue(i) ?? throw Null("date", row);
-                var perDay = ((TimestampType)ts.Data.DataType).Unit switch
-                {
-                    TimeUnit.Second => 86_400L,
-                    TimeUnit.Millisecond => 86_400_000L,
-                    TimeUnit.Microsecond => 86_400_000_000L,
-                    _ => 86_400_000_000_000L,
-                };
-                return FromUnits(v, perDay, "timestamp", row);
+                throw LakehouseException.Invalid(
+                    $"column '{column}' row {firstRow + i}: {type} value {v} is not at midnight UTC; send dates (date32) or midnight timestamps, converting would lose the time");
             }
-            default:
-                throw LakehouseException.Invalid($"column 'date' has an unsupported type {Describe(array.Data.DataType)}");
+            var days = v / perDay;
+            if (days is < -719_162 or > 2_932_896)
+            {
+                throw LakehouseException.Invalid($"column '{column}' row {firstRow + i}: {type} value {v} is out of range");
+            }
+            b.Append(DateOnly.FromDayNumber((int)(days + 719_162)));
         }
+        return b.Build();
     }
 
-    private static DateOnly FromUnits(long value, long perDay, string type, long row)
+    private static TimestampArray Micros(TimestampType target, TimestampArray ts, string column, long firstRow)
     {
-        if (value % perDay != 0)
+        var (multiply, divide) = ((TimestampType)ts.Data.DataType).Unit switch
         {
-            throw LakehouseException.Invalid(
-                $"column 'date' row {row}: {type} value {value} is not at midnight UTC; send dates (date32) or midnight timestamps, converting would lose the time");
-        }
-        var days = value / perDay;
-        if (days is < -719_162 or > 2_932_896)
+            TimeUnit.Second => (1_000_000L, 1L),
+            TimeUnit.Millisecond => (1_000L, 1L),
+            TimeUnit.Microsecond => (1L, 1L),
+            _ => (1L, 1_000L),
+        };
+        var b = new TimestampArray.Builder(target).Reserve(ts.Length);
+        for (var i = 0; i < ts.Length; i++)
         {
-            throw LakehouseException.Invalid($"column 'date' row {row}: {type} value {value} is out of range");
+            if (ts.GetValue(i) is not { } v)
+            {
+                b.AppendNull();
+                continue;
+            }
+            if (v % divide != 0)
+            {
+                throw LakehouseException.Invalid($"column '{column}' row {firstRow + i}: nanoseconds would be lost; send microsecond timestamps");
+            }
+            b.Append(DateTimeOffset.UnixEpoch.AddTicks(v / divide * multiply * 10));
         }
-        return DateOnly.FromDayNumber((int)(days + 719_162));
+        return b.Build();
+    }
+
+    private static Int64Array Integers(IArrowArray array, string column)
+    {
+        var b = new Int64Array.Builder().Reserve(array.Length);
+        for (var i = 0; i < array.Length; i++)
+        {
+            long? v = array switch
+            {
+                Int32Array x => x.GetValue(i),
+                Int16Array x => x.GetValue(i),
+                Int8Array x => x.GetValue(i),
+                UInt32Array x => x.GetValue(i),
+                UInt16Array x => x.GetValue(i),
+                UInt8Array x => x.GetValue(i),
+                _ => throw LakehouseException.Invalid($"column '{column}' has an unsupported integer type"),
+            };
+            b.Append(v);
+        }
+        return b.Build();
+    }
+
+    private static Int32Array Integers32(IArrowArray array)
+    {
+        var b = new Int32Array.Builder().Reserve(array.Length);
+        for (var i = 0; i < array.Length; i++)
+        {
+            int? v = array switch
+            {
+                Int16Array x => x.GetValue(i),
+                Int8Array x => x.GetValue(i),
+                UInt16Array x => x.GetValue(i),
+                UInt8Array x => x.GetValue(i),
+                _ => null,
+            };
+            b.Append(v);
+        }
+        return b.Build();
+    }
+
+    private static StringArray Strings(LargeStringArray large)
+    {
+        var b = new StringArray.Builder();
+        for (var i = 0; i < large.Length; i++)
+        {
+            b.Append(large.IsNull(i) ? null : large.GetString(i, System.Text.Encoding.UTF8));
+        }
+        return b.Build();
     }
 
     private static bool IsUtc(TimestampType ts) =>
         string.IsNullOrEmpty(ts.Timezone) || ts.Timezone is "UTC" or "utc" or "Etc/UTC" or "+00:00" or "Z";
-
-    private static LakehouseException Null(string name, long row) =>
-        LakehouseException.Invalid($"column '{name}' row {row} is null; only adj_close may be null");
 
     private static string Describe(IArrowType type) => type switch
     {

@@ -1,44 +1,15 @@
 using Apache.Arrow;
-using Apache.Arrow.Memory;
-using Apache.Arrow.Types;
+using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
 /// <summary>Batch plumbing: concatenate, slice by date, project, empty arrays.</summary>
 internal static class ArrowConcat
 {
-    public static RecordBatch Concatenate(IReadOnlyList<RecordBatch> batches) =>
-        batches.Count == 1 ? batches[0] : Concatenate(batches, allocator: null);
+    public static RecordBatch Concatenate(IReadOnlyList<RecordBatch> batches) => RecordBatches.Concatenate(batches);
 
     /// <summary>One batch on the managed heap (for long-lived symbol entries); a single batch is copied too, so slices of an old entry do not pin it.</summary>
-    public static RecordBatch ConcatenateManaged(IReadOnlyList<RecordBatch> batches) => Concatenate(batches, ManagedAllocator.Instance);
-
-    private static RecordBatch Concatenate(IReadOnlyList<RecordBatch> batches, MemoryAllocator? allocator)
-    {
-        var schema = batches[0].Schema;
-        var arrays = new IArrowArray[schema.FieldsList.Count];
-        var parts = new List<IArrowArray>(batches.Count);
-        for (var c = 0; c < arrays.Length; c++)
-        {
-            parts.Clear();
-            foreach (var b in batches)
-            {
-                parts.Add(b.Column(c));
-            }
-            arrays[c] = ArrowArrayConcatenator.Concatenate(parts, allocator);
-        }
-        return new RecordBatch(schema, arrays, batches.Sum(b => b.Length));
-    }
-
-    public static IArrowArray Empty(IArrowType type) => type switch
-    {
-        StringType => new StringArray.Builder().Build(),
-        Date32Type => new Date32Array.Builder().Build(),
-        DoubleType => new DoubleArray.Builder().Build(),
-        Int64Type => new Int64Array.Builder().Build(),
-        TimestampType t => new TimestampArray.Builder(t).Build(),
-        _ => throw new NotSupportedException($"no empty array for {type.Name}"),
-    };
+    public static RecordBatch ConcatenateManaged(IReadOnlyList<RecordBatch> batches) => RecordBatches.Concatenate(batches, ManagedAllocator.Instance);
 
     /// <summary>Rows of a date-sorted batch within [from, to] (day numbers since the Unix epoch), zero-copy.</summary>
     public static RecordBatch SliceByDate(RecordBatch batch, int dateColumn, int? from, int? to)

@@ -73,10 +73,10 @@ internal sealed class Journal
         }
     }
 
-    /// <summary>Rolls forward the journals of dead processes. Returns how many were applied.</summary>
-    public int Recover()
+    /// <summary>Rolls forward the journals of dead processes. Returns the manifest appends of those applied.</summary>
+    public IReadOnlyList<ManifestAppend> Recover()
     {
-        var applied = 0;
+        var applied = new List<ManifestAppend>();
         foreach (var path in Directory.EnumerateFiles(_dir, "*.json"))
         {
             var name = Path.GetFileNameWithoutExtension(path);
@@ -98,7 +98,7 @@ internal sealed class Journal
             if (record is not null)
             {
                 Apply(record, recovering: true);
-                applied++;
+                applied.AddRange(record.Manifests);
             }
             File.Delete(path);
         }

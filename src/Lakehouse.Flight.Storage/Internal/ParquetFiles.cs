@@ -1,37 +1,24 @@
+using Lakehouse.Flight.Core;
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
-using Lakehouse.Flight.Core;
+using Apache.Arrow.Types;
 using Parquet;
 using Parquet.Schema;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
 /// <summary>
-/// Partition files through Parquet.Net (fully managed). Month partitions hold ~21 rows, so the fixed
-/// cost per file decides: on our workload Parquet.Net encodes ~7x and decodes ~2x faster than
-/// ParquetSharp (see docs/decisions.md). Types are the ones DuckDB and Spark expect: DATE for
-/// <c>date</c>, TIMESTAMP(MICROS, UTC) for <c>ingested_at</c>, REQUIRED for non-null columns.
+/// Partition files through Parquet.Net (fully managed), for any table schema: Arrow columns map to
+/// Parquet columns by name. Month partitions hold ~21 rows, so the fixed cost per file decides: on our
+/// workload Parquet.Net encodes ~7x and decodes ~2x faster than ParquetSharp (docs/decisions.md D1).
+/// Types are the ones DuckDB and Spark expect: DATE for date32, TIMESTAMP(MICROS, UTC) for timestamps,
+/// REQUIRED for non-null columns.
 /// </summary>
 internal static class ParquetFiles
 {
     private static readonly ParquetOptions ReadOptions = new() { UseDateOnlyTypeForDates = true };
-
-    private static readonly DataField Symbol = new DataField<string>("symbol", false);
-    private static readonly DataField Date = new DataField<DateOnly>("date", false);
-    private static readonly DataField Open = new DataField<double>("open", false);
-    private static readonly DataField High = new DataField<double>("high", false);
-    private static readonly DataField Low = new DataField<double>("low", false);
-    private static readonly DataField Close = new DataField<double>("close", false);
-    private static readonly DataField AdjClose = new DataField<double?>("adj_close", true);
-    private static readonly DataField Volume = new DataField<long>("volume", false);
-    private static readonly DataField Source = new DataField<string>("source", false);
-    private static readonly DataField IngestedAt = new DateTimeDataField("ingested_at", DateTimeFormat.Timestamp, isAdjustedToUTC: true,
-        unit: DateTimeTimeUnit.Micros, isNullable: false);
-    private static readonly DataField RunId = new DataField<string>("run_id", false);
-
-    private static readonly ParquetSchema SilverSchema = new(Symbol, Date, Open, High, Low, Close, AdjClose, Volume, Source, IngestedAt);
-    private static readonly ParquetSchema BronzeSchema = new(Symbol, Date, Open, High, Low, Close, AdjClose, Volume, Source, IngestedAt, RunId);
-
+    private static readonly ConcurrentDictionary<Schema, (ParquetSchema Schema, DataField[] Fields)> Schemas = new(ReferenceEqualityComparer.Instance);
     private static readonly int UnixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
 
     /// <summary>The file's bytes (encoded in memory: a partition is a few KB, and the temp file then gets one write).</summary>
@@ -44,46 +31,17 @@ internal static class ParquetFiles
 
     public static async Task WriteAsync(Stream output, RecordBatch batch)
     {
-        var bronze = batch.Schema.GetFieldIndex("run_id") >= 0;
-        var n = batch.Length;
-        var days = ((Date32Array)batch.Column(1)).Values;
-        var dates = new DateOnly[n];
-        for (var i = 0; i < n; i++)
-        {
-            dates[i] = DateOnly.FromDayNumber(UnixEpochDay + days[i]);
-        }
-        var adjArray = (DoubleArray)batch.Column(6);
-        var adj = new double?[n];
-        for (var i = 0; i < n; i++)
-        {
-            adj[i] = adjArray.GetValue(i);
-        }
-        var micros = ((TimestampArray)batch.Column(9)).Values;
-        var ingested = new DateTime[n];
-        for (var i = 0; i < n; i++)
-        {
-            ingested[i] = DateTime.UnixEpoch.AddTicks(micros[i] * 10);
-        }
-        await using var writer = await ParquetWriter.CreateAsync(bronze ? BronzeSchema : SilverSchema, output).ConfigureAwait(false);
+        var (schema, fields) = ParquetSchemaOf(batch.Schema);
+        await using var writer = await ParquetWriter.CreateAsync(schema, output).ConfigureAwait(false);
         writer.CustomMetadata = new Dictionary<string, string> { ["created_by"] = "lakehouse-flight" };
         using var rg = writer.CreateRowGroup();
-        await rg.WriteAsync(Symbol, Strings((StringArray)batch.Column(0))).ConfigureAwait(false);
-        await rg.WriteAsync<DateOnly>(Date, dates).ConfigureAwait(false);
-        await rg.WriteAsync<double>(Open, ((DoubleArray)batch.Column(2)).Values.ToArray()).ConfigureAwait(false);
-        await rg.WriteAsync<double>(High, ((DoubleArray)batch.Column(3)).Values.ToArray()).ConfigureAwait(false);
-        await rg.WriteAsync<double>(Low, ((DoubleArray)batch.Column(4)).Values.ToArray()).ConfigureAwait(false);
-        await rg.WriteAsync<double>(Close, ((DoubleArray)batch.Column(5)).Values.ToArray()).ConfigureAwait(false);
-        await rg.WriteAsync<double>(AdjClose, (ReadOnlyMemory<double?>)adj).ConfigureAwait(false);
-        await rg.WriteAsync<long>(Volume, ((Int64Array)batch.Column(7)).Values.ToArray()).ConfigureAwait(false);
-        await rg.WriteAsync(Source, Strings((StringArray)batch.Column(8))).ConfigureAwait(false);
-        await rg.WriteAsync<DateTime>(IngestedAt, ingested).ConfigureAwait(false);
-        if (bronze)
+        for (var c = 0; c < fields.Length; c++)
         {
-            await rg.WriteAsync(RunId, Strings((StringArray)batch.Column(10))).ConfigureAwait(false);
+            await WriteColumnAsync(rg, fields[c], batch.Column(c)).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Reads a whole partition file as one batch on <paramref name="schema"/> (silver or bronze).</summary>
+    /// <summary>Reads a whole partition file as one batch of <paramref name="schema"/>, columns matched by name.</summary>
     public static RecordBatch Read(string path, Schema schema)
     {
         // The file is a few KB: one read into memory, then decoding completes synchronously.
@@ -91,10 +49,7 @@ internal static class ParquetFiles
         return ReadAsync(ms, schema, path).AsTask().GetAwaiter().GetResult();
     }
 
-    public static long RowCount(string path)
-    {
-        return RowCountAsync(path).AsTask().GetAwaiter().GetResult();
-    }
+    public static long RowCount(string path) => RowCountAsync(path).AsTask().GetAwaiter().GetResult();
 
     private static async ValueTask<long> RowCountAsync(string path)
     {
@@ -103,114 +58,240 @@ internal static class ParquetFiles
         return reader.Metadata?.NumRows ?? 0;
     }
 
+    private static (ParquetSchema Schema, DataField[] Fields) ParquetSchemaOf(Schema schema) => Schemas.GetOrAdd(schema, s =>
+    {
+        var fields = s.FieldsList.Select(DataField (f) => f.DataType switch
+        {
+            StringType => new DataField<string>(f.Name, f.IsNullable),
+            Date32Type => f.IsNullable ? new DataField<DateOnly?>(f.Name, true) : new DataField<DateOnly>(f.Name, false),
+            DoubleType => f.IsNullable ? new DataField<double?>(f.Name, true) : new DataField<double>(f.Name, false),
+            Int64Type => f.IsNullable ? new DataField<long?>(f.Name, true) : new DataField<long>(f.Name, false),
+            Int32Type => f.IsNullable ? new DataField<int?>(f.Name, true) : new DataField<int>(f.Name, false),
+            TimestampType => new DateTimeDataField(f.Name, DateTimeFormat.Timestamp, isAdjustedToUTC: true, unit: DateTimeTimeUnit.Micros,
+                isNullable: f.IsNullable),
+            _ => throw new NotSupportedException($"column '{f.Name}': {f.DataType.Name} is not a table type"),
+        }).ToArray();
+        return (new ParquetSchema(fields), fields);
+    });
+
+    private static async Task WriteColumnAsync(ParquetRowGroupWriter rg, DataField field, IArrowArray array)
+    {
+        var n = array.Length;
+        switch (array)
+        {
+            case StringArray s:
+            {
+                var values = new string?[n];
+                for (var i = 0; i < n; i++)
+                {
+                    values[i] = s.IsNull(i) ? null : s.GetString(i);
+                }
+                await rg.WriteAsync(field, values).ConfigureAwait(false);
+                break;
+            }
+            case Date32Array d when field.IsNullable:
+                await rg.WriteAsync<DateOnly>(field, (ReadOnlyMemory<DateOnly?>)Nullable(d, v => DateOnly.FromDayNumber(UnixEpochDay + v))).ConfigureAwait(false);
+                break;
+            case Date32Array d:
+            {
+                var days = d.Values;
+                var dates = new DateOnly[n];
+                for (var i = 0; i < n; i++)
+                {
+                    dates[i] = DateOnly.FromDayNumber(UnixEpochDay + days[i]);
+                }
+                await rg.WriteAsync<DateOnly>(field, dates).ConfigureAwait(false);
+                break;
+            }
+            case DoubleArray d when field.IsNullable:
+                await rg.WriteAsync<double>(field, (ReadOnlyMemory<double?>)Nullable(d, v => v)).ConfigureAwait(false);
+                break;
+            case DoubleArray d:
+                await rg.WriteAsync<double>(field, d.Values.ToArray()).ConfigureAwait(false);
+                break;
+            case Int64Array l when field.IsNullable:
+                await rg.WriteAsync<long>(field, (ReadOnlyMemory<long?>)Nullable(l, v => v)).ConfigureAwait(false);
+                break;
+            case Int64Array l:
+                await rg.WriteAsync<long>(field, l.Values.ToArray()).ConfigureAwait(false);
+                break;
+            case Int32Array x when field.IsNullable:
+                await rg.WriteAsync<int>(field, (ReadOnlyMemory<int?>)Nullable(x, v => v)).ConfigureAwait(false);
+                break;
+            case Int32Array x:
+                await rg.WriteAsync<int>(field, x.Values.ToArray()).ConfigureAwait(false);
+                break;
+            case TimestampArray t when field.IsNullable:
+                await rg.WriteAsync<DateTime>(field, (ReadOnlyMemory<DateTime?>)Nullable(t, v => DateTime.UnixEpoch.AddTicks(v * 10))).ConfigureAwait(false);
+                break;
+            case TimestampArray t:
+            {
+                var micros = t.Values;
+                var values = new DateTime[n];
+                for (var i = 0; i < n; i++)
+                {
+                    values[i] = DateTime.UnixEpoch.AddTicks(micros[i] * 10);
+                }
+                await rg.WriteAsync<DateTime>(field, values).ConfigureAwait(false);
+                break;
+            }
+            default:
+                throw new NotSupportedException($"column '{field.Name}': {array.Data.DataType.Name} is not a table type");
+        }
+    }
+
+    private static TOut?[] Nullable<T, TOut>(PrimitiveArray<T> array, Func<T, TOut> convert)
+        where T : struct, IEquatable<T>
+        where TOut : struct
+    {
+        var values = array.Values;
+        var result = new TOut?[array.Length];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = array.IsNull(i) ? null : convert(values[i]);
+        }
+        return result;
+    }
+
     private static async ValueTask<RecordBatch> ReadAsync(Stream stream, Schema schema, string path)
     {
         await using var reader = await ParquetReader.CreateAsync(stream, ReadOptions).ConfigureAwait(false);
-        var bronze = schema.GetFieldIndex("run_id") >= 0;
-        var fields = reader.Schema.GetDataFields();
-        var expected = bronze ? BronzeSchema.GetDataFields() : SilverSchema.GetDataFields();
-        if (fields.Length != expected.Length || !fields.Select(f => f.Name).SequenceEqual(expected.Select(f => f.Name)))
+        var fileFields = reader.Schema.GetDataFields().ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var fields = new DataField?[schema.FieldsList.Count];
+        for (var c = 0; c < fields.Length; c++)
         {
-            throw new InvalidDataException($"{path}: columns [{string.Join(", ", fields.Select(f => f.Name))}] are not the {(bronze ? "bronze" : "silver")} prices_daily schema");
+            var want = schema.FieldsList[c];
+            if (fileFields.TryGetValue(want.Name, out var f))
+            {
+                fields[c] = f;
+            }
+            else if (!want.IsNullable)
+            {
+                throw new InvalidDataException(
+                    $"{path}: column '{want.Name}' is missing (the file has {string.Join(", ", fileFields.Keys)}); it is not a file of this table");
+            }
         }
         var parts = new List<RecordBatch>(1);
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             using var rg = reader.OpenRowGroupReader(g);
             var n = checked((int)rg.RowCount);
-            var symbol = new string?[n];
-            var date = new DateOnly[n];
-            var open = new double[n];
-            var high = new double[n];
-            var low = new double[n];
-            var close = new double[n];
-            var adj = new double?[n];
-            var volume = new long[n];
-            var source = new string?[n];
-            var ingested = new DateTime[n];
-            await rg.ReadAsync(fields[0], symbol.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[1], date.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[2], open.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[3], high.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[4], low.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[5], close.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[6], adj.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[7], volume.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[8], source.AsMemory()).ConfigureAwait(false);
-            await rg.ReadAsync(fields[9], ingested.AsMemory()).ConfigureAwait(false);
-            var arrays = new List<IArrowArray>(11)
+            var arrays = new IArrowArray[fields.Length];
+            for (var c = 0; c < fields.Length; c++)
             {
-                Utf8(symbol), Dates(date), Doubles(open), Doubles(high), Doubles(low), Doubles(close), NullableDoubles(adj),
-                new Int64Array(Buffer(volume), ArrowBuffer.Empty, n, 0, 0), Utf8(source), Timestamps(ingested),
-            };
-            if (bronze)
-            {
-                var run = new string?[n];
-                await rg.ReadAsync(fields[10], run.AsMemory()).ConfigureAwait(false);
-                arrays.Add(Utf8(run));
+                arrays[c] = fields[c] is { } f
+                    ? await ReadColumnAsync(rg, f, schema.FieldsList[c].DataType, n).ConfigureAwait(false)
+                    : RecordBatches.Nulls(schema.FieldsList[c].DataType, n);
             }
             parts.Add(new RecordBatch(schema, arrays, n));
         }
         return parts.Count switch
         {
-            0 => new RecordBatch(schema, schema.FieldsList.Select(f => ArrowConcat.Empty(f.DataType)), 0),
+            0 => RecordBatches.Empty(schema),
             1 => parts[0],
             _ => ArrowConcat.Concatenate(parts),
         };
     }
 
+    private static async ValueTask<IArrowArray> ReadColumnAsync(ParquetRowGroupReader rg, DataField field, IArrowType type, int n)
+    {
+        switch (type)
+        {
+            case StringType:
+            {
+                var values = new string?[n];
+                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                var b = new StringArray.Builder();
+                foreach (var v in values)
+                {
+                    b.Append(v);
+                }
+                return b.Build();
+            }
+            case Date32Type when field.IsNullable:
+            {
+                var values = new DateOnly?[n];
+                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                return Primitive<int, DateOnly>(values, d => d.DayNumber - UnixEpochDay, (buf, bits, nulls) => new Date32Array(buf, bits, n, nulls, 0));
+            }
+            case Date32Type:
+            {
+                var values = new DateOnly[n];
+                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                var days = new int[n];
+                for (var i = 0; i < n; i++)
+                {
+                    days[i] = values[i].DayNumber - UnixEpochDay;
+                }
+                return new Date32Array(Buffer(days), ArrowBuffer.Empty, n, 0, 0);
+            }
+            case DoubleType:
+                return await ReadPrimitiveAsync<double>(rg, field, n, (buf, bits, nulls) => new DoubleArray(buf, bits, n, nulls, 0)).ConfigureAwait(false);
+            case Int64Type:
+                return await ReadPrimitiveAsync<long>(rg, field, n, (buf, bits, nulls) => new Int64Array(buf, bits, n, nulls, 0)).ConfigureAwait(false);
+            case Int32Type:
+                return await ReadPrimitiveAsync<int>(rg, field, n, (buf, bits, nulls) => new Int32Array(buf, bits, n, nulls, 0)).ConfigureAwait(false);
+            case TimestampType ts when field.IsNullable:
+            {
+                var values = new DateTime?[n];
+                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                return Primitive<long, DateTime>(values, Micros, (buf, bits, nulls) => new TimestampArray(ts, buf, bits, n, nulls, 0));
+            }
+            case TimestampType ts:
+            {
+                var values = new DateTime[n];
+                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                var micros = new long[n];
+                for (var i = 0; i < n; i++)
+                {
+                    micros[i] = Micros(values[i]);
+                }
+                return new TimestampArray(ts, Buffer(micros), ArrowBuffer.Empty, n, 0, 0);
+            }
+            default:
+                throw new NotSupportedException($"column '{field.Name}': {type.Name} is not a table type");
+        }
+    }
+
+    private static long Micros(DateTime value) => (value.ToUniversalTime().Ticks - DateTime.UnixEpoch.Ticks) / 10;
+
+    private static async ValueTask<IArrowArray> ReadPrimitiveAsync<T>(ParquetRowGroupReader rg, DataField field, int n,
+        Func<ArrowBuffer, ArrowBuffer, int, IArrowArray> build)
+        where T : struct
+    {
+        if (!field.IsNullable)
+        {
+            var values = new T[n];
+            await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+            return build(Buffer(values), ArrowBuffer.Empty, 0);
+        }
+        var nullable = new T?[n];
+        await rg.ReadAsync(field, nullable.AsMemory()).ConfigureAwait(false);
+        return Primitive<T, T>(nullable, v => v, build);
+    }
+
+    private static IArrowArray Primitive<T, TIn>(TIn?[] values, Func<TIn, T> convert, Func<ArrowBuffer, ArrowBuffer, int, IArrowArray> build)
+        where T : struct
+        where TIn : struct
+    {
+        var data = new T[values.Length];
+        var bits = new byte[(values.Length + 7) / 8];
+        var nulls = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (values[i] is { } v)
+            {
+                data[i] = convert(v);
+                bits[i >> 3] |= (byte)(1 << (i & 7));
+            }
+            else
+            {
+                nulls++;
+            }
+        }
+        return build(Buffer(data), nulls == 0 ? ArrowBuffer.Empty : new ArrowBuffer(bits), nulls);
+    }
+
     private static ArrowBuffer Buffer<T>(T[] values) where T : struct =>
         new(MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
-
-    private static DoubleArray Doubles(double[] values) => new(Buffer(values), ArrowBuffer.Empty, values.Length, 0, 0);
-
-    private static DoubleArray NullableDoubles(double?[] values)
-    {
-        var b = new DoubleArray.Builder().Reserve(values.Length);
-        foreach (var v in values)
-        {
-            b.Append(v);
-        }
-        return b.Build();
-    }
-
-    private static Date32Array Dates(DateOnly[] values)
-    {
-        var days = new int[values.Length];
-        for (var i = 0; i < days.Length; i++)
-        {
-            days[i] = values[i].DayNumber - UnixEpochDay;
-        }
-        return new Date32Array(Buffer(days), ArrowBuffer.Empty, days.Length, 0, 0);
-    }
-
-    private static TimestampArray Timestamps(DateTime[] values)
-    {
-        var micros = new long[values.Length];
-        for (var i = 0; i < micros.Length; i++)
-        {
-            micros[i] = (values[i].ToUniversalTime().Ticks - DateTime.UnixEpoch.Ticks) / 10;
-        }
-        return new TimestampArray(PriceSchema.IngestedAtType, Buffer(micros), ArrowBuffer.Empty, micros.Length, 0, 0);
-    }
-
-    private static StringArray Utf8(string?[] values)
-    {
-        var b = new StringArray.Builder();
-        foreach (var v in values)
-        {
-            b.Append(v);
-        }
-        return b.Build();
-    }
-
-    private static string[] Strings(StringArray a)
-    {
-        var s = new string[a.Length];
-        for (var i = 0; i < s.Length; i++)
-        {
-            s[i] = a.GetString(i);
-        }
-        return s;
-    }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Globalization;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
@@ -18,8 +19,11 @@ internal sealed class PartitionIndex
 
     public IEnumerable<TableId> Tables => _tables.Keys;
 
-    public IEnumerable<TableId> TablesOf(Layer layer, string table) =>
-        _tables.Keys.Where(t => t.Layer == layer && t.Table == table).OrderBy(t => t.Source, StringComparer.Ordinal);
+    /// <summary>The folders of a table: itself, or one per source for tables partitioned by source.</summary>
+    public IEnumerable<TableId> TablesOf(TableDefinition table) =>
+        table.PerSource
+            ? _tables.Keys.Where(t => ReferenceEquals(t.Definition, table)).OrderBy(t => t.Source, StringComparer.Ordinal)
+            : [new TableId(table)];
 
     public IReadOnlyList<string> SymbolsOf(TableId table) =>
         _tables.TryGetValue(table, out var s) ? s.Where(kv => !kv.Value.IsEmpty).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToArray() : [];
@@ -46,8 +50,7 @@ internal sealed class PartitionIndex
         {
             foreach (var file in Directory.EnumerateFiles(dir, LakePaths.DataFileName, SearchOption.AllDirectories))
             {
-                var rel = Path.GetRelativePath(dir, file).Split(Path.DirectorySeparatorChar);
-                if (rel.Length == 3 && TryParse(rel[0], "year=", out var y) && TryParse(rel[1], "month=", out var m))
+                if (TryParsePartition(table.Definition, Path.GetRelativePath(dir, file).Split(Path.DirectorySeparatorChar), out var y, out var m))
                 {
                     set.Add((y, m));
                 }
@@ -56,21 +59,25 @@ internal sealed class PartitionIndex
         _tables.GetOrAdd(table, _ => new(StringComparer.Ordinal))[symbol] = set.ToImmutable();
     }
 
-    /// <summary>One walk over the lake: fills the index and returns the temp files it met.</summary>
-    public List<string> Load()
+    /// <summary>One walk over the catalogue's folders: fills the index and returns the temp files it met.</summary>
+    public List<string> Load(TableCatalog catalog)
     {
         var temps = new List<string>();
-        foreach (var layer in new[] { Layer.Bronze, Layer.Silver })
+        foreach (var definition in catalog.Tables)
         {
-            var layerDir = Path.Combine(_paths.Root, Layers.Name(layer));
-            if (!Directory.Exists(layerDir))
+            var tableDir = _paths.LayerTableDir(definition);
+            if (!Directory.Exists(tableDir))
             {
                 continue;
             }
-            foreach (var tableDir in Directory.EnumerateDirectories(layerDir))
+            var roots = definition.PerSource
+                ? Directory.EnumerateDirectories(tableDir, "source=*")
+                    .Select(d => (Dir: d, Source: (string?)HivePath.Unescape(Path.GetFileName(d)["source=".Length..])))
+                : [(tableDir, null)];
+            foreach (var (dir, source) in roots)
             {
-                var table = Path.GetFileName(tableDir);
-                foreach (var file in Directory.EnumerateFiles(tableDir, "*", SearchOption.AllDirectories))
+                var id = new TableId(definition, source);
+                foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
                 {
                     var name = Path.GetFileName(file);
                     if (name.StartsWith(DurableFile.TempPrefix, StringComparison.Ordinal))
@@ -82,34 +89,32 @@ internal sealed class PartitionIndex
                     {
                         continue;
                     }
-                    var parts = Path.GetRelativePath(tableDir, file).Split(Path.DirectorySeparatorChar);
-                    string? source = null;
-                    var i = 0;
-                    if (layer == Layer.Bronze)
-                    {
-                        if (parts.Length != 5 || !parts[0].StartsWith("source=", StringComparison.Ordinal))
-                        {
-                            continue;
-                        }
-                        source = HivePath.Unescape(parts[0]["source=".Length..]);
-                        i = 1;
-                    }
-                    else if (parts.Length != 4)
+                    var parts = Path.GetRelativePath(dir, file).Split(Path.DirectorySeparatorChar);
+                    if (!parts[0].StartsWith("symbol=", StringComparison.Ordinal)
+                        || !Symbols.TryNormalize(HivePath.Unescape(parts[0]["symbol=".Length..]), out var symbol, out _)
+                        || !TryParsePartition(definition, parts[1..], out var year, out var month))
                     {
                         continue;
                     }
-                    if (!parts[i].StartsWith("symbol=", StringComparison.Ordinal)
-                        || !Symbols.TryNormalize(HivePath.Unescape(parts[i]["symbol=".Length..]), out var symbol, out _)
-                        || !TryParse(parts[i + 1], "year=", out var year) || !TryParse(parts[i + 2], "month=", out var month)
-                        || month is < 1 or > 12)
-                    {
-                        continue;
-                    }
-                    Add(new TableId(layer, table, source), new PartitionKey(symbol, year, month));
+                    Add(id, new PartitionKey(symbol, year, month));
                 }
             }
         }
         return temps;
+    }
+
+    /// <summary>(year, month) from the segments below <c>symbol=</c>, as the table is partitioned; 0 for levels it has not.</summary>
+    private static bool TryParsePartition(TableDefinition table, string[] segments, out int year, out int month)
+    {
+        year = 0;
+        month = 0;
+        return table.Partitioning switch
+        {
+            Partitioning.Symbol => segments.Length == 1,
+            Partitioning.SymbolYear => segments.Length == 2 && TryParse(segments[0], "year=", out year),
+            _ => segments.Length == 3 && TryParse(segments[0], "year=", out year) && TryParse(segments[1], "month=", out month)
+                && month is >= 1 and <= 12,
+        };
     }
 
     private static bool TryParse(string segment, string prefix, out int value)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage;
 using static Lakehouse.Flight.Benchmarks.E2e.ReportTable;
 
@@ -87,10 +88,10 @@ internal static class E2eHarness
         var inWarmPoint = InProcessRuns.PointQueries(store, queries);
         var inPlanWarm = InProcessRuns.Plans(store, planQueries);
         log.WriteLine("in-process: Arrow IPC serialisation");
-        InProcessRuns.IpcSerialise(kept, PriceStore.SchemaOf(PriceQuery.Create()));
-        var (ipc, ipcBytes) = InProcessRuns.IpcSerialise(kept, PriceStore.SchemaOf(PriceQuery.Create()));
+        InProcessRuns.IpcSerialise(kept, store.SchemaOf(PriceQuery.Create()));
+        var (ipc, ipcBytes) = InProcessRuns.IpcSerialise(kept, store.SchemaOf(PriceQuery.Create()));
         kept.Clear();
-        var stats = store.Stats(Layer.Silver);
+        var stats = store.Stats(PriceTables.Silver);
         var managed = GC.GetTotalMemory(forceFullCollection: true);
         var (selfRss, selfHwm) = Stats.ProcMemory();
         log.WriteLine($"in-process: RSS {selfRss:F0} MiB after scans");
@@ -134,10 +135,10 @@ internal static class E2eHarness
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var fresh = PriceStore.Open(new StoreOptions { DataDir = dataDir });
         var warmStart = Stopwatch.GetTimestamp();
-        var warmed = fresh.Warm();
+        var warmed = fresh.Warm(PriceTables.Silver);
         var warmSeconds = Stopwatch.GetElapsedTime(warmStart).TotalSeconds;
         var heapWarm = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
-        var warmStats = fresh.Stats(Layer.Silver);
+        var warmStats = fresh.Stats(PriceTables.Silver);
         t.Add("in-process PriceStore.Warm() (decode every partition into the cache, all cores)",
             $"{F(warmed / warmSeconds)} partitions/s ({F(warmed)} partitions in {F(warmSeconds, "F2")} s)",
             X(scanWarm.Rows / warmSeconds, scanCold.RowsPerSecond, "in-process cold scan (rows/s)"));

@@ -123,7 +123,7 @@ internal sealed class FlightRuns : IDisposable
         for (var i = 0; i < symbols.Count; i += symbolsPerPut)
         {
             // Built before the clock starts: the figure is the server's ingest rate, not the generator's.
-            batches.Add(PriceBatches.ToSilver(SyntheticSource.Generate(symbols.Skip(i).Take(symbolsPerPut), from, to)));
+            batches.Add(PriceBarBatches.ToBatch(SyntheticSource.Generate(symbols.Skip(i).Take(symbolsPerPut), from, to)));
         }
         var start = Stopwatch.GetTimestamp();
         foreach (var batch in batches)

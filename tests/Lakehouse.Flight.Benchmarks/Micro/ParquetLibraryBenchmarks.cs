@@ -3,6 +3,7 @@ using BenchmarkDotNet.Attributes;
 using Lakehouse.Flight.Benchmarks.ParquetLibs;
 using Lakehouse.Flight.Benchmarks.Support;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Benchmarks.Micro;
@@ -26,7 +27,7 @@ public class ParquetLibraryBenchmarks
         _lake = BenchLake.Create("parquet");
         _lake.Fill(["AAPL"], new DateOnly(2024, 3, 1), new DateOnly(2024, 3, 31));
         _file = _lake.PartitionFile("AAPL", 2024, 3);
-        _batch = ParquetFiles.Read(_file, PriceSchema.Silver);
+        _batch = ParquetFiles.Read(_file, PriceTables.SilverSchema);
         // Both readers must agree before their speed means anything.
         var other = ParquetSharpCodec.Read(_file);
         if (other.Length != _batch.Length
@@ -44,7 +45,7 @@ public class ParquetLibraryBenchmarks
     public int DecodeParquetSharp() => ParquetSharpCodec.Read(_file).Length;
 
     [Benchmark(Description = "decode partition, Parquet.Net")]
-    public int DecodeParquetNet() => ParquetFiles.Read(_file, PriceSchema.Silver).Length;
+    public int DecodeParquetNet() => ParquetFiles.Read(_file, PriceTables.SilverSchema).Length;
 
     [Benchmark(Description = "encode partition, ParquetSharp")]
     public long EncodeParquetSharp()

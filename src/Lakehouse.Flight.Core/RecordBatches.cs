@@ -1,0 +1,49 @@
+using Apache.Arrow;
+using Apache.Arrow.Memory;
+
+namespace Lakehouse.Flight.Core;
+
+/// <summary>Whole-batch helpers shared by the store, the server and the CLI.</summary>
+public static class RecordBatches
+{
+    /// <summary>One batch holding the rows of <paramref name="batches"/> (same schema) in order; a single batch is returned as it is.</summary>
+    public static RecordBatch Concatenate(IReadOnlyList<RecordBatch> batches, MemoryAllocator? allocator = null)
+    {
+        if (batches.Count == 1 && allocator is null)
+        {
+            return batches[0];
+        }
+        var schema = batches[0].Schema;
+        var arrays = new IArrowArray[schema.FieldsList.Count];
+        var parts = new List<IArrowArray>(batches.Count);
+        for (var c = 0; c < arrays.Length; c++)
+        {
+            parts.Clear();
+            foreach (var b in batches)
+            {
+                parts.Add(b.Column(c));
+            }
+            arrays[c] = ArrowArrayConcatenator.Concatenate(parts, allocator);
+        }
+        return new RecordBatch(schema, arrays, batches.Sum(b => b.Length));
+    }
+
+    /// <summary>A batch of <paramref name="schema"/> with no rows (a schema-only answer).</summary>
+    public static RecordBatch Empty(Schema schema) => new(schema, schema.FieldsList.Select(f => Nulls(f.DataType, 0)), 0);
+
+    /// <summary>An all-null array of the table types (utf8, date32, float64, int64, int32, timestamp): a nullable column a file predates.</summary>
+    public static IArrowArray Nulls(Apache.Arrow.Types.IArrowType type, int length)
+    {
+        var bits = new ArrowBuffer(new byte[(length + 7) / 8]);
+        return type switch
+        {
+            Apache.Arrow.Types.StringType => new StringArray(length, new ArrowBuffer(new byte[(length + 1) * 4]), ArrowBuffer.Empty, bits, length, 0),
+            Apache.Arrow.Types.Date32Type => new Date32Array(new ArrowBuffer(new byte[length * 4]), bits, length, length, 0),
+            Apache.Arrow.Types.DoubleType => new DoubleArray(new ArrowBuffer(new byte[length * 8]), bits, length, length, 0),
+            Apache.Arrow.Types.Int64Type => new Int64Array(new ArrowBuffer(new byte[length * 8]), bits, length, length, 0),
+            Apache.Arrow.Types.Int32Type => new Int32Array(new ArrowBuffer(new byte[length * 4]), bits, length, length, 0),
+            Apache.Arrow.Types.TimestampType t => new TimestampArray(t, new ArrowBuffer(new byte[length * 8]), bits, length, length, 0),
+            _ => throw new NotSupportedException($"no array for {type.Name}"),
+        };
+    }
+}

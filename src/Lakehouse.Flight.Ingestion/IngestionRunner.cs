@@ -1,0 +1,122 @@
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage;
+
+namespace Lakehouse.Flight.Ingestion;
+
+/// <summary>What to ingest: a source by name and what it needs (symbols, a range, a path).</summary>
+public sealed record IngestRequest(string Source, IReadOnlyList<string> Symbols, DateOnly? From, DateOnly? To,
+    bool Promote = true, string? Path = null, long Seed = 42);
+
+/// <summary>Progress after each commit of a run.</summary>
+/// <param name="SymbolsDone">Symbols fetched and committed (or failed) so far.</param>
+/// <param name="SymbolsTotal">Symbols asked for (0 when the source finds them, as CSV folders do).</param>
+/// <param name="Rows">Rows written so far.</param>
+/// <param name="Failed">Symbols that failed so far.</param>
+public sealed record IngestionProgress(int SymbolsDone, int SymbolsTotal, long Rows, int Failed);
+
+/// <summary>A symbol a source could not fetch, and why.</summary>
+public sealed record SymbolFailure(string Symbol, string Error);
+
+/// <summary>What a run did: one StorageReport per table and symbol committed (bronze, then silver), and the symbols that failed.</summary>
+public sealed record IngestResult(string RunId, IReadOnlyList<StorageReport> Reports, IReadOnlyList<SymbolFailure> Failures);
+
+/// <summary>
+/// The one ingestion loop behind the Flight <c>ingest</c> action, HTTP jobs, <c>lakehouse ingest</c> and
+/// <c>serve --demo</c>: fetch from a source, land bars in bronze and promote them to silver with the
+/// corporate actions, a commit per chunk of symbols (each chunk all-or-nothing; a failed symbol never
+/// stops the others), progress after each commit, cancellation between chunks.
+/// </summary>
+public sealed class IngestionRunner
+{
+    /// <summary>Symbols per commit: big enough to amortise the journal and fsyncs, small enough for steady progress.</summary>
+    public const int ChunkSymbols = 10;
+
+    /// <summary>A chunk also commits once it holds this many rows, so memory stays bounded whatever the symbols hold.</summary>
+    public const int ChunkRows = 500_000;
+
+    private readonly PriceStore _store;
+    private readonly Dictionary<string, IPriceSource> _sources;
+
+    public IngestionRunner(PriceStore store, IEnumerable<IPriceSource> sources)
+    {
+        _store = store;
+        _sources = sources.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Names of the sources this runner can use.</summary>
+    public IReadOnlyList<string> SourceNames => _sources.Keys.Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>The source called <paramref name="name"/>, or InvalidArgument naming the sources there are.</summary>
+    public IPriceSource Source(string? name)
+    {
+        var key = (name ?? "").Trim();
+        return _sources.TryGetValue(key, out var source)
+            ? source
+            : throw LakehouseException.Invalid($"unknown source '{name}': use one of {string.Join(", ", SourceNames)}");
+    }
+
+    public async Task<IngestResult> RunAsync(IngestRequest request, IProgress<IngestionProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var source = Source(request.Source);
+        var runId = PriceStore.NewRunId();
+        var reports = new List<StorageReport>();
+        var failures = new List<SymbolFailure>();
+        var chunk = new List<SourceResult>();
+        var chunkRows = 0;
+        var done = 0;
+        long rows = 0;
+        var fetch = new SourceRequest(request.Symbols, request.From, request.To, request.Path, request.Seed);
+        await foreach (var result in source.FetchAsync(fetch, cancellationToken).ConfigureAwait(false))
+        {
+            if (result.Error is { } error)
+            {
+                failures.Add(new SymbolFailure(result.Symbol, error));
+                done++;
+                progress?.Report(new IngestionProgress(done, request.Symbols.Count, rows, failures.Count));
+                continue;
+            }
+            chunk.Add(result);
+            chunkRows += result.Bars.Count;
+            if (chunk.Count >= ChunkSymbols || chunkRows >= ChunkRows)
+            {
+                rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, cancellationToken).ConfigureAwait(false);
+                done += chunk.Count;
+                chunk.Clear();
+                chunkRows = 0;
+                progress?.Report(new IngestionProgress(done, request.Symbols.Count, rows, failures.Count));
+            }
+        }
+        if (chunk.Count > 0)
+        {
+            rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, cancellationToken).ConfigureAwait(false);
+            done += chunk.Count;
+            progress?.Report(new IngestionProgress(done, request.Symbols.Count, rows, failures.Count));
+        }
+        // Bronze reports first, then silver, then corporate actions: the order LandAsync has always had.
+        var ordered = reports.OrderBy(r => r.Layer == "bronze" ? 0 : r.Table == PriceTables.PricesDaily ? 1 : 2).ToArray();
+        return new IngestResult(runId, ordered, failures);
+    }
+
+    private async Task<long> CommitAsync(List<SourceResult> chunk, string source, bool promote, string runId, List<StorageReport> reports,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var bars = chunk.SelectMany(r => r.Bars).ToArray();
+        var rejected = chunk.Where(r => r.Rejected.Count > 0).ToDictionary(r => r.Symbol, r => r.Rejected);
+        var batch = PriceBarBatches.ToBatch(bars);
+        var writes = new List<TableWrite> { new(PriceTables.Bronze, batch, source, promote ? null : rejected) };
+        if (promote)
+        {
+            writes.Add(new TableWrite(PriceTables.Silver, batch, source, rejected));
+            var actions = chunk.SelectMany(r => r.Actions).ToArray();
+            if (actions.Length > 0)
+            {
+                writes.Add(new TableWrite(PriceTables.CorporateActions, CorporateActionBatches.ToBatch(actions), source));
+            }
+        }
+        reports.AddRange(await _store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false));
+        return bars.Length;
+    }
+}

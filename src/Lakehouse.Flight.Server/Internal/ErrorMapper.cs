@@ -1,0 +1,64 @@
+using Grpc.Core;
+using Lakehouse.Flight.Core;
+using Microsoft.AspNetCore.Http;
+
+namespace Lakehouse.Flight.Server.Internal;
+
+/// <summary>
+/// The one mapping from failures to what a client sees, for every gRPC path (the interceptor and
+/// FastDoGet) and the HTTP API: a <see cref="LakehouseException"/> keeps its message and maps its kind;
+/// nothing leaves as Unknown.
+/// </summary>
+internal static class ErrorMapper
+{
+    public static StatusCode ToStatusCode(LakehouseErrorKind kind) => kind switch
+    {
+        LakehouseErrorKind.InvalidArgument => StatusCode.InvalidArgument,
+        LakehouseErrorKind.NotFound => StatusCode.NotFound,
+        LakehouseErrorKind.Conflict => StatusCode.Aborted,
+        LakehouseErrorKind.Unavailable => StatusCode.Unavailable,
+        LakehouseErrorKind.Unauthenticated => StatusCode.Unauthenticated,
+        LakehouseErrorKind.PermissionDenied => StatusCode.PermissionDenied,
+        LakehouseErrorKind.Unimplemented => StatusCode.Unimplemented,
+        LakehouseErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
+        _ => StatusCode.Internal,
+    };
+
+    public static int ToHttpStatus(LakehouseErrorKind kind) => kind switch
+    {
+        LakehouseErrorKind.NotFound => StatusCodes.Status404NotFound,
+        LakehouseErrorKind.Conflict => StatusCodes.Status409Conflict,
+        LakehouseErrorKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        LakehouseErrorKind.Unauthenticated => StatusCodes.Status401Unauthorized,
+        LakehouseErrorKind.PermissionDenied => StatusCodes.Status403Forbidden,
+        LakehouseErrorKind.Unimplemented => StatusCodes.Status501NotImplemented,
+        LakehouseErrorKind.ResourceExhausted => StatusCodes.Status429TooManyRequests,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
+    /// <summary>
+    /// The status of a failed call. <paramref name="expected"/> is false for failures a user cannot
+    /// fix (the caller logs those with their stack trace).
+    /// </summary>
+    public static Status ToStatus(Exception exception, string method, bool cancelled, out bool expected)
+    {
+        expected = true;
+        switch (exception)
+        {
+            case RpcException rpc:
+                return rpc.StatusCode == StatusCode.Unknown ? new Status(StatusCode.Internal, rpc.Status.Detail) : rpc.Status;
+            case LakehouseException lake:
+                return new Status(ToStatusCode(lake.Kind), lake.Message);
+            case OperationCanceledException when cancelled:
+                return new Status(StatusCode.Cancelled, "the call was cancelled");
+            case Exception when cancelled:
+                // A client that goes away surfaces as an aborted write (IOException, InvalidOperationException), not only as OCE.
+                return new Status(StatusCode.Cancelled, "the call was cancelled");
+            case NotImplementedException ni:
+                return new Status(StatusCode.Unimplemented, $"{method} is not served: {ni.Message}");
+            default:
+                expected = false;
+                return new Status(StatusCode.Internal, $"{method} failed on the server: {exception.GetType().Name}: {exception.Message}");
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Microsoft.Extensions.Logging;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>
+/// Makes a write of any tables all-or-nothing across files and processes, whatever the rows are:
+/// lock every (table, symbol) in ordinal order, roll forward dead writers' journals, catch up with
+/// other processes' commits, let the caller stage partition batches, write them to temp files
+/// (concurrently, so the fsyncs overlap), commit the journal (the commit point), rename, append the
+/// manifest lines, then update the index and the read cache. See docs/architecture.md "Writes".
+/// </summary>
+internal sealed class CommitPipeline(
+    LakePaths paths, LakeLocks locks, Journal journal, PartitionIndex index, ReadCache cache, ChangeFeed changes,
+    Func<IDisposable> recoveryLock, ILogger logger)
+{
+    /// <summary>Concurrent temp-file writes: more than the cores, since each mostly waits for its fsync.</summary>
+    internal const int FsyncParallelism = 8;
+
+    /// <summary>
+    /// Runs <paramref name="stage"/> under the locks of <paramref name="lockKeys"/> and commits what it
+    /// staged with the manifest lines of the reports it returns. A failure before the journal leaves
+    /// the lake as it was (temp files are deleted).
+    /// </summary>
+    public async Task<IReadOnlyList<StorageReport>> CommitAsync(IReadOnlyCollection<TableDefinition> tables, IEnumerable<string> lockKeys,
+        Func<Staging, IReadOnlyList<StorageReport>> stage, CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        var staging = new Staging(paths, cache);
+        var files = new List<StagedFile>();
+        IReadOnlyList<StorageReport> reports;
+        await using (await locks.AcquireAsync(lockKeys, cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                RecoverDeadJournals();
+                foreach (var t in tables)
+                {
+                    changes.Poll(t);
+                }
+                var staged = stage(staging);
+                var duration = sw.ElapsedMilliseconds;
+                reports = staged.Select(r => r with { DurationMs = duration }).ToArray();
+                var manifests = reports
+                    .GroupBy(r => paths.ManifestFile(Layers.Parse(r.Layer), r.Table))
+                    .Select(g => new ManifestAppend(g.Key, g.Select(r => r.ToJson()).ToArray()))
+                    .ToList();
+                WriteTempFiles(staging.Partitions, files);
+                // Past this call the write is committed: a crash from here on is rolled forward.
+                journal.Commit(files, manifests);
+            }
+            catch
+            {
+                foreach (var f in files)
+                {
+                    DurableFile.TryDelete(f.Temp);
+                }
+                throw;
+            }
+            foreach (var p in staging.Partitions)
+            {
+                index.Add(p.Table, p.Key);
+            }
+            cache.Committed(staging.Partitions);
+        }
+        StorageLog.Committed(logger, string.Join(",", tables.Select(t => t.Id)), reports.Count, files.Count, sw.ElapsedMilliseconds);
+        return reports;
+    }
+
+    /// <summary>Applies journals left by writers that died (called under the writer locks).</summary>
+    public void RecoverDeadJournals()
+    {
+        if (!Directory.EnumerateFileSystemEntries(paths.JournalDir, "*.json").Any())
+        {
+            return;
+        }
+        using (recoveryLock())
+        {
+            foreach (var m in journal.Recover())
+            {
+                changes.Refresh(m.File, m.Lines);
+            }
+        }
+    }
+
+    /// <summary>Encodes and writes every staged partition to its temp file; the files are independent, so their fsyncs overlap.</summary>
+    private static void WriteTempFiles(IReadOnlyList<StagedPartition> partitions, List<StagedFile> files)
+    {
+        var staged = new StagedFile?[partitions.Count];
+        try
+        {
+            if (staged.Length == 1)
+            {
+                staged[0] = WriteOne(partitions[0]);
+            }
+            else
+            {
+                Parallel.For(0, staged.Length, new ParallelOptions { MaxDegreeOfParallelism = FsyncParallelism },
+                    i => staged[i] = WriteOne(partitions[i]));
+            }
+        }
+        finally
+        {
+            // Whatever got written is known to the caller, so a failure deletes it.
+            files.AddRange(staged.Where(f => f is not null)!);
+        }
+
+        static StagedFile WriteOne(StagedPartition p)
+        {
+            var bytes = ParquetFiles.Encode(p.Batch);
+            return new StagedFile(DurableFile.WriteTemp(p.Path, s => s.Write(bytes)), p.Path);
+        }
+    }
+}
+
+/// <summary>What a write stages inside <see cref="CommitPipeline.CommitAsync"/>: new partition batches, read against current files.</summary>
+internal sealed class Staging(LakePaths paths, ReadCache cache)
+{
+    private readonly List<StagedPartition> _partitions = [];
+
+    public IReadOnlyList<StagedPartition> Partitions => _partitions;
+
+    /// <summary>The partition's rows as they are on disk now (null when it does not exist yet).</summary>
+    public RecordBatch? Current(TableId table, PartitionKey key) => cache.LoadForWrite(table, key);
+
+    public void Stage(TableId table, PartitionKey key, RecordBatch batch) =>
+        _partitions.Add(new StagedPartition(table, key, paths.PartitionFile(table, key), batch));
+}

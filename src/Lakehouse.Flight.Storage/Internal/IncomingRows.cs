@@ -1,0 +1,159 @@
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>Rows of one symbol of a write, with the rows of each partition they fall in.</summary>
+internal sealed record SymbolRows(string Symbol, int[] Rows, SortedDictionary<(int Year, int Month), List<int>> Partitions);
+
+/// <summary>
+/// Puts the rows of a write into the table's shape before any lock is taken: columns by name in the
+/// table's order, symbols normalised, lineage stamped (<c>ingested_at</c>, <c>run_id</c>, <c>source</c>),
+/// null and duplicate keys refused for the whole write. Pure: no I/O.
+/// </summary>
+internal static class IncomingRows
+{
+    public static RecordBatch Prepare(TableDefinition table, RecordBatch rows, string? source, string runId, DateTimeOffset now)
+    {
+        var schema = table.Schema;
+        foreach (var f in rows.Schema.FieldsList)
+        {
+            if (schema.GetFieldIndex(f.Name) < 0)
+            {
+                throw LakehouseException.Invalid(
+                    $"unexpected column '{f.Name}' for {table.Id}: its columns are {string.Join(", ", schema.FieldsList.Select(x => x.Name))}");
+            }
+        }
+        var n = rows.Length;
+        var arrays = new IArrowArray[schema.FieldsList.Count];
+        for (var c = 0; c < arrays.Length; c++)
+        {
+            var field = schema.FieldsList[c];
+            var i = rows.Schema.GetFieldIndex(field.Name);
+            if (field.Name == "ingested_at" && field.DataType is TimestampType ts)
+            {
+                var micros = (now.UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
+                arrays[c] = new TimestampArray(ts, Fill(n, micros), ArrowBuffer.Empty, n, 0, 0);
+                continue;
+            }
+            if (field.Name == "run_id" && field.DataType is StringType)
+            {
+                arrays[c] = Strings(n, _ => runId);
+                continue;
+            }
+            if (field.Name == "source" && field.DataType is StringType && (source is not null || i < 0))
+            {
+                var fixedSource = source ?? "unknown";
+                arrays[c] = Strings(n, _ => fixedSource);
+                continue;
+            }
+            if (i < 0)
+            {
+                arrays[c] = field.IsNullable
+                    ? RecordBatches.Nulls(field.DataType, n)
+                    : throw LakehouseException.Invalid($"missing column '{field.Name}' for {table.Id}");
+                continue;
+            }
+            var array = rows.Column(i);
+            if (!SameType(array.Data.DataType, field.DataType))
+            {
+                throw LakehouseException.Invalid($"column '{field.Name}' has type {array.Data.DataType.Name}; {table.Id} stores {field.DataType.Name}");
+            }
+            if (field.Name == "source" && array is StringArray given)
+            {
+                // A row without a source still says where it came from.
+                array = Strings(n, r => given.IsNull(r) || given.GetString(r).Length == 0 ? "unknown" : given.GetString(r));
+            }
+            else if (!field.IsNullable && array.NullCount > 0)
+            {
+                var row = Enumerable.Range(0, n).First(array.IsNull);
+                throw table.Key.Contains(field.Name)
+                    ? LakehouseException.Invalid($"row {row}: key column '{field.Name}' is null; every row needs a {string.Join(", ", table.Key)}")
+                    : LakehouseException.Invalid($"row {row}: column '{field.Name}' is null; only {string.Join(", ", schema.FieldsList.Where(x => x.IsNullable).Select(x => x.Name))} may be null");
+            }
+            arrays[c] = field.Name == TableDefinition.SymbolColumn ? NormalizeSymbols((StringArray)array) : array;
+        }
+        return new RecordBatch(schema, arrays, n);
+    }
+
+    /// <summary>Rows grouped by symbol (ordinal order) and partition; a key seen twice refuses the whole write.</summary>
+    public static List<SymbolRows> Group(TableDefinition table, RecordBatch rows)
+    {
+        var symbols = (StringArray)rows.Column(TableDefinition.SymbolColumn);
+        var dates = (Date32Array)rows.Column(table.DateColumn);
+        var extra = table.Key.Skip(2).Select(k => (StringArray)rows.Column(k)).ToArray();
+        var bySymbol = new SortedDictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var s = symbols.GetString(r);
+            if (!bySymbol.TryGetValue(s, out var list))
+            {
+                bySymbol[s] = list = [];
+            }
+            list.Add(r);
+        }
+        var result = new List<SymbolRows>(bySymbol.Count);
+        foreach (var (symbol, list) in bySymbol)
+        {
+            var seen = new HashSet<(int, string)>();
+            var partitions = new SortedDictionary<(int, int), List<int>>();
+            foreach (var r in list)
+            {
+                var day = dates.Values[r];
+                var rest = extra.Length == 0 ? "" : string.Join('\u001f', extra.Select(e => e.GetString(r)));
+                if (!seen.Add((day, rest)))
+                {
+                    var date = DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day);
+                    throw LakehouseException.Invalid(
+                        $"duplicate key ({symbol}, {date:yyyy-MM-dd}{(rest.Length == 0 ? "" : ", " + rest.Replace('\u001f', ','))}) in one batch: send each ({string.Join(", ", table.Key)}) once");
+                }
+                var p = table.PartitionOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day));
+                if (!partitions.TryGetValue(p, out var prows))
+                {
+                    partitions[p] = prows = [];
+                }
+                prows.Add(r);
+            }
+            result.Add(new SymbolRows(symbol, [.. list], partitions));
+        }
+        return result;
+    }
+
+    private static bool SameType(IArrowType a, IArrowType b) => (a, b) switch
+    {
+        (TimestampType x, TimestampType y) => x.Unit == y.Unit && x.Timezone == y.Timezone,
+        _ => a.TypeId == b.TypeId,
+    };
+
+    private static StringArray NormalizeSymbols(StringArray array)
+    {
+        var changed = false;
+        var values = new string[array.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var raw = array.GetString(i);
+            values[i] = Symbols.Normalize(raw);
+            changed |= !string.Equals(raw, values[i], StringComparison.Ordinal);
+        }
+        return changed ? Strings(values.Length, i => values[i]) : array;
+    }
+
+    private static StringArray Strings(int n, Func<int, string> value)
+    {
+        var b = new StringArray.Builder();
+        for (var i = 0; i < n; i++)
+        {
+            b.Append(value(i));
+        }
+        return b.Build();
+    }
+
+    private static ArrowBuffer Fill(int n, long value)
+    {
+        var values = new long[n];
+        System.Array.Fill(values, value);
+        return new ArrowBuffer(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+    }
+}

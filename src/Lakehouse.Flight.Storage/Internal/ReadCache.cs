@@ -1,0 +1,360 @@
+using System.Collections.Immutable;
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>A partition a commit rewrote: its new rows and the file they are in.</summary>
+internal sealed record StagedPartition(TableId Table, PartitionKey Key, string Path, RecordBatch Batch);
+
+/// <summary>
+/// Decoded partitions in memory, within one byte budget: symbol entries (one date-sorted batch of all
+/// of a symbol's rows, for tables with one row per key) serve scans and warm reads by zero-copy slices;
+/// the partition cache keeps small cold reads and per-source (bronze) files. Files stay the source of
+/// truth: a cached copy is used by a write only while the file's stamp still matches (docs/decisions.md D2).
+/// </summary>
+internal sealed class ReadCache
+{
+    /// <summary>A read touching at least this many partitions of an uncached symbol builds its entry.</summary>
+    private const int BuildEntryPartitions = 8;
+
+    private readonly LakePaths _paths;
+    private readonly PartitionIndex _index;
+    private readonly PartitionCache _partitions;
+    private readonly SymbolCache _symbols;
+
+    public ReadCache(LakePaths paths, PartitionIndex index, long budgetBytes)
+    {
+        _paths = paths;
+        _index = index;
+        BudgetBytes = budgetBytes;
+        // Symbol entries serve scans and warm reads; the partition cache only keeps cold small reads
+        // of symbols without an entry (and bronze), so it gets a small share of the budget.
+        var partitionBudget = budgetBytes / 16;
+        _partitions = new PartitionCache(partitionBudget);
+        _symbols = new SymbolCache(budgetBytes - partitionBudget);
+    }
+
+    public long BudgetBytes { get; }
+
+    public long Bytes => _partitions.Bytes + _symbols.Bytes;
+
+    public int CachedPartitions => (int)Math.Min(int.MaxValue, _partitions.Count + _symbols.Partitions);
+
+    /// <summary>Symbol entries held (tests watch eviction through it).</summary>
+    internal SymbolCache Symbols => _symbols;
+
+    internal PartitionCache Partitions => _partitions;
+
+    private static bool KeepsEntries(TableId table) => !table.Definition.PerSource;
+
+    /// <summary>A partition from the cache, or decoded from disk and cached. Null when the file is gone.</summary>
+    public RecordBatch? GetPartition(TableId table, PartitionKey key)
+    {
+        var path = _paths.PartitionFile(table, key);
+        if (_partitions.TryGet(path, out var cached, out _))
+        {
+            return cached;
+        }
+        var before = FileStamp.Of(path);
+        if (before == default)
+        {
+            return null;
+        }
+        RecordBatch batch;
+        try
+        {
+            batch = ParquetFiles.Read(path, table.Definition.Schema);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        // Cache only what was stable while we read it; a concurrent replace is picked up next time.
+        if (FileStamp.Of(path) == before)
+        {
+            _partitions.Put(path, batch, before);
+        }
+        return batch;
+    }
+
+    public bool IsCached(TableId table, PartitionKey key) => _partitions.Contains(_paths.PartitionFile(table, key));
+
+    /// <summary>Rows of a partition from the cache if cached whole (no file read); else null.</summary>
+    public RecordBatch? CachedPartition(TableId table, PartitionKey key) =>
+        _partitions.TryGet(_paths.PartitionFile(table, key), out var batch, out _) ? batch : null;
+
+    /// <summary>The current file, never a stale cache entry: a cached copy is trusted only if the file's stamp matches.</summary>
+    public RecordBatch? LoadForWrite(TableId table, PartitionKey key)
+    {
+        var path = _paths.PartitionFile(table, key);
+        var stamp = FileStamp.Of(path);
+        if (stamp == default)
+        {
+            return null;
+        }
+        if (_partitions.TryGet(path, out var cached, out var cachedStamp) && cachedStamp == stamp)
+        {
+            return cached;
+        }
+        if (KeepsEntries(table) && _symbols.TryGet(table, key.Symbol, out var entry)
+            && entry.IndexOf(key.Year, key.Month) is var i and >= 0 && entry.Months[i].Stamp == stamp)
+        {
+            return entry.MonthSlice(i);
+        }
+        return ParquetFiles.Read(path, table.Definition.Schema);
+    }
+
+    /// <summary>The symbol's entry when it holds exactly the partitions the index lists.</summary>
+    public bool TryEntry(TableId table, string symbol, ImmutableSortedSet<(int Year, int Month)> partitions, out SymbolEntry entry) =>
+        _symbols.TryGet(table, symbol, out entry) && entry.Matches(partitions);
+
+    /// <summary>The symbol's entry if it matches the index; built when the read is large enough to pay for it.</summary>
+    public SymbolEntry? EntryForRead(TableId table, string symbol, ImmutableSortedSet<(int Year, int Month)> partitions, int touched,
+        CancellationToken cancellationToken)
+    {
+        if (!_symbols.Enabled || !KeepsEntries(table))
+        {
+            return null;
+        }
+        if (TryEntry(table, symbol, partitions, out var entry))
+        {
+            return entry;
+        }
+        return touched >= BuildEntryPartitions ? BuildEntry(table, symbol, parallel: true, cancellationToken) : null;
+    }
+
+    /// <summary>
+    /// Decodes the symbol's files (the partition cache's copies where their stamp still matches) and
+    /// concatenates them once. Returns null, publishing nothing, when a file changed or vanished while
+    /// read: the caller falls back to per-file reads.
+    /// </summary>
+    private SymbolEntry? BuildEntry(TableId table, string symbol, bool parallel, CancellationToken cancellationToken)
+    {
+        var generation = _symbols.Generation(table, symbol);
+        var months = _index.PartitionsOf(table, symbol).ToArray();
+        if (months.Length == 0)
+        {
+            return null;
+        }
+        var batches = new RecordBatch?[months.Length];
+        var stamps = new FileStamp[months.Length];
+        var failed = 0;
+        void Load(int i)
+        {
+            var path = _paths.PartitionFile(table, new PartitionKey(symbol, months[i].Year, months[i].Month));
+            var before = FileStamp.Of(path);
+            if (before == default)
+            {
+                Volatile.Write(ref failed, 1);
+                return;
+            }
+            if (_partitions.TryGet(path, out var cached, out var cachedStamp) && cachedStamp == before)
+            {
+                batches[i] = cached;
+                stamps[i] = before;
+                return;
+            }
+            try
+            {
+                batches[i] = ParquetFiles.Read(path, table.Definition.Schema);
+            }
+            catch (FileNotFoundException)
+            {
+                Volatile.Write(ref failed, 1);
+                return;
+            }
+            // Use only what was stable while we read it.
+            if (FileStamp.Of(path) != before)
+            {
+                Volatile.Write(ref failed, 1);
+            }
+            stamps[i] = before;
+        }
+        if (parallel && months.Length > 1)
+        {
+            Parallel.For(0, months.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, Load);
+        }
+        else
+        {
+            for (var i = 0; i < months.Length; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                Load(i);
+            }
+        }
+        if (failed != 0)
+        {
+            return null;
+        }
+        var ranges = new MonthRange[months.Length];
+        var start = 0;
+        for (var i = 0; i < months.Length; i++)
+        {
+            ranges[i] = new MonthRange(months[i].Year, months[i].Month, start, batches[i]!.Length, stamps[i]);
+            start += batches[i]!.Length;
+        }
+        var entry = new SymbolEntry(ArrowConcat.ConcatenateManaged(batches!), ranges);
+        if (_symbols.TryAdd(table, symbol, entry, generation) && _partitions.Count > 0)
+        {
+            // The entry holds these rows now; per-partition copies would only double the memory.
+            _partitions.RemovePrefix(_paths.SymbolDir(table, symbol) + Path.DirectorySeparatorChar);
+        }
+        return entry;
+    }
+
+    /// <summary>
+    /// After a commit: splices the new partition batches into the symbols' entries (unchanged
+    /// partitions kept, changed replaced, new inserted in order); symbols without an entry get the
+    /// batches in the partition cache.
+    /// </summary>
+    public void Committed(IReadOnlyList<StagedPartition> updates)
+    {
+        foreach (var group in updates.GroupBy(u => (u.Table, u.Key.Symbol)))
+        {
+            var (table, symbol) = group.Key;
+            if (KeepsEntries(table) && _symbols.TryGet(table, symbol, out var entry)
+                && Splice(entry, group.Select(u => (u.Key.Year, u.Key.Month, u.Batch, FileStamp.Of(u.Path))).ToList()) is { } spliced)
+            {
+                _symbols.Replace(table, symbol, spliced);
+                foreach (var u in group)
+                {
+                    _partitions.Remove(u.Path);
+                }
+                continue;
+            }
+            if (KeepsEntries(table))
+            {
+                // Fences out an entry a concurrent reader is building from the files we replaced.
+                _symbols.Invalidate(table, symbol);
+            }
+            foreach (var u in group)
+            {
+                _partitions.Put(u.Path, u.Batch, FileStamp.Of(u.Path));
+            }
+        }
+    }
+
+    /// <summary>Another process changed the symbol: forget what we hold of it.</summary>
+    public void Invalidate(TableId table, string symbol)
+    {
+        _symbols.Invalidate(table, symbol);
+        _partitions.RemovePrefix(_paths.SymbolDir(table, symbol) + Path.DirectorySeparatorChar);
+    }
+
+    private static SymbolEntry? Splice(SymbolEntry entry, List<(int Year, int Month, RecordBatch Batch, FileStamp Stamp)> changes)
+    {
+        if (changes.Any(c => c.Stamp == default))
+        {
+            return null;
+        }
+        changes.Sort((a, b) => (a.Year, a.Month).CompareTo((b.Year, b.Month)));
+        var parts = new List<RecordBatch>();
+        var ranges = new List<MonthRange>(entry.Months.Length + changes.Count);
+        var old = entry.Months;
+        int i = 0, j = 0, rows = 0;
+        while (i < old.Length || j < changes.Count)
+        {
+            var takeNew = j < changes.Count && (i == old.Length || (changes[j].Year, changes[j].Month).CompareTo((old[i].Year, old[i].Month)) <= 0);
+            if (takeNew)
+            {
+                var c = changes[j++];
+                if (i < old.Length && old[i].Year == c.Year && old[i].Month == c.Month)
+                {
+                    i++;
+                }
+                parts.Add(c.Batch);
+                ranges.Add(new MonthRange(c.Year, c.Month, rows, c.Batch.Length, c.Stamp));
+                rows += c.Batch.Length;
+                continue;
+            }
+            // A run of unchanged partitions is contiguous in the old batch: one zero-copy slice.
+            var runStart = i;
+            while (i < old.Length && (j == changes.Count || (old[i].Year, old[i].Month).CompareTo((changes[j].Year, changes[j].Month)) < 0))
+            {
+                ranges.Add(old[i] with { Start = rows + old[i].Start - old[runStart].Start });
+                i++;
+            }
+            var length = old[i - 1].Start + old[i - 1].Length - old[runStart].Start;
+            parts.Add(entry.Batch.Slice(old[runStart].Start, length));
+            rows += length;
+        }
+        return new SymbolEntry(ArrowConcat.ConcatenateManaged(parts), ranges.ToArray());
+    }
+
+    /// <summary>
+    /// Decodes every partition of a table into the cache, as far as the budget allows, on all cores:
+    /// symbol entries for tables with one row per key, partitions otherwise. Warming never evicts: it
+    /// stops at 90% of the budget. Returns how many partitions it decoded (cached ones are skipped).
+    /// </summary>
+    public int Warm(IEnumerable<TableId> tables, CancellationToken cancellationToken)
+    {
+        if (BudgetBytes <= 0)
+        {
+            return 0;
+        }
+        var symbolWork = new List<(TableId Table, string Symbol)>();
+        var partitionWork = new List<(TableId Table, PartitionKey Key)>();
+        foreach (var t in tables)
+        {
+            foreach (var symbol in _index.SymbolsOf(t))
+            {
+                var parts = _index.PartitionsOf(t, symbol);
+                if (KeepsEntries(t))
+                {
+                    if (!TryEntry(t, symbol, parts, out _))
+                    {
+                        symbolWork.Add((t, symbol));
+                    }
+                }
+                else
+                {
+                    partitionWork.AddRange(parts.Select(p => (t, new PartitionKey(symbol, p.Year, p.Month))));
+                }
+            }
+        }
+        var loaded = 0;
+        var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
+        Parallel.ForEach(symbolWork, options, (item, state) =>
+        {
+            if (_symbols.Bytes >= _symbols.BudgetBytes * 9 / 10)
+            {
+                state.Stop();
+                return;
+            }
+            if (BuildEntry(item.Table, item.Symbol, parallel: false, cancellationToken) is { } entry)
+            {
+                Interlocked.Add(ref loaded, entry.Months.Length);
+            }
+        });
+        Parallel.ForEach(partitionWork, options, (item, state) =>
+        {
+            if (_partitions.Bytes >= BudgetBytes / 16 * 9 / 10)
+            {
+                state.Stop();
+                return;
+            }
+            if (!IsCached(item.Table, item.Key) && GetPartition(item.Table, item.Key) is not null)
+            {
+                Interlocked.Increment(ref loaded);
+            }
+        });
+        return loaded;
+    }
+
+    /// <summary>Decodes the not-yet-cached partitions of a read in parallel before the ordered walk consumes them.</summary>
+    public void Prefetch(TableId table, IReadOnlyList<PartitionKey> keys, CancellationToken cancellationToken)
+    {
+        if (BudgetBytes <= 0 || keys.Count < 4)
+        {
+            return;
+        }
+        var missing = keys.Where(k => !IsCached(table, k)).ToArray();
+        if (missing.Length < 4)
+        {
+            return;
+        }
+        Parallel.ForEach(missing, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            k => GetPartition(table, k));
+    }
+}
