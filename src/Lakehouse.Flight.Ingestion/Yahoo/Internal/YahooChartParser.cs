@@ -135,7 +135,8 @@ internal static class YahooChartParser
         var adjClose = Numbers(First(result, "indicators", "adjclose"), "adjclose");
         var live = LiveSessionDate(meta, zone);
 
-        var bars = new SortedDictionary<DateOnly, PriceBar>();
+        var bars = new List<PriceBar>(timestamps.GetArrayLength());
+        var ordered = true;
         var missing = new List<string>(5);
         var i = -1;
         foreach (var t in timestamps.EnumerateArray())
@@ -147,20 +148,19 @@ internal static class YahooChartParser
                 continue;
             }
             var date = LocalDate(seconds, zone);
-            var label = $"{symbol} {date:yyyy-MM-dd}";
             if (date > to)
             {
-                rejected.Add($"{label}: after the requested end {to:yyyy-MM-dd}");
+                rejected.Add($"{Label(symbol, date)}: after the requested end {to:yyyy-MM-dd}");
                 continue;
             }
             if (date < from)
             {
-                rejected.Add($"{label}: before the requested start {from:yyyy-MM-dd}");
+                rejected.Add($"{Label(symbol, date)}: before the requested start {from:yyyy-MM-dd}");
                 continue;
             }
             if (live == date)
             {
-                rejected.Add($"{label}: live bar of a session still open; fetch it again after the close");
+                rejected.Add($"{Label(symbol, date)}: live bar of a session still open; fetch it again after the close");
                 continue;
             }
             missing.Clear();
@@ -171,19 +171,19 @@ internal static class YahooChartParser
             var v = At(volume, i, "volume", missing);
             if (missing.Count > 0)
             {
-                rejected.Add($"{label}: {string.Join(", ", missing)} {(missing.Count == 1 ? "is" : "are")} missing");
+                rejected.Add($"{Label(symbol, date)}: {string.Join(", ", missing)} {(missing.Count == 1 ? "is" : "are")} missing");
                 continue;
             }
             var a = i < adjClose.Length && !double.IsNaN(adjClose[i]) ? Math.Round(adjClose[i], digits) : (double?)null;
-            var bar = new PriceBar(symbol, date, Math.Round(o, digits), Math.Round(h, digits), Math.Round(l, digits), Math.Round(c, digits),
-                a, (long)Math.Round(v), YahooPriceSource.SourceName, ingestedAt);
-            if (bars.ContainsKey(date))
-            {
-                rejected.Add($"{label}: duplicate date; the later row was kept");
-            }
-            bars[date] = bar;
+            ordered &= bars.Count == 0 || bars[^1].Date < date;
+            bars.Add(new PriceBar(symbol, date, Math.Round(o, digits), Math.Round(h, digits), Math.Round(l, digits), Math.Round(c, digits),
+                a, (long)Math.Round(v), YahooPriceSource.SourceName, ingestedAt));
         }
-        return new SourceResult(symbol, [.. bars.Values], actions, rejected);
+        if (!ordered)
+        {
+            bars = Deduplicate(bars, rejected);
+        }
+        return new SourceResult(symbol, bars, actions, rejected);
     }
 
     /// <summary>
@@ -202,6 +202,23 @@ internal static class YahooChartParser
         }
         return start <= marketTime && marketTime < end ? LocalDate(marketTime, zone) : null;
     }
+
+    /// <summary>The slow path for answers not strictly ascending: one bar per date, the later row wins.</summary>
+    private static List<PriceBar> Deduplicate(List<PriceBar> bars, List<string> rejected)
+    {
+        var byDate = new SortedDictionary<DateOnly, PriceBar>();
+        foreach (var bar in bars)
+        {
+            if (byDate.ContainsKey(bar.Date))
+            {
+                rejected.Add($"{Label(bar.Symbol, bar.Date)}: duplicate date; the later row was kept");
+            }
+            byDate[bar.Date] = bar;
+        }
+        return [.. byDate.Values];
+    }
+
+    private static string Label(string symbol, DateOnly date) => $"{symbol} {date:yyyy-MM-dd}";
 
     private static List<CorporateAction> ParseActions(JsonElement result, string symbol, DateOnly from, DateOnly to, TimeZoneInfo zone, DateTimeOffset ingestedAt)
     {
