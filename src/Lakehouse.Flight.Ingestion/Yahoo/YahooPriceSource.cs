@@ -144,6 +144,12 @@ public sealed class YahooPriceSource : IPriceSource, IDisposable
         {
             result = SourceResult.Failed(symbol, $"{ex.Message} (symbol {symbol})");
         }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // One symbol never stops the others: anything unforeseen (a handshake that cannot connect,
+            // a number outside double's range) becomes that symbol's error.
+            result = SourceResult.Failed(symbol, $"yahoo fetch of {symbol} failed: {ex.GetType().Name}: {ex.Message}");
+        }
         if (result.Error is { } error)
         {
             YahooLog.SymbolFailed(_logger, symbol, error);
