@@ -20,6 +20,7 @@ public static class YahooServiceCollectionExtensions
     public static IServiceCollection AddYahooSource(this IServiceCollection services, IConfiguration? section = null, Action<YahooOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        services.AddLogging();
         var options = services.AddOptions<YahooOptions>();
         if (section is not null)
         {

@@ -178,9 +178,9 @@ public sealed class YahooEdgeCaseTests
 
         Assert.Equal(fixture.Timestamps.Length, result.Bars.Count);
         Assert.Equal(YahooFixture.Round(fixture.Quote("low", 10), 2), result.Bars[10].Low);
-        Assert.Equal(JsonValueKindNumbers(fixture), result.Bars.Count);
+        Assert.Equal(NonNullCloses(fixture), result.Bars.Count);
     }
 
-    private static int JsonValueKindNumbers(YahooFixture fixture) =>
+    private static int NonNullCloses(YahooFixture fixture) =>
         fixture.Result["indicators"]!["quote"]![0]!["close"]!.AsArray().Count(v => v is JsonValue);
 }

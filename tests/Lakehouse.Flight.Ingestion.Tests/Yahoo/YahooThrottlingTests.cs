@@ -48,6 +48,27 @@ public sealed class YahooThrottlingTests
         Assert.True(arrivals[^1] - arrivals[0] >= TimeSpan.FromMilliseconds(900), $"spread {arrivals[^1] - arrivals[0]}");
     }
 
+    [Fact]
+    public async Task FetchAsync_YahooFailingEverything_CircuitOpensAndLaterSymbolsAreNotSent()
+    {
+        await using var server = await YahooTestServer.StartAsync((_, _, context) =>
+            YahooTestServer.Reply(context, StatusCodes.Status500InternalServerError, "down", "text/plain"));
+        var symbols = Enumerable.Range(0, 25).Select(i => $"S{i:D2}").ToArray();
+
+        var results = await server.FetchAsync(symbols, new(2020, 8, 31), new(2020, 11, 6), o =>
+        {
+            o.MaxRetries = 0;
+            o.MaxConcurrency = 1;
+        });
+
+        Assert.Equal(25, results.Count);
+        Assert.All(results.Values, r => Assert.NotNull(r.Error));
+        // The breaker samples at least 20 requests before it may open.
+        var open = results.Values.Where(r => r.Error!.Contains("circuit is open", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(5, open.Length);
+        Assert.Equal(20, symbols.Sum(server.Attempts));
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;
