@@ -1,3 +1,4 @@
+using Lakehouse.Flight.Core;
 using Microsoft.AspNetCore.Http;
 
 namespace Lakehouse.Flight.Ingestion.Tests.Yahoo;
@@ -67,6 +68,47 @@ public sealed class YahooThrottlingTests
         var open = results.Values.Where(r => r.Error!.Contains("circuit is open", StringComparison.Ordinal)).ToArray();
         Assert.Equal(5, open.Length);
         Assert.Equal(20, symbols.Sum(server.Attempts));
+    }
+
+    [Fact]
+    public async Task FetchAsync_CallerStopsAfterFirstResult_HangingRequestsAreCancelled()
+    {
+        var fixture = YahooFixture.Load(AaplFile);
+        var aborted = 0;
+        await using var server = await YahooTestServer.StartAsync(async (symbol, _, context) =>
+        {
+            if (symbol == "FAST")
+            {
+                await YahooTestServer.Reply(context, StatusCodes.Status200OK, fixture.BodyJson);
+                return;
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref aborted);
+            }
+        });
+        using var source = Ingestion.Yahoo.YahooPriceSource.Create(server.Options());
+        var started = DateTimeOffset.UtcNow;
+
+        SourceResult? first = null;
+        await foreach (var r in source.FetchAsync(new SourceRequest(["SLOW1", "FAST", "SLOW2"], new(2020, 8, 31), new(2020, 11, 6))))
+        {
+            first = r;
+            break;
+        }
+
+        Assert.Equal("FAST", first!.Symbol);
+        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(10));
+        // The two hanging requests were dropped by the client, not left running.
+        for (var i = 0; i < 50 && Volatile.Read(ref aborted) < 2; i++)
+        {
+            await Task.Delay(100);
+        }
+        Assert.Equal(2, Volatile.Read(ref aborted));
     }
 
     private static void InterlockedMax(ref int target, int value)
