@@ -98,7 +98,7 @@ internal static class YahooChartParser
         if (granularity != "1d")
         {
             return SourceResult.Failed(symbol,
-                $"yahoo answered {symbol} with '{granularity ?? "unknown"}' bars, not daily (1d) ones; intraday bars are never stored as daily prices");
+                $"yahoo answered {symbol} with '{granularity ?? "unknown"}' bars, not daily (1d) ones; only daily bars are stored, so the answer was refused");
         }
         var zoneId = String(meta, "exchangeTimezoneName");
         TimeZoneInfo zone;
