@@ -86,7 +86,11 @@ public sealed class YahooPriceSource : IPriceSource, IDisposable
         {
             throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
         }
-        var symbols = request.Symbols.Distinct(StringComparer.Ordinal).ToArray();
+        // 'aapl' and 'AAPL' are one symbol: one request, one result. Invalid ones pass through to fail alone.
+        var symbols = request.Symbols
+            .Select(s => Symbols.TryNormalize(s, out var normalized, out _) ? normalized : s)
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
         var client = _typedClientFactory.CreateClient(_httpClientFactory.CreateClient(YahooChartClient.HttpClientName));
 
         // Workers write results as they finish; the caller reads them in completion order.

@@ -157,13 +157,14 @@ public sealed class YahooEdgeCaseTests
     }
 
     [Fact]
-    public async Task FetchAsync_InvalidSymbol_FailsThatSymbolOnlyWithoutARequest()
+    public async Task FetchAsync_InvalidAndRepeatedSymbols_InvalidFailsAloneRepeatFetchedOnce()
     {
         var fixture = YahooFixture.Load(AaplFile);
         await using var server = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["AAPL"] = fixture });
 
-        var results = await server.FetchAsync(["../etc", "AAPL"], new(2020, 8, 31), new(2020, 11, 6));
+        var results = await server.FetchAsync(["../etc", "AAPL", "aapl"], new(2020, 8, 31), new(2020, 11, 6));
 
+        Assert.Equal(2, results.Count);
         Assert.Contains("contains '/'", results["../etc"].Error, StringComparison.Ordinal);
         Assert.Null(results["AAPL"].Error);
         Assert.Single(server.Requests);
