@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Ingestion.Yahoo;
 using Lakehouse.Flight.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,11 +26,13 @@ internal sealed class CliServices : IDisposable
         .AddEnvironmentVariables()
         .Build();
 
-    public static CliServices Open(string dataDir)
+    public static CliServices Open(string dataDir, IConfiguration? configuration = null)
     {
+        configuration ??= Configuration();
         var services = new ServiceCollection()
             .AddLakehouseStorage(o => o.DataDir = dataDir)
-            .AddLakehouseIngestion();
+            .AddLakehouseIngestion()
+            .AddYahooSource(configuration.GetSection(YahooOptions.SectionName));
         return new CliServices(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Ingestion.Yahoo;
 using Lakehouse.Flight.Server.Http;
 using Lakehouse.Flight.Server.Internal;
 using Lakehouse.Flight.Storage;
@@ -111,6 +112,7 @@ public sealed class LakehouseServer : IAsyncDisposable
                 o.Catalog = options.Catalog;
             })
             .AddLakehouseIngestion()
+            .AddYahooSource(configure: options.Yahoo.CopyTo)
             .AddLakehouseServer(options);
         configureServices?.Invoke(builder.Services);
 

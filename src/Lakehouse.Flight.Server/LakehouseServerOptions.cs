@@ -49,6 +49,9 @@ public sealed class LakehouseServerOptions
 
     public AuthOptions Auth { get; set; } = new();
 
+    /// <summary>The Yahoo source (<c>Lakehouse:Yahoo:BaseUrl</c>, <c>RequestsPerSecond</c>, retries, timeouts).</summary>
+    public Ingestion.Yahoo.YahooOptions Yahoo { get; set; } = new();
+
     /// <summary>The tables served (the product's tables; code may declare more, e.g. a test's table). Not read from configuration.</summary>
     [Microsoft.Extensions.Configuration.ConfigurationKeyName("__catalog_not_bound")]
     public Core.Tables.TableCatalog Catalog { get; set; } = Core.Tables.TableCatalog.Default;
@@ -101,6 +104,10 @@ public sealed class LakehouseServerOptions
             throw LakehouseException.Invalid($"Lakehouse:CertificateKeyPath '{key}' does not exist");
         }
         Auth.Validate();
+        if (Yahoo.Validate() is { Count: > 0 } yahoo)
+        {
+            throw LakehouseException.Invalid(string.Join("; ", yahoo));
+        }
     }
 
     /// <summary>Loads the configured certificate (PFX, or PEM with its key).</summary>

@@ -77,7 +77,7 @@ public sealed class ActionTests : IAsyncLifetime
         var manifest = await Action("manifest", """{"layer":"silver","limit":1}""");
         var health = await Action("health", "");
 
-        var silver = stats.RootElement.EnumerateArray().Single(e => e.GetProperty("layer").GetString() == "silver");
+        var silver = stats.RootElement.EnumerateArray().Single(e => e.GetProperty("layer").GetString() == "silver" && e.GetProperty("table").GetString() == "prices_daily");
         Assert.Equal((2, (long)bars.Count, 2L), (silver.GetProperty("symbols").GetInt32(), silver.GetProperty("rows").GetInt64(), silver.GetProperty("partitions").GetInt64()));
         var line = Assert.Single(manifest.RootElement.EnumerateArray());
         Assert.Equal(("MSFT", (long)bars.Count(b => b.Symbol == "MSFT")), (line.GetProperty("symbol").GetString(), line.GetProperty("inserted").GetInt64()));

@@ -1,3 +1,4 @@
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Server;
 using Microsoft.Extensions.Logging;
 
@@ -13,7 +14,7 @@ public sealed class HostTests
         Assert.Equal("127.0.0.1", server.Server.BindHost);
         Assert.Equal("127.0.0.1", server.Endpoint.Host);
         using var client = server.Client();
-        Assert.Equal(2, (await client.ListDatasetsAsync().DefaultTimeout()).Count);
+        Assert.Equal(TableCatalog.Default.Tables.Count, (await client.ListDatasetsAsync().DefaultTimeout()).Count);
     }
 
     [Fact]

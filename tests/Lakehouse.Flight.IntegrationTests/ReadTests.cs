@@ -128,7 +128,8 @@ public sealed class ReadTests : IAsyncLifetime
 
         var datasets = await client.ListDatasetsAsync().DefaultTimeout();
 
-        var silver = Assert.Single(datasets, d => d.Layer == "silver");
+        Assert.Equal(["silver/prices_daily", "bronze/prices_daily", "silver/corporate_actions"], datasets.Select(d => $"{d.Layer}/{d.Table}"));
+        var silver = Assert.Single(datasets, d => d.Layer == "silver" && d.Table == "prices_daily");
         var bronze = Assert.Single(datasets, d => d.Layer == "bronze");
         Assert.Equal(_bars.Count, silver.TotalRecords);
         Assert.Equal(_bars.Count, bronze.TotalRecords);
@@ -182,6 +183,26 @@ public sealed class ReadTests : IAsyncLifetime
         Assert.Equal(plan.TotalRecords, batches.Sum(b => b.Length));
     }
 
+    [Theory]
+    [InlineData("limit over several symbols", "AAPL,MSFT", 10)]
+    [InlineData("limit over every symbol", "", 5)]
+    [InlineData("several symbols", "MSFT,AAPL", 0)]
+    [InlineData("every symbol", "", 0)]
+    public async Task PlanAsync_AnyQueryShape_ReturnsSymbolsAndRowsOfTheRead(string shape, string symbols, long limit)
+    {
+        using var client = _server.Client();
+        var query = PriceQuery.Create(symbols: symbols.Split(',', StringSplitOptions.RemoveEmptyEntries), dateFrom: "2024-02-01", limit: limit);
+
+        var plan = await client.PlanAsync(query).DefaultTimeout();
+        var read = (await client.GetPricesAsync(query).ToListAsync()).Sum(b => b.Length);
+
+        var expectedSymbols = symbols.Length == 0 ? ["AAPL", "MSFT", "^GSPC"] : symbols.Split(',').Order(StringComparer.Ordinal).ToArray();
+        Assert.True(expectedSymbols.SequenceEqual(plan.Symbols), $"{shape}: planned [{string.Join(", ", plan.Symbols)}]");
+        var all = _bars.Count(b => expectedSymbols.Contains(b.Symbol) && b.Date >= new DateOnly(2024, 2, 1));
+        Assert.Equal(limit > 0 ? Math.Min(limit, all) : all, plan.TotalRecords);
+        Assert.Equal(plan.TotalRecords, read);
+    }
+
     [Fact]
     public async Task DoGet_ManyRows_IsSlicedIntoSmallMessages()
     {
@@ -208,7 +229,7 @@ public sealed class ReadTests : IAsyncLifetime
         { """{"date_from":"2024-03-01","date_to":"2024-01-01"}""", "date_from 2024-03-01 is after date_to 2024-01-01" },
         { """{"date_from":"2024-13-01"}""", "not an ISO date" },
         { """{"symbols":["../x"]}""", "symbol '../x' contains '/'" },
-        { """{"columns":["price"]}""", "unknown column 'price': valid columns are symbol, date" },
+        { """{"columns":["price"]}""", "unknown column 'price' in silver/prices_daily: valid columns are symbol, date" },
         { """{"colour":"red"}""", "colour" },
     };
 

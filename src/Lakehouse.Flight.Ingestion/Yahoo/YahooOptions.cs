@@ -43,6 +43,22 @@ public sealed class YahooOptions
     public string UserAgent { get; set; } = "Mozilla/5.0 (compatible; Lakehouse.Flight/1.0)";
 
     /// <summary>Every problem with these settings, each naming the setting and what to set it to.</summary>
+    /// <summary>Copies every setting onto <paramref name="to"/> (options built in code handed to a service collection).</summary>
+    public void CopyTo(YahooOptions to)
+    {
+        to.BaseUrl = BaseUrl;
+        to.CookieUrl = CookieUrl;
+        to.RequestsPerSecond = RequestsPerSecond;
+        to.MaxConcurrency = MaxConcurrency;
+        to.MaxRetries = MaxRetries;
+        to.RetryBaseDelay = RetryBaseDelay;
+        to.MaxRetryDelay = MaxRetryDelay;
+        to.AttemptTimeout = AttemptTimeout;
+        to.TotalTimeout = TotalTimeout;
+        to.CircuitBreakDuration = CircuitBreakDuration;
+        to.UserAgent = UserAgent;
+    }
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();

@@ -57,7 +57,7 @@ public sealed class YahooPriceSource : IPriceSource, IDisposable
             services.AddSingleton(loggerFactory);
         }
         services.AddLogging();
-        services.AddYahooSource(configure: o => Copy(options, o));
+        services.AddYahooSource(configure: options.CopyTo);
         var provider = services.BuildServiceProvider();
         try
         {
@@ -213,20 +213,5 @@ public sealed class YahooPriceSource : IPriceSource, IDisposable
     {
         var now = _time.GetUtcNow();
         return new DateTimeOffset(now.UtcTicks - (now.UtcTicks % 10), TimeSpan.Zero);
-    }
-
-    private static void Copy(YahooOptions from, YahooOptions to)
-    {
-        to.BaseUrl = from.BaseUrl;
-        to.CookieUrl = from.CookieUrl;
-        to.RequestsPerSecond = from.RequestsPerSecond;
-        to.MaxConcurrency = from.MaxConcurrency;
-        to.MaxRetries = from.MaxRetries;
-        to.RetryBaseDelay = from.RetryBaseDelay;
-        to.MaxRetryDelay = from.MaxRetryDelay;
-        to.AttemptTimeout = from.AttemptTimeout;
-        to.TotalTimeout = from.TotalTimeout;
-        to.CircuitBreakDuration = from.CircuitBreakDuration;
-        to.UserAgent = from.UserAgent;
     }
 }
