@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Lakehouse.Flight.Core;
-using Sylvan.Data.Csv;
+using CsvHelper;
 
 namespace Lakehouse.Flight.Ingestion.Csv;
 
@@ -23,11 +23,27 @@ internal sealed record CsvFilePeek(string Name, string? Symbol, CsvFilePlan? Pla
 /// <summary>A file that cannot be read at all (period other than daily, I/O error mid-file).</summary>
 internal sealed class CsvFileException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>Reads price files with Sylvan.Data.Csv (chosen by measurement, docs/decisions.md D10).</summary>
+/// <summary>Reads price files with CsvHelper (chosen by measurement, docs/decisions.md D10).</summary>
 internal static class CsvPriceFile
 {
     // Cancellation is checked every this many rows; a row costs well under a microsecond.
     private const int CancellationStride = 4096;
+
+    // Longer values are cut in reasons so one garbage line cannot make a megabyte-long message.
+    private const int MaxQuoted = 40;
+
+    // Line numbers are tracked (blank lines and quoted line breaks counted) because every reason names
+    // one; blank lines are skipped; no comment character, so a '#' line is a malformed row, reported.
+    // A price row is under 200 bytes: 1 MiB bounds what an unclosed quote can make the reader buffer.
+    private static readonly CsvReaderOptions _options = new()
+    {
+        HasHeader = false,
+        Separator = ',',
+        TrimWhitespace = true,
+        TrackLineNumbers = true,
+        SkipEmptyLines = true,
+        MaxRecordSize = 1 << 20,
+    };
 
     /// <summary>Opens the file, reads its header and, for Stooq bulk files, the first ticker.</summary>
     public static CsvFilePeek Peek(string path, string? symbolOverride)
@@ -50,12 +66,12 @@ internal static class CsvPriceFile
 
         try
         {
-            using var csv = Open(path);
+            using var csv = CsvReader.FromFile(path, _options);
             if (!csv.Read())
             {
                 return new CsvFilePeek(name, nameSymbol, null, $"{name}: the file is empty; expected a header: {CsvLayout.AcceptedHeaders}");
             }
-            var header = new string[csv.RowFieldCount];
+            var header = new string[csv.FieldCount];
             for (var i = 0; i < header.Length; i++)
             {
                 header[i] = csv.GetString(i);
@@ -83,7 +99,7 @@ internal static class CsvPriceFile
     {
         try
         {
-            using var csv = Open(file.Path);
+            using var csv = CsvReader.FromFile(file.Path, _options);
             csv.Read(); // the header, already checked by Peek
             var rows = 0;
             while (csv.Read())
@@ -101,22 +117,14 @@ internal static class CsvPriceFile
         }
     }
 
-    private static CsvFilePeek PeekTicker(CsvDataReader csv, string path, string name, CsvLayout layout, string? symbolOverride, string? nameSymbol, string? nameError)
+    private static CsvFilePeek PeekTicker(CsvReader csv, string path, string name, CsvLayout layout, string? symbolOverride, string? nameSymbol, string? nameError)
     {
         // The ticker column names the symbol (Stooq's own files); an empty file or a short first row
         // falls back to the file name, and that row is reported when the file is read.
         string? ticker = null;
-        while (csv.Read())
+        if (csv.Read() && csv.FieldCount == layout.FieldCount)
         {
-            if (IsBlank(csv))
-            {
-                continue;
-            }
-            if (csv.RowFieldCount == layout.FieldCount)
-            {
-                ticker = csv.GetString(layout.Ticker).Trim();
-            }
-            break;
+            ticker = csv.GetString(layout.Ticker);
         }
         if (symbolOverride is not null)
         {
@@ -130,30 +138,27 @@ internal static class CsvPriceFile
         }
         if (!Symbols.TryNormalize(ticker, out var symbol, out var why))
         {
-            return new CsvFilePeek(name, nameSymbol, null, $"{name}:2: <TICKER> does not give a symbol ({why})");
+            return new CsvFilePeek(name, nameSymbol, null, $"{name}:{csv.LineNumber}: <TICKER> does not give a symbol ({why})");
         }
         return new CsvFilePeek(name, symbol, new CsvFilePlan(path, name, layout, symbol, ticker), null);
     }
 
-    private static void ReadRow(CsvDataReader csv, CsvFilePlan file, DateOnly? from, DateOnly? to, SymbolBars into)
+    private static void ReadRow(CsvReader csv, CsvFilePlan file, DateOnly? from, DateOnly? to, SymbolBars into)
     {
         var layout = file.Layout;
-        // Sylvan counts records from 1 with the header as record 1: the line number while no quoted
-        // field spans lines (price files have none).
-        var line = csv.RowNumber;
-        if (csv.RowFieldCount != layout.FieldCount)
+        var line = csv.LineNumber;
+        if (csv.FieldCount != layout.FieldCount)
         {
-            if (!IsBlank(csv))
-            {
-                into.Reject($"{file.Name}:{line}: expected {layout.FieldCount} fields, found {csv.RowFieldCount}");
-            }
+            into.Reject($"{file.Name}:{line}: expected {layout.FieldCount} fields, found {csv.FieldCount}");
             return;
         }
 
-        var dateText = csv.GetFieldSpan(layout.Date).Trim();
-        if (!DateOnly.TryParseExact(dateText, layout.DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        var dateBytes = csv.GetSpan(layout.Date);
+        Span<char> dateChars = stackalloc char[16];
+        if (dateBytes.Length > dateChars.Length
+            || !DateOnly.TryParseExact(dateChars[..Encoding.UTF8.GetChars(dateBytes, dateChars)], layout.DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
         {
-            into.Reject($"{file.Name}:{line}: date '{dateText}' is not {layout.DateFormat}");
+            into.Reject($"{file.Name}:{line}: date '{Quote(dateBytes)}' is not {layout.DateFormat}");
             return;
         }
         if (date < from || date > to)
@@ -163,15 +168,15 @@ internal static class CsvPriceFile
 
         if (layout.Format == CsvFormat.StooqBulk)
         {
-            var period = csv.GetFieldSpan(layout.Period).Trim();
-            if (!period.Equals("D", StringComparison.OrdinalIgnoreCase))
+            var period = csv.GetSpan(layout.Period);
+            if (!Ascii.EqualsIgnoreCase(period, "D"))
             {
-                throw new CsvFileException($"{file.Name}:{line}: <PER> is '{period}'; only daily files (<PER> = D) are accepted");
+                throw new CsvFileException($"{file.Name}:{line}: <PER> is '{Quote(period)}'; only daily files (<PER> = D) are accepted");
             }
-            var ticker = csv.GetFieldSpan(layout.Ticker).Trim();
-            if (file.Ticker is not null && !ticker.Equals(file.Ticker, StringComparison.OrdinalIgnoreCase))
+            var ticker = csv.GetSpan(layout.Ticker);
+            if (file.Ticker is not null && !Ascii.EqualsIgnoreCase(ticker, file.Ticker))
             {
-                into.Reject($"{file.Name}:{line}: <TICKER> '{ticker}' differs from the file's first ticker '{file.Ticker}' (one symbol per file)");
+                into.Reject($"{file.Name}:{line}: <TICKER> '{Quote(ticker)}' differs from the file's first ticker '{file.Ticker}' (one symbol per file)");
                 return;
             }
         }
@@ -195,7 +200,7 @@ internal static class CsvPriceFile
             }
             adjClose = adj;
         }
-        if (!TryVolume(csv.GetFieldSpan(layout.Volume).Trim(), out var volume, out error))
+        if (!TryVolume(csv, layout.Volume, out var volume, out error))
         {
             into.Reject($"{file.Name}:{line}: {error}");
             return;
@@ -203,60 +208,46 @@ internal static class CsvPriceFile
         into.Add(date, open, high, low, close, adjClose, volume, file.Name, line);
     }
 
-    private static bool TryPrice(CsvDataReader csv, int column, string name, out double value, out string? error)
+    private static bool TryPrice(CsvReader csv, int column, string name, out double value, out string? error)
     {
-        var text = csv.GetFieldSpan(column).Trim();
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value))
+        if (csv.TryParse(column, out value) && double.IsFinite(value))
         {
             error = null;
             return true;
         }
-        error = Missing(text, name) ?? $"{name} '{text}' is not a number";
+        var text = csv.GetSpan(column);
+        error = Missing(text, name) ?? $"{name} '{Quote(text)}' is not a number";
         return false;
     }
 
-    private static bool TryVolume(ReadOnlySpan<char> text, out long value, out string? error)
+    private static bool TryVolume(CsvReader csv, int column, out long value, out string? error)
     {
         error = null;
-        if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value))
+        if (csv.TryParse(column, out value))
         {
             return true;
         }
-        // Some exports write volumes as decimals ("1234.0", "1.5e6"); a whole number is still exact.
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
-            && double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) < 9e18)
+        // Some exports write volumes as decimals ("1234.0", "1.0371e+09"); a whole number is still exact.
+        if (csv.TryParse<double>(column, out var d) && double.IsFinite(d) && d == Math.Floor(d) && Math.Abs(d) < 9e18)
         {
             value = (long)d;
             return true;
         }
-        error = Missing(text, "volume") ?? $"volume '{text}' is not a whole number";
+        var text = csv.GetSpan(column);
+        error = Missing(text, "volume") ?? $"volume '{Quote(text)}' is not a whole number";
         return false;
     }
 
     // Yahoo writes "null" for days it has no prices for; other tools write NaN or leave the cell empty.
-    private static string? Missing(ReadOnlySpan<char> text, string name) =>
+    private static string? Missing(ReadOnlySpan<byte> text, string name) =>
         text.IsEmpty ? $"{name} is empty"
-        : text.Equals("null", StringComparison.OrdinalIgnoreCase) ? $"{name} is null"
-        : text.Equals("NaN", StringComparison.OrdinalIgnoreCase) ? $"{name} is NaN"
+        : Ascii.EqualsIgnoreCase(text, "null"u8) ? $"{name} is null"
+        : Ascii.EqualsIgnoreCase(text, "NaN"u8) ? $"{name} is NaN"
         : null;
 
-    private static bool IsBlank(CsvDataReader csv) => csv.RowFieldCount == 1 && csv.GetFieldSpan(0).IsWhiteSpace();
-
-    private static CsvDataReader Open(string path)
+    private static string Quote(ReadOnlySpan<byte> text)
     {
-        // FileStream unbuffered, StreamReader with a 64 KiB buffer: one read call per 64 KiB, one copy.
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
-        var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        try
-        {
-            // Comment = '\0': a '#' line is data to report, not something to skip (Sylvan skips '#' lines
-            // by default, which would also shift line numbers). The delimiter is fixed, not sniffed.
-            return CsvDataReader.Create(reader, new CsvDataReaderOptions { HasHeaders = false, Delimiter = ',', Comment = '\0' });
-        }
-        catch
-        {
-            reader.Dispose();
-            throw;
-        }
+        var s = Encoding.UTF8.GetString(text);
+        return s.Length <= MaxQuoted ? s : s[..MaxQuoted] + "...";
     }
 }
