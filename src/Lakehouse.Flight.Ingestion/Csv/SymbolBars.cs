@@ -6,10 +6,15 @@ namespace Lakehouse.Flight.Ingestion.Csv;
 /// The bars of one symbol gathered from its files: one per date, the last one read winning (later line
 /// in a file, later file in the folder), every dropped row kept as a reason.
 /// </summary>
+/// <remarks>
+/// Rows are appended in reading order and sorted only when they did not arrive date-ascending (the usual
+/// file is): no per-date dictionary, which cost about 100 bytes a row.
+/// </remarks>
 internal sealed class SymbolBars(string symbol, string source, DateTimeOffset ingestedAt)
 {
-    private readonly Dictionary<DateOnly, Entry> _byDate = [];
+    private readonly List<Entry> _entries = [];
     private readonly List<string> _rejected = [];
+    private bool _ascending = true;
 
     public string Symbol { get; } = symbol;
 
@@ -17,27 +22,41 @@ internal sealed class SymbolBars(string symbol, string source, DateTimeOffset in
 
     public void Add(DateOnly date, double open, double high, double low, double close, double? adjClose, long volume, string file, long line)
     {
-        var bar = new PriceBar(Symbol, date, open, high, low, close, adjClose, volume, source, ingestedAt);
-        if (_byDate.TryGetValue(date, out var earlier))
+        if (_entries.Count > 0 && date <= _entries[^1].Bar.Date)
         {
-            _rejected.Add(string.Equals(earlier.File, file, StringComparison.Ordinal)
-                ? $"{file}:{earlier.Line}: duplicate date {date:yyyy-MM-dd}; line {line} is kept (the last one wins)"
-                : $"{earlier.File}:{earlier.Line}: {date:yyyy-MM-dd} is replaced by {file}:{line} (the later file wins)");
+            _ascending = false;
         }
-        _byDate[date] = new Entry(bar, file, line);
+        _entries.Add(new Entry(new PriceBar(Symbol, date, open, high, low, close, adjClose, volume, source, ingestedAt), file, line, _entries.Count));
     }
 
     public SourceResult ToResult()
     {
-        var bars = new PriceBar[_byDate.Count];
-        var i = 0;
-        foreach (var entry in _byDate.Values)
+        if (!_ascending)
         {
-            bars[i++] = entry.Bar;
+            // Reading order breaks ties, so the last row read for a date ends its run of equals.
+            _entries.Sort(static (a, b) => a.Bar.Date != b.Bar.Date ? a.Bar.Date.CompareTo(b.Bar.Date) : a.Order.CompareTo(b.Order));
         }
-        Array.Sort(bars, static (a, b) => a.Date.CompareTo(b.Date));
+        var bars = new List<PriceBar>(_entries.Count);
+        for (var i = 0; i < _entries.Count; i++)
+        {
+            var end = i;
+            while (end + 1 < _entries.Count && _entries[end + 1].Bar.Date == _entries[i].Bar.Date)
+            {
+                end++;
+            }
+            var kept = _entries[end];
+            for (var j = i; j < end; j++)
+            {
+                var dropped = _entries[j];
+                _rejected.Add(string.Equals(dropped.File, kept.File, StringComparison.Ordinal)
+                    ? $"{dropped.File}:{dropped.Line}: duplicate date {kept.Bar.Date:yyyy-MM-dd}; line {kept.Line} is kept (the last one wins)"
+                    : $"{dropped.File}:{dropped.Line}: {kept.Bar.Date:yyyy-MM-dd} is replaced by {kept.File}:{kept.Line} (the later file wins)");
+            }
+            bars.Add(kept.Bar);
+            i = end;
+        }
         return new SourceResult(Symbol, bars, [], _rejected);
     }
 
-    private readonly record struct Entry(PriceBar Bar, string File, long Line);
+    private readonly record struct Entry(PriceBar Bar, string File, long Line, int Order);
 }

@@ -42,6 +42,31 @@ public sealed class CsvPriceSourceRowTests
     }
 
     [Fact]
+    public async Task FetchAsync_RowsOutOfOrderWithRepeatedDate_AreSortedAndOnlyTheLastOfTheDateKept()
+    {
+        using var folder = new CsvTestFolder();
+        folder.Write("IBM.csv",
+            YahooHeader
+            + "2024-01-04,160.00,161.00,159.00,160.50,160.50,400\n"  // 2
+            + "2024-01-02,162.00,163.00,161.00,162.50,162.50,100\n"  // 3 replaced by line 6
+            + "2024-01-03,161.00,162.00,160.00,161.50,161.50,300\n"  // 4
+            + "2024-01-02,162.00,163.00,161.00,162.60,162.60,101\n"  // 5 replaced by line 6
+            + "2024-01-02,162.00,163.00,161.00,162.70,162.70,102\n"); // 6 kept
+
+        var results = await CsvTestFolder.FetchAsync(folder.Path);
+
+        var ibm = Assert.Single(results);
+        Assert.Equal([new DateOnly(2024, 1, 2), new DateOnly(2024, 1, 3), new DateOnly(2024, 1, 4)], ibm.Bars.Select(b => b.Date));
+        Assert.Equal([102L, 300L, 400L], ibm.Bars.Select(b => b.Volume));
+        Assert.Equal(
+            [
+                "IBM.csv:3: duplicate date 2024-01-02; line 6 is kept (the last one wins)",
+                "IBM.csv:5: duplicate date 2024-01-02; line 6 is kept (the last one wins)",
+            ],
+            ibm.Rejected);
+    }
+
+    [Fact]
     public async Task FetchAsync_FromTo_KeepsOnlyRowsInTheRangeInclusive()
     {
         using var folder = new CsvTestFolder();
