@@ -11,7 +11,8 @@ namespace Lakehouse.Flight.Ingestion.Csv;
 /// <param name="Layout">Columns found from the header.</param>
 /// <param name="Symbol">Normalised symbol of every bar read from the file.</param>
 /// <param name="Ticker">Stooq bulk only: the first row's <c>&lt;TICKER&gt;</c>; rows naming another are rejected.</param>
-internal sealed record CsvFilePlan(string Path, string Name, CsvLayout Layout, string Symbol, string? Ticker);
+/// <param name="Length">Size in bytes when looked at, to size the symbol's row list.</param>
+internal sealed record CsvFilePlan(string Path, string Name, CsvLayout Layout, string Symbol, string? Ticker, long Length);
 
 /// <summary>What a look at a file's first lines found: a plan, or why the file cannot be read.</summary>
 /// <param name="Name">File name.</param>
@@ -84,7 +85,7 @@ internal static class CsvPriceFile
             {
                 return nameSymbol is null
                     ? new CsvFilePeek(name, null, null, nameError)
-                    : new CsvFilePeek(name, nameSymbol, new CsvFilePlan(path, name, layout, nameSymbol, null), null);
+                    : new CsvFilePeek(name, nameSymbol, new CsvFilePlan(path, name, layout, nameSymbol, null, Length(path)), null);
             }
             return PeekTicker(csv, path, name, layout, symbolOverride, nameSymbol, nameError);
         }
@@ -128,19 +129,19 @@ internal static class CsvPriceFile
         }
         if (symbolOverride is not null)
         {
-            return new CsvFilePeek(name, symbolOverride, new CsvFilePlan(path, name, layout, symbolOverride, ticker), null);
+            return new CsvFilePeek(name, symbolOverride, new CsvFilePlan(path, name, layout, symbolOverride, ticker, Length(path)), null);
         }
         if (ticker is null)
         {
             return nameSymbol is null
                 ? new CsvFilePeek(name, null, null, nameError)
-                : new CsvFilePeek(name, nameSymbol, new CsvFilePlan(path, name, layout, nameSymbol, null), null);
+                : new CsvFilePeek(name, nameSymbol, new CsvFilePlan(path, name, layout, nameSymbol, null, Length(path)), null);
         }
         if (!Symbols.TryNormalize(ticker, out var symbol, out var why))
         {
             return new CsvFilePeek(name, nameSymbol, null, $"{name}:{csv.LineNumber}: <TICKER> does not give a symbol ({why})");
         }
-        return new CsvFilePeek(name, symbol, new CsvFilePlan(path, name, layout, symbol, ticker), null);
+        return new CsvFilePeek(name, symbol, new CsvFilePlan(path, name, layout, symbol, ticker, Length(path)), null);
     }
 
     private static void ReadRow(CsvReader csv, CsvFilePlan file, DateOnly? from, DateOnly? to, SymbolBars into)
@@ -244,6 +245,8 @@ internal static class CsvPriceFile
         : Ascii.EqualsIgnoreCase(text, "null"u8) ? $"{name} is null"
         : Ascii.EqualsIgnoreCase(text, "NaN"u8) ? $"{name} is NaN"
         : null;
+
+    private static long Length(string path) => new FileInfo(path).Length;
 
     private static string Quote(ReadOnlySpan<byte> text)
     {

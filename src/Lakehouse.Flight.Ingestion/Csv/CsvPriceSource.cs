@@ -122,6 +122,7 @@ public sealed class CsvPriceSource(TimeProvider? timeProvider = null) : IPriceSo
             return SourceResult.Failed(group.Symbol, string.Join("; ", group.Errors));
         }
         var bars = new SymbolBars(group.Symbol, SourceName, ingestedAt);
+        bars.Reserve(group.Files.Sum(f => f.Length));
         foreach (var file in group.Files)
         {
             try

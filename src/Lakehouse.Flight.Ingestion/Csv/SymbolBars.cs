@@ -12,6 +12,9 @@ namespace Lakehouse.Flight.Ingestion.Csv;
 /// </remarks>
 internal sealed class SymbolBars(string symbol, string source, DateTimeOffset ingestedAt)
 {
+    // The shortest real price row (a Stooq line with short prices) is about 40 bytes.
+    private const int MinRowBytes = 40;
+
     private readonly List<Entry> _entries = [];
     private readonly List<string> _rejected = [];
     private bool _ascending = true;
@@ -19,6 +22,10 @@ internal sealed class SymbolBars(string symbol, string source, DateTimeOffset in
     public string Symbol { get; } = symbol;
 
     public void Reject(string reason) => _rejected.Add(reason);
+
+    /// <summary>Sizes the list once from the files' lengths: growing it by doubling copies it and, past
+    /// 85 KB, each copy is a large-object allocation that costs a gen-2 collection.</summary>
+    public void Reserve(long fileBytes) => _entries.EnsureCapacity(_entries.Count + (int)Math.Min(fileBytes / MinRowBytes, 1 << 24));
 
     public void Add(DateOnly date, double open, double high, double low, double close, double? adjClose, long volume, string file, long line)
     {
