@@ -65,6 +65,23 @@ public sealed class CsvPriceSourceFolderTests
     }
 
     [Fact]
+    public async Task FetchAsync_Folder_ReadsCsvAndTxtInAnyCaseAndFailsAnEmptyFile()
+    {
+        using var folder = new CsvTestFolder();
+        folder.Write("IBM.CSV", YahooHeader + "2024-01-02,162.00,163.00,161.00,162.50,162.50,100\n");
+        folder.Write("ko.TXT", "Date,Open,High,Low,Close,Volume\n2024-01-02,59.30,59.80,59.10,59.60,12000\n");
+        folder.Write("EMPTY.csv", "");
+        folder.Write("README.md", "not a price file");
+
+        var results = await CsvTestFolder.FetchAsync(folder.Path);
+
+        Assert.Equal(["EMPTY", "IBM", "KO"], results.Select(r => r.Symbol));
+        Assert.StartsWith("EMPTY.csv: the file is empty; expected a header: 'Date,Open,High,Low,Close,Adj Close,Volume'", results[0].Error, StringComparison.Ordinal);
+        Assert.Equal(162.50, Assert.Single(results[1].Bars).Close);
+        Assert.Equal(59.60, Assert.Single(results[2].Bars).Close);
+    }
+
+    [Fact]
     public async Task FetchAsync_MissingPath_ThrowsInvalidArgumentNamingThePath()
     {
         using var folder = new CsvTestFolder();
