@@ -20,7 +20,7 @@ internal sealed class CsvLayout
         + "'Date,Open,High,Low,Close,Volume' (Stooq) or "
         + "'<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>' (Stooq bulk)";
 
-    private static readonly string[] _bulkColumns = ["<ticker>", "<per>", "<date>", "<time>", "<open>", "<high>", "<low>", "<close>", "<vol>", "<openint>"];
+    private static readonly string[] BulkColumns = ["<ticker>", "<per>", "<date>", "<time>", "<open>", "<high>", "<low>", "<close>", "<vol>", "<openint>"];
 
     private CsvLayout(CsvFormat format, int fieldCount)
     {
@@ -74,7 +74,7 @@ internal sealed class CsvLayout
             }
         }
 
-        if (index.Count == _bulkColumns.Length && _bulkColumns.All(index.ContainsKey))
+        if (index.Count == BulkColumns.Length && BulkColumns.All(index.ContainsKey))
         {
             layout = new CsvLayout(CsvFormat.StooqBulk, header.Count)
             {

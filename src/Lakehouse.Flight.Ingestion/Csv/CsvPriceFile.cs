@@ -36,7 +36,7 @@ internal static class CsvPriceFile
     // Line numbers are tracked (blank lines and quoted line breaks counted) because every reason names
     // one; blank lines are skipped; no comment character, so a '#' line is a malformed row, reported.
     // A price row is under 200 bytes: 1 MiB bounds what an unclosed quote can make the reader buffer.
-    private static readonly CsvReaderOptions _options = new()
+    private static readonly CsvReaderOptions Options = new()
     {
         HasHeader = false,
         Separator = ',',
@@ -67,7 +67,7 @@ internal static class CsvPriceFile
 
         try
         {
-            using var csv = CsvReader.FromFile(path, _options);
+            using var csv = CsvReader.FromFile(path, Options);
             if (!csv.Read())
             {
                 return new CsvFilePeek(name, nameSymbol, null, $"{name}: the file is empty; expected a header: {CsvLayout.AcceptedHeaders}");
@@ -100,7 +100,7 @@ internal static class CsvPriceFile
     {
         try
         {
-            using var csv = CsvReader.FromFile(file.Path, _options);
+            using var csv = CsvReader.FromFile(file.Path, Options);
             csv.Read(); // the header, already checked by Peek
             var rows = 0;
             while (csv.Read())

@@ -19,7 +19,7 @@ namespace Lakehouse.Flight.Benchmarks.Micro;
 public class CsvParseBenchmarks
 {
     public const int Rows = 100_000;
-    private static readonly DateTimeOffset _ingestedAt = DateTimeOffset.UnixEpoch;
+    private static readonly DateTimeOffset IngestedAt = DateTimeOffset.UnixEpoch;
     private byte[] _file = [];
 
     [GlobalSetup]
@@ -55,7 +55,7 @@ public class CsvParseBenchmarks
                 double.Parse(csv.GetFieldSpan(4), NumberStyles.Float, CultureInfo.InvariantCulture),
                 double.Parse(csv.GetFieldSpan(5), NumberStyles.Float, CultureInfo.InvariantCulture),
                 long.Parse(csv.GetFieldSpan(6), NumberStyles.Integer, CultureInfo.InvariantCulture),
-                "csv", _ingestedAt));
+                "csv", IngestedAt));
         }
         return lines > 0 ? bars : [];
     }
@@ -79,7 +79,7 @@ public class CsvParseBenchmarks
                 double.Parse(csv.GetSpan(4), NumberStyles.Float, CultureInfo.InvariantCulture),
                 double.Parse(csv.GetSpan(5), NumberStyles.Float, CultureInfo.InvariantCulture),
                 long.Parse(csv.GetSpan(6), NumberStyles.Integer, CultureInfo.InvariantCulture),
-                "csv", _ingestedAt));
+                "csv", IngestedAt));
         }
         return lines > 0 ? bars : [];
     }
@@ -96,7 +96,7 @@ public class CsvParseBenchmarks
             lines += csv.LineNumber;
             bars.Add(new PriceBar("AAPL", DateOnly.FromDateTime(csv.ParseExact<DateTime>(0, "yyyy-MM-dd")),
                 csv.Parse<double>(1), csv.Parse<double>(2), csv.Parse<double>(3), csv.Parse<double>(4),
-                csv.Parse<double>(5), csv.Parse<long>(6), "csv", _ingestedAt));
+                csv.Parse<double>(5), csv.Parse<long>(6), "csv", IngestedAt));
         }
         return lines > 0 ? bars : [];
     }
