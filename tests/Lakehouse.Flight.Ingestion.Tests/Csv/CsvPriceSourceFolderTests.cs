@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion.Csv;
 
 namespace Lakehouse.Flight.Ingestion.Tests.Csv;
 
@@ -79,6 +80,26 @@ public sealed class CsvPriceSourceFolderTests
         Assert.StartsWith("EMPTY.csv: the file is empty; expected a header: 'Date,Open,High,Low,Close,Adj Close,Volume'", results[0].Error, StringComparison.Ordinal);
         Assert.Equal(162.50, Assert.Single(results[1].Bars).Close);
         Assert.Equal(59.60, Assert.Single(results[2].Bars).Close);
+    }
+
+    [Fact]
+    public async Task FetchAsync_CancelledToken_StopsWithOperationCanceled()
+    {
+        using var folder = new CsvTestFolder();
+        folder.Write("AAPL.csv", YahooHeader + "2024-01-02,187.15,188.44,183.89,185.64,184.94,82488700\n");
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+
+        var count = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in new CsvPriceSource().FetchAsync(new SourceRequest([], null, null, folder.Path), cts.Token))
+            {
+                count++;
+            }
+        });
+
+        Assert.Equal(0, count);
     }
 
     [Fact]

@@ -60,6 +60,24 @@ public sealed class CsvPriceSourceFormatTests
     }
 
     [Fact]
+    public async Task FetchAsync_StooqBulkRowOfAnotherTicker_IsRejectedAndTheFileKeepsItsFirstTicker()
+    {
+        using var folder = new CsvTestFolder();
+        folder.Write("mixed.txt",
+            "<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>\n"
+            + "IBM.US,D,20240102,000000,162.0,163.0,161.0,162.5,100,0\n"
+            + "KO.US,D,20240102,000000,59.3,59.8,59.1,59.6,12000,0\n"
+            + "IBM.US,D,20240103,000000,161.0,162.0,160.0,161.5,300,0\n");
+
+        var results = await CsvTestFolder.FetchAsync(folder.Path);
+
+        var ibm = Assert.Single(results);
+        Assert.Equal("IBM.US", ibm.Symbol);
+        Assert.Equal([162.5, 161.5], ibm.Bars.Select(b => b.Close));
+        Assert.Equal(["mixed.txt:3: <TICKER> 'KO.US' differs from the file's first ticker 'IBM.US' (one symbol per file)"], ibm.Rejected);
+    }
+
+    [Fact]
     public async Task FetchAsync_StooqBulkWeeklyFile_FailsNamingThePeriod()
     {
         using var folder = new CsvTestFolder();
