@@ -30,17 +30,12 @@ public static partial class GoldCalculator
         var volume = input.Int64s("volume").Values;
         var n = input.Length;
 
-        // Month of each row as year * 12 + month - 1; rows are date-ascending, so a month is one run.
-        var monthKeys = new int[n];
+        // Rows are date-ascending, so a month is one run of rows; a run ends at the first date on or after
+        // the next month's first day, which keeps calendar arithmetic to once per month, not per row.
         var months = 0;
-        for (var i = 0; i < n; i++)
+        for (var i = 0; i < n; i = MonthEnd(dates, i, out _))
         {
-            var d = SilverInput.DateAt(dates[i]);
-            monthKeys[i] = d.Year * 12 + d.Month - 1;
-            if (i == 0 || monthKeys[i] != monthKeys[i - 1])
-            {
-                months++;
-            }
+            months++;
         }
 
         var monthOut = ArrowColumns.Buffer<int>(months);
@@ -61,24 +56,18 @@ public static partial class GoldCalculator
         var v = ArrowColumns.Span<long>(volumeOut);
         var td = ArrowColumns.Span<int>(daysOut);
 
-        var m = 0;
-        var start = 0;
-        for (var i = 1; i <= n; i++)
+        for (int m = 0, start = 0; start < n; m++)
         {
-            if (i < n && monthKeys[i] == monthKeys[start])
-            {
-                continue;
-            }
-            // Rows [start, i) are one month.
-            var last = i - 1;
-            var firstDay = new DateOnly(monthKeys[start] / 12, monthKeys[start] % 12 + 1, 1);
-            mo[m] = firstDay.DayNumber - ArrowColumns.UnixEpochDayNumber;
+            // Rows [start, end) are one month.
+            var end = MonthEnd(dates, start, out var firstDay);
+            var last = end - 1;
+            mo[m] = firstDay;
             o[m] = open[start];
             c[m] = close[last];
             var hi = high[start];
             var lo = low[start];
             long vol = 0;
-            for (var j = start; j < i; j++)
+            for (var j = start; j < end; j++)
             {
                 hi = Math.Max(hi, high[j]);
                 lo = Math.Min(lo, low[j]);
@@ -87,12 +76,11 @@ public static partial class GoldCalculator
             h[m] = hi;
             l[m] = lo;
             v[m] = vol;
-            td[m] = i - start;
+            td[m] = end - start;
             var adjValidLast = adjArray.IsValid(last);
             a[m] = adjValidLast ? adj[last] : 0;
             adjValid.Set(m, adjValidLast);
-            m++;
-            start = i;
+            start = end;
         }
 
         return new RecordBatch(GoldSchemas.PricesMonthly,
@@ -107,5 +95,20 @@ public static partial class GoldCalculator
             ArrowColumns.Int64s(volumeOut, months),
             ArrowColumns.Int32s(daysOut, months),
         ], months);
+    }
+
+    /// <summary>The end (exclusive) of the month run starting at row <paramref name="start"/>, and that month's first day as date32.</summary>
+    private static int MonthEnd(ReadOnlySpan<int> dates, int start, out int firstDay)
+    {
+        var d = SilverInput.DateAt(dates[start]);
+        var first = new DateOnly(d.Year, d.Month, 1);
+        firstDay = first.DayNumber - ArrowColumns.UnixEpochDayNumber;
+        var next = first.AddMonths(1).DayNumber - ArrowColumns.UnixEpochDayNumber;
+        var end = start + 1;
+        while (end < dates.Length && dates[end] < next)
+        {
+            end++;
+        }
+        return end;
     }
 }

@@ -114,6 +114,26 @@ public sealed class GoldCalculatorTests
     }
 
     [Fact]
+    public void Calculators_SlicedBatch_SameAsTheRowsCopied()
+    {
+        // A slice shares its parent's buffers at an offset: every span and validity bit must honour it.
+        var bars = GoldTestData.WithNullsAndGap();
+        var sliced = PriceBarBatches.ToBatch(bars).Slice(3, 250);
+        var copied = PriceBarBatches.ToBatch(bars.Skip(3).Take(250).ToList());
+
+        var metrics = GoldCalculator.DailyMetrics(sliced);
+        var expected = GoldCalculator.DailyMetrics(copied);
+
+        Assert.Equal(250, metrics.Length);
+        foreach (var name in new[] { "close", "adj_close", "return", "sma_200", "vol_20", "drawdown" })
+        {
+            Assert.Equal(Doubles(expected, name), Doubles(metrics, name));
+        }
+        Assert.Equal(Doubles(GoldCalculator.Monthly(copied), "adj_close"), Doubles(GoldCalculator.Monthly(sliced), "adj_close"));
+        Assert.Equal(DailyReport.Csv(copied), DailyReport.Csv(sliced));
+    }
+
+    [Fact]
     public void DailyMetrics_FewerRowsThanAnyWindow_AllWindowsNull()
     {
         var metrics = GoldCalculator.DailyMetrics(PriceBarBatches.ToBatch(GoldTestData.Zigzag().Take(5).ToList()));

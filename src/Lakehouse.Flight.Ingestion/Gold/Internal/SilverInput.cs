@@ -34,11 +34,14 @@ internal sealed class SilverInput
             return input;
         }
 
-        // Symbols are compared as UTF-8 bytes: no string per row.
-        var first = symbol.GetBytes(0);
+        // Symbols are compared as UTF-8 byte ranges of the value buffer: no string and no bounds-checked
+        // accessor per row (nulls were refused above, so every row has a value).
+        var offsets = symbol.ValueOffsets;
+        var data = symbol.Values;
+        var first = data[offsets[0]..offsets[1]];
         for (var i = 1; i < batch.Length; i++)
         {
-            if (!symbol.GetBytes(i).SequenceEqual(first))
+            if (!data[offsets[i]..offsets[i + 1]].SequenceEqual(first))
             {
                 throw new ArgumentException(
                     $"{what} holds more than one symbol ('{symbol.GetString(0)}' and '{symbol.GetString(i)}' at row {i}); pass one symbol's rows at a time",
