@@ -58,6 +58,10 @@ public sealed class DailyReportTests
     }
 
     [Fact]
+    public void Csv_NoRows_HeaderOnly() =>
+        Assert.Equal(DailyReport.Header + "\n", DailyReport.Csv(PriceBarBatches.ToBatch([])));
+
+    [Fact]
     public void Write_MetricsOfOtherRows_ThrowsArgumentException()
     {
         var bars = GoldTestData.Zigzag();

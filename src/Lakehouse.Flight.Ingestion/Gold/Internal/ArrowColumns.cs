@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
@@ -14,7 +15,7 @@ internal static class ArrowColumns
     public static readonly int UnixEpochDayNumber = new DateOnly(1970, 1, 1).DayNumber;
 
     public static byte[] Buffer<T>(int length)
-        where T : unmanaged => new byte[length * Marshal.SizeOf<T>()];
+        where T : unmanaged => new byte[length * Unsafe.SizeOf<T>()];
 
     public static Span<T> Span<T>(byte[] buffer)
         where T : unmanaged => MemoryMarshal.Cast<byte, T>(buffer.AsSpan());
