@@ -1,0 +1,107 @@
+using System.Globalization;
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion.Gold.Internal;
+
+namespace Lakehouse.Flight.Ingestion.Gold;
+
+/// <summary>
+/// The per-symbol daily report, <c>gold/reports/{symbol}_daily_report.csv</c> (the prototype's
+/// <c>export_csv</c>): one line per trading day with the bar and its metrics.
+/// </summary>
+/// <remarks>
+/// Columns: <c>symbol,date,open,high,low,close,adj_close,volume,return,log_return,sma_20,sma_50,sma_200,vol_20,drawdown</c>.
+/// Text is culture-invariant: ISO dates (<c>2024-01-02</c>), doubles in their shortest round-trip form
+/// (parsing a cell gives back the exact double), an empty cell for null, <c>\n</c> line ends on every OS
+/// (pandas, DuckDB and Excel all read them). No cell needs quoting: symbols are letters, digits and
+/// <c>. - ^ =</c>.
+/// </remarks>
+public static class DailyReport
+{
+    public const string Header = "symbol,date,open,high,low,close,adj_close,volume,return,log_return,sma_20,sma_50,sma_200,vol_20,drawdown";
+
+    private static readonly string[] MetricColumns = ["return", "log_return", "sma_20", "sma_50", "sma_200", "vol_20", "drawdown"];
+
+    /// <summary>
+    /// The report's file name: <c>{symbol}_daily_report.csv</c> with the symbol normalised (upper-cased,
+    /// checked against the symbol rules, so no name can leave the reports folder) and then escaped the way
+    /// Hive partition folders are (<see cref="HivePath.Escape"/>), so one symbol has the same spelling in
+    /// every path of the lake: <c>^GSPC</c> gives <c>%5EGSPC_daily_report.csv</c>, <c>EURUSD=X</c> gives
+    /// <c>EURUSD%3DX_daily_report.csv</c>. <see cref="HivePath.Unescape"/> of the part before
+    /// <c>_daily_report.csv</c> gives the symbol back.
+    /// </summary>
+    public static string FileName(string symbol) => HivePath.Escape(Symbols.Normalize(symbol)) + "_daily_report.csv";
+
+    /// <summary>The report of one symbol's silver rows, computing the metrics.</summary>
+    public static string Csv(RecordBatch silver) => Csv(silver, GoldCalculator.DailyMetrics(silver));
+
+    /// <summary>The report of one symbol's silver rows and the metrics computed from them (row for row).</summary>
+    public static string Csv(RecordBatch silver, RecordBatch metrics)
+    {
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        Write(writer, silver, metrics);
+        return writer.ToString();
+    }
+
+    /// <summary>
+    /// Writes the report line by line (nothing but one line is held as text), header first. The metrics
+    /// must be <see cref="GoldCalculator.DailyMetrics"/> of the same rows: same length, same dates.
+    /// </summary>
+    public static void Write(TextWriter writer, RecordBatch silver, RecordBatch metrics)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(metrics);
+        var input = SilverInput.Read(silver, "silver batch");
+        var open = input.Doubles("open");
+        var high = input.Doubles("high");
+        var low = input.Doubles("low");
+        var close = input.Doubles("close");
+        var adj = input.Doubles("adj_close", nullable: true);
+        var volume = input.Int64s("volume");
+        var metricDates = SilverInput.Column<Date32Array>(metrics, "date", "date32", "metrics batch", nullable: false);
+        var metricArrays = System.Array.ConvertAll(MetricColumns,
+            name => SilverInput.Column<DoubleArray>(metrics, name, "float64", "metrics batch", nullable: true));
+        if (metrics.Length != input.Length || !metricDates.Values.SequenceEqual(input.Date.Values))
+        {
+            throw new ArgumentException(
+                $"metrics batch ({metrics.Length} rows) does not match the silver batch ({input.Length} rows) date for date; compute it with GoldCalculator.DailyMetrics(silver)",
+                nameof(metrics));
+        }
+
+        writer.Write(Header);
+        writer.Write('\n');
+        Span<char> cell = stackalloc char[32];
+        var dates = input.Date.Values;
+        for (var i = 0; i < input.Length; i++)
+        {
+            writer.Write(input.Symbol);
+            writer.Write(',');
+            SilverInput.DateAt(dates[i]).TryFormat(cell, out var written, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+            writer.Write(cell[..written]);
+            WriteDouble(writer, open, i, cell);
+            WriteDouble(writer, high, i, cell);
+            WriteDouble(writer, low, i, cell);
+            WriteDouble(writer, close, i, cell);
+            WriteDouble(writer, adj, i, cell);
+            writer.Write(',');
+            volume.Values[i].TryFormat(cell, out written, default, CultureInfo.InvariantCulture);
+            writer.Write(cell[..written]);
+            foreach (var metric in metricArrays)
+            {
+                WriteDouble(writer, metric, i, cell);
+            }
+            writer.Write('\n');
+        }
+    }
+
+    private static void WriteDouble(TextWriter writer, DoubleArray array, int index, Span<char> cell)
+    {
+        writer.Write(',');
+        if (array.IsValid(index))
+        {
+            // "R" is the shortest string that parses back to the same double.
+            array.Values[index].TryFormat(cell, out var written, "R", CultureInfo.InvariantCulture);
+            writer.Write(cell[..written]);
+        }
+    }
+}

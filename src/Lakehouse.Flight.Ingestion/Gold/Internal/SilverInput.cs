@@ -1,0 +1,93 @@
+using Apache.Arrow;
+
+namespace Lakehouse.Flight.Ingestion.Gold.Internal;
+
+/// <summary>
+/// The silver columns a gold computation reads, found by name (any order, extra columns ignored) and checked
+/// once: right Arrow types, no nulls where silver allows none, one symbol, dates strictly ascending.
+/// </summary>
+internal sealed class SilverInput
+{
+    private SilverInput(RecordBatch batch)
+    {
+        Batch = batch;
+        Length = batch.Length;
+    }
+
+    public RecordBatch Batch { get; }
+
+    public int Length { get; }
+
+    /// <summary>The one symbol of the rows; empty when there are no rows.</summary>
+    public string Symbol { get; private set; } = string.Empty;
+
+    public Date32Array Date { get; private set; } = null!;
+
+    public static SilverInput Read(RecordBatch batch, string what)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var input = new SilverInput(batch);
+        var symbol = Column<StringArray>(batch, "symbol", "utf8", what, nullable: false);
+        input.Date = Column<Date32Array>(batch, "date", "date32", what, nullable: false);
+        if (batch.Length == 0)
+        {
+            return input;
+        }
+
+        // Symbols are compared as UTF-8 byte ranges of the value buffer: no string and no bounds-checked
+        // accessor per row (nulls were refused above, so every row has a value).
+        var offsets = symbol.ValueOffsets;
+        var data = symbol.Values;
+        var first = data[offsets[0]..offsets[1]];
+        for (var i = 1; i < batch.Length; i++)
+        {
+            if (!data[offsets[i]..offsets[i + 1]].SequenceEqual(first))
+            {
+                throw new ArgumentException(
+                    $"{what} holds more than one symbol ('{symbol.GetString(0)}' and '{symbol.GetString(i)}' at row {i}); pass one symbol's rows at a time",
+                    nameof(batch));
+            }
+        }
+        input.Symbol = symbol.GetString(0);
+
+        var dates = input.Date.Values;
+        for (var i = 1; i < dates.Length; i++)
+        {
+            if (dates[i] <= dates[i - 1])
+            {
+                var order = dates[i] == dates[i - 1] ? "a duplicate date" : "a date out of order";
+                throw new ArgumentException(
+                    $"{what} for '{input.Symbol}' has {order} at row {i} ({DateAt(dates[i]):yyyy-MM-dd} after {DateAt(dates[i - 1]):yyyy-MM-dd}); rows must be date-ascending with one row per date",
+                    nameof(batch));
+            }
+        }
+        return input;
+    }
+
+    public DoubleArray Doubles(string name, bool nullable = false) => Column<DoubleArray>(Batch, name, "float64", "silver batch", nullable);
+
+    public Int64Array Int64s(string name) => Column<Int64Array>(Batch, name, "int64", "silver batch", nullable: false);
+
+    public static DateOnly DateAt(int days) => DateOnly.FromDayNumber(ArrowColumns.UnixEpochDayNumber + days);
+
+    /// <summary>A column by name and type; <paramref name="nullable"/> false refuses any null in it.</summary>
+    public static T Column<T>(RecordBatch batch, string name, string arrowType, string what, bool nullable)
+        where T : class, IArrowArray
+    {
+        var index = batch.Schema.GetFieldIndex(name);
+        if (index < 0)
+        {
+            throw new ArgumentException($"{what} has no '{name}' column ({arrowType})", nameof(batch));
+        }
+        if (batch.Column(index) is not T array)
+        {
+            throw new ArgumentException(
+                $"{what} column '{name}' is {batch.Schema.GetFieldByIndex(index).DataType.Name}; {arrowType} expected", nameof(batch));
+        }
+        if (!nullable && array.NullCount > 0)
+        {
+            throw new ArgumentException($"{what} column '{name}' has {array.NullCount} null(s); it must have none", nameof(batch));
+        }
+        return array;
+    }
+}
