@@ -10,12 +10,18 @@ internal static class IngestCommand
     {
         var source = args.Require("source", "one of synthetic, yahoo, csv").ToLowerInvariant();
         var symbols = Symbols.NormalizeAll(args.GetList("symbols"));
-        if (symbols.Count == 0)
+        var path = args.Get("path");
+        if (symbols.Count == 0 && path is null)
         {
-            throw LakehouseException.Invalid("--symbols is required: e.g. --symbols AAPL,MSFT");
+            throw LakehouseException.Invalid("--symbols is required: e.g. --symbols AAPL,MSFT (a CSV source may give --path instead)");
         }
-        var from = PriceQuery.ParseDate(args.Require("from", "the first date, e.g. 2024-01-01"), "--from")!.Value;
-        var to = PriceQuery.ParseDate(args.Require("to", "the last date, e.g. 2024-03-31"), "--to")!.Value;
+        // A CSV file holds what it holds: the range only filters it. Other sources need one.
+        var from = path is null
+            ? PriceQuery.ParseDate(args.Require("from", "the first date, e.g. 2024-01-01"), "--from")
+            : PriceQuery.ParseDate(args.Get("from"), "--from");
+        var to = path is null
+            ? PriceQuery.ParseDate(args.Require("to", "the last date, e.g. 2024-03-31"), "--to")
+            : PriceQuery.ParseDate(args.Get("to"), "--to");
         if (from > to)
         {
             throw LakehouseException.Invalid($"--from {from:yyyy-MM-dd} is after --to {to:yyyy-MM-dd}");
@@ -26,7 +32,7 @@ internal static class IngestCommand
         args.EnsureAllUsed();
 
         using var services = CliServices.Open(dataDir);
-        var result = await services.Runner.RunAsync(new IngestRequest(source, symbols, from, to, Seed: seed), cancellationToken: cancellationToken)
+        var result = await services.Runner.RunAsync(new IngestRequest(source, symbols, from, to, Path: path, Seed: seed), cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         var reports = result.Reports;
         foreach (var failure in result.Failures)

@@ -10,6 +10,7 @@ internal static class LakehouseCli
 
           serve    [--data-dir D] [--host 127.0.0.1] [--flight-port 8815] [--http-port 8080] [--demo] [--tls-cert F [--tls-key K]]
           ingest   --source synthetic|yahoo|csv --symbols AAPL,MSFT --from 2024-01-01 --to 2024-03-31 [--json]
+                   --source csv --path FILE_OR_FOLDER [--symbols AAPL] [--from D] [--to D]
           query    --symbols AAPL [--from D] [--to D] [--layer silver] [--columns date,close] [--limit N] [--format table|csv|json]
           stats    [--json]
 

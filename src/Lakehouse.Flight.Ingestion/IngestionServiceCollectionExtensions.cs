@@ -5,10 +5,14 @@ namespace Lakehouse.Flight.Ingestion;
 
 public static class IngestionServiceCollectionExtensions
 {
-    /// <summary>The ingestion runner and the synthetic source; other sources register themselves as <see cref="IPriceSource"/>.</summary>
+    /// <summary>
+    /// The ingestion runner with the sources that need no settings (synthetic, CSV files); Yahoo registers
+    /// itself with <c>AddYahooSource</c>. Every <see cref="IPriceSource"/> registered is offered by name.
+    /// </summary>
     public static IServiceCollection AddLakehouseIngestion(this IServiceCollection services)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPriceSource, SyntheticPriceSource>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPriceSource, Csv.CsvPriceSource>(sp => new Csv.CsvPriceSource(sp.GetService<TimeProvider>())));
         services.TryAddSingleton<IngestionRunner>();
         return services;
     }
