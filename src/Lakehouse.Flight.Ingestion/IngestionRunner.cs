@@ -109,7 +109,11 @@ public sealed class IngestionRunner
         var writes = new List<TableWrite> { new(PriceTables.Bronze, batch, source, promote ? null : rejected) };
         if (promote)
         {
-            writes.Add(new TableWrite(PriceTables.Silver, batch, source, rejected));
+            // Stored history whose adj_close the new splits and dividends make stale goes into the same
+            // silver write (one commit: never an action without its adjustment).
+            var adjusted = chunk.SelectMany(r => Adjustments(r, source)).ToArray();
+            var silver = adjusted.Length == 0 ? batch : PriceBarBatches.ToBatch([.. bars, .. adjusted]);
+            writes.Add(new TableWrite(PriceTables.Silver, silver, adjusted.Length == 0 ? source : null, rejected));
             var actions = chunk.SelectMany(r => r.Actions).ToArray();
             if (actions.Length > 0)
             {
@@ -118,5 +122,26 @@ public sealed class IngestionRunner
         }
         reports.AddRange(await _store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false));
         return bars.Length;
+    }
+
+    /// <summary>The symbol's stored bars rescaled for the actions of this fetch the lake does not hold yet.</summary>
+    private IReadOnlyList<PriceBar> Adjustments(SourceResult result, string source)
+    {
+        if (result.Actions.Count == 0)
+        {
+            return [];
+        }
+        var known = _store.Read(PriceQuery.Create("silver", PriceTables.CorporateActionsName, [result.Symbol]))
+            .SelectMany(CorporateActionBatches.ToActions)
+            .Select(a => (a.Date, a.Type))
+            .ToHashSet();
+        var fresh = result.Actions.Where(a => !known.Contains((a.Date, a.Type))).ToArray();
+        if (fresh.Length == 0)
+        {
+            return [];
+        }
+        var stored = _store.Read(PriceQuery.Create(symbols: [result.Symbol])).SelectMany(PriceBarBatches.ToBars).ToArray();
+        // Fetched bars carry the source's name; so do the rescaled ones, whatever source first wrote them.
+        return PriceAdjustments.Rescale(stored, result.Bars, fresh).Select(b => b with { Source = string.IsNullOrEmpty(b.Source) ? source : b.Source }).ToArray();
     }
 }
