@@ -9,6 +9,10 @@ if (args.Length > 0 && args[0] == "e2e")
 {
     return await E2eHarness.RunAsync(args[1..]);
 }
+if (args.Length > 0 && args[0] == "ingest")
+{
+    return await IngestHarness.RunAsync(args[1..]);
+}
 
 // In-process toolchain: no generated project to build (it would inherit the repo's warnings-as-errors
 // analyzers). A short job (3 warm-ups, 7 iterations) by default so the whole micro suite takes minutes

@@ -19,6 +19,9 @@ public class YahooParseBenchmarks
 
     private byte[] _body = [];
 
+    /// <summary>The generated chart answer (after <see cref="Setup"/>), for the ingest harness.</summary>
+    internal byte[] Body => _body;
+
     /// <summary>Bars in the generated answer (weekdays of 10 years).</summary>
     public int Rows { get; private set; }
 
