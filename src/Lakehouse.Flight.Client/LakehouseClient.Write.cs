@@ -81,7 +81,7 @@ public sealed partial class LakehouseClient
         var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
             ["source"] = request.Source, ["symbols"] = request.Symbols, ["date_from"] = QueryText.Date(request.From),
-            ["date_to"] = QueryText.Date(request.To), ["promote"] = request.Promote, ["seed"] = request.Seed,
+            ["date_to"] = QueryText.Date(request.To), ["promote"] = request.Promote, ["seed"] = request.Seed, ["path"] = request.Path ?? "",
         });
         IReadOnlyList<StorageReport> reports = [];
         await foreach (var result in ActionAsync("ingest", body, cancellationToken).ConfigureAwait(false))
