@@ -17,7 +17,7 @@ internal static class LakehouseCli
         Every command takes --data-dir (default ./data, or LAKEHOUSE_DATA_DIR).
         """;
 
-    private static readonly HashSet<string> Flags = new(StringComparer.OrdinalIgnoreCase) { "json", "demo", "dry-run", "run-once", "help" };
+    private static readonly HashSet<string> Flags = new(StringComparer.OrdinalIgnoreCase) { "json", "demo", "help" };
 
     public static async Task<int> RunAsync(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {

@@ -43,15 +43,4 @@ public sealed class SymbolsAndPathsTests
         Assert.Equal(escaped, HivePath.Escape(value));
         Assert.Equal(value, HivePath.Unescape(escaped));
     }
-
-    [Fact]
-    public void PartitionKey_Overlaps_UsesWholeMonthBounds()
-    {
-        var feb = new PartitionKey("AAPL", 2024, 2);
-        Assert.Equal(new DateOnly(2024, 2, 29), feb.LastDay);
-        Assert.True(feb.Overlaps(new DateOnly(2024, 2, 29), null));
-        Assert.False(feb.Overlaps(new DateOnly(2024, 3, 1), null));
-        Assert.False(feb.Overlaps(null, new DateOnly(2024, 1, 31)));
-        Assert.True(feb.Overlaps(new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 1)));
-    }
 }
