@@ -11,6 +11,12 @@ public enum LakehouseErrorKind
     PermissionDenied,
     Unimplemented,
     ResourceExhausted,
+
+    /// <summary>The disk holding the data dir is full (ENOSPC, or not enough free space for a write).</summary>
+    DiskFull,
+
+    /// <summary>The data dir cannot be written (read-only file system, no permission).</summary>
+    FailedPrecondition,
 }
 
 /// <summary>

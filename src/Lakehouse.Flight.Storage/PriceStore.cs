@@ -28,8 +28,17 @@ public sealed partial class PriceStore
         Catalog = options.Catalog;
         Paths = new LakePaths(options.DataDir);
         _logger = logger;
-        Directory.CreateDirectory(Paths.Root);
-        Directory.CreateDirectory(Paths.ManifestDir);
+        try
+        {
+            Directory.CreateDirectory(Paths.Root);
+            Directory.CreateDirectory(Paths.ManifestDir);
+            Directory.CreateDirectory(Paths.LockDir);
+            Directory.CreateDirectory(Paths.JournalDir);
+        }
+        catch (Exception ex) when (StorageFaults.IsReadOnly(ex) && Directory.Exists(Paths.Root))
+        {
+            // A read-only lake that lacks a bookkeeping folder is still readable.
+        }
         var manifests = new ManifestLog(Paths.LockDir);
         _journal = new Journal(Paths.JournalDir, manifests);
         _index = new PartitionIndex(Paths);
@@ -62,7 +71,20 @@ public sealed partial class PriceStore
 
     private void Recover()
     {
-        using (RecoveryLock())
+        FileStream recoveryLock;
+        try
+        {
+            recoveryLock = RecoveryLock();
+        }
+        catch (Exception ex) when (StorageFaults.IsReadOnly(ex))
+        {
+            // Nothing can be rolled forward or cleaned on a read-only disk: serve what is there.
+            StorageLog.ReadOnlyLake(_logger);
+            _index.Load(Catalog);
+            _changes.Start();
+            return;
+        }
+        using (recoveryLock)
         {
             var rolled = _journal.Recover().Count;
             var temps = _index.Load(Catalog);
@@ -93,7 +115,7 @@ public sealed partial class PriceStore
             {
                 return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
+            catch (IOException ex) when (DateTime.UtcNow < deadline && !StorageFaults.IsReadOnly(ex))
             {
                 Thread.Sleep(2);
             }

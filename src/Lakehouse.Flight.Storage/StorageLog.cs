@@ -12,4 +12,10 @@ internal static partial class StorageLog
 
     [LoggerMessage(3, LogLevel.Debug, "{Table}: {Symbols} symbol(s) written, {Files} file(s) in {Ms} ms")]
     public static partial void Committed(ILogger logger, string table, int symbols, int files, long ms);
+
+    [LoggerMessage(4, LogLevel.Warning, "A write is committed and its files are in place, but its manifest lines could not be appended yet ({Reason}); they follow with the next commit or start")]
+    public static partial void ApplyPending(ILogger logger, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning, "The data dir is read-only: recovery skipped, the lake is served read-only")]
+    public static partial void ReadOnlyLake(ILogger logger);
 }

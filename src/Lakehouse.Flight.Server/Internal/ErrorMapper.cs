@@ -20,7 +20,8 @@ internal static class ErrorMapper
         LakehouseErrorKind.Unauthenticated => StatusCode.Unauthenticated,
         LakehouseErrorKind.PermissionDenied => StatusCode.PermissionDenied,
         LakehouseErrorKind.Unimplemented => StatusCode.Unimplemented,
-        LakehouseErrorKind.ResourceExhausted => StatusCode.ResourceExhausted,
+        LakehouseErrorKind.ResourceExhausted or LakehouseErrorKind.DiskFull => StatusCode.ResourceExhausted,
+        LakehouseErrorKind.FailedPrecondition => StatusCode.FailedPrecondition,
         _ => StatusCode.Internal,
     };
 
@@ -33,6 +34,8 @@ internal static class ErrorMapper
         LakehouseErrorKind.PermissionDenied => StatusCodes.Status403Forbidden,
         LakehouseErrorKind.Unimplemented => StatusCodes.Status501NotImplemented,
         LakehouseErrorKind.ResourceExhausted => StatusCodes.Status429TooManyRequests,
+        LakehouseErrorKind.DiskFull => StatusCodes.Status507InsufficientStorage,
+        LakehouseErrorKind.FailedPrecondition => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
     };
 

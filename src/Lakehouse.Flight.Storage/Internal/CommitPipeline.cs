@@ -31,6 +31,7 @@ internal sealed class CommitPipeline(
         var sw = Stopwatch.StartNew();
         var staging = new Staging(paths, cache);
         var files = new List<StagedFile>();
+        long needed = 0;
         IReadOnlyList<StorageReport> reports;
         await using (await locks.AcquireAsync(lockKeys, cancellationToken).ConfigureAwait(false))
         {
@@ -48,15 +49,32 @@ internal sealed class CommitPipeline(
                     .GroupBy(r => paths.ManifestFile(Layers.Parse(r.Layer), r.Table))
                     .Select(g => new ManifestAppend(g.Key, g.Select(r => r.ToJson()).ToArray()))
                     .ToList();
-                WriteTempFiles(staging.Partitions, files);
+                var encoded = Encode(staging.Partitions);
+                needed = encoded.Sum(e => (long)e.Length) + manifests.Sum(m => m.Lines.Sum(l => (long)l.Length + 1)) + StorageFaults.Margin;
+                // Refuse before the commit point what the disk cannot hold: a full disk then leaves the lake as it was.
+                if (StorageFaults.FreeBytes(paths.Root) is { } free && free < needed)
+                {
+                    throw StorageFaults.DiskFull(needed, free);
+                }
+                WriteTempFiles(staging.Partitions, encoded, files);
                 // Past this call the write is committed: a crash from here on is rolled forward.
-                journal.Commit(files, manifests);
+                if (!journal.Commit(files, manifests, out var applyFailure))
+                {
+                    // Committed, and the files are in place; the manifest lines follow when the disk allows
+                    // (the journal is rolled forward by the next commit or the next start).
+                    StorageLog.ApplyPending(logger, applyFailure!.Message);
+                }
             }
-            catch
+            catch (Exception ex)
             {
                 foreach (var f in files)
                 {
                     DurableFile.TryDelete(f.Temp);
+                }
+                RemoveEmptyFolders(staging.Partitions);
+                if (StorageFaults.Translate(ex, needed, paths.Root) is { } user)
+                {
+                    throw user;
                 }
                 throw;
             }
@@ -73,7 +91,7 @@ internal sealed class CommitPipeline(
     /// <summary>Applies journals left by writers that died (called under the writer locks).</summary>
     public void RecoverDeadJournals()
     {
-        if (!Directory.EnumerateFileSystemEntries(paths.JournalDir, "*.json").Any())
+        if (!Directory.Exists(paths.JournalDir) || !Directory.EnumerateFileSystemEntries(paths.JournalDir, "*.json").Any())
         {
             return;
         }
@@ -86,20 +104,28 @@ internal sealed class CommitPipeline(
         }
     }
 
-    /// <summary>Encodes and writes every staged partition to its temp file; the files are independent, so their fsyncs overlap.</summary>
-    private static void WriteTempFiles(IReadOnlyList<StagedPartition> partitions, List<StagedFile> files)
+    /// <summary>Encodes every staged partition (all cores): the bytes are known before anything touches the disk.</summary>
+    private static byte[][] Encode(IReadOnlyList<StagedPartition> partitions)
+    {
+        var encoded = new byte[partitions.Count][];
+        Parallel.For(0, encoded.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            i => encoded[i] = ParquetFiles.Encode(partitions[i].Batch));
+        return encoded;
+    }
+
+    /// <summary>Writes every encoded partition to its temp file; the files are independent, so their fsyncs overlap.</summary>
+    private static void WriteTempFiles(IReadOnlyList<StagedPartition> partitions, byte[][] encoded, List<StagedFile> files)
     {
         var staged = new StagedFile?[partitions.Count];
         try
         {
             if (staged.Length == 1)
             {
-                staged[0] = WriteOne(partitions[0]);
+                staged[0] = WriteOne(0);
             }
             else
             {
-                Parallel.For(0, staged.Length, new ParallelOptions { MaxDegreeOfParallelism = FsyncParallelism },
-                    i => staged[i] = WriteOne(partitions[i]));
+                Parallel.For(0, staged.Length, new ParallelOptions { MaxDegreeOfParallelism = FsyncParallelism }, i => staged[i] = WriteOne(i));
             }
         }
         finally
@@ -108,10 +134,35 @@ internal sealed class CommitPipeline(
             files.AddRange(staged.Where(f => f is not null)!);
         }
 
-        static StagedFile WriteOne(StagedPartition p)
+        StagedFile WriteOne(int i) => new(DurableFile.WriteTemp(partitions[i].Path, s => s.Write(encoded[i])), partitions[i].Path);
+    }
+
+    /// <summary>Folders a failed write created for new partitions (<c>year=/month=</c>) are removed again while empty.</summary>
+    private void RemoveEmptyFolders(IReadOnlyList<StagedPartition> partitions)
+    {
+        foreach (var dir in partitions.Select(p => Path.GetDirectoryName(p.Path)!).Distinct(StringComparer.Ordinal))
         {
-            var bytes = ParquetFiles.Encode(p.Batch);
-            return new StagedFile(DurableFile.WriteTemp(p.Path, s => s.Write(bytes)), p.Path);
+            var current = dir;
+            while (current.Length > paths.Root.Length && current.StartsWith(paths.Root, StringComparison.Ordinal))
+            {
+                try
+                {
+                    if (!Directory.Exists(current) || Directory.EnumerateFileSystemEntries(current).Any())
+                    {
+                        break;
+                    }
+                    Directory.Delete(current);
+                }
+                catch (IOException)
+                {
+                    break;
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    break;
+                }
+                current = Path.GetDirectoryName(current)!;
+            }
         }
     }
 }

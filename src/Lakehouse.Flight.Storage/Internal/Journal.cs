@@ -18,11 +18,20 @@ internal sealed class Journal
     {
         _dir = dir;
         _manifests = manifests;
-        Directory.CreateDirectory(dir);
     }
 
-    public void Commit(IReadOnlyList<StagedFile> files, IReadOnlyList<ManifestAppend> manifests)
+    /// <summary>This process's journals being applied right now: recovery leaves them to their writer.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Commits: writes the journal (the commit point), then applies it (renames, folder fsyncs, manifest
+    /// lines) and deletes it. Returns false when the write is committed but applying it failed after
+    /// the commit point (a full disk on the manifest append): the journal stays and is rolled forward
+    /// by the next commit or the next start, so nothing committed is lost.
+    /// </summary>
+    public bool Commit(IReadOnlyList<StagedFile> files, IReadOnlyList<ManifestAppend> manifests, out Exception? applyFailure)
     {
+        applyFailure = null;
         if (files.Count == 0)
         {
             // Nothing to make atomic (an all-unchanged upsert): the manifest lines alone.
@@ -30,21 +39,46 @@ internal sealed class Journal
             {
                 _manifests.Append(m.File, m.Lines);
             }
-            return;
+            return true;
         }
         var record = new JournalRecord(Environment.ProcessId, [.. files], [.. manifests]);
         var path = Path.Combine(_dir, $"{Environment.ProcessId}-{Guid.NewGuid():N}.json");
-        // Written in place, not via temp + rename: a journal cut short by a crash is not valid JSON,
-        // and recovery discards it, which is right because no rename starts before this returns.
-        // Even one file is journalled: its manifest lines must follow it after a crash.
-        using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096))
+        _inFlight[path] = 0;
+        try
         {
-            fs.Write(JsonSerializer.SerializeToUtf8Bytes(record, JournalJson.Default.JournalRecord));
-            fs.Flush(flushToDisk: true);
+            // Written in place, not via temp + rename: a journal cut short by a crash is not valid JSON,
+            // and recovery discards it, which is right because no rename starts before this returns.
+            // Even one file is journalled: its manifest lines must follow it after a crash.
+            try
+            {
+                using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096))
+                {
+                    fs.Write(JsonSerializer.SerializeToUtf8Bytes(record, JournalJson.Default.JournalRecord));
+                    fs.Flush(flushToDisk: true);
+                }
+                DurableFile.FsyncDirectory(_dir);
+            }
+            catch
+            {
+                DurableFile.TryDelete(path);
+                throw;
+            }
+            try
+            {
+                Apply(record, recovering: false);
+                File.Delete(path);
+                return true;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                applyFailure = ex;
+                return false;
+            }
         }
-        DurableFile.FsyncDirectory(_dir);
-        Apply(record, recovering: false);
-        File.Delete(path);
+        finally
+        {
+            _inFlight.TryRemove(path, out _);
+        }
     }
 
     private void Apply(JournalRecord record, bool recovering)
@@ -73,7 +107,10 @@ internal sealed class Journal
         }
     }
 
-    /// <summary>Rolls forward the journals of dead processes. Returns the manifest appends of those applied.</summary>
+    /// <summary>
+    /// Rolls forward the journals of dead processes, and this process's own journals that failed to
+    /// apply after their commit point. Returns the manifest appends of those applied.
+    /// </summary>
     public IReadOnlyList<ManifestAppend> Recover()
     {
         var applied = new List<ManifestAppend>();
@@ -83,6 +120,11 @@ internal sealed class Journal
             var dash = name.IndexOf('-', StringComparison.Ordinal);
             if (dash > 0 && int.TryParse(name.AsSpan(0, dash), out var pid) && pid != Environment.ProcessId && ProcessLiveness.IsAlive(pid))
             {
+                continue;
+            }
+            if (_inFlight.ContainsKey(path))
+            {
+                // Another thread of this process is applying it right now.
                 continue;
             }
             JournalRecord? record;

@@ -17,7 +17,6 @@ internal sealed class LakeLocks
     {
         _lockDir = lockDir;
         _timeout = timeout;
-        Directory.CreateDirectory(lockDir);
     }
 
     public async Task<IAsyncDisposable> AcquireAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
@@ -56,6 +55,15 @@ internal sealed class LakeLocks
             {
                 // FileShare.None takes an exclusive advisory lock (flock) on Unix; released on close or process death.
                 return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            }
+            catch (Exception ex) when (StorageFaults.IsReadOnly(ex))
+            {
+                // Not contention: no writer can ever take this lock, so say why now instead of after the timeout.
+                throw StorageFaults.ReadOnly();
+            }
+            catch (IOException ex) when (StorageFaults.IsDiskFull(ex))
+            {
+                throw StorageFaults.DiskFull(0, StorageFaults.FreeBytes(_lockDir));
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {

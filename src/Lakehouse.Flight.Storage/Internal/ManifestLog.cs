@@ -15,7 +15,6 @@ internal sealed class ManifestLog
     public ManifestLog(string lockDir)
     {
         _lockDir = lockDir;
-        Directory.CreateDirectory(lockDir);
     }
 
     /// <summary>Raised after lines were appended: (file, length before, length after).</summary>
@@ -51,24 +50,72 @@ internal sealed class ManifestLog
                     return;
                 }
             }
-            var sb = new StringBuilder();
-            if (before > 0)
+            // A torn tail (an append cut short by a crash or a full disk; appends are serialised by the
+            // lock file, so no one is writing it now) is cut off, not fenced: a reader (ours, DuckDB,
+            // pandas) must only ever meet whole JSON lines. The lines it held are appended again by the
+            // roll-forward of their journal.
+            var end = CompleteLength(fs);
+            if (end != before)
             {
-                fs.Seek(-1, SeekOrigin.End);
-                if (fs.ReadByte() != '\n')
-                {
-                    sb.Append('\n');
-                }
+                fs.SetLength(end);
+                before = end;
             }
+            var sb = new StringBuilder();
             foreach (var line in lines)
             {
                 sb.Append(line).Append('\n');
             }
             var bytes = Encoding.UTF8.GetBytes(sb.ToString());
             fs.Seek(0, SeekOrigin.End);
-            fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
+            try
+            {
+                fs.Write(bytes);
+                fs.Flush(flushToDisk: true);
+            }
+            catch (IOException)
+            {
+                // Leave whole lines only: the journal that owns these lines appends them again later.
+                TryTruncate(fs, before);
+                throw;
+            }
             Appended?.Invoke(file, before, before + bytes.Length);
+        }
+    }
+
+    /// <summary>Length of the file up to and including its last newline.</summary>
+    private static long CompleteLength(FileStream fs)
+    {
+        var length = fs.Length;
+        if (length == 0)
+        {
+            return 0;
+        }
+        var buffer = new byte[4096];
+        var position = length;
+        while (position > 0)
+        {
+            var chunk = (int)Math.Min(buffer.Length, position);
+            fs.Seek(position - chunk, SeekOrigin.Begin);
+            fs.ReadExactly(buffer, 0, chunk);
+            var i = Array.LastIndexOf(buffer, (byte)'\n', chunk - 1, chunk);
+            if (i >= 0)
+            {
+                return position - chunk + i + 1;
+            }
+            position -= chunk;
+        }
+        return 0;
+    }
+
+    private static void TryTruncate(FileStream fs, long length)
+    {
+        try
+        {
+            fs.SetLength(length);
+            fs.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
         }
     }
 
