@@ -16,9 +16,10 @@ public sealed class SyntheticPriceSource : IPriceSource
         {
             throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
         }
-        if (to < SyntheticSource.Epoch)
+        if (from < SyntheticSource.Epoch)
         {
-            throw LakehouseException.Invalid($"the synthetic source generates bars from {SyntheticSource.Epoch:yyyy-MM-dd} on; date_to {to:yyyy-MM-dd} is earlier");
+            // Starting later than asked without a word would look like missing data.
+            throw LakehouseException.Invalid($"the synthetic source generates bars from {SyntheticSource.Epoch:yyyy-MM-dd} on; date_from {from:yyyy-MM-dd} is earlier");
         }
         foreach (var symbol in request.Symbols)
         {

@@ -26,7 +26,7 @@ public sealed class SyntheticPriceSourceTests
         var source = new SyntheticPriceSource();
         var ex = await Assert.ThrowsAsync<LakehouseException>(async () =>
         {
-            await foreach (var _ in source.FetchAsync(new SourceRequest(["AAPL"], new DateOnly(1925, 1, 1), new DateOnly(1925, 12, 31))))
+            await foreach (var _ in source.FetchAsync(new SourceRequest(["AAPL"], new DateOnly(1925, 1, 1), new DateOnly(2020, 12, 31))))
             {
             }
         });

@@ -119,12 +119,18 @@ public sealed class ListenerTests : IAsyncLifetime
     }
 
     /// <summary>A request body that starts only after a delay: the server waits for the ticket meanwhile.</summary>
+    /// <summary>
+    /// Sends the first bytes of the body at once (so the client flushes the headers and the server is
+    /// surely waiting inside the call), then the rest after <paramref name="delay"/>.
+    /// </summary>
     private sealed class SlowContent(byte[] body, TimeSpan delay) : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
+            await stream.WriteAsync(body.AsMemory(0, 2)).ConfigureAwait(false);
+            await stream.FlushAsync().ConfigureAwait(false);
             await Task.Delay(delay).ConfigureAwait(false);
-            await stream.WriteAsync(body).ConfigureAwait(false);
+            await stream.WriteAsync(body.AsMemory(2)).ConfigureAwait(false);
         }
 
         protected override bool TryComputeLength(out long length)

@@ -117,11 +117,13 @@ internal static class HttpApi
             : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found",
                 detail: $"no job '{id}': jobs are kept in memory, the last 1,000 since the server started");
 
-    /// <summary>Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened.</summary>
+    /// <summary>
+    /// Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened.
+    /// Unauthenticated, so it names no server path.
+    /// </summary>
     private static IResult GetHealth(PriceStore store) => Results.Ok(new
     {
         status = "ok",
-        data_dir = store.Paths.DisplayRoot,
         datasets = store.Catalog.Tables.Select(t => new { layer = Layers.Name(t.Layer), table = t.Name, symbols = store.SymbolCount(t) }),
         partitions = store.IndexedPartitions,
     });
