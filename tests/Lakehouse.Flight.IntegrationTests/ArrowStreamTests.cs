@@ -180,15 +180,6 @@ public sealed class ArrowStreamTests : IAsyncLifetime
         Assert.Contains("Lakehouse:FastDoGet=true", ex.Status.Detail, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void ParseTicket_UnknownCompression_InvalidNamingTheChoices()
-    {
-        var ex = Assert.Throws<LakehouseException>(() => QueryCodec.ParseTicket("""{"compression":"brotli"}"""u8));
-
-        Assert.Equal(LakehouseErrorKind.InvalidArgument, ex.Kind);
-        Assert.Equal("unknown compression 'brotli': use none, lz4 or zstd", ex.Message);
-    }
-
     private const string HttpApiArrow = "application/vnd.apache.arrow.stream";
 
     private static readonly CompressionCodecFactory Codecs = new();
