@@ -9,6 +9,8 @@ Tickets are plain JSON (see DESIGN.md), so everything here is also one line of r
 from __future__ import annotations
 
 import json
+import urllib.parse
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Optional, Sequence
 
@@ -100,6 +102,34 @@ class LakehouseClient:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def read_http(base_url: str = "http://localhost:8080", symbols: Sequence[str] = (), date_from: Optional[str] = None,
+              date_to: Optional[str] = None, columns: Sequence[str] = (), layer: str = "silver",
+              table: str = "prices_daily", compression: Optional[str] = None, token: Optional[str] = None,
+              timeout: float = 300.0) -> pa.Table:
+    """Every row of a query from the HTTP API's Arrow IPC stream (GET /prices/arrow): no Flight, no row limit.
+
+    The same rows, order and schema as a DoGet of the same query; compression is "lz4" or "zstd" (or None).
+    ``read_http(...).to_pandas()`` for a DataFrame. A refused query raises urllib.error.HTTPError whose body is
+    problem+json naming the bad parameter.
+    """
+    params = {"layer": layer, "table": table}
+    if symbols:
+        params["symbols"] = ",".join(symbols)
+    if date_from:
+        params["date_from"] = date_from
+    if date_to:
+        params["date_to"] = date_to
+    if columns:
+        params["columns"] = ",".join(columns)
+    if compression:
+        params["compression"] = compression
+    request = urllib.request.Request(f"{base_url.rstrip('/')}/prices/arrow?{urllib.parse.urlencode(params)}")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return pa.ipc.open_stream(response).read_all()
 
 
 def _reports(payload: bytes) -> list:

@@ -37,14 +37,17 @@ class ClientTests(unittest.TestCase):
         if dll is None:
             raise unittest.SkipTest("build the solution first: lakehouse.dll not found")
         cls.data = tempfile.mkdtemp(prefix="lakehouse-py-")
-        cls.proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", cls.data, "--flight-port", "0", "--http-port", "-1"],
+        cls.proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", cls.data, "--flight-port", "0", "--http-port", "0"],
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = cls.proc.stdout.readline()
         m = re.search(r"Flight listening on (grpc://\S+)", line)
-        if not m:
+        http_line = cls.proc.stdout.readline()
+        h = re.search(r"HTTP listening on (http://\S+)", http_line)
+        if not m or not h:
             cls.proc.kill()
-            raise RuntimeError(f"server did not start: {line!r}")
+            raise RuntimeError(f"server did not start: {line!r} {http_line!r}")
         cls.uri = m.group(1)
+        cls.http = h.group(1)
 
     @classmethod
     def tearDownClass(cls):
@@ -88,10 +91,37 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(one.num_rows, many.num_rows)
         self.assertTrue(one.equals(many))
 
+    def test_http_arrow_stream_equals_do_get_and_reads_compressed(self):
+        import pyarrow.flight as fl
+        from lakehouse_client import LakehouseClient, read_http
+        with LakehouseClient(self.uri) as lh:
+            lh.ingest(["H1", "H2"], "2023-01-01", "2023-12-31")
+        ticket = json.dumps({"symbols": ["H2", "H1"], "date_from": "2023-02-01", "columns": ["symbol", "date", "close"]})
+        flight_table = fl.connect(self.uri).do_get(fl.Ticket(ticket)).read_all()
+        plain = read_http(self.http, ["H2", "H1"], date_from="2023-02-01", columns=["symbol", "date", "close"])
+        zstd = read_http(self.http, ["H2", "H1"], date_from="2023-02-01", columns=["symbol", "date", "close"], compression="zstd")
+        zstd_flight = fl.connect(self.uri).do_get(fl.Ticket(json.dumps({**json.loads(ticket), "compression": "zstd"}))).read_all()
+        self.assertGreater(flight_table.num_rows, 300)
+        self.assertTrue(flight_table.equals(plain))
+        self.assertTrue(flight_table.equals(zstd))
+        self.assertTrue(flight_table.equals(zstd_flight))
+
+    def test_http_arrow_stream_bad_parameter_is_problem_json(self):
+        import urllib.error
+        from lakehouse_client import read_http
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            read_http(self.http, ["AAPL"], columns=["colour"])
+        self.assertEqual(400, ctx.exception.code)
+        self.assertIn("colour", json.loads(ctx.exception.read())["detail"])
+
     def test_bad_query_is_invalid_argument_naming_the_problem(self):
+        # pyarrow maps gRPC statuses to its own exceptions: INVALID_ARGUMENT -> pyarrow.lib.ArrowInvalid
+        # (not FlightServerError), UNAUTHENTICATED -> FlightUnauthenticatedError, PERMISSION_DENIED ->
+        # FlightUnauthorizedError, NOT_FOUND -> ArrowKeyError, UNIMPLEMENTED -> ArrowNotImplementedError.
+        import pyarrow as pa
         import pyarrow.flight as fl
         c = fl.connect(self.uri)
-        with self.assertRaises(fl.FlightServerError if hasattr(fl, "FlightServerError") else Exception) as ctx:
+        with self.assertRaises(pa.lib.ArrowInvalid) as ctx:
             c.do_get(fl.Ticket(json.dumps({"layer": "platinum"}))).read_all()
         self.assertIn("unknown layer 'platinum'", str(ctx.exception))
 

@@ -30,6 +30,7 @@ public sealed partial class LakehouseClient : IDisposable
     private readonly GrpcChannel _channel;
     private readonly FlightClient _flight;
     private readonly LakehouseClientOptions _options;
+    private readonly Apache.Arrow.Ipc.CompressionCodecType? _compression;
 
     /// <summary>Connects to <paramref name="address"/> (<c>grpc://host:port</c>, <c>grpc+tls://host:port</c>, or http(s)://).</summary>
     /// <param name="address">The server's Flight endpoint.</param>
@@ -52,6 +53,7 @@ public sealed partial class LakehouseClient : IDisposable
             DisposeHttpClient = _options.HttpHandler is null,
         });
         _flight = new FlightClient(_channel);
+        _compression = IpcCompression.Parse(_options.Compression);
     }
 
     /// <summary>The Bearer token sent on every call (from the options or <see cref="AuthenticateAsync"/>); null when none.</summary>
@@ -86,7 +88,9 @@ public sealed partial class LakehouseClient : IDisposable
     public IAsyncEnumerable<RecordBatch> GetPricesAsync(PriceQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return ReadTicketAsync(QueryCodec.Encode(query), cancellationToken);
+        return _compression is null
+            ? ReadTicketAsync(QueryCodec.Encode(query), cancellationToken)
+            : CompressedDoGet.ReadAsync(_channel, QueryCodec.Encode(query, _compression), Headers(), cancellationToken);
     }
 
     /// <summary>Streams the rows of a query as typed <see cref="PriceBar"/>s (all columns are read whatever the projection).</summary>

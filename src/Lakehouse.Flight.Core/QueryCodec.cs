@@ -49,18 +49,25 @@ public static class QueryCodec
         }
     }
 
-    public static PriceQuery ParseQuery(ReadOnlySpan<byte> body)
+    public static PriceQuery ParseQuery(ReadOnlySpan<byte> body) => ParseTicket(body).Query;
+
+    /// <summary>A DoGet ticket: the query, and the IPC compression the reader asked for (null: none).</summary>
+    public static (PriceQuery Query, Apache.Arrow.Ipc.CompressionCodecType? Compression) ParseTicket(ReadOnlySpan<byte> body)
     {
         if (body.IsEmpty)
         {
-            return PriceQuery.Create();
+            return (PriceQuery.Create(), null);
         }
         var msg = Parse(body, Protocol.PriceQuery.Parser, "query");
-        return PriceQuery.Create(msg.Layer, msg.Table, msg.Symbols, msg.DateFrom, msg.DateTo, msg.Columns, msg.Limit);
+        var query = PriceQuery.Create(msg.Layer, msg.Table, msg.Symbols, msg.DateFrom, msg.DateTo, msg.Columns, msg.Limit);
+        return (query, IpcCompression.Parse(msg.Compression));
     }
 
     /// <summary>The self-describing ticket/command for a query (JSON, readable in logs and by any client).</summary>
-    public static byte[] Encode(PriceQuery query)
+    public static byte[] Encode(PriceQuery query) => Encode(query, null);
+
+    /// <summary>A DoGet ticket for a query whose stream the server compresses with <paramref name="compression"/> (null: none).</summary>
+    public static byte[] Encode(PriceQuery query, Apache.Arrow.Ipc.CompressionCodecType? compression)
     {
         var msg = new Protocol.PriceQuery
         {
@@ -69,6 +76,7 @@ public static class QueryCodec
             DateFrom = query.DateFrom?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) ?? "",
             DateTo = query.DateTo?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) ?? "",
             Limit = query.Limit,
+            Compression = compression is null ? "" : IpcCompression.Name(compression),
         };
         msg.Symbols.AddRange(query.Symbols);
         msg.Columns.AddRange(query.Columns);

@@ -127,6 +127,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         }
         app.MapFlightEndpoint();
         app.MapLakehouseHttpApi();
+        app.MapLakehouseArrowStream();
         app.MapOpenApi();
         // Open the store now so a broken data dir fails start-up, not the first call.
         _ = app.Services.GetRequiredService<PriceStore>();

@@ -67,4 +67,41 @@ public sealed class QueryCodecTests
         var ex = Assert.Throws<LakehouseException>(() => QueryCodec.ParseQuery([0xff, 0xff, 0xff, 0x01]));
         Assert.Contains("neither JSON nor a valid protobuf", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("{\"compression\": \"zstd\"}", Apache.Arrow.Ipc.CompressionCodecType.Zstd)]
+    [InlineData("{\"compression\": \"LZ4\"}", Apache.Arrow.Ipc.CompressionCodecType.Lz4Frame)]
+    [InlineData("{\"compression\": \"lz4_frame\"}", Apache.Arrow.Ipc.CompressionCodecType.Lz4Frame)]
+    [InlineData("{\"compression\": \"none\"}", null)]
+    [InlineData("{\"symbols\": [\"AAPL\"]}", null)]
+    public void ParseTicket_CompressionField_GivesTheCodec(string json, Apache.Arrow.Ipc.CompressionCodecType? expected)
+    {
+        var (query, compression) = QueryCodec.ParseTicket(Encoding.UTF8.GetBytes(json));
+
+        Assert.Equal(expected, compression);
+        Assert.Equal(Layer.Silver, query.Layer);
+    }
+
+    [Fact]
+    public void EncodeWithCompression_ThenParseTicket_RoundTripsQueryAndCodec()
+    {
+        var q = PriceQuery.Create("silver", null, ["AAPL", "MSFT"], "2024-01-01", null, ["date", "close"]);
+
+        var (back, compression) = QueryCodec.ParseTicket(QueryCodec.Encode(q, Apache.Arrow.Ipc.CompressionCodecType.Zstd));
+
+        Assert.Equal(Apache.Arrow.Ipc.CompressionCodecType.Zstd, compression);
+        Assert.Equal(q.Symbols, back.Symbols);
+        Assert.Equal(q.Columns, back.Columns);
+        Assert.Equal(q.DateFrom, back.DateFrom);
+        Assert.DoesNotContain("compression", Encoding.UTF8.GetString(QueryCodec.Encode(q)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ParseTicket_UnknownCompression_IsInvalidArgumentNamingTheChoices()
+    {
+        var ex = Assert.Throws<LakehouseException>(() => QueryCodec.ParseTicket("{\"compression\": \"gzip\"}"u8));
+
+        Assert.Equal(LakehouseErrorKind.InvalidArgument, ex.Kind);
+        Assert.Equal("unknown compression 'gzip': use none, lz4 or zstd", ex.Message);
+    }
 }

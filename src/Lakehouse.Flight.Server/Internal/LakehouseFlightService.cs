@@ -68,8 +68,17 @@ internal sealed partial class LakehouseFlightService(
         Task.FromResult(_store.SchemaOf(QueryOf(request)));
 
     /// <summary>The stock-writer DoGet (<c>Lakehouse:FastDoGet=false</c>); the same loop as FastDoGet.</summary>
-    public override Task DoGet(FlightTicket ticket, FlightServerRecordBatchStreamWriter responseStream, ServerCallContext context) =>
-        streamer.StreamAsync(QueryCodec.ParseQuery(ticket.Ticket.Span), new StockSink(responseStream), context.CancellationToken);
+    public override Task DoGet(FlightTicket ticket, FlightServerRecordBatchStreamWriter responseStream, ServerCallContext context)
+    {
+        var (query, compression) = QueryCodec.ParseTicket(ticket.Ticket.Span);
+        if (compression is not null)
+        {
+            // The stock writer takes no IpcOptions, so it cannot compress.
+            throw new RpcException(new Status(StatusCode.Unimplemented,
+                "compressed DoGet needs the fast DoGet path (Lakehouse:FastDoGet=true); remove \"compression\" from the ticket"));
+        }
+        return streamer.StreamAsync(query, new StockSink(responseStream), context.CancellationToken);
+    }
 
     public override Task DoExchange(FlightServerRecordBatchStreamReader requestStream, FlightServerRecordBatchStreamWriter responseStream,
         ServerCallContext context) =>

@@ -274,6 +274,9 @@ internal static class E2eHarness
         t.Add("DoGet point query, server cache warm", $"median {Ms(Stats.Median(warmPoint))}, p99 {Ms(Stats.Percentile(warmPoint, 99))} ({warmPoint.Count} calls)",
             Join(L(Stats.Median(warmPoint), Stats.Median(inWarmPoint), "in-process, cache warm"), L(Stats.Median(warmPoint), duckMedian, "DuckDB")));
 
+        log.WriteLine("server: curl (HTTP/2 DoGet, HTTP/1.1 Arrow stream)");
+        await CurlFiguresAsync(o, server, t, scanWarm, ipc, oneWarm, Stats.Median(warmPoint)).ConfigureAwait(false);
+
         if (o.PutSymbols > 0)
         {
             log.WriteLine("server: DoPut");
@@ -283,6 +286,62 @@ internal static class E2eHarness
                 Join(X(rows / seconds, landRate, "in-process LandAsync"),
                     report.Length > 0 ? "PutResult starts " + (report.Length > 60 ? report[..60] + "..." : report) : "no PutResult metadata"));
         }
+    }
+
+    /// <summary>
+    /// The server's output measured with curl as the client (C, no .NET in the reader): full scans warm over
+    /// HTTP/2 DoGet and the HTTP/1.1 Arrow stream, uncompressed, LZ4 and ZSTD, the server's CPU per scan, and point queries.
+    /// </summary>
+    private static async Task CurlFiguresAsync(E2eOptions o, ServerProcess server, ReportTable t, InProcessRuns.Scan scanWarm,
+        InProcessRuns.Scan ipc, InProcessRuns.Scan dotnetScan, double dotnetPointMs)
+    {
+        t.Add("server start to 'Flight listening' (process start, index built, Kestrel bound)", $"{F(server.StartupToListening.TotalSeconds, "F2")} s");
+        var scans = new (string Figure, bool Http, string Query)[]
+        {
+            ("curl HTTP/2 DoGet full scan, warm", false, "{}"),
+            ("curl HTTP/2 DoGet full scan, warm, LZ4_FRAME", false, """{"compression":"lz4"}"""),
+            ("curl HTTP/2 DoGet full scan, warm, ZSTD", false, """{"compression":"zstd"}"""),
+            ("curl HTTP/1.1 GET /prices/arrow full scan, warm", true, ""),
+            ("curl HTTP/1.1 GET /prices/arrow full scan, warm, LZ4_FRAME", true, "compression=lz4"),
+            ("curl HTTP/1.1 GET /prices/arrow full scan, warm, ZSTD", true, "compression=zstd"),
+        };
+        if (CurlRuns.Missing() is { } missing)
+        {
+            foreach (var s in scans)
+            {
+                t.Unavailable(s.Figure, "curl unavailable: " + missing);
+            }
+            return;
+        }
+        var curl = new CurlRuns(server.Address, server.HttpAddress);
+        var calls = Math.Max(3, o.CurlScans);
+        double? plainH2 = null;
+        foreach (var (figure, http, query) in scans)
+        {
+            if (http && server.HttpAddress is null)
+            {
+                t.Unavailable(figure, "the server printed no 'HTTP listening on' line");
+                continue;
+            }
+            await (http ? curl.HttpArrowAsync(query, 1) : curl.DoGetAsync(query, 1)).ConfigureAwait(false);
+            var cpu0 = server.CpuTime();
+            var runs = await (http ? curl.HttpArrowAsync(query, calls) : curl.DoGetAsync(query, calls)).ConfigureAwait(false);
+            var cpuMs = (server.CpuTime() - cpu0).TotalMilliseconds / calls;
+            var seconds = Stats.Median(runs.Select(r => r.Seconds).ToList());
+            var wireMB = runs[0].Bytes / 1e6;
+            var rowsPerSecond = scanWarm.Rows / seconds;
+            var mbPerSecond = scanWarm.Bytes / 1e6 / seconds;
+            plainH2 ??= mbPerSecond;
+            t.Add(figure, $"{F(rowsPerSecond)} rows/s, {F(mbPerSecond, "F0")} MB/s (median of {calls}: {F(seconds * 1000, "F1")} ms; {F(wireMB, "F1")} MB on the wire; server CPU {F(cpuMs, "F0")} ms per scan)",
+                Join(X(mbPerSecond, ipc.MBPerSecond, "IPC serialisation"), X(rowsPerSecond, dotnetScan.RowsPerSecond, ".NET Flight client DoGet"),
+                    X(mbPerSecond, plainH2.Value, "curl HTTP/2 DoGet uncompressed")));
+        }
+        var point = $$"""{"symbols":["{{Universe.Symbol(1)}}"],"date_from":"{{o.To.Year}}-03-01","date_to":"{{o.To.Year}}-03-31"}""";
+        await curl.DoGetAsync(point, 10).ConfigureAwait(false);
+        var points = (await curl.DoGetAsync(point, Math.Min(o.PointQueries, 200)).ConfigureAwait(false)).Select(r => r.Seconds * 1000).ToList();
+        t.Add("curl HTTP/2 DoGet point query (1 symbol x 1 month), warm, a new connection per call",
+            $"median {Ms(Stats.Median(points))}, p99 {Ms(Stats.Percentile(points, 99))} ({points.Count} calls)",
+            L(Stats.Median(points), dotnetPointMs, ".NET Flight client, one channel"));
     }
 
     private static string[] PutSymbols(E2eOptions o, string prefix) =>

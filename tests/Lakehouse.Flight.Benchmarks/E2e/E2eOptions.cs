@@ -14,6 +14,7 @@ internal sealed class E2eOptions
     public int PutYears { get; private set; } = 2;
     public int IndexPartitions { get; private set; } = 1_000_000;
     public int ChunkSymbols { get; private set; } = 10;
+    public int CurlScans { get; private set; } = 7;
     public string? DataDir { get; private set; }
     public bool Reuse { get; private set; }
     public bool Keep { get; private set; }
@@ -27,7 +28,7 @@ internal sealed class E2eOptions
 
     public const string Usage = """
         usage: e2e [--symbols 500] [--years 20] [--last-year 2024] [--point-queries 1000] [--streams 4]
-                   [--put-symbols 50] [--put-years 2] [--index-partitions 1000000] [--chunk-symbols 10]
+                   [--put-symbols 50] [--put-years 2] [--index-partitions 1000000] [--chunk-symbols 10] [--curl-scans 7]
                    [--data-dir D [--reuse] [--keep]] [--server-dll path/lakehouse.dll] [--server-timeout 120]
                    [--skip-duckdb] [--skip-server]
         """;
@@ -52,6 +53,7 @@ internal sealed class E2eOptions
                 case "--put-years": o.PutYears = Math.Max(1, Int()); break;
                 case "--index-partitions": o.IndexPartitions = Int(); break;
                 case "--chunk-symbols": o.ChunkSymbols = Math.Max(1, Int()); break;
+                case "--curl-scans": o.CurlScans = Math.Max(1, Int()); break;
                 case "--data-dir": o.DataDir = Next(); break;
                 case "--reuse": o.Reuse = true; break;
                 case "--keep": o.Keep = true; break;

@@ -15,13 +15,38 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private CancellationTokenSource? _sampler;
     private Task? _samplerTask;
 
-    private ServerProcess(Process process, Uri address)
+    private ServerProcess(Process process, Uri address, Uri? httpAddress, TimeSpan startup)
     {
         _process = process;
         Address = address;
+        HttpAddress = httpAddress;
+        StartupToListening = startup;
     }
 
     public Uri Address { get; }
+
+    /// <summary>The HTTP API (<c>HTTP listening on http://HOST:PORT</c>), when the server printed it.</summary>
+    public Uri? HttpAddress { get; }
+
+    /// <summary>From process start to the <c>Flight listening</c> line.</summary>
+    public TimeSpan StartupToListening { get; }
+
+    /// <summary>User + system CPU time the server has used so far (/proc/&lt;pid&gt;/stat); zero when /proc is not there.</summary>
+    public TimeSpan CpuTime()
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // utime and stime are fields 14 and 15 of the file, 12 and 13 after "pid (comm) ".
+            var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromSeconds(ticks / 100.0);
+        }
+        catch (IOException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
 
     public int Pid => _process.Id;
 
@@ -46,15 +71,24 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
         psi.Environment["DOTNET_gcServer"] = "0";
+        var started = Stopwatch.StartNew();
         var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
         var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var httpReady = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listenedAfter = TimeSpan.Zero;
         var stderr = new Queue<string>();
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is { } line && ListeningLine().Match(line) is { Success: true } m)
             {
+                listenedAfter = started.Elapsed;
                 var host = m.Groups["host"].Value is "0.0.0.0" or "[::]" or "+" or "*" ? "127.0.0.1" : m.Groups["host"].Value;
                 ready.TrySetResult(new Uri($"http://{host}:{m.Groups["port"].Value}"));
+            }
+            else if (e.Data is { } http && HttpListeningLine().Match(http) is { Success: true } h)
+            {
+                var host = h.Groups["host"].Value is "0.0.0.0" or "[::]" or "+" or "*" ? "127.0.0.1" : h.Groups["host"].Value;
+                httpReady.TrySetResult(new Uri($"http://{host}:{h.Groups["port"].Value}"));
             }
         };
         process.ErrorDataReceived += (_, e) =>
@@ -77,7 +111,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         var first = await Task.WhenAny(ready.Task, exited, Task.Delay(timeout)).ConfigureAwait(false);
         if (first == ready.Task)
         {
-            return (new ServerProcess(process, ready.Task.Result), null);
+            // The HTTP line follows the Flight line at once when the HTTP API is on.
+            await Task.WhenAny(httpReady.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+            var http = httpReady.Task.IsCompletedSuccessfully ? httpReady.Task.Result : null;
+            return (new ServerProcess(process, ready.Task.Result, http, listenedAfter), null);
         }
         string why;
         if (first == exited)
@@ -176,6 +213,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
         _process.Dispose();
     }
+
+    [GeneratedRegex(@"^HTTP listening on http://(?<host>\[[^\]]+\]|[^:\s]+):(?<port>\d+)")]
+    private static partial Regex HttpListeningLine();
 
     [GeneratedRegex(@"Flight listening on grpc(?:\+tcp)?://(?<host>\[[^\]]+\]|[^:\s]+):(?<port>\d+)")]
     private static partial Regex ListeningLine();
