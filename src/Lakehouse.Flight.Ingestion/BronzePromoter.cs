@@ -7,7 +7,8 @@ namespace Lakehouse.Flight.Ingestion;
 
 /// <summary>
 /// The promote policy: silver is re-derived from bronze, and for each (symbol, date) the raw row that
-/// landed last wins, whatever its source (a vendor's correction supersedes the first print).
+/// landed last wins, whatever its source (a vendor's correction supersedes the first print). Gold is
+/// then rebuilt for the symbols whose silver changed; the result lists the silver reports (gold's are in its manifests).
 /// </summary>
 public static class BronzePromoter
 {
@@ -35,7 +36,9 @@ public static class BronzePromoter
             }
         }
         var bars = latest.Values.OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).ToArray();
-        return await store.WriteAsync([new TableWrite(PriceTables.Silver, PriceBarBatches.ToBatch(bars))], runId, cancellationToken)
+        var reports = await store.WriteAsync([new TableWrite(PriceTables.Silver, PriceBarBatches.ToBatch(bars))], runId, cancellationToken)
             .ConfigureAwait(false);
+        await new Gold.GoldBuilder(store).RefreshAsync(reports, cancellationToken).ConfigureAwait(false);
+        return reports;
     }
 }

@@ -1,5 +1,6 @@
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Ingestion.Gold;
 using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Ingestion;
@@ -19,13 +20,18 @@ public sealed record IngestionProgress(int SymbolsDone, int SymbolsTotal, long R
 public sealed record SymbolFailure(string Symbol, string Error);
 
 /// <summary>What a run did: one StorageReport per table and symbol committed (bronze, then silver), and the symbols that failed.</summary>
-public sealed record IngestResult(string RunId, IReadOnlyList<StorageReport> Reports, IReadOnlyList<SymbolFailure> Failures);
+public sealed record IngestResult(string RunId, IReadOnlyList<StorageReport> Reports, IReadOnlyList<SymbolFailure> Failures)
+{
+    /// <summary>Reports of the gold rebuild that followed each commit (the symbols whose silver prices changed); also in the gold manifests.</summary>
+    public IReadOnlyList<StorageReport> Gold { get; init; } = [];
+}
 
 /// <summary>
 /// The one ingestion loop behind the Flight <c>ingest</c> action, HTTP jobs, <c>lakehouse ingest</c> and
 /// <c>serve --demo</c>: fetch from a source, land bars in bronze and promote them to silver with the
 /// corporate actions, a commit per chunk of symbols (each chunk all-or-nothing; a failed symbol never
-/// stops the others), progress after each commit, cancellation between chunks.
+/// stops the others), progress after each commit, cancellation between chunks. After each commit the
+/// gold layer is rebuilt for the chunk's symbols whose silver prices changed (<see cref="GoldBuilder.RefreshAsync"/>).
 /// </summary>
 public sealed class IngestionRunner
 {
@@ -36,11 +42,13 @@ public sealed class IngestionRunner
     public const int ChunkRows = 500_000;
 
     private readonly PriceStore _store;
+    private readonly GoldBuilder _gold;
     private readonly Dictionary<string, IPriceSource> _sources;
 
     public IngestionRunner(PriceStore store, IEnumerable<IPriceSource> sources)
     {
         _store = store;
+        _gold = new GoldBuilder(store);
         _sources = sources.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
     }
 
@@ -62,6 +70,7 @@ public sealed class IngestionRunner
         var source = Source(request.Source);
         var runId = PriceStore.NewRunId();
         var reports = new List<StorageReport>();
+        var gold = new List<StorageReport>();
         var failures = new List<SymbolFailure>();
         var chunk = new List<SourceResult>();
         var chunkRows = 0;
@@ -81,7 +90,7 @@ public sealed class IngestionRunner
             chunkRows += result.Bars.Count;
             if (chunk.Count >= ChunkSymbols || chunkRows >= ChunkRows)
             {
-                rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, cancellationToken).ConfigureAwait(false);
+                rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, gold, failures, cancellationToken).ConfigureAwait(false);
                 done += chunk.Count;
                 chunk.Clear();
                 chunkRows = 0;
@@ -90,17 +99,17 @@ public sealed class IngestionRunner
         }
         if (chunk.Count > 0)
         {
-            rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, cancellationToken).ConfigureAwait(false);
+            rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, gold, failures, cancellationToken).ConfigureAwait(false);
             done += chunk.Count;
             progress?.Report(new IngestionProgress(done, request.Symbols.Count, rows, failures.Count));
         }
         // Bronze reports first, then silver, then corporate actions: the order LandAsync has always had.
         var ordered = reports.OrderBy(r => r.Layer == "bronze" ? 0 : r.Table == PriceTables.PricesDaily ? 1 : 2).ToArray();
-        return new IngestResult(runId, ordered, failures);
+        return new IngestResult(runId, ordered, failures) { Gold = gold };
     }
 
     private async Task<long> CommitAsync(List<SourceResult> chunk, string source, bool promote, string runId, List<StorageReport> reports,
-        CancellationToken cancellationToken)
+        List<StorageReport> gold, List<SymbolFailure> failures, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var bars = chunk.SelectMany(r => r.Bars).ToArray();
@@ -120,7 +129,17 @@ public sealed class IngestionRunner
                 writes.Add(new TableWrite(PriceTables.CorporateActions, CorporateActionBatches.ToBatch(actions), source));
             }
         }
-        reports.AddRange(await _store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false));
+        var committed = await _store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false);
+        reports.AddRange(committed);
+        try
+        {
+            gold.AddRange((await _gold.RefreshAsync(committed, cancellationToken).ConfigureAwait(false)).Reports);
+        }
+        catch (LakehouseException ex)
+        {
+            // The chunk's silver is committed; its gold is stale until rebuilt, which the failure says.
+            failures.AddRange(GoldBuilder.ChangedSymbols(committed).Select(s => new SymbolFailure(s, ex.Message)));
+        }
         return bars.Length;
     }
 

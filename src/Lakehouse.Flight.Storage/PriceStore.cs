@@ -89,7 +89,10 @@ public sealed partial class PriceStore
             var rolled = _journal.Recover().Count;
             var temps = _index.Load(Catalog);
             var removed = 0;
-            foreach (var t in temps.Concat(Directory.EnumerateFiles(Paths.JournalDir, DurableFile.TempPrefix + "*")))
+            var reportTemps = Directory.Exists(Paths.GoldReportsDir)
+                ? Directory.EnumerateFiles(Paths.GoldReportsDir, DurableFile.TempPrefix + "*")
+                : [];
+            foreach (var t in temps.Concat(Directory.EnumerateFiles(Paths.JournalDir, DurableFile.TempPrefix + "*")).Concat(reportTemps))
             {
                 if (DurableFile.OwnerPid(t) is { } pid && !ProcessLiveness.IsAlive(pid))
                 {

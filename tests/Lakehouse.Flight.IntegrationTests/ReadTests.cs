@@ -128,7 +128,7 @@ public sealed class ReadTests : IAsyncLifetime
 
         var datasets = await client.ListDatasetsAsync().DefaultTimeout();
 
-        Assert.Equal(["silver/prices_daily", "bronze/prices_daily", "silver/corporate_actions"], datasets.Select(d => $"{d.Layer}/{d.Table}"));
+        Assert.Equal(["silver/prices_daily", "bronze/prices_daily", "silver/corporate_actions", "gold/prices_monthly", "gold/daily_metrics"], datasets.Select(d => $"{d.Layer}/{d.Table}"));
         var silver = Assert.Single(datasets, d => d.Layer == "silver" && d.Table == "prices_daily");
         var bronze = Assert.Single(datasets, d => d.Layer == "bronze");
         Assert.Equal(_bars.Count, silver.TotalRecords);

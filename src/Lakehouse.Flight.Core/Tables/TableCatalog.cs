@@ -20,8 +20,9 @@ public sealed class TableCatalog
         }
     }
 
-    /// <summary>silver and bronze <c>prices_daily</c>, silver <c>corporate_actions</c>.</summary>
-    public static TableCatalog Default { get; } = new([PriceTables.Silver, PriceTables.Bronze, PriceTables.CorporateActions]);
+    /// <summary>silver and bronze <c>prices_daily</c>, silver <c>corporate_actions</c>, gold <c>prices_monthly</c> and <c>daily_metrics</c>.</summary>
+    public static TableCatalog Default { get; } = new([PriceTables.Silver, PriceTables.Bronze, PriceTables.CorporateActions,
+        GoldTables.PricesMonthly, GoldTables.DailyMetrics]);
 
     /// <summary>Every table, in the order declared (ListFlights shows them in this order).</summary>
     public IReadOnlyList<TableDefinition> Tables => _tables;

@@ -4,6 +4,7 @@ using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Ingestion.Gold;
 
 namespace Lakehouse.Flight.Server.Internal;
 
@@ -13,12 +14,13 @@ internal sealed partial class LakehouseFlightService
     [
         new("ingest", "Fetch bars from a source into bronze and promote them to silver (writer). Body: {\"source\":\"synthetic\",\"symbols\":[\"AAPL\"],\"date_from\":\"2024-01-01\",\"date_to\":\"2024-03-31\",\"promote\":true}. Streams {\"progress\":...} results, one per commit of up to 10 symbols (each commit atomic; a symbol that fails is listed in \"failed\" and does not stop the others); the last result is the JSON array of StorageReports."),
         new("promote", "Re-derive silver from bronze: per (symbol, date) the row landed last wins (writer). Body: {\"source\":\"vendor_x\",\"symbols\":[],\"date_from\":\"\",\"date_to\":\"\"}. Result: JSON array of StorageReports."),
+        new("build-gold", "Rebuild the gold tables (prices_monthly, daily_metrics) and gold/reports/{SYMBOL}_daily_report.csv from silver (writer). Body: {\"symbols\":[\"AAPL\"]} (empty or no body = every silver symbol). Only year files and reports whose content changed are rewritten. Streams {\"progress\":...} results, one per commit of up to 10 symbols; the last result is the JSON array of StorageReports (gold layer; unchanged rows counted as unchanged)."),
         new("stats", "Symbols, partitions, rows and date span of each table. No body. Result: JSON array."),
         new("manifest", "Recent manifest lines. Body: {\"layer\":\"silver\",\"table\":\"prices_daily\",\"limit\":50}. Result: JSON array of StorageReports, oldest first."),
         new("health", "Liveness and the data dir. No body. Result: JSON object with status \"ok\"."),
     ];
 
-    private static readonly string[] NotBuilt = ["build-gold", "migrate-legacy"];
+    private static readonly string[] NotBuilt = ["migrate-legacy"];
 
     public override async Task ListActions(IAsyncStreamWriter<FlightActionType> responseStream, ServerCallContext context)
     {
@@ -47,6 +49,10 @@ internal sealed partial class LakehouseFlightService
                 var reports = await BronzePromoter.PromoteAsync(_store, p.Source, Symbols.NormalizeAll(p.Symbols),
                     PriceQuery.ParseDate(p.DateFrom, "date_from"), PriceQuery.ParseDate(p.DateTo, "date_to"), cancellationToken: ct).ConfigureAwait(false);
                 await Write(responseStream, reports).ConfigureAwait(false);
+                break;
+            case "build-gold":
+                caller.RequireWriter("the build-gold action");
+                await BuildGoldAsync(body, responseStream, ct).ConfigureAwait(false);
                 break;
             case "stats":
                 var stats = _store.Catalog.Tables.Select(t => _store.Stats(t, ct)).Select(s => new Dictionary<string, object?>
@@ -136,6 +142,42 @@ internal sealed partial class LakehouseFlightService
             }).ConfigureAwait(false);
         }
         await Write(responseStream, result.Reports).ConfigureAwait(false);
+    }
+
+    private async Task BuildGoldAsync(byte[] body, IAsyncStreamWriter<FlightResult> responseStream, CancellationToken ct)
+    {
+        var r = body.Length == 0 ? new Protocol.BuildGoldRequest() : QueryCodec.Parse(body, Protocol.BuildGoldRequest.Parser, "build-gold body");
+        var symbols = Symbols.NormalizeAll(r.Symbols);
+        var updates = System.Threading.Channels.Channel.CreateUnbounded<GoldProgress>();
+        var run = Task.Run(async () =>
+        {
+            try
+            {
+                return await gold.BuildAsync(symbols, new ChannelProgress<GoldProgress>(updates.Writer), cancellationToken: ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                updates.Writer.TryComplete();
+            }
+        }, ct);
+        await foreach (var update in updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            await Write(responseStream, new Dictionary<string, object>
+            {
+                ["progress"] = new Dictionary<string, object>
+                {
+                    ["action"] = "build-gold", ["symbols_done"] = update.SymbolsDone, ["symbols_total"] = update.SymbolsTotal,
+                },
+            }).ConfigureAwait(false);
+        }
+        var result = await run.ConfigureAwait(false);
+        await Write(responseStream, result.Reports).ConfigureAwait(false);
+    }
+
+    /// <summary>IProgress without a SynchronizationContext hop: straight into the channel the call drains.</summary>
+    private sealed class ChannelProgress<T>(System.Threading.Channels.ChannelWriter<T> writer) : IProgress<T>
+    {
+        public void Report(T value) => writer.TryWrite(value);
     }
 
     /// <summary>IProgress without a SynchronizationContext hop: straight into the channel the call drains.</summary>

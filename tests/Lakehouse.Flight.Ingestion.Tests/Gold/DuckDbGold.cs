@@ -84,7 +84,16 @@ internal sealed class DuckDbGold : IDisposable
         }
     }
 
+    private DuckDbGold() => _connection.Open();
+
     public void Dispose() => _connection.Dispose();
+
+    /// <summary>Runs <paramref name="sql"/> on an empty in-memory DuckDB (e.g. over <c>read_parquet</c> of files on disk).</summary>
+    public static List<Dictionary<string, object?>> Run(string sql)
+    {
+        using var duck = new DuckDbGold();
+        return duck.Query(sql);
+    }
 
     public List<Dictionary<string, object?>> Monthly() => Query(MonthlySql);
 

@@ -1,0 +1,144 @@
+using System.Text;
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage;
+
+namespace Lakehouse.Flight.Ingestion.Gold;
+
+/// <summary>Progress of a gold build, after each commit.</summary>
+public sealed record GoldProgress(int SymbolsDone, int SymbolsTotal);
+
+/// <summary>A symbol's daily report: where it is, how many trading days it lists, and whether this build rewrote it.</summary>
+public sealed record ReportFile(string Symbol, string Path, int Rows, bool Written);
+
+/// <summary>What a gold build did: a StorageReport per gold table and symbol (also in the manifests), and the report files.</summary>
+public sealed record GoldBuildResult(string RunId, IReadOnlyList<StorageReport> Reports, IReadOnlyList<ReportFile> Files);
+
+/// <summary>
+/// Rebuilds the gold layer from silver <c>prices_daily</c>: <c>gold/prices_monthly</c>,
+/// <c>gold/daily_metrics</c> and <c>gold/reports/{SYMBOL}_daily_report.csv</c>.
+/// </summary>
+/// <remarks>
+/// Incremental means: each symbol asked for is recomputed whole from its silver rows (a late correction
+/// moves every later SMA, volatility and drawdown value, and a 20-year symbol costs well under a
+/// millisecond to compute), then written as an upsert, which rewrites only the year files whose rows
+/// changed and counts the rest as unchanged; a report file is rewritten only when its bytes differ.
+/// So a rebuild without silver changes writes no file at all, and its manifest lines say "unchanged".
+/// Symbols are processed <see cref="ChunkSymbols"/> at a time (one commit each), so memory holds a
+/// few symbols, never the universe.
+/// </remarks>
+public sealed class GoldBuilder(PriceStore store)
+{
+    /// <summary>Symbols per commit: a chunk of 20-year symbols is a few MB of Arrow.</summary>
+    public const int ChunkSymbols = 10;
+
+    /// <summary>Written to the <c>source</c> field of gold manifest lines: the rows are derived from silver.</summary>
+    public const string DerivedSource = "silver";
+
+    /// <summary>
+    /// Symbols whose silver prices changed according to <paramref name="reports"/> (silver
+    /// <c>prices_daily</c> rows inserted or updated): the symbols whose gold is out of date.
+    /// </summary>
+    public static IReadOnlyList<string> ChangedSymbols(IEnumerable<StorageReport> reports) =>
+        reports.Where(r => r.Layer == "silver" && r.Table == PriceTables.PricesDaily && r.Inserted + r.Updated > 0)
+            .Select(r => r.Symbol).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// After a write: rebuilds gold for the symbols whose silver prices <paramref name="written"/> changed,
+    /// under the write's run id (so the gold manifest lines name the run that caused them). Nothing to do
+    /// when silver did not change.
+    /// </summary>
+    /// <exception cref="LakehouseException">Unavailable when the rebuild fails: the write itself stays committed, and the message says how to rebuild.</exception>
+    public async Task<GoldBuildResult> RefreshAsync(IReadOnlyList<StorageReport> written, CancellationToken cancellationToken = default)
+    {
+        var changed = ChangedSymbols(written);
+        var runId = written.Count > 0 ? written[0].RunId : PriceStore.NewRunId();
+        if (changed.Count == 0)
+        {
+            return new GoldBuildResult(runId, [], []);
+        }
+        try
+        {
+            return await BuildAsync(changed, progress: null, runId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
+        {
+            throw new LakehouseException(LakehouseErrorKind.Unavailable,
+                $"silver prices were committed (run {runId}) but rebuilding gold for {string.Join(", ", changed.Take(20))} failed ({ex.Message}); "
+                + "rebuild it with the build-gold action or 'lakehouse report --symbols ...'", ex);
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds gold tables and reports for <paramref name="symbols"/> (empty: every symbol silver holds).
+    /// </summary>
+    /// <exception cref="LakehouseException">NotFound when a symbol asked for has no silver rows.</exception>
+    public async Task<GoldBuildResult> BuildAsync(IReadOnlyList<string> symbols, IProgress<GoldProgress>? progress = null,
+        string? runId = null, CancellationToken cancellationToken = default)
+    {
+        runId ??= PriceStore.NewRunId();
+        var todo = SymbolsToBuild(symbols, cancellationToken);
+        var reports = new List<StorageReport>(todo.Count * 2);
+        var files = new List<ReportFile>(todo.Count);
+        var done = 0;
+        foreach (var chunk in todo.Chunk(ChunkSymbols))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var built = new List<(string Symbol, RecordBatch Silver, RecordBatch Monthly, RecordBatch Metrics)>(chunk.Length);
+            foreach (var symbol in chunk)
+            {
+                var silver = ReadSilver(symbol, cancellationToken);
+                if (silver.Length > 0)
+                {
+                    built.Add((symbol, silver, GoldCalculator.Monthly(silver), GoldCalculator.DailyMetrics(silver)));
+                }
+            }
+            if (built.Count > 0)
+            {
+                TableWrite[] writes =
+                [
+                    new(GoldTables.PricesMonthly, RecordBatches.Concatenate(built.Select(b => b.Monthly).ToArray()), DerivedSource),
+                    new(GoldTables.DailyMetrics, RecordBatches.Concatenate(built.Select(b => b.Metrics).ToArray()), DerivedSource),
+                ];
+                reports.AddRange(await store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false));
+                // Reports follow the tables they are made from: a crash in between leaves an old report
+                // that the next rebuild of the symbol rewrites.
+                foreach (var (symbol, silver, _, metrics) in built)
+                {
+                    var name = DailyReport.FileName(symbol);
+                    var bytes = Encoding.UTF8.GetBytes(DailyReport.Csv(silver, metrics));
+                    var written = await store.WriteReportAsync(name, bytes, cancellationToken).ConfigureAwait(false);
+                    files.Add(new ReportFile(symbol, store.ReportPath(name), silver.Length, written));
+                }
+            }
+            done += chunk.Length;
+            progress?.Report(new GoldProgress(done, todo.Count));
+        }
+        return new GoldBuildResult(runId, reports, files);
+    }
+
+    private IReadOnlyList<string> SymbolsToBuild(IReadOnlyList<string> symbols, CancellationToken cancellationToken)
+    {
+        var silver = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols.Count == 0 ? null : Symbols.NormalizeAll(symbols));
+        if (symbols.Count == 0)
+        {
+            return store.SymbolsFor(silver);
+        }
+        var asked = silver.Symbols.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var held = store.Plan(silver, cancellationToken).Select(p => p.Symbol).ToHashSet(StringComparer.Ordinal);
+        var missing = asked.Where(s => !held.Contains(s)).ToArray();
+        if (missing.Length > 0)
+        {
+            throw new LakehouseException(LakehouseErrorKind.NotFound,
+                $"no silver prices for {string.Join(", ", missing.Take(20))}: ingest them first (e.g. lakehouse ingest --source yahoo --symbols {missing[0]} --from ... --to ...)");
+        }
+        return asked;
+    }
+
+    private RecordBatch ReadSilver(string symbol, CancellationToken cancellationToken)
+    {
+        var batches = store.Read(PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, [symbol]), cancellationToken).ToArray();
+        return batches.Length == 0 ? RecordBatches.Empty(PriceTables.SilverSchema) : RecordBatches.Concatenate(batches);
+    }
+}

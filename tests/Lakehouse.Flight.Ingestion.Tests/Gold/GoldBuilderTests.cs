@@ -1,0 +1,256 @@
+using System.Security.Cryptography;
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Ingestion.Gold;
+using Lakehouse.Flight.Storage;
+
+namespace Lakehouse.Flight.Ingestion.Tests.Gold;
+
+/// <summary>The gold layer built through a real store on a temp data dir: tables, files, reports, manifests.</summary>
+public sealed class GoldBuilderTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-gold-" + Guid.NewGuid().ToString("N"));
+    private readonly PriceStore _store;
+
+    public GoldBuilderTests() => _store = PriceStore.Open(_dir);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task BuildAsync_TwoSymbols_StoredTablesEqualCalculatorOverSilver()
+    {
+        await _store.UpsertAsync([.. Synthetic("MSFT", 2001, 2020), .. Synthetic("IBM", 2015, 2020)]);
+
+        var result = await new GoldBuilder(_store).BuildAsync([]);
+
+        Assert.Equal(["gold/prices_monthly/IBM", "gold/prices_monthly/MSFT", "gold/daily_metrics/IBM", "gold/daily_metrics/MSFT"],
+            result.Reports.Select(r => $"{r.Layer}/{r.Table}/{r.Symbol}"));
+        Assert.All(result.Reports, r => Assert.Equal((r.Rows, 0L, 0L, GoldBuilder.DerivedSource), (r.Inserted, r.Updated, r.Unchanged, r.Source)));
+        foreach (var symbol in new[] { "MSFT", "IBM" })
+        {
+            var silver = Silver(symbol);
+            AssertSameRows(GoldCalculator.Monthly(silver), Gold(GoldTables.PricesMonthlyName, symbol));
+            AssertSameRows(GoldCalculator.DailyMetrics(silver), Gold(GoldTables.DailyMetricsName, symbol));
+        }
+        Assert.True(File.Exists(Path.Combine(_dir, "gold", "daily_metrics", "symbol=MSFT", "year=2001", "data.parquet")));
+        Assert.True(File.Exists(Path.Combine(_dir, "gold", "prices_monthly", "symbol=IBM", "year=2020", "data.parquet")));
+        Assert.Equal(2, _store.ReadManifest(GoldTables.DailyMetrics).Count);
+    }
+
+    [Fact]
+    public async Task GoldParquetOnDisk_YahooAaplAndSynthetic_MatchesCalculatorInDuckDb()
+    {
+        await _store.UpsertAsync([.. GoldTestData.YahooAapl(), .. Synthetic("MSFT", 2001, 2020)]);
+
+        await new GoldBuilder(_store).BuildAsync(["AAPL", "MSFT"]);
+
+        foreach (var symbol in new[] { "AAPL", "MSFT" })
+        {
+            var silver = Silver(symbol);
+            var metrics = DuckDbGold.Run($"""
+                SELECT * FROM read_parquet('{Glob("daily_metrics")}', hive_partitioning = 1)
+                WHERE symbol = '{symbol}' ORDER BY date
+                """);
+            var monthly = DuckDbGold.Run($"""
+                SELECT * FROM read_parquet('{Glob("prices_monthly")}', hive_partitioning = 1)
+                WHERE symbol = '{symbol}' ORDER BY month
+                """);
+            var (comparedMetrics, _) = DuckDbGold.AssertSame(GoldCalculator.DailyMetrics(silver), metrics);
+            var (comparedMonthly, _) = DuckDbGold.AssertSame(GoldCalculator.Monthly(silver), monthly);
+            Assert.True(comparedMetrics >= silver.Length * 4, $"{symbol}: only {comparedMetrics} doubles compared");
+            Assert.True(comparedMonthly >= monthly.Count * 4, $"{symbol}: only {comparedMonthly} doubles compared");
+        }
+        Assert.Equal(GoldTestData.YahooAapl().Count, DuckDbGold.Run($"SELECT * FROM read_parquet('{Glob("daily_metrics")}') WHERE symbol = 'AAPL'").Count);
+    }
+
+    [Fact]
+    public async Task BuildAsync_RerunWithoutSilverChanges_WritesNoFileAndReportsUnchanged()
+    {
+        await _store.UpsertAsync([.. Synthetic("MSFT", 2001, 2020), .. GoldTestData.YahooAapl()]);
+        var builder = new GoldBuilder(_store);
+        var first = await builder.BuildAsync([]);
+        var before = GoldFiles();
+
+        var again = await builder.BuildAsync([]);
+
+        Assert.Equal(before, GoldFiles());
+        Assert.Equal(first.Reports.Select(r => (r.Table, r.Symbol, r.Rows)), again.Reports.Select(r => (r.Table, r.Symbol, r.Rows)));
+        Assert.All(again.Reports, r => Assert.Equal((0L, 0L, r.Rows), (r.Inserted, r.Updated, r.Unchanged)));
+        Assert.All(again.Files, f => Assert.False(f.Written, $"{f.Path} rewritten"));
+        var manifest = _store.ReadManifest(GoldTables.DailyMetrics);
+        Assert.Equal(4, manifest.Count);
+        Assert.All(manifest.TakeLast(2), m => Assert.Equal((again.RunId, 0L, m.Rows), (m.RunId, m.Inserted + m.Updated, m.Unchanged)));
+    }
+
+    [Fact]
+    public async Task BuildAsync_LateCorrectionInLastYear_RewritesOnlyThatYearsFiles()
+    {
+        var bars = Synthetic("MSFT", 2018, 2020);
+        await _store.UpsertAsync(bars);
+        var builder = new GoldBuilder(_store);
+        await builder.BuildAsync(["MSFT"]);
+        var before = GoldFiles();
+        // A lower close late in 2020 moves that day's metrics and the days after it, but no earlier year.
+        var late = bars.Last(b => b.Date.Month == 11);
+        await _store.UpsertAsync([late with { Close = late.Low, AdjClose = late.Low }]);
+
+        var result = await builder.BuildAsync(["MSFT"]);
+
+        var after = GoldFiles();
+        var changed = before.Keys.Where(k => before[k] != after[k]).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(
+        [
+            Path.Combine("daily_metrics", "symbol=MSFT", "year=2020", "data.parquet"),
+            Path.Combine("prices_monthly", "symbol=MSFT", "year=2020", "data.parquet"),
+            Path.Combine("reports", "MSFT_daily_report.csv"),
+        ], changed);
+        var metrics = Assert.Single(result.Reports, r => r.Table == GoldTables.DailyMetricsName);
+        Assert.Equal(0, metrics.Inserted);
+        Assert.InRange(metrics.Updated, 2, 60);
+        Assert.Equal(1L, Assert.Single(result.Reports, r => r.Table == GoldTables.PricesMonthlyName).Updated);
+    }
+
+    [Fact]
+    public async Task BuildAsync_Report_AtSeedPathWithHeaderAndOneRowPerDay()
+    {
+        var aapl = GoldTestData.YahooAapl();
+        var index = aapl.Select(b => b with { Symbol = "^GSPC" }).ToList();
+        await _store.UpsertAsync([.. aapl, .. index]);
+
+        var result = await new GoldBuilder(_store).BuildAsync(["AAPL", "^gspc"]);
+
+        var path = Path.Combine(_dir, "gold", "reports", "AAPL_daily_report.csv");
+        Assert.Equal([path, Path.Combine(_dir, "gold", "reports", "%5EGSPC_daily_report.csv")], result.Files.Select(f => f.Path));
+        Assert.All(result.Files, f => Assert.True(f.Written && f.Rows == aapl.Count));
+        var lines = File.ReadAllLines(path);
+        Assert.Equal(DailyReport.Header, lines[0]);
+        Assert.Equal(aapl.Count + 1, lines.Length);
+        Assert.StartsWith("AAPL,2020-08-31,", lines[1], StringComparison.Ordinal);
+        Assert.Equal(DailyReport.Csv(Silver("AAPL")), File.ReadAllText(path));
+        Assert.StartsWith("^GSPC,2020-08-31,", File.ReadAllLines(result.Files[1].Path)[1], StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir, "gold", "reports"), ".*"));
+    }
+
+    [Fact]
+    public async Task BuildAsync_SymbolWithoutSilver_IsNotFoundAndWritesNothing()
+    {
+        await _store.UpsertAsync(Synthetic("MSFT", 2020, 2020));
+
+        var ex = await Assert.ThrowsAsync<LakehouseException>(() => new GoldBuilder(_store).BuildAsync(["MSFT", "NOPE"]));
+
+        Assert.Equal(LakehouseErrorKind.NotFound, ex.Kind);
+        Assert.Contains("no silver prices for NOPE", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "gold")));
+    }
+
+    [Fact]
+    public async Task RunAsync_SecondIngest_RebuildsGoldForTouchedSymbolsOnly()
+    {
+        var runner = new IngestionRunner(_store, [new SyntheticPriceSource()]);
+        var from = new DateOnly(2024, 1, 1);
+        var to = new DateOnly(2024, 3, 31);
+        var first = await runner.RunAsync(new IngestRequest("synthetic", ["AAPL", "MSFT"], from, to));
+        var msftReport = File.ReadAllBytes(Path.Combine(_dir, "gold", "reports", "MSFT_daily_report.csv"));
+
+        var second = await runner.RunAsync(new IngestRequest("synthetic", ["MSFT", "NVDA"], from, to));
+
+        Assert.Equal(["AAPL", "AAPL", "MSFT", "MSFT"], first.Gold.Select(r => r.Symbol).Order(StringComparer.Ordinal));
+        Assert.Equal([("prices_monthly", "NVDA"), ("daily_metrics", "NVDA")], second.Gold.Select(r => (r.Table, r.Symbol)));
+        Assert.All(second.Gold, r => Assert.Equal(second.RunId, r.RunId));
+        Assert.Equal(msftReport, File.ReadAllBytes(Path.Combine(_dir, "gold", "reports", "MSFT_daily_report.csv")));
+        AssertSameRows(GoldCalculator.DailyMetrics(Silver("NVDA")), Gold(GoldTables.DailyMetricsName, "NVDA"));
+        Assert.Equal(["AAPL", "MSFT", "NVDA"], _store.SymbolsFor(PriceQuery.Create("gold", GoldTables.DailyMetricsName)));
+    }
+
+    [Fact]
+    public async Task PromoteAsync_BronzeOnlyLanding_RebuildsGold()
+    {
+        await _store.LandAsync(Synthetic("IBM", 2023, 2023), "vendor_x", promote: false);
+        Assert.Empty(_store.SymbolsFor(PriceQuery.Create("gold", GoldTables.PricesMonthlyName)));
+
+        await BronzePromoter.PromoteAsync(_store, "vendor_x", ["IBM"], null, null);
+
+        AssertSameRows(GoldCalculator.Monthly(Silver("IBM")), Gold(GoldTables.PricesMonthlyName, "IBM"));
+        Assert.True(File.Exists(Path.Combine(_dir, "gold", "reports", "IBM_daily_report.csv")));
+    }
+
+    [Fact]
+    public async Task WriteReportAsync_SameBytesOrBadName_LeavesFilesAlone()
+    {
+        var bytes = "a,b\n1,2\n"u8.ToArray();
+
+        Assert.True(await _store.WriteReportAsync("X_daily_report.csv", bytes));
+        var path = _store.ReportPath("X_daily_report.csv");
+        var stamp = DateTime.UnixEpoch;
+        File.SetLastWriteTimeUtc(path, stamp);
+        Assert.False(await _store.WriteReportAsync("X_daily_report.csv", bytes));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(path));
+        Assert.True(await _store.WriteReportAsync("X_daily_report.csv", "a,b\n1,3\n"u8.ToArray()));
+        Assert.Equal("a,b\n1,3\n", File.ReadAllText(path));
+
+        foreach (var bad in new[] { "../x.csv", ".hidden", "", "sub/x.csv" })
+        {
+            var ex = await Assert.ThrowsAsync<LakehouseException>(() => _store.WriteReportAsync(bad, bytes));
+            Assert.Equal(LakehouseErrorKind.InvalidArgument, ex.Kind);
+        }
+        Assert.Equal(["X_daily_report.csv"], Directory.EnumerateFiles(_store.Paths.GoldReportsDir).Select(Path.GetFileName));
+    }
+
+    private static List<PriceBar> Synthetic(string symbol, int fromYear, int toYear) =>
+        [.. SyntheticSource.GenerateOne(symbol, new DateOnly(fromYear, 1, 1), new DateOnly(toYear, 12, 31))];
+
+    private string Glob(string table) => Path.Combine(_dir, "gold", table, "**", "*.parquet").Replace('\\', '/');
+
+    private RecordBatch Silver(string symbol) => Read(PriceQuery.Create("silver", PriceTables.PricesDaily, [symbol]));
+
+    private RecordBatch Gold(string table, string symbol) => Read(PriceQuery.Create("gold", table, [symbol]));
+
+    private RecordBatch Read(PriceQuery query) => RecordBatches.Concatenate(_store.Read(query).ToArray());
+
+    /// <summary>SHA-256 and write time of every file under gold/, by path relative to it.</summary>
+    private SortedDictionary<string, string> GoldFiles()
+    {
+        var root = Path.Combine(_dir, "gold");
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var f in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+        {
+            files[Path.GetRelativePath(root, f)] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))) + "@" + File.GetLastWriteTimeUtc(f).Ticks;
+        }
+        return files;
+    }
+
+    /// <summary>Same columns, same rows, every cell equal (doubles bit for bit: Parquet stores them exactly).</summary>
+    private static void AssertSameRows(RecordBatch expected, RecordBatch actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        foreach (var field in expected.Schema.FieldsList)
+        {
+            var e = expected.Column(field.Name);
+            var a = actual.Column(field.Name);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Cell(e, i).Equals(Cell(a, i)), $"{field.Name} row {i}: expected {Cell(e, i)}, got {Cell(a, i)}");
+            }
+        }
+    }
+
+    private static object Cell(IArrowArray array, int i) => array switch
+    {
+        DoubleArray d => d.GetValue(i) is { } v ? BitConverter.DoubleToInt64Bits(v) : "null",
+        Date32Array d => d.GetDateOnly(i)!.Value,
+        Int64Array l => l.GetValue(i)!.Value,
+        Int32Array n => n.GetValue(i)!.Value,
+        StringArray s => s.GetString(i),
+        _ => throw new NotSupportedException(array.Data.DataType.Name),
+    };
+}
