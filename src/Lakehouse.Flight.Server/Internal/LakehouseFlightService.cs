@@ -16,7 +16,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// RPC is overridden: the base class throws NotImplementedException, which would reach clients as Unknown.
 /// </summary>
 internal sealed partial class LakehouseFlightService(
-    PriceStore store, IngestionRunner runner, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
+    PriceStore store, IngestionRunner runner, Jobs.JobService jobs, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
     FlightMetrics metrics, ILogger<LakehouseFlightService> logger) : FlightServer
 {
     private readonly PriceStore _store = store;
