@@ -21,6 +21,9 @@ internal sealed class CliServices : IDisposable
 
     public IngestionRunner Runner => _provider.GetRequiredService<IngestionRunner>();
 
+    /// <summary>Steps the daily flow runs after ingestion (the gold rebuild registers one with <c>AddFlowStep</c> in <see cref="Open"/>).</summary>
+    public IEnumerable<Ingestion.Flow.IFlowStep> FlowSteps => _provider.GetServices<Ingestion.Flow.IFlowStep>();
+
     public static IConfiguration Configuration() => new ConfigurationBuilder()
         .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
         .AddEnvironmentVariables()

@@ -13,6 +13,7 @@ internal static class LakehouseCli
                    --source csv --path FILE_OR_FOLDER [--symbols AAPL] [--from D] [--to D]
           query    --symbols AAPL [--from D] [--to D] [--layer silver] [--columns date,close] [--limit N] [--format table|csv|json]
           stats    [--json]
+          flow     daily --run-once [--date D] [--symbols AAPL,MSFT] [--source yahoo] [--json]
 
         Every command takes --data-dir (default ./data, or LAKEHOUSE_DATA_DIR).
         """;
@@ -36,6 +37,7 @@ internal static class LakehouseCli
                 "ingest" => await IngestCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
                 "query" => await QueryCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
                 "stats" => await StatsCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
+                "flow" => await FlowCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
                 _ => throw LakehouseException.Invalid($"unknown command '{argv[0]}'; run 'lakehouse --help' for the list"),
             };
         }

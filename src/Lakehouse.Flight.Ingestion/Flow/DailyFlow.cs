@@ -17,7 +17,7 @@ namespace Lakehouse.Flight.Ingestion.Flow;
 /// </summary>
 public sealed class DailyFlow
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    private static readonly JsonSerializerOptions Json = new(StorageReport.JsonOptions) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly IngestionRunner _runner;
     private readonly PriceStore _store;

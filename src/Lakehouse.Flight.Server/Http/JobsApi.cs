@@ -74,7 +74,7 @@ internal static class JobsApi
         var job = jobs.Cancel(id) ?? throw new LakehouseException(LakehouseErrorKind.NotFound, $"no job '{id}'");
         var snapshot = Snapshot(job);
         // A running job stops at its next commit boundary: 202 and its Location to poll; a queued one is cancelled now.
-        return snapshot.State == JobStates.Cancelled ? Results.Ok(snapshot) : Results.Accepted($"/prices/jobs/{id}", snapshot);
+        return before == JobStates.Running ? Results.Accepted($"/prices/jobs/{id}", snapshot) : Results.Ok(snapshot);
     }
 
     private static IResult NotFound(string id) =>

@@ -27,7 +27,7 @@ internal sealed class JobRecord
     public const string IngestKind = "ingest";
     public const string FlowKind = "flow";
 
-    internal static readonly JsonSerializerOptions JsonOptions = new(StorageReport.JsonOptions) { WriteIndented = true };
+    internal static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     [JsonPropertyName("job_id")] public required string Id { get; init; }
     [JsonPropertyName("kind")] public string Kind { get; init; } = IngestKind;
@@ -44,6 +44,9 @@ internal sealed class JobRecord
     [JsonPropertyName("started_at")] public DateTimeOffset? StartedAt { get; set; }
     [JsonPropertyName("finished_at")] public DateTimeOffset? FinishedAt { get; set; }
     [JsonPropertyName("error")] public string? Error { get; set; }
+
+    /// <summary>Why a job that succeeded did nothing (a daily flow whose day had already completed).</summary>
+    [JsonPropertyName("note")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Note { get; set; }
     [JsonPropertyName("reports")] public IReadOnlyList<StorageReport>? Reports { get; set; }
     [JsonPropertyName("failed")] public IReadOnlyList<SymbolFailure>? Failed { get; set; }
 

@@ -353,8 +353,8 @@ internal sealed partial class JobService : BackgroundService
             var symbols = _flow.Symbols.Count;
             var none = symbols > 0 && run.Failures.Select(f => f.Symbol).Distinct(StringComparer.Ordinal).Count() >= symbols;
             record.State = none ? JobStates.Failed : JobStates.Running;
-            record.Error = run.AlreadyCompleted ? $"nothing to do: the daily flow for {Day(date)} already completed (see _metadata/flows/daily.jsonl)"
-                : run.Steps.LastOrDefault()?.Error is { } stepError ? stepError
+            record.Note = run.AlreadyCompleted ? $"nothing to do: the daily flow for {Day(date)} already completed (see _metadata/flows/daily.jsonl)" : null;
+            record.Error = run.Steps.LastOrDefault()?.Error is { } stepError ? stepError
                 : run.Failures.Count == 0 ? null
                 : $"{run.Failures.Count} symbol failure(s): see 'failed'";
         }
