@@ -132,7 +132,8 @@ public sealed class HttpApiTests : IAsyncLifetime
         using var response = await _http.PostAsync(new Uri("/prices/jobs/daily/range?symbol=X&date_from=2024-01-01&date_to=2024-01-31&source=bloomberg", UriKind.Relative), null);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("unknown source 'bloomberg': use one of synthetic, yahoo", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("unknown source 'bloomberg': use one of csv, synthetic, yahoo", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("[]", await _http.GetStringAsync(new Uri("/prices/jobs", UriKind.Relative)));
     }
 
     [Fact]

@@ -67,7 +67,12 @@ internal sealed partial class JobService : BackgroundService
     /// <summary>Queues an ingestion; <paramref name="listener"/> hears its progress after each commit.</summary>
     public JobTicket EnqueueIngest(IngestRequest request, IProgress<IngestionProgress>? listener = null)
     {
+        // Refused now, not as a failed job later: what the caller can fix leaves no record behind.
         _runner.Source(request.Source);
+        if (request.From > request.To)
+        {
+            throw LakehouseException.Invalid($"date_from {request.From:yyyy-MM-dd} is after date_to {request.To:yyyy-MM-dd}");
+        }
         var record = new JobRecord
         {
             Id = NewId(), Kind = JobRecord.IngestKind, Source = _runner.Source(request.Source).Name, Symbols = request.Symbols,
