@@ -1,0 +1,50 @@
+using System.Text.Json;
+
+namespace Lakehouse.Flight.Cli.Tests;
+
+public sealed class FlowCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _dir], stdout, stderr, CancellationToken.None);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task FlowDailyRunOnce_TwiceForOneDate_IngestsTheLookbackThenSaysAlreadyCompleted()
+    {
+        var (code, stdout, stderr) = await Run("flow", "daily", "--run-once", "--date", "2024-03-15", "--symbols", "AAPL,MSFT", "--source", "synthetic", "--json");
+        var (again, stdout2, _) = await Run("flow", "daily", "--run-once", "--date", "2024-03-15", "--symbols", "AAPL,MSFT", "--source", "synthetic", "--json");
+
+        Assert.Equal((0, ""), (code, stderr));
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        Assert.Equal(["ingest", "done"], lines.Select(l => l.GetProperty("step").GetString()));
+        // 2024-03-08 .. 2024-03-15 is six weekdays per symbol.
+        Assert.Equal(12, lines[0].GetProperty("rows").GetInt64());
+        Assert.Equal(["AAPL", "MSFT"], lines[0].GetProperty("symbols").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(_dir, "_metadata", "flows", "daily.jsonl")).Length);
+        Assert.Equal(0, again);
+        Assert.Contains("\"reason\":\"already completed\"", stdout2, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FlowDaily_WithoutRunOnce_SaysHowToRunIt()
+    {
+        var (code, _, stderr) = await Run("flow", "daily", "--symbols", "AAPL", "--source", "synthetic");
+
+        Assert.Equal(2, code);
+        Assert.Contains("pass --run-once to run it now", stderr, StringComparison.Ordinal);
+    }
+}
