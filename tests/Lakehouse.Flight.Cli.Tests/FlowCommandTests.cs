@@ -40,6 +40,18 @@ public sealed class FlowCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task FlowDailyRunOnce_OnAHoliday_WritesOnlyTheFlowLog()
+    {
+        var (code, stdout, _) = await Run("flow", "daily", "--run-once", "--date", "2024-03-16", "--lookback-days", "0", "--symbols", "AAPL", "--source", "synthetic", "--json");
+
+        Assert.Equal(0, code);
+        var ingest = JsonDocument.Parse(stdout.Split('\n')[0]).RootElement;
+        Assert.Equal(("ingest", 0L), (ingest.GetProperty("step").GetString(), ingest.GetProperty("rows").GetInt64()));
+        Assert.Equal(["daily.jsonl"], Directory.EnumerateFiles(_dir, "*", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("_metadata" + Path.DirectorySeparatorChar + "locks", StringComparison.Ordinal)).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task FlowDaily_WithoutRunOnce_SaysHowToRunIt()
     {
         var (code, _, stderr) = await Run("flow", "daily", "--symbols", "AAPL", "--source", "synthetic");
