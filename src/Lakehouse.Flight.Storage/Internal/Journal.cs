@@ -34,6 +34,19 @@ internal sealed class Journal
         }
         var record = new JournalRecord(Environment.ProcessId, [.. files], [.. manifests]);
         var path = Path.Combine(_dir, $"{Environment.ProcessId}-{Guid.NewGuid():N}.json");
+        InFlight.TryAdd(path, 0);
+        try
+        {
+            WriteAndApply(record, path);
+        }
+        finally
+        {
+            InFlight.TryRemove(path, out _);
+        }
+    }
+
+    private void WriteAndApply(JournalRecord record, string path)
+    {
         // Written in place, not via temp + rename: a journal cut short by a crash is not valid JSON,
         // and recovery discards it, which is right because no rename starts before this returns.
         // Even one file is journalled: its manifest lines must follow it after a crash.
@@ -73,6 +86,14 @@ internal sealed class Journal
         }
     }
 
+    /// <summary>
+    /// Journals this process is committing now. A journal with our pid is not always ours to leave alone
+    /// (in a container the server restarts with the pid its dead predecessor had), so recovery skips
+    /// exactly these: commits of different symbols overlap, and one writer's recovery pass must never
+    /// roll forward (or delete) another live writer's journal.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> InFlight = new(StringComparer.Ordinal);
+
     /// <summary>Rolls forward the journals of dead processes. Returns the manifest appends of those applied.</summary>
     public IReadOnlyList<ManifestAppend> Recover()
     {
@@ -85,6 +106,10 @@ internal sealed class Journal
             {
                 continue;
             }
+            if (InFlight.ContainsKey(path))
+            {
+                continue;
+            }
             JournalRecord? record;
             try
             {
@@ -94,6 +119,11 @@ internal sealed class Journal
             {
                 // A journal is written atomically; an unreadable one was never committed.
                 record = null;
+            }
+            catch (FileNotFoundException)
+            {
+                // A live writer in this process finished and deleted it after the folder was listed.
+                continue;
             }
             if (record is not null)
             {
