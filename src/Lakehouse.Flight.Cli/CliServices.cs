@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Ingestion.Flow;
 using Lakehouse.Flight.Ingestion.Yahoo;
 using Lakehouse.Flight.Storage;
 using Microsoft.Extensions.Configuration;
@@ -21,6 +22,9 @@ internal sealed class CliServices : IDisposable
 
     public IngestionRunner Runner => _provider.GetRequiredService<IngestionRunner>();
 
+    /// <summary>Steps the daily flow runs after ingestion: the built-in gold rebuild (<c>AddDailyFlow</c>).</summary>
+    public IEnumerable<Ingestion.Flow.IFlowStep> FlowSteps => _provider.GetServices<Ingestion.Flow.IFlowStep>();
+
     public static IConfiguration Configuration() => new ConfigurationBuilder()
         .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
         .AddEnvironmentVariables()
@@ -32,6 +36,7 @@ internal sealed class CliServices : IDisposable
         var services = new ServiceCollection()
             .AddLakehouseStorage(o => o.DataDir = dataDir)
             .AddLakehouseIngestion()
+            .AddDailyFlow(new DailyFlowOptions())
             .AddYahooSource(configuration.GetSection(YahooOptions.SectionName));
         return new CliServices(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));
     }

@@ -14,11 +14,12 @@ internal static class LakehouseCli
           query    --symbols AAPL [--from D] [--to D] [--layer silver] [--columns date,close] [--limit N] [--format table|csv|json]
           stats    [--json]
           report   [--symbols AAPL,MSFT] [--json]   rebuild gold tables and gold/reports/SYMBOL_daily_report.csv (no --symbols: all)
+          flow     daily --run-once [--date D] [--symbols AAPL,MSFT] [--source yahoo] [--json]
 
         Every command takes --data-dir (default ./data, or LAKEHOUSE_DATA_DIR).
         """;
 
-    private static readonly HashSet<string> Flags = new(StringComparer.OrdinalIgnoreCase) { "json", "demo", "help" };
+    private static readonly HashSet<string> Flags = new(StringComparer.OrdinalIgnoreCase) { "json", "demo", "dry-run", "run-once", "help" };
 
     public static async Task<int> RunAsync(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
@@ -38,6 +39,7 @@ internal static class LakehouseCli
                 "query" => await QueryCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
                 "stats" => await StatsCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
                 "report" => await ReportCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
+                "flow" => await FlowCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
                 _ => throw LakehouseException.Invalid($"unknown command '{argv[0]}'; run 'lakehouse --help' for the list"),
             };
         }

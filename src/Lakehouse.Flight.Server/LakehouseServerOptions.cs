@@ -52,6 +52,12 @@ public sealed class LakehouseServerOptions
     /// <summary>The Yahoo source (<c>Lakehouse:Yahoo:BaseUrl</c>, <c>RequestsPerSecond</c>, retries, timeouts).</summary>
     public Ingestion.Yahoo.YahooOptions Yahoo { get; set; } = new();
 
+    /// <summary>The job service (<c>Lakehouse:Jobs:QueueCapacity</c>, <c>Workers</c>, <c>Kept</c>).</summary>
+    public Jobs.JobOptions Jobs { get; set; } = new();
+
+    /// <summary>The daily flow and its schedule (<c>Lakehouse:Flow:Enabled</c>, <c>Cron</c>, <c>TimeZone</c>, <c>Watchlist</c>, <c>Source</c>, <c>LookbackDays</c>).</summary>
+    public Ingestion.Flow.DailyFlowOptions Flow { get; set; } = new();
+
     /// <summary>The tables served (the product's tables; code may declare more, e.g. a test's table). Not read from configuration.</summary>
     [Microsoft.Extensions.Configuration.ConfigurationKeyName("__catalog_not_bound")]
     public Core.Tables.TableCatalog Catalog { get; set; } = Core.Tables.TableCatalog.Default;
@@ -108,6 +114,11 @@ public sealed class LakehouseServerOptions
         {
             throw LakehouseException.Invalid(string.Join("; ", yahoo));
         }
+        if (Jobs.Validate().Concat(Flow.Validate()).ToArray() is { Length: > 0 } jobs)
+        {
+            throw LakehouseException.Invalid(string.Join("; ", jobs));
+        }
+        _ = Server.Jobs.DailyFlowScheduler.ParseCron(Flow.Cron);
     }
 
     /// <summary>Loads the configured certificate (PFX, or PEM with its key).</summary>

@@ -1,5 +1,5 @@
-using Lakehouse.Flight.Server.Http;
 using Lakehouse.Flight.Server.Internal;
+using Lakehouse.Flight.Server.Jobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -22,8 +22,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<DoGetStreamer>();
         services.AddSingleton<FastDoGet>();
         services.AddSingleton<ListenerPorts>();
-        services.AddSingleton<IngestJobs>();
-        services.AddHostedService(sp => sp.GetRequiredService<IngestJobs>());
+        services.AddLakehouseJobs(options);
         services.AddProblemDetails();
         services.AddOpenApi();
         services

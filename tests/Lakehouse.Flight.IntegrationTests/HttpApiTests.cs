@@ -133,6 +133,7 @@ public sealed class HttpApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("unknown source 'bloomberg': use one of csv, synthetic, yahoo", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("[]", await _http.GetStringAsync(new Uri("/prices/jobs", UriKind.Relative)));
     }
 
     [Fact]

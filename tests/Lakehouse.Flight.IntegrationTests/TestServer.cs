@@ -15,6 +15,7 @@ internal sealed class TestServer : IAsyncDisposable
     public const string ReaderToken = "reader-token-0123456789";
 
     private readonly GrpcChannel _channel;
+    private bool _stopped;
 
     private TestServer(LakehouseServer server, Uri endpoint, string dir)
     {
@@ -32,13 +33,18 @@ internal sealed class TestServer : IAsyncDisposable
     /// <summary>The stock Apache.Arrow.Flight client over a Grpc.Net.Client channel.</summary>
     public FlightClient Raw { get; }
 
-    public static async Task<TestServer> StartAsync(Action<LakehouseServerOptions>? configure = null, string? root = null)
+    /// <param name="configure">Options changes.</param>
+    /// <param name="root">Where the data dir goes (a fresh folder under it).</param>
+    /// <param name="configureServices">Extra registrations (a test's price source, a fake TimeProvider).</param>
+    /// <param name="dataDir">Reuse this data dir (a restart) instead of a fresh one.</param>
+    public static async Task<TestServer> StartAsync(Action<LakehouseServerOptions>? configure = null, string? root = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null, string? dataDir = null)
     {
-        var dir = Path.Combine(root ?? Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
+        var dir = dataDir ?? Path.Combine(root ?? Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var options = new LakehouseServerOptions { DataDir = dir, FlightPort = 0, HttpPort = 0, WarmCache = false, CacheBytes = 256L << 20 };
         configure?.Invoke(options);
-        var server = await LakehouseServer.BuildAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning)).DefaultTimeout();
+        var server = await LakehouseServer.BuildAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning), configureServices).DefaultTimeout();
         var endpoint = await server.StartAsync().DefaultTimeout();
         return new TestServer(server, endpoint, dir);
     }
@@ -67,11 +73,22 @@ internal sealed class TestServer : IAsyncDisposable
         return files;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the server (gracefully) and leaves the data dir for the next server: a restart.</summary>
+    public async Task StopKeepingDataAsync()
     {
+        if (_stopped)
+        {
+            return;
+        }
+        _stopped = true;
         _channel.Dispose();
         await Server.StopAsync().DefaultTimeout();
         await Server.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopKeepingDataAsync();
         try
         {
             Directory.Delete(DataDir, recursive: true);

@@ -3,7 +3,6 @@ using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Server.Internal;
 using Lakehouse.Flight.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -29,12 +28,7 @@ internal static class HttpApi
         api.MapGet("/prices/daily", GetDailyAsync)
             .WithName("GetDailyPrices")
             .WithSummary("Rows of one symbol of any table (layer, table; default silver prices_daily): the most recent `limit` rows in the range, oldest first. JSON, CSV (Accept: text/csv) or Arrow IPC stream (Accept: application/vnd.apache.arrow.stream).");
-        api.MapPost("/prices/jobs/daily/range", PostRangeJob)
-            .WithName("QueueDailyRangeJob")
-            .WithSummary("Queues an ingestion job (bronze, then silver) for symbols and a date range; 202 with the job and its Location.");
-        api.MapGet("/prices/jobs/{id}", GetJob)
-            .WithName("GetJob")
-            .WithSummary("A job's state (queued, running, succeeded, failed) and, when done, its StorageReports.");
+        api.MapJobsApi();
         app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness and dataset totals; no authentication.");
     }
 
@@ -91,31 +85,6 @@ internal static class HttpApi
         var all = RecordBatches.Concatenate(tail);
         return all.Length > limit ? all.Slice(all.Length - limit, limit) : all;
     }
-
-    private static IResult PostRangeJob(IngestJobs jobs, IngestionRunner runner, string? symbol, string? symbols, string? date_from, string? date_to,
-        string? source)
-    {
-        var list = Symbols.NormalizeAll(new[] { symbol, symbols }.Where(s => !string.IsNullOrWhiteSpace(s))!);
-        if (list.Count == 0)
-        {
-            throw LakehouseException.Invalid("query parameter 'symbol' (or 'symbols=A,B') is required");
-        }
-        var from = PriceQuery.ParseDate(date_from, "date_from") ?? throw LakehouseException.Invalid("query parameter 'date_from' is required (YYYY-MM-DD)");
-        var to = PriceQuery.ParseDate(date_to, "date_to") ?? throw LakehouseException.Invalid("query parameter 'date_to' is required (YYYY-MM-DD)");
-        if (from > to)
-        {
-            throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
-        }
-        var src = runner.Source(string.IsNullOrWhiteSpace(source) ? SyntheticSource.Name : source).Name;
-        var job = jobs.Enqueue(new IngestRequest(src, list, from, to));
-        return Results.Accepted($"/prices/jobs/{job.Id}", job);
-    }
-
-    private static IResult GetJob(IngestJobs jobs, string id) =>
-        jobs.Find(id) is { } job
-            ? Results.Ok(job)
-            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found",
-                detail: $"no job '{id}': jobs are kept in memory, the last 1,000 since the server started");
 
     /// <summary>
     /// Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened.

@@ -104,31 +104,43 @@ internal sealed partial class LakehouseFlightService
             throw LakehouseException.Invalid("ingest needs symbols, e.g. {\"symbols\":[\"AAPL\",\"MSFT\"]}");
         }
         runner.Source(request.Source);
-        // Progress is reported on the runner's thread between commits; the stream is written from here.
+        // Through the job service, not inline: the same bounded queue (full = ResourceExhausted), the same
+        // per-symbol exclusion and a persisted record as HTTP jobs. The call streams its own job's progress.
         var updates = System.Threading.Channels.Channel.CreateUnbounded<IngestionProgress>();
-        var run = Task.Run(async () =>
+        var ticket = jobs.EnqueueIngest(request, new Progress(updates.Writer));
+        var id = ticket.Record.Id;
+        _ = ticket.Completion.ContinueWith(_ => updates.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        // A caller that goes away cancels its job (between commits), as the inline run did.
+        await using (ct.Register(() => jobs.Cancel(id)).ConfigureAwait(false))
         {
-            try
+            await foreach (var update in updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
             {
-                return await runner.RunAsync(request, new Progress(updates.Writer), ct).ConfigureAwait(false);
-            }
-            finally
-            {
-                updates.Writer.TryComplete();
-            }
-        }, ct);
-        await foreach (var update in updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
-        {
-            await Write(responseStream, new Dictionary<string, object>
-            {
-                ["progress"] = new Dictionary<string, object>
+                await Write(responseStream, new Dictionary<string, object>
                 {
-                    ["action"] = "ingest", ["symbols_done"] = update.SymbolsDone, ["symbols_total"] = update.SymbolsTotal, ["rows"] = update.Rows,
-                    ["failed"] = update.Failed,
-                },
-            }).ConfigureAwait(false);
+                    ["progress"] = new Dictionary<string, object>
+                    {
+                        ["action"] = "ingest", ["job_id"] = id, ["symbols_done"] = update.SymbolsDone, ["symbols_total"] = update.SymbolsTotal,
+                        ["rows"] = update.Rows, ["failed"] = update.Failed,
+                    },
+                }).ConfigureAwait(false);
+            }
+            var failure = await ticket.Completion.ConfigureAwait(false);
+            if (failure is not null)
+            {
+                // The job's own exception keeps its kind (an unknown source stays InvalidArgument).
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
         }
-        var result = await run.ConfigureAwait(false);
+        var record = Jobs.JobRecord.FromJson(ticket.Record.ToJson())!;
+        if (record.State == Jobs.JobStates.Cancelled)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, $"job {id}: {record.Error}"));
+        }
+        var result = new IngestResult(id, record.Reports ?? [], record.Failed ?? []);
+        if (record.State == Jobs.JobStates.Failed && result.Failures.Count == 0)
+        {
+            throw new LakehouseException(LakehouseErrorKind.Unavailable, $"job {id}: {record.Error}");
+        }
         if (result.Failures.Count > 0 && result.Reports.Count == 0)
         {
             throw new LakehouseException(LakehouseErrorKind.Unavailable,

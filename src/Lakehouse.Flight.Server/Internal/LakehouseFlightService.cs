@@ -17,7 +17,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// RPC is overridden: the base class throws NotImplementedException, which would reach clients as Unknown.
 /// </summary>
 internal sealed partial class LakehouseFlightService(
-    PriceStore store, IngestionRunner runner, GoldBuilder gold, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
+    PriceStore store, IngestionRunner runner, GoldBuilder gold, Jobs.JobService jobs, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
     FlightMetrics metrics, ILogger<LakehouseFlightService> logger) : FlightServer
 {
     private readonly PriceStore _store = store;

@@ -20,8 +20,13 @@ internal sealed class Journal
         _manifests = manifests;
     }
 
-    /// <summary>This process's journals being applied right now: recovery leaves them to their writer.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Journals this process is committing now, across every store it opened. A journal with our pid is
+    /// not always ours to leave alone (in a container the server restarts with the pid its dead
+    /// predecessor had), so recovery skips exactly these: one writer's recovery pass must never roll
+    /// forward (or delete) another live writer's journal.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> InFlight = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Commits: writes the journal (the commit point), then applies it (renames, folder fsyncs, manifest
@@ -43,7 +48,7 @@ internal sealed class Journal
         }
         var record = new JournalRecord(Environment.ProcessId, [.. files], [.. manifests]);
         var path = Path.Combine(_dir, $"{Environment.ProcessId}-{Guid.NewGuid():N}.json");
-        _inFlight[path] = 0;
+        InFlight[path] = 0;
         try
         {
             // Written in place, not via temp + rename: a journal cut short by a crash is not valid JSON,
@@ -77,7 +82,7 @@ internal sealed class Journal
         }
         finally
         {
-            _inFlight.TryRemove(path, out _);
+            InFlight.TryRemove(path, out _);
         }
     }
 
@@ -122,7 +127,7 @@ internal sealed class Journal
             {
                 continue;
             }
-            if (_inFlight.ContainsKey(path))
+            if (InFlight.ContainsKey(path))
             {
                 // Another thread of this process is applying it right now.
                 continue;

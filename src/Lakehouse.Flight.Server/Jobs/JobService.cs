@@ -1,0 +1,469 @@
+using System.Diagnostics;
+using System.Globalization;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Ingestion.Flow;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Lakehouse.Flight.Server.Jobs;
+
+/// <summary>A queued job and what an in-process caller may wait on: the job's end, with the exception that failed it (null otherwise).</summary>
+internal sealed record JobTicket(JobRecord Record, Task<Exception?> Completion);
+
+/// <summary>
+/// The one job service behind <c>POST /prices/jobs/daily/range</c>, the Flight <c>ingest</c> action and the
+/// daily-flow scheduler: a bounded queue (full = ResourceExhausted, never unbounded memory), a fixed
+/// number of workers, and a scheduling rule that never starts a job while another one holds any of its
+/// symbols (jobs with no symbol list, a CSV folder, run alone). Every state change is persisted to
+/// <c>_metadata/jobs/{id}.json</c>; a job a dead server left queued or running is marked failed at start.
+/// A job's exception is the job's: it is recorded and the workers go on.
+/// </summary>
+internal sealed partial class JobService : BackgroundService
+{
+    public const string InterruptedRunning = "interrupted: the server stopped before the job finished; commits made before that are kept";
+    public const string InterruptedQueued = "interrupted: the server stopped before the job started; nothing was written";
+    public const string CancelledRunning = "cancelled on request: the job stopped between commits; commits made before that are kept";
+    public const string CancelledQueued = "cancelled on request before the job started; nothing was written";
+
+    private readonly Lock _gate = new();
+    private readonly LinkedList<Job> _queue = new();
+    private readonly Dictionary<string, Job> _running = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _busySymbols = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, JobRecord> _recent = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly JobOptions _options;
+    private readonly IngestionRunner _runner;
+    private readonly DailyFlow _flow;
+    private readonly JobFiles _files;
+    private readonly TimeProvider _time;
+    private readonly ILogger<JobService> _logger;
+    private int _reserved;
+    private bool _exclusiveRunning;
+    private bool _stopping;
+
+    public JobService(JobOptions options, IngestionRunner runner, DailyFlow flow, JobFiles files, TimeProvider time, ILogger<JobService> logger)
+    {
+        _options = options;
+        _runner = runner;
+        _flow = flow;
+        _files = files;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Jobs waiting for a worker.</summary>
+    public int QueuedCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Queues an ingestion; <paramref name="listener"/> hears its progress after each commit.</summary>
+    public JobTicket EnqueueIngest(IngestRequest request, IProgress<IngestionProgress>? listener = null)
+    {
+        // Refused now, not as a failed job later: what the caller can fix leaves no record behind.
+        _runner.Source(request.Source);
+        if (request.From > request.To)
+        {
+            throw LakehouseException.Invalid($"date_from {request.From:yyyy-MM-dd} is after date_to {request.To:yyyy-MM-dd}");
+        }
+        var record = new JobRecord
+        {
+            Id = NewId(), Kind = JobRecord.IngestKind, Source = _runner.Source(request.Source).Name, Symbols = request.Symbols,
+            DateFrom = Day(request.From), DateTo = Day(request.To), Promote = request.Promote, Path = request.Path, Seed = request.Seed,
+            CreatedAt = _time.GetUtcNow(),
+        };
+        return Enqueue(record, request.Symbols, (job, ct) => RunIngestAsync(job, request, ct), listener);
+    }
+
+    /// <summary>Queues the daily flow for <paramref name="date"/> over the watchlist.</summary>
+    public JobTicket EnqueueFlow(DateOnly date)
+    {
+        var symbols = _flow.Symbols;
+        var record = new JobRecord
+        {
+            Id = NewId(), Kind = JobRecord.FlowKind, Source = "", Symbols = symbols, FlowDate = Day(date), CreatedAt = _time.GetUtcNow(),
+        };
+        return Enqueue(record, symbols, (job, ct) => RunFlowAsync(job, date, ct), null);
+    }
+
+    /// <summary>A job by id: from memory, else from its record on disk; null when there is none.</summary>
+    public JobRecord? Find(string id)
+    {
+        lock (_gate)
+        {
+            if (_recent.TryGetValue(id, out var record))
+            {
+                return record;
+            }
+        }
+        return _files.Read(id);
+    }
+
+    /// <summary>The most recent jobs, newest first.</summary>
+    public IReadOnlyList<JobRecord> List(int limit)
+    {
+        lock (_gate)
+        {
+            return _recent.Values.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id, StringComparer.Ordinal).Take(limit).ToArray();
+        }
+    }
+
+    /// <summary>
+    /// Cancels a queued job at once, or asks a running one to stop at its next commit boundary.
+    /// Returns null for an unknown job; a finished job is returned as it is.
+    /// </summary>
+    public JobRecord? Cancel(string id)
+    {
+        Job? queued = null;
+        Job? running = null;
+        lock (_gate)
+        {
+            if (_queue.FirstOrDefault(j => j.Record.Id == id) is { } q)
+            {
+                _queue.Remove(q);
+                queued = q;
+            }
+            else if (_running.TryGetValue(id, out var r))
+            {
+                running = r;
+                r.CancelRequested = true;
+            }
+        }
+        if (queued is not null)
+        {
+            Finish(queued, JobStates.Cancelled, CancelledQueued);
+            return queued.Record;
+        }
+        if (running is not null)
+        {
+            running.Cancellation.Cancel();
+            return running.Record;
+        }
+        return Find(id);
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Recover();
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+        }
+        // Running jobs see the stopping token at their next commit boundary; then the queue is closed out.
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        List<Job> left;
+        lock (_gate)
+        {
+            left = [.. _queue];
+            _queue.Clear();
+        }
+        foreach (var job in left)
+        {
+            Finish(job, JobStates.Failed, InterruptedQueued);
+        }
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, _options.Workers).Select(_ => Task.Run(() => WorkAsync(stoppingToken), CancellationToken.None)));
+
+    public override void Dispose()
+    {
+        _signal.Dispose();
+        base.Dispose();
+    }
+
+    private JobTicket Enqueue(JobRecord record, IReadOnlyList<string> symbols, Func<Job, CancellationToken, Task> run, IProgress<IngestionProgress>? listener)
+    {
+        lock (_gate)
+        {
+            if (_stopping)
+            {
+                throw new LakehouseException(LakehouseErrorKind.Unavailable, "the server is stopping: submit the job again once it is back");
+            }
+            if (_queue.Count + _reserved >= _options.QueueCapacity)
+            {
+                throw new LakehouseException(LakehouseErrorKind.ResourceExhausted,
+                    $"the job queue is full ({_options.QueueCapacity} jobs waiting): retry later, or raise Lakehouse:Jobs:QueueCapacity");
+            }
+            _reserved++;
+        }
+        var job = new Job(record, symbols, run, listener);
+        try
+        {
+            // On disk before any worker can see it, so a record never goes back from running to queued.
+            _files.Write(record);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            lock (_gate)
+            {
+                _reserved--;
+            }
+            throw new LakehouseException(LakehouseErrorKind.Unavailable, $"the job record could not be written under {_files.Dir}: {ex.Message}", ex);
+        }
+        lock (_gate)
+        {
+            _reserved--;
+            _queue.AddLast(job);
+            Remember(record);
+        }
+        _signal.Release();
+        return new JobTicket(record, job.Done.Task);
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var job = TakeRunnable();
+            if (job is null)
+            {
+                try
+                {
+                    await _signal.WaitAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                continue;
+            }
+            await RunAsync(job, stoppingToken).ConfigureAwait(false);
+            // The symbols it held are free: another worker may now start a job that waited for them.
+            _signal.Release();
+        }
+    }
+
+    /// <summary>The oldest queued job none of whose symbols is held by a running job.</summary>
+    private Job? TakeRunnable()
+    {
+        lock (_gate)
+        {
+            if (_exclusiveRunning || _stopping)
+            {
+                return null;
+            }
+            for (var node = _queue.First; node is not null; node = node.Next)
+            {
+                var job = node.Value;
+                var free = job.Exclusive ? _running.Count == 0 : !job.Symbols.Any(_busySymbols.Contains);
+                if (!free)
+                {
+                    continue;
+                }
+                _queue.Remove(node);
+                _running[job.Record.Id] = job;
+                _busySymbols.UnionWith(job.Symbols);
+                _exclusiveRunning = job.Exclusive;
+                return job;
+            }
+            return null;
+        }
+    }
+
+    private async Task RunAsync(Job job, CancellationToken stoppingToken)
+    {
+        var sw = Stopwatch.StartNew();
+        var record = job.Record;
+        lock (record.Gate)
+        {
+            record.State = JobStates.Running;
+            record.StartedAt = _time.GetUtcNow();
+        }
+        Persist(record);
+        string state;
+        string? error = null;
+        Exception? failure = null;
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation.Token, stoppingToken);
+        try
+        {
+            await job.Run(job, linked.Token).ConfigureAwait(false);
+            lock (record.Gate)
+            {
+                state = record.State == JobStates.Running ? JobStates.Succeeded : record.State;
+                error = record.Error;
+            }
+        }
+        catch (OperationCanceledException) when (job.CancelRequested)
+        {
+            (state, error) = (JobStates.Cancelled, CancelledRunning);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            (state, error) = (JobStates.Failed, InterruptedRunning);
+        }
+        catch (Exception ex)
+        {
+            // Whatever a job throws stays in its record; the worker and the host go on.
+            (state, error, failure) = (JobStates.Failed, ex is LakehouseException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", ex);
+            JobsLog.Failed(_logger, record.Id, error);
+        }
+        lock (_gate)
+        {
+            _running.Remove(record.Id);
+            _busySymbols.ExceptWith(job.Symbols);
+            if (job.Exclusive)
+            {
+                _exclusiveRunning = false;
+            }
+        }
+        Finish(job, state, error, failure);
+        JobsLog.Finished(_logger, record.Id, record.Kind, state, sw.ElapsedMilliseconds);
+    }
+
+    private async Task RunIngestAsync(Job job, IngestRequest request, CancellationToken cancellationToken)
+    {
+        var record = job.Record;
+        var progress = new InlineProgress(p =>
+        {
+            lock (record.Gate)
+            {
+                record.Progress = new JobProgress(p.SymbolsDone, p.SymbolsTotal, p.Rows, p.Failed);
+            }
+            job.Listener?.Report(p);
+        });
+        var result = await _runner.RunAsync(request, progress, cancellationToken).ConfigureAwait(false);
+        lock (record.Gate)
+        {
+            record.Reports = result.Reports;
+            record.Failed = result.Failures.Count == 0 ? null : result.Failures;
+            var none = result.Failures.Count > 0 && result.Reports.Count == 0;
+            record.State = none ? JobStates.Failed : JobStates.Running;
+            record.Error = result.Failures.Count == 0 ? null
+                : none ? "no symbol could be ingested: " + string.Join("; ", result.Failures.Take(10).Select(f => $"{f.Symbol}: {f.Error}"))
+                : $"{result.Failures.Count} symbol(s) failed: see 'failed'";
+        }
+    }
+
+    private async Task RunFlowAsync(Job job, DateOnly date, CancellationToken cancellationToken)
+    {
+        var run = await _flow.RunAsync(date, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var record = job.Record;
+        lock (record.Gate)
+        {
+            record.Reports = run.Reports;
+            record.Failed = run.Failures.Count == 0 ? null : run.Failures;
+            var symbols = _flow.Symbols.Count;
+            var none = symbols > 0 && run.Failures.Select(f => f.Symbol).Distinct(StringComparer.Ordinal).Count() >= symbols;
+            record.State = none ? JobStates.Failed : JobStates.Running;
+            record.Note = run.AlreadyCompleted ? $"nothing to do: the daily flow for {Day(date)} already completed (see _metadata/flows/daily.jsonl)" : null;
+            record.Error = run.Steps.LastOrDefault()?.Error is { } stepError ? stepError
+                : run.Failures.Count == 0 ? null
+                : $"{run.Failures.Count} symbol failure(s): see 'failed'";
+        }
+    }
+
+    private void Finish(Job job, string state, string? error, Exception? failure = null)
+    {
+        var record = job.Record;
+        lock (record.Gate)
+        {
+            record.State = state;
+            record.Error = error;
+            record.FinishedAt = _time.GetUtcNow();
+        }
+        Persist(record);
+        job.Done.TrySetResult(failure);
+    }
+
+    private void Persist(JobRecord record)
+    {
+        try
+        {
+            lock (record.Gate)
+            {
+                _files.Write(record);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The job itself went on; the record in memory stays right and the next state change tries again.
+            JobsLog.RecordNotWritten(_logger, ex, record.Id);
+        }
+    }
+
+    /// <summary>Records a dead server left queued or running become failed: nothing is running them any more.</summary>
+    private void Recover()
+    {
+        var all = new List<JobRecord>();
+        foreach (var record in _files.ReadAll())
+        {
+            if (record.State is JobStates.Queued or JobStates.Running)
+            {
+                JobsLog.Interrupted(_logger, record.Id, record.State);
+                record.Error = record.State == JobStates.Running ? InterruptedRunning : InterruptedQueued;
+                record.State = JobStates.Failed;
+                record.FinishedAt = _time.GetUtcNow();
+                Persist(record);
+            }
+            all.Add(record);
+        }
+        lock (_gate)
+        {
+            foreach (var record in all.OrderBy(r => r.CreatedAt).TakeLast(_options.Kept))
+            {
+                Remember(record);
+            }
+        }
+    }
+
+    /// <summary>Keeps the newest <see cref="JobOptions.Kept"/> records in memory (caller holds the gate); older ones stay on disk.</summary>
+    private void Remember(JobRecord record)
+    {
+        _recent[record.Id] = record;
+        if (_recent.Count <= _options.Kept)
+        {
+            return;
+        }
+        var oldest = _recent.Values.Where(r => JobStates.IsFinished(r.State)).MinBy(r => r.CreatedAt);
+        if (oldest is not null)
+        {
+            _recent.Remove(oldest.Id);
+        }
+    }
+
+    /// <summary>Time-ordered ids, so a listing of the folder reads oldest first.</summary>
+    private string NewId() =>
+        _time.GetUtcNow().ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static string? Day(DateOnly? date) => date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    private sealed class Job(JobRecord record, IReadOnlyList<string> symbols, Func<Job, CancellationToken, Task> run, IProgress<IngestionProgress>? listener)
+    {
+        public JobRecord Record { get; } = record;
+
+        public IReadOnlyList<string> Symbols { get; } = symbols;
+
+        /// <summary>No symbol list (a CSV folder): it may touch any symbol, so it runs alone.</summary>
+        public bool Exclusive => Symbols.Count == 0;
+
+        public Func<Job, CancellationToken, Task> Run { get; } = run;
+
+        public IProgress<IngestionProgress>? Listener { get; } = listener;
+
+        public CancellationTokenSource Cancellation { get; } = new();
+
+        public TaskCompletionSource<Exception?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Set under the service's gate before the token is cancelled, so the worker can tell a DELETE from a shutdown.</summary>
+        public bool CancelRequested { get; set; }
+    }
+
+    /// <summary>IProgress without a SynchronizationContext hop: reported on the runner's thread, in order.</summary>
+    private sealed class InlineProgress(Action<IngestionProgress> report) : IProgress<IngestionProgress>
+    {
+        public void Report(IngestionProgress value) => report(value);
+    }
+}
