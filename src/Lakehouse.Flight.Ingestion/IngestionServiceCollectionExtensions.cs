@@ -14,6 +14,7 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPriceSource, SyntheticPriceSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPriceSource, Csv.CsvPriceSource>(sp => new Csv.CsvPriceSource(sp.GetService<TimeProvider>())));
         services.TryAddSingleton<IngestionRunner>();
+        services.TryAddSingleton<Legacy.LegacyMigration>();
         return services;
     }
 }
