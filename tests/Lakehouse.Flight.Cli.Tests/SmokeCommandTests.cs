@@ -77,3 +77,46 @@ public sealed class SmokeCommandTests : IDisposable
         Assert.Contains("use grpc://HOST:PORT", stderr, StringComparison.Ordinal);
     }
 }
+
+public sealed class MigrateLegacyActionTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-migrate-action", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task MigrateLegacyAction_StreamsProgressThenReportsAndVerification()
+    {
+        var legacy = Path.Combine(_dir, "old", "prices_daily.parquet");
+        Directory.CreateDirectory(Path.GetDirectoryName(legacy)!);
+        var fixture = LegacyFixture.Write(legacy, symbols: 12, days: 40);
+        await using var server = await LakehouseServer.BuildAsync(new LakehouseServerOptions { DataDir = Path.Combine(_dir, "lake"), Host = "127.0.0.1", FlightPort = 0, HttpPort = 0 });
+        var flight = await server.StartAsync(CancellationToken.None);
+        using var client = new Lakehouse.Flight.Client.LakehouseClient(new Uri($"grpc://127.0.0.1:{flight.Port}"));
+
+        var results = new List<System.Text.Json.JsonElement>();
+        await foreach (var body in client.ActionAsync("migrate-legacy", System.Text.Encoding.UTF8.GetBytes($"{{\"from\":\"{legacy}\",\"dry_run\":false}}")))
+        {
+            results.Add(System.Text.Json.JsonDocument.Parse(body).RootElement.Clone());
+        }
+
+        Assert.Contains(results[..^1], r => r.GetProperty("progress").GetProperty("phase").GetString() == "migrate");
+        var last = results[^1];
+        Assert.Equal(2 * 12, last.GetProperty("reports").GetArrayLength());
+        var migration = last.GetProperty("migration");
+        Assert.True(migration.GetProperty("verified").GetBoolean());
+        Assert.Equal(fixture.Expected.Count, migration.GetProperty("rows_migrated").GetInt64());
+        Assert.Equal(fixture.Invalid, migration.GetProperty("invalid").GetInt64());
+        Assert.Equal(12, migration.GetProperty("verification").GetArrayLength());
+        await server.StopAsync(CancellationToken.None);
+    }
+}
