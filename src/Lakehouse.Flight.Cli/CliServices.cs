@@ -21,8 +21,6 @@ internal sealed class CliServices : IDisposable
 
     public IngestionRunner Runner => _provider.GetRequiredService<IngestionRunner>();
 
-    public Ingestion.Legacy.LegacyMigration Migration => _provider.GetRequiredService<Ingestion.Legacy.LegacyMigration>();
-
     public static IConfiguration Configuration() => new ConfigurationBuilder()
         .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
         .AddEnvironmentVariables()

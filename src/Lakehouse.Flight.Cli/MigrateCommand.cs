@@ -8,6 +8,8 @@ namespace Lakehouse.Flight.Cli;
 /// <summary><c>lakehouse migrate</c>: the prototype's single file into bronze and silver, verified; see <see cref="LegacyMigration"/>.</summary>
 internal static class MigrateCommand
 {
+    private const long MigrationCacheBytes = 64L << 20;
+
     public static CliCommand Create(CliIo io)
     {
         var dataDir = CommonOptions.DataDir();
@@ -41,8 +43,9 @@ internal static class MigrateCommand
 
     private static async Task<int> RunAsync(CliIo io, LegacyMigrationRequest request, bool json, string dataDir, CancellationToken cancellationToken)
     {
-        using var services = CliServices.Open(dataDir);
-        var migration = services.Migration;
+        // A migration reads each partition back once: the store's read cache (2 GB by default, for a
+        // server's hot reads) would only grow with the lake, so it gets a small cap here.
+        var migration = new LegacyMigration(Storage.PriceStore.Open(new Storage.StoreOptions { DataDir = dataDir, CacheBytes = MigrationCacheBytes }));
         var result = await CliProgress.RunAsync(io, json, "migrate", progress =>
             migration.RunAsync(request, new Relay(progress), cancellationToken),
             plain: json ? null : s => io.Err.WriteLine(s.Label)).ConfigureAwait(false);
