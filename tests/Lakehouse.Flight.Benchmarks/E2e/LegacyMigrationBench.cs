@@ -68,7 +68,8 @@ internal static class LegacyMigrationBench
         using var props = new ParquetSharp.WriterPropertiesBuilder().Compression(ParquetSharp.Compression.Snappy).Build();
         using var writer = new ParquetSharp.Arrow.FileWriter(path, schema, props);
         var rng = new Random(1);
-        var start = new DateTime(1990, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        // 10M rows are 20,000 days per symbol: start early enough that no date is in the future (those rows would be rejected).
+        var start = new DateTime(1960, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         const int daysPerGroup = 2_000; // 1M rows per row group at 500 symbols, pyarrow's default
         long index = 0;
         for (var d0 = 0; d0 < days; d0 += daysPerGroup)
