@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion.Flow;
@@ -12,30 +13,43 @@ namespace Lakehouse.Flight.Cli;
 /// </summary>
 internal static class FlowCommand
 {
-    public const string UsageLine = "flow     daily --run-once [--date D] [--symbols AAPL,MSFT] [--source yahoo] [--json]";
-
-    public static async Task<int> RunAsync(CliArgs args, CliIo io, CancellationToken cancellationToken)
+    public static CliCommand Create(CliIo io)
     {
-        if (args.Positional is not ["daily"])
+        var dataDir = CommonOptions.DataDir();
+        var json = CommonOptions.Json();
+        var runOnce = new Option<bool>("--run-once") { Description = "Run the flow now, once (the server runs it on its schedule, Lakehouse:Flow:Cron)" };
+        var date = new Option<string?>("--date") { Description = "The trading day to refresh (default: today in the flow's time zone)", HelpName = "YYYY-MM-DD" };
+        var symbols = CommonOptions.List("--symbols", "Watchlist for this run (default: Lakehouse:Flow:Watchlist)", "AAPL,MSFT");
+        var source = new Option<string?>("--source") { Description = "Price source (default: Lakehouse:Flow:Source)", HelpName = "NAME" };
+        var lookback = new Option<int?>("--lookback-days") { Description = "Days before --date fetched again for late corrections (default: Lakehouse:Flow:LookbackDays)", HelpName = "N" };
+        var daily = new Command("daily", "Fetch the last days for the watchlist, upsert silver, rebuild gold and reports; one line per step in _metadata/flows/daily.jsonl. A day that completed is not run again.")
         {
-            throw LakehouseException.Invalid("usage: lakehouse " + UsageLine);
-        }
-        if (!args.Has("run-once"))
+            dataDir, runOnce, date, symbols, source, lookback, json,
+        };
+        daily.SetAction((parse, ct) => RunAsync(io, parse.GetValue(runOnce), parse.GetValue(date), CommonOptions.ListOf(parse, symbols), parse.GetValue(source),
+            parse.GetValue(lookback), parse.GetValue(json), CommonOptions.DataDirOf(parse, dataDir), ct));
+        var command = new Command("flow", "Scheduled flows, run by hand.") { daily };
+        return new CliCommand(command,
+            "lakehouse flow daily --run-once",
+            "lakehouse flow daily --run-once --date 2024-03-15 --symbols AAPL,MSFT --source yahoo --json");
+    }
+
+    private static async Task<int> RunAsync(CliIo io, bool runOnce, string? dateText, IReadOnlyList<string> symbols, string? source, int? lookbackDays,
+        bool json, string dataDir, CancellationToken cancellationToken)
+    {
+        if (!runOnce)
         {
             throw LakehouseException.Invalid("flow daily runs on the server's schedule (Lakehouse:Flow:Enabled); pass --run-once to run it now");
         }
         var options = new DailyFlowOptions();
         CliServices.Configuration().GetSection(DailyFlowOptions.SectionName).Bind(options);
-        if (args.GetList("symbols") is { Count: > 0 } symbols)
+        if (symbols.Count > 0)
         {
             options.Watchlist = [.. symbols];
         }
-        options.Source = args.Get("source") ?? options.Source;
-        options.LookbackDays = args.GetInt("lookback-days", options.LookbackDays);
-        var date = PriceQuery.ParseDate(args.Get("date"), "--date");
-        var json = args.Has("json");
-        var dataDir = args.DataDir();
-        args.EnsureAllUsed();
+        options.Source = source ?? options.Source;
+        options.LookbackDays = lookbackDays ?? options.LookbackDays;
+        var date = PriceQuery.ParseDate(dateText, "--date");
         if (options.Validate().Where(e => !e.Contains("Enabled", StringComparison.Ordinal)).ToArray() is { Length: > 0 } errors)
         {
             throw LakehouseException.Invalid(string.Join("; ", errors));

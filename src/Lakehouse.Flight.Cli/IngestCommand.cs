@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 
@@ -6,52 +7,74 @@ namespace Lakehouse.Flight.Cli;
 /// <summary><c>lakehouse ingest</c>: lands bars in bronze and promotes them to silver; one report per symbol and layer.</summary>
 internal static class IngestCommand
 {
-    public static async Task<int> RunAsync(CliArgs args, CliIo io, CancellationToken cancellationToken)
+    public static CliCommand Create(CliIo io)
     {
-        var source = args.Require("source", "one of synthetic, yahoo, csv").ToLowerInvariant();
-        var symbols = Symbols.NormalizeAll(args.GetList("symbols"));
-        var path = args.Get("path");
+        var dataDir = CommonOptions.DataDir();
+        var json = CommonOptions.Json();
+        var source = new Option<string>("--source") { Description = "Where the bars come from: synthetic, yahoo or csv", HelpName = "NAME", Required = true };
+        var symbols = CommonOptions.List("--symbols", "Symbols, comma-separated or repeated (a CSV source may give --path instead)", "AAPL,MSFT");
+        var from = new Option<string?>("--from") { Description = "First date, inclusive (a CSV file's range only filters it)", HelpName = "YYYY-MM-DD" };
+        var to = new Option<string?>("--to") { Description = "Last date, inclusive", HelpName = "YYYY-MM-DD" };
+        var path = new Option<string?>("--path") { Description = "CSV file or folder (--source csv)", HelpName = "FILE_OR_FOLDER" };
+        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic source", HelpName = "N", DefaultValueFactory = _ => 42 };
+        var command = new Command("ingest", "Fetch bars from a source into bronze and promote them to silver, a commit per 10 symbols.")
+        {
+            dataDir, source, symbols, from, to, path, seed, json,
+        };
+        command.SetAction((parse, ct) => RunAsync(io, parse.GetValue(source)!, CommonOptions.ListOf(parse, symbols), parse.GetValue(from), parse.GetValue(to),
+            parse.GetValue(path), parse.GetValue(seed), parse.GetValue(json), CommonOptions.DataDirOf(parse, dataDir), ct));
+        return new CliCommand(command,
+            "lakehouse ingest --source synthetic --symbols AAPL,MSFT --from 2024-01-01 --to 2024-03-31",
+            "lakehouse ingest --source yahoo --symbols ^GSPC --from 2020-01-01 --to 2024-12-31 --json",
+            "lakehouse ingest --source csv --path vendor/prices/");
+    }
+
+    private static async Task<int> RunAsync(CliIo io, string sourceName, IReadOnlyList<string> symbolList, string? fromText, string? toText,
+        string? path, int seed, bool json, string dataDir, CancellationToken cancellationToken)
+    {
+        var source = sourceName.ToLowerInvariant();
+        var symbols = Symbols.NormalizeAll(symbolList);
         if (symbols.Count == 0 && path is null)
         {
             throw LakehouseException.Invalid("--symbols is required: e.g. --symbols AAPL,MSFT (a CSV source may give --path instead)");
         }
         // A CSV file holds what it holds: the range only filters it. Other sources need one.
-        var from = path is null
-            ? PriceQuery.ParseDate(args.Require("from", "the first date, e.g. 2024-01-01"), "--from")
-            : PriceQuery.ParseDate(args.Get("from"), "--from");
-        var to = path is null
-            ? PriceQuery.ParseDate(args.Require("to", "the last date, e.g. 2024-03-31"), "--to")
-            : PriceQuery.ParseDate(args.Get("to"), "--to");
+        var from = PriceQuery.ParseDate(path is null ? fromText ?? throw LakehouseException.Invalid("--from is required: the first date, e.g. 2024-01-01") : fromText, "--from");
+        var to = PriceQuery.ParseDate(path is null ? toText ?? throw LakehouseException.Invalid("--to is required: the last date, e.g. 2024-03-31") : toText, "--to");
         if (from > to)
         {
             throw LakehouseException.Invalid($"--from {from:yyyy-MM-dd} is after --to {to:yyyy-MM-dd}");
         }
-        var json = args.Has("json");
-        var seed = args.GetInt("seed", 42);
-        var dataDir = args.DataDir();
-        args.EnsureAllUsed();
 
         using var services = CliServices.Open(dataDir);
-        var result = await services.Runner.RunAsync(new IngestRequest(source, symbols, from, to, Path: path, Seed: seed), cancellationToken: cancellationToken)
-            .ConfigureAwait(false);
-        var reports = result.Reports;
+        services.Runner.Source(source);
+        var request = new IngestRequest(source, symbols, from, to, Path: path, Seed: seed);
+        var result = await CliProgress.RunAsync(io, json, $"ingest {source}", progress =>
+            services.Runner.RunAsync(request, new Relay(progress), cancellationToken)).ConfigureAwait(false);
         foreach (var failure in result.Failures)
         {
             await io.Err.WriteLineAsync($"error: {failure.Symbol}: {failure.Error}").ConfigureAwait(false);
         }
         if (json)
         {
-            foreach (var r in reports)
+            foreach (var r in result.Reports)
             {
                 await io.Out.WriteLineAsync(r.ToJson()).ConfigureAwait(false);
             }
         }
         else
         {
-            ReportTable.Write(io.Out, reports);
+            ReportTable.Write(io.Out, result.Reports);
         }
         // Data errors (a symbol the source could not give) exit 1; what did commit stays committed.
         return result.Failures.Count > 0 ? 1 : 0;
+    }
+
+    private sealed class Relay(IProgress<ProgressStep> to) : IProgress<IngestionProgress>
+    {
+        public void Report(IngestionProgress value) =>
+            to.Report(new ProgressStep($"ingest: {value.SymbolsDone} symbol(s), {value.Rows:N0} rows, {value.Failed} failed",
+                value.SymbolsDone, Math.Max(value.SymbolsTotal, value.SymbolsDone)));
     }
 }
 

@@ -1,52 +1,60 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Cli;
 
-/// <summary>The <c>lakehouse</c> command line: one verb per command class.</summary>
+/// <summary>
+/// The <c>lakehouse</c> command line (System.CommandLine; docs/decisions.md). Each command is one
+/// file with a <c>Create(CliIo)</c> returning its <see cref="CliCommand"/>; adding one is a file and
+/// a line in <see cref="Commands"/>. Exit codes: 0 ok, 1 data errors (a failed symbol, a verification
+/// mismatch, an unreachable server), 2 usage (a bad option or value), 130 cancelled.
+/// </summary>
 internal static class LakehouseCli
 {
-    public const string Usage = """
-        lakehouse <command> [options]
-
-          serve    [--data-dir D] [--host 127.0.0.1] [--flight-port 8815] [--http-port 8080] [--demo] [--tls-cert F [--tls-key K]]
-          ingest   --source synthetic|yahoo|csv --symbols AAPL,MSFT --from 2024-01-01 --to 2024-03-31 [--json]
-                   --source csv --path FILE_OR_FOLDER [--symbols AAPL] [--from D] [--to D]
-          query    --symbols AAPL [--from D] [--to D] [--layer silver] [--columns date,close] [--limit N] [--format table|csv|json]
-          stats    [--json]
-          report   [--symbols AAPL,MSFT] [--json]   rebuild gold tables and gold/reports/SYMBOL_daily_report.csv (no --symbols: all)
-          flow     daily --run-once [--date D] [--symbols AAPL,MSFT] [--source yahoo] [--json]
-
-        Every command takes --data-dir (default ./data, or LAKEHOUSE_DATA_DIR).
-        """;
-
-    private static readonly HashSet<string> Flags = new(StringComparer.OrdinalIgnoreCase) { "json", "demo", "dry-run", "run-once", "help" };
+    /// <summary>Every command, in the order <c>--help</c> lists them.</summary>
+    private static readonly Func<CliIo, CliCommand>[] Commands =
+    [
+        ServeCommand.Create,
+        IngestCommand.Create,
+        QueryCommand.Create,
+        StatsCommand.Create,
+        ReportCommand.Create,
+        FlowCommand.Create,
+        MigrateCommand.Create,
+        SmokeCommand.Create,
+    ];
 
     public static async Task<int> RunAsync(string[] argv, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        if (argv.Length == 0 || argv[0] is "-h" or "--help" or "help")
+        var io = new CliIo(stdout, stderr);
+        var root = Build(io);
+        var parse = root.Parse(argv);
+        var asksHelp = argv.Any(a => a is "--help" or "-h" or "-?");
+        if (argv.Length == 0)
         {
-            await stdout.WriteLineAsync(Usage).ConfigureAwait(false);
-            return argv.Length == 0 ? 2 : 0;
+            await parse.InvokeAsync(Invocation(io), cancellationToken).ConfigureAwait(false);
+            return 2;
+        }
+        if (parse.Errors.Count > 0 && !asksHelp)
+        {
+            await stderr.WriteLineAsync("error: " + CliErrors.Describe(parse, root)).ConfigureAwait(false);
+            return 2;
         }
         try
         {
-            var args = new CliArgs(argv[1..], Flags);
-            var io = new CliIo(stdout, stderr);
-            return argv[0].ToLowerInvariant() switch
-            {
-                "serve" => await ServeCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
-                "ingest" => await IngestCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
-                "query" => await QueryCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
-                "stats" => await StatsCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
-                "report" => await ReportCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
-                "flow" => await FlowCommand.RunAsync(args, io, cancellationToken).ConfigureAwait(false),
-                _ => throw LakehouseException.Invalid($"unknown command '{argv[0]}'; run 'lakehouse --help' for the list"),
-            };
+            return await parse.InvokeAsync(Invocation(io), cancellationToken).ConfigureAwait(false);
         }
         catch (LakehouseException ex)
         {
             await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 2;
+            return CliErrors.ExitCode(ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 1;
         }
         catch (OperationCanceledException)
         {
@@ -54,11 +62,49 @@ internal static class LakehouseCli
             return 130;
         }
     }
-}
 
-/// <summary>Where a command writes: results to stdout, everything else (progress, logs) to stderr.</summary>
-internal sealed record CliIo(TextWriter Out, TextWriter Err)
-{
-    /// <summary>True when stdout is a terminal (progress bars only then).</summary>
-    public bool Interactive => ReferenceEquals(Out, Console.Out) && !Console.IsOutputRedirected;
+    private static InvocationConfiguration Invocation(CliIo io) => new()
+    {
+        Output = io.Out,
+        Error = io.Err,
+        // Errors are ours to print as one line; signals are Program's (SIGTERM drains serve).
+        EnableDefaultExceptionHandler = false,
+        ProcessTerminationTimeout = null,
+    };
+
+    internal static RootCommand Build(CliIo io)
+    {
+        var root = new RootCommand("lakehouse: an Arrow Flight lakehouse of daily prices. Every command takes --data-dir (default ./data, or LAKEHOUSE_DATA_DIR).");
+        var examples = new Dictionary<Command, string[]>();
+        foreach (var create in Commands)
+        {
+            var c = create(io);
+            root.Subcommands.Add(c.Command);
+            examples[c.Command] = c.Examples;
+        }
+        examples[root] = ["lakehouse serve --demo", "lakehouse ingest --source synthetic --symbols AAPL,MSFT --from 2024-01-01 --to 2024-03-31",
+            "lakehouse ingest --help"];
+        var help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new HelpWithExamples((HelpAction)help.Action!, examples, io);
+        return root;
+    }
+
+    /// <summary>The library's help, then the command's examples (System.CommandLine has no examples section of its own).</summary>
+    private sealed class HelpWithExamples(HelpAction inner, Dictionary<Command, string[]> examples, CliIo io) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            inner.Invoke(parseResult);
+            if (examples.GetValueOrDefault(parseResult.CommandResult.Command) is { Length: > 0 } lines)
+            {
+                io.Out.WriteLine("Examples:");
+                foreach (var line in lines)
+                {
+                    io.Out.WriteLine("  " + line);
+                }
+                io.Out.WriteLine();
+            }
+            return 0;
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Apache.Arrow;
@@ -9,18 +10,39 @@ namespace Lakehouse.Flight.Cli;
 /// <summary><c>lakehouse query</c>: reads the lake directly (no server needed) as a table, CSV or JSON lines.</summary>
 internal static class QueryCommand
 {
-    public static Task<int> RunAsync(CliArgs args, CliIo io, CancellationToken cancellationToken)
+    public static CliCommand Create(CliIo io)
     {
-        var format = (args.Get("format") ?? "table").ToLowerInvariant();
+        var dataDir = CommonOptions.DataDir();
+        var symbols = CommonOptions.List("--symbols", "Symbols, comma-separated or repeated (default: all)", "AAPL,MSFT");
+        var from = new Option<string?>("--from") { Description = "First date, inclusive", HelpName = "YYYY-MM-DD" };
+        var to = new Option<string?>("--to") { Description = "Last date, inclusive", HelpName = "YYYY-MM-DD" };
+        var layer = new Option<string?>("--layer") { Description = "bronze, silver (default) or gold", HelpName = "LAYER" };
+        var table = new Option<string?>("--table") { Description = "Table of the layer (default prices_daily)", HelpName = "TABLE" };
+        var columns = CommonOptions.List("--columns", "Columns to show (default: all)", "date,close");
+        var limit = new Option<int?>("--limit") { Description = "At most N rows (default 100 for a table, all for csv and json)", HelpName = "N" };
+        var format = new Option<string>("--format") { Description = "table, csv or json (one object per line)", HelpName = "FORMAT", DefaultValueFactory = _ => "table" };
+        var command = new Command("query", "Read the lake directly (no server needed) as a table, CSV or JSON lines.")
+        {
+            dataDir, symbols, from, to, layer, table, columns, limit, format,
+        };
+        command.SetAction((parse, ct) => RunAsync(io, (parse.GetValue(format) ?? "table").ToLowerInvariant(), parse.GetValue(limit),
+            parse.GetValue(layer), parse.GetValue(table), CommonOptions.ListOf(parse, symbols), parse.GetValue(from), parse.GetValue(to),
+            CommonOptions.ListOf(parse, columns), CommonOptions.DataDirOf(parse, dataDir), ct));
+        return new CliCommand(command,
+            "lakehouse query --symbols AAPL --from 2024-01-01 --to 2024-03-31",
+            "lakehouse query --symbols AAPL,MSFT --columns date,close --format csv > prices.csv",
+            "lakehouse query --layer bronze --symbols AAPL --format json --limit 10");
+    }
+
+    private static Task<int> RunAsync(CliIo io, string format, int? limitGiven, string? layer, string? tableName, IReadOnlyList<string> symbols,
+        string? from, string? to, IReadOnlyList<string> columns, string dataDir, CancellationToken cancellationToken)
+    {
         if (format is not ("table" or "csv" or "json"))
         {
             throw LakehouseException.Invalid($"--format '{format}' is not one of table, csv, json");
         }
-        var limit = args.GetInt("limit", format == "table" ? 100 : 0);
-        var query = PriceQuery.Create(args.Get("layer"), args.Get("table"), args.GetList("symbols"), args.Get("from"), args.Get("to"),
-            args.GetList("columns"), limit);
-        var dataDir = args.DataDir();
-        args.EnsureAllUsed();
+        var limit = limitGiven ?? (format == "table" ? 100 : 0);
+        var query = PriceQuery.Create(layer, tableName, symbols, from, to, columns, limit);
 
         var store = PriceStore.Open(dataDir);
         var schema = store.SchemaOf(query);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Server;
@@ -19,21 +20,43 @@ internal static class ServeCommand
         "KO", "PEP", "BAC", "PFE", "ABBV", "COST", "DIS", "CSCO", "ADBE", "NFLX", "INTC", "ORCL", "^GSPC", "EURUSD=X",
     ];
 
-    public static async Task<int> RunAsync(CliArgs args, CliIo io, CancellationToken cancellationToken)
+    public static CliCommand Create(CliIo io)
+    {
+        var dataDir = CommonOptions.DataDir();
+        var host = new Option<string?>("--host") { Description = "Address to listen on (default 127.0.0.1; 0.0.0.0 for all)", HelpName = "HOST" };
+        var flightPort = new Option<int?>("--flight-port") { Description = "Arrow Flight (gRPC) port; 0 picks a free one (default 8815)", HelpName = "PORT" };
+        var httpPort = new Option<int?>("--http-port") { Description = "HTTP API port; 0 picks a free one (default 8080)", HelpName = "PORT" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM or PFX certificate: serve grpc+tls and https", HelpName = "FILE" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert", HelpName = "FILE" };
+        var demo = new Option<bool>("--demo") { Description = "Fill an empty lake with a synthetic universe first" };
+        var command = new Command("serve", "Run the Flight server and the HTTP API until Ctrl+C or SIGTERM.")
+        {
+            dataDir, host, flightPort, httpPort, tlsCert, tlsKey, demo,
+        };
+        command.SetAction((parse, ct) => RunAsync(io, new Settings(parse.GetValue(dataDir) is null ? null : CommonOptions.DataDirOf(parse, dataDir),
+            CommonOptions.DataDirOf(parse, dataDir), parse.GetValue(host), parse.GetValue(flightPort), parse.GetValue(httpPort),
+            parse.GetValue(tlsCert), parse.GetValue(tlsKey), parse.GetValue(demo)), ct));
+        return new CliCommand(command,
+            "lakehouse serve --demo --data-dir /tmp/lake",
+            "lakehouse serve --host 0.0.0.0 --flight-port 8815 --http-port 8080 --tls-cert cert.pem --tls-key key.pem");
+    }
+
+    private sealed record Settings(string? DataDirGiven, string DataDir, string? Host, int? FlightPort, int? HttpPort, string? TlsCert, string? TlsKey, bool Demo);
+
+    private static async Task<int> RunAsync(CliIo io, Settings s, CancellationToken cancellationToken)
     {
         var configuration = CliServices.Configuration();
         var options = LakehouseServerOptions.FromConfiguration(configuration);
-        if (args.Get("data-dir") is not null || string.IsNullOrEmpty(configuration["Lakehouse:DataDir"]))
+        if (s.DataDirGiven is not null || string.IsNullOrEmpty(configuration["Lakehouse:DataDir"]))
         {
-            options.DataDir = args.DataDir();
+            options.DataDir = s.DataDir;
         }
-        options.FlightPort = args.GetInt("flight-port", options.FlightPort);
-        options.Host = args.Get("host") ?? options.Host;
-        options.CertificatePath = args.Get("tls-cert") ?? options.CertificatePath;
-        options.CertificateKeyPath = args.Get("tls-key") ?? options.CertificateKeyPath;
-        options.HttpPort = args.GetInt("http-port", options.HttpPort);
-        var demo = args.Has("demo");
-        args.EnsureAllUsed();
+        options.FlightPort = s.FlightPort ?? options.FlightPort;
+        options.Host = s.Host ?? options.Host;
+        options.CertificatePath = s.TlsCert ?? options.CertificatePath;
+        options.CertificateKeyPath = s.TlsKey ?? options.CertificateKeyPath;
+        options.HttpPort = s.HttpPort ?? options.HttpPort;
+        var demo = s.Demo;
 
         if (demo)
         {

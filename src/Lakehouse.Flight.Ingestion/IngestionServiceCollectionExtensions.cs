@@ -15,6 +15,7 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPriceSource, Csv.CsvPriceSource>(sp => new Csv.CsvPriceSource(sp.GetService<TimeProvider>())));
         services.TryAddSingleton<IngestionRunner>();
         services.TryAddSingleton<Gold.GoldBuilder>();
+        services.TryAddSingleton<Legacy.LegacyMigration>();
         return services;
     }
 }

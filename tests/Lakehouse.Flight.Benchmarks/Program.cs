@@ -5,6 +5,11 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Lakehouse.Flight.Benchmarks.E2e;
 
+if (args.Length > 0 && args[0] == "legacy-migrate")
+{
+    return await LegacyMigrationBench.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "e2e")
 {
     return await E2eHarness.RunAsync(args[1..]);

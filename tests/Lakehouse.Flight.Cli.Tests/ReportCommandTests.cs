@@ -53,11 +53,12 @@ public sealed class ReportCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Report_SymbolWithoutSilver_ExitsTwoSayingWhatToDo()
+    public async Task Report_SymbolWithoutSilver_ExitsOneSayingWhatToDo()
     {
         var (code, stdout, stderr) = await Run("report", "--symbols", "ZZZ");
 
-        Assert.Equal((2, ""), (code, stdout));
+        // A data error (the lake lacks the symbol), not a usage error.
+        Assert.Equal((1, ""), (code, stdout));
         Assert.Contains("no silver prices for ZZZ: ingest them first", stderr, StringComparison.Ordinal);
     }
 

@@ -5,6 +5,7 @@ using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Ingestion.Gold;
+using Lakehouse.Flight.Ingestion.Legacy;
 
 namespace Lakehouse.Flight.Server.Internal;
 
@@ -15,12 +16,12 @@ internal sealed partial class LakehouseFlightService
         new("ingest", "Fetch bars from a source into bronze and promote them to silver (writer). Body: {\"source\":\"synthetic\",\"symbols\":[\"AAPL\"],\"date_from\":\"2024-01-01\",\"date_to\":\"2024-03-31\",\"promote\":true}. Streams {\"progress\":...} results, one per commit of up to 10 symbols (each commit atomic; a symbol that fails is listed in \"failed\" and does not stop the others); the last result is the JSON array of StorageReports."),
         new("promote", "Re-derive silver from bronze: per (symbol, date) the row landed last wins (writer). Body: {\"source\":\"vendor_x\",\"symbols\":[],\"date_from\":\"\",\"date_to\":\"\"}. Result: JSON array of StorageReports."),
         new("build-gold", "Rebuild the gold tables (prices_monthly, daily_metrics) and gold/reports/{SYMBOL}_daily_report.csv from silver (writer). Body: {\"symbols\":[\"AAPL\"]} (empty or no body = every silver symbol). Only year files and reports whose content changed are rewritten. Streams {\"progress\":...} results, one per commit of up to 10 symbols; the last result is the JSON array of StorageReports (gold layer; unchanged rows counted as unchanged)."),
+        new("migrate-legacy", "Move the prototype's single file into bronze (source legacy) and silver, a commit per chunk of symbols (writer). Body: {\"from\":\"data/prices_daily.parquet\",\"source\":\"\",\"dry_run\":false} (server-side paths). Streams {\"progress\":...} results; the last result is {\"reports\":[StorageReports],\"migration\":{counts, duplicates, invalid rows with reasons, manifest copy, per-symbol verification}}. Rerunning changes nothing; a run cut short resumes."),
         new("stats", "Symbols, partitions, rows and date span of each table. No body. Result: JSON array."),
         new("manifest", "Recent manifest lines. Body: {\"layer\":\"silver\",\"table\":\"prices_daily\",\"limit\":50}. Result: JSON array of StorageReports, oldest first."),
         new("health", "Liveness and the data dir. No body. Result: JSON object with status \"ok\"."),
     ];
 
-    private static readonly string[] NotBuilt = ["migrate-legacy"];
 
     public override async Task ListActions(IAsyncStreamWriter<FlightActionType> responseStream, ServerCallContext context)
     {
@@ -42,6 +43,10 @@ internal sealed partial class LakehouseFlightService
             case "ingest":
                 caller.RequireWriter("the ingest action");
                 await IngestAsync(body, responseStream, ct).ConfigureAwait(false);
+                break;
+            case "migrate-legacy":
+                caller.RequireWriter("the migrate-legacy action");
+                await MigrateLegacyAsync(body, responseStream, ct).ConfigureAwait(false);
                 break;
             case "promote":
                 caller.RequireWriter("the promote action");
@@ -77,10 +82,6 @@ internal sealed partial class LakehouseFlightService
                 }).ConfigureAwait(false);
                 break;
             default:
-                if (NotBuilt.Contains(type))
-                {
-                    throw new LakehouseException(LakehouseErrorKind.Unimplemented, $"action '{type}' is not built yet");
-                }
                 throw LakehouseException.Invalid(
                     $"unknown action '{request.Type}': valid actions are {string.Join(", ", ActionTypes.Select(a => a.Type))}");
         }
@@ -184,6 +185,41 @@ internal sealed partial class LakehouseFlightService
         }
         var result = await run.ConfigureAwait(false);
         await Write(responseStream, result.Reports).ConfigureAwait(false);
+    }
+
+    private async Task MigrateLegacyAsync(byte[] body, IAsyncStreamWriter<FlightResult> responseStream, CancellationToken ct)
+    {
+        var r = QueryCodec.Parse(body, Protocol.MigrateLegacyRequest.Parser, "migrate-legacy body");
+        if (string.IsNullOrWhiteSpace(r.From))
+        {
+            throw LakehouseException.Invalid("migrate-legacy needs the legacy file, e.g. {\"from\":\"data/prices_daily.parquet\"}");
+        }
+        var request = new LegacyMigrationRequest(r.From, string.IsNullOrWhiteSpace(r.LegacyManifest) ? null : r.LegacyManifest,
+            string.IsNullOrWhiteSpace(r.Source) ? null : r.Source, r.DryRun);
+        var updates = System.Threading.Channels.Channel.CreateUnbounded<MigrationProgress>();
+        var run = Task.Run(async () =>
+        {
+            try
+            {
+                return await new LegacyMigration(_store).RunAsync(request, new ChannelProgress<MigrationProgress>(updates.Writer), ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                updates.Writer.TryComplete();
+            }
+        }, ct);
+        await foreach (var update in updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            await Write(responseStream, new Dictionary<string, object>
+            {
+                ["progress"] = new Dictionary<string, object>
+                {
+                    ["action"] = "migrate-legacy", ["phase"] = update.Phase, ["done"] = update.Done, ["total"] = update.Total, ["rows"] = update.Rows,
+                },
+            }).ConfigureAwait(false);
+        }
+        var result = await run.ConfigureAwait(false);
+        await Write(responseStream, new Dictionary<string, object> { ["reports"] = result.Reports, ["migration"] = result }).ConfigureAwait(false);
     }
 
     /// <summary>IProgress without a SynchronizationContext hop: straight into the channel the call drains.</summary>
