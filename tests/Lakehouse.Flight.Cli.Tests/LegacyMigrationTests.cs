@@ -164,6 +164,12 @@ public sealed class LegacyMigrationTests(MigratedLake lake) : IClassFixture<Migr
         Assert.Equal(partial.Count, rerun.Unchanged);
         Assert.Equal(_fixture.Expected.Count - partial.Count, rerun.Inserted);
         Assert.Equal(LegacyFixture.Silver(whole), LegacyFixture.Silver(resumed));
+        // Gold too: a chunk whose silver committed just before the kill gets its reports from the re-run.
+        var reports = Directory.GetFiles(Path.Combine(whole, "gold", "reports")).Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(SymbolCount, reports.Length);
+        Assert.Equal(reports, Directory.GetFiles(Path.Combine(resumed, "gold", "reports")).Select(Path.GetFileName).Order());
+        Assert.All(reports, name => Assert.Equal(File.ReadAllText(Path.Combine(whole, "gold", "reports", name!)),
+            File.ReadAllText(Path.Combine(resumed, "gold", "reports", name!))));
         Assert.Equal(Directory.GetFiles(Path.Combine(whole, "bronze"), "*.parquet", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(whole, f)).Order(),
             Directory.GetFiles(Path.Combine(resumed, "bronze"), "*.parquet", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(resumed, f)).Order());
     }

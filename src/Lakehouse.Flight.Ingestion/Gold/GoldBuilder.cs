@@ -46,15 +46,22 @@ public sealed class GoldBuilder(PriceStore store)
 
     /// <summary>
     /// After a write: rebuilds gold for the symbols whose silver prices <paramref name="written"/> changed,
-    /// under the write's run id (so the gold manifest lines name the run that caused them). Nothing to do
-    /// when silver did not change.
+    /// under the write's run id (so the gold manifest lines name the run that caused them), and for symbols
+    /// written unchanged that have no report yet (a re-run after a crash between the silver commit and
+    /// gold). Nothing to do when silver did not change and every report exists.
     /// </summary>
     /// <exception cref="LakehouseException">Unavailable when the rebuild fails: the write itself stays committed, and the message says how to rebuild.</exception>
     public async Task<GoldBuildResult> RefreshAsync(IReadOnlyList<StorageReport> written, CancellationToken cancellationToken = default)
     {
-        var changed = ChangedSymbols(written);
+        // Also a symbol whose silver is unchanged but has no report yet: the process died between a silver
+        // commit and its gold rebuild, and this write is the re-run that must finish it.
+        var changed = ChangedSymbols(written).Concat(written
+                .Where(r => r.Layer == "silver" && r.Table == PriceTables.PricesDaily && r.Inserted + r.Updated == 0 && r.Unchanged > 0
+                    && !File.Exists(store.ReportPath(DailyReport.FileName(r.Symbol))))
+                .Select(r => r.Symbol))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var runId = written.Count > 0 ? written[0].RunId : PriceStore.NewRunId();
-        if (changed.Count == 0)
+        if (changed.Length == 0)
         {
             return new GoldBuildResult(runId, [], []);
         }
