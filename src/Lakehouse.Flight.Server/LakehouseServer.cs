@@ -119,6 +119,8 @@ public sealed class LakehouseServer : IAsyncDisposable
         var app = builder.Build();
         var ports = app.Services.GetRequiredService<ListenerPorts>();
         app.Use(next => context => ports.InvokeAsync(context, next));
+        var guard = app.Services.GetRequiredService<FlightRequestGuard>();
+        app.Use(next => context => guard.InvokeAsync(context, next));
         if (options.FastDoGet)
         {
             // Runs before the endpoint: DoGet never reaches the stock Flight service.
