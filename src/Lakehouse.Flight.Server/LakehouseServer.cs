@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Server;
@@ -104,6 +105,8 @@ public sealed class LakehouseServer : IAsyncDisposable
             k.Limits.Http2.MaxStreamsPerConnection = 256;
         });
 
+        // A stop drains calls in progress for this long, then Kestrel aborts the connections still open.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownTimeout));
         builder.Services
             .AddLakehouseStorage(o =>
             {
@@ -119,6 +122,8 @@ public sealed class LakehouseServer : IAsyncDisposable
         var app = builder.Build();
         var ports = app.Services.GetRequiredService<ListenerPorts>();
         app.Use(next => context => ports.InvokeAsync(context, next));
+        var guard = app.Services.GetRequiredService<FlightRequestGuard>();
+        app.Use(next => context => guard.InvokeAsync(context, next));
         if (options.FastDoGet)
         {
             // Runs before the endpoint: DoGet never reaches the stock Flight service.
@@ -185,7 +190,10 @@ public sealed class LakehouseServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops listening, letting calls in progress finish for a short while.</summary>
+    /// <summary>
+    /// Stops listening at once (new calls are refused), lets calls in progress finish for
+    /// <see cref="LakehouseServerOptions.ShutdownTimeout"/> seconds, then cuts the streams still open.
+    /// </summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
 
     /// <summary>Completes when the host shuts down.</summary>

@@ -44,6 +44,12 @@ public sealed class LakehouseServerOptions
     /// <summary>Serve DoGet on the zero-extra-copy path (<c>FastDoGet</c>); false uses the stock Flight writer.</summary>
     public bool FastDoGet { get; set; } = true;
 
+    /// <summary>
+    /// Seconds a stop (SIGTERM, Ctrl+C, <c>StopAsync</c>) lets calls in progress finish; then open streams are
+    /// cut and the process exits. New calls are refused as soon as the stop begins.
+    /// </summary>
+    public int ShutdownTimeout { get; set; } = 10;
+
     /// <summary>Partition cache of the store.</summary>
     public long CacheBytes { get; set; } = 2L << 30;
 
@@ -92,6 +98,10 @@ public sealed class LakehouseServerOptions
         if (!System.Net.IPAddress.TryParse(Host, out _) && Host is not ("localhost" or "*" or "0.0.0.0"))
         {
             throw LakehouseException.Invalid($"Lakehouse:Host '{Host}' is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)");
+        }
+        if (ShutdownTimeout is < 0 or > 3600)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:ShutdownTimeout must be between 0 and 3600 seconds (got {ShutdownTimeout})");
         }
         if (MaxUploadRows <= 0)
         {

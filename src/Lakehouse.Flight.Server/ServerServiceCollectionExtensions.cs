@@ -21,6 +21,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<FlightMetrics>();
         services.AddSingleton<DoGetStreamer>();
         services.AddSingleton<FastDoGet>();
+        services.AddSingleton<FlightRequestGuard>();
         services.AddSingleton<ListenerPorts>();
         services.AddLakehouseJobs(options);
         services.AddProblemDetails();
@@ -29,7 +30,8 @@ public static class ServerServiceCollectionExtensions
             .AddGrpc(o =>
             {
                 o.Interceptors.Add<FlightCallInterceptor>();
-                o.MaxReceiveMessageSize = options.MaxReceiveMessageBytes;
+                // FlightRequestGuard enforces the caps per method (and says which); this is only the backstop.
+                o.MaxReceiveMessageSize = Math.Max(options.MaxReceiveMessageBytes, FlightRequestGuard.MaxCommandBytes + 1024);
                 o.MaxSendMessageSize = null;
                 o.EnableDetailedErrors = false;
             })

@@ -82,7 +82,7 @@ public sealed class HttpApiTests : IAsyncLifetime
     [InlineData("/prices/daily", "query parameter 'symbol' is required")]
     [InlineData("/prices/daily?symbol=../x", "contains '/'")]
     [InlineData("/prices/daily?symbol=AAPL&date_from=2024-03-01&date_to=2024-01-01", "date_from 2024-03-01 is after date_to 2024-01-01")]
-    [InlineData("/prices/daily?symbol=AAPL&limit=0", "limit must be between 1 and")]
+    [InlineData("/prices/daily?symbol=AAPL&limit=0", "query parameter 'limit' must be a whole number between 1 and 100,000 (got '0')")]
     [InlineData("/prices/daily?symbol=AAPL&columns=price", "unknown column 'price'")]
     public async Task GetDaily_BadInput_IsProblemJsonNamingTheProblem(string url, string fragment)
     {

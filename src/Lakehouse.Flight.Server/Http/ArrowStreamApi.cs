@@ -20,15 +20,28 @@ internal static class ArrowStreamApi
         app.MapGroup("").AddEndpointFilter<HttpAuthFilter>().AddEndpointFilter<HttpErrorFilter>()
             .MapGet("/prices/arrow", GetArrowAsync)
             .WithName("GetPricesArrowStream")
-            .WithSummary("Every row of a query (symbols=A,B, date_from, date_to, columns, layer, table; compression=none|lz4|zstd) as an Arrow IPC stream (application/vnd.apache.arrow.stream), ordered by symbol then key; no row limit. An empty result is a schema-only stream.");
+            .WithSummary("Every row of a query (symbols=A,B or symbol=A&symbol=B; none = every symbol; date_from, date_to, columns, layer, table; compression=none|lz4|zstd) as an Arrow IPC stream (application/vnd.apache.arrow.stream), ordered by symbol then key; no row limit. An empty result is a schema-only stream. 406 when Accept excludes the Arrow stream type.")
+            .WithQueryParameters(Parameters);
     }
 
-    private static async Task<IResult> GetArrowAsync(HttpContext http, PriceStore store, DoGetStreamer streamer, string? symbols,
-        string? date_from, string? date_to, string? columns, string? layer, string? table, string? compression)
+    private static readonly HttpParameter[] Parameters =
+    [
+        new("symbols", "Tickers, e.g. AAPL,MSFT; repeatable; none = every symbol"),
+        new("symbol", "Same as symbols"),
+        new("date_from", "First date, YYYY-MM-DD (inclusive)"),
+        new("date_to", "Last date, YYYY-MM-DD (inclusive)"),
+        new("columns", "Projection, e.g. date,close"),
+        new("layer", "bronze, silver or gold (default silver)"),
+        new("table", "Table name (default prices_daily)"),
+        new("compression", "none, lz4 or zstd (IPC body compression)"),
+    ];
+
+    private static async Task<IResult> GetArrowAsync(HttpContext http, PriceStore store, DoGetStreamer streamer)
     {
-        var list = Split(symbols);
-        var query = PriceQuery.Create(layer, table, list, date_from, date_to, Split(columns));
-        var codec = IpcCompression.Parse(compression);
+        var q = HttpQuery.Of(http, Parameters.Names());
+        var query = PriceQuery.Create(q.Text("layer"), q.Text("table"), q.Symbols(), q.Text("date_from"), q.Text("date_to"), q.Columns());
+        var codec = IpcCompression.Parse(q.Text("compression"));
+        _ = HttpAccept.Choose(http.Request, HttpApi.ArrowStream);
         // Resolve now so a bad table or column is a problem+json, not a broken stream.
         _ = store.SchemaOf(query);
         var response = http.Response;
@@ -47,7 +60,4 @@ internal static class ArrowStreamApi
         }
         return Results.Empty;
     }
-
-    private static string[] Split(string? list) =>
-        string.IsNullOrWhiteSpace(list) ? [] : list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

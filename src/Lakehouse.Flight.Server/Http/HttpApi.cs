@@ -27,28 +27,50 @@ internal static class HttpApi
         var api = app.MapGroup("").AddEndpointFilter<HttpAuthFilter>().AddEndpointFilter<HttpErrorFilter>();
         api.MapGet("/prices/daily", GetDailyAsync)
             .WithName("GetDailyPrices")
-            .WithSummary("Rows of one symbol of any table (layer, table; default silver prices_daily): the most recent `limit` rows in the range, oldest first. JSON, CSV (Accept: text/csv) or Arrow IPC stream (Accept: application/vnd.apache.arrow.stream).");
+            .WithSummary("Rows of one or more symbols of any table (layer, table; default silver prices_daily). symbol=AAPL,MSFT or " +
+                "symbol=AAPL&symbol=MSFT (up to 100 symbols); `limit` (default 100, at most 100000) applies per symbol: the latest `limit` " +
+                "rows of each symbol in the range, ordered by symbol then date. JSON (default, */*), CSV (Accept: text/csv) or Arrow IPC " +
+                "stream (Accept: application/vnd.apache.arrow.stream); q-values are honoured; 406 when nothing in Accept is served.")
+            .WithQueryParameters(DailyParameters);
         api.MapJobsApi();
         app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness and dataset totals; no authentication.");
     }
 
-    private static async Task<IResult> GetDailyAsync(HttpContext http, PriceStore store, string? symbol, int? limit,
-        string? date_from, string? date_to, string? columns, string? layer, string? table)
+    /// <summary>The formats of /prices/daily, the default first.</summary>
+    private static readonly string[] DailyFormats = ["application/json", "text/csv", ArrowStream];
+
+    private static readonly HttpParameter[] DailyParameters =
+    [
+        new("symbol", "Ticker(s): AAPL, or AAPL,MSFT; repeatable (symbols= is the same)", Required: true),
+        new("symbols", "Same as symbol"),
+        new("limit", "Rows per symbol, the latest in the range (1..100000, default 100)"),
+        new("date_from", "First date, YYYY-MM-DD (inclusive)"),
+        new("date_to", "Last date, YYYY-MM-DD (inclusive)"),
+        new("columns", "Projection, e.g. date,close"),
+        new("layer", "bronze, silver or gold (default silver)"),
+        new("table", "Table name (default prices_daily)"),
+    ];
+
+    public const int MaxDailySymbols = 100;
+
+    private static async Task<IResult> GetDailyAsync(HttpContext http, PriceStore store)
     {
-        if (string.IsNullOrWhiteSpace(symbol))
+        var q = HttpQuery.Of(http, DailyParameters.Names());
+        var symbols = q.Symbols();
+        if (symbols.Count == 0)
         {
-            throw LakehouseException.Invalid("query parameter 'symbol' is required, e.g. /prices/daily?symbol=AAPL&limit=10");
+            throw LakehouseException.Invalid("query parameter 'symbol' is required, e.g. /prices/daily?symbol=AAPL&limit=10 (several: symbol=AAPL,MSFT)");
         }
-        var n = limit ?? DefaultLimit;
-        if (n is < 1 or > MaxLimit)
+        if (symbols.Count > MaxDailySymbols)
         {
-            throw LakehouseException.Invalid($"limit must be between 1 and {MaxLimit} (got {n})");
+            throw LakehouseException.Invalid(
+                $"{symbols.Count} symbols is more than /prices/daily serves ({MaxDailySymbols}): use GET /prices/arrow (no row limit) or Flight DoGet for bulk reads");
         }
-        var cols = string.IsNullOrWhiteSpace(columns) ? [] : columns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var query = PriceQuery.Create(layer, table, [symbol], date_from, date_to, cols);
-        var batch = LastRows(store, query, n, http.RequestAborted);
-        var accept = http.Request.Headers.Accept.ToString();
-        if (accept.Contains(ArrowStream, StringComparison.OrdinalIgnoreCase))
+        var n = q.Int("limit", DefaultLimit, 1, MaxLimit);
+        var query = PriceQuery.Create(q.Text("layer"), q.Text("table"), symbols, q.Text("date_from"), q.Text("date_to"), q.Columns());
+        var format = HttpAccept.Choose(http.Request, DailyFormats);
+        var batch = LastRowsPerSymbol(store, query, n, http.RequestAborted);
+        if (format == ArrowStream)
         {
             http.Response.ContentType = ArrowStream;
             using var writer = new ArrowStreamWriter(http.Response.Body, batch.Schema, leaveOpen: true);
@@ -56,11 +78,23 @@ internal static class HttpApi
             await writer.WriteEndAsync(http.RequestAborted).ConfigureAwait(false);
             return Results.Empty;
         }
-        if (accept.Contains("text/csv", StringComparison.OrdinalIgnoreCase))
+        if (format == "text/csv")
         {
             return Results.Text(RowsText.Csv(batch), "text/csv; charset=utf-8");
         }
         return Results.Json(RowsText.Objects(batch));
+    }
+
+    /// <summary>The last <paramref name="limit"/> rows of each symbol of the query, in symbol order, as one batch.</summary>
+    private static RecordBatch LastRowsPerSymbol(PriceStore store, PriceQuery query, int limit, CancellationToken ct)
+    {
+        var parts = query.Symbols.Select(s => LastRows(store, query.ForSymbol(s), limit, ct)).Where(b => b.Length > 0).ToList();
+        return parts.Count switch
+        {
+            0 => RecordBatches.Empty(store.SchemaOf(query)),
+            1 => parts[0],
+            _ => RecordBatches.Concatenate(parts),
+        };
     }
 
     /// <summary>The last <paramref name="limit"/> rows of a one-symbol query, as one batch (the latest are what a dashboard asks for).</summary>

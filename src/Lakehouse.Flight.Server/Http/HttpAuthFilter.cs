@@ -34,7 +34,7 @@ internal sealed class HttpAuthFilter(TokenService tokens) : IEndpointFilter
     }
 }
 
-/// <summary>Maps a <see cref="LakehouseException"/> to problem+json with the message as detail (statuses from <see cref="ErrorMapper"/>).</summary>
+/// <summary>Maps a <see cref="LakehouseException"/> (or an <see cref="HttpProblemException"/>) to problem+json with the message as detail (statuses from <see cref="ErrorMapper"/>).</summary>
 internal sealed class HttpErrorFilter : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -46,6 +46,10 @@ internal sealed class HttpErrorFilter : IEndpointFilter
         catch (LakehouseException ex)
         {
             return Problem(ex);
+        }
+        catch (HttpProblemException ex)
+        {
+            return Results.Problem(statusCode: ex.Status, title: ReasonPhrases(ex.Status), detail: ex.Message);
         }
     }
 

@@ -16,10 +16,12 @@ internal static class JobsApi
     {
         api.MapPost("/prices/jobs/daily/range", PostRangeJob)
             .WithName("QueueDailyRangeJob")
-            .WithSummary("Queues an ingestion job (bronze, then silver) for symbols and a date range; 202 with the job and its Location; 429 when the queue is full.");
+            .WithSummary("Queues an ingestion job (bronze, then silver) for symbols (symbol=A,B, repeatable, or symbols=) and a date range; 202 with the job and its Location; 429 when the queue is full.")
+            .WithQueryParameters(RangeParameters);
         api.MapGet("/prices/jobs", ListJobs)
             .WithName("ListJobs")
-            .WithSummary("Recent jobs (ingestion and the daily flow), newest first; `limit` (default 50).");
+            .WithSummary("Recent jobs (ingestion and the daily flow), newest first; `limit` (1..10000, default 50).")
+            .WithQueryParameters(ListParameters);
         api.MapGet("/prices/jobs/{id}", GetJob)
             .WithName("GetJob")
             .WithSummary("A job's state (queued, running, succeeded, failed, cancelled), timestamps, request and, when done, its StorageReports and failures.");
@@ -28,40 +30,51 @@ internal static class JobsApi
             .WithSummary("Cancels a queued job (200, cancelled) or asks a running one to stop at its next commit (202); a finished job is 409.");
     }
 
-    private static IResult PostRangeJob(JobService jobs, IngestionRunner runner, string? symbol, string? symbols, string? date_from, string? date_to,
-        string? source)
+    private static readonly HttpParameter[] RangeParameters =
+    [
+        new("symbol", "Ticker(s): AAPL, or AAPL,MSFT; repeatable (symbols= is the same)", Required: true),
+        new("symbols", "Same as symbol"),
+        new("date_from", "First date, YYYY-MM-DD", Required: true),
+        new("date_to", "Last date, YYYY-MM-DD", Required: true),
+        new("source", "synthetic (default), yahoo or csv"),
+    ];
+
+    private static readonly HttpParameter[] ListParameters = [new("limit", "Jobs to list, newest first (1..10000, default 50)")];
+
+    private static IResult PostRangeJob(HttpContext http, JobService jobs, IngestionRunner runner)
     {
-        var list = Symbols.NormalizeAll(new[] { symbol, symbols }.Where(s => !string.IsNullOrWhiteSpace(s))!);
+        var q = HttpQuery.Of(http, RangeParameters.Names());
+        var list = q.Symbols();
         if (list.Count == 0)
         {
             throw LakehouseException.Invalid("query parameter 'symbol' (or 'symbols=A,B') is required");
         }
-        var from = PriceQuery.ParseDate(date_from, "date_from") ?? throw LakehouseException.Invalid("query parameter 'date_from' is required (YYYY-MM-DD)");
-        var to = PriceQuery.ParseDate(date_to, "date_to") ?? throw LakehouseException.Invalid("query parameter 'date_to' is required (YYYY-MM-DD)");
+        var from = PriceQuery.ParseDate(q.Text("date_from"), "date_from") ?? throw LakehouseException.Invalid("query parameter 'date_from' is required (YYYY-MM-DD)");
+        var to = PriceQuery.ParseDate(q.Text("date_to"), "date_to") ?? throw LakehouseException.Invalid("query parameter 'date_to' is required (YYYY-MM-DD)");
         if (from > to)
         {
             throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
         }
-        var src = runner.Source(string.IsNullOrWhiteSpace(source) ? SyntheticSource.Name : source).Name;
+        var src = runner.Source(q.Text("source") ?? SyntheticSource.Name).Name;
         var ticket = jobs.EnqueueIngest(new IngestRequest(src, list, from, to));
         return Results.Accepted($"/prices/jobs/{ticket.Record.Id}", Snapshot(ticket.Record));
     }
 
-    private static IResult ListJobs(JobService jobs, int? limit)
+    private static IResult ListJobs(HttpContext http, JobService jobs)
     {
-        var n = limit ?? DefaultListLimit;
-        if (n is < 1 or > 10_000)
-        {
-            throw LakehouseException.Invalid($"limit must be between 1 and 10000 (got {n})");
-        }
+        var n = HttpQuery.Of(http, ListParameters.Names()).Int("limit", DefaultListLimit, 1, 10_000);
         return Results.Ok(jobs.List(n).Select(Snapshot).ToArray());
     }
 
-    private static IResult GetJob(JobService jobs, string id) =>
-        jobs.Find(id) is { } job ? Results.Ok(Snapshot(job)) : NotFound(id);
-
-    private static IResult DeleteJob(JobService jobs, string id)
+    private static IResult GetJob(HttpContext http, JobService jobs, string id)
     {
+        _ = HttpQuery.Of(http);
+        return jobs.Find(id) is { } job ? Results.Ok(Snapshot(job)) : NotFound(id);
+    }
+
+    private static IResult DeleteJob(HttpContext http, JobService jobs, string id)
+    {
+        _ = HttpQuery.Of(http);
         var before = jobs.Find(id)?.State;
         if (before is null)
         {

@@ -57,6 +57,11 @@ internal sealed class FastDoGet(DoGetStreamer streamer, TokenService tokens, Fli
         {
             ServerLog.Cancelled(logger, "DoGet");
         }
+        catch (MalformedRequestException ex)
+        {
+            // FlightRequestGuard logged it.
+            Fail(response, ex.StatusCode, ex.Status.Detail);
+        }
         catch (Exception ex)
         {
             var status = ErrorMapper.ToStatus(ex, "DoGet", cancelled: false, out var expected);
@@ -108,14 +113,15 @@ internal sealed class FastDoGet(DoGetStreamer streamer, TokenService tokens, Fli
             if (data.Length >= 5)
             {
                 data.Slice(0, 5).CopyTo(prefix);
+                // FlightRequestGuard checked the flag byte, the size and the protobuf before this reads them.
                 if (prefix[0] != 0)
                 {
-                    throw new RpcException(new Status(StatusCode.Unimplemented, "compressed requests are not supported"));
+                    throw new RpcException(new Status(StatusCode.Unimplemented, "compressed (grpc-encoding) DoGet requests are not supported: send the ticket uncompressed"));
                 }
                 var length = BinaryPrimitives.ReadInt32BigEndian(prefix.AsSpan(1));
-                if (length > 1 << 20)
+                if (length > FlightRequestGuard.MaxCommandBytes + 1024)
                 {
-                    throw LakehouseException.Invalid("the ticket is larger than 1 MiB");
+                    throw FlightRequestGuard.CommandTooLarge("DoGet request", length);
                 }
                 if (data.Length >= 5 + length)
                 {
@@ -142,6 +148,10 @@ internal sealed class FastDoGet(DoGetStreamer streamer, TokenService tokens, Fli
             if (tag == 10)
             {
                 ticket = input.ReadBytes().ToByteArray();
+                if (ticket.Length > FlightRequestGuard.MaxCommandBytes)
+                {
+                    throw FlightRequestGuard.CommandTooLarge("DoGet ticket", ticket.Length);
+                }
             }
             else
             {

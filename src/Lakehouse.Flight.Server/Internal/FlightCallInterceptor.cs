@@ -51,6 +51,11 @@ internal sealed class FlightCallInterceptor(TokenService tokens, ILogger<FlightC
             }
             return await call().ConfigureAwait(false);
         }
+        catch (MalformedRequestException)
+        {
+            // FlightRequestGuard logged it and built the status.
+            throw;
+        }
         catch (Exception ex)
         {
             var status = ErrorMapper.ToStatus(ex, method, context.CancellationToken.IsCancellationRequested, out var expected);

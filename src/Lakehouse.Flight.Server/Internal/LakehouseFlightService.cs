@@ -71,6 +71,10 @@ internal sealed partial class LakehouseFlightService(
     /// <summary>The stock-writer DoGet (<c>Lakehouse:FastDoGet=false</c>); the same loop as FastDoGet.</summary>
     public override Task DoGet(FlightTicket ticket, FlightServerRecordBatchStreamWriter responseStream, ServerCallContext context)
     {
+        if (ticket.Ticket.Length > FlightRequestGuard.MaxCommandBytes)
+        {
+            throw FlightRequestGuard.CommandTooLarge("DoGet ticket", ticket.Ticket.Length);
+        }
         var (query, compression) = QueryCodec.ParseTicket(ticket.Ticket.Span);
         if (compression is not null)
         {
@@ -81,9 +85,25 @@ internal sealed partial class LakehouseFlightService(
         return streamer.StreamAsync(query, new StockSink(responseStream), context.CancellationToken);
     }
 
-    public override Task DoExchange(FlightServerRecordBatchStreamReader requestStream, FlightServerRecordBatchStreamWriter responseStream,
-        ServerCallContext context) =>
+    /// <summary>
+    /// Not served. The first message is read first (waiting briefly) so that a malformed request is
+    /// refused as such by <see cref="FlightRequestGuard"/> rather than hidden behind Unimplemented.
+    /// </summary>
+    public override async Task DoExchange(FlightServerRecordBatchStreamReader requestStream, FlightServerRecordBatchStreamWriter responseStream,
+        ServerCallContext context)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        wait.CancelAfter(TimeSpan.FromSeconds(1));
+        try
+        {
+            await requestStream.MoveNext(wait.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not MalformedRequestException)
+        {
+            // No message within the wait, or a well-formed message that is not Arrow IPC: not served either way.
+        }
         throw new RpcException(new Status(StatusCode.Unimplemented, "DoExchange is not served: use DoGet to read and DoPut to upload"));
+    }
 
     /// <summary>A path descriptor <c>[layer, table]</c> or a query command (JSON or protobuf).</summary>
     private static PriceQuery QueryOf(FlightDescriptor descriptor)
@@ -98,6 +118,10 @@ internal sealed partial class LakehouseFlightService(
                 _ => throw LakehouseException.Invalid(
                     $"path descriptor [{string.Join(", ", path)}] is not a dataset: use [\"silver\", \"prices_daily\"] or a query command"),
             };
+        }
+        if (descriptor.Command.Length > FlightRequestGuard.MaxCommandBytes)
+        {
+            throw FlightRequestGuard.CommandTooLarge("descriptor command", descriptor.Command.Length);
         }
         return QueryCodec.ParseQuery(descriptor.Command.Span);
     }
