@@ -36,9 +36,11 @@ public sealed partial class PriceStore
         // make fewer, fuller batches.
         var small = Math.Min(SmallSliceRows, target);
         var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
-        foreach (var symbol in SymbolsOf(table, query))
+        var symbols = SymbolsOf(table, query);
+        var pinned = Pin(table, query, symbols, cancellationToken);
+        for (var s = 0; s < symbols.Count; s++)
         {
-            foreach (var slice in ReadSymbol(table, query, symbol, cancellationToken))
+            foreach (var slice in s < pinned.Count ? pinned[s] : ReadSymbol(table, query, symbols[s], cancellationToken))
             {
                 var batch = slice;
                 if (batch.Length == 0)
@@ -90,6 +92,42 @@ public sealed partial class PriceStore
             yield return ArrowConcat.Concatenate(coalescer);
         }
     }
+
+    /// <summary>
+    /// The query's slices per symbol as of one commit: references to cached batches (or batches decoded
+    /// from the files), resolved while no commit applied (<see cref="CommitSequence"/>). Resolution stops
+    /// once the limit is reached, or past <see cref="PinnedRowsMax"/> rows: the symbols after that are
+    /// read as the stream reaches them (each one whole, from the latest commit).
+    /// </summary>
+    private List<RecordBatch[]> Pin(TableDefinition table, PriceQuery query, IReadOnlyList<string> symbols, CancellationToken cancellationToken) =>
+        _snapshot.Consistent(() =>
+        {
+            var pinned = new List<RecordBatch[]>(symbols.Count);
+            var limit = query.Limit > 0 ? query.Limit : long.MaxValue;
+            var max = PinnedRowsMax;
+            long rows = 0;
+            foreach (var symbol in symbols)
+            {
+                if (rows >= limit || rows >= max)
+                {
+                    break;
+                }
+                var slices = ReadSymbol(table, query, symbol, cancellationToken).ToArray();
+                pinned.Add(slices);
+                foreach (var slice in slices)
+                {
+                    rows += slice.Length;
+                }
+            }
+            return pinned;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Rows a read resolves up front (held in memory until streamed). A silver row is about 80 bytes of
+    /// Arrow, so this bounds a read's pinned data near a third of the cache budget (8M rows at the 2 GiB
+    /// default); with the cache off, 64k rows (~5 MB), so that large reads keep streaming in bounded memory.
+    /// </summary>
+    private long PinnedRowsMax => Math.Max(64L << 10, Options.CacheBytes / 256);
 
     /// <summary>Symbols a query covers, in output order.</summary>
     public IReadOnlyList<string> SymbolsFor(PriceQuery query) => SymbolsOf(Catalog.Resolve(query).Table, query);

@@ -20,6 +20,9 @@ public sealed partial class PriceStore
     private readonly ChangeFeed _changes;
     private readonly Journal _journal;
     private readonly CommitPipeline _commits;
+
+    /// <summary>Commits applied so far: reads check it to see every symbol as of one commit (docs/architecture.md, "Snapshot reads").</summary>
+    private readonly CommitSequence _snapshot = new();
     private readonly ILogger _logger;
 
     private PriceStore(StoreOptions options, ILogger logger)
@@ -46,7 +49,7 @@ public sealed partial class PriceStore
         _changes = new ChangeFeed(Catalog, Paths, _index, _cache, logger);
         manifests.Appended += _changes.OnOwnAppend;
         _commits = new CommitPipeline(Paths, new LakeLocks(Paths.LockDir, options.LockTimeout), _journal, _index, _cache, _changes,
-            RecoveryLock, logger);
+            RecoveryLock, _snapshot, logger);
     }
 
     public StoreOptions Options { get; }

@@ -48,6 +48,68 @@ public sealed class ConcurrencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MultiSymbolDoGet_DuringMultiSymbolCommits_SeesOneCommitAcrossAllItsSymbols()
+    {
+        // Every commit rewrites all symbols with one generation number in `volume`; a read that mixed
+        // two commits would return two numbers.
+        var symbols = Enumerable.Range(0, 10).Select(i => $"G{i:D2}").ToArray();
+        var template = SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+        IReadOnlyList<PriceBar> Generation(long g) => template.Select(b => b with { Volume = g }).ToArray();
+        var store = _server.Server.Store;
+        await store.UpsertAsync(Generation(1)).DefaultTimeout();
+        var generation = 1L;
+        var ticket = new FlightTicket(System.Text.Json.JsonSerializer.Serialize(new { symbols, columns = new[] { "symbol", "volume" } }));
+
+        // Count-bound, yielding loops: a commit often completes synchronously, and a tight loop would hold a
+        // pool thread (and starve the timers and the readers) on a 2-core machine.
+        var writersDone = 0;
+        var writers = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                await store.UpsertAsync(Generation(Interlocked.Increment(ref generation))).DefaultTimeout();
+                await Task.Delay(2);
+            }
+            Interlocked.Increment(ref writersDone);
+            return 40;
+        })).ToArray();
+        var readers = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            var reads = new List<(long Rows, long[] Generations)>();
+            while (Volatile.Read(ref writersDone) < 2)
+            {
+                using var call = _server.Raw.GetStream(ticket);
+                var rows = 0L;
+                var seen = new HashSet<long>();
+                while (await call.ResponseStream.MoveNext().DefaultTimeout())
+                {
+                    var volume = (Int64Array)call.ResponseStream.Current.Column("volume");
+                    rows += volume.Length;
+                    for (var i = 0; i < volume.Length; i++)
+                    {
+                        seen.Add(volume.GetValue(i)!.Value);
+                    }
+                }
+                reads.Add((rows, seen.Order().ToArray()));
+                await Task.Yield();
+            }
+            return reads;
+        })).ToArray();
+
+        var commits = (await Task.WhenAll(writers).DefaultTimeout()).Sum();
+        var results = (await Task.WhenAll(readers).DefaultTimeout()).SelectMany(r => r).ToList();
+
+        Assert.True(commits >= 5, $"only {commits} commits ran");
+        Assert.True(results.Count >= 16, $"only {results.Count} reads ran");
+        Assert.All(results, r => Assert.Equal(template.Count, r.Rows));
+        var mixed = results.Where(r => r.Generations.Length != 1).ToList();
+        Assert.True(mixed.Count == 0,
+            $"{mixed.Count} of {results.Count} reads mixed commits, e.g. generations {string.Join(",", mixed.FirstOrDefault().Generations ?? [])}");
+        // And readers did see commits land while they read.
+        Assert.True(results.Select(r => r.Generations[0]).Distinct().Count() > 1);
+    }
+
+    [Fact]
     public async Task DoPut_ClientCancelsBeforeCompleting_NothingIsWritten()
     {
         using var client = _server.Client();

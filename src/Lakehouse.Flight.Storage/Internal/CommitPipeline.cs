@@ -15,7 +15,7 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// </summary>
 internal sealed class CommitPipeline(
     LakePaths paths, LakeLocks locks, Journal journal, PartitionIndex index, ReadCache cache, ChangeFeed changes,
-    Func<IDisposable> recoveryLock, ILogger logger)
+    Func<IDisposable> recoveryLock, CommitSequence snapshot, ILogger logger)
 {
     /// <summary>Concurrent temp-file writes: more than the cores, since each mostly waits for its fsync.</summary>
     internal const int FsyncParallelism = 8;
@@ -32,6 +32,7 @@ internal sealed class CommitPipeline(
         var staging = new Staging(paths, cache);
         var files = new List<StagedFile>();
         long needed = 0;
+        var applying = false;
         IReadOnlyList<StorageReport> reports;
         await using (await locks.AcquireAsync(lockKeys, cancellationToken).ConfigureAwait(false))
         {
@@ -57,6 +58,10 @@ internal sealed class CommitPipeline(
                     throw StorageFaults.DiskFull(needed, free);
                 }
                 WriteTempFiles(staging.Partitions, encoded, files);
+                // Readers that resolve their data while this commit applies (renames, index, cache) see the
+                // sequence move and resolve again, so none sees some of its symbols before it and others after.
+                snapshot.BeginApply();
+                applying = true;
                 // Past this call the write is committed: a crash from here on is rolled forward.
                 if (!journal.Commit(files, manifests, out var applyFailure))
                 {
@@ -67,6 +72,11 @@ internal sealed class CommitPipeline(
             }
             catch (Exception ex)
             {
+                if (applying)
+                {
+                    snapshot.EndApply();
+                    applying = false;
+                }
                 foreach (var f in files)
                 {
                     DurableFile.TryDelete(f.Temp);
@@ -78,11 +88,18 @@ internal sealed class CommitPipeline(
                 }
                 throw;
             }
-            foreach (var p in staging.Partitions)
+            try
             {
-                index.Add(p.Table, p.Key);
+                foreach (var p in staging.Partitions)
+                {
+                    index.Add(p.Table, p.Key);
+                }
+                cache.Committed(staging.Partitions);
             }
-            cache.Committed(staging.Partitions);
+            finally
+            {
+                snapshot.EndApply();
+            }
         }
         StorageLog.Committed(logger, string.Join(",", tables.Select(t => t.Id)), reports.Count, files.Count, sw.ElapsedMilliseconds);
         return reports;
