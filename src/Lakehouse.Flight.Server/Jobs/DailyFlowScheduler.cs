@@ -83,9 +83,12 @@ internal sealed class DailyFlowScheduler : BackgroundService
             {
                 return;
             }
+            // The timer exists before the next run is published: whoever reads NextRunUtc and moves the
+            // clock past it (a test's fake time) cannot do so before there is a timer to fire.
+            var wait = Task.Delay(next - now, _time, stoppingToken);
             Interlocked.Exchange(ref _nextTicks, next.UtcTicks);
             JobsLog.NextRun(_logger, next, _options.Cron, _options.TimeZone);
-            await Task.Delay(next - now, _time, stoppingToken).ConfigureAwait(false);
+            await wait.ConfigureAwait(false);
             Interlocked.Exchange(ref _nextTicks, -1);
             var date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(next, zone).DateTime);
             var day = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
