@@ -31,17 +31,7 @@ public sealed partial class PriceStore
             return false;
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var temp = DurableFile.WriteTemp(path, s => s.Write(content.Span));
-        try
-        {
-            DurableFile.CommitTemp(temp, path);
-        }
-        catch
-        {
-            DurableFile.TryDelete(temp);
-            throw;
-        }
-        DurableFile.FsyncDirectory(Paths.GoldReportsDir);
+        AtomicFile.Write(path, s => s.Write(content.Span));
         return true;
     }
 
