@@ -27,6 +27,18 @@ public sealed class FaultTests
         Assert.Equal(before, Snapshot(disk.Path));
         AssertManifestsAreJsonLines(disk.Path);
         Assert.Equal(23, store.Read(PriceQuery.Create()).Sum(b => b.Length));
+        // What the store answers is what DuckDB reads from the files.
+        var closes = store.Read(PriceQuery.Create(columns: ["close"])).Sum(b => ((Apache.Arrow.DoubleArray)b.Column(0)).Values.ToArray().Sum());
+        using (var duck = new DuckDBConnection("DataSource=:memory:"))
+        {
+            duck.Open();
+            using var cmd = duck.CreateCommand();
+            cmd.CommandText = $"SELECT count(*), sum(close) FROM read_parquet('{Path.Combine(disk.Path, "silver", "prices_daily")}/**/*.parquet')";
+            using var r = cmd.ExecuteReader();
+            Assert.True(r.Read());
+            Assert.Equal(23L, Convert.ToInt64(r.GetValue(0), System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(closes, r.GetDouble(1), 6);
+        }
 
         // Space back: the same write goes through.
         File.Delete(filler);
