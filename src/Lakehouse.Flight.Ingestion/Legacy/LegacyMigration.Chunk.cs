@@ -9,17 +9,9 @@ namespace Lakehouse.Flight.Ingestion.Legacy;
 
 public sealed partial class LegacyMigration
 {
-    private static readonly Schema RowsSchema = new Schema.Builder()
-        .Field(f => f.Name("symbol").DataType(StringType.Default).Nullable(false))
-        .Field(f => f.Name("date").DataType(Date32Type.Default).Nullable(false))
-        .Field(f => f.Name("open").DataType(DoubleType.Default).Nullable(false))
-        .Field(f => f.Name("high").DataType(DoubleType.Default).Nullable(false))
-        .Field(f => f.Name("low").DataType(DoubleType.Default).Nullable(false))
-        .Field(f => f.Name("close").DataType(DoubleType.Default).Nullable(false))
-        .Field(f => f.Name("adj_close").DataType(DoubleType.Default).Nullable(true))
-        .Field(f => f.Name("volume").DataType(Int64Type.Default).Nullable(false))
-        .Field(f => f.Name("source").DataType(StringType.Default).Nullable(false))
-        .Build();
+    /// <summary>Silver's columns without <c>ingested_at</c> (the store stamps it): the catalogue's schema, not a copy.</summary>
+    private static readonly Schema RowsSchema = new(
+        [.. PriceTables.SilverSchema.FieldsList.Where(f => f.Name != "ingested_at")], metadata: null);
 
     /// <summary>Pass 2 for one chunk: read its rows, resolve duplicates, commit bronze + silver atomically, read silver back and compare.</summary>
     private async Task MigrateChunkAsync(RunState run, int[] chunk, CancellationToken cancellationToken)
