@@ -44,6 +44,7 @@ public sealed class MigratedLake : IAsyncLifetime
     }
 }
 
+[Collection(ServerAndMigrationTests.Name)]
 public sealed class LegacyMigrationTests(MigratedLake lake) : IClassFixture<MigratedLake>
 {
     private const int SymbolCount = MigratedLake.SymbolCount;

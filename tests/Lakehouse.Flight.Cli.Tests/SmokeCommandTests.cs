@@ -4,6 +4,7 @@ using Lakehouse.Flight.Server;
 
 namespace Lakehouse.Flight.Cli.Tests;
 
+[Collection(ServerAndMigrationTests.Name)]
 public sealed class SmokeCommandTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-smoke-tests", Guid.NewGuid().ToString("N"));
@@ -78,6 +79,7 @@ public sealed class SmokeCommandTests : IDisposable
     }
 }
 
+[Collection(ServerAndMigrationTests.Name)]
 public sealed class MigrateLegacyActionTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-migrate-action", Guid.NewGuid().ToString("N"));
