@@ -39,9 +39,70 @@ public sealed partial class LakehouseClient
     public async Task<IReadOnlyList<StorageReport>> UploadAsync(Schema schema, IEnumerable<RecordBatch> batches, string source, bool promote = false,
         CancellationToken cancellationToken = default)
     {
+        var reports = new List<StorageReport>();
+        foreach (var metadata in await PutAsync(UploadCommand(source, promote, wait: true), schema, batches, cancellationToken).ConfigureAwait(false))
+        {
+            reports.AddRange(Reports(metadata));
+        }
+        return reports;
+    }
+
+    /// <summary>
+    /// Uploads like <see cref="UploadAsync(Schema, IEnumerable{RecordBatch}, string, bool, CancellationToken)"/>, but
+    /// the server answers once the upload is durable in its write-ahead log, before it is applied: the fast
+    /// path for bulk uploads. The rows become visible (all at once per commit of whole symbols) when the
+    /// server's background applier lands them; <see cref="WaitForUploadAsync"/> waits for that.
+    /// </summary>
+    /// <param name="schema">The batches' schema.</param>
+    /// <param name="batches">The batches, sent one message each.</param>
+    /// <param name="source">The bronze source name.</param>
+    /// <param name="promote">Also upsert into silver.</param>
+    /// <param name="cancellationToken">Cancels the upload (nothing is acknowledged then).</param>
+    /// <returns>The run the upload is applied under, with its row and symbol counts.</returns>
+    public async Task<UploadAcknowledgement> SubmitUploadAsync(Schema schema, IEnumerable<RecordBatch> batches, string source, bool promote = false,
+        CancellationToken cancellationToken = default)
+    {
+        var results = await PutAsync(UploadCommand(source, promote, wait: false), schema, batches, cancellationToken).ConfigureAwait(false);
+        if (results.Count == 0)
+        {
+            throw new InvalidOperationException("the server acknowledged nothing: an empty upload is not queued");
+        }
+        using var doc = JsonDocument.Parse(results[^1]);
+        var root = doc.RootElement;
+        return new UploadAcknowledgement(root.GetProperty("run_id").GetString()!, root.GetProperty("rows").GetInt64(), root.GetProperty("symbols").GetInt32());
+    }
+
+    /// <summary>Waits until an upload acknowledged by <see cref="SubmitUploadAsync"/> is applied (the <c>upload-status</c> action).</summary>
+    /// <param name="runId">The acknowledgement's run id.</param>
+    /// <param name="cancellationToken">Stops waiting (the upload goes on).</param>
+    /// <returns>Its StorageReports: bronze and silver, per symbol.</returns>
+    /// <exception cref="InvalidOperationException">The server could not apply the upload; the message says why.</exception>
+    public async Task<IReadOnlyList<StorageReport>> WaitForUploadAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(runId);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["run_id"] = runId, ["wait"] = true });
+        IReadOnlyList<StorageReport> reports = [];
+        await foreach (var result in ActionAsync("upload-status", body, cancellationToken).ConfigureAwait(false))
+        {
+            using var doc = JsonDocument.Parse(result);
+            var root = doc.RootElement;
+            if (root.GetProperty("state").GetString() is "failed")
+            {
+                throw new InvalidOperationException($"upload {runId} failed: {root.GetProperty("error").GetString()}");
+            }
+            reports = Reports(System.Text.Encoding.UTF8.GetBytes(root.GetProperty("reports").GetRawText()));
+        }
+        return reports;
+    }
+
+    private static string UploadCommand(string source, bool promote, bool wait) =>
+        JsonSerializer.Serialize(new Dictionary<string, object> { ["table"] = PriceTables.PricesDaily, ["source"] = source, ["promote"] = promote, ["wait"] = wait });
+
+    /// <summary>Sends a DoPut and returns the app_metadata of each PutResult.</summary>
+    private async Task<List<byte[]>> PutAsync(string command, Schema schema, IEnumerable<RecordBatch> batches, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(batches);
-        var command = JsonSerializer.Serialize(new Dictionary<string, object> { ["table"] = PriceTables.PricesDaily, ["source"] = source, ["promote"] = promote });
         using var call = await _flight.StartPut(FlightDescriptor.CreateCommandDescriptor(command), schema, Headers(), null, cancellationToken)
             .ConfigureAwait(false);
         try
@@ -61,12 +122,12 @@ public sealed partial class LakehouseClient
             }
             throw;
         }
-        var reports = new List<StorageReport>();
+        var results = new List<byte[]>();
         while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
-            reports.AddRange(Reports(call.ResponseStream.Current.ApplicationMetadata.Span));
+            results.Add(call.ResponseStream.Current.ApplicationMetadata.ToByteArray());
         }
-        return reports;
+        return results;
     }
 
     /// <summary>Runs the server's <c>ingest</c> action, reporting progress as the server streams it.</summary>

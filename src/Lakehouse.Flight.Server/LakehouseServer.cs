@@ -112,6 +112,7 @@ public sealed class LakehouseServer : IAsyncDisposable
             {
                 o.DataDir = options.DataDir;
                 o.CacheBytes = options.CacheBytes;
+                o.UploadApplyChunkRows = options.UploadApplyChunkRows;
                 o.Catalog = options.Catalog;
             })
             .AddLakehouseIngestion()

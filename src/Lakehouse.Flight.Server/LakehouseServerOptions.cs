@@ -53,6 +53,9 @@ public sealed class LakehouseServerOptions
     /// <summary>Partition cache of the store.</summary>
     public long CacheBytes { get; set; } = 2L << 30;
 
+    /// <summary>Rows per commit when an upload acknowledged before it is applied (<c>"wait": false</c>) lands.</summary>
+    public int UploadApplyChunkRows { get; set; } = 256 * 1024;
+
     public AuthOptions Auth { get; set; } = new();
 
     /// <summary>The Yahoo source (<c>Lakehouse:Yahoo:BaseUrl</c>, <c>RequestsPerSecond</c>, retries, timeouts).</summary>

@@ -30,6 +30,9 @@ public sealed class LakePaths
     public string LockDir => Path.Combine(MetadataDir, "locks");
     public string JournalDir => Path.Combine(MetadataDir, "journal");
 
+    /// <summary>The write-ahead log of uploads acknowledged before they are applied.</summary>
+    public string WalDir => Path.Combine(MetadataDir, "wal");
+
     public string LayerTableDir(TableDefinition table) => Path.Combine(Root, Layers.Name(table.Layer), table.Name);
 
     public string TableDir(TableId t) =>

@@ -49,25 +49,22 @@ public sealed partial class PriceStore
     /// report per table and symbol, in the order of <paramref name="writes"/>.
     /// </summary>
     /// <exception cref="LakehouseException">Rows that do not fit the table (a missing column, a null or duplicate key, a bad symbol).</exception>
-    public Task<IReadOnlyList<StorageReport>> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null,
+    public async Task<IReadOnlyList<StorageReport>> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null,
         CancellationToken cancellationToken = default)
     {
-        runId ??= NewRunId();
-        var now = TruncateToMicros(DateTimeOffset.UtcNow);
+        // Uploads acknowledged before this write are applied first: writes land in the order they were acknowledged.
+        await UploadBarrierAsync(cancellationToken).ConfigureAwait(false);
+        return await WriteCoreAsync(writes, runId ?? NewRunId(), TruncateToMicros(DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<IReadOnlyList<StorageReport>> WriteCoreAsync(IReadOnlyList<TableWrite> writes, string runId, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
         var prepared = new List<(TableId Table, TableWrite Write, RecordBatch Rows, List<SymbolRows> Symbols)>(writes.Count);
         var keys = new List<string>();
         foreach (var w in writes)
         {
-            if (Catalog.Find(w.Table.Layer, w.Table.Name) != w.Table)
-            {
-                throw LakehouseException.Invalid($"{w.Table.Id} is not a table of this lake's catalogue");
-            }
-            var source = w.Source is null ? null : Sources.Normalize(w.Source);
-            if (w.Table.PerSource && source is null)
-            {
-                throw LakehouseException.Invalid($"{w.Table.Id} is kept per source: name the source, e.g. vendor_x");
-            }
-            var table = new TableId(w.Table, w.Table.PerSource ? source : null);
+            var (table, source) = Resolve(w);
             var rows = IncomingRows.Prepare(w.Table, w.Rows, source, runId, now);
             var symbols = IncomingRows.Group(w.Table, rows);
             prepared.Add((table, w, rows, symbols));

@@ -43,11 +43,12 @@ public sealed partial class PriceStore
             // A read-only lake that lacks a bookkeeping folder is still readable.
         }
         var manifests = new ManifestLog(Paths.LockDir);
-        _journal = new Journal(Paths.JournalDir, manifests);
+        _journal = new Journal(Paths.JournalDir, manifests, Paths.Root);
         _index = new PartitionIndex(Paths);
         _cache = new ReadCache(Paths, _index, options.CacheBytes);
         _changes = new ChangeFeed(Catalog, Paths, _index, _cache, logger);
         manifests.Appended += _changes.OnOwnAppend;
+        _wal = new WriteAheadLog(Paths.WalDir);
         _commits = new CommitPipeline(Paths, new LakeLocks(Paths.LockDir, options.LockTimeout), _journal, _index, _cache, _changes,
             RecoveryLock, _snapshot, logger);
     }
@@ -103,6 +104,8 @@ public sealed partial class PriceStore
                     removed++;
                 }
             }
+            // Uploads acknowledged by a process that died are applied by the next writer or the background applier.
+            _walScanNeeded = _wal.List().Count > 0;
             if (rolled > 0 || removed > 0)
             {
                 StorageLog.Recovered(_logger, rolled, removed);

@@ -18,4 +18,13 @@ internal static partial class StorageLog
 
     [LoggerMessage(5, LogLevel.Warning, "The data dir is read-only: recovery skipped, the lake is served read-only")]
     public static partial void ReadOnlyLake(ILogger logger);
+
+    [LoggerMessage(6, LogLevel.Information, "Upload {RunId}: {Rows} row(s) durable in the write-ahead log, applied in the background")]
+    public static partial void UploadLogged(ILogger logger, string runId, long rows);
+
+    [LoggerMessage(7, LogLevel.Information, "Upload {RunId}: {Rows} row(s) applied")]
+    public static partial void UploadApplied(ILogger logger, string runId, long rows);
+
+    [LoggerMessage(8, LogLevel.Warning, "Applying acknowledged uploads failed ({Reason}); retrying in {DelayMs} ms")]
+    public static partial void UploadApplyFailed(ILogger logger, string reason, long delayMs);
 }

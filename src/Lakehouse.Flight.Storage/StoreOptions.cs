@@ -17,6 +17,9 @@ public sealed class StoreOptions
     /// <summary>Reads coalesce small partitions into batches of up to this many rows.</summary>
     public int TargetBatchRows { get; set; } = 64 * 1024;
 
+    /// <summary>Rows per commit when an acknowledged upload is applied (whole symbols; readers see each commit whole).</summary>
+    public int UploadApplyChunkRows { get; set; } = 256 * 1024;
+
     /// <summary>The tables of the lake (the product's tables unless a caller declares more).</summary>
     public TableCatalog Catalog { get; set; } = TableCatalog.Default;
 }

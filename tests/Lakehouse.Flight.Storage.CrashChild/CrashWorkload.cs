@@ -33,6 +33,21 @@ public static partial class CrashWorkload
         return bars;
     }
 
+    /// <summary>Symbols of WAL upload k.</summary>
+    public static string[] WalSymbols(int k) => Enumerable.Range(0, WalSymbolsPerUpload).Select(j => $"W{k}S{j}").ToArray();
+
+    public const int WalSymbolsPerUpload = 6;
+
+    /// <summary>Days per symbol of a WAL upload: two months of 2024 (two partitions per symbol).</summary>
+    public const int WalDays = 40;
+
+    /// <summary>Rows per applied commit in the child: two symbols, so an upload lands in three commits.</summary>
+    public const int WalChunkRows = 2 * WalDays;
+
+    /// <summary>Upload k: its own symbols, <see cref="WalDays"/> days from 2024-01-01 each, priced k.</summary>
+    public static IReadOnlyList<PriceBar> WalUpload(int k) =>
+        WalSymbols(k).SelectMany(s => Enumerable.Range(0, WalDays).Select(d => Bar(s, new DateOnly(2024, 1, 1).AddDays(d), k))).ToArray();
+
     /// <summary>Rows for the given days of January 2024, all priced <paramref name="value"/>.</summary>
     public static IReadOnlyList<PriceBar> Days(string symbol, IEnumerable<int> days, int value) =>
         days.Select(d => Bar(symbol, new DateOnly(2024, 1, d), value)).ToArray();

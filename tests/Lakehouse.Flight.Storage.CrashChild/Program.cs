@@ -1,10 +1,30 @@
 using System.Globalization;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage;
 
 // loop <dataDir> <firstK>: upsert generation k = firstK, firstK+1, ... forever, printing "committed k".
 // days <dataDir> <rounds> <day,day,...>: upsert Jan 2024 rows for those days, value = round, `rounds` times.
+// wal <dataDir> <firstK>: acknowledge upload k = firstK, firstK+1, ... through the write-ahead log
+// (printing "acked k") while the background applier lands them in commits of a few symbols.
 var mode = args[0];
+if (mode == "wal")
+{
+    var walStore = PriceStore.Open(new StoreOptions { DataDir = args[1], UploadApplyChunkRows = CrashWorkload.WalChunkRows });
+    _ = Task.Run(() => walStore.RunUploadApplierAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None));
+    for (var k = int.Parse(args[2], CultureInfo.InvariantCulture); ; k++)
+    {
+        var rows = PriceBarBatches.ToBatch(CrashWorkload.WalUpload(k));
+        var receipt = await walStore.EnqueueAsync([new TableWrite(PriceTables.Bronze, rows, "wal"), new TableWrite(PriceTables.Silver, rows, "wal")]);
+        Console.Out.WriteLine($"acked {k} {receipt.RunId}");
+        Console.Out.Flush();
+        // Acknowledging is much faster than applying: let the applier keep within a few uploads.
+        while (walStore.PendingUploads > 3)
+        {
+            await Task.Delay(5);
+        }
+    }
+}
 var store = PriceStore.Open(args[1]);
 if (mode == "loop")
 {

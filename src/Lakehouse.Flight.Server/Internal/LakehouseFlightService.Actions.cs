@@ -17,6 +17,7 @@ internal sealed partial class LakehouseFlightService
         new("promote", "Re-derive silver from bronze: per (symbol, date) the row landed last wins (writer). Body: {\"source\":\"vendor_x\",\"symbols\":[],\"date_from\":\"\",\"date_to\":\"\"}. Result: JSON array of StorageReports."),
         new("build-gold", "Rebuild the gold tables (prices_monthly, daily_metrics) and gold/reports/{SYMBOL}_daily_report.csv from silver (writer). Body: {\"symbols\":[\"AAPL\"]} (empty or no body = every silver symbol). Only year files and reports whose content changed are rewritten. Streams {\"progress\":...} results, one per commit of up to 10 symbols; the last result is the JSON array of StorageReports (gold layer; unchanged rows counted as unchanged)."),
         new("migrate-legacy", "Move the prototype's single file into bronze (source legacy) and silver, a commit per chunk of symbols (writer). Body: {\"from\":\"data/prices_daily.parquet\",\"source\":\"\",\"dry_run\":false} (server-side paths). Streams {\"progress\":...} results; the last result is {\"reports\":[StorageReports],\"migration\":{counts, duplicates, invalid rows with reasons, manifest copy, per-symbol verification}}. Rerunning changes nothing; a run cut short resumes."),
+        new("upload-status", "Where an upload acknowledged with {\"wait\":false} stands (reader). Body: {\"run_id\":\"...\",\"wait\":true} (wait blocks until it is applied). Result: {\"run_id\",\"state\":\"pending|applying|applied|failed\",\"rows\",\"error\",\"reports\":[StorageReports committed so far]}."),
         new("stats", "Symbols, partitions, rows and date span of each table. No body. Result: JSON array."),
         new("manifest", "Recent manifest lines. Body: {\"layer\":\"silver\",\"table\":\"prices_daily\",\"limit\":50}. Result: JSON array of StorageReports, oldest first."),
         new("health", "Liveness and the data dir. No body. Result: JSON object with status \"ok\"."),
@@ -59,6 +60,22 @@ internal sealed partial class LakehouseFlightService
                 caller.RequireWriter("the build-gold action");
                 await BuildGoldAsync(body, responseStream, ct).ConfigureAwait(false);
                 break;
+            case "upload-status":
+                var u = body.Length == 0
+                    ? throw LakehouseException.Invalid("upload-status needs a body such as {\"run_id\":\"20261201T101500123-1a2b3c4d\",\"wait\":true}")
+                    : QueryCodec.Parse(body, Protocol.UploadStatusRequest.Parser, "upload-status body");
+                if (string.IsNullOrWhiteSpace(u.RunId))
+                {
+                    throw LakehouseException.Invalid("upload-status needs the run_id the DoPut acknowledgement named");
+                }
+                var status = u.Wait
+                    ? await _store.WaitForUploadAsync(u.RunId.Trim(), ct).ConfigureAwait(false)
+                    : _store.UploadStatusOf(u.RunId.Trim()) ?? throw new LakehouseException(LakehouseErrorKind.NotFound, $"no upload with run id '{u.RunId.Trim()}' in this lake");
+                await Write(responseStream, new Dictionary<string, object?>
+                {
+                    ["run_id"] = status.RunId, ["state"] = status.State, ["rows"] = status.Rows, ["error"] = status.Error, ["reports"] = status.Reports,
+                }).ConfigureAwait(false);
+                break;
             case "stats":
                 var stats = _store.Catalog.Tables.Select(t => _store.Stats(t, ct)).Select(s => new Dictionary<string, object?>
                 {
@@ -78,7 +95,7 @@ internal sealed partial class LakehouseFlightService
                 await Write(responseStream, new Dictionary<string, object?>
                 {
                     ["status"] = "ok", ["data_dir"] = _store.Paths.DisplayRoot, ["auth"] = _tokens.Enabled,
-                    ["partitions"] = _store.IndexedPartitions,
+                    ["partitions"] = _store.IndexedPartitions, ["uploads_pending"] = _store.PendingUploads,
                 }).ConfigureAwait(false);
                 break;
             default:

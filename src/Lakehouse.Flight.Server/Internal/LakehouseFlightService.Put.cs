@@ -76,6 +76,19 @@ internal sealed partial class LakehouseFlightService
             {
                 writes.Add(new TableWrite(promoted, all, source));
             }
+            if (command.HasWait && !command.Wait)
+            {
+                // Acknowledged once durable in the write-ahead log; the background applier lands it.
+                var receipt = await _store.EnqueueAsync(writes, ct).ConfigureAwait(false);
+                ServerLog.Uploaded(_logger, rows, source, command.Promote);
+                await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+                {
+                    ["run_id"] = receipt.RunId, ["state"] = "durable", ["applied"] = false, ["rows"] = receipt.Rows, ["symbols"] = receipt.Symbols,
+                    ["tables"] = receipt.Tables,
+                    ["follow"] = $"DoAction upload-status {{\"run_id\":\"{receipt.RunId}\",\"wait\":true}} returns once it is applied",
+                }))).ConfigureAwait(false);
+                return;
+            }
             reports = await _store.WriteAsync(writes, cancellationToken: ct).ConfigureAwait(false);
             // Gold follows silver; its reports go to the gold manifests, not into the PutResult.
             await gold.RefreshAsync(reports, ct).ConfigureAwait(false);

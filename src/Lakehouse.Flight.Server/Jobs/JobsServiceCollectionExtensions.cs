@@ -19,6 +19,8 @@ internal static class JobsServiceCollectionExtensions
         services.AddSingleton<JobFiles>();
         services.AddSingleton<JobService>();
         services.AddHostedService(sp => sp.GetRequiredService<JobService>());
+        services.AddSingleton<UploadApplier>();
+        services.AddHostedService(sp => sp.GetRequiredService<UploadApplier>());
         services.AddSingleton<DailyFlowScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<DailyFlowScheduler>());
         return services;

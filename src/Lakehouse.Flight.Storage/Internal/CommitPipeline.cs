@@ -21,6 +21,12 @@ internal sealed class CommitPipeline(
     internal const int FsyncParallelism = 8;
 
     /// <summary>
+    /// From this many files on, a commit syncs the file system once (syncfs) instead of each file and
+    /// folder: a bulk commit of thousands of month files pays one flush (docs/decisions.md D22).
+    /// </summary>
+    internal const int GroupSyncFiles = 32;
+
+    /// <summary>
     /// Runs <paramref name="stage"/> under the locks of <paramref name="lockKeys"/> and commits what it
     /// staged with the manifest lines of the reports it returns. A failure before the journal leaves
     /// the lake as it was (temp files are deleted).
@@ -57,7 +63,7 @@ internal sealed class CommitPipeline(
                 {
                     throw StorageFaults.DiskFull(needed, free);
                 }
-                WriteTempFiles(staging.Partitions, encoded, files);
+                WriteTempFiles(paths.Root, staging.Partitions, encoded, files);
                 // Readers that resolve their data while this commit applies (renames, index, cache) see the
                 // sequence move and resolve again, so none sees some of its symbols before it and others after.
                 snapshot.BeginApply();
@@ -131,9 +137,11 @@ internal sealed class CommitPipeline(
     }
 
     /// <summary>Writes every encoded partition to its temp file; the files are independent, so their fsyncs overlap.</summary>
-    private static void WriteTempFiles(IReadOnlyList<StagedPartition> partitions, byte[][] encoded, List<StagedFile> files)
+    private static void WriteTempFiles(string root, IReadOnlyList<StagedPartition> partitions, byte[][] encoded, List<StagedFile> files)
     {
         var staged = new StagedFile?[partitions.Count];
+        // Many files: written unsynced, then one syncfs makes them all durable before the journal commits.
+        var group = staged.Length >= GroupSyncFiles && OperatingSystem.IsLinux();
         try
         {
             if (staged.Length == 1)
@@ -142,7 +150,15 @@ internal sealed class CommitPipeline(
             }
             else
             {
-                Parallel.For(0, staged.Length, new ParallelOptions { MaxDegreeOfParallelism = FsyncParallelism }, i => staged[i] = WriteOne(i));
+                Parallel.For(0, staged.Length, new ParallelOptions { MaxDegreeOfParallelism = group ? Environment.ProcessorCount : FsyncParallelism },
+                    i => staged[i] = WriteOne(i));
+            }
+            if (group && !DurableFile.SyncFileSystem(root))
+            {
+                foreach (var f in staged)
+                {
+                    DurableFile.FsyncFile(f!.Temp);
+                }
             }
         }
         finally
@@ -151,7 +167,7 @@ internal sealed class CommitPipeline(
             files.AddRange(staged.Where(f => f is not null)!);
         }
 
-        StagedFile WriteOne(int i) => new(DurableFile.WriteTemp(partitions[i].Path, s => s.Write(encoded[i])), partitions[i].Path);
+        StagedFile WriteOne(int i) => new(DurableFile.WriteTemp(partitions[i].Path, s => s.Write(encoded[i]), flushToDisk: !group), partitions[i].Path);
     }
 
     /// <summary>Folders a failed write created for new partitions (<c>year=/month=</c>) are removed again while empty.</summary>

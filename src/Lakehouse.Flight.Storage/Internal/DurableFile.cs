@@ -30,8 +30,8 @@ internal static partial class DurableFile
         return dash > 0 && int.TryParse(rest[..dash], out var pid) ? pid : null;
     }
 
-    /// <summary>Writes a temp file beside <paramref name="finalPath"/> and flushes it to disk.</summary>
-    public static string WriteTemp(string finalPath, Action<Stream> write)
+    /// <summary>Writes a temp file beside <paramref name="finalPath"/> and flushes it to disk (or leaves that to a later <see cref="SyncFileSystem"/>).</summary>
+    public static string WriteTemp(string finalPath, Action<Stream> write, bool flushToDisk = true)
     {
         var dir = Path.GetDirectoryName(finalPath)!;
         Directory.CreateDirectory(dir);
@@ -41,7 +41,7 @@ internal static partial class DurableFile
             using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
             {
                 write(fs);
-                fs.Flush(flushToDisk: true);
+                fs.Flush(flushToDisk);
             }
             return temp;
         }
@@ -94,8 +94,48 @@ internal static partial class DurableFile
         }
     }
 
+    /// <summary>fsync of a file written without one.</summary>
+    public static void FsyncFile(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        fs.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// syncfs(2) on the file system holding <paramref name="path"/>: one call makes every file written and
+    /// renamed on it durable (Linux; errors of the writeback are returned since 5.8). False where it is not
+    /// available, and the caller fsyncs file by file.
+    /// </summary>
+    public static bool SyncFileSystem(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+        var fd = Native.Open(path, 0 /* O_RDONLY */);
+        if (fd < 0)
+        {
+            return false;
+        }
+        try
+        {
+            if (Native.SyncFs(fd) != 0)
+            {
+                throw new IOException($"syncfs failed (errno {Marshal.GetLastPInvokeError()}): the written files may not be on disk");
+            }
+            return true;
+        }
+        finally
+        {
+            _ = Native.Close(fd);
+        }
+    }
+
     private static partial class Native
     {
+        [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+        public static partial int SyncFs(int fd);
+
         [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
         public static partial int Open(string path, int flags);
 

@@ -14,11 +14,14 @@ internal sealed class Journal
     private readonly string _dir;
     private readonly ManifestLog _manifests;
 
-    public Journal(string dir, ManifestLog manifests)
+    public Journal(string dir, ManifestLog manifests, string root)
     {
         _dir = dir;
         _manifests = manifests;
+        _root = root;
     }
+
+    private readonly string _root;
 
     /// <summary>
     /// Journals this process is committing now, across every store it opened. A journal with our pid is
@@ -97,8 +100,12 @@ internal sealed class Journal
             }
             dirs.Add(Path.GetDirectoryName(f.Final)!);
         }
-        // Each folder's fsync waits on the disk; issued together they overlap.
-        Parallel.ForEach(dirs, new ParallelOptions { MaxDegreeOfParallelism = 8 }, DurableFile.FsyncDirectory);
+        // Many folders: one syncfs makes every rename durable. Otherwise each folder's fsync waits on the
+        // disk; issued together they overlap.
+        if (dirs.Count < CommitPipeline.GroupSyncFiles || !DurableFile.SyncFileSystem(_root))
+        {
+            Parallel.ForEach(dirs, new ParallelOptions { MaxDegreeOfParallelism = 8 }, DurableFile.FsyncDirectory);
+        }
         foreach (var m in record.Manifests)
         {
             if (recovering)

@@ -1,0 +1,28 @@
+using Lakehouse.Flight.Ingestion.Gold;
+using Lakehouse.Flight.Storage;
+using Microsoft.Extensions.Hosting;
+
+namespace Lakehouse.Flight.Server.Jobs;
+
+/// <summary>
+/// Applies uploads acknowledged once durable (DoPut with <c>"wait": false</c>) to bronze and silver in
+/// the background, then rebuilds gold for the symbols each commit changed, as a direct DoPut does.
+/// Also adopts uploads a dead server left in the write-ahead log. Stops between commits at shutdown;
+/// what is left is applied at the next start.
+/// </summary>
+internal sealed class UploadApplier : BackgroundService
+{
+    /// <summary>How often the log is looked at for uploads of processes that died.</summary>
+    public static readonly TimeSpan Rescan = TimeSpan.FromSeconds(30);
+
+    private readonly PriceStore _store;
+
+    public UploadApplier(PriceStore store, GoldBuilder gold)
+    {
+        _store = store;
+        _store.OnUploadApplied(async (reports, ct) => await gold.RefreshAsync(reports, ct).ConfigureAwait(false));
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Run(() => _store.RunUploadApplierAsync(Rescan, stoppingToken), stoppingToken);
+}

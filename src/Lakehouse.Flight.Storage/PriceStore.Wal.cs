@@ -1,0 +1,525 @@
+using System.Collections.Concurrent;
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Storage;
+
+/// <summary>What an upload acknowledged before it was applied gets back: it is durable, and applied later under <paramref name="RunId"/>.</summary>
+public sealed record UploadReceipt(string RunId, long Rows, int Symbols, IReadOnlyList<string> Tables);
+
+/// <summary>Where an acknowledged upload stands: <c>pending</c>, <c>applying</c>, <c>applied</c> or <c>failed</c>.</summary>
+/// <param name="RunId">The run the upload is applied under (its manifest lines carry it).</param>
+/// <param name="State">pending | applying | applied | failed.</param>
+/// <param name="Rows">Rows of the upload.</param>
+/// <param name="Reports">The StorageReports committed so far (all of them once applied).</param>
+/// <param name="Error">Why the last attempt failed (a full disk is retried; a refused upload is final).</param>
+public sealed record UploadStatus(string RunId, string State, long Rows, IReadOnlyList<StorageReport> Reports, string? Error);
+
+public sealed partial class PriceStore
+{
+    /// <summary>
+    /// WAL entries some store of this process wrote and has not applied yet: never adopted by another
+    /// store of the process (a second store on the same lake, as tests open, sees them as live).
+    /// </summary>
+    private static readonly ConcurrentDictionary<string, byte> OwnedEntries = new(StringComparer.Ordinal);
+
+    private readonly WriteAheadLog _wal;
+    private readonly List<(WalEntry Entry, WalHeader Header)> _walQueue = [];
+    private readonly ConcurrentDictionary<string, RunState> _runs = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _applyGate = new(1, 1);
+    private readonly SemaphoreSlim _walSignal = new(0);
+    private readonly AsyncLocal<bool> _inApplier = new();
+    private readonly List<Func<IReadOnlyList<StorageReport>, CancellationToken, Task>> _appliedHandlers = [];
+
+    /// <summary>Set when the log may hold entries of a dead process (at open, and by the applier's rescans).</summary>
+    private volatile bool _walScanNeeded;
+
+    /// <summary>Uploads acknowledged and not yet applied (this process's and adoptable ones last seen).</summary>
+    public int PendingUploads
+    {
+        get
+        {
+            lock (_walQueue)
+            {
+                return _walQueue.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="handler"/> once a background-applied upload is applied, with all its reports
+    /// (the server rebuilds gold there). A failing handler is logged; the upload stays applied.
+    /// </summary>
+    public void OnUploadApplied(Func<IReadOnlyList<StorageReport>, CancellationToken, Task> handler)
+    {
+        lock (_appliedHandlers)
+        {
+            _appliedHandlers.Add(handler);
+        }
+    }
+
+    /// <summary>
+    /// Acknowledges a write once it is durable, before it touches a partition: the rows are checked as
+    /// <see cref="WriteAsync"/> checks them (a bad symbol, a null or duplicate key refuses the whole write
+    /// here, never later), appended to the write-ahead log in one sequential write with one fsync, and
+    /// applied by <see cref="ApplyUploadsAsync"/> (the server's background applier, or the next write of
+    /// any process that opens the lake after this one died). Every write shares one set of rows.
+    /// </summary>
+    /// <exception cref="LakehouseException">Rows that do not fit a table, or writes that do not share their rows.</exception>
+    public Task<UploadReceipt> EnqueueAsync(IReadOnlyList<TableWrite> writes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        if (writes.Count == 0)
+        {
+            throw LakehouseException.Invalid("an upload needs at least one table to write");
+        }
+        var rows = writes[0].Rows;
+        if (writes.Any(w => !ReferenceEquals(w.Rows, rows) || w.Rejected is not null))
+        {
+            throw LakehouseException.Invalid("the writes of one acknowledged upload share their rows and carry no rejected rows");
+        }
+        if (rows.Length == 0)
+        {
+            throw LakehouseException.Invalid("an upload acknowledged before it is applied needs at least one row");
+        }
+        var runId = NewRunId();
+        var now = TruncateToMicros(DateTimeOffset.UtcNow);
+        var targets = new List<WalTarget>(writes.Count);
+        var symbols = 0;
+        foreach (var w in writes)
+        {
+            var (table, source) = Resolve(w);
+            // The same checks as a direct write, so an acknowledged upload never fails later for its data.
+            var prepared = IncomingRows.Prepare(w.Table, rows, source, runId, now);
+            symbols = Math.Max(symbols, IncomingRows.Group(w.Table, prepared).Count);
+            targets.Add(new WalTarget(Layers.Name(table.Layer), table.Table, table.Source));
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        var header = new WalHeader(runId, rows.Length, [.. targets]) { Ts = now };
+        var path = _wal.NewPath(runId);
+        OwnedEntries[path] = 0;
+        WalEntry entry;
+        try
+        {
+            if (StorageFaults.FreeBytes(Paths.Root) is { } free && free < EstimateBytes(rows) + StorageFaults.Margin)
+            {
+                throw StorageFaults.DiskFull(EstimateBytes(rows) + StorageFaults.Margin, free);
+            }
+            entry = _wal.Append(path, header, [rows]);
+        }
+        catch (Exception ex)
+        {
+            OwnedEntries.TryRemove(path, out _);
+            if (StorageFaults.Translate(ex, EstimateBytes(rows), Paths.Root) is { } user)
+            {
+                throw user;
+            }
+            throw;
+        }
+        _runs[runId] = new RunState(rows.Length);
+        lock (_walQueue)
+        {
+            _walQueue.Add((entry, header));
+        }
+        _walSignal.Release();
+        StorageLog.UploadLogged(_logger, runId, rows.Length);
+        return Task.FromResult(new UploadReceipt(runId, rows.Length, symbols,
+            targets.Select(t => t.Source is null ? $"{t.Layer}/{t.Table}" : $"{t.Layer}/{t.Table}/source={t.Source}").ToArray()));
+    }
+
+    /// <summary>
+    /// Applies every acknowledged upload this process may apply (its own, and those of processes that
+    /// died), oldest first, each in commits of whole symbols (<see cref="StoreOptions.UploadApplyChunkRows"/>
+    /// rows): readers see each commit whole. A re-run after a crash skips the symbols whose commit is in
+    /// the manifests, so every upload is applied exactly once. Returns how many uploads it applied.
+    /// </summary>
+    public async Task<int> ApplyUploadsAsync(CancellationToken cancellationToken = default)
+    {
+        await _applyGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var wasApplying = _inApplier.Value;
+        _inApplier.Value = true;
+        try
+        {
+            var applied = 0;
+            while (NextUpload() is { } next)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await ApplyUploadAsync(next.Entry, next.Header, next.Adopted, cancellationToken).ConfigureAwait(false);
+                applied++;
+            }
+            return applied;
+        }
+        finally
+        {
+            _inApplier.Value = wasApplying;
+            _applyGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The background applier: applies uploads as they are acknowledged, retries after failures (a full
+    /// disk) with back-off, and looks for uploads of dead processes every <paramref name="rescan"/>.
+    /// Runs until <paramref name="stoppingToken"/> fires; stops between commits.
+    /// </summary>
+    public async Task RunUploadApplierAsync(TimeSpan rescan, CancellationToken stoppingToken)
+    {
+        var backoff = TimeSpan.Zero;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ApplyUploadsAsync(stoppingToken).ConfigureAwait(false);
+                backoff = TimeSpan.Zero;
+                if (!await _walSignal.WaitAsync(rescan, stoppingToken).ConfigureAwait(false))
+                {
+                    _walScanNeeded = true;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+                StorageLog.UploadApplyFailed(_logger, ex.Message, (long)backoff.TotalMilliseconds);
+                try
+                {
+                    await Task.Delay(backoff, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Where an acknowledged upload stands (from memory, the log, or the manifests after a restart); null when the run is unknown.</summary>
+    public UploadStatus? UploadStatusOf(string runId)
+    {
+        if (_runs.TryGetValue(runId, out var run))
+        {
+            lock (run)
+            {
+                return new UploadStatus(runId, run.State, run.Rows, [.. run.Reports], run.Error);
+            }
+        }
+        if (_wal.List().FirstOrDefault(e => e.RunId == runId) is { } entry)
+        {
+            return new UploadStatus(runId, "pending", 0, CommittedReports(runId, null), null);
+        }
+        var reports = CommittedReports(runId, null);
+        return reports.Count == 0 ? null
+            : new UploadStatus(runId, "applied", reports.GroupBy(r => (r.Layer, r.Table)).Max(g => g.Sum(r => r.Rows)), reports, null);
+    }
+
+    /// <summary>Waits until the upload is applied (or failed for good) and returns its status.</summary>
+    /// <exception cref="LakehouseException">NotFound when the run is not an upload this lake knows.</exception>
+    public async Task<UploadStatus> WaitForUploadAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        if (_runs.TryGetValue(runId, out var run))
+        {
+            await run.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // Another process's upload, or one from before a restart: apply what this process may, then look.
+            if (UploadStatusOf(runId) is { State: "pending" })
+            {
+                _walScanNeeded = true;
+                await ApplyUploadsAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        return UploadStatusOf(runId) ?? throw new LakehouseException(LakehouseErrorKind.NotFound, $"no upload with run id '{runId}' in this lake");
+    }
+
+    /// <summary>A direct write waits for acknowledged uploads before it, so the lake applies writes in the order they were acknowledged.</summary>
+    private async Task UploadBarrierAsync(CancellationToken cancellationToken)
+    {
+        if (_inApplier.Value)
+        {
+            return;
+        }
+        bool pending;
+        lock (_walQueue)
+        {
+            pending = _walQueue.Count > 0;
+        }
+        if (pending || _walScanNeeded)
+        {
+            await ApplyUploadsAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The oldest upload to apply next: this process's queue, and entries of dead processes when a scan is due.</summary>
+    private (WalEntry Entry, WalHeader Header, bool Adopted)? NextUpload()
+    {
+        if (_walScanNeeded)
+        {
+            _walScanNeeded = false;
+            foreach (var e in _wal.List())
+            {
+                var mine = e.Pid == Environment.ProcessId;
+                if (OwnedEntries.ContainsKey(e.Path) || (!mine && ProcessLiveness.IsAlive(e.Pid)))
+                {
+                    continue;
+                }
+                lock (_walQueue)
+                {
+                    if (_walQueue.Any(q => q.Entry.Path == e.Path))
+                    {
+                        continue;
+                    }
+                }
+                var read = WriteAheadLog.ReadHeader(e);
+                if (read is null)
+                {
+                    // Cut short by a crash before it was acknowledged.
+                    DurableFile.TryDelete(e.Path);
+                    continue;
+                }
+                OwnedEntries[e.Path] = 0;
+                _runs.TryAdd(e.RunId, new RunState(read.Rows));
+                lock (_walQueue)
+                {
+                    _walQueue.Add((e with { Adopted = true }, read));
+                }
+            }
+        }
+        lock (_walQueue)
+        {
+            if (_walQueue.Count == 0)
+            {
+                return null;
+            }
+            var next = _walQueue.MinBy(q => q.Entry.Ticks);
+            return (next.Entry, next.Header, next.Entry.Adopted);
+        }
+    }
+
+    private async Task ApplyUploadAsync(WalEntry entry, WalHeader header, bool adopted, CancellationToken cancellationToken)
+    {
+        var run = _runs.GetOrAdd(header.RunId, _ => new RunState(header.Rows));
+        run.Set("applying", null);
+        try
+        {
+            var read = WriteAheadLog.Read(entry);
+            if (read is null)
+            {
+                Dequeue(entry);
+                DurableFile.TryDelete(entry.Path);
+                run.Finish("failed", "the upload's log entry was cut short before it was acknowledged");
+                return;
+            }
+            var rows = read.Value.Batches.Count == 1 ? read.Value.Batches[0] : RecordBatches.Concatenate(read.Value.Batches);
+            var targets = header.Targets.Select(t => (Table: Catalog.Get(Layers.Parse(t.Layer), t.Table), t.Source)).ToArray();
+            // After a crash part of the upload may be committed: those symbols are skipped, their reports kept.
+            var done = adopted ? CommittedReports(header.RunId, targets.Select(t => new TableId(t.Table, t.Table.PerSource ? t.Source : null)).ToArray()) : [];
+            run.Add(done);
+            var doneKeys = done.Select(r => (r.Layer, r.Table, r.Symbol)).ToHashSet();
+            foreach (var chunk in SymbolChunks(rows, Options.UploadApplyChunkRows))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var writes = new List<TableWrite>();
+                foreach (var (table, source) in targets)
+                {
+                    var layer = Layers.Name(table.Layer);
+                    var picks = chunk.Where(s => !doneKeys.Contains((layer, table.Name, s.Symbol))).SelectMany(s => s.Rows).Select(r => new RowRef(0, r)).ToArray();
+                    if (picks.Length > 0)
+                    {
+                        writes.Add(new TableWrite(table, picks.Length == rows.Length ? rows : ArrowRows.Take(rows.Schema, [rows], picks), source));
+                    }
+                }
+                if (writes.Count == 0)
+                {
+                    continue;
+                }
+                run.Add(await WriteCoreAsync(writes, header.RunId, header.Ts, cancellationToken).ConfigureAwait(false));
+            }
+            Dequeue(entry);
+            File.Delete(entry.Path);
+            run.Finish("applied", null);
+            StorageLog.UploadApplied(_logger, header.RunId, header.Rows);
+            // Derived tables follow (gold); after a crash the reports committed before it count too, so
+            // gold is rebuilt for every symbol the upload changed. The upload is visible already.
+            await NotifyAppliedAsync(run.Snapshot(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (LakehouseException ex) when (ex.Kind == LakehouseErrorKind.InvalidArgument)
+        {
+            // Checked before the acknowledgement, so only a changed catalogue gets here: keep the rows, move them aside.
+            Dequeue(entry);
+            var failed = Path.Combine(_wal.Dir, "failed");
+            Directory.CreateDirectory(failed);
+            File.Move(entry.Path, Path.Combine(failed, Path.GetFileName(entry.Path)), overwrite: true);
+            run.Finish("failed", ex.Message);
+            StorageLog.UploadApplyFailed(_logger, ex.Message, 0);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            run.Set("pending", ex.Message);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            run.Set("pending", null);
+            throw;
+        }
+    }
+
+    private void Dequeue(WalEntry entry)
+    {
+        lock (_walQueue)
+        {
+            _walQueue.RemoveAll(q => q.Entry.Path == entry.Path);
+        }
+        OwnedEntries.TryRemove(entry.Path, out _);
+    }
+
+    private async Task NotifyAppliedAsync(IReadOnlyList<StorageReport> reports, CancellationToken cancellationToken)
+    {
+        Func<IReadOnlyList<StorageReport>, CancellationToken, Task>[] handlers;
+        lock (_appliedHandlers)
+        {
+            handlers = [.. _appliedHandlers];
+        }
+        foreach (var h in handlers)
+        {
+            try
+            {
+                await h(reports, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                StorageLog.UploadApplyFailed(_logger, "after-apply step failed (the upload stays applied): " + ex.Message, 0);
+            }
+        }
+    }
+
+    /// <summary>Whole symbols (ordinal order), grouped into chunks of about <paramref name="chunkRows"/> rows.</summary>
+    private static List<List<(string Symbol, List<int> Rows)>> SymbolChunks(RecordBatch rows, int chunkRows)
+    {
+        var symbols = (StringArray)rows.Column(TableDefinition.SymbolColumn);
+        var bySymbol = new SortedDictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var s = Symbols.Normalize(symbols.GetString(r));
+            if (!bySymbol.TryGetValue(s, out var list))
+            {
+                bySymbol[s] = list = [];
+            }
+            list.Add(r);
+        }
+        var chunks = new List<List<(string, List<int>)>>();
+        var current = new List<(string, List<int>)>();
+        var n = 0;
+        foreach (var (symbol, list) in bySymbol)
+        {
+            if (n > 0 && n + list.Count > chunkRows)
+            {
+                chunks.Add(current);
+                current = [];
+                n = 0;
+            }
+            current.Add((symbol, list));
+            n += list.Count;
+        }
+        if (current.Count > 0)
+        {
+            chunks.Add(current);
+        }
+        return chunks;
+    }
+
+    /// <summary>Manifest lines of <paramref name="runId"/> in the given tables (all writable tables when null).</summary>
+    private List<StorageReport> CommittedReports(string runId, IReadOnlyList<TableId>? tables)
+    {
+        var defs = tables?.Select(t => t.Definition).Distinct().ToArray() ?? Catalog.Tables.Where(t => !t.Derived).ToArray();
+        var needle = $"\"run_id\":\"{runId}\"";
+        var reports = new List<StorageReport>();
+        foreach (var def in defs)
+        {
+            var lines = new List<string>();
+            ManifestLog.ReadLines(Paths.ManifestFile(def), 0, lines);
+            foreach (var line in lines)
+            {
+                if (!line.Contains(needle, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                try
+                {
+                    if (StorageReport.FromJson(line) is { } r
+                        && (tables is null || tables.Any(t => t.Definition == def && (t.Source is null || t.Source == r.Source))))
+                    {
+                        reports.Add(r);
+                    }
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                }
+            }
+        }
+        return reports;
+    }
+
+    private (TableId Table, string? Source) Resolve(TableWrite w)
+    {
+        if (Catalog.Find(w.Table.Layer, w.Table.Name) != w.Table)
+        {
+            throw LakehouseException.Invalid($"{w.Table.Id} is not a table of this lake's catalogue");
+        }
+        var source = w.Source is null ? null : Sources.Normalize(w.Source);
+        if (w.Table.PerSource && source is null)
+        {
+            throw LakehouseException.Invalid($"{w.Table.Id} is kept per source: name the source, e.g. vendor_x");
+        }
+        return (new TableId(w.Table, w.Table.PerSource ? source : null), source);
+    }
+
+    /// <summary>Room the log entry needs: the Arrow buffers plus framing.</summary>
+    private static long EstimateBytes(RecordBatch rows) =>
+        rows.Arrays.Sum(a => a.Data.Buffers.Sum(b => (long)b.Length)) + (64L * rows.ColumnCount) + 4096;
+
+    private sealed class RunState(long rows)
+    {
+        public long Rows { get; } = rows;
+        public string State { get; private set; } = "pending";
+        public string? Error { get; private set; }
+        public List<StorageReport> Reports { get; } = [];
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Set(string state, string? error)
+        {
+            lock (this)
+            {
+                State = state;
+                Error = error;
+            }
+        }
+
+        public void Add(IEnumerable<StorageReport> reports)
+        {
+            lock (this)
+            {
+                Reports.AddRange(reports);
+            }
+        }
+
+        public List<StorageReport> Snapshot()
+        {
+            lock (this)
+            {
+                return [.. Reports];
+            }
+        }
+
+        public void Finish(string state, string? error)
+        {
+            Set(state, error);
+            Done.TrySetResult();
+        }
+    }
+}

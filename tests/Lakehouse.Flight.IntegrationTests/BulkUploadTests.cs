@@ -1,0 +1,141 @@
+using System.Text;
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Flight;
+using Grpc.Core;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Ingestion;
+
+namespace Lakehouse.Flight.IntegrationTests;
+
+/// <summary>DoPut with <c>"wait": false</c>: acknowledged once durable, applied by the server's background applier (issue 12).</summary>
+public sealed class BulkUploadTests : IAsyncLifetime
+{
+    private TestServer _server = null!;
+
+    // Small commits, so an upload of a few symbols lands in several of them.
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync(o => o.UploadApplyChunkRows = 200);
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task SubmitUpload_IsAcknowledged_ThenApplied_AsADirectUploadWouldBe()
+    {
+        using var client = _server.Client();
+        var bars = SyntheticSource.Generate(["AAA", "BBB", "CCC", "DDD"], new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31));
+
+        var ack = await client.SubmitUploadAsync(PriceTables.SilverSchema, [PriceBarBatches.ToBatch(bars)], "vendor_x", promote: true).DefaultTimeout();
+        var reports = await client.WaitForUploadAsync(ack.RunId).DefaultTimeout();
+
+        Assert.Equal(bars.Count, ack.Rows);
+        Assert.Equal(4, ack.Symbols);
+        Assert.Equal(8, reports.Count);
+        Assert.All(reports, r => Assert.Equal(ack.RunId, r.RunId));
+        Assert.Equal(bars.Count, reports.Where(r => r.Layer == "silver").Sum(r => r.Inserted));
+        Assert.Equal(bars.Count, reports.Where(r => r.Layer == "bronze").Sum(r => r.Inserted));
+        var read = await client.ReadBarsAsync(PriceQuery.Create()).ToListAsync().DefaultTimeout();
+        Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)), read.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataDir, "_metadata", "wal"), "*.arrows"));
+        // Gold follows the applied upload as it follows a direct one.
+        var report = Path.Combine(_server.DataDir, "gold", "reports", "DDD_daily_report.csv");
+        using var timeout = new CancellationTokenSource(TaskExtensions.Default);
+        while (!File.Exists(report))
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
+    [Fact]
+    public async Task DoPutWaitFalse_AnswersTheRunToFollow_AndUploadStatusKnowsIt()
+    {
+        var bars = SyntheticSource.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+        using var call = _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"vendor_x","promote":true,"wait":false}"""),
+            new Metadata());
+        await call.RequestStream.WriteAsync(PriceBarBatches.ToBatch(bars)).DefaultTimeout();
+        await call.RequestStream.CompleteAsync().DefaultTimeout();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout());
+        using var ack = JsonDocument.Parse(call.ResponseStream.Current.ApplicationMetadata.ToStringUtf8());
+        var runId = ack.RootElement.GetProperty("run_id").GetString()!;
+
+        Assert.Equal("durable", ack.RootElement.GetProperty("state").GetString());
+        Assert.False(ack.RootElement.GetProperty("applied").GetBoolean());
+        Assert.Equal(bars.Count, ack.RootElement.GetProperty("rows").GetInt64());
+        Assert.Contains(runId, ack.RootElement.GetProperty("follow").GetString(), StringComparison.Ordinal);
+
+        var status = await Action("upload-status", $$"""{"run_id":"{{runId}}","wait":true}""");
+        Assert.Equal("applied", status.GetProperty("state").GetString());
+        Assert.Equal(2, status.GetProperty("reports").GetArrayLength());
+        Assert.Equal(bars.Count, status.GetProperty("reports")[1].GetProperty("inserted").GetInt64());
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => Action("upload-status", """{"run_id":"20200101T000000000-00000000"}"""));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        var empty = await Assert.ThrowsAsync<RpcException>(() => Action("upload-status", ""));
+        Assert.Equal(StatusCode.InvalidArgument, empty.StatusCode);
+        Assert.Contains("run_id", empty.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SixteenDoGets_DuringABulkUploadOfTheSameSymbols_SeeOnlyCommittedStates()
+    {
+        // Generation 1 is in silver; the upload rewrites every symbol as generation 2 (in `volume`) in commits
+        // of whole symbols, in symbol order. A committed state is "the first n symbols are at 2, the rest at 1".
+        var symbols = Enumerable.Range(0, 24).Select(i => $"Q{i:D2}").ToArray();
+        var template = SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 4, 30));
+        var store = _server.Server.Store;
+        await store.UpsertAsync(template.Select(b => b with { Volume = 1 }).ToArray()).DefaultTimeout();
+        var ticket = new FlightTicket(JsonSerializer.Serialize(new { symbols, columns = new[] { "symbol", "volume" } }));
+        using var client = _server.Client();
+
+        var applied = 0;
+        var readers = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            var reads = new List<(long Rows, string States)>();
+            while (Volatile.Read(ref applied) == 0 || reads.Count < 2)
+            {
+                using var call = _server.Raw.GetStream(ticket);
+                var rows = 0L;
+                var bySymbol = new SortedDictionary<string, HashSet<long>>(StringComparer.Ordinal);
+                while (await call.ResponseStream.MoveNext().DefaultTimeout())
+                {
+                    var b = call.ResponseStream.Current;
+                    var s = (StringArray)b.Column("symbol");
+                    var v = (Int64Array)b.Column("volume");
+                    rows += b.Length;
+                    for (var i = 0; i < b.Length; i++)
+                    {
+                        (bySymbol.TryGetValue(s.GetString(i), out var set) ? set : bySymbol[s.GetString(i)] = []).Add(v.GetValue(i)!.Value);
+                    }
+                }
+                reads.Add((rows, string.Concat(bySymbol.Values.Select(set => set.Count == 1 ? set.Single().ToString(System.Globalization.CultureInfo.InvariantCulture) : "x"))));
+                await Task.Yield();
+            }
+            return reads;
+        })).ToArray();
+
+        var ack = await client.SubmitUploadAsync(PriceTables.SilverSchema,
+            [PriceBarBatches.ToBatch(template.Select(b => b with { Volume = 2 }).ToArray())], "bulk", promote: true).DefaultTimeout();
+        await client.WaitForUploadAsync(ack.RunId).DefaultTimeout();
+        Volatile.Write(ref applied, 1);
+        var results = (await Task.WhenAll(readers).DefaultTimeout()).SelectMany(r => r).ToList();
+
+        Assert.All(results, r => Assert.Equal(template.Count, r.Rows));
+        var committed = Enumerable.Range(0, symbols.Length + 1).Select(n => new string('2', n) + new string('1', symbols.Length - n)).ToHashSet();
+        var torn = results.Where(r => !committed.Contains(r.States)).ToList();
+        Assert.True(torn.Count == 0, $"{torn.Count} of {results.Count} reads saw no committed state, e.g. {torn.FirstOrDefault().States}");
+        Assert.Equal(new string('2', symbols.Length), results[^1].States);
+        // One manifest line per symbol and table under the acknowledged run.
+        Assert.Equal(symbols.Length, store.ReadManifest(PriceTables.Silver, 1000).Count(r => r.RunId == ack.RunId));
+    }
+
+    private async Task<JsonElement> Action(string type, string body)
+    {
+        using var call = _server.Raw.DoAction(new FlightAction(type, Encoding.UTF8.GetBytes(body)), new Metadata());
+        JsonElement last = default;
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+        {
+            last = JsonDocument.Parse(call.ResponseStream.Current.Body.ToByteArray()).RootElement.Clone();
+        }
+        return last;
+    }
+}
