@@ -82,6 +82,42 @@ class ClientTests(unittest.TestCase):
         self.assertEqual([11.0, 12.0], list(back["close"]))
         self.assertEqual(["pytest", "pytest"], list(back["source"]))
 
+    def test_upload_categorical_columns_and_compressed_streams_land_as_plain_ones(self):
+        # A categorical column arrives as dictionary<values=string, indices=int8>; the server decodes it
+        # (decisions D22), as it decompresses LZ4_FRAME / ZSTD IPC bodies.
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.flight as fl
+        from lakehouse_client import LakehouseClient
+        frame = pd.DataFrame({
+            "symbol": ["CAT", "CAT", "DOG"],
+            "date": pd.to_datetime(["2024-02-01", "2024-02-02", "2024-02-01"]),
+            "open": [10.0, 11.0, 5.0], "high": [12.0, 12.5, 6.0], "low": [9.5, 10.5, 4.5], "close": [11.0, 12.0, 5.5],
+            "adj_close": [11.0, 12.0, 5.5], "volume": [1000, 2000, 300],
+        })
+        frame["symbol"] = frame["symbol"].astype("category")
+        self.assertTrue(pa.types.is_dictionary(pa.Table.from_pandas(frame, preserve_index=False).schema.field("symbol").type))
+        with LakehouseClient(self.uri) as lh:
+            reports = lh.upload(frame, source="pytest", promote=True)
+            back = lh.get_prices(["CAT", "DOG"])
+        self.assertEqual(3, sum(r["inserted"] for r in reports if r["layer"] == "silver"))
+        self.assertEqual(["CAT", "CAT", "DOG"], list(back["symbol"]))
+        self.assertEqual([11.0, 12.0, 5.5], list(back["close"]))
+
+        later = frame.assign(date=pd.to_datetime(["2024-03-01", "2024-03-04", "2024-03-01"]))
+        table = pa.Table.from_pandas(later, preserve_index=False)
+        command = json.dumps({"table": "prices_daily", "source": "pytest", "promote": True}).encode()
+        for codec in ("lz4", "zstd"):
+            options = fl.FlightCallOptions(write_options=pa.ipc.IpcWriteOptions(compression=codec))
+            writer, reader = fl.connect(self.uri).do_put(fl.FlightDescriptor.for_command(command), table.schema, options)
+            writer.write_table(table)
+            writer.done_writing()
+            result = json.loads(reader.read().to_pybytes())
+            writer.close()
+            silver = [r for r in result if r["layer"] == "silver"]
+            # The first codec inserts the March rows, the second finds them unchanged.
+            self.assertEqual(3, sum(r["inserted"] + r["unchanged"] for r in silver))
+
     def test_parallel_endpoints_equal_single_stream(self):
         from lakehouse_client import LakehouseClient
         with LakehouseClient(self.uri) as lh:

@@ -70,19 +70,25 @@ public sealed class UploadConverterTests
 
     [Theory]
     [InlineData("float32 close", "column 'close' has type float; expected float64")]
-    [InlineData("dictionary symbol", "dictionary-encoded columns are not accepted")]
+    [InlineData("dictionary close", "column 'close' has type dictionary<values=double, indices=int8>; expected float64: only string columns may be dictionary-encoded")]
+    [InlineData("int dictionary symbol", "column 'symbol' has type dictionary<values=int64, indices=int32>; a dictionary-encoded 'symbol' needs utf8 or large_utf8 values")]
     [InlineData("run_id", "unexpected column 'run_id'")]
     [InlineData("twice", "column 'open' appears twice")]
     public void ForSchema_BadSchema_IsRefusedNamingTheColumn(string kind, string expected)
     {
         var fields = new List<Field>
         {
-            new("symbol", kind == "dictionary symbol" ? new DictionaryType(Int32Type.Default, StringType.Default, false) : StringType.Default, false),
+            new("symbol", kind == "int dictionary symbol" ? new DictionaryType(Int32Type.Default, Int64Type.Default, false) : StringType.Default, false),
             new("date", Date32Type.Default, false),
             new("open", DoubleType.Default, false),
             new("high", DoubleType.Default, false),
             new("low", DoubleType.Default, false),
-            new("close", kind == "float32 close" ? FloatType.Default : DoubleType.Default, false),
+            new("close", kind switch
+            {
+                "float32 close" => FloatType.Default,
+                "dictionary close" => new DictionaryType(Int8Type.Default, DoubleType.Default, false),
+                _ => DoubleType.Default,
+            }, false),
             new("volume", Int64Type.Default, false),
         };
         if (kind == "run_id")
@@ -98,6 +104,48 @@ public sealed class UploadConverterTests
 
         Assert.Equal(LakehouseErrorKind.InvalidArgument, ex.Kind);
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Convert_DictionaryEncodedStrings_BecomeThePlainValues()
+    {
+        // pandas categoricals: int8 indices into utf8 values (one unused), int16 indices into large_utf8 with a null row.
+        var symbols = new DictionaryArray(new DictionaryType(Int8Type.Default, StringType.Default, false),
+            new Int8Array.Builder().AppendRange([1, 0, 2, 1]).Build(),
+            new StringArray.Builder().Append("MSFT").Append("AAPL").Append("IBM").Append("KO").Build());
+        var labels = new DictionaryArray(new DictionaryType(Int16Type.Default, LargeStringType.Default, false),
+            new Int16Array.Builder().Append(0).Append(0).AppendNull().Append(1).Build(),
+            new LargeStringArray.Builder().Append("vendor_ü").Append("b").Build());
+
+        var converted = Labels(symbols, labels, 4, firstRow: 0);
+
+        var symbol = Assert.IsType<StringArray>(converted.Column(0));
+        Assert.Equal(["AAPL", "MSFT", "IBM", "AAPL"], Enumerable.Range(0, 4).Select(i => symbol.GetString(i)));
+        var label = Assert.IsType<StringArray>(converted.Column(2));
+        Assert.Equal(["vendor_ü", "vendor_ü", null, "b"], Enumerable.Range(0, 4).Select(i => label.GetString(i)));
+    }
+
+    [Fact]
+    public void Convert_DictionaryIndexOutsideTheDictionary_IsRefusedNamingTheRow()
+    {
+        var symbols = new DictionaryArray(new DictionaryType(Int32Type.Default, StringType.Default, false),
+            new Int32Array.Builder().AppendRange([0, 5]).Build(), new StringArray.Builder().Append("AAPL").Build());
+        var labels = new StringArray.Builder().Append("a").Append("b").Build();
+
+        var ex = Assert.Throws<LakehouseException>(() => Labels(symbols, labels, 2, firstRow: 100));
+
+        Assert.Equal("column 'symbol' row 101: dictionary index 5 is outside its dictionary of 1 values", ex.Message);
+    }
+
+    /// <summary>Converts (symbol, date, label) for a table of two string columns and a nullable one.</summary>
+    private static RecordBatch Labels(IArrowArray symbols, IArrowArray labels, int rows, long firstRow)
+    {
+        var table = new TableDefinition(Layer.Silver, "labels",
+            new Schema([new Field("symbol", StringType.Default, false), new Field("date", Date32Type.Default, false), new Field("label", StringType.Default, true)], null),
+            ["symbol", "date"], Partitioning.Symbol, WriteMode.Append);
+        var dates = new Date32Array.Builder().AppendRange(Enumerable.Repeat(Day, rows)).Build();
+        var schema = new Schema([new Field("symbol", symbols.Data.DataType, true), new Field("date", Date32Type.Default, true), new Field("label", labels.Data.DataType, true)], null);
+        return UploadConverter.ForSchema(table, schema).Convert(new RecordBatch(schema, [symbols, dates, labels], rows), firstRow);
     }
 
     /// <summary>One AAPL row with defaults for the columns not given.</summary>

@@ -23,13 +23,16 @@ internal sealed partial class LakehouseFlightService
         ServerCallContext context)
     {
         FlightCallInterceptor.CallerOf(context).RequireWriter("DoPut");
+        // The body is read below the stock reader (requestStream, left unread), which cannot decode
+        // dictionaries or compressed bodies (decisions D22).
+        using var upload = FlightPutReader.Open(context, _options);
         try
         {
-            await PutAsync(requestStream, responseStream, context).ConfigureAwait(false);
+            await PutAsync(upload, responseStream, context).ConfigureAwait(false);
         }
         catch (LakehouseException)
         {
-            await DrainAsync(requestStream, context.CancellationToken).ConfigureAwait(false);
+            await upload.DrainAsync(context.CancellationToken).ConfigureAwait(false);
             throw;
         }
         finally
@@ -38,11 +41,11 @@ internal sealed partial class LakehouseFlightService
         }
     }
 
-    private async Task PutAsync(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
+    private async Task PutAsync(FlightPutReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
         ServerCallContext context)
     {
         var ct = context.CancellationToken;
-        var descriptor = await requestStream.FlightDescriptor.ConfigureAwait(false);
+        var descriptor = await requestStream.ReadDescriptorAsync(ct).ConfigureAwait(false);
         var command = CommandOf(descriptor);
         var (landing, promoted) = UploadTargets(string.IsNullOrWhiteSpace(command.Table) ? PriceTables.PricesDaily : command.Table.Trim().ToLowerInvariant());
         if (string.IsNullOrWhiteSpace(command.Source))
@@ -51,7 +54,7 @@ internal sealed partial class LakehouseFlightService
         }
         var source = Sources.Normalize(command.Source);
 
-        var schema = await Decode(() => requestStream.Schema.AsTask(), ct).ConfigureAwait(false);
+        var schema = await Decode(() => requestStream.ReadSchemaAsync(ct), ct).ConfigureAwait(false);
         var converter = UploadConverter.ForSchema(landing, schema);
         var batches = new List<RecordBatch>();
         long rows = 0;
@@ -115,26 +118,6 @@ internal sealed partial class LakehouseFlightService
         throw LakehouseException.Invalid($"unknown table '{name}' for upload: use one of {string.Join(", ", uploadable)}");
     }
 
-    /// <summary>
-    /// Reads what the client is still sending (briefly, without keeping it) before a refusal: a client
-    /// that is mid-write when the call ends sees a cancelled write instead of our InvalidArgument.
-    /// </summary>
-    private static async Task DrainAsync(FlightServerRecordBatchStreamReader requestStream, CancellationToken ct)
-    {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(TimeSpan.FromSeconds(5));
-        try
-        {
-            for (var i = 0; i < 10_000 && await requestStream.MoveNext(cts.Token).ConfigureAwait(false); i++)
-            {
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Undecodable or aborted input: the refusal that follows says what was wrong.
-        }
-    }
-
     private static Protocol.UploadCommand CommandOf(FlightDescriptor descriptor)
     {
         if (descriptor.Type != FlightDescriptorType.Command)
@@ -155,7 +138,7 @@ internal sealed partial class LakehouseFlightService
         catch (Exception ex) when (ex is not (RpcException or OperationCanceledException or LakehouseException) && !ct.IsCancellationRequested)
         {
             throw LakehouseException.Invalid(
-                $"the uploaded Arrow stream could not be decoded ({ex.Message}); send uncompressed IPC without dictionary-encoded columns");
+                $"the uploaded Arrow stream could not be decoded ({ex.Message}); send an Arrow IPC stream as pyarrow.flight writes it (uncompressed, LZ4_FRAME or ZSTD)");
         }
     }
 }

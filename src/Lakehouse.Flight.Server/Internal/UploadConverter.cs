@@ -9,7 +9,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// Turns uploaded record batches into batches of a table's schema. The schema is checked first
 /// (<see cref="ForSchema"/>), before a single row is read; conversions are lossless or refused:
 /// pandas' <c>timestamp[ns]</c> dates must sit exactly on midnight UTC, integers stay integers, and
-/// <c>large_utf8</c> becomes utf8. Lineage columns (<c>source</c>, <c>ingested_at</c>) may be sent and
+/// <c>large_utf8</c> and dictionary-encoded strings (pandas categoricals) become utf8. Lineage columns (<c>source</c>, <c>ingested_at</c>) may be sent and
 /// are stamped by the store; <c>run_id</c> is the store's alone.
 /// </summary>
 internal sealed class UploadConverter
@@ -74,6 +74,11 @@ internal sealed class UploadConverter
 
     private static void CheckType(string name, IArrowType type, IArrowType target)
     {
+        if (type is DictionaryType dictionary)
+        {
+            CheckDictionary(name, dictionary, target);
+            return;
+        }
         var id = type.TypeId;
         var ok = target switch
         {
@@ -90,17 +95,32 @@ internal sealed class UploadConverter
         {
             return;
         }
-        var want = target switch
+        throw LakehouseException.Invalid($"column '{name}' has type {Describe(type)}; expected {Want(target)}");
+    }
+
+    private static string Want(IArrowType target) => target switch
+    {
+        StringType => "utf8 or large_utf8",
+        Date32Type => "date32, date64 or a UTC/naive timestamp at midnight",
+        Int64Type => "an integer type (int64)",
+        Int32Type => "an integer type (int32)",
+        TimestampType => "a UTC or naive timestamp",
+        _ => "float64",
+    };
+
+    /// <summary>A dictionary-encoded column (a pandas categorical) is accepted where the table holds strings, if its values are strings.</summary>
+    private static void CheckDictionary(string name, DictionaryType type, IArrowType target)
+    {
+        if (target is not StringType)
         {
-            StringType => "utf8 or large_utf8",
-            Date32Type => "date32, date64 or a UTC/naive timestamp at midnight",
-            Int64Type => "an integer type (int64)",
-            Int32Type => "an integer type (int32)",
-            TimestampType => "a UTC or naive timestamp",
-            _ => "float64",
-        };
-        var hint = id == ArrowTypeId.Dictionary ? " (dictionary-encoded columns are not accepted: send plain values)" : "";
-        throw LakehouseException.Invalid($"column '{name}' has type {Describe(type)}; expected {want}{hint}");
+            throw LakehouseException.Invalid(
+                $"column '{name}' has type {Describe(type)}; expected {Want(target)}: only string columns may be dictionary-encoded, send plain values (in pandas, not a categorical)");
+        }
+        if (type.ValueType.TypeId is not (ArrowTypeId.String or ArrowTypeId.LargeString))
+        {
+            throw LakehouseException.Invalid(
+                $"column '{name}' has type {Describe(type)}; a dictionary-encoded '{name}' needs utf8 or large_utf8 values (in pandas, a categorical of str)");
+        }
     }
 
     /// <summary>The batch in the table's types; throws InvalidArgument naming the column and row of the first bad value.</summary>
@@ -110,7 +130,7 @@ internal sealed class UploadConverter
         for (var c = 0; c < arrays.Length; c++)
         {
             var (index, target) = _columns[c];
-            var array = batch.Column(index);
+            var array = batch.Column(index) is DictionaryArray dictionary ? Decoded(dictionary, target.Name, firstRow) : batch.Column(index);
             if (!target.IsNullable && !TableDefinition.DefaultLineage.Contains(target.Name) && array.NullCount > 0)
             {
                 var row = Enumerable.Range(0, array.Length).First(array.IsNull);
@@ -242,13 +262,64 @@ internal sealed class UploadConverter
         return b.Build();
     }
 
+    /// <summary>
+    /// A dictionary-encoded string column as plain utf8, value bytes copied as they are (lossless); an index
+    /// outside the dictionary is refused, a null index or a null dictionary value is a null.
+    /// </summary>
+    private static StringArray Decoded(DictionaryArray array, string column, long firstRow)
+    {
+        var values = array.Dictionary;
+        var b = new StringArray.Builder().Reserve(array.Length);
+        for (var i = 0; i < array.Length; i++)
+        {
+            if (array.IsNull(i))
+            {
+                b.AppendNull();
+                continue;
+            }
+            var index = IndexAt(array.Indices, i);
+            if (index < 0 || index >= values.Length)
+            {
+                throw LakehouseException.Invalid(
+                    $"column '{column}' row {firstRow + i}: dictionary index {index} is outside its dictionary of {values.Length} values");
+            }
+            var at = (int)index;
+            if (values.IsNull(at))
+            {
+                b.AppendNull();
+            }
+            else if (values is StringArray strings)
+            {
+                b.Append(strings.GetBytes(at));
+            }
+            else
+            {
+                b.Append(((LargeStringArray)values).GetBytes(at));
+            }
+        }
+        return b.Build();
+    }
+
+    private static long IndexAt(IArrowArray indices, int i) => indices switch
+    {
+        Int8Array x => x.GetValue(i) ?? 0,
+        Int16Array x => x.GetValue(i) ?? 0,
+        Int32Array x => x.GetValue(i) ?? 0,
+        Int64Array x => x.GetValue(i) ?? 0,
+        UInt8Array x => x.GetValue(i) ?? 0,
+        UInt16Array x => x.GetValue(i) ?? 0,
+        UInt32Array x => x.GetValue(i) ?? 0,
+        UInt64Array x => x.GetValue(i) is { } v && v <= long.MaxValue ? (long)v : -1,
+        _ => throw LakehouseException.Invalid($"dictionary indices of type {indices.Data.DataType.Name} are not supported: use an integer type"),
+    };
+
     private static bool IsUtc(TimestampType ts) =>
         string.IsNullOrEmpty(ts.Timezone) || ts.Timezone is "UTC" or "utc" or "Etc/UTC" or "+00:00" or "Z";
 
     private static string Describe(IArrowType type) => type switch
     {
         TimestampType ts => $"timestamp[{ts.Unit.ToString().ToLowerInvariant()}{(string.IsNullOrEmpty(ts.Timezone) ? "" : ", tz=" + ts.Timezone)}]",
-        DictionaryType d => $"dictionary<{d.ValueType.Name}>",
+        DictionaryType d => $"dictionary<values={Describe(d.ValueType)}, indices={d.IndexType.Name}>",
         _ => type.Name,
     };
 }
