@@ -68,7 +68,7 @@ public sealed partial class PriceStore
     /// any process that opens the lake after this one died). Every write shares one set of rows.
     /// </summary>
     /// <exception cref="LakehouseException">Rows that do not fit a table, or writes that do not share their rows.</exception>
-    public Task<UploadReceipt> EnqueueAsync(IReadOnlyList<TableWrite> writes, CancellationToken cancellationToken = default)
+    public async Task<UploadReceipt> EnqueueAsync(IReadOnlyList<TableWrite> writes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writes);
         if (writes.Count == 0)
@@ -80,54 +80,51 @@ public sealed partial class PriceStore
         {
             throw LakehouseException.Invalid("the writes of one acknowledged upload share their rows and carry no rejected rows");
         }
-        if (rows.Length == 0)
+        using var upload = BeginUpload(writes.Select(w => (w.Table, w.Source)).ToArray());
+        upload.Add(rows);
+        return await upload.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts an upload acknowledged once durable (see <see cref="EnqueueAsync"/>) whose rows stream in:
+    /// each batch is checked and appended to the log as it comes, so the acknowledgement follows the last
+    /// byte by one fsync. Disposing it without <see cref="UploadLogWriter.CommitAsync"/> leaves no trace.
+    /// </summary>
+    /// <param name="targets">The tables every row goes to, with the source of per-source tables.</param>
+    public UploadLogWriter BeginUpload(IReadOnlyList<(TableDefinition Table, string? Source)> targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.Count == 0)
         {
-            throw LakehouseException.Invalid("an upload acknowledged before it is applied needs at least one row");
+            throw LakehouseException.Invalid("an upload needs at least one table to write");
         }
+        var resolved = targets.Select(t => (t.Table, Resolve(new TableWrite(t.Table, RecordBatches.Empty(t.Table.Schema), t.Source)))).ToArray();
         var runId = NewRunId();
-        var now = TruncateToMicros(DateTimeOffset.UtcNow);
-        var targets = new List<WalTarget>(writes.Count);
-        var symbols = 0;
-        foreach (var w in writes)
+        var header = new WalHeader(runId,
+            [.. resolved.Select(r => new WalTarget(Layers.Name(r.Item2.Table.Layer), r.Item2.Table.Table, r.Item2.Table.Source))])
         {
-            var (table, source) = Resolve(w);
-            // The same checks as a direct write, so an acknowledged upload never fails later for its data.
-            var prepared = IncomingRows.Prepare(w.Table, rows, source, runId, now);
-            symbols = Math.Max(symbols, IncomingRows.Group(w.Table, prepared).Count);
-            targets.Add(new WalTarget(Layers.Name(table.Layer), table.Table, table.Source));
-        }
-        cancellationToken.ThrowIfCancellationRequested();
-        var header = new WalHeader(runId, rows.Length, [.. targets]) { Ts = now };
+            Ts = TruncateToMicros(DateTimeOffset.UtcNow),
+        };
         var path = _wal.NewPath(runId);
         OwnedEntries[path] = 0;
-        WalEntry entry;
-        try
-        {
-            if (StorageFaults.FreeBytes(Paths.Root) is { } free && free < EstimateBytes(rows) + StorageFaults.Margin)
-            {
-                throw StorageFaults.DiskFull(EstimateBytes(rows) + StorageFaults.Margin, free);
-            }
-            entry = _wal.Append(path, header, [rows]);
-        }
-        catch (Exception ex)
-        {
-            OwnedEntries.TryRemove(path, out _);
-            if (StorageFaults.Translate(ex, EstimateBytes(rows), Paths.Root) is { } user)
-            {
-                throw user;
-            }
-            throw;
-        }
-        _runs[runId] = new RunState(rows.Length);
+        return new UploadLogWriter(this, _wal.Begin(path, header), header, resolved.Select(r => (r.Table, r.Item2.Source)).ToArray());
+    }
+
+    /// <summary>Called by <see cref="UploadLogWriter"/> once its entry is durable: the applier takes it from here.</summary>
+    internal UploadReceipt Logged(WalEntry entry, WalHeader header, long rows, int symbols)
+    {
+        _runs[header.RunId] = new RunState(rows);
         lock (_walQueue)
         {
             _walQueue.Add((entry, header));
         }
         _walSignal.Release();
-        StorageLog.UploadLogged(_logger, runId, rows.Length);
-        return Task.FromResult(new UploadReceipt(runId, rows.Length, symbols,
-            targets.Select(t => t.Source is null ? $"{t.Layer}/{t.Table}" : $"{t.Layer}/{t.Table}/source={t.Source}").ToArray()));
+        StorageLog.UploadLogged(_logger, header.RunId, rows);
+        return new UploadReceipt(header.RunId, rows, symbols,
+            header.Targets.Select(t => t.Source is null ? $"{t.Layer}/{t.Table}" : $"{t.Layer}/{t.Table}/source={t.Source}").ToArray());
     }
+
+    internal static void Disowned(string path) => OwnedEntries.TryRemove(path, out _);
 
     /// <summary>
     /// Applies every acknowledged upload this process may apply (its own, and those of processes that
@@ -282,7 +279,7 @@ public sealed partial class PriceStore
                     continue;
                 }
                 OwnedEntries[e.Path] = 0;
-                _runs.TryAdd(e.RunId, new RunState(read.Rows));
+                _runs.TryAdd(e.RunId, new RunState(0));
                 lock (_walQueue)
                 {
                     _walQueue.Add((e with { Adopted = true }, read));
@@ -302,7 +299,7 @@ public sealed partial class PriceStore
 
     private async Task ApplyUploadAsync(WalEntry entry, WalHeader header, bool adopted, CancellationToken cancellationToken)
     {
-        var run = _runs.GetOrAdd(header.RunId, _ => new RunState(header.Rows));
+        var run = _runs.GetOrAdd(header.RunId, _ => new RunState(0));
         run.Set("applying", null);
         try
         {
@@ -315,6 +312,7 @@ public sealed partial class PriceStore
                 return;
             }
             var rows = read.Value.Batches.Count == 1 ? read.Value.Batches[0] : RecordBatches.Concatenate(read.Value.Batches);
+            run.Rows = rows.Length;
             var targets = header.Targets.Select(t => (Table: Catalog.Get(Layers.Parse(t.Layer), t.Table), t.Source)).ToArray();
             // After a crash part of the upload may be committed: those symbols are skipped, their reports kept.
             var done = adopted ? CommittedReports(header.RunId, targets.Select(t => new TableId(t.Table, t.Table.PerSource ? t.Source : null)).ToArray()) : [];
@@ -342,7 +340,7 @@ public sealed partial class PriceStore
             Dequeue(entry);
             File.Delete(entry.Path);
             run.Finish("applied", null);
-            StorageLog.UploadApplied(_logger, header.RunId, header.Rows);
+            StorageLog.UploadApplied(_logger, header.RunId, rows.Length);
             // Derived tables follow (gold); after a crash the reports committed before it count too, so
             // gold is rebuilt for every symbol the upload changed. The upload is visible already.
             await NotifyAppliedAsync(run.Snapshot(), cancellationToken).ConfigureAwait(false);
@@ -479,13 +477,10 @@ public sealed partial class PriceStore
         return (new TableId(w.Table, w.Table.PerSource ? source : null), source);
     }
 
-    /// <summary>Room the log entry needs: the Arrow buffers plus framing.</summary>
-    private static long EstimateBytes(RecordBatch rows) =>
-        rows.Arrays.Sum(a => a.Data.Buffers.Sum(b => (long)b.Length)) + (64L * rows.ColumnCount) + 4096;
 
     private sealed class RunState(long rows)
     {
-        public long Rows { get; } = rows;
+        public long Rows { get; set; } = rows;
         public string State { get; private set; } = "pending";
         public string? Error { get; private set; }
         public List<StorageReport> Reports { get; } = [];

@@ -10,6 +10,11 @@ if (args.Length > 0 && args[0] == "legacy-migrate")
     return await LegacyMigrationBench.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "bulk")
+{
+    return await BulkHarness.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "e2e")
 {
     return await E2eHarness.RunAsync(args[1..]);

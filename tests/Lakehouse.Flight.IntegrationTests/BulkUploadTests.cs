@@ -76,6 +76,32 @@ public sealed class BulkUploadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DoPutWaitFalse_DuplicateKeyAcrossBatches_IsRefusedBeforeTheAcknowledgement_AndLeavesNoEntry()
+    {
+        var bars = SyntheticSource.Generate(["DUP"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29));
+        var before = _server.Snapshot();
+        using var call = _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"vendor_x","promote":true,"wait":false}"""),
+            new Metadata());
+        var ex = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await call.RequestStream.WriteAsync(PriceBarBatches.ToBatch(bars)).DefaultTimeout();
+            // The second batch repeats the first batch's 2024-01-10 row.
+            await call.RequestStream.WriteAsync(PriceBarBatches.ToBatch([bars[7] with { Close = bars[7].Close + 1 }])).DefaultTimeout();
+            await call.RequestStream.CompleteAsync().DefaultTimeout();
+            while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+            {
+            }
+        });
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains($"duplicate key (DUP, {bars[7].Date:yyyy-MM-dd})", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(before, _server.Snapshot());
+        var wal = Path.Combine(_server.DataDir, "_metadata", "wal");
+        Assert.True(!Directory.Exists(wal) || Directory.GetFiles(wal).Length == 0);
+        Assert.Equal(0, _server.Server.Store.PendingUploads);
+    }
+
+    [Fact]
     public async Task SixteenDoGets_DuringABulkUploadOfTheSameSymbols_SeeOnlyCommittedStates()
     {
         // Generation 1 is in silver; the upload rewrites every symbol as generation 2 (in `volume`) in commits

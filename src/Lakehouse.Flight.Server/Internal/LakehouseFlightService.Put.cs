@@ -56,6 +56,11 @@ internal sealed partial class LakehouseFlightService
 
         var schema = await Decode(() => requestStream.ReadSchemaAsync(ct), ct).ConfigureAwait(false);
         var converter = UploadConverter.ForSchema(landing, schema);
+        var promote = command.Promote && promoted is not null;
+        // {"wait": false}: each batch goes to the write-ahead log as it arrives; the answer follows the last byte by one fsync.
+        using var logged = command.HasWait && !command.Wait
+            ? _store.BeginUpload(promote ? [(landing, source), (promoted!, source)] : [(landing, source)])
+            : null;
         var batches = new List<RecordBatch>();
         long rows = 0;
         while (await Decode(() => requestStream.MoveNext(ct), ct).ConfigureAwait(false))
@@ -67,30 +72,37 @@ internal sealed partial class LakehouseFlightService
                 throw LakehouseException.Invalid(
                     $"upload exceeds the cap of {_options.MaxUploadRows:N0} rows per upload: split it into several uploads");
             }
-            batches.Add(converter.Convert(batch, rows));
+            var converted = converter.Convert(batch, rows);
+            if (logged is not null)
+            {
+                logged.Add(converted);
+            }
+            else
+            {
+                batches.Add(converted);
+            }
             rows += batch.Length;
+        }
+        if (logged is not null)
+        {
+            var receipt = await logged.CommitAsync(ct).ConfigureAwait(false);
+            ServerLog.Uploaded(_logger, rows, source, command.Promote);
+            await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+            {
+                ["run_id"] = receipt.RunId, ["state"] = "durable", ["applied"] = false, ["rows"] = receipt.Rows, ["symbols"] = receipt.Symbols,
+                ["tables"] = receipt.Tables,
+                ["follow"] = $"DoAction upload-status {{\"run_id\":\"{receipt.RunId}\",\"wait\":true}} returns once it is applied",
+            }))).ConfigureAwait(false);
+            return;
         }
         IReadOnlyList<StorageReport> reports = [];
         if (rows > 0)
         {
             var all = batches.Count == 1 ? batches[0] : RecordBatches.Concatenate(batches);
             var writes = new List<TableWrite> { new(landing, all, source) };
-            if (command.Promote && promoted is not null)
+            if (promote)
             {
-                writes.Add(new TableWrite(promoted, all, source));
-            }
-            if (command.HasWait && !command.Wait)
-            {
-                // Acknowledged once durable in the write-ahead log; the background applier lands it.
-                var receipt = await _store.EnqueueAsync(writes, ct).ConfigureAwait(false);
-                ServerLog.Uploaded(_logger, rows, source, command.Promote);
-                await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
-                {
-                    ["run_id"] = receipt.RunId, ["state"] = "durable", ["applied"] = false, ["rows"] = receipt.Rows, ["symbols"] = receipt.Symbols,
-                    ["tables"] = receipt.Tables,
-                    ["follow"] = $"DoAction upload-status {{\"run_id\":\"{receipt.RunId}\",\"wait\":true}} returns once it is applied",
-                }))).ConfigureAwait(false);
-                return;
+                writes.Add(new TableWrite(promoted!, all, source));
             }
             reports = await _store.WriteAsync(writes, cancellationToken: ct).ConfigureAwait(false);
             // Gold follows silver; its reports go to the gold manifests, not into the PutResult.

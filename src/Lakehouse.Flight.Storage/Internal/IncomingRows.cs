@@ -18,14 +18,7 @@ internal static class IncomingRows
     public static RecordBatch Prepare(TableDefinition table, RecordBatch rows, string? source, string runId, DateTimeOffset now)
     {
         var schema = table.Schema;
-        foreach (var f in rows.Schema.FieldsList)
-        {
-            if (schema.GetFieldIndex(f.Name) < 0)
-            {
-                throw LakehouseException.Invalid(
-                    $"unexpected column '{f.Name}' for {table.Id}: its columns are {string.Join(", ", schema.FieldsList.Select(x => x.Name))}");
-            }
-        }
+        CheckUnexpected(table, rows.Schema);
         var n = rows.Length;
         var arrays = new IArrowArray[schema.FieldsList.Count];
         for (var c = 0; c < arrays.Length; c++)
@@ -57,21 +50,15 @@ internal static class IncomingRows
                 continue;
             }
             var array = rows.Column(i);
-            if (!SameType(array.Data.DataType, field.DataType))
-            {
-                throw LakehouseException.Invalid($"column '{field.Name}' has type {array.Data.DataType.Name}; {table.Id} stores {field.DataType.Name}");
-            }
+            CheckType(table, field, array);
             if (field.Name == "source" && array is StringArray given)
             {
                 // A row without a source still says where it came from.
                 array = Strings(n, r => given.IsNull(r) || given.GetString(r).Length == 0 ? "unknown" : given.GetString(r));
             }
-            else if (!field.IsNullable && array.NullCount > 0)
+            else
             {
-                var row = Enumerable.Range(0, n).First(array.IsNull);
-                throw table.Key.Contains(field.Name)
-                    ? LakehouseException.Invalid($"row {row}: key column '{field.Name}' is null; every row needs a {string.Join(", ", table.Key)}")
-                    : LakehouseException.Invalid($"row {row}: column '{field.Name}' is null; only {string.Join(", ", schema.FieldsList.Where(x => x.IsNullable).Select(x => x.Name))} may be null");
+                CheckNulls(table, field, array);
             }
             arrays[c] = field.Name == TableDefinition.SymbolColumn ? NormalizeSymbols((StringArray)array) : array;
         }
@@ -121,6 +108,72 @@ internal static class IncomingRows
         return result;
     }
 
+    /// <summary>
+    /// The checks of <see cref="Prepare"/> and <see cref="Group"/> without building anything: columns,
+    /// types, nulls, symbols, and keys across every batch given to the same <paramref name="keys"/>. The
+    /// write-ahead log runs it batch by batch while an upload streams in, so a refusal comes before the
+    /// acknowledgement and costs one pass over the key columns.
+    /// </summary>
+    public static void Check(TableDefinition table, RecordBatch rows, string? source, KeyTracker keys)
+    {
+        var schema = table.Schema;
+        CheckUnexpected(table, rows.Schema);
+        foreach (var field in schema.FieldsList)
+        {
+            if (field.Name is "ingested_at" or "run_id" || (field.Name == "source" && source is not null))
+            {
+                continue;
+            }
+            var i = rows.Schema.GetFieldIndex(field.Name);
+            if (i < 0)
+            {
+                if (!field.IsNullable && field.Name != "source")
+                {
+                    throw LakehouseException.Invalid($"missing column '{field.Name}' for {table.Id}");
+                }
+                continue;
+            }
+            var array = rows.Column(i);
+            CheckType(table, field, array);
+            if (field.Name != "source")
+            {
+                CheckNulls(table, field, array);
+            }
+        }
+        keys.Add(table, rows);
+    }
+
+    private static void CheckUnexpected(TableDefinition table, Schema rows)
+    {
+        foreach (var f in rows.FieldsList)
+        {
+            if (table.Schema.GetFieldIndex(f.Name) < 0)
+            {
+                throw LakehouseException.Invalid(
+                    $"unexpected column '{f.Name}' for {table.Id}: its columns are {string.Join(", ", table.Schema.FieldsList.Select(x => x.Name))}");
+            }
+        }
+    }
+
+    private static void CheckType(TableDefinition table, Field field, IArrowArray array)
+    {
+        if (!SameType(array.Data.DataType, field.DataType))
+        {
+            throw LakehouseException.Invalid($"column '{field.Name}' has type {array.Data.DataType.Name}; {table.Id} stores {field.DataType.Name}");
+        }
+    }
+
+    private static void CheckNulls(TableDefinition table, Field field, IArrowArray array)
+    {
+        if (!field.IsNullable && array.NullCount > 0)
+        {
+            var row = Enumerable.Range(0, array.Length).First(array.IsNull);
+            throw table.Key.Contains(field.Name)
+                ? LakehouseException.Invalid($"row {row}: key column '{field.Name}' is null; every row needs a {string.Join(", ", table.Key)}")
+                : LakehouseException.Invalid($"row {row}: column '{field.Name}' is null; only {string.Join(", ", table.Schema.FieldsList.Where(x => x.IsNullable).Select(x => x.Name))} may be null");
+        }
+    }
+
     private static bool SameType(IArrowType a, IArrowType b) => (a, b) switch
     {
         (TimestampType x, TimestampType y) => x.Unit == y.Unit && x.Timezone == y.Timezone,
@@ -155,5 +208,91 @@ internal static class IncomingRows
         var values = new long[n];
         System.Array.Fill(values, value);
         return new ArrowBuffer(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+    }
+}
+
+/// <summary>
+/// The keys seen so far across the batches of one upload: a bad symbol or a key seen twice refuses it
+/// with the same messages as <see cref="IncomingRows.Group"/>. Rows of one symbol usually arrive in date
+/// order, so each symbol keeps its last day and only builds a set of days when an older one turns up.
+/// </summary>
+internal sealed class KeyTracker
+{
+    private readonly Dictionary<string, SymbolKeys> _symbols = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _normalized = new(StringComparer.Ordinal);
+    private HashSet<(string, int, string)>? _wide;
+
+    public int Symbols => _symbols.Count;
+
+    public void Add(TableDefinition table, RecordBatch rows)
+    {
+        var symbols = (StringArray)rows.Column(TableDefinition.SymbolColumn);
+        var dates = (Date32Array)rows.Column(table.DateColumn);
+        var extra = table.Key.Skip(2).Select(k => rows.Schema.GetFieldIndex(k) is var i and >= 0 ? (StringArray)rows.Column(i) : null).ToArray();
+        ReadOnlySpan<byte> last = default;
+        SymbolKeys? current = null;
+        var days = dates.Values;
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var bytes = symbols.GetBytes(r);
+            if (current is null || !bytes.SequenceEqual(last))
+            {
+                var raw = symbols.GetString(r);
+                if (!_normalized.TryGetValue(raw, out var symbol))
+                {
+                    _normalized[raw] = symbol = Lakehouse.Flight.Core.Symbols.Normalize(raw);
+                }
+                if (!_symbols.TryGetValue(symbol, out current))
+                {
+                    _symbols[symbol] = current = new SymbolKeys(symbol);
+                }
+                last = bytes;
+            }
+            if (extra.Length > 0)
+            {
+                var rest = string.Join('\u001f', extra.Select(e => e?.GetString(r) ?? ""));
+                if (!(_wide ??= []).Add((current.Symbol, days[r], rest)))
+                {
+                    throw Duplicate(table, current.Symbol, days[r], rest);
+                }
+                continue;
+            }
+            if (!current.Add(days[r]))
+            {
+                throw Duplicate(table, current.Symbol, days[r], "");
+            }
+        }
+    }
+
+    private static LakehouseException Duplicate(TableDefinition table, string symbol, int day, string rest)
+    {
+        var date = DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day);
+        return LakehouseException.Invalid(
+            $"duplicate key ({symbol}, {date:yyyy-MM-dd}{(rest.Length == 0 ? "" : ", " + rest.Replace('\u001f', ','))}) in one batch: send each ({string.Join(", ", table.Key)}) once");
+    }
+
+    private sealed class SymbolKeys(string symbol)
+    {
+        private int _last = int.MinValue;
+        private HashSet<int>? _days;
+        private readonly List<int> _ascending = [];
+
+        public string Symbol { get; } = symbol;
+
+        public bool Add(int day)
+        {
+            if (_days is not null)
+            {
+                return _days.Add(day);
+            }
+            if (day > _last)
+            {
+                _last = day;
+                _ascending.Add(day);
+                return true;
+            }
+            _days = [.. _ascending];
+            return _days.Add(day);
+        }
     }
 }

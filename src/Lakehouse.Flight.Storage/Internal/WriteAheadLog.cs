@@ -9,7 +9,6 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// <summary>What a write-ahead entry holds besides its rows: the run and the tables the rows go to.</summary>
 internal sealed record WalHeader(
     [property: JsonPropertyName("run_id")] string RunId,
-    [property: JsonPropertyName("rows")] long Rows,
     [property: JsonPropertyName("targets")] WalTarget[] Targets)
 {
     /// <summary>When the upload was acknowledged: the rows' <c>ingested_at</c>.</summary>
@@ -53,38 +52,63 @@ internal sealed class WriteAheadLog(string dir)
     public string NewPath(string runId) =>
         System.IO.Path.Combine(Dir, string.Create(CultureInfo.InvariantCulture, $"{NextTicks():D19}-{Environment.ProcessId}-{runId}{Extension}"));
 
-    /// <summary>Writes an entry at <paramref name="path"/> and makes it durable. Throws (leaving nothing behind) when it cannot.</summary>
-    public WalEntry Append(string path, WalHeader header, IReadOnlyList<RecordBatch> batches)
+    /// <summary>Starts an entry at <paramref name="path"/>: batches are appended as they come, <see cref="EntryWriter.Complete"/> makes it durable.</summary>
+    public EntryWriter Begin(string path, WalHeader header)
     {
         Directory.CreateDirectory(Dir);
-        var schema = batches[0].Schema;
-        var metadata = new Dictionary<string, string>(schema.Metadata ?? new Dictionary<string, string>())
+        return new EntryWriter(path, header, Dir);
+    }
+
+    /// <summary>One entry being written: one sequential stream, one fsync at the end.</summary>
+    internal sealed class EntryWriter(string path, WalHeader header, string dir) : IDisposable
+    {
+        private FileStream? _file;
+        private ArrowStreamWriter? _writer;
+        private Schema? _schema;
+        private bool _complete;
+
+        public string Path => path;
+
+        public void Write(RecordBatch batch)
         {
-            [HeaderKey] = JsonSerializer.Serialize(header, WalJson.Default.WalHeader),
-        };
-        var withHeader = new Schema(schema.FieldsList, metadata);
-        try
-        {
-            using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            if (_writer is null)
             {
-                using (var writer = new ArrowStreamWriter(fs, withHeader, leaveOpen: true))
+                var metadata = new Dictionary<string, string>(batch.Schema.Metadata ?? new Dictionary<string, string>())
                 {
-                    foreach (var b in batches)
-                    {
-                        writer.WriteRecordBatch(new RecordBatch(withHeader, Enumerable.Range(0, b.ColumnCount).Select(b.Column), b.Length));
-                    }
-                    writer.WriteEnd();
-                }
-                fs.Flush(flushToDisk: true);
+                    [HeaderKey] = JsonSerializer.Serialize(header, WalJson.Default.WalHeader),
+                };
+                _schema = new Schema(batch.Schema.FieldsList, metadata);
+                _file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+                _writer = new ArrowStreamWriter(_file, _schema, leaveOpen: true);
             }
-            DurableFile.FsyncDirectory(Dir);
+            _writer.WriteRecordBatch(new RecordBatch(_schema!, Enumerable.Range(0, batch.ColumnCount).Select(batch.Column), batch.Length));
         }
-        catch
+
+        /// <summary>Ends the stream and makes it durable (file, then folder); the entry counts from here on.</summary>
+        public void Complete()
         {
-            DurableFile.TryDelete(path);
-            throw;
+            if (_writer is null || _file is null)
+            {
+                throw new InvalidOperationException("an empty upload has no log entry");
+            }
+            _writer.WriteEnd();
+            _writer.Dispose();
+            _file.Flush(flushToDisk: true);
+            _file.Dispose();
+            DurableFile.FsyncDirectory(dir);
+            _complete = true;
         }
-        return Parse(path)!;
+
+        public void Dispose()
+        {
+            if (_complete)
+            {
+                return;
+            }
+            _writer?.Dispose();
+            _file?.Dispose();
+            DurableFile.TryDelete(path);
+        }
     }
 
     /// <summary>The entries on disk, oldest first (torn ones are left to <see cref="Read"/> to discard).</summary>

@@ -369,7 +369,7 @@ internal static class E2eHarness
     }
 
     /// <summary>src/Lakehouse.Flight.Cli/bin/{Release,Debug}/net10.0/lakehouse.dll above this program's folder.</summary>
-    private static string? FindServerDll()
+    internal static string? FindServerDll()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

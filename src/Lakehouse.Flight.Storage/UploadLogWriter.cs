@@ -1,0 +1,101 @@
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Storage;
+
+/// <summary>
+/// An upload streaming into the write-ahead log (<see cref="PriceStore.BeginUpload"/>): <see cref="Add"/>
+/// checks each batch against every target table and appends it; <see cref="CommitAsync"/> makes the entry
+/// durable and hands it to the applier. Disposed without a commit, it deletes what it wrote.
+/// </summary>
+public sealed class UploadLogWriter : IDisposable
+{
+    private readonly PriceStore _store;
+    private readonly WriteAheadLog.EntryWriter _entry;
+    private readonly WalHeader _header;
+    private readonly (TableDefinition Table, string? Source)[] _targets;
+    private readonly KeyTracker _keys = new();
+    private long _rows;
+    private long _bytes;
+    private bool _done;
+
+    internal UploadLogWriter(PriceStore store, WriteAheadLog.EntryWriter entry, WalHeader header, (TableDefinition, string?)[] targets)
+    {
+        _store = store;
+        _entry = entry;
+        _header = header;
+        _targets = targets;
+    }
+
+    /// <summary>The run the upload will be applied under.</summary>
+    public string RunId => _header.RunId;
+
+    /// <summary>Rows added so far.</summary>
+    public long Rows => _rows;
+
+    /// <summary>Checks <paramref name="rows"/> (columns, types, nulls, symbols, keys across all batches so far) and appends them.</summary>
+    /// <exception cref="LakehouseException">Rows that do not fit a table; a full disk.</exception>
+    public void Add(RecordBatch rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ObjectDisposedException.ThrowIf(_done, this);
+        if (rows.Length == 0)
+        {
+            return;
+        }
+        // Keys once (every target shares the rows and the (symbol, date) key); columns per table.
+        for (var i = 0; i < _targets.Length; i++)
+        {
+            IncomingRows.Check(_targets[i].Table, rows, _targets[i].Source, i == 0 ? _keys : new KeyTracker());
+        }
+        var bytes = rows.Arrays.Sum(a => a.Data.Buffers.Sum(b => (long)b.Length)) + 1024;
+        try
+        {
+            if (StorageFaults.FreeBytes(_store.Paths.Root) is { } free && free < bytes + StorageFaults.Margin)
+            {
+                throw StorageFaults.DiskFull(_bytes + bytes + StorageFaults.Margin, free);
+            }
+            _entry.Write(rows);
+        }
+        catch (Exception ex) when (StorageFaults.Translate(ex, _bytes + bytes, _store.Paths.Root) is { } user)
+        {
+            throw user;
+        }
+        _rows += rows.Length;
+        _bytes += bytes;
+    }
+
+    /// <summary>Makes the entry durable (one fsync of the file, one of its folder) and queues it; the upload is acknowledged from here.</summary>
+    /// <exception cref="LakehouseException">Nothing was added; a full disk.</exception>
+    public Task<UploadReceipt> CommitAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_done, this);
+        if (_rows == 0)
+        {
+            throw LakehouseException.Invalid("an upload acknowledged before it is applied needs at least one row");
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            _entry.Complete();
+        }
+        catch (Exception ex) when (StorageFaults.Translate(ex, _bytes, _store.Paths.Root) is { } user)
+        {
+            throw user;
+        }
+        _done = true;
+        return Task.FromResult(_store.Logged(WriteAheadLog.Parse(_entry.Path)!, _header, _rows, _keys.Symbols));
+    }
+
+    public void Dispose()
+    {
+        if (!_done)
+        {
+            _done = true;
+            _entry.Dispose();
+            PriceStore.Disowned(_entry.Path);
+        }
+    }
+}
