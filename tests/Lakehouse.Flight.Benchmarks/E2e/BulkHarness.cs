@@ -95,6 +95,19 @@ internal static class BulkHarness
                     small.Add(Stats.Ms(s));
                 }
                 var smallRows = Batches(["X"], new DateOnly(2024, 1, 1), new DateOnly(2024, 5, 17)).Sum(b => b.Length);
+                // The store alone (no gRPC, no gold) for the same small landings, in this process on another lake.
+                var store = Storage.PriceStore.Open(new Storage.StoreOptions { DataDir = Path.Combine(dataDir, "in-process") });
+                var land = new List<double>();
+                for (var i = 0; i < smallPuts + 5; i++)
+                {
+                    var bars = Ingestion.SyntheticSource.Generate([$"LAND{i:D3}"], new DateOnly(2024, 1, 1), new DateOnly(2024, 5, 17));
+                    var s = Stopwatch.GetTimestamp();
+                    await store.LandAsync(bars, "bench", promote: true).ConfigureAwait(false);
+                    if (i >= 5)
+                    {
+                        land.Add(Stats.Ms(s));
+                    }
+                }
 
                 t.Add($"old: DoPut answered once applied (bronze + silver + gold), {perPut} symbols x {years} y per call",
                     $"{F(oldRate)} rows/s ({F(rows)} rows in {F(oldSeconds, "F2")} s; server CPU {F(oldCpu, "F1")} s)");
@@ -106,7 +119,9 @@ internal static class BulkHarness
                     $"{F(rows / goldSeconds)} rows/s ({F(goldSeconds, "F2")} s from the first byte; server CPU {F(newCpu, "F1")} s)", X(rows / goldSeconds, oldRate, "old"));
                 t.Add("server peak RSS during the new path", $"{F(peakKb / 1024.0)} MiB");
                 t.Add($"DoPut of {smallRows} rows answered once in silver ({smallPuts} calls, new symbols)",
-                    $"median {Ms(Stats.Median(small))}, p99 {Ms(Stats.Percentile(small, 99))}");
+                    $"median {Ms(Stats.Median(small))}, p99 {Ms(Stats.Percentile(small, 99))}", X(Stats.Median(small), Stats.Median(land), "in-process LandAsync"));
+                t.Add($"in-process LandAsync of the same {smallRows} rows (bronze + silver, no gold, no network)",
+                    $"median {Ms(Stats.Median(land))}, p99 {Ms(Stats.Percentile(land, 99))}");
             }
             t.Print(Console.Out);
             return 0;
