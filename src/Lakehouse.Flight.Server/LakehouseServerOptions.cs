@@ -54,7 +54,7 @@ public sealed class LakehouseServerOptions
     public long CacheBytes { get; set; } = 2L << 30;
 
     /// <summary>Rows per commit when an upload acknowledged before it is applied (<c>"wait": false</c>) lands.</summary>
-    public int UploadApplyChunkRows { get; set; } = 256 * 1024;
+    public int UploadApplyChunkRows { get; set; } = 64 * 1024;
 
     public AuthOptions Auth { get; set; } = new();
 

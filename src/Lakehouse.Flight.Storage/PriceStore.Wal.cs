@@ -29,6 +29,9 @@ public sealed partial class PriceStore
     private readonly List<(WalEntry Entry, WalHeader Header)> _walQueue = [];
     private readonly ConcurrentDictionary<string, RunState> _runs = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _applyGate = new(1, 1);
+
+    /// <summary>Commits of one upload in flight at once (disjoint symbols): two overlap CPU work with disk waits on 2 cores.</summary>
+    internal const int UploadApplyParallelism = 2;
     private readonly SemaphoreSlim _walSignal = new(0);
     private readonly AsyncLocal<bool> _inApplier = new();
     private readonly List<Func<IReadOnlyList<StorageReport>, CancellationToken, Task>> _appliedHandlers = [];
@@ -315,28 +318,35 @@ public sealed partial class PriceStore
             run.Rows = rows.Length;
             var targets = header.Targets.Select(t => (Table: Catalog.Get(Layers.Parse(t.Layer), t.Table), t.Source)).ToArray();
             // After a crash part of the upload may be committed: those symbols are skipped, their reports kept.
-            var done = adopted ? CommittedReports(header.RunId, targets.Select(t => new TableId(t.Table, t.Table.PerSource ? t.Source : null)).ToArray()) : [];
-            run.Add(done);
-            var doneKeys = done.Select(r => (r.Layer, r.Table, r.Symbol)).ToHashSet();
-            foreach (var chunk in SymbolChunks(rows, Options.UploadApplyChunkRows))
+            // What is committed already: after a crash, from the manifests (once); after a failed attempt in
+            // this process (a full disk), from the run's own reports. Those symbols are skipped.
+            if (adopted && !run.Scanned)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var writes = new List<TableWrite>();
-                foreach (var (table, source) in targets)
-                {
-                    var layer = Layers.Name(table.Layer);
-                    var picks = chunk.Where(s => !doneKeys.Contains((layer, table.Name, s.Symbol))).SelectMany(s => s.Rows).Select(r => new RowRef(0, r)).ToArray();
-                    if (picks.Length > 0)
-                    {
-                        writes.Add(new TableWrite(table, picks.Length == rows.Length ? rows : ArrowRows.Take(rows.Schema, [rows], picks), source));
-                    }
-                }
-                if (writes.Count == 0)
-                {
-                    continue;
-                }
-                run.Add(await WriteCoreAsync(writes, header.RunId, header.Ts, cancellationToken).ConfigureAwait(false));
+                run.Add(CommittedReports(header.RunId, targets.Select(t => new TableId(t.Table, t.Table.PerSource ? t.Source : null)).ToArray()));
+                run.Scanned = true;
             }
+            var doneKeys = run.Snapshot().Select(r => (r.Layer, r.Table, r.Symbol)).ToHashSet();
+            // Chunks hold disjoint symbols, so their commits lock disjoint keys and may overlap: one stages
+            // and encodes while another waits on the disk. Each is whole to readers.
+            await Parallel.ForEachAsync(SymbolChunks(rows, Options.UploadApplyChunkRows),
+                new ParallelOptions { MaxDegreeOfParallelism = UploadApplyParallelism, CancellationToken = cancellationToken },
+                async (chunk, ct) =>
+                {
+                    var writes = new List<TableWrite>();
+                    foreach (var (table, source) in targets)
+                    {
+                        var layer = Layers.Name(table.Layer);
+                        var picks = chunk.Where(s => !doneKeys.Contains((layer, table.Name, s.Symbol))).SelectMany(s => s.Rows).Select(r => new RowRef(0, r)).ToArray();
+                        if (picks.Length > 0)
+                        {
+                            writes.Add(new TableWrite(table, picks.Length == rows.Length ? rows : ArrowRows.Take(rows.Schema, [rows], picks), source));
+                        }
+                    }
+                    if (writes.Count > 0)
+                    {
+                        run.Add(await WriteCoreAsync(writes, header.RunId, header.Ts, ct).ConfigureAwait(false));
+                    }
+                }).ConfigureAwait(false);
             Dequeue(entry);
             File.Delete(entry.Path);
             run.Finish("applied", null);
@@ -481,6 +491,9 @@ public sealed partial class PriceStore
     private sealed class RunState(long rows)
     {
         public long Rows { get; set; } = rows;
+
+        /// <summary>The manifests were read for this run's committed symbols (an adopted upload, once).</summary>
+        public bool Scanned { get; set; }
         public string State { get; private set; } = "pending";
         public string? Error { get; private set; }
         public List<StorageReport> Reports { get; } = [];

@@ -18,7 +18,7 @@ public sealed class StoreOptions
     public int TargetBatchRows { get; set; } = 64 * 1024;
 
     /// <summary>Rows per commit when an acknowledged upload is applied (whole symbols; readers see each commit whole).</summary>
-    public int UploadApplyChunkRows { get; set; } = 256 * 1024;
+    public int UploadApplyChunkRows { get; set; } = 64 * 1024;
 
     /// <summary>The tables of the lake (the product's tables unless a caller declares more).</summary>
     public TableCatalog Catalog { get; set; } = TableCatalog.Default;
