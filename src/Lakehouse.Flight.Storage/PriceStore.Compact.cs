@@ -35,8 +35,8 @@ public sealed partial class PriceStore
                 }
                 _changes.Poll(def);
                 var symbols = _index.SymbolsOf(id);
-                var full = all || !_copiesChecked.Contains(id);
-                foreach (var symbol in _copies.TakeCandidates(id, symbols, all))
+                var (candidates, full) = _copies.TakeCandidates(id, symbols, all);
+                foreach (var symbol in candidates)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     checkedCount++;
@@ -68,7 +68,6 @@ public sealed partial class PriceStore
                     {
                         _copies.Delete(id, gone);
                     }
-                    _copiesChecked.Add(id);
                     _copies.MarkChecked(id);
                 }
             }
@@ -80,8 +79,6 @@ public sealed partial class PriceStore
             return new CompactionResult(checkedCount, rebuilt, rows, bytes, removed);
         }
     }
-
-    private readonly HashSet<TableId> _copiesChecked = [];
 
     /// <summary>True when the symbol's copy lists exactly the index's months, each with its month file's current stamp.</summary>
     private bool IsCurrent(TableId table, string symbol)
@@ -95,11 +92,11 @@ public sealed partial class PriceStore
         {
             return false;
         }
-        var i = 0;
-        foreach (var (y, m) in partitions)
+        var list = partitions.ToArray();
+        var stamps = FileStamps.OfMonths(Paths.SymbolDir(table, symbol), table.Definition.Partitioning, list);
+        for (var i = 0; i < list.Length; i++)
         {
-            var c = months[i++];
-            if (c.Year != y || c.Month != m || FileStamp.Of(Paths.PartitionFile(table, new PartitionKey(symbol, y, m))) != c.Stamp)
+            if (months[i].Year != list[i].Year || months[i].Month != list[i].Month || stamps[i] != months[i].Stamp)
             {
                 return false;
             }

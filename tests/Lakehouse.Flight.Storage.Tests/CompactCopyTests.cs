@@ -246,6 +246,28 @@ public sealed class CompactCopyTests : IDisposable
         Assert.Equal(symbols.Length, store.Copies.Loaded);
     }
 
+    [Fact]
+    public async Task FileStamps_NativeStat_EqualsFileInfo()
+    {
+        var store = Open();
+        await store.UpsertAsync(Bars("2021-11-01", "2022-02-28", "AAPL"));
+        var table = new TableId(PriceTables.Silver);
+        var months = new[] { (2021, 11), (2021, 12), (2022, 1), (2022, 2), (2022, 3) };
+
+        var stamps = FileStamps.OfMonths(store.Paths.SymbolDir(table, "AAPL"), Partitioning.SymbolYearMonth, months);
+
+        for (var i = 0; i < months.Length; i++)
+        {
+            var info = new FileInfo(store.Paths.PartitionFile(table, new PartitionKey("AAPL", months[i].Item1, months[i].Item2)));
+            var expected = info.Exists ? new FileStamp(info.Length, info.LastWriteTimeUtc) : default;
+            Assert.Equal(expected, stamps[i]);
+            Assert.Equal(expected, FileStamp.Of(info.FullName));
+        }
+        Assert.Equal(default, stamps[^1]);
+        Assert.NotEqual(default, stamps[0]);
+        Assert.All(FileStamps.OfMonths(store.Paths.SymbolDir(table, "NOPE"), Partitioning.SymbolYearMonth, months), s => Assert.Equal(default, s));
+    }
+
     private static List<string> Dump(IEnumerable<RecordBatch> batches)
     {
         var rows = new List<string>();

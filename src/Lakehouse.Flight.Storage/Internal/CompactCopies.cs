@@ -117,7 +117,7 @@ internal sealed class CompactCopies(LakePaths paths, ILogger logger)
     /// Symbols a compaction pass should check: every symbol of the table the first time (or when
     /// <paramref name="all"/>), else those marked dirty since the last pass (taken off the list).
     /// </summary>
-    public IReadOnlyList<string> TakeCandidates(TableId table, IReadOnlyList<string> allSymbols, bool all)
+    public (IReadOnlyList<string> Symbols, bool Full) TakeCandidates(TableId table, IReadOnlyList<string> allSymbols, bool all)
     {
         var first = !_checked.ContainsKey(table);
         var dirty = new List<string>();
@@ -130,10 +130,10 @@ internal sealed class CompactCopies(LakePaths paths, ILogger logger)
         }
         if (first || all)
         {
-            return allSymbols;
+            return (allSymbols, true);
         }
         dirty.Sort(StringComparer.Ordinal);
-        return dirty;
+        return (dirty, false);
     }
 
     /// <summary>The first full pass over a table is done (from now on only dirty symbols are checked).</summary>

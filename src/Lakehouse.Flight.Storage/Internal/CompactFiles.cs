@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -49,7 +50,7 @@ internal sealed class CompactCopy(RecordBatch rows, CopiedMonth[] months)
 /// in the schema's key-value metadata (year, month, first row, rows, and the length and write time of
 /// the month file the rows came from), then a 16-byte trailer: a 64-bit checksum of everything before
 /// it and a magic. Arrow, not Parquet: the copy is our cache, so it is stored in the shape the cache
-/// holds, and reading it is one file read and no decode (the buffers are sliced out of the bytes read).
+/// holds, and reading it is one file read, a checksum and one copy of the buffers, no decode.
 /// </summary>
 internal static class CompactFiles
 {
@@ -106,13 +107,36 @@ internal static class CompactFiles
     /// </summary>
     public static CompactCopy Read(string path, TableDefinition table)
     {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < TrailerBytes || !bytes.AsSpan(bytes.Length - 8).SequenceEqual(Magic))
+        // Read into a pooled buffer and copy the rows out once: a symbol's file is a few hundred KB, which
+        // would land on the large object heap for every cold load, and a scan of a lake larger than the
+        // cache would churn through it (the per-column arrays copied out stay below that size).
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+        var length = checked((int)fs.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            fs.ReadExactly(buffer, 0, length);
+            return Parse(buffer.AsMemory(0, length), table, path);
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new InvalidDataException($"{path}: shorter than when opened", ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static CompactCopy Parse(ReadOnlyMemory<byte> bytes, TableDefinition table, string path)
+    {
+        var span = bytes.Span;
+        if (bytes.Length < TrailerBytes || !span[^8..].SequenceEqual(Magic))
         {
             throw new InvalidDataException($"{path}: not a compacted copy (no trailer)");
         }
-        var body = bytes.AsMemory(0, bytes.Length - TrailerBytes);
-        if (BitConverter.ToUInt64(bytes, bytes.Length - TrailerBytes) != Checksum(body.Span))
+        var body = bytes[..^TrailerBytes];
+        if (BitConverter.ToUInt64(span[^TrailerBytes..]) != Checksum(body.Span))
         {
             throw new InvalidDataException($"{path}: checksum mismatch");
         }
@@ -123,21 +147,37 @@ internal static class CompactFiles
             var batches = new List<RecordBatch>(1);
             while (reader.ReadNextRecordBatch() is { } batch)
             {
-                batches.Add(batch);
+                batches.Add(CopyOut(batch, table.Schema));
             }
-            var rows = batches.Count == 1 ? batches[0] : ArrowConcat.ConcatenateManaged(batches);
             var expected = months.Length == 0 ? 0 : months[^1].Start + months[^1].Length;
-            if (batches.Count == 0 || rows.Length != expected)
+            var rows = batches.Sum(b => (long)b.Length);
+            if (batches.Count == 0 || rows != expected)
             {
-                throw new InvalidDataException($"{path}: {(batches.Count == 0 ? 0 : rows.Length)} rows where the month table says {expected}");
+                throw new InvalidDataException($"{path}: {rows} rows where the month table says {expected}");
             }
-            // The cache's batches carry the table's own schema (no copy metadata).
-            return new CompactCopy(new RecordBatch(table.Schema, Enumerable.Range(0, rows.ColumnCount).Select(rows.Column), rows.Length), months);
+            return new CompactCopy(batches.Count == 1 ? batches[0] : ArrowConcat.ConcatenateManaged(batches), months);
         }
         catch (Exception ex) when (ex is not InvalidDataException and not OutOfMemoryException)
         {
             throw new InvalidDataException($"{path}: unreadable compacted copy ({ex.GetType().Name}: {ex.Message})", ex);
         }
+    }
+
+    /// <summary>The batch with every buffer copied out of the pooled file buffer onto the managed heap, under the table's own schema.</summary>
+    private static RecordBatch CopyOut(RecordBatch batch, Schema schema)
+    {
+        var arrays = new IArrowArray[batch.ColumnCount];
+        for (var c = 0; c < arrays.Length; c++)
+        {
+            var data = batch.Column(c).Data;
+            if (data.Children is { Length: > 0 } || data.Dictionary is not null)
+            {
+                throw new InvalidDataException($"column '{schema.FieldsList[c].Name}' is nested, which no table has");
+            }
+            var buffers = data.Buffers.Select(b => b.IsEmpty ? ArrowBuffer.Empty : new ArrowBuffer(b.Span.ToArray())).ToArray();
+            arrays[c] = ArrowArrayFactory.BuildArray(new ArrayData(data.DataType, data.Length, data.NullCount, data.Offset, buffers));
+        }
+        return new RecordBatch(schema, arrays, batch.Length);
     }
 
     /// <summary>The month table alone (the schema message at the file's start); enough to tell whether a copy is current.</summary>

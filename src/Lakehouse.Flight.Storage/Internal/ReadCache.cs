@@ -16,7 +16,7 @@ internal sealed record StagedPartition(TableId Table, PartitionKey Key, string P
 internal sealed class ReadCache
 {
     /// <summary>A read touching at least this many partitions of an uncached symbol builds its entry.</summary>
-    private const int BuildEntryPartitions = 8;
+    internal const int BuildEntryPartitions = 8;
 
     private readonly LakePaths _paths;
     private readonly PartitionIndex _index;
@@ -138,6 +138,53 @@ internal sealed class ReadCache
         return _copies is not null && _copies.Exists(table, symbol) ? LoadSymbol(table, symbol, parallel: true, cancellationToken) : null;
     }
 
+    /// <summary>
+    /// Builds, on all cores, the entries of the symbols a large read is about to resolve one by one, where
+    /// each has a compacted copy: loading a copy is a file read and a stat per month, so the symbols of a
+    /// scan load side by side. Takes the symbols from <paramref name="start"/> on, up to about
+    /// <paramref name="maxRows"/> rows and half the cache's budget (so a scan of a lake larger than the cache
+    /// never evicts what it prefetched before reading it); returns where the window ends.
+    /// </summary>
+    public int PrefetchEntries(TableId table, IReadOnlyList<string> symbols, int start, long maxRows, CancellationToken cancellationToken)
+    {
+        if (!_symbols.Enabled || _copies is null || !KeepsEntries(table) || start >= symbols.Count)
+        {
+            return symbols.Count;
+        }
+        var work = new List<string>();
+        long rows = 0;
+        var end = start;
+        // About 21 rows of ~90 bytes per month partition; only a bound, so an estimate will do.
+        const long RowsPerPartition = 23, BytesPerRow = 96;
+        while (end < symbols.Count && rows < maxRows && rows * BytesPerRow < _symbols.BudgetBytes / 2)
+        {
+            var symbol = symbols[end++];
+            if (symbol.Length == 0)
+            {
+                continue;
+            }
+            var partitions = _index.PartitionsOf(table, symbol);
+            if (TryEntry(table, symbol, partitions, out var entry))
+            {
+                rows += entry.Batch.Length;
+                continue;
+            }
+            work.Add(symbol);
+            rows += partitions.Count * RowsPerPartition;
+        }
+        if (work.Count >= 2)
+        {
+            Parallel.ForEach(work, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, symbol =>
+            {
+                if (_copies.Exists(table, symbol))
+                {
+                    BuildEntry(table, symbol, parallel: false, cancellationToken);
+                }
+            });
+        }
+        return end;
+    }
+
     /// <summary>Loads the symbol (<see cref="LoadSymbol"/>) and publishes it, unless a write touched the symbol meanwhile.</summary>
     private SymbolEntry? BuildEntry(TableId table, string symbol, bool parallel, CancellationToken cancellationToken)
     {
@@ -172,6 +219,7 @@ internal sealed class ReadCache
         var stamps = new FileStamp[months.Length];
         var fromCopy = new int[months.Length];
         var missing = new List<int>();
+        var current = copy is null ? null : FileStamps.OfMonths(_paths.SymbolDir(table, symbol), table.Definition.Partitioning, months);
         for (var i = 0; i < months.Length; i++)
         {
             fromCopy[i] = -1;
@@ -181,7 +229,7 @@ internal sealed class ReadCache
                 continue;
             }
             var c = copy.IndexOf(months[i].Year, months[i].Month);
-            var stamp = c < 0 ? default : FileStamp.Of(_paths.PartitionFile(table, new PartitionKey(symbol, months[i].Year, months[i].Month)));
+            var stamp = current![i];
             if (c >= 0 && stamp != default && copy.Months[c].Stamp == stamp)
             {
                 fromCopy[i] = c;
@@ -300,10 +348,14 @@ internal sealed class ReadCache
     public SymbolEntry? RowsForCopy(TableId table, string symbol, CancellationToken cancellationToken)
     {
         var partitions = _index.PartitionsOf(table, symbol);
-        if (_symbols.TryGet(table, symbol, out var entry) && entry.Matches(partitions)
-            && entry.Months.All(m => FileStamp.Of(_paths.PartitionFile(table, new PartitionKey(symbol, m.Year, m.Month))) == m.Stamp))
+        if (_symbols.TryGet(table, symbol, out var entry) && entry.Matches(partitions))
         {
-            return entry;
+            var stamps = FileStamps.OfMonths(_paths.SymbolDir(table, symbol), table.Definition.Partitioning,
+                entry.Months.Select(m => (m.Year, m.Month)).ToArray());
+            if (entry.Months.Select((m, i) => m.Stamp == stamps[i]).All(same => same))
+            {
+                return entry;
+            }
         }
         return LoadSymbol(table, symbol, parallel: false, cancellationToken, forCopy: true);
     }
