@@ -107,9 +107,8 @@ internal static class CompactFiles
     /// </summary>
     public static CompactCopy Read(string path, TableDefinition table)
     {
-        // Read into a pooled buffer and copy the rows out once: a symbol's file is a few hundred KB, which
-        // would land on the large object heap for every cold load, and a scan of a lake larger than the
-        // cache would churn through it (the per-column arrays copied out stay below that size).
+        // Read into a pooled buffer and copy the rows out once, into an array holding only the buffers (no
+        // schema, month table or IPC framing), so what the cache accounts is what it holds.
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
         var length = checked((int)fs.Length);
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
@@ -163,18 +162,47 @@ internal static class CompactFiles
         }
     }
 
-    /// <summary>The batch with every buffer copied out of the pooled file buffer onto the managed heap, under the table's own schema.</summary>
+    /// <summary>
+    /// The batch with every buffer copied out of the pooled file buffer into one array of its own, under the
+    /// table's own schema. One array per symbol (a few hundred KB, so on the large object heap): a cold scan
+    /// loads the whole lake into long-lived entries, and per-column arrays would each be copied from
+    /// generation 0 to 2 on the way (measured: 50 gen-0 collections and 0.42 s of pauses for 2.6M rows in a
+    /// fresh process, against 0.17 s for the one-array layout).
+    /// </summary>
     private static RecordBatch CopyOut(RecordBatch batch, Schema schema)
     {
-        var arrays = new IArrowArray[batch.ColumnCount];
-        for (var c = 0; c < arrays.Length; c++)
+        var total = 0L;
+        for (var c = 0; c < batch.ColumnCount; c++)
         {
             var data = batch.Column(c).Data;
             if (data.Children is { Length: > 0 } || data.Dictionary is not null)
             {
                 throw new InvalidDataException($"column '{schema.FieldsList[c].Name}' is nested, which no table has");
             }
-            var buffers = data.Buffers.Select(b => b.IsEmpty ? ArrowBuffer.Empty : new ArrowBuffer(b.Span.ToArray())).ToArray();
+            foreach (var b in data.Buffers)
+            {
+                total += (b.Length + 7) & ~7L;
+            }
+        }
+        var slab = GC.AllocateUninitializedArray<byte>(checked((int)total));
+        var offset = 0;
+        var arrays = new IArrowArray[batch.ColumnCount];
+        for (var c = 0; c < arrays.Length; c++)
+        {
+            var data = batch.Column(c).Data;
+            var buffers = new ArrowBuffer[data.Buffers.Length];
+            for (var i = 0; i < buffers.Length; i++)
+            {
+                var source = data.Buffers[i].Span;
+                if (source.IsEmpty)
+                {
+                    buffers[i] = ArrowBuffer.Empty;
+                    continue;
+                }
+                source.CopyTo(slab.AsSpan(offset));
+                buffers[i] = new ArrowBuffer(slab.AsMemory(offset, source.Length));
+                offset += (source.Length + 7) & ~7;
+            }
             arrays[c] = ArrowArrayFactory.BuildArray(new ArrayData(data.DataType, data.Length, data.NullCount, data.Offset, buffers));
         }
         return new RecordBatch(schema, arrays, batch.Length);

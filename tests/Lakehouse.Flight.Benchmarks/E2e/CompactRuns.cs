@@ -19,7 +19,7 @@ internal static class CompactRuns
     private const string New = "compacted copies";
 
     /// <summary>Builds the copies and measures in-process; returns the lake's Arrow bytes (for the budget of the memory run).</summary>
-    public static long InProcess(string dataDir, ReportTable t, TextWriter log)
+    public static long InProcess(string dataDir, IReadOnlyList<PriceQuery> queries, IReadOnlyList<PriceQuery> warmup, ReportTable t, TextWriter log)
     {
         log.WriteLine("compact: building the copies from the month files");
         var builder = PriceStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = 0 });
@@ -41,11 +41,25 @@ internal static class CompactRuns
         var newScan = Scan(dataDir, copies: true);
         t.Add($"in-process full scan, cache cold, {Old}", Rate(oldScan));
         t.Add($"in-process full scan, cache cold, {New}", Rate(newScan), X(newScan.RowsPerSecond, oldScan.RowsPerSecond, Old));
-        var (oldParts, oldSeconds) = Warm(dataDir, copies: false);
-        var (newParts, newSeconds) = Warm(dataDir, copies: true);
+        var (oldParts, oldSeconds, oldStore) = Warm(dataDir, copies: false);
+        var (newParts, newSeconds, newStore) = Warm(dataDir, copies: true);
         t.Add($"in-process PriceStore.Warm(), {Old}", $"{F(oldParts)} partitions in {F(oldSeconds, "F2")} s ({F(oldParts / oldSeconds)} partitions/s)");
         t.Add($"in-process PriceStore.Warm(), {New}", $"{F(newParts)} partitions in {F(newSeconds, "F2")} s ({F(newParts / newSeconds)} partitions/s)",
             X(oldSeconds, newSeconds, "faster than " + Old));
+
+        // Warm point queries on both warmed stores, rounds alternated so the machine's load falls on both alike.
+        var oldPoints = new List<double>();
+        var newPoints = new List<double>();
+        InProcessRuns.PointQueries(oldStore, warmup);
+        InProcessRuns.PointQueries(newStore, warmup);
+        for (var round = 0; round < 3; round++)
+        {
+            oldPoints.AddRange(InProcessRuns.PointQueries(oldStore, queries));
+            newPoints.AddRange(InProcessRuns.PointQueries(newStore, queries));
+        }
+        t.Add($"in-process point query, cache warm, {Old}", $"median {Ms(Stats.Median(oldPoints))}, p99 {Ms(Stats.Percentile(oldPoints, 99))} ({oldPoints.Count} calls, 3 rounds alternated)");
+        t.Add($"in-process point query, cache warm, {New}", $"median {Ms(Stats.Median(newPoints))}, p99 {Ms(Stats.Percentile(newPoints, 99))} ({newPoints.Count} calls)",
+            L(Stats.Median(newPoints), Stats.Median(oldPoints), Old));
         return newScan.Bytes;
     }
 
@@ -56,14 +70,14 @@ internal static class CompactRuns
         return InProcessRuns.FullScan(PriceStore.Open(new StoreOptions { DataDir = dataDir, UseCompactCopies = copies }));
     }
 
-    private static (int Partitions, double Seconds) Warm(string dataDir, bool copies)
+    private static (int Partitions, double Seconds, PriceStore Store) Warm(string dataDir, bool copies)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var store = PriceStore.Open(new StoreOptions { DataDir = dataDir, UseCompactCopies = copies });
         var start = Stopwatch.GetTimestamp();
         var n = store.Warm(PriceTables.Silver);
-        return (n, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return (n, Stopwatch.GetElapsedTime(start).TotalSeconds, store);
     }
 
     /// <summary>Servers with copies off and on: cold and warm 1-stream scans, warm point queries; then peak RSS with a budget of a quarter of the lake.</summary>

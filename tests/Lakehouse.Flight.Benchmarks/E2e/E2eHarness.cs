@@ -156,7 +156,7 @@ internal static class E2eHarness
         long lakeBytes = 0;
         if (!o.SkipCompact)
         {
-            lakeBytes = CompactRuns.InProcess(dataDir, t, log);
+            lakeBytes = CompactRuns.InProcess(dataDir, queries, warmup, t, log);
             if (!o.SkipServer && (o.ServerDll ?? FindServerDll()) is { } compactDll)
             {
                 await CompactRuns.ServerAsync(o, compactDll, dataDir, lakeBytes, queries, warmup, t, log).ConfigureAwait(false);
