@@ -19,9 +19,9 @@ internal static partial class StorageLog
     [LoggerMessage(5, LogLevel.Warning, "The data dir is read-only: recovery skipped, the lake is served read-only")]
     public static partial void ReadOnlyLake(ILogger logger);
 
-    [LoggerMessage(6, LogLevel.Warning, "A compacted copy was damaged and is deleted (it is rebuilt; reads use the month files meanwhile): {Reason}")]
+    [LoggerMessage(20, LogLevel.Warning, "A compacted copy was damaged and is deleted (it is rebuilt; reads use the month files meanwhile): {Reason}")]
     public static partial void CompactCopyRejected(ILogger logger, string reason);
 
-    [LoggerMessage(7, LogLevel.Information, "Compaction: {Checked} symbol(s) checked, {Rebuilt} copy file(s) written ({Rows} rows, {Bytes} bytes) in {Ms} ms")]
+    [LoggerMessage(21, LogLevel.Information, "Compaction: {Checked} symbol(s) checked, {Rebuilt} copy file(s) written ({Rows} rows, {Bytes} bytes) in {Ms} ms")]
     public static partial void Compacted(ILogger logger, int @checked, int rebuilt, long rows, long bytes, long ms);
 }
