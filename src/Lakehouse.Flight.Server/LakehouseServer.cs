@@ -113,6 +113,7 @@ public sealed class LakehouseServer : IAsyncDisposable
                 o.DataDir = options.DataDir;
                 o.CacheBytes = options.CacheBytes;
                 o.UploadApplyChunkRows = options.UploadApplyChunkRows;
+                o.UseCompactCopies = options.CompactCopies;
                 o.Catalog = options.Catalog;
             })
             .AddLakehouseIngestion()
@@ -188,6 +189,11 @@ public sealed class LakehouseServer : IAsyncDisposable
         {
             // A damaged file is reported when a query reads it; warming is only an optimisation.
             ServerLog.Failed(_logger, ex, "cache warm-up");
+        }
+        finally
+        {
+            // Copies missing at start are written from the entries just warmed.
+            _app.Services.GetRequiredService<CompactionService>().Trigger();
         }
     }
 

@@ -50,6 +50,15 @@ public sealed class LakehouseServerOptions
     /// </summary>
     public int ShutdownTimeout { get; set; } = 10;
 
+    /// <summary>
+    /// Keep read-optimised compacted copies under <c>_metadata/compact/</c> and serve cold scans and the
+    /// warm-up from them (decisions D23); false reads only the month files (the old path). Default true.
+    /// </summary>
+    public bool CompactCopies { get; set; } = true;
+
+    /// <summary>Seconds between compaction passes over the symbols written since the last one; 0 turns the compactor off.</summary>
+    public int CompactIntervalSeconds { get; set; } = 30;
+
     /// <summary>Partition cache of the store.</summary>
     public long CacheBytes { get; set; } = 2L << 30;
 
@@ -105,6 +114,10 @@ public sealed class LakehouseServerOptions
         if (ShutdownTimeout is < 0 or > 3600)
         {
             throw LakehouseException.Invalid($"Lakehouse:ShutdownTimeout must be between 0 and 3600 seconds (got {ShutdownTimeout})");
+        }
+        if (CompactIntervalSeconds < 0)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:CompactIntervalSeconds must be >= 0 (0 turns the compactor off; got {CompactIntervalSeconds})");
         }
         if (MaxUploadRows <= 0)
         {

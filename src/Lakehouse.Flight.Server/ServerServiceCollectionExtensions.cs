@@ -23,6 +23,8 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<FastDoGet>();
         services.AddSingleton<FlightRequestGuard>();
         services.AddSingleton<ListenerPorts>();
+        services.AddSingleton<CompactionService>();
+        services.AddHostedService(sp => sp.GetRequiredService<CompactionService>());
         services.AddLakehouseJobs(options);
         services.AddProblemDetails();
         services.AddOpenApi();

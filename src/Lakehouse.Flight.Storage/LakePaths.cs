@@ -32,6 +32,15 @@ public sealed class LakePaths
 
     /// <summary>The write-ahead log of uploads acknowledged before they are applied.</summary>
     public string WalDir => Path.Combine(MetadataDir, "wal");
+    /// <summary>Read-optimised compacted copies of the month files (a cache; Hive readers never look under <c>_metadata/</c>).</summary>
+    public string CompactDir => Path.Combine(MetadataDir, "compact");
+
+    /// <summary><c>_metadata/compact/&lt;layer&gt;_&lt;table&gt;</c> (per-source tables are never compacted).</summary>
+    public string CompactTableDir(TableId t) => Path.Combine(CompactDir, $"{Layers.Name(t.Definition.Layer)}_{t.Definition.Name}");
+
+    /// <summary><c>_metadata/compact/&lt;layer&gt;_&lt;table&gt;/symbol=S/data.arrows</c>: all rows of one symbol.</summary>
+    public string CompactFile(TableId t, string symbol) =>
+        Path.Combine(CompactTableDir(t), "symbol=" + HivePath.Escape(Symbols.Normalize(symbol)), "data" + Internal.CompactFiles.Extension);
 
     public string LayerTableDir(TableDefinition table) => Path.Combine(Root, Layers.Name(table.Layer), table.Name);
 

@@ -37,9 +37,16 @@ public sealed partial class PriceStore
         var small = Math.Min(SmallSliceRows, target);
         var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
         var symbols = SymbolsOf(table, query);
+        var prefetch = PrefetchList(table, query, symbols);
+        var prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, PinnedRowsMax, cancellationToken);
         var pinned = Pin(table, query, symbols, cancellationToken);
         for (var s = 0; s < symbols.Count; s++)
         {
+            if (s >= pinned.Count && prefetch is not null && s >= prefetched)
+            {
+                // Past what was resolved up front: load the next window of symbols side by side too.
+                prefetched = _cache.PrefetchEntries(new TableId(table), prefetch, s, PinnedRowsMax, cancellationToken);
+            }
             foreach (var slice in s < pinned.Count ? pinned[s] : ReadSymbol(table, query, symbols[s], cancellationToken))
             {
                 var batch = slice;
@@ -121,6 +128,29 @@ public sealed partial class PriceStore
             }
             return pinned;
         }, cancellationToken);
+
+    /// <summary>
+    /// The symbols of a scan worth loading side by side from their compacted copies (null when none): in
+    /// output order, with a symbol the query touches too few months of standing in as an empty slot (it is
+    /// read from its month files), so indexes match <paramref name="symbols"/>.
+    /// </summary>
+    private IReadOnlyList<string>? PrefetchList(TableDefinition def, PriceQuery query, IReadOnlyList<string> symbols)
+    {
+        if (def.PerSource || query.Limit > 0 || symbols.Count < 2 || !Options.UseCompactCopies || Options.CacheBytes <= 0)
+        {
+            return null;
+        }
+        var id = new TableId(def);
+        var list = new string[symbols.Count];
+        var any = false;
+        for (var i = 0; i < symbols.Count; i++)
+        {
+            var (first, end) = PartitionRange(def, _index.PartitionsOf(id, symbols[i]), query.DateFrom, query.DateTo);
+            list[i] = end - first >= ReadCache.BuildEntryPartitions ? symbols[i] : "";
+            any |= list[i].Length > 0;
+        }
+        return any ? list : null;
+    }
 
     /// <summary>
     /// Rows a read resolves up front (held in memory until streamed). A silver row is about 80 bytes of

@@ -20,6 +20,7 @@ public sealed partial class PriceStore
     private readonly ChangeFeed _changes;
     private readonly Journal _journal;
     private readonly CommitPipeline _commits;
+    private readonly CompactCopies _copies;
 
     /// <summary>Commits applied so far: reads check it to see every symbol as of one commit (docs/architecture.md, "Snapshot reads").</summary>
     private readonly CommitSequence _snapshot = new();
@@ -45,7 +46,8 @@ public sealed partial class PriceStore
         var manifests = new ManifestLog(Paths.LockDir);
         _journal = new Journal(Paths.JournalDir, manifests, Paths.Root);
         _index = new PartitionIndex(Paths);
-        _cache = new ReadCache(Paths, _index, options.CacheBytes);
+        _copies = new CompactCopies(Paths, logger);
+        _cache = new ReadCache(Paths, _index, options.CacheBytes, options.UseCompactCopies ? _copies : null);
         _changes = new ChangeFeed(Catalog, Paths, _index, _cache, logger);
         manifests.Appended += _changes.OnOwnAppend;
         _wal = new WriteAheadLog(Paths.WalDir);
@@ -62,6 +64,9 @@ public sealed partial class PriceStore
 
     /// <summary>The read cache (tests check eviction and accounting through it).</summary>
     internal ReadCache Cache => _cache;
+
+    /// <summary>The compacted copies (tests count loads and rejections through it).</summary>
+    internal CompactCopies Copies => _copies;
 
     /// <summary>Opens (and creates) the lake: rolls forward committed writes of crashed processes, deletes their temp files, builds the index.</summary>
     public static PriceStore Open(StoreOptions options, ILogger? logger = null)

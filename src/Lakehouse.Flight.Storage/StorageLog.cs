@@ -27,4 +27,9 @@ internal static partial class StorageLog
 
     [LoggerMessage(8, LogLevel.Warning, "Applying acknowledged uploads failed ({Reason}); retrying in {DelayMs} ms")]
     public static partial void UploadApplyFailed(ILogger logger, string reason, long delayMs);
+    [LoggerMessage(20, LogLevel.Warning, "A compacted copy was damaged and is deleted (it is rebuilt; reads use the month files meanwhile): {Reason}")]
+    public static partial void CompactCopyRejected(ILogger logger, string reason);
+
+    [LoggerMessage(21, LogLevel.Information, "Compaction: {Checked} symbol(s) checked, {Rebuilt} copy file(s) written ({Rows} rows, {Bytes} bytes) in {Ms} ms")]
+    public static partial void Compacted(ILogger logger, int @checked, int rebuilt, long rows, long bytes, long ms);
 }

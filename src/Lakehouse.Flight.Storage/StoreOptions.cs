@@ -20,6 +20,13 @@ public sealed class StoreOptions
     /// <summary>Rows per commit when an acknowledged upload is applied (whole symbols; readers see each commit whole).</summary>
     public int UploadApplyChunkRows { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Serve cold scans and the warm-up from the compacted copies under <c>_metadata/compact/</c> where they
+    /// are current (<see cref="PriceStore.Compact"/> builds them); false reads only the month files (the old path,
+    /// kept to compare). Default true.
+    /// </summary>
+    public bool UseCompactCopies { get; set; } = true;
+
     /// <summary>The tables of the lake (the product's tables unless a caller declares more).</summary>
     public TableCatalog Catalog { get; set; } = TableCatalog.Default;
 }

@@ -23,7 +23,7 @@ internal sealed class CommitPipeline(
     /// <summary>
     /// From this many files on, a commit syncs the file system once (syncfs) instead of each file and
     /// folder: a bulk commit of thousands of month files pays one flush, and a 100-row landing of ten
-    /// files 3 ms instead of 28 (docs/decisions.md D23).
+    /// files 3 ms instead of 28 (docs/decisions.md D24).
     /// </summary>
     internal const int GroupSyncFiles = 2;
 

@@ -132,9 +132,5 @@ internal sealed class PartitionCache
 /// <summary>What identifies one version of a file on disk.</summary>
 internal readonly record struct FileStamp(long Length, DateTime LastWriteUtc)
 {
-    public static FileStamp Of(string path)
-    {
-        var info = new FileInfo(path);
-        return info.Exists ? new FileStamp(info.Length, info.LastWriteTimeUtc) : default;
-    }
+    public static FileStamp Of(string path) => FileStamps.Of(path);
 }

@@ -16,17 +16,19 @@ internal sealed record StagedPartition(TableId Table, PartitionKey Key, string P
 internal sealed class ReadCache
 {
     /// <summary>A read touching at least this many partitions of an uncached symbol builds its entry.</summary>
-    private const int BuildEntryPartitions = 8;
+    internal const int BuildEntryPartitions = 8;
 
     private readonly LakePaths _paths;
     private readonly PartitionIndex _index;
     private readonly PartitionCache _partitions;
     private readonly SymbolCache _symbols;
+    private readonly CompactCopies? _copies;
 
-    public ReadCache(LakePaths paths, PartitionIndex index, long budgetBytes)
+    public ReadCache(LakePaths paths, PartitionIndex index, long budgetBytes, CompactCopies? copies = null)
     {
         _paths = paths;
         _index = index;
+        _copies = copies;
         BudgetBytes = budgetBytes;
         // Symbol entries serve scans and warm reads; the partition cache only keeps cold small reads
         // of symbols without an entry (and bronze), so it gets a small share of the budget.
@@ -109,36 +111,140 @@ internal sealed class ReadCache
     public bool TryEntry(TableId table, string symbol, ImmutableSortedSet<(int Year, int Month)> partitions, out SymbolEntry entry) =>
         _symbols.TryGet(table, symbol, out entry) && entry.Matches(partitions);
 
-    /// <summary>The symbol's entry if it matches the index; built when the read is large enough to pay for it.</summary>
+    /// <summary>
+    /// The symbol's entry if it matches the index; built when the read is large enough to pay for it.
+    /// With the cache off, a large read still gets the symbol's rows in one piece from its compacted copy
+    /// (not kept).
+    /// </summary>
     public SymbolEntry? EntryForRead(TableId table, string symbol, ImmutableSortedSet<(int Year, int Month)> partitions, int touched,
         CancellationToken cancellationToken)
     {
-        if (!_symbols.Enabled || !KeepsEntries(table))
+        if (!KeepsEntries(table))
         {
             return null;
         }
-        if (TryEntry(table, symbol, partitions, out var entry))
+        if (_symbols.Enabled && TryEntry(table, symbol, partitions, out var entry))
         {
             return entry;
         }
-        return touched >= BuildEntryPartitions ? BuildEntry(table, symbol, parallel: true, cancellationToken) : null;
+        if (touched < BuildEntryPartitions)
+        {
+            return null;
+        }
+        if (_symbols.Enabled)
+        {
+            return BuildEntry(table, symbol, parallel: true, cancellationToken);
+        }
+        return _copies is not null && _copies.Exists(table, symbol) ? LoadSymbol(table, symbol, parallel: true, cancellationToken) : null;
     }
 
     /// <summary>
-    /// Decodes the symbol's files (the partition cache's copies where their stamp still matches) and
-    /// concatenates them once. Returns null, publishing nothing, when a file changed or vanished while
-    /// read: the caller falls back to per-file reads.
+    /// Builds, on all cores, the entries of the symbols a large read is about to resolve one by one, where
+    /// each has a compacted copy: loading a copy is a file read and a stat per month, so the symbols of a
+    /// scan load side by side. Takes the symbols from <paramref name="start"/> on, up to about
+    /// <paramref name="maxRows"/> rows and half the cache's budget (so a scan of a lake larger than the cache
+    /// never evicts what it prefetched before reading it); returns where the window ends.
     /// </summary>
+    public int PrefetchEntries(TableId table, IReadOnlyList<string> symbols, int start, long maxRows, CancellationToken cancellationToken)
+    {
+        if (!_symbols.Enabled || _copies is null || !KeepsEntries(table) || start >= symbols.Count)
+        {
+            return symbols.Count;
+        }
+        var work = new List<string>();
+        long rows = 0;
+        var end = start;
+        // About 21 rows of ~90 bytes per month partition; only a bound, so an estimate will do.
+        const long RowsPerPartition = 23, BytesPerRow = 96;
+        while (end < symbols.Count && rows < maxRows && rows * BytesPerRow < _symbols.BudgetBytes / 2)
+        {
+            var symbol = symbols[end++];
+            if (symbol.Length == 0)
+            {
+                continue;
+            }
+            var partitions = _index.PartitionsOf(table, symbol);
+            if (TryEntry(table, symbol, partitions, out var entry))
+            {
+                rows += entry.Batch.Length;
+                continue;
+            }
+            work.Add(symbol);
+            rows += partitions.Count * RowsPerPartition;
+        }
+        if (work.Count >= 2)
+        {
+            Parallel.ForEach(work, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, symbol =>
+            {
+                if (_copies.Exists(table, symbol))
+                {
+                    BuildEntry(table, symbol, parallel: false, cancellationToken);
+                }
+            });
+        }
+        return end;
+    }
+
+    /// <summary>Loads the symbol (<see cref="LoadSymbol"/>) and publishes it, unless a write touched the symbol meanwhile.</summary>
     private SymbolEntry? BuildEntry(TableId table, string symbol, bool parallel, CancellationToken cancellationToken)
     {
         var generation = _symbols.Generation(table, symbol);
+        if (LoadSymbol(table, symbol, parallel, cancellationToken) is not { } entry)
+        {
+            return null;
+        }
+        if (_symbols.TryAdd(table, symbol, entry, generation) && _partitions.Count > 0)
+        {
+            // The entry holds these rows now; per-partition copies would only double the memory.
+            _partitions.RemovePrefix(_paths.SymbolDir(table, symbol) + Path.DirectorySeparatorChar);
+        }
+        return entry;
+    }
+
+    /// <summary>
+    /// All rows of a symbol as one batch: the months of its compacted copy whose month file still has the
+    /// stamp the copy recorded (one file read, no decode), the other months decoded from their files (the
+    /// partition cache's copies where their stamp still matches). Returns null when a file changed or
+    /// vanished while read: the caller falls back to per-file reads.
+    /// </summary>
+    private SymbolEntry? LoadSymbol(TableId table, string symbol, bool parallel, CancellationToken cancellationToken, bool forCopy = false)
+    {
         var months = _index.PartitionsOf(table, symbol).ToArray();
         if (months.Length == 0)
         {
             return null;
         }
+        var copy = _copies?.Load(table, symbol);
         var batches = new RecordBatch?[months.Length];
         var stamps = new FileStamp[months.Length];
+        var fromCopy = new int[months.Length];
+        var missing = new List<int>();
+        var current = copy is null ? null : FileStamps.OfMonths(_paths.SymbolDir(table, symbol), table.Definition.Partitioning, months);
+        for (var i = 0; i < months.Length; i++)
+        {
+            fromCopy[i] = -1;
+            if (copy is null)
+            {
+                missing.Add(i);
+                continue;
+            }
+            var c = copy.IndexOf(months[i].Year, months[i].Month);
+            var stamp = current![i];
+            if (c >= 0 && stamp != default && copy.Months[c].Stamp == stamp)
+            {
+                fromCopy[i] = c;
+                stamps[i] = stamp;
+            }
+            else
+            {
+                missing.Add(i);
+            }
+        }
+        if (copy is not null && missing.Count > 0 && !forCopy)
+        {
+            // A stale copy: the compactor's next pass rewrites it.
+            _copies!.MarkDirty(table, symbol);
+        }
         var failed = 0;
         void Load(int i)
         {
@@ -171,13 +277,13 @@ internal sealed class ReadCache
             }
             stamps[i] = before;
         }
-        if (parallel && months.Length > 1)
+        if (parallel && missing.Count > 1)
         {
-            Parallel.For(0, months.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, Load);
+            Parallel.ForEach(missing, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, Load);
         }
         else
         {
-            for (var i = 0; i < months.Length; i++)
+            foreach (var i in missing)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 Load(i);
@@ -187,20 +293,71 @@ internal sealed class ReadCache
         {
             return null;
         }
+        return Assemble(copy, months, batches, fromCopy, stamps);
+    }
+
+    /// <summary>One batch from copy months (runs contiguous in the copy become one zero-copy slice) and decoded months.</summary>
+    private static SymbolEntry Assemble(CompactCopy? copy, (int Year, int Month)[] months, RecordBatch?[] batches, int[] fromCopy, FileStamp[] stamps)
+    {
         var ranges = new MonthRange[months.Length];
-        var start = 0;
-        for (var i = 0; i < months.Length; i++)
+        if (copy is not null && fromCopy[0] == 0 && fromCopy[^1] == copy.Months.Length - 1 && months.Length == copy.Months.Length
+            && fromCopy.All(c => c >= 0))
         {
-            ranges[i] = new MonthRange(months[i].Year, months[i].Month, start, batches[i]!.Length, stamps[i]);
-            start += batches[i]!.Length;
+            // The whole copy is current: its batch is the entry, as read.
+            for (var i = 0; i < months.Length; i++)
+            {
+                var m = copy.Months[i];
+                ranges[i] = new MonthRange(m.Year, m.Month, m.Start, m.Length, stamps[i]);
+            }
+            return new SymbolEntry(copy.Rows, ranges);
         }
-        var entry = new SymbolEntry(ArrowConcat.ConcatenateManaged(batches!), ranges);
-        if (_symbols.TryAdd(table, symbol, entry, generation) && _partitions.Count > 0)
+        var parts = new List<RecordBatch>();
+        var rows = 0;
+        for (var i = 0; i < months.Length;)
         {
-            // The entry holds these rows now; per-partition copies would only double the memory.
-            _partitions.RemovePrefix(_paths.SymbolDir(table, symbol) + Path.DirectorySeparatorChar);
+            if (fromCopy[i] < 0)
+            {
+                var b = batches[i]!;
+                parts.Add(b);
+                ranges[i] = new MonthRange(months[i].Year, months[i].Month, rows, b.Length, stamps[i]);
+                rows += b.Length;
+                i++;
+                continue;
+            }
+            var runStart = i;
+            var first = copy!.Months[fromCopy[i]];
+            var length = 0;
+            while (i < months.Length && fromCopy[i] >= 0 && fromCopy[i] == fromCopy[runStart] + (i - runStart))
+            {
+                var m = copy.Months[fromCopy[i]];
+                ranges[i] = new MonthRange(m.Year, m.Month, rows + length, m.Length, stamps[i]);
+                length += m.Length;
+                i++;
+            }
+            parts.Add(copy.Rows.Slice(first.Start, length));
+            rows += length;
         }
-        return entry;
+        return new SymbolEntry(ArrowConcat.ConcatenateManaged(parts), ranges);
+    }
+
+    /// <summary>
+    /// A symbol's rows and month stamps for writing its compacted copy: the cached entry when every month
+    /// file still has the stamp it recorded, else loaded (current copy months, other months from their
+    /// files) without entering the cache. Null when the symbol has no months or changed while read.
+    /// </summary>
+    public SymbolEntry? RowsForCopy(TableId table, string symbol, CancellationToken cancellationToken)
+    {
+        var partitions = _index.PartitionsOf(table, symbol);
+        if (_symbols.TryGet(table, symbol, out var entry) && entry.Matches(partitions))
+        {
+            var stamps = FileStamps.OfMonths(_paths.SymbolDir(table, symbol), table.Definition.Partitioning,
+                entry.Months.Select(m => (m.Year, m.Month)).ToArray());
+            if (entry.Months.Select((m, i) => m.Stamp == stamps[i]).All(same => same))
+            {
+                return entry;
+            }
+        }
+        return LoadSymbol(table, symbol, parallel: false, cancellationToken, forCopy: true);
     }
 
     /// <summary>
@@ -213,6 +370,7 @@ internal sealed class ReadCache
         foreach (var group in updates.GroupBy(u => (u.Table, u.Key.Symbol)))
         {
             var (table, symbol) = group.Key;
+            _copies?.MarkDirty(table, symbol);
             if (KeepsEntries(table) && _symbols.TryGet(table, symbol, out var entry)
                 && Splice(entry, group.Select(u => (u.Key.Year, u.Key.Month, u.Batch, FileStamp.Of(u.Path))).ToList()) is { } spliced)
             {
@@ -238,6 +396,7 @@ internal sealed class ReadCache
     /// <summary>Another process changed the symbol: forget what we hold of it.</summary>
     public void Invalidate(TableId table, string symbol)
     {
+        _copies?.MarkDirty(table, symbol);
         _symbols.Invalidate(table, symbol);
         _partitions.RemovePrefix(_paths.SymbolDir(table, symbol) + Path.DirectorySeparatorChar);
     }

@@ -59,6 +59,8 @@ internal static class E2eHarness
         if (o.Reuse && Directory.Exists(Path.Combine(dataDir, "silver")))
         {
             log.WriteLine($"reusing {dataDir}");
+            // Every run starts from the month files alone: the first figures are the old path's.
+            TryDelete(Path.Combine(dataDir, "_metadata", "compact"));
         }
         else
         {
@@ -148,6 +150,18 @@ internal static class E2eHarness
         fresh = null!;
         GC.Collect();
         GC.WaitForPendingFinalizers();
+
+        // Compacted copies (decisions D22): built now, so the figures above are the month files' and the
+        // server figures below are the copies'; the before/after pairs are measured here side by side.
+        long lakeBytes = 0;
+        if (!o.SkipCompact)
+        {
+            lakeBytes = CompactRuns.InProcess(dataDir, queries, warmup, t, log);
+            if (!o.SkipServer && (o.ServerDll ?? FindServerDll()) is { } compactDll)
+            {
+                await CompactRuns.ServerAsync(o, compactDll, dataDir, lakeBytes, queries, warmup, t, log).ConfigureAwait(false);
+            }
+        }
 
         // The in-process baseline of DoPut: the same landing (bronze + promote to silver) with no network.
         // A lake of its own, so the server's scans below see exactly the universe the in-process scans saw.

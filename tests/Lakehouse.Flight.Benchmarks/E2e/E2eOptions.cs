@@ -20,6 +20,8 @@ internal sealed class E2eOptions
     public bool Keep { get; private set; }
     public bool SkipDuckDb { get; private set; }
     public bool SkipServer { get; private set; }
+    public bool SkipCompact { get; private set; }
+    public int ScanCacheMiB { get; private set; }
     public string? ServerDll { get; private set; }
     public TimeSpan ServerStartTimeout { get; private set; } = TimeSpan.FromSeconds(120);
 
@@ -30,7 +32,7 @@ internal sealed class E2eOptions
         usage: e2e [--symbols 500] [--years 20] [--last-year 2024] [--point-queries 1000] [--streams 4]
                    [--put-symbols 50] [--put-years 2] [--index-partitions 1000000] [--chunk-symbols 10] [--curl-scans 7]
                    [--data-dir D [--reuse] [--keep]] [--server-dll path/lakehouse.dll] [--server-timeout 120]
-                   [--skip-duckdb] [--skip-server]
+                   [--skip-duckdb] [--skip-server] [--skip-compact] [--scan-cache-mb N (default: a quarter of the lake)]
         """;
 
     public static E2eOptions Parse(IReadOnlyList<string> args)
@@ -59,6 +61,8 @@ internal sealed class E2eOptions
                 case "--keep": o.Keep = true; break;
                 case "--skip-duckdb": o.SkipDuckDb = true; break;
                 case "--skip-server": o.SkipServer = true; break;
+                case "--skip-compact": o.SkipCompact = true; break;
+                case "--scan-cache-mb": o.ScanCacheMiB = Int(); break;
                 case "--server-dll": o.ServerDll = Next(); break;
                 case "--server-timeout": o.ServerStartTimeout = TimeSpan.FromSeconds(Math.Max(1, Int())); break;
                 case "-h" or "--help": throw new ArgumentException(Usage);

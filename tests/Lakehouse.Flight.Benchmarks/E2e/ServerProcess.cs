@@ -51,7 +51,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public int Pid => _process.Id;
 
     /// <summary>Starts the server or says why it could not (the reason goes into the report instead of a crash).</summary>
-    public static async Task<(ServerProcess? Server, string? Why)> StartAsync(string dll, string dataDir, TimeSpan timeout)
+    public static async Task<(ServerProcess? Server, string? Why)> StartAsync(string dll, string dataDir, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         if (!File.Exists(dll))
         {
@@ -71,6 +72,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
         psi.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
         var started = Stopwatch.StartNew();
         var process = Process.Start(psi) ?? throw new InvalidOperationException("dotnet did not start");
         var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
