@@ -64,10 +64,14 @@ class LakehouseClient:
         """The same as get_table, as a pandas DataFrame."""
         return self.get_table(symbols, date_from, date_to, columns, layer, parallel).to_pandas()
 
-    def upload(self, data, source: str, promote: bool = True) -> list:
-        """Lands a DataFrame or Arrow table in bronze (and silver when promote). Returns the StorageReports."""
+    def upload(self, data, source: str, promote: bool = True, wait: bool = True) -> list:
+        """Lands a DataFrame or Arrow table in bronze (and silver when promote). Returns the StorageReports.
+
+        wait=False: the server answers once the rows are durable in its write-ahead log, before they are
+        applied; the result is then [{"run_id": ..., "state": "durable", ...}] and wait_for_upload(run_id)
+        returns the StorageReports once the rows are visible."""
         table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
-        command = json.dumps({"table": "prices_daily", "source": source, "promote": promote}).encode()
+        command = json.dumps({"table": "prices_daily", "source": source, "promote": promote, "wait": wait}).encode()
         writer, reader = self._client.do_put(flight.FlightDescriptor.for_command(command), table.schema, self._options)
         writer.write_table(table)
         writer.done_writing()
@@ -82,6 +86,13 @@ class LakehouseClient:
             reports.extend(_reports(buf.to_pybytes()))
         writer.close()
         return reports
+
+    def wait_for_upload(self, run_id: str) -> list:
+        """Blocks until an upload sent with wait=False is applied; returns its StorageReports."""
+        status = self.action("upload-status", {"run_id": run_id, "wait": True})[-1]
+        if status["state"] == "failed":
+            raise RuntimeError(f"upload {run_id} failed: {status['error']}")
+        return status["reports"]
 
     def action(self, name: str, body: Optional[dict] = None) -> list:
         """Runs a DoAction; returns every result body parsed as JSON (progress first, report last)."""

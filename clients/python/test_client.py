@@ -82,6 +82,25 @@ class ClientTests(unittest.TestCase):
         self.assertEqual([11.0, 12.0], list(back["close"]))
         self.assertEqual(["pytest", "pytest"], list(back["source"]))
 
+    def test_upload_without_wait_is_acknowledged_durable_then_applied(self):
+        import pandas as pd
+        from lakehouse_client import LakehouseClient
+        frame = pd.DataFrame({
+            "symbol": ["PYW"] * 3,
+            "date": pd.to_datetime(["2024-03-01", "2024-03-04", "2024-03-05"]),
+            "open": [10.0, 11.0, 12.0], "high": [12.0, 12.5, 13.0], "low": [9.5, 10.5, 11.5], "close": [11.0, 12.0, 12.5],
+            "adj_close": [11.0, 12.0, 12.5], "volume": [1000, 2000, 3000],
+        })
+        with LakehouseClient(self.uri) as lh:
+            ack = lh.upload(frame, source="pytest", promote=True, wait=False)[0]
+            self.assertEqual("durable", ack["state"])
+            self.assertEqual(3, ack["rows"])
+            reports = lh.wait_for_upload(ack["run_id"])
+            back = lh.get_prices(["PYW"])
+        self.assertEqual({ack["run_id"]}, {r["run_id"] for r in reports})
+        self.assertIn(("silver", 3), [(r["layer"], r["inserted"]) for r in reports])
+        self.assertEqual([11.0, 12.0, 12.5], list(back["close"]))
+
     def test_upload_categorical_columns_and_compressed_streams_land_as_plain_ones(self):
         # A categorical column arrives as dictionary<values=string, indices=int8>; the server decodes it
         # (decisions D22), as it decompresses LZ4_FRAME / ZSTD IPC bodies.

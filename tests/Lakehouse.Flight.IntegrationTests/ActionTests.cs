@@ -25,7 +25,7 @@ public sealed class ActionTests : IAsyncLifetime
             actions.Add(call.ResponseStream.Current);
         }
 
-        Assert.Equal(["ingest", "promote", "build-gold", "migrate-legacy", "stats", "manifest", "health"], actions.Select(a => a.Type));
+        Assert.Equal(["ingest", "promote", "build-gold", "migrate-legacy", "upload-status", "stats", "manifest", "health"], actions.Select(a => a.Type));
         Assert.All(actions, a => Assert.False(string.IsNullOrWhiteSpace(a.Description)));
     }
 
@@ -91,7 +91,7 @@ public sealed class ActionTests : IAsyncLifetime
     [InlineData("ingest", """{"symbols":["AAPL"],"date_from":"2024-01-01""", "malformed JSON")]
     [InlineData("ingest", """{"source":"nope","symbols":["AAPL"],"date_from":"2024-01-01","date_to":"2024-01-31"}""", "unknown source 'nope'")]
     [InlineData("manifest", """{"layer":"platinum"}""", "unknown layer 'platinum'")]
-    [InlineData("fly", "", "unknown action 'fly': valid actions are ingest, promote, build-gold, migrate-legacy, stats, manifest, health")]
+    [InlineData("fly", "", "unknown action 'fly': valid actions are ingest, promote, build-gold, migrate-legacy, upload-status, stats, manifest, health")]
     [InlineData("migrate-legacy", "", "migrate-legacy needs the legacy file, e.g. {\"from\":\"data/prices_daily.parquet\"}")]
     public async Task BadAction_IsInvalidArgument_AndLakeUnchanged(string type, string body, string expected)
     {
