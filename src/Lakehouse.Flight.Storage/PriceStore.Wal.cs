@@ -104,7 +104,7 @@ public sealed partial class PriceStore
         var resolved = targets.Select(t => (t.Table, Resolve(new TableWrite(t.Table, RecordBatches.Empty(t.Table.Schema), t.Source)))).ToArray();
         var runId = NewRunId();
         var header = new WalHeader(runId,
-            [.. resolved.Select(r => new WalTarget(Layers.Name(r.Item2.Table.Layer), r.Item2.Table.Table, r.Item2.Table.Source))])
+            [.. resolved.Select(r => new WalTarget(Layers.Name(r.Item2.Table.Layer), r.Item2.Table.Table, r.Item2.Source))])
         {
             Ts = TruncateToMicros(DateTimeOffset.UtcNow),
         };
@@ -123,8 +123,8 @@ public sealed partial class PriceStore
         }
         _walSignal.Release();
         StorageLog.UploadLogged(_logger, header.RunId, rows);
-        return new UploadReceipt(header.RunId, rows, symbols,
-            header.Targets.Select(t => t.Source is null ? $"{t.Layer}/{t.Table}" : $"{t.Layer}/{t.Table}/source={t.Source}").ToArray());
+        return new UploadReceipt(header.RunId, rows, symbols, header.Targets.Select(t =>
+            Catalog.Get(Layers.Parse(t.Layer), t.Table).PerSource ? $"{t.Layer}/{t.Table}/source={t.Source}" : $"{t.Layer}/{t.Table}").ToArray());
     }
 
     internal static void Disowned(string path) => OwnedEntries.TryRemove(path, out _);

@@ -36,6 +36,8 @@ public sealed class BulkUploadTests : IAsyncLifetime
         Assert.Equal(bars.Count, reports.Where(r => r.Layer == "bronze").Sum(r => r.Inserted));
         var read = await client.ReadBarsAsync(PriceQuery.Create()).ToListAsync().DefaultTimeout();
         Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)), read.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)));
+        // Silver rows carry the upload's source, as a direct DoPut stamps it.
+        Assert.All(read, b => Assert.Equal("vendor_x", b.Source));
         Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataDir, "_metadata", "wal"), "*.arrows"));
         // Gold follows the applied upload as it follows a direct one.
         var report = Path.Combine(_server.DataDir, "gold", "reports", "DDD_daily_report.csv");
@@ -156,6 +158,50 @@ public sealed class BulkUploadTests : IAsyncLifetime
         Assert.All(results.Where(r => r.AfterApplied), r => Assert.Equal(new string('2', symbols.Length), r.States));
         // One manifest line per symbol and table under the acknowledged run.
         Assert.Equal(symbols.Length, store.ReadManifest(PriceTables.Silver, 1000).Count(r => r.RunId == ack.RunId));
+    }
+
+    [Fact]
+    public async Task AfterApplicationAndCompaction_DuckDbOverTheMonthFiles_ReturnsExactlyWhatDoGetReturns()
+    {
+        using var client = _server.Client();
+        var first = SyntheticSource.Generate(["AAA", "BBB", "CCC"], new DateOnly(2023, 1, 1), new DateOnly(2024, 6, 30));
+        await client.UploadAsync(first, "vendor_x", promote: true).DefaultTimeout();
+        // The bulk upload changes some of those rows, adds others and a new symbol.
+        var second = SyntheticSource.Generate(["BBB", "CCC", "DDD"], new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31), seed: 7);
+        var ack = await client.SubmitUploadAsync(PriceTables.SilverSchema, [PriceBarBatches.ToBatch(second)], "vendor_y", promote: true).DefaultTimeout();
+        await client.WaitForUploadAsync(ack.RunId).DefaultTimeout();
+        var store = _server.Server.Store;
+        Assert.True(store.Compact(all: true).Rebuilt >= 4);
+        // A write after compaction leaves CCC's copy stale for one month: reads take that month from its file.
+        var changed = second.First(b => b.Symbol == "CCC");
+        changed = changed with { Close = changed.Close + 0.25, High = Math.Max(changed.High, changed.Close + 0.25) };
+        await client.UploadAsync([changed], "vendor_z", promote: true).DefaultTimeout();
+
+        var flight = new List<(string, DateOnly, double, double, double, double, double?, long, string)>();
+        await foreach (var b in client.ReadBarsAsync(PriceQuery.Create()))
+        {
+            flight.Add((b.Symbol, b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume, b.Source));
+        }
+        var duck = new List<(string, DateOnly, double, double, double, double, double?, long, string)>();
+        using (var conn = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:"))
+        {
+            conn.Open();
+            using var cmd = conn.CreateCommand();
+            var glob = Path.Combine(_server.DataDir, "silver", "prices_daily", "**", "*.parquet").Replace('\\', '/');
+            cmd.CommandText = $"SELECT symbol, date, open, high, low, close, adj_close, volume, source FROM read_parquet('{glob}', hive_partitioning = 1) ORDER BY symbol, date";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                duck.Add((r.GetString(0), DateOnly.FromDateTime(r.GetDateTime(1)), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), r.GetDouble(5),
+                    r.IsDBNull(6) ? null : r.GetDouble(6), r.GetInt64(7), r.GetString(8)));
+            }
+        }
+
+        // Every key once: the first upload's, plus the bulk upload's new ones (DDD, and the second half of 2024).
+        Assert.Equal(first.Count + second.Count(b => b.Symbol == "DDD" || b.Date.Month > 6), flight.Count);
+        Assert.Equal(duck, flight);
+        Assert.Contains(flight, f => f.Item1 == "CCC" && f.Item2 == changed.Date && f.Item6 == changed.Close && f.Item9 == "vendor_z");
+        Assert.Contains(flight, f => f.Item1 == "BBB" && f.Item9 == "vendor_y");
     }
 
     private async Task<JsonElement> Action(string type, string body)

@@ -16,7 +16,7 @@ internal sealed record WalHeader(
     public DateTimeOffset Ts { get; init; }
 }
 
-/// <summary>One table of an entry: layer, name, and the source partition of a per-source table.</summary>
+/// <summary>One table of an entry: layer, name, and the upload's source (the partition of a per-source table, the rows' source elsewhere).</summary>
 internal sealed record WalTarget(
     [property: JsonPropertyName("layer")] string Layer,
     [property: JsonPropertyName("table")] string Table,
