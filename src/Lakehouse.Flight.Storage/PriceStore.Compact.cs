@@ -55,7 +55,7 @@ public sealed partial class PriceStore
                         _copies.MarkDirty(id, symbol);
                         continue;
                     }
-                    var months = entry.Months.Select(m => new CopiedMonth(m.Year, m.Month, m.Start, m.Length, m.Stamp)).ToArray();
+                    var months = entry.Months.Select(m => new MonthRange(m.Year, m.Month, m.Start, m.Length, m.Stamp)).ToArray();
                     bytes += _copies.Write(id, symbol, entry.Batch, months);
                     rows += entry.Batch.Length;
                     rebuilt++;

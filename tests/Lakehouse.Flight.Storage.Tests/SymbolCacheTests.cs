@@ -123,30 +123,5 @@ public sealed class SymbolCacheTests : IDisposable
         Assert.Equal(Dump(_lake.Open(cacheBytes: 0).Read(PriceQuery.Create())), Dump(batches));
     }
 
-    /// <summary>Every row of every batch as text, in order: equal dumps mean equal results.</summary>
-    private static List<string> Dump(IEnumerable<RecordBatch> batches)
-    {
-        var rows = new List<string>();
-        foreach (var b in batches)
-        {
-            for (var i = 0; i < b.Length; i++)
-            {
-                var cells = new string[b.ColumnCount];
-                for (var c = 0; c < b.ColumnCount; c++)
-                {
-                    cells[c] = b.Column(c) switch
-                    {
-                        StringArray s => s.GetString(i),
-                        Date32Array d => d.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
-                        DoubleArray d => d.GetValue(i)?.ToString("R", CultureInfo.InvariantCulture) ?? "null",
-                        Int64Array l => l.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
-                        TimestampArray t => t.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
-                        var a => throw new NotSupportedException(a.GetType().Name),
-                    };
-                }
-                rows.Add(string.Join('|', cells));
-            }
-        }
-        return rows;
-    }
+    private static List<string> Dump(IEnumerable<RecordBatch> batches) => BatchDump.Rows(batches);
 }

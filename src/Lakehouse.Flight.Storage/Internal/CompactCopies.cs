@@ -57,7 +57,7 @@ internal sealed class CompactCopies(LakePaths paths, ILogger logger)
     }
 
     /// <summary>The month table of the symbol's copy; null when there is none or it is damaged.</summary>
-    public CopiedMonth[]? Months(TableId table, string symbol)
+    public MonthRange[]? Months(TableId table, string symbol)
     {
         var path = PathOf(table, symbol);
         try
@@ -84,7 +84,7 @@ internal sealed class CompactCopies(LakePaths paths, ILogger logger)
     }
 
     /// <summary>Replaces the symbol's copy whole: temp file beside it, fsync, rename, folder fsync. Returns the file's size.</summary>
-    public long Write(TableId table, string symbol, RecordBatch rows, IReadOnlyList<CopiedMonth> months)
+    public long Write(TableId table, string symbol, RecordBatch rows, IReadOnlyList<MonthRange> months)
     {
         var path = PathOf(table, symbol);
         var bytes = CompactFiles.Encode(table.Definition, rows, months);

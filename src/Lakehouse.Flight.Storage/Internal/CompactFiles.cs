@@ -9,39 +9,15 @@ using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
-/// <summary>One month of a compacted copy: where its rows sit and the version of the month file they were copied from.</summary>
-internal readonly record struct CopiedMonth(int Year, int Month, int Start, int Length, FileStamp Stamp);
-
 /// <summary>A compacted copy read back: every row of one (table, symbol) in key order, and its month table.</summary>
-internal sealed class CompactCopy(RecordBatch rows, CopiedMonth[] months)
+internal sealed class CompactCopy(RecordBatch rows, MonthRange[] months)
 {
     public RecordBatch Rows { get; } = rows;
 
-    public CopiedMonth[] Months { get; } = months;
+    public MonthRange[] Months { get; } = months;
 
     /// <summary>The month's index in <see cref="Months"/>, or -1.</summary>
-    public int IndexOf(int year, int month)
-    {
-        int lo = 0, hi = Months.Length - 1;
-        while (lo <= hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            var c = (Months[mid].Year, Months[mid].Month).CompareTo((year, month));
-            if (c == 0)
-            {
-                return mid;
-            }
-            if (c < 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-        return -1;
-    }
+    public int IndexOf(int year, int month) => MonthRange.IndexOf(Months, year, month);
 }
 
 /// <summary>
@@ -64,7 +40,7 @@ internal static class CompactFiles
     private static ReadOnlySpan<byte> Magic => "LHCOPY01"u8;
 
     /// <summary>The file's bytes for <paramref name="rows"/> (key order, the table's schema) and their month table.</summary>
-    public static byte[] Encode(TableDefinition table, RecordBatch rows, IReadOnlyList<CopiedMonth> months)
+    public static byte[] Encode(TableDefinition table, RecordBatch rows, IReadOnlyList<MonthRange> months)
     {
         var schema = new Schema(table.Schema.FieldsList, new Dictionary<string, string>
         {
@@ -209,7 +185,7 @@ internal static class CompactFiles
     }
 
     /// <summary>The month table alone (the schema message at the file's start); enough to tell whether a copy is current.</summary>
-    public static CopiedMonth[] ReadMonths(string path, TableDefinition table)
+    public static MonthRange[] ReadMonths(string path, TableDefinition table)
     {
         try
         {
@@ -224,7 +200,7 @@ internal static class CompactFiles
         }
     }
 
-    private static CopiedMonth[] MonthsOf(Schema schema, TableDefinition table, string path)
+    private static MonthRange[] MonthsOf(Schema schema, TableDefinition table, string path)
     {
         if (schema.Metadata is not { } meta || !meta.TryGetValue(VersionKey, out var version) || version != Version
             || !meta.TryGetValue(MonthsKey, out var text))
@@ -242,7 +218,7 @@ internal static class CompactFiles
     }
 
     /// <summary><c>year,month,start,length,fileLength,fileTicks;</c> per month, in key order.</summary>
-    private static string FormatMonths(IReadOnlyList<CopiedMonth> months)
+    private static string FormatMonths(IReadOnlyList<MonthRange> months)
     {
         var sb = new StringBuilder(months.Count * 40);
         foreach (var m in months)
@@ -252,9 +228,9 @@ internal static class CompactFiles
         return sb.ToString();
     }
 
-    private static CopiedMonth[] ParseMonths(string text, string path)
+    private static MonthRange[] ParseMonths(string text, string path)
     {
-        var result = new List<CopiedMonth>(text.Length / 40);
+        var result = new List<MonthRange>(text.Length / 40);
         var span = text.AsSpan();
         var next = 0;
         Span<long> f = stackalloc long[6];
@@ -275,7 +251,7 @@ internal static class CompactFiles
                 }
                 entry = i < 5 ? entry[(comma + 1)..] : [];
             }
-            var month = new CopiedMonth((int)f[0], (int)f[1], (int)f[2], (int)f[3], new FileStamp(f[4], new DateTime(f[5], DateTimeKind.Utc)));
+            var month = new MonthRange((int)f[0], (int)f[1], (int)f[2], (int)f[3], new FileStamp(f[4], new DateTime(f[5], DateTimeKind.Utc)));
             if (month.Start != next || month.Length < 0
                 || (result.Count > 0 && (result[^1].Year, result[^1].Month).CompareTo((month.Year, month.Month)) >= 0))
             {

@@ -4,8 +4,33 @@ using Apache.Arrow;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
-/// <summary>Where one month's rows sit in a symbol entry, and which file version they came from.</summary>
-internal readonly record struct MonthRange(int Year, int Month, int Start, int Length, FileStamp Stamp);
+/// <summary>Where one month's rows sit in a symbol entry (or a compacted copy), and which file version they came from.</summary>
+internal readonly record struct MonthRange(int Year, int Month, int Start, int Length, FileStamp Stamp)
+{
+    /// <summary>The index of (<paramref name="year"/>, <paramref name="month"/>) in months sorted by month, or -1.</summary>
+    public static int IndexOf(MonthRange[] months, int year, int month)
+    {
+        int lo = 0, hi = months.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            var c = (months[mid].Year, months[mid].Month).CompareTo((year, month));
+            if (c == 0)
+            {
+                return mid;
+            }
+            if (c < 0)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return -1;
+    }
+}
 
 /// <summary>
 /// All rows of one (table, symbol), date-sorted in one batch, with the month files it was built
@@ -31,28 +56,7 @@ internal sealed class SymbolEntry
     public long LastUse { get; set; }
 
     /// <summary>The month's index in <see cref="Months"/>, or -1.</summary>
-    public int IndexOf(int year, int month)
-    {
-        int lo = 0, hi = Months.Length - 1;
-        while (lo <= hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            var c = (Months[mid].Year, Months[mid].Month).CompareTo((year, month));
-            if (c == 0)
-            {
-                return mid;
-            }
-            if (c < 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-        return -1;
-    }
+    public int IndexOf(int year, int month) => MonthRange.IndexOf(Months, year, month);
 
     public RecordBatch MonthSlice(int index) => Batch.Slice(Months[index].Start, Months[index].Length);
 

@@ -99,7 +99,7 @@ internal static class CompactRuns
             await using (server.ConfigureAwait(false))
             {
                 using var flight = new FlightRuns(server.Address);
-                await JitWarmUpAsync(flight, dataDir).ConfigureAwait(false);
+                await JitWarmUpAsync(flight, dataDir, o.To.Year).ConfigureAwait(false);
                 server.StartSampling();
                 var cold = await flight.FullScanOneStreamAsync().ConfigureAwait(false);
                 var warm = await flight.FullScanOneStreamAsync().ConfigureAwait(false);
@@ -137,7 +137,7 @@ internal static class CompactRuns
             await using (server.ConfigureAwait(false))
             {
                 using var flight = new FlightRuns(server.Address);
-                await JitWarmUpAsync(flight, dataDir).ConfigureAwait(false);
+                await JitWarmUpAsync(flight, dataDir, o.To.Year).ConfigureAwait(false);
                 var (startRss, _) = server.Memory();
                 server.StartSampling();
                 var first = await flight.FullScanOneStreamAsync().ConfigureAwait(false);
@@ -156,13 +156,13 @@ internal static class CompactRuns
     /// entry built the way the scan builds them) and one month, so both paths are measured jitted. One
     /// symbol of the universe is then cached; the scan is cold for the others.
     /// </summary>
-    private static async Task JitWarmUpAsync(FlightRuns flight, string dataDir)
+    private static async Task JitWarmUpAsync(FlightRuns flight, string dataDir, int year)
     {
         var store = PriceStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = 0 });
         var last = store.SymbolsFor(PriceQuery.Create())[^1];
         for (var i = 0; i < 3; i++)
         {
-            await flight.PointQueriesAsync([PriceQuery.Create(symbols: [last]), PriceQuery.Create(symbols: [last], dateFrom: "2020-03-01", dateTo: "2020-03-31")])
+            await flight.PointQueriesAsync([PriceQuery.Create(symbols: [last]), PriceQuery.Create(symbols: [last], dateFrom: $"{year}-03-01", dateTo: $"{year}-03-31")])
                 .ConfigureAwait(false);
         }
     }
