@@ -29,4 +29,10 @@ public sealed class StoreOptions
 
     /// <summary>The tables of the lake (the product's tables unless a caller declares more).</summary>
     public TableCatalog Catalog { get; set; } = TableCatalog.Default;
+
+    /// <summary>
+    /// Test hook: awaited by the background open before the partition index walk starts, so a test can hold
+    /// a store (and a server) in its warming state.
+    /// </summary>
+    internal Func<Task>? BeforeIndexLoad { get; set; }
 }
