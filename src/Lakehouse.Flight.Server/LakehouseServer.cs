@@ -115,6 +115,8 @@ public sealed class LakehouseServer : IAsyncDisposable
                 o.UploadApplyChunkRows = options.UploadApplyChunkRows;
                 o.UseCompactCopies = options.CompactCopies;
                 o.Catalog = options.Catalog;
+                // The temp-file sweep waits for the warm-up (or starts at once without one): see StartAsync.
+                o.DeferTempSweep = true;
             })
             .AddLakehouseIngestion()
             .AddYahooSource(configure: options.Yahoo.CopyTo)
@@ -196,6 +198,10 @@ public sealed class LakehouseServer : IAsyncDisposable
             var stopping = _app.Lifetime.ApplicationStopping;
             _ = Task.Run(() => WarmAsync(stopping), stopping);
         }
+        else
+        {
+            Store.AllowTempSweep();
+        }
         return FlightEndpoint;
     }
 
@@ -222,6 +228,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         finally
         {
             _app.Services.GetRequiredService<StartupState>().CacheDone();
+            Store.AllowTempSweep();
             // Copies missing at start are written from the entries just warmed.
             _app.Services.GetRequiredService<CompactionService>().Trigger();
         }

@@ -70,7 +70,7 @@ public sealed partial class PriceStore
 
     /// <summary>
     /// Opens (and creates) the lake: rolls forward committed writes of crashed processes (before it returns),
-    /// then builds the partition index and deletes dead processes' temp files in the background. Every read,
+    /// then builds the partition index in the background, and after it deletes dead processes' temp files. Every read,
     /// plan, write and compaction waits for that (<see cref="Ready"/>), so none is computed on a partial index
     /// (docs/decisions.md D25).
     /// </summary>
@@ -84,8 +84,7 @@ public sealed partial class PriceStore
     public static PriceStore Open(string dataDir, ILogger? logger = null) => Open(new StoreOptions { DataDir = dataDir }, logger);
 
     /// <summary>
-    /// Completes when the store is ready: the partition index is complete and dead writers' temp files are
-    /// deleted. Faults with the error when listing the lake failed (every read then fails with it too).
+    /// Completes when the store is ready: the partition index is complete. Faults with the error when listing the lake failed (every read then fails with it too).
     /// </summary>
     public Task Ready => _index.Loaded;
 
@@ -127,9 +126,16 @@ public sealed partial class PriceStore
         StartIndexLoad(cleanTemps: true);
     }
 
+    /// <summary>
+    /// The background part of the open: the index walk (then the gate opens), then the sweep for dead
+    /// writers' temp files, which needs a listing of every partition folder and so runs after the gate.
+    /// Tests wait for it to check the sweep.
+    /// </summary>
+    internal Task Housekeeping { get; private set; } = Task.CompletedTask;
+
     private void StartIndexLoad(bool cleanTemps)
     {
-        _ = Task.Run(async () =>
+        Housekeeping = Task.Run(async () =>
         {
             try
             {
@@ -138,12 +144,7 @@ public sealed partial class PriceStore
                     await hold().ConfigureAwait(false);
                 }
                 var start = System.Diagnostics.Stopwatch.GetTimestamp();
-                var temps = _index.Load(Catalog);
-                var removed = cleanTemps ? RemoveDeadTemps(temps) : 0;
-                if (removed > 0)
-                {
-                    StorageLog.Recovered(_logger, 0, removed);
-                }
+                _index.Load(Catalog);
                 StorageLog.IndexLoaded(_logger, _index.PartitionCount, (long)System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 _index.MarkLoaded();
             }
@@ -151,9 +152,39 @@ public sealed partial class PriceStore
             {
                 StorageLog.IndexFailed(_logger, ex);
                 _index.MarkFailed(ex);
+                return;
+            }
+            if (!cleanTemps)
+            {
+                return;
+            }
+            if (Options.DeferTempSweep)
+            {
+                await _sweepAllowed.Task.ConfigureAwait(false);
+            }
+            try
+            {
+                var removed = RemoveDeadTemps(_index.FindTemps(Catalog));
+                if (removed > 0)
+                {
+                    StorageLog.Recovered(_logger, 0, removed);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Stale temps only take space; the next open sweeps again.
+                StorageLog.TempSweepFailed(_logger, ex.Message);
             }
         });
     }
+
+    private readonly TaskCompletionSource _sweepAllowed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// With <see cref="StoreOptions.DeferTempSweep"/>: lets the sweep for dead writers' temp files start (the
+    /// server calls it when its cache warm-up is done, so the two do not share the cores).
+    /// </summary>
+    public void AllowTempSweep() => _sweepAllowed.TrySetResult();
 
     /// <summary>
     /// Deletes the temp files of dead processes (met by the walk, in the journal folder, beside gold reports),

@@ -38,4 +38,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(23, LogLevel.Error, "Listing the lake failed: reads and writes fail until a restart")]
     public static partial void IndexFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(24, LogLevel.Warning, "Sweeping stale temp files failed ({Reason}); the next start sweeps again")]
+    public static partial void TempSweepFailed(ILogger logger, string reason);
 }

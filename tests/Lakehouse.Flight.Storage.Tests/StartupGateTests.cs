@@ -112,7 +112,7 @@ public sealed class StartupGateTests : IDisposable
                 JsonSerializer.SerializeToUtf8Bytes(record, JournalJson.Default.JournalRecord));
         });
         hold.SetResult();
-        await store.Ready;
+        await store.Housekeeping;
 
         Assert.True(File.Exists(temp), "the background cleanup deleted a temp file that a committed journal names");
         // The next commit rolls the dead writer's journal forward.
