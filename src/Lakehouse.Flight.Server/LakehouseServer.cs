@@ -115,6 +115,8 @@ public sealed class LakehouseServer : IAsyncDisposable
                 o.UploadApplyChunkRows = options.UploadApplyChunkRows;
                 o.UseCompactCopies = options.CompactCopies;
                 o.Catalog = options.Catalog;
+                // The temp-file sweep waits for the warm-up (or starts at once without one): see StartAsync.
+                o.DeferTempSweep = true;
             })
             .AddLakehouseIngestion()
             .AddYahooSource(configure: options.Yahoo.CopyTo)
@@ -126,6 +128,8 @@ public sealed class LakehouseServer : IAsyncDisposable
         app.Use(next => context => ports.InvokeAsync(context, next));
         var guard = app.Services.GetRequiredService<FlightRequestGuard>();
         app.Use(next => context => guard.InvokeAsync(context, next));
+        var store = app.Services.GetRequiredService<PriceStore>();
+        app.Use(next => context => store.IsReady || !NeedsIndex(context.Request.Path) ? next(context) : WhenReadyAsync(store, context, next));
         if (options.FastDoGet)
         {
             // Runs before the endpoint: DoGet never reaches the stock Flight service.
@@ -136,10 +140,34 @@ public sealed class LakehouseServer : IAsyncDisposable
         app.MapLakehouseHttpApi();
         app.MapLakehouseArrowStream();
         app.MapOpenApi();
-        // Open the store now so a broken data dir fails start-up, not the first call.
-        _ = app.Services.GetRequiredService<PriceStore>();
+        // The store is opened above (a broken data dir fails start-up, not the first call); its partition
+        // index is listed in the background meanwhile (D25).
         return Task.FromResult(new LakehouseServer(app, options, host, httpListen));
     }
+
+    /// <summary>
+    /// The ready gate for calls (D25): a call that needs the partition index waits for it asynchronously,
+    /// without holding a thread. Health, the action list, the handshake and the OpenAPI document are answered
+    /// at once; DoAction waits per action (health does not).
+    /// </summary>
+    private static async Task WhenReadyAsync(PriceStore store, Microsoft.AspNetCore.Http.HttpContext context, Microsoft.AspNetCore.Http.RequestDelegate next)
+    {
+        try
+        {
+            await store.Ready.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception) when (store.Ready.IsFaulted)
+        {
+            // The call itself meets the error and maps it to a status.
+        }
+        await next(context).ConfigureAwait(false);
+    }
+
+    private static bool NeedsIndex(Microsoft.AspNetCore.Http.PathString path) =>
+        !(path == "/health" || path.StartsWithSegments("/openapi")
+          || path == "/arrow.flight.protocol.FlightService/DoAction"
+          || path == "/arrow.flight.protocol.FlightService/ListActions"
+          || path == "/arrow.flight.protocol.FlightService/Handshake");
 
     /// <summary>Starts listening; returns the Flight endpoint (the real port when 0 was asked for).</summary>
     public async Task<Uri> StartAsync(CancellationToken cancellationToken = default)
@@ -168,16 +196,23 @@ public sealed class LakehouseServer : IAsyncDisposable
         if (Options.WarmCache)
         {
             var stopping = _app.Lifetime.ApplicationStopping;
-            _ = Task.Run(() => Warm(stopping), stopping);
+            _ = Task.Run(() => WarmAsync(stopping), stopping);
+        }
+        else
+        {
+            Store.AllowTempSweep();
         }
         return FlightEndpoint;
     }
 
-    private void Warm(CancellationToken stopping)
+    private async Task WarmAsync(CancellationToken stopping)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         try
         {
+            // The warm-up reads the index: it starts once the index is listed.
+            await Store.Ready.WaitAsync(stopping).ConfigureAwait(false);
+            sw.Restart();
             // Every table with one row per key; bronze stays on disk until read.
             var n = Store.Catalog.Tables.Where(t => !t.PerSource).Sum(t => Store.Warm(t, stopping));
             ServerLog.Warmed(_logger, n, sw.ElapsedMilliseconds);
@@ -192,6 +227,8 @@ public sealed class LakehouseServer : IAsyncDisposable
         }
         finally
         {
+            _app.Services.GetRequiredService<StartupState>().CacheDone();
+            Store.AllowTempSweep();
             // Copies missing at start are written from the entries just warmed.
             _app.Services.GetRequiredService<CompactionService>().Trigger();
         }

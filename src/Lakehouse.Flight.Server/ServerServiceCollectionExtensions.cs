@@ -23,6 +23,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<FastDoGet>();
         services.AddSingleton<FlightRequestGuard>();
         services.AddSingleton<ListenerPorts>();
+        services.AddSingleton<StartupState>();
         services.AddSingleton<CompactionService>();
         services.AddHostedService(sp => sp.GetRequiredService<CompactionService>());
         services.AddLakehouseJobs(options);

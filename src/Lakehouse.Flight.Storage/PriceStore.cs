@@ -68,7 +68,12 @@ public sealed partial class PriceStore
     /// <summary>The compacted copies (tests count loads and rejections through it).</summary>
     internal CompactCopies Copies => _copies;
 
-    /// <summary>Opens (and creates) the lake: rolls forward committed writes of crashed processes, deletes their temp files, builds the index.</summary>
+    /// <summary>
+    /// Opens (and creates) the lake: rolls forward committed writes of crashed processes (before it returns),
+    /// then builds the partition index in the background, and after it deletes dead processes' temp files. Every read,
+    /// plan, write and compaction waits for that (<see cref="Ready"/>), so none is computed on a partial index
+    /// (docs/decisions.md D25).
+    /// </summary>
     public static PriceStore Open(StoreOptions options, ILogger? logger = null)
     {
         var store = new PriceStore(options, logger ?? NullLogger.Instance);
@@ -77,6 +82,17 @@ public sealed partial class PriceStore
     }
 
     public static PriceStore Open(string dataDir, ILogger? logger = null) => Open(new StoreOptions { DataDir = dataDir }, logger);
+
+    /// <summary>
+    /// Completes when the store is ready: the partition index is complete. Faults with the error when listing the lake failed (every read then fails with it too).
+    /// </summary>
+    public Task Ready => _index.Loaded;
+
+    /// <summary>True once <see cref="Ready"/> has completed successfully.</summary>
+    public bool IsReady => _index.IsLoaded;
+
+    /// <summary>Blocks until <see cref="Ready"/>; rethrows its error.</summary>
+    public void WaitReady() => _index.WaitLoaded();
 
     private void Recover()
     {
@@ -89,34 +105,125 @@ public sealed partial class PriceStore
         {
             // Nothing can be rolled forward or cleaned on a read-only disk: serve what is there.
             StorageLog.ReadOnlyLake(_logger);
-            _index.Load(Catalog);
             _changes.Start();
+            StartIndexLoad(cleanTemps: false);
             return;
         }
         using (recoveryLock)
         {
+            // Synchronous and cheap (the journal folder is normally empty): nothing is served before it.
             var rolled = _journal.Recover().Count;
-            var temps = _index.Load(Catalog);
-            var removed = 0;
-            var reportTemps = Directory.Exists(Paths.GoldReportsDir)
-                ? Directory.EnumerateFiles(Paths.GoldReportsDir, DurableFile.TempPrefix + "*")
-                : [];
-            foreach (var t in temps.Concat(Directory.EnumerateFiles(Paths.JournalDir, DurableFile.TempPrefix + "*")).Concat(reportTemps))
+            // Uploads acknowledged by a process that died are applied by the next writer or the background applier.
+            _walScanNeeded = _wal.List().Count > 0;
+            if (rolled > 0)
             {
-                if (DurableFile.OwnerPid(t) is { } pid && !ProcessLiveness.IsAlive(pid))
+                StorageLog.Recovered(_logger, rolled, 0);
+            }
+        }
+        // Offsets taken before the walk starts: a commit of another process during the walk is either seen
+        // by the walk or named by a manifest line past these offsets (re-listed at the first poll), or both.
+        _changes.Start();
+        StartIndexLoad(cleanTemps: true);
+    }
+
+    /// <summary>
+    /// The background part of the open: the index walk (then the gate opens), then the sweep for dead
+    /// writers' temp files, which needs a listing of every partition folder and so runs after the gate.
+    /// Tests wait for it to check the sweep.
+    /// </summary>
+    internal Task Housekeeping { get; private set; } = Task.CompletedTask;
+
+    private void StartIndexLoad(bool cleanTemps)
+    {
+        Housekeeping = Task.Run(async () =>
+        {
+            try
+            {
+                if (Options.BeforeIndexLoad is { } hold)
+                {
+                    await hold().ConfigureAwait(false);
+                }
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                _index.Load(Catalog);
+                StorageLog.IndexLoaded(_logger, _index.PartitionCount, (long)System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                _index.MarkLoaded();
+            }
+            catch (Exception ex)
+            {
+                StorageLog.IndexFailed(_logger, ex);
+                _index.MarkFailed(ex);
+                return;
+            }
+            if (!cleanTemps)
+            {
+                return;
+            }
+            if (Options.DeferTempSweep)
+            {
+                await _sweepAllowed.Task.ConfigureAwait(false);
+            }
+            try
+            {
+                var removed = RemoveDeadTemps(_index.FindTemps(Catalog));
+                if (removed > 0)
+                {
+                    StorageLog.Recovered(_logger, 0, removed);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Stale temps only take space; the next open sweeps again.
+                StorageLog.TempSweepFailed(_logger, ex.Message);
+            }
+        });
+    }
+
+    private readonly TaskCompletionSource _sweepAllowed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// With <see cref="StoreOptions.DeferTempSweep"/>: lets the sweep for dead writers' temp files start (the
+    /// server calls it when its cache warm-up is done, so the two do not share the cores).
+    /// </summary>
+    public void AllowTempSweep() => _sweepAllowed.TrySetResult();
+
+    /// <summary>
+    /// Deletes the temp files of dead processes (met by the walk, in the journal folder, beside gold reports),
+    /// under the recovery lock, sparing any temp a journal names: a writer that committed and died during the
+    /// walk is rolled forward by the next commit, which needs its temps.
+    /// </summary>
+    private int RemoveDeadTemps(List<string> temps)
+    {
+        var reportTemps = Directory.Exists(Paths.GoldReportsDir)
+            ? Directory.EnumerateFiles(Paths.GoldReportsDir, DurableFile.TempPrefix + "*")
+            : [];
+        var all = temps.Concat(Directory.EnumerateFiles(Paths.JournalDir, DurableFile.TempPrefix + "*")).Concat(reportTemps).ToList();
+        if (all.Count == 0)
+        {
+            return 0;
+        }
+        FileStream recoveryLock;
+        try
+        {
+            recoveryLock = RecoveryLock();
+        }
+        catch (Exception ex) when (StorageFaults.IsReadOnly(ex))
+        {
+            return 0;
+        }
+        using (recoveryLock)
+        {
+            var named = _journal.NamedTemps();
+            var removed = 0;
+            foreach (var t in all)
+            {
+                if (!named.Contains(t) && DurableFile.OwnerPid(t) is { } pid && !ProcessLiveness.IsAlive(pid))
                 {
                     DurableFile.TryDelete(t);
                     removed++;
                 }
             }
-            // Uploads acknowledged by a process that died are applied by the next writer or the background applier.
-            _walScanNeeded = _wal.List().Count > 0;
-            if (rolled > 0 || removed > 0)
-            {
-                StorageLog.Recovered(_logger, rolled, removed);
-            }
+            return removed;
         }
-        _changes.Start();
     }
 
     private FileStream RecoveryLock()

@@ -32,4 +32,13 @@ internal static partial class StorageLog
 
     [LoggerMessage(21, LogLevel.Information, "Compaction: {Checked} symbol(s) checked, {Rebuilt} copy file(s) written ({Rows} rows, {Bytes} bytes) in {Ms} ms")]
     public static partial void Compacted(ILogger logger, int @checked, int rebuilt, long rows, long bytes, long ms);
+
+    [LoggerMessage(22, LogLevel.Information, "Partition index ready: {Partitions} partition(s) listed in {Ms} ms")]
+    public static partial void IndexLoaded(ILogger logger, long partitions, long ms);
+
+    [LoggerMessage(23, LogLevel.Error, "Listing the lake failed: reads and writes fail until a restart")]
+    public static partial void IndexFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(24, LogLevel.Warning, "Sweeping stale temp files failed ({Reason}); the next start sweeps again")]
+    public static partial void TempSweepFailed(ILogger logger, string reason);
 }

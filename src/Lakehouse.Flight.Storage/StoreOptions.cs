@@ -29,4 +29,17 @@ public sealed class StoreOptions
 
     /// <summary>The tables of the lake (the product's tables unless a caller declares more).</summary>
     public TableCatalog Catalog { get; set; } = TableCatalog.Default;
+
+    /// <summary>
+    /// The sweep for dead writers' temp files (a listing of every partition folder, after the index walk)
+    /// waits for <see cref="PriceStore.AllowTempSweep"/>. The server sets it and allows the sweep once its cache
+    /// warm-up is done. Default false: the sweep follows the walk.
+    /// </summary>
+    public bool DeferTempSweep { get; set; }
+
+    /// <summary>
+    /// Test hook: awaited by the background open before the partition index walk starts, so a test can hold
+    /// a store (and a server) in its warming state.
+    /// </summary>
+    internal Func<Task>? BeforeIndexLoad { get; set; }
 }

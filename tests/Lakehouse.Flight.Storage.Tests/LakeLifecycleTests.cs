@@ -81,6 +81,8 @@ public sealed class LakeLifecycleTests : IDisposable
         await File.WriteAllTextAsync(ours, "a live writer's temp");
 
         var reopened = _lake.Open();
+        // Temp files are swept in the background after the index walk (D25).
+        await reopened.Housekeeping;
 
         Assert.False(File.Exists(stale));
         Assert.True(File.Exists(ours), "a live process's temp file must not be touched");

@@ -217,6 +217,7 @@ public sealed class UploadLogTests : IDisposable
         }
         // Every file opens, and DuckDB over the month files sees exactly what the store serves.
         AssertDuckDbAgrees(silver);
+        await store.Housekeeping;
         Assert.Empty(Directory.EnumerateFiles(_lake.Dir, DurableFile.TempPrefix + "*", SearchOption.AllDirectories));
     }
 

@@ -33,7 +33,7 @@ internal static class HttpApi
                 "stream (Accept: application/vnd.apache.arrow.stream); q-values are honoured; 406 when nothing in Accept is served.")
             .WithQueryParameters(DailyParameters);
         api.MapJobsApi();
-        app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness and dataset totals; no authentication.");
+        app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness (status), readiness (state: ok, or warming with what is loading) and dataset totals; no authentication.");
     }
 
     /// <summary>The formats of /prices/daily, the default first.</summary>
@@ -124,12 +124,17 @@ internal static class HttpApi
     /// Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened.
     /// Unauthenticated, so it names no server path.
     /// </summary>
-    private static IResult GetHealth(PriceStore store) => Results.Ok(new
+    private static IResult GetHealth(PriceStore store, StartupState startup)
     {
-        status = "ok",
-        datasets = store.Catalog.Tables.Select(t => new { layer = Layers.Name(t.Layer), table = t.Name, symbols = store.SymbolCount(t) }),
-        partitions = store.IndexedPartitions,
-    });
+        var health = new Dictionary<string, object?>();
+        startup.Describe(health);
+        if (store.IsReady)
+        {
+            // Counted from the whole index only: while it is listed, a partial count would mislead.
+            health["datasets"] = store.Catalog.Tables.Select(t => new { layer = Layers.Name(t.Layer), table = t.Name, symbols = store.SymbolCount(t) }).ToList();
+        }
+        return Results.Ok(health);
+    }
 }
 
 /// <summary>Rows of a batch as JSON objects or CSV text.</summary>

@@ -20,7 +20,7 @@ internal sealed partial class LakehouseFlightService
         new("upload-status", "Where an upload acknowledged with {\"wait\":false} stands (reader). Body: {\"run_id\":\"...\",\"wait\":true} (wait blocks until it is applied). Result: {\"run_id\",\"state\":\"pending|applying|applied|failed\",\"rows\",\"error\",\"reports\":[StorageReports committed so far]}."),
         new("stats", "Symbols, partitions, rows and date span of each table. No body. Result: JSON array."),
         new("manifest", "Recent manifest lines. Body: {\"layer\":\"silver\",\"table\":\"prices_daily\",\"limit\":50}. Result: JSON array of StorageReports, oldest first."),
-        new("health", "Liveness and the data dir. No body. Result: JSON object with status \"ok\"."),
+        new("health", "Liveness, readiness and the data dir; answered at once, also during start-up. No body. Result: JSON object with status \"ok\" and state \"ok\", or \"warming\" with \"loading\" (index, cache) while the partition index is listed and the cache warmed."),
     ];
 
 
@@ -39,6 +39,11 @@ internal sealed partial class LakehouseFlightService
         var caller = FlightCallInterceptor.CallerOf(context);
         var type = (request.Type ?? "").Trim().ToLowerInvariant();
         var body = request.Body.ToByteArray();
+        if (type != "health" && !_store.IsReady)
+        {
+            // The ready gate (D25): every action but health needs the whole partition index.
+            await _store.Ready.WaitAsync(ct).ConfigureAwait(false);
+        }
         switch (type)
         {
             case "ingest":
@@ -92,11 +97,12 @@ internal sealed partial class LakehouseFlightService
                 await Write(responseStream, _store.ReadManifest(table, m.Limit > 0 ? m.Limit : 50)).ConfigureAwait(false);
                 break;
             case "health":
-                await Write(responseStream, new Dictionary<string, object?>
-                {
-                    ["status"] = "ok", ["data_dir"] = _store.Paths.DisplayRoot, ["auth"] = _tokens.Enabled,
-                    ["partitions"] = _store.IndexedPartitions, ["uploads_pending"] = _store.PendingUploads,
-                }).ConfigureAwait(false);
+                var health = new Dictionary<string, object?>();
+                _startup.Describe(health);
+                health["data_dir"] = _store.Paths.DisplayRoot;
+                health["auth"] = _tokens.Enabled;
+                health["uploads_pending"] = _store.PendingUploads;
+                await Write(responseStream, health).ConfigureAwait(false);
                 break;
             default:
                 throw LakehouseException.Invalid(

@@ -35,6 +35,11 @@ internal sealed class CommitPipeline(
     public async Task<IReadOnlyList<StorageReport>> CommitAsync(IReadOnlyCollection<TableDefinition> tables, IEnumerable<string> lockKeys,
         Func<Staging, IReadOnlyList<StorageReport>> stage, CancellationToken cancellationToken)
     {
+        // The ready gate (D25): no write is staged against, or added to, a partial index.
+        if (!index.IsLoaded)
+        {
+            await index.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
         var sw = Stopwatch.StartNew();
         var staging = new Staging(paths, cache);
         var files = new List<StagedFile>();

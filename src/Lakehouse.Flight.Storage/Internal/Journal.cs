@@ -119,6 +119,26 @@ internal sealed class Journal
         }
     }
 
+    /// <summary>The temp files the journals now in the folder name (unreadable journals name none).</summary>
+    public HashSet<string> NamedTemps()
+    {
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var path in Directory.EnumerateFiles(_dir, "*.json"))
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize(File.ReadAllBytes(path), JournalJson.Default.JournalRecord) is { } record)
+                {
+                    named.UnionWith(record.Files.Select(f => f.Temp));
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or IOException)
+            {
+            }
+        }
+        return named;
+    }
+
     /// <summary>
     /// Rolls forward the journals of dead processes, and this process's own journals that failed to
     /// apply after their commit point. Returns the manifest appends of those applied.

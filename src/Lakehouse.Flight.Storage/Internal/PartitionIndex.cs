@@ -8,33 +8,74 @@ namespace Lakehouse.Flight.Storage.Internal;
 
 /// <summary>
 /// Which partitions exist, per table and symbol, held in memory so planning a query never lists
-/// folders. Built once at open, updated by this process's commits and by the change feed.
+/// folders. Built once at open by one walk of the catalogue's folders (in the background: see
+/// <see cref="Load"/>), updated by this process's commits and by the change feed.
+/// <para>
+/// The ready gate: until the walk is complete every member (reads and updates alike) waits for it, so
+/// nothing is ever computed on, or added to, a partial index (docs/decisions.md D25). Past the walk the
+/// gate is one volatile read.
+/// </para>
 /// </summary>
 internal sealed class PartitionIndex
 {
     private readonly LakePaths _paths;
     private readonly ConcurrentDictionary<TableId, ConcurrentDictionary<string, ImmutableSortedSet<(int Year, int Month)>>> _tables = new();
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _ready;
 
     public PartitionIndex(LakePaths paths) => _paths = paths;
 
-    public IEnumerable<TableId> Tables => _tables.Keys;
+    /// <summary>Completes when the walk is done (faults with its error when it failed).</summary>
+    public Task Loaded => _loaded.Task;
+
+    /// <summary>True once the walk is complete.</summary>
+    public bool IsLoaded => _ready;
+
+    /// <summary>Blocks until the walk is complete; rethrows its error when it failed.</summary>
+    public void WaitLoaded()
+    {
+        if (!_ready)
+        {
+            _loaded.Task.GetAwaiter().GetResult();
+        }
+    }
+
+    public IEnumerable<TableId> Tables
+    {
+        get
+        {
+            WaitLoaded();
+            return _tables.Keys;
+        }
+    }
 
     /// <summary>The folders of a table: itself, or one per source for tables partitioned by source.</summary>
-    public IEnumerable<TableId> TablesOf(TableDefinition table) =>
-        table.PerSource
+    public IEnumerable<TableId> TablesOf(TableDefinition table)
+    {
+        WaitLoaded();
+        return table.PerSource
             ? _tables.Keys.Where(t => ReferenceEquals(t.Definition, table)).OrderBy(t => t.Source, StringComparer.Ordinal)
             : [new TableId(table)];
+    }
 
-    public IReadOnlyList<string> SymbolsOf(TableId table) =>
-        _tables.TryGetValue(table, out var s) ? s.Where(kv => !kv.Value.IsEmpty).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToArray() : [];
+    public IReadOnlyList<string> SymbolsOf(TableId table)
+    {
+        WaitLoaded();
+        return _tables.TryGetValue(table, out var s) ? s.Where(kv => !kv.Value.IsEmpty).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToArray() : [];
+    }
 
-    public ImmutableSortedSet<(int Year, int Month)> PartitionsOf(TableId table, string symbol) =>
-        _tables.TryGetValue(table, out var s) && s.TryGetValue(symbol, out var set) ? set : ImmutableSortedSet<(int, int)>.Empty;
+    public ImmutableSortedSet<(int Year, int Month)> PartitionsOf(TableId table, string symbol)
+    {
+        WaitLoaded();
+        return _tables.TryGetValue(table, out var s) && s.TryGetValue(symbol, out var set) ? set : ImmutableSortedSet<(int, int)>.Empty;
+    }
 
+    /// <summary>Partitions indexed so far (all tables); does not wait for the walk (health reports progress with it).</summary>
     public long PartitionCount => _tables.Values.Sum(t => t.Values.Sum(s => (long)s.Count));
 
     public void Add(TableId table, PartitionKey key)
     {
+        WaitLoaded();
         var symbols = _tables.GetOrAdd(table, _ => new(StringComparer.Ordinal));
         symbols.AddOrUpdate(key.Symbol,
             _ => ImmutableSortedSet.Create((key.Year, key.Month)),
@@ -44,6 +85,7 @@ internal sealed class PartitionIndex
     /// <summary>Re-lists one symbol's folders (after another process wrote it).</summary>
     public void Rescan(TableId table, string symbol)
     {
+        WaitLoaded();
         var dir = _paths.SymbolDir(table, symbol);
         var set = ImmutableSortedSet.CreateBuilder<(int, int)>();
         if (Directory.Exists(dir))
@@ -59,10 +101,14 @@ internal sealed class PartitionIndex
         _tables.GetOrAdd(table, _ => new(StringComparer.Ordinal))[symbol] = set.ToImmutable();
     }
 
-    /// <summary>One walk over the catalogue's folders: fills the index and returns the temp files it met.</summary>
-    public List<string> Load(TableCatalog catalog)
+    /// <summary>
+    /// One walk over the catalogue's folders, symbols side by side on all cores: lists the symbol and year
+    /// folders and checks each partition folder for its <c>data.parquet</c> with one stat, rather than
+    /// listing every month folder (half the system calls: a listing is an open, two getdents and a close).
+    /// The gate stays closed until <see cref="MarkLoaded"/> or <see cref="MarkFailed"/>.
+    /// </summary>
+    public void Load(TableCatalog catalog)
     {
-        var temps = new List<string>();
         foreach (var definition in catalog.Tables)
         {
             var tableDir = _paths.LayerTableDir(definition);
@@ -76,32 +122,84 @@ internal sealed class PartitionIndex
                 : [(tableDir, null)];
             foreach (var (dir, source) in roots)
             {
-                var id = new TableId(definition, source);
-                foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+                var symbols = _tables.GetOrAdd(new TableId(definition, source), _ => new(StringComparer.Ordinal));
+                Parallel.ForEach(Directory.EnumerateDirectories(dir, "symbol=*"), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(2, Environment.ProcessorCount) },
+                    symbolDir =>
+                    {
+                        if (!Symbols.TryNormalize(HivePath.Unescape(Path.GetFileName(symbolDir)["symbol=".Length..]), out var symbol, out _))
+                        {
+                            return;
+                        }
+                        var set = ImmutableSortedSet.CreateBuilder<(int, int)>();
+                        ListPartitions(definition.Partitioning, symbolDir, set);
+                        if (set.Count > 0)
+                        {
+                            symbols.AddOrUpdate(symbol, _ => set.ToImmutable(), (_, old) => old.Union(set));
+                        }
+                    });
+            }
+        }
+    }
+
+    private static void ListPartitions(Partitioning partitioning, string symbolDir, ImmutableSortedSet<(int, int)>.Builder set)
+    {
+        if (partitioning == Partitioning.Symbol)
+        {
+            if (File.Exists(Path.Combine(symbolDir, LakePaths.DataFileName)))
+            {
+                set.Add((0, 0));
+            }
+            return;
+        }
+        foreach (var yearDir in Directory.EnumerateDirectories(symbolDir, "year=*"))
+        {
+            if (!TryParse(Path.GetFileName(yearDir), "year=", out var year))
+            {
+                continue;
+            }
+            if (partitioning == Partitioning.SymbolYear)
+            {
+                if (File.Exists(Path.Combine(yearDir, LakePaths.DataFileName)))
                 {
-                    var name = Path.GetFileName(file);
-                    if (name.StartsWith(DurableFile.TempPrefix, StringComparison.Ordinal))
-                    {
-                        temps.Add(file);
-                        continue;
-                    }
-                    if (name != LakePaths.DataFileName)
-                    {
-                        continue;
-                    }
-                    var parts = Path.GetRelativePath(dir, file).Split(Path.DirectorySeparatorChar);
-                    if (!parts[0].StartsWith("symbol=", StringComparison.Ordinal)
-                        || !Symbols.TryNormalize(HivePath.Unescape(parts[0]["symbol=".Length..]), out var symbol, out _)
-                        || !TryParsePartition(definition, parts[1..], out var year, out var month))
-                    {
-                        continue;
-                    }
-                    Add(id, new PartitionKey(symbol, year, month));
+                    set.Add((year, 0));
                 }
+                continue;
+            }
+            foreach (var monthDir in Directory.EnumerateDirectories(yearDir, "month=*"))
+            {
+                if (TryParse(Path.GetFileName(monthDir), "month=", out var month) && month is >= 1 and <= 12
+                    && File.Exists(Path.Combine(monthDir, LakePaths.DataFileName)))
+                {
+                    set.Add((year, month));
+                }
+            }
+        }
+    }
+
+    /// <summary>Every temp file under the catalogue's folders (a full listing; run after the gate is open).</summary>
+    public List<string> FindTemps(TableCatalog catalog)
+    {
+        var temps = new List<string>();
+        foreach (var definition in catalog.Tables)
+        {
+            var tableDir = _paths.LayerTableDir(definition);
+            if (Directory.Exists(tableDir))
+            {
+                temps.AddRange(Directory.EnumerateFiles(tableDir, DurableFile.TempPrefix + "*", SearchOption.AllDirectories));
             }
         }
         return temps;
     }
+
+    /// <summary>Opens the gate: the index is complete.</summary>
+    public void MarkLoaded()
+    {
+        _ready = true;
+        _loaded.TrySetResult();
+    }
+
+    /// <summary>The walk failed: every reader gets this error rather than a partial answer.</summary>
+    public void MarkFailed(Exception error) => _loaded.TrySetException(error);
 
     /// <summary>(year, month) from the segments below <c>symbol=</c>, as the table is partitioned; 0 for levels it has not.</summary>
     private static bool TryParsePartition(TableDefinition table, string[] segments, out int year, out int month)

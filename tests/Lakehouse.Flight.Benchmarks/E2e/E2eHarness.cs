@@ -81,6 +81,8 @@ internal static class E2eHarness
         var inColdPoint = InProcessRuns.PointQueries(cold, queries);
         log.WriteLine("in-process: full scans");
         var store = PriceStore.Open(new StoreOptions { DataDir = dataDir });
+        // The index is listed in the background (D25); the count is of the whole index.
+        store.WaitReady();
         var indexed = store.IndexedPartitions;
         InProcessRuns.Plans(store, warmup);
         var inPlanSmall = InProcessRuns.Plans(store, planQueries);

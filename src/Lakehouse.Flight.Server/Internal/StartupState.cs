@@ -1,0 +1,50 @@
+using Lakehouse.Flight.Storage;
+
+namespace Lakehouse.Flight.Server.Internal;
+
+/// <summary>
+/// Where start-up stands (docs/decisions.md D25), for <c>/health</c> and the <c>health</c> action: the server
+/// listens before the partition index is listed and the cache warmed; until both are done it says
+/// <c>warming</c> and what is still loading. Calls that need the index wait for it (the store's ready gate),
+/// so no answer is computed on a partial index.
+/// </summary>
+internal sealed class StartupState(PriceStore store, LakehouseServerOptions options)
+{
+    private volatile bool _cacheDone = !options.WarmCache;
+
+    /// <summary>The warm-up is over (done, failed or cancelled): nothing more is loading for the cache.</summary>
+    public void CacheDone() => _cacheDone = true;
+
+    /// <summary><c>ok</c>, <c>warming</c>, or <c>failed</c> when listing the lake failed.</summary>
+    public string State => store.Ready.IsFaulted ? "failed" : store.IsReady && _cacheDone ? "ok" : "warming";
+
+    /// <summary>What is still loading: <c>index</c>, <c>cache</c>.</summary>
+    public IReadOnlyList<string> Loading
+    {
+        get
+        {
+            var loading = new List<string>(2);
+            if (!store.IsReady && !store.Ready.IsFaulted)
+            {
+                loading.Add("index");
+            }
+            if (!_cacheDone)
+            {
+                loading.Add("cache");
+            }
+            return loading;
+        }
+    }
+
+    /// <summary>The health body shared by HTTP and the Flight action: liveness (<c>status</c>) and readiness (<c>state</c>).</summary>
+    public void Describe(IDictionary<string, object?> health)
+    {
+        health["status"] = "ok";
+        health["state"] = State;
+        if (Loading is { Count: > 0 } loading)
+        {
+            health["loading"] = loading;
+        }
+        health["partitions"] = store.IndexedPartitions;
+    }
+}
