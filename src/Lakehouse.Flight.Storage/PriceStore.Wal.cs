@@ -36,6 +36,9 @@ public sealed partial class PriceStore
     private readonly AsyncLocal<bool> _inApplier = new();
     private readonly List<Func<IReadOnlyList<StorageReport>, CancellationToken, Task>> _appliedHandlers = [];
 
+    /// <summary>Background appliers running in this store (<see cref="RunUploadApplierAsync"/>).</summary>
+    private int _appliers;
+
     /// <summary>Set when the log may hold entries of a dead process (at open, and by the applier's rescans).</summary>
     private volatile bool _walScanNeeded;
 
@@ -165,6 +168,19 @@ public sealed partial class PriceStore
     /// </summary>
     public async Task RunUploadApplierAsync(TimeSpan rescan, CancellationToken stoppingToken)
     {
+        Interlocked.Increment(ref _appliers);
+        try
+        {
+            await ApplierLoopAsync(rescan, stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _appliers);
+        }
+    }
+
+    private async Task ApplierLoopAsync(TimeSpan rescan, CancellationToken stoppingToken)
+    {
         var backoff = TimeSpan.Zero;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -222,6 +238,11 @@ public sealed partial class PriceStore
     {
         if (_runs.TryGetValue(runId, out var run))
         {
+            if (Volatile.Read(ref _appliers) == 0 && !run.Done.Task.IsCompleted)
+            {
+                // No background applier in this process (a library or CLI use): apply here.
+                await ApplyUploadsAsync(cancellationToken).ConfigureAwait(false);
+            }
             await run.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         else

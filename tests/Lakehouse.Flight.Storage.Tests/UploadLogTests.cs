@@ -56,6 +56,20 @@ public sealed class UploadLogTests : IDisposable
     }
 
     [Fact]
+    public async Task WaitForUpload_WithNoBackgroundApplier_AppliesItself()
+    {
+        var store = _lake.Open();
+        var receipt = await store.EnqueueAsync(Landing(PriceBarBatches.ToBatch(CrashWorkload.WalUpload(3))));
+
+        // A library or CLI process runs no applier: waiting must not hang.
+        var status = await store.WaitForUploadAsync(receipt.RunId).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal("applied", status.State);
+        Assert.Equal(CrashWorkload.WalSymbolsPerUpload * CrashWorkload.WalDays,
+            store.Read(PriceQuery.Create(symbols: CrashWorkload.WalSymbols(3))).Sum(b => b.Length));
+    }
+
+    [Fact]
     public async Task Enqueue_DuplicateKey_IsRefusedBeforeTheAcknowledgement_AndLeavesNoEntry()
     {
         var store = _lake.Open();
