@@ -104,7 +104,7 @@ public sealed partial class PriceStore
         {
             throw LakehouseException.Invalid("an upload needs at least one table to write");
         }
-        var resolved = targets.Select(t => (t.Table, Resolve(new TableWrite(t.Table, RecordBatches.Empty(t.Table.Schema), t.Source)))).ToArray();
+        var resolved = targets.Select(t => (t.Table, Resolve(t.Table, t.Source))).ToArray();
         var runId = NewRunId();
         var header = new WalHeader(runId,
             [.. resolved.Select(r => new WalTarget(Layers.Name(r.Item2.Table.Layer), r.Item2.Table.Table, r.Item2.Source))])
@@ -432,9 +432,14 @@ public sealed partial class PriceStore
     {
         var symbols = (StringArray)rows.Column(TableDefinition.SymbolColumn);
         var bySymbol = new SortedDictionary<string, List<int>>(StringComparer.Ordinal);
+        var normalized = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var r = 0; r < rows.Length; r++)
         {
-            var s = Symbols.Normalize(symbols.GetString(r));
+            var raw = symbols.GetString(r);
+            if (!normalized.TryGetValue(raw, out var s))
+            {
+                normalized[raw] = s = Symbols.Normalize(raw);
+            }
             if (!bySymbol.TryGetValue(s, out var list))
             {
                 bySymbol[s] = list = [];
@@ -494,18 +499,19 @@ public sealed partial class PriceStore
         return reports;
     }
 
-    private (TableId Table, string? Source) Resolve(TableWrite w)
+    /// <summary>The folder a write to <paramref name="table"/> goes to, and its normalised source; refuses tables of another catalogue.</summary>
+    private (TableId Table, string? Source) Resolve(TableDefinition table, string? source)
     {
-        if (Catalog.Find(w.Table.Layer, w.Table.Name) != w.Table)
+        if (Catalog.Find(table.Layer, table.Name) != table)
         {
-            throw LakehouseException.Invalid($"{w.Table.Id} is not a table of this lake's catalogue");
+            throw LakehouseException.Invalid($"{table.Id} is not a table of this lake's catalogue");
         }
-        var source = w.Source is null ? null : Sources.Normalize(w.Source);
-        if (w.Table.PerSource && source is null)
+        var normalized = source is null ? null : Sources.Normalize(source);
+        if (table.PerSource && normalized is null)
         {
-            throw LakehouseException.Invalid($"{w.Table.Id} is kept per source: name the source, e.g. vendor_x");
+            throw LakehouseException.Invalid($"{table.Id} is kept per source: name the source, e.g. vendor_x");
         }
-        return (new TableId(w.Table, w.Table.PerSource ? source : null), source);
+        return (new TableId(table, table.PerSource ? normalized : null), normalized);
     }
 
 

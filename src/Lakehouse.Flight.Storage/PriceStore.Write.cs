@@ -64,7 +64,7 @@ public sealed partial class PriceStore
         var keys = new List<string>();
         foreach (var w in writes)
         {
-            var (table, source) = Resolve(w);
+            var (table, source) = Resolve(w.Table, w.Source);
             var rows = IncomingRows.Prepare(w.Table, w.Rows, source, runId, now);
             var symbols = IncomingRows.Group(w.Table, rows);
             prepared.Add((table, w, rows, symbols));

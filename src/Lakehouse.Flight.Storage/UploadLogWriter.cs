@@ -16,7 +16,8 @@ public sealed class UploadLogWriter : IDisposable
     private readonly WriteAheadLog.EntryWriter _entry;
     private readonly WalHeader _header;
     private readonly (TableDefinition Table, string? Source)[] _targets;
-    private readonly KeyTracker _keys = new();
+    /// <summary>Keys across all batches, per target; null where a target has the first one's key (same rows, same keys).</summary>
+    private readonly KeyTracker?[] _keys;
     private long _rows;
     private long _bytes;
     private bool _done;
@@ -27,6 +28,7 @@ public sealed class UploadLogWriter : IDisposable
         _entry = entry;
         _header = header;
         _targets = targets;
+        _keys = targets.Select((t, i) => i == 0 || !t.Item1.Key.SequenceEqual(targets[0].Item1.Key) ? new KeyTracker() : null).ToArray();
     }
 
     /// <summary>The run the upload will be applied under.</summary>
@@ -45,10 +47,10 @@ public sealed class UploadLogWriter : IDisposable
         {
             return;
         }
-        // Keys once (every target shares the rows and the (symbol, date) key); columns per table.
+        // Columns per table; keys once per distinct key (bronze and silver prices share theirs).
         for (var i = 0; i < _targets.Length; i++)
         {
-            IncomingRows.Check(_targets[i].Table, rows, _targets[i].Source, i == 0 ? _keys : new KeyTracker());
+            IncomingRows.Check(_targets[i].Table, rows, _targets[i].Source, _keys[i]);
         }
         var bytes = rows.Arrays.Sum(a => a.Data.Buffers.Sum(b => (long)b.Length)) + 1024;
         try
@@ -86,7 +88,7 @@ public sealed class UploadLogWriter : IDisposable
             throw user;
         }
         _done = true;
-        return Task.FromResult(_store.Logged(WriteAheadLog.Parse(_entry.Path)!, _header, _rows, _keys.Symbols));
+        return Task.FromResult(_store.Logged(WriteAheadLog.Parse(_entry.Path)!, _header, _rows, _keys[0]!.Symbols));
     }
 
     public void Dispose()

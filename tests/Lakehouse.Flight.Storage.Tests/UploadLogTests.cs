@@ -229,7 +229,13 @@ public sealed class UploadLogTests : IDisposable
                 }
             }
         }
-        // Every file opens, and DuckDB over the month files sees exactly what the store serves.
+        // Every file opens (bronze and silver), and DuckDB over the month files sees exactly what the store serves.
+        foreach (var file in Directory.EnumerateFiles(_lake.Dir, "data.parquet", SearchOption.AllDirectories))
+        {
+            var schema = file.Contains($"{Path.DirectorySeparatorChar}bronze{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                ? PriceTables.Bronze.Schema : PriceTables.Silver.Schema;
+            Assert.True(ParquetFiles.Read(file, schema).Length > 0, $"{file} is empty");
+        }
         AssertDuckDbAgrees(silver);
         await store.Housekeeping;
         Assert.Empty(Directory.EnumerateFiles(_lake.Dir, DurableFile.TempPrefix + "*", SearchOption.AllDirectories));

@@ -112,9 +112,10 @@ internal static class IncomingRows
     /// The checks of <see cref="Prepare"/> and <see cref="Group"/> without building anything: columns,
     /// types, nulls, symbols, and keys across every batch given to the same <paramref name="keys"/>. The
     /// write-ahead log runs it batch by batch while an upload streams in, so a refusal comes before the
-    /// acknowledgement and costs one pass over the key columns.
+    /// acknowledgement and costs one pass over the key columns. Without <paramref name="keys"/> only the
+    /// columns are checked (a second table of the same upload: its keys were tracked for the first).
     /// </summary>
-    public static void Check(TableDefinition table, RecordBatch rows, string? source, KeyTracker keys)
+    public static void Check(TableDefinition table, RecordBatch rows, string? source, KeyTracker? keys)
     {
         var schema = table.Schema;
         CheckUnexpected(table, rows.Schema);
@@ -140,7 +141,7 @@ internal static class IncomingRows
                 CheckNulls(table, field, array);
             }
         }
-        keys.Add(table, rows);
+        keys?.Add(table, rows);
     }
 
     private static void CheckUnexpected(TableDefinition table, Schema rows)
