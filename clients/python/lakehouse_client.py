@@ -68,8 +68,9 @@ class LakehouseClient:
         """Lands a DataFrame or Arrow table in bronze (and silver when promote). Returns the StorageReports.
 
         wait=False: the server answers once the rows are durable in its write-ahead log, before they are
-        applied; the result is then [{"run_id": ..., "state": "durable", ...}] and wait_for_upload(run_id)
-        returns the StorageReports once the rows are visible."""
+        applied; the result is then [{"run_id": ..., "state": "durable", "visible": True, ...}]: with
+        "visible", queries of silver return the rows from this answer on. wait_for_upload(run_id) returns
+        the StorageReports once they are written to the lake's files (bronze and silver)."""
         table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
         command = json.dumps({"table": "prices_daily", "source": source, "promote": promote, "wait": wait}).encode()
         writer, reader = self._client.do_put(flight.FlightDescriptor.for_command(command), table.schema, self._options)

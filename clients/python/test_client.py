@@ -95,6 +95,9 @@ class ClientTests(unittest.TestCase):
             ack = lh.upload(frame, source="pytest", promote=True, wait=False)[0]
             self.assertEqual("durable", ack["state"])
             self.assertEqual(3, ack["rows"])
+            self.assertTrue(ack["visible"])
+            # Readable in silver from the answer on, applied or not.
+            self.assertEqual([11.0, 12.0, 12.5], list(lh.get_prices(["PYW"])["close"]))
             reports = lh.wait_for_upload(ack["run_id"])
             back = lh.get_prices(["PYW"])
         self.assertEqual({ack["run_id"]}, {r["run_id"] for r in reports})

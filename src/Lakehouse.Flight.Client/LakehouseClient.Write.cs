@@ -69,7 +69,8 @@ public sealed partial class LakehouseClient
         }
         using var doc = JsonDocument.Parse(results[^1]);
         var root = doc.RootElement;
-        return new UploadAcknowledgement(root.GetProperty("run_id").GetString()!, root.GetProperty("rows").GetInt64(), root.GetProperty("symbols").GetInt32());
+        return new UploadAcknowledgement(root.GetProperty("run_id").GetString()!, root.GetProperty("rows").GetInt64(), root.GetProperty("symbols").GetInt32(),
+            root.TryGetProperty("visible", out var visible) && visible.ValueKind == JsonValueKind.True);
     }
 
     /// <summary>Waits until an upload acknowledged by <see cref="SubmitUploadAsync"/> is applied (the <c>upload-status</c> action).</summary>

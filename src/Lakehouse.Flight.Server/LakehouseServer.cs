@@ -113,6 +113,7 @@ public sealed class LakehouseServer : IAsyncDisposable
                 o.DataDir = options.DataDir;
                 o.CacheBytes = options.CacheBytes;
                 o.UploadApplyChunkRows = options.UploadApplyChunkRows;
+                o.PendingUploadBytes = options.PendingUploadBytes;
                 o.UseCompactCopies = options.CompactCopies;
                 o.Catalog = options.Catalog;
                 // The temp-file sweep waits for the warm-up (or starts at once without one): see StartAsync.

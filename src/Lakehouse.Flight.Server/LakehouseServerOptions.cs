@@ -65,6 +65,12 @@ public sealed class LakehouseServerOptions
     /// <summary>Rows per commit when an upload acknowledged before it is applied (<c>"wait": false</c>) lands.</summary>
     public int UploadApplyChunkRows { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// Memory for acknowledged uploads that queries of silver return before they are applied (the queryable
+    /// buffer); an upload larger than what is left is readable once applied. 0 turns it off. Default 512 MiB.
+    /// </summary>
+    public long PendingUploadBytes { get; set; } = 512L << 20;
+
     public AuthOptions Auth { get; set; } = new();
 
     /// <summary>The Yahoo source (<c>Lakehouse:Yahoo:BaseUrl</c>, <c>RequestsPerSecond</c>, retries, timeouts).</summary>
@@ -118,6 +124,10 @@ public sealed class LakehouseServerOptions
         if (CompactIntervalSeconds < 0)
         {
             throw LakehouseException.Invalid($"Lakehouse:CompactIntervalSeconds must be >= 0 (0 turns the compactor off; got {CompactIntervalSeconds})");
+        }
+        if (PendingUploadBytes < 0)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:PendingUploadBytes must be >= 0 (0 turns the buffer off; got {PendingUploadBytes})");
         }
         if (MaxUploadRows <= 0)
         {

@@ -168,13 +168,41 @@ public sealed partial class PriceStore
         {
             return query.Symbols;
         }
-        return table.PerSource
-            ? _index.TablesOf(table).SelectMany(_index.SymbolsOf).Distinct().Order(StringComparer.Ordinal).ToArray()
-            : _index.SymbolsOf(new TableId(table));
+        if (table.PerSource)
+        {
+            return _index.TablesOf(table).SelectMany(_index.SymbolsOf).Distinct().Order(StringComparer.Ordinal).ToArray();
+        }
+        var id = new TableId(table);
+        var symbols = _index.SymbolsOf(id);
+        if (_pending.IsEmpty || !PendingRows.Covers(table))
+        {
+            return symbols;
+        }
+        // Symbols only an acknowledged upload has so far are part of the table too.
+        var pending = _pending.SymbolsOf(id).ToList();
+        return pending.Count == 0 ? symbols : symbols.Concat(pending).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
     }
 
-    /// <summary>Rows of one symbol in the query's range, in key order (full schema, not projected).</summary>
+    /// <summary>Rows of one symbol in the query's range, in key order (full schema, not projected), acknowledged uploads merged in.</summary>
     private IEnumerable<RecordBatch> ReadSymbol(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken)
+    {
+        if (_pending.IsEmpty || !PendingRows.Covers(def))
+        {
+            return ReadCommitted(def, query, symbol, cancellationToken);
+        }
+        var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
+        var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
+        var pending = PendingOf(new TableId(def), symbol, from, to);
+        if (pending.Count == 0)
+        {
+            return ReadCommitted(def, query, symbol, cancellationToken);
+        }
+        var merged = MergePending(def, ReadCommitted(def, query, symbol, cancellationToken).Where(b => b.Length > 0).ToList(), pending);
+        return merged.Length == 0 ? [] : [merged];
+    }
+
+    /// <summary>Rows of one symbol in the query's range as committed to the table, in key order (full schema, not projected).</summary>
+    private IEnumerable<RecordBatch> ReadCommitted(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken)
     {
         var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
         var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
@@ -251,8 +279,16 @@ public sealed partial class PriceStore
         var def = Catalog.Resolve(query).Table;
         _changes.Poll(def);
         var plans = new List<SymbolPlan>();
+        var from = query.DateFrom is { } qf ? ArrowRows.DayNumber(qf) : (int?)null;
+        var to = query.DateTo is { } qt ? ArrowRows.DayNumber(qt) : (int?)null;
         foreach (var symbol in SymbolsOf(def, query))
         {
+            if (!_pending.IsEmpty && PendingRows.Covers(def) && PendingOf(new TableId(def), symbol, from, to).Count > 0)
+            {
+                // An acknowledged upload adds or replaces rows: count what a read returns.
+                plans.Add(PendingPlan(def, query, symbol, cancellationToken));
+                continue;
+            }
             long rows = 0;
             var partitions = 0;
             foreach (var table in _index.TablesOf(def))
@@ -274,6 +310,24 @@ public sealed partial class PriceStore
             }
         }
         return plans;
+    }
+
+    /// <summary>A symbol's plan from what a read returns (its rows merged with pending uploads): partitions are the months those rows fall in.</summary>
+    private SymbolPlan PendingPlan(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken)
+    {
+        var days = new HashSet<(int, int)>();
+        long rows = 0;
+        var dateColumn = def.Schema.GetFieldIndex(def.DateColumn);
+        foreach (var batch in ReadSymbol(def, query, symbol, cancellationToken))
+        {
+            rows += batch.Length;
+            var dates = (Date32Array)batch.Column(dateColumn);
+            for (var i = 0; i < dates.Length; i++)
+            {
+                days.Add(def.PartitionOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + dates.Values[i])));
+            }
+        }
+        return new SymbolPlan(symbol, days.Count, query.Limit > 0 ? Math.Min(rows, query.Limit) : rows);
     }
 
     private static long CountRows(SymbolEntry entry, PartitionKey key, TableDefinition def, PriceQuery query)

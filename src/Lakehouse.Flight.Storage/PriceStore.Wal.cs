@@ -7,7 +7,12 @@ using Lakehouse.Flight.Storage.Internal;
 namespace Lakehouse.Flight.Storage;
 
 /// <summary>What an upload acknowledged before it was applied gets back: it is durable, and applied later under <paramref name="RunId"/>.</summary>
-public sealed record UploadReceipt(string RunId, long Rows, int Symbols, IReadOnlyList<string> Tables);
+/// <param name="RunId">The run it is applied under.</param>
+/// <param name="Rows">Rows received.</param>
+/// <param name="Symbols">Distinct symbols among them.</param>
+/// <param name="Tables">The tables it goes to (<c>layer/table</c>, with <c>/source=</c> for per-source tables).</param>
+/// <param name="Visible">Reads of silver include its rows already (the queryable buffer held them); false: once applied.</param>
+public sealed record UploadReceipt(string RunId, long Rows, int Symbols, IReadOnlyList<string> Tables, bool Visible = false);
 
 /// <summary>Where an acknowledged upload stands: <c>pending</c>, <c>applying</c>, <c>applied</c> or <c>failed</c>.</summary>
 /// <param name="RunId">The run the upload is applied under (its manifest lines carry it).</param>
@@ -117,8 +122,11 @@ public sealed partial class PriceStore
     }
 
     /// <summary>Called by <see cref="UploadLogWriter"/> once its entry is durable: the applier takes it from here.</summary>
-    internal UploadReceipt Logged(WalEntry entry, WalHeader header, long rows, int symbols)
+    internal UploadReceipt Logged(WalEntry entry, WalHeader header, long rows, int symbols, IReadOnlyList<RecordBatch>? kept, SymbolRuns? runs,
+        long bytes)
     {
+        // In the buffer before the applier can take it: the applier's removal always follows the add.
+        var visible = HoldForReads(header, kept, runs, bytes);
         _runs[header.RunId] = new RunState(rows);
         lock (_walQueue)
         {
@@ -127,7 +135,7 @@ public sealed partial class PriceStore
         _walSignal.Release();
         StorageLog.UploadLogged(_logger, header.RunId, rows);
         return new UploadReceipt(header.RunId, rows, symbols, header.Targets.Select(t =>
-            Catalog.Get(Layers.Parse(t.Layer), t.Table).PerSource ? $"{t.Layer}/{t.Table}/source={t.Source}" : $"{t.Layer}/{t.Table}").ToArray());
+            Catalog.Get(Layers.Parse(t.Layer), t.Table).PerSource ? $"{t.Layer}/{t.Table}/source={t.Source}" : $"{t.Layer}/{t.Table}").ToArray(), visible);
     }
 
     internal static void Disowned(string path) => OwnedEntries.TryRemove(path, out _);
@@ -332,6 +340,7 @@ public sealed partial class PriceStore
             {
                 Dequeue(entry);
                 DurableFile.TryDelete(entry.Path);
+                _pending.Remove(header.RunId);
                 run.Finish("failed", "the upload's log entry was cut short before it was acknowledged");
                 return;
             }
@@ -367,9 +376,12 @@ public sealed partial class PriceStore
                     {
                         run.Add(await WriteCoreAsync(writes, header.RunId, header.Ts, ct).ConfigureAwait(false));
                     }
+                    // Committed (and in the cache): reads take these symbols from the table now.
+                    PendingApplied(header.RunId, chunk.Select(s => s.Symbol));
                 }).ConfigureAwait(false);
             Dequeue(entry);
             File.Delete(entry.Path);
+            _pending.Remove(header.RunId);
             run.Finish("applied", null);
             StorageLog.UploadApplied(_logger, header.RunId, rows.Length);
             // Derived tables follow (gold); after a crash the reports committed before it count too, so
@@ -383,6 +395,7 @@ public sealed partial class PriceStore
             var failed = Path.Combine(_wal.Dir, "failed");
             Directory.CreateDirectory(failed);
             File.Move(entry.Path, Path.Combine(failed, Path.GetFileName(entry.Path)), overwrite: true);
+            _pending.Remove(header.RunId);
             run.Finish("failed", ex.Message);
             StorageLog.UploadApplyFailed(_logger, ex.Message, 0);
         }

@@ -51,6 +51,7 @@ public sealed partial class PriceStore
         _changes = new ChangeFeed(Catalog, Paths, _index, _cache, logger);
         manifests.Appended += _changes.OnOwnAppend;
         _wal = new WriteAheadLog(Paths.WalDir);
+        _pending = new PendingRows(Math.Max(0, options.PendingUploadBytes));
         _commits = new CommitPipeline(Paths, new LakeLocks(Paths.LockDir, options.LockTimeout), _journal, _index, _cache, _changes,
             RecoveryLock, _snapshot, logger);
     }
@@ -67,6 +68,9 @@ public sealed partial class PriceStore
 
     /// <summary>The compacted copies (tests count loads and rejections through it).</summary>
     internal CompactCopies Copies => _copies;
+
+    /// <summary>The partition index (tests).</summary>
+    internal PartitionIndex Index => _index;
 
     /// <summary>
     /// Opens (and creates) the lake: rolls forward committed writes of crashed processes (before it returns),

@@ -21,6 +21,13 @@ public sealed class StoreOptions
     public int UploadApplyChunkRows { get; set; } = 64 * 1024;
 
     /// <summary>
+    /// Memory for uploads acknowledged before they are applied that reads include from the acknowledgement
+    /// on (the queryable buffer: silver and other one-row-per-key tables); an upload that does not fit is
+    /// visible once applied. 0 turns the buffer off. Default 512 MiB (about 6M daily bars).
+    /// </summary>
+    public long PendingUploadBytes { get; set; } = 512L << 20;
+
+    /// <summary>
     /// Serve cold scans and the warm-up from the compacted copies under <c>_metadata/compact/</c> where they
     /// are current (<see cref="PriceStore.Compact"/> builds them); false reads only the month files (the old path,
     /// kept to compare). Default true.

@@ -21,6 +21,9 @@ public sealed class UploadLogWriter : IDisposable
     private long _rows;
     private long _bytes;
     private bool _done;
+    /// <summary>The batches, kept for the queryable buffer while they fit its budget (null: not kept).</summary>
+    private List<RecordBatch>? _kept;
+    private SymbolRuns? _runs;
 
     internal UploadLogWriter(PriceStore store, WriteAheadLog.EntryWriter entry, WalHeader header, (TableDefinition, string?)[] targets)
     {
@@ -29,6 +32,11 @@ public sealed class UploadLogWriter : IDisposable
         _header = header;
         _targets = targets;
         _keys = targets.Select((t, i) => i == 0 || !t.Item1.Key.SequenceEqual(targets[0].Item1.Key) ? new KeyTracker() : null).ToArray();
+        if (targets.Any(t => PendingRows.Covers(t.Item1)) && store.Options.PendingUploadBytes > 0)
+        {
+            _kept = [];
+            _runs = new SymbolRuns();
+        }
     }
 
     /// <summary>The run the upload will be applied under.</summary>
@@ -67,9 +75,27 @@ public sealed class UploadLogWriter : IDisposable
         }
         _rows += rows.Length;
         _bytes += bytes;
+        if (_kept is not null)
+        {
+            // Past the buffer's budget the upload is visible once applied: no need to hold its rows.
+            if (_bytes > _store.Options.PendingUploadBytes)
+            {
+                _kept = null;
+                _runs = null;
+            }
+            else
+            {
+                _kept.Add(rows);
+                _runs!.Add(rows);
+            }
+        }
     }
 
-    /// <summary>Makes the entry durable (one fsync of the file, one of its folder) and queues it; the upload is acknowledged from here.</summary>
+    /// <summary>
+    /// Makes the entry durable (one fsync of the file, one of its folder) and queues it; the upload is
+    /// acknowledged from here, and reads of silver include it from here when it fits the queryable buffer
+    /// (<see cref="UploadReceipt.Visible"/>).
+    /// </summary>
     /// <exception cref="LakehouseException">Nothing was added; a full disk.</exception>
     public Task<UploadReceipt> CommitAsync(CancellationToken cancellationToken = default)
     {
@@ -88,7 +114,9 @@ public sealed class UploadLogWriter : IDisposable
             throw user;
         }
         _done = true;
-        return Task.FromResult(_store.Logged(WriteAheadLog.Parse(_entry.Path)!, _header, _rows, _keys[0]!.Symbols));
+        var (kept, runs) = (_kept, _runs);
+        (_kept, _runs) = (null, null);
+        return Task.FromResult(_store.Logged(WriteAheadLog.Parse(_entry.Path)!, _header, _rows, _keys[0]!.Symbols, kept, runs, _bytes));
     }
 
     public void Dispose()

@@ -39,4 +39,24 @@ public sealed class BarValidatorTests
         Assert.Null(BarValidator.Validate(Good with { AdjClose = null }, Today));
         Assert.NotNull(BarValidator.Validate(Good with { AdjClose = -1 }, Today));
     }
+
+    [Theory]
+    [InlineData(10, 12, 9, 11, 1000, 11.0, 0)]
+    [InlineData(10, 12, 10.5, 11, 0, null, 0)]
+    [InlineData(10, 10.5, 9, 11, 0, 11.0, 0)]
+    [InlineData(double.NaN, 12, 9, 11, 0, 11.0, 0)]
+    [InlineData(10, 12, 9, 11, 0, double.NaN, 0)]
+    [InlineData(10, 12, 9, 11, 0, 0.0, 0)]
+    [InlineData(10, 12, 9, 11, -1, 11.0, 0)]
+    [InlineData(11, 11, 11, 11, 0, 11.0, 1)]
+    [InlineData(11, 11, 11, 11, 0, 11.0, 2)]
+    [InlineData(11, 11, 11, 11, 0, 11.0, -46000)]
+    public void Passes_AgreesWithValidate(double open, double high, double low, double close, long volume, double? adj, int days)
+    {
+        var bar = Good with { Open = open, High = high, Low = low, Close = close, Volume = volume, AdjClose = adj, Date = Today.AddDays(days) };
+
+        var passes = BarValidator.Passes(bar.Date, open, high, low, close, adj, volume, Today);
+
+        Assert.Equal(BarValidator.Validate(bar, Today) is null, passes);
+    }
 }

@@ -26,7 +26,12 @@ public sealed class BulkUploadTests : IAsyncLifetime
         var bars = SyntheticSource.Generate(["AAA", "BBB", "CCC", "DDD"], new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31));
 
         var ack = await client.SubmitUploadAsync(PriceTables.SilverSchema, [PriceBarBatches.ToBatch(bars)], "vendor_x", promote: true).DefaultTimeout();
+        // Read at once: silver has the upload from the acknowledgement on (the queryable buffer, or its commits).
+        var atOnce = await client.ReadBarsAsync(PriceQuery.Create()).ToListAsync().DefaultTimeout();
         var reports = await client.WaitForUploadAsync(ack.RunId).DefaultTimeout();
+
+        Assert.True(ack.Visible);
+        Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)), atOnce.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)));
 
         Assert.Equal(bars.Count, ack.Rows);
         Assert.Equal(4, ack.Symbols);
@@ -38,6 +43,7 @@ public sealed class BulkUploadTests : IAsyncLifetime
         Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)), read.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)));
         // Silver rows carry the upload's source, as a direct DoPut stamps it.
         Assert.All(read, b => Assert.Equal("vendor_x", b.Source));
+        Assert.Equal(atOnce, read);
         Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataDir, "_metadata", "wal"), "*.arrows"));
         // Gold follows the applied upload as it follows a direct one.
         var report = Path.Combine(_server.DataDir, "gold", "reports", "DDD_daily_report.csv");
@@ -62,6 +68,7 @@ public sealed class BulkUploadTests : IAsyncLifetime
 
         Assert.Equal("durable", ack.RootElement.GetProperty("state").GetString());
         Assert.False(ack.RootElement.GetProperty("applied").GetBoolean());
+        Assert.True(ack.RootElement.GetProperty("visible").GetBoolean());
         Assert.Equal(bars.Count, ack.RootElement.GetProperty("rows").GetInt64());
         Assert.Contains(runId, ack.RootElement.GetProperty("follow").GetString(), StringComparison.Ordinal);
 

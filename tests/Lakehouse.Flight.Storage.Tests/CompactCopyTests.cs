@@ -119,6 +119,44 @@ public sealed class CompactCopyTests : IDisposable
         Assert.Equal(0, after.Copies.Rejected);
     }
 
+    [Fact]
+    public async Task WalkStamps_MonthRewrittenAfterOpen_NeverHiddenByTheCopy()
+    {
+        var writer = Open();
+        await writer.UpsertAsync(Bars("2020-01-01", "2022-12-31", Universe));
+        writer.Compact();
+        // Opened after compaction and never read before the changes: every copy check uses the walk's stamps.
+        var reader = Open();
+        await reader.Ready;
+        var silver = new TableId(PriceTables.Silver);
+        foreach (var symbol in Universe)
+        {
+            var known = reader.Index.KnownStamps(silver, symbol, reader.Index.PartitionsOf(silver, symbol));
+            Assert.NotNull(known);
+            Assert.Equal(36, known.Length);
+        }
+
+        // Our own commit rewrites a month that exists (the partition set stays the same) ...
+        var june = Bars("2021-06-01", "2021-06-30", "AAPL").Select(b => b with { Close = b.Close + 0.5, High = b.High + 0.5 }).ToList();
+        await reader.UpsertAsync(june);
+        // ... and another process another symbol's month, seen through the manifests at the next read.
+        var march = Bars("2021-03-01", "2021-03-31", "MSFT").Select(b => b with { Volume = b.Volume + 7 }).ToList();
+        await Open(cacheBytes: 0, copies: false).UpsertAsync(march);
+
+        var reference = Reference();
+        foreach (var q in Queries)
+        {
+            Assert.Equal(Dump(reference.Read(q)), Dump(reader.Read(q)));
+        }
+        Assert.Null(reader.Index.KnownStamps(silver, "AAPL", reader.Index.PartitionsOf(silver, "AAPL")));
+        Assert.Null(reader.Index.KnownStamps(silver, "MSFT", reader.Index.PartitionsOf(silver, "MSFT")));
+        Assert.NotNull(reader.Index.KnownStamps(silver, "^GSPC", reader.Index.PartitionsOf(silver, "^GSPC")));
+        var aaplJune = Dump(reader.Read(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2021-06-01", dateTo: "2021-06-30", columns: ["close"])));
+        Assert.Equal(june.Select(b => b.Close.ToString("R", CultureInfo.InvariantCulture)), aaplJune);
+        Assert.True(reader.Copies.Loaded >= Universe.Length - 1, $"copies loaded: {reader.Copies.Loaded}");
+        Assert.Equal(0, reader.Copies.Rejected);
+    }
+
     [Theory]
     [InlineData("flip")]
     [InlineData("truncate")]

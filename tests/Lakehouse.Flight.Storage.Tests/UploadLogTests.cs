@@ -20,7 +20,7 @@ public sealed class UploadLogTests : IDisposable
         [new(PriceTables.Bronze, rows, source), new(PriceTables.Silver, rows, source)];
 
     [Fact]
-    public async Task Enqueue_IsDurableAndInvisible_UntilApplied_ThenEqualsADirectLanding()
+    public async Task Enqueue_IsDurable_ReadFromTheBufferUntilApplied_ThenEqualsADirectLanding()
     {
         var store = _lake.Open();
         var bars = SyntheticSource.Generate(["AAA", "BBB", "CCC"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30));
@@ -30,13 +30,20 @@ public sealed class UploadLogTests : IDisposable
         Assert.Equal(3, receipt.Symbols);
         var entry = Assert.Single(Directory.GetFiles(WalDir, "*.arrows"));
         Assert.Contains(receipt.RunId, entry, StringComparison.Ordinal);
-        // Durable, not yet visible: no partition, no manifest line, status pending.
-        Assert.Empty(store.Read(PriceQuery.Create()).SelectMany(PriceBarBatches.ToBars));
+        // Durable, not applied: no partition file, no manifest line, status pending; silver reads have it
+        // from the queryable buffer already, bronze once applied.
+        Assert.True(receipt.Visible);
+        Assert.False(Directory.Exists(Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=AAA")));
+        Assert.Empty(store.ReadManifest(PriceTables.Silver));
+        Assert.Empty(store.Read(PriceQuery.Create("bronze", "prices_daily")));
+        var buffered = BatchDump.Rows(store.Read(PriceQuery.Create()));
+        Assert.Equal(bars.Count, buffered.Count);
         Assert.Equal("pending", store.UploadStatusOf(receipt.RunId)!.State);
         Assert.Equal(1, store.PendingUploads);
 
         Assert.Equal(1, await store.ApplyUploadsAsync());
 
+        Assert.Equal(buffered, BatchDump.Rows(store.Read(PriceQuery.Create())));
         var silver = store.Read(PriceQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList();
         Assert.Equal(bars.Count, silver.Count);
         Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close)).Order(), silver.Select(b => (b.Symbol, b.Date, b.Close)).Order());

@@ -53,16 +53,33 @@ public static class PriceTables
         ["symbol", "date", "type"], Partitioning.Symbol, WriteMode.Upsert, validator: ValidateAction,
         description: "dividends, splits and capital gains, one row per (symbol, date, type)");
 
+    /// <summary>The price columns of a batch, found by name once per batch rather than seven times per row.</summary>
+    private sealed class PriceColumns(RecordBatch batch)
+    {
+        public readonly StringArray Symbol = (StringArray)batch.Column("symbol");
+        public readonly Date32Array Date = (Date32Array)batch.Column("date");
+        public readonly DoubleArray Open = (DoubleArray)batch.Column("open");
+        public readonly DoubleArray High = (DoubleArray)batch.Column("high");
+        public readonly DoubleArray Low = (DoubleArray)batch.Column("low");
+        public readonly DoubleArray Close = (DoubleArray)batch.Column("close");
+        public readonly DoubleArray AdjClose = (DoubleArray)batch.Column("adj_close");
+        public readonly Int64Array Volume = (Int64Array)batch.Column("volume");
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RecordBatch, PriceColumns> Columns = new();
+
+    private static readonly int UnixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
+
     private static string? ValidatePrice(RecordBatch batch, int row, DateOnly today)
     {
-        var adj = (DoubleArray)batch.Column("adj_close");
-        return BarValidator.Validate(
-            ((StringArray)batch.Column("symbol")).GetString(row),
-            ((Date32Array)batch.Column("date")).GetDateOnly(row)!.Value,
-            Value(batch, "open", row), Value(batch, "high", row), Value(batch, "low", row), Value(batch, "close", row),
-            adj.IsNull(row) ? null : adj.Values[row],
-            ((Int64Array)batch.Column("volume")).Values[row],
-            today);
+        var c = Columns.GetValue(batch, b => new PriceColumns(b));
+        var date = DateOnly.FromDayNumber(UnixEpochDay + c.Date.Values[row]);
+        double? adj = c.AdjClose.IsNull(row) ? null : c.AdjClose.Values[row];
+        var (open, high, low, close, volume) = (c.Open.Values[row], c.High.Values[row], c.Low.Values[row], c.Close.Values[row], c.Volume.Values[row]);
+        // The message (and the symbol's string) only for a row that breaks a rule.
+        return BarValidator.Passes(date, open, high, low, close, adj, volume, today)
+            ? null
+            : BarValidator.Validate(c.Symbol.GetString(row), date, open, high, low, close, adj, volume, today);
     }
 
     private static string? ValidateAction(RecordBatch batch, int row, DateOnly today)
@@ -91,6 +108,4 @@ public static class PriceTables
     }
 
     private static bool Positive(double v) => double.IsFinite(v) && v > 0;
-
-    private static double Value(RecordBatch batch, string column, int row) => ((DoubleArray)batch.Column(column)).Values[row];
 }

@@ -102,6 +102,7 @@ internal sealed partial class LakehouseFlightService
                 health["data_dir"] = _store.Paths.DisplayRoot;
                 health["auth"] = _tokens.Enabled;
                 health["uploads_pending"] = _store.PendingUploads;
+                health["uploads_buffered_bytes"] = _store.PendingUploadBytes;
                 await Write(responseStream, health).ConfigureAwait(false);
                 break;
             default:

@@ -89,7 +89,8 @@ internal sealed partial class LakehouseFlightService
             ServerLog.Uploaded(_logger, rows, source, command.Promote);
             await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
             {
-                ["run_id"] = receipt.RunId, ["state"] = "durable", ["applied"] = false, ["rows"] = receipt.Rows, ["symbols"] = receipt.Symbols,
+                ["run_id"] = receipt.RunId, ["state"] = "durable", ["applied"] = false, ["visible"] = receipt.Visible,
+                ["rows"] = receipt.Rows, ["symbols"] = receipt.Symbols,
                 ["tables"] = receipt.Tables,
                 ["follow"] = $"DoAction upload-status {{\"run_id\":\"{receipt.RunId}\",\"wait\":true}} returns once it is applied",
             }))).ConfigureAwait(false);

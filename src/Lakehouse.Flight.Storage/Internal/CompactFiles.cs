@@ -268,6 +268,7 @@ internal static class CompactFiles
     /// A 64-bit checksum (xxHash64's round and avalanche, four lanes): catches a damaged or foreign file
     /// at a few GB/s. Not a security measure: the copy is only ever written by this process's code.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static ulong Checksum(ReadOnlySpan<byte> data)
     {
         const ulong P1 = 11400714785074694791UL, P2 = 14029467366897019727UL, P3 = 1609587929392839161UL,

@@ -33,13 +33,13 @@ internal static class IncomingRows
             }
             if (field.Name == "run_id" && field.DataType is StringType)
             {
-                arrays[c] = Strings(n, _ => runId);
+                arrays[c] = Constant(n, runId);
                 continue;
             }
             if (field.Name == "source" && field.DataType is StringType && (source is not null || i < 0))
             {
                 var fixedSource = source ?? "unknown";
-                arrays[c] = Strings(n, _ => fixedSource);
+                arrays[c] = Constant(n, fixedSource);
                 continue;
             }
             if (i < 0)
@@ -181,17 +181,54 @@ internal static class IncomingRows
         _ => a.TypeId == b.TypeId,
     };
 
+    /// <summary>
+    /// The symbols normalised; the array itself when every one already is (the usual case). A run of rows
+    /// with the same bytes (rows come grouped by symbol) is normalised once.
+    /// </summary>
     private static StringArray NormalizeSymbols(StringArray array)
     {
-        var changed = false;
-        var values = new string[array.Length];
-        for (var i = 0; i < values.Length; i++)
+        var n = array.Length;
+        string[]? values = null;
+        var start = 0;
+        string? normalized = null;
+        for (var i = 0; i < n; i++)
         {
-            var raw = array.GetString(i);
-            values[i] = Symbols.Normalize(raw);
-            changed |= !string.Equals(raw, values[i], StringComparison.Ordinal);
+            if (i == 0 || !array.GetBytes(i).SequenceEqual(array.GetBytes(start)))
+            {
+                start = i;
+                var raw = array.GetString(i);
+                normalized = Symbols.Normalize(raw);
+                if (values is null && !string.Equals(raw, normalized, StringComparison.Ordinal))
+                {
+                    values = new string[n];
+                    for (var j = 0; j < i; j++)
+                    {
+                        values[j] = array.GetString(j);
+                    }
+                }
+            }
+            if (values is not null)
+            {
+                values[i] = normalized!;
+            }
         }
-        return changed ? Strings(values.Length, i => values[i]) : array;
+        return values is null ? array : Strings(n, i => values[i]);
+    }
+
+    /// <summary>One value on every row (lineage: the run id, the source), built without encoding it n times.</summary>
+    private static StringArray Constant(int n, string value)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+        var data = new byte[checked(bytes.Length * n)];
+        var offsets = new byte[(n + 1) * sizeof(int)];
+        var o = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(offsets.AsSpan());
+        for (var i = 0; i < n; i++)
+        {
+            bytes.CopyTo(data.AsSpan(i * bytes.Length));
+            o[i] = i * bytes.Length;
+        }
+        o[n] = n * bytes.Length;
+        return new StringArray(n, new ArrowBuffer(offsets), new ArrowBuffer(data), ArrowBuffer.Empty, 0, 0);
     }
 
     private static StringArray Strings(int n, Func<int, string> value)

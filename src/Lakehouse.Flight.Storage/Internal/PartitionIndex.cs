@@ -20,6 +20,7 @@ internal sealed class PartitionIndex
 {
     private readonly LakePaths _paths;
     private readonly ConcurrentDictionary<TableId, ConcurrentDictionary<string, ImmutableSortedSet<(int Year, int Month)>>> _tables = new();
+    private readonly ConcurrentDictionary<(TableId Table, string Symbol), KnownStamps> _stamps = new();
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _ready;
 
@@ -73,9 +74,23 @@ internal sealed class PartitionIndex
     /// <summary>Partitions indexed so far (all tables); does not wait for the walk (health reports progress with it).</summary>
     public long PartitionCount => _tables.Values.Sum(t => t.Values.Sum(s => (long)s.Count));
 
+    /// <summary>
+    /// The stamps of the symbol's partition files as the walk saw them, aligned with
+    /// <paramref name="partitions"/> (the set <see cref="PartitionsOf"/> returned), or null when they are
+    /// not known: the symbol changed since the walk (our commit, or another process's seen through the
+    /// change feed), or the set is not the one they were taken with. A compacted copy is checked against
+    /// these instead of a <c>statx</c> per month file (docs/decisions.md D26): the same trust the read
+    /// cache already gives the files between two change-feed polls.
+    /// </summary>
+    public FileStamp[]? KnownStamps(TableId table, string symbol, ImmutableSortedSet<(int Year, int Month)> partitions) =>
+        _stamps.TryGetValue((table, symbol), out var known) && ReferenceEquals(known.Partitions, partitions) ? known.Stamps : null;
+
     public void Add(TableId table, PartitionKey key)
     {
         WaitLoaded();
+        // Forgotten before the set changes: a reader holding the new set never finds the old stamps valid
+        // (a commit rewriting an existing month leaves the set as it was).
+        _stamps.TryRemove((table, key.Symbol), out _);
         var symbols = _tables.GetOrAdd(table, _ => new(StringComparer.Ordinal));
         symbols.AddOrUpdate(key.Symbol,
             _ => ImmutableSortedSet.Create((key.Year, key.Month)),
@@ -86,6 +101,7 @@ internal sealed class PartitionIndex
     public void Rescan(TableId table, string symbol)
     {
         WaitLoaded();
+        _stamps.TryRemove((table, symbol), out _);
         var dir = _paths.SymbolDir(table, symbol);
         var set = ImmutableSortedSet.CreateBuilder<(int, int)>();
         if (Directory.Exists(dir))
@@ -130,25 +146,46 @@ internal sealed class PartitionIndex
                         {
                             return;
                         }
-                        var set = ImmutableSortedSet.CreateBuilder<(int, int)>();
-                        ListPartitions(definition.Partitioning, symbolDir, set);
-                        if (set.Count > 0)
+                        var found = new List<((int Year, int Month) Partition, FileStamp Stamp)>();
+                        ListPartitions(definition.Partitioning, symbolDir, found);
+                        if (found.Count == 0)
                         {
-                            symbols.AddOrUpdate(symbol, _ => set.ToImmutable(), (_, old) => old.Union(set));
+                            return;
+                        }
+                        found.Sort((a, b) => a.Partition.CompareTo(b.Partition));
+                        var set = ImmutableSortedSet.CreateRange(found.Select(f => f.Partition));
+                        var table = new TableId(definition, source);
+                        if (symbols.TryAdd(symbol, set))
+                        {
+                            if (set.Count == found.Count)
+                            {
+                                _stamps[(table, symbol)] = new KnownStamps(set, found.Select(f => f.Stamp).ToArray());
+                            }
+                        }
+                        else
+                        {
+                            // Two folders naming the same symbol (escaped differently): no stamps, the union.
+                            symbols.AddOrUpdate(symbol, set, (_, old) => old.Union(set));
                         }
                     });
             }
         }
     }
 
-    private static void ListPartitions(Partitioning partitioning, string symbolDir, ImmutableSortedSet<(int, int)>.Builder set)
+    /// <summary>Partitions with a data file below the symbol's folder, each with the file's stamp (one <c>statx</c>, the existence check the walk needs anyway).</summary>
+    private static void ListPartitions(Partitioning partitioning, string symbolDir, List<((int Year, int Month), FileStamp)> found)
     {
+        void Check(string dir, int year, int month)
+        {
+            var stamp = FileStamps.Of(Path.Combine(dir, LakePaths.DataFileName));
+            if (stamp != default)
+            {
+                found.Add(((year, month), stamp));
+            }
+        }
         if (partitioning == Partitioning.Symbol)
         {
-            if (File.Exists(Path.Combine(symbolDir, LakePaths.DataFileName)))
-            {
-                set.Add((0, 0));
-            }
+            Check(symbolDir, 0, 0);
             return;
         }
         foreach (var yearDir in Directory.EnumerateDirectories(symbolDir, "year=*"))
@@ -159,18 +196,14 @@ internal sealed class PartitionIndex
             }
             if (partitioning == Partitioning.SymbolYear)
             {
-                if (File.Exists(Path.Combine(yearDir, LakePaths.DataFileName)))
-                {
-                    set.Add((year, 0));
-                }
+                Check(yearDir, year, 0);
                 continue;
             }
             foreach (var monthDir in Directory.EnumerateDirectories(yearDir, "month=*"))
             {
-                if (TryParse(Path.GetFileName(monthDir), "month=", out var month) && month is >= 1 and <= 12
-                    && File.Exists(Path.Combine(monthDir, LakePaths.DataFileName)))
+                if (TryParse(Path.GetFileName(monthDir), "month=", out var month) && month is >= 1 and <= 12)
                 {
-                    set.Add((year, month));
+                    Check(monthDir, year, month);
                 }
             }
         }
@@ -222,3 +255,6 @@ internal sealed class PartitionIndex
             && int.TryParse(segment.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 }
+
+/// <summary>Stamps of a symbol's partition files, aligned with the partition set they were taken with.</summary>
+internal sealed record KnownStamps(ImmutableSortedSet<(int Year, int Month)> Partitions, FileStamp[] Stamps);

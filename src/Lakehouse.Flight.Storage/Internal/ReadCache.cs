@@ -209,7 +209,8 @@ internal sealed class ReadCache
     /// </summary>
     private SymbolEntry? LoadSymbol(TableId table, string symbol, bool parallel, CancellationToken cancellationToken, bool forCopy = false)
     {
-        var months = _index.PartitionsOf(table, symbol).ToArray();
+        var partitions = _index.PartitionsOf(table, symbol);
+        var months = partitions.ToArray();
         if (months.Length == 0)
         {
             return null;
@@ -219,7 +220,10 @@ internal sealed class ReadCache
         var stamps = new FileStamp[months.Length];
         var fromCopy = new int[months.Length];
         var missing = new List<int>();
-        var current = copy is null ? null : FileStamps.OfMonths(_paths.SymbolDir(table, symbol), table.Definition.Partitioning, months);
+        // The walk's stamps while nothing changed the symbol since (D26); the compactor (forCopy) always looks at the files.
+        var current = copy is null ? null
+            : (forCopy ? null : _index.KnownStamps(table, symbol, partitions))
+                ?? FileStamps.OfMonths(_paths.SymbolDir(table, symbol), table.Definition.Partitioning, months);
         for (var i = 0; i < months.Length; i++)
         {
             fromCopy[i] = -1;

@@ -10,7 +10,7 @@ namespace Lakehouse.Flight.Benchmarks.E2e;
 
 /// <summary>
 /// <c>dotnet run -c Release --project tests/Lakehouse.Flight.Benchmarks -- bulk [--symbols 100] [--years 20] [--put-symbols 50]
-/// [--small-puts 50] [--server-dll path/lakehouse.dll]</c>: bulk uploads through a real server process, old and new path in one run
+/// [--small-puts 50] [--ack-only] [--server-dll path/lakehouse.dll]</c>: bulk uploads through a real server process, old and new path in one run
 /// on one server. Old: DoPut answered once applied (<c>wait</c> true, the default), <c>--put-symbols</c> per call as the e2e
 /// harness does. New: the same number of rows (other symbols) in one DoPut with <c>"wait": false</c>, answered once durable in
 /// the write-ahead log, then applied in the background; "visible" is when upload-status says applied (bronze and silver).
@@ -24,6 +24,8 @@ internal static class BulkHarness
         var years = Option(args, "--years", 20);
         var perPut = Option(args, "--put-symbols", 50);
         var smallPuts = Option(args, "--small-puts", 50);
+        // Only the new path's acknowledgement and first read (no old path, no wait for the files): for A/B runs of the ack path.
+        var ackOnly = args.Contains("--ack-only");
         var dll = OptionText(args, "--server-dll") ?? E2eHarness.FindServerDll()
             ?? throw new InvalidOperationException("lakehouse.dll not found: build src/Lakehouse.Flight.Cli -c Release or pass --server-dll");
         var from = new DateOnly(2024 - years + 1, 1, 1);
@@ -55,7 +57,7 @@ internal static class BulkHarness
                 log.WriteLine("old path: DoPut answered once applied");
                 var cpu0 = server.CpuTime();
                 var start = Stopwatch.GetTimestamp();
-                foreach (var call in oldCalls)
+                foreach (var call in ackOnly ? [] : oldCalls)
                 {
                     await client.UploadAsync(PriceTables.SilverSchema, call, "bench", promote: true).ConfigureAwait(false);
                 }
@@ -69,6 +71,22 @@ internal static class BulkHarness
                 start = Stopwatch.GetTimestamp();
                 var ack = await client.SubmitUploadAsync(PriceTables.SilverSchema, newBatches, "bench", promote: true).ConfigureAwait(false);
                 var ackSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                // Readable in silver: one DoGet of the uploaded symbols right after the acknowledgement returns every row.
+                long readable = 0;
+                await foreach (var b in client.GetPricesAsync(PriceQuery.Create(symbols: newSymbols, columns: ["symbol", "date", "close"])).ConfigureAwait(false))
+                {
+                    readable += b.Length;
+                }
+                var readableSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                if (ack.Visible && readable != rows)
+                {
+                    throw new InvalidOperationException($"a DoGet after the acknowledgement returned {readable:N0} rows, not {rows:N0}");
+                }
+                if (ackOnly)
+                {
+                    Console.WriteLine($"ack {F(rows / ackSeconds)} rows/s ({F(ackSeconds, "F2")} s); readable {F(rows / readableSeconds)} rows/s ({F(readableSeconds, "F2")} s; visible {ack.Visible})");
+                    return 0;
+                }
                 var reports = await client.WaitForUploadAsync(ack.RunId).ConfigureAwait(false);
                 var visibleSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 var lastReport = Path.Combine(dataDir, "gold", "reports", $"{newSymbols[^1]}_daily_report.csv");
@@ -95,6 +113,26 @@ internal static class BulkHarness
                     small.Add(Stats.Ms(s));
                 }
                 var smallRows = Batches(["X"], new DateOnly(2024, 1, 1), new DateOnly(2024, 5, 17)).Sum(b => b.Length);
+                log.WriteLine("small DoPuts {\"wait\":false}: 100 rows each, answered once durable and readable in silver");
+                var smallAcked = new List<double>();
+                var allVisible = true;
+                for (var i = 0; i < smallPuts; i++)
+                {
+                    var batch = Batches([$"SMALLW{i:D3}"], new DateOnly(2024, 1, 1), new DateOnly(2024, 5, 17));
+                    var s = Stopwatch.GetTimestamp();
+                    var smallAck = await client.SubmitUploadAsync(PriceTables.SilverSchema, batch, "bench", promote: true).ConfigureAwait(false);
+                    smallAcked.Add(Stats.Ms(s));
+                    allVisible &= smallAck.Visible;
+                }
+                long smallRead = 0;
+                await foreach (var b in client.GetPricesAsync(PriceQuery.Create(symbols: [$"SMALLW{smallPuts - 1:D3}"])).ConfigureAwait(false))
+                {
+                    smallRead += b.Length;
+                }
+                if (!allVisible || smallRead != smallRows)
+                {
+                    throw new InvalidOperationException($"a small upload was not readable at its answer (visible: {allVisible}, rows read {smallRead})");
+                }
                 // The store alone (no gRPC, no gold) for the same small landings, in this process on another lake.
                 var store = Storage.PriceStore.Open(new Storage.StoreOptions { DataDir = Path.Combine(dataDir, "in-process") });
                 var land = new List<double>();
@@ -113,13 +151,18 @@ internal static class BulkHarness
                     $"{F(oldRate)} rows/s ({F(rows)} rows in {F(oldSeconds, "F2")} s; server CPU {F(oldCpu, "F1")} s)");
                 t.Add("new: one DoPut {\"wait\":false}, acknowledged durable (write-ahead log)",
                     $"{F(rows / ackSeconds)} rows/s ({F(ackSeconds, "F2")} s, {F(arrowMB / ackSeconds, "F0")} MB/s of Arrow)", X(rows / ackSeconds, oldRate, "old"));
-                t.Add("new: all of it visible in bronze and silver (upload-status applied)",
+                t.Add(ack.Visible ? "new: all of it readable in silver (a DoGet of the symbols right after the acknowledgement returns every row)"
+                        : "new: not held for reads (the upload is larger than Lakehouse:PendingUploadBytes); a DoGet right after the acknowledgement",
+                    $"{F(rows / readableSeconds)} rows/s ({F(readableSeconds, "F2")} s from the first byte; {F(readable)} rows read)", X(rows / readableSeconds, oldRate, "old"));
+                t.Add("new: all of it applied to bronze and silver files (upload-status applied)",
                     $"{F(rows / visibleSeconds)} rows/s ({F(visibleSeconds, "F2")} s from the first byte)", X(rows / visibleSeconds, oldRate, "old"));
                 t.Add("new: gold caught up (last symbol's report written)",
                     $"{F(rows / goldSeconds)} rows/s ({F(goldSeconds, "F2")} s from the first byte; server CPU {F(newCpu, "F1")} s)", X(rows / goldSeconds, oldRate, "old"));
                 t.Add("server peak RSS during the new path", $"{F(peakKb / 1024.0)} MiB");
                 t.Add($"DoPut of {smallRows} rows answered once in silver ({smallPuts} calls, new symbols)",
                     $"median {Ms(Stats.Median(small))}, p99 {Ms(Stats.Percentile(small, 99))}", X(Stats.Median(small), Stats.Median(land), "in-process LandAsync"));
+                t.Add($"DoPut {{\"wait\":false}} of {smallRows} rows answered durable and readable in silver ({smallPuts} calls, new symbols)",
+                    $"median {Ms(Stats.Median(smallAcked))}, p99 {Ms(Stats.Percentile(smallAcked, 99))}", L(Stats.Median(smallAcked), Stats.Median(small), "DoPut answered once applied"));
                 t.Add($"in-process LandAsync of the same {smallRows} rows (bronze + silver, no gold, no network)",
                     $"median {Ms(Stats.Median(land))}, p99 {Ms(Stats.Percentile(land, 99))}");
             }

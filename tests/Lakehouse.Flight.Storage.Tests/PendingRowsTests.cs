@@ -1,0 +1,150 @@
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Ingestion;
+
+namespace Lakehouse.Flight.Storage.Tests;
+
+/// <summary>
+/// The queryable buffer (docs/decisions.md D27): an upload acknowledged from the write-ahead log is in
+/// every read of silver from the acknowledgement on, and a read before the applier commits it returns
+/// exactly what a read after returns (values, lineage, order, plans).
+/// </summary>
+public sealed class PendingRowsTests : IDisposable
+{
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    private static readonly PriceQuery[] Queries =
+    [
+        PriceQuery.Create(),
+        PriceQuery.Create(symbols: ["AAA"]),
+        PriceQuery.Create(symbols: ["CCC", "AAA"], dateFrom: "2024-02-10", dateTo: "2024-03-20"),
+        PriceQuery.Create(symbols: ["BBB"], dateFrom: "2024-07-01", dateTo: "2024-07-31", columns: ["date", "close", "source", "ingested_at"]),
+        PriceQuery.Create(dateFrom: "2024-03-29", dateTo: "2024-04-02"),
+        PriceQuery.Create(symbols: ["AAA"], limit: 7),
+    ];
+
+    private static IReadOnlyList<PriceBar> Bars(string from, string to, params string[] symbols) =>
+        SyntheticSource.Generate(symbols, DateOnly.Parse(from, System.Globalization.CultureInfo.InvariantCulture),
+            DateOnly.Parse(to, System.Globalization.CultureInfo.InvariantCulture));
+
+    private static TableWrite[] Landing(IReadOnlyList<PriceBar> bars, string source = "vendor_x")
+    {
+        var rows = PriceBarBatches.ToBatch(bars);
+        return [new(PriceTables.Bronze, rows, source), new(PriceTables.Silver, rows, source)];
+    }
+
+    private static (List<string> Rows, List<string> Plans) Snapshot(PriceStore store) =>
+        (Queries.SelectMany(q => BatchDump.Rows(store.Read(q)).Prepend($"-- {q}")).ToList(),
+         Queries.SelectMany(q => store.Plan(q).Select(p => $"{q}: {p.Symbol} {p.Partitions} {p.Rows}")).ToList());
+
+    [Fact]
+    public async Task AcknowledgedUploads_ReadBeforeTheCommit_EqualTheReadAfterIt()
+    {
+        var store = _lake.Open();
+        await store.LandAsync(Bars("2024-01-01", "2024-06-30", "AAA", "BBB"), "vendor_a", promote: true);
+        var before = BatchDump.Rows(store.Read(PriceQuery.Create()));
+        var januaryQuery = PriceQuery.Create(symbols: ["AAA"], dateFrom: "2024-01-01", dateTo: "2024-01-31", columns: ["source", "ingested_at"]);
+        var januaryLineage = BatchDump.Rows(store.Read(januaryQuery));
+
+        // First upload: AAA's January again (unchanged: the old lineage stays), AAA's March changed (updated),
+        // BBB's July (inserted), a new symbol CCC, and one bar of CCC the validator refuses (high below close).
+        var january = Bars("2024-01-01", "2024-01-31", "AAA");
+        var march = Bars("2024-03-01", "2024-03-31", "AAA").Select(b => b with { Close = b.Close + 1, High = b.High + 1 }).ToList();
+        var ccc = Bars("2024-02-01", "2024-04-30", "CCC").ToList();
+        ccc[3] = ccc[3] with { High = ccc[3].Close - 1 };
+        var first = await store.EnqueueAsync(Landing([.. january, .. march, .. Bars("2024-07-01", "2024-07-31", "BBB"), .. ccc]));
+        // Second upload, acknowledged later: AAA's March once more (the later upload wins), lowercase symbol.
+        var march2 = Bars("2024-03-01", "2024-03-31", "AAA").Select(b => b with { Symbol = "aaa", Close = b.Close + 2, High = b.High + 2 }).ToList();
+        var second = await store.EnqueueAsync(Landing(march2, "vendor_y"));
+
+        Assert.True(first.Visible);
+        Assert.True(second.Visible);
+        Assert.Equal(2, store.PendingUploads);
+        Assert.True(store.PendingUploadBytes > 0);
+        var pending = Snapshot(store);
+        // Bronze is not in the buffer: it follows when the uploads are applied.
+        Assert.Empty(BatchDump.Rows(store.Read(PriceQuery.Create("bronze", "prices_daily", symbols: ["CCC"]))));
+        Assert.Equal(2, await store.ApplyUploadsAsync());
+        var applied = Snapshot(store);
+
+        Assert.Equal(applied.Rows, pending.Rows);
+        Assert.Equal(applied.Plans, pending.Plans);
+        Assert.Equal(0, store.PendingUploads);
+        Assert.Equal(0, store.PendingUploadBytes);
+        // What the reads saw is what the uploads did: CCC without the refused bar, March from the second upload,
+        // January with its first landing's lineage.
+        var all = store.Read(PriceQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList();
+        Assert.Equal(ccc.Count - 1, all.Count(b => b.Symbol == "CCC"));
+        Assert.Equal(march2.Select(b => b.Close), all.Where(b => b.Symbol == "AAA" && b.Date.Month == 3).Select(b => b.Close));
+        Assert.Equal(januaryLineage, BatchDump.Rows(store.Read(januaryQuery)));
+        Assert.All(januaryLineage, l => Assert.StartsWith("vendor_a|", l, StringComparison.Ordinal));
+        Assert.Equal(before.Count + Bars("2024-07-01", "2024-07-31", "BBB").Count + ccc.Count - 1, all.Count);
+        var silverReports = store.ReadManifest(PriceTables.Silver).Where(r => r.RunId == first.RunId).ToList();
+        Assert.Equal(1, silverReports.Single(r => r.Symbol == "CCC").Rejected);
+        // A store opened afresh (the month files alone) agrees.
+        Assert.Equal(applied.Rows, Snapshot(_lake.Open()).Rows);
+    }
+
+    [Fact]
+    public async Task AcknowledgedUpload_ThenADirectWrite_TheDirectWriteWinsAndNothingStaysBuffered()
+    {
+        var store = _lake.Open();
+        var bars = Bars("2024-01-01", "2024-02-29", "AAA");
+        var receipt = await store.EnqueueAsync(Landing(bars));
+        Assert.True(receipt.Visible);
+        Assert.Equal(bars.Count, store.Read(PriceQuery.Create(symbols: ["AAA"])).Sum(b => b.Length));
+
+        // A direct write applies the acknowledged upload first, then lands over it.
+        var changed = bars.Take(5).Select(b => b with { Close = b.Close + 3, High = b.High + 3 }).ToList();
+        await store.UpsertAsync(changed);
+
+        Assert.Equal(0, store.PendingUploads);
+        Assert.Equal(0, store.PendingUploadBytes);
+        var closes = store.Read(PriceQuery.Create(symbols: ["AAA"])).SelectMany(PriceBarBatches.ToBars).Take(5).Select(b => b.Close);
+        Assert.Equal(changed.Select(b => b.Close), closes);
+    }
+
+    [Fact]
+    public async Task UploadLargerThanTheBuffer_IsVisibleOnceApplied()
+    {
+        var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, PendingUploadBytes = 4096 });
+        var bars = Bars("2024-01-01", "2024-06-30", "AAA", "BBB");
+
+        var receipt = await store.EnqueueAsync(Landing(bars));
+
+        Assert.False(receipt.Visible);
+        Assert.Equal(0, store.PendingUploadBytes);
+        Assert.Empty(store.Read(PriceQuery.Create()));
+        Assert.Empty(store.Plan(PriceQuery.Create()));
+        await store.ApplyUploadsAsync();
+        Assert.Equal(bars.Count, store.Read(PriceQuery.Create()).Sum(b => b.Length));
+    }
+
+    [Fact]
+    public async Task BufferOff_UploadIsVisibleOnceApplied()
+    {
+        var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, PendingUploadBytes = 0 });
+        var receipt = await store.EnqueueAsync(Landing(Bars("2024-01-01", "2024-01-31", "AAA")));
+
+        Assert.False(receipt.Visible);
+        Assert.Empty(store.Read(PriceQuery.Create()));
+    }
+
+    [Fact]
+    public async Task SecondStoreOnTheLake_SeesTheUploadOnlyOnceApplied()
+    {
+        var store = _lake.Open();
+        var other = _lake.Open();
+        var bars = Bars("2024-01-01", "2024-03-31", "AAA");
+        await store.EnqueueAsync(Landing(bars));
+
+        // The buffer is the acknowledging process's memory; other processes read the month files.
+        Assert.Equal(bars.Count, store.Read(PriceQuery.Create()).Sum(b => b.Length));
+        Assert.Empty(other.Read(PriceQuery.Create()));
+        await store.ApplyUploadsAsync();
+        Assert.Equal(BatchDump.Rows(store.Read(PriceQuery.Create())), BatchDump.Rows(other.Read(PriceQuery.Create())));
+    }
+}
