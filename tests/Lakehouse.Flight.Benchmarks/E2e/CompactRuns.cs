@@ -81,6 +81,40 @@ internal static class CompactRuns
     }
 
     /// <summary>Servers with copies off and on: cold and warm 1-stream scans, warm point queries; then peak RSS with a budget of a quarter of the lake.</summary>
+    /// <summary>
+    /// The server's own cold-scan output with curl as the reader (no .NET client sharing the cores): a
+    /// freshly started server, jitted by a point and a full-symbol DoGet, then one cold and one warm full scan.
+    /// </summary>
+    private static async Task CurlColdScanAsync(E2eOptions o, string dll, string dataDir, bool copies, string label, ReportTable t, TextWriter log)
+    {
+        var figure = $"curl HTTP/2 DoGet full scan, fresh server, cache cold, {label}";
+        if (CurlRuns.Missing() is { } missing)
+        {
+            t.Unavailable(figure, "curl unavailable: " + missing);
+            return;
+        }
+        log.WriteLine($"compact: server, curl cold scan, {label}");
+        var (server, why) = await ServerProcess.StartAsync(dll, dataDir, o.ServerStartTimeout, Environment(copies, cacheBytes: null)).ConfigureAwait(false);
+        if (server is null)
+        {
+            t.Unavailable(figure, "server unavailable: " + why);
+            return;
+        }
+        await using (server.ConfigureAwait(false))
+        {
+            using (var flight = new FlightRuns(server.Address))
+            {
+                await JitWarmUpAsync(flight, dataDir, o.To.Year).ConfigureAwait(false);
+            }
+            var curl = new CurlRuns(server.Address, server.HttpAddress);
+            var cold = (await curl.DoGetAsync("{}", 1).ConfigureAwait(false))[0];
+            var warm = (await curl.DoGetAsync("{}", 1).ConfigureAwait(false))[0];
+            t.Add(figure, $"{F(cold.Bytes / cold.Seconds / 1e6, "F0")} MB/s ({F(cold.Bytes)} bytes in {F(cold.Seconds, "F2")} s)",
+                X(cold.Bytes / cold.Seconds, warm.Bytes / warm.Seconds, "of the warm scan that follows"));
+            t.Add($"curl HTTP/2 DoGet full scan, same server, warm, {label}", $"{F(warm.Bytes / warm.Seconds / 1e6, "F0")} MB/s");
+        }
+    }
+
     public static async Task ServerAsync(E2eOptions o, string dll, string dataDir, long lakeBytes, IReadOnlyList<PriceQuery> queries,
         IReadOnlyList<PriceQuery> warmup, ReportTable t, TextWriter log)
     {
@@ -121,6 +155,7 @@ internal static class CompactRuns
                     (oldCold, oldWarm, oldPoint) = (cold, warm, Stats.Median(points));
                 }
             }
+            await CurlColdScanAsync(o, dll, dataDir, copies, label, t, log).ConfigureAwait(false);
         }
 
         var budget = o.ScanCacheMiB > 0 ? (long)o.ScanCacheMiB << 20 : Math.Max(16L << 20, lakeBytes / 4);
