@@ -168,7 +168,8 @@ public sealed partial class PriceStore
             }
             try
             {
-                var removed = RemoveDeadTemps(_index.FindTemps(Catalog));
+                // A quarter of a core: the first reads after a start need the cores more than stale temps need deleting.
+                var removed = RemoveDeadTemps(_index.FindTemps(Catalog, TempSweepDutyCycle));
                 if (removed > 0)
                 {
                     StorageLog.Recovered(_logger, 0, removed);
@@ -183,6 +184,9 @@ public sealed partial class PriceStore
     }
 
     private readonly TaskCompletionSource _sweepAllowed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The share of one core the sweep for dead writers' temp files may take (it pauses between symbol folders).</summary>
+    internal const double TempSweepDutyCycle = 0.25;
 
     /// <summary>
     /// With <see cref="StoreOptions.DeferTempSweep"/>: lets the sweep for dead writers' temp files start (the
