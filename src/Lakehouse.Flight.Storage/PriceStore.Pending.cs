@@ -22,7 +22,7 @@ public sealed partial class PriceStore
     /// Puts a logged upload in the buffer (before the applier can see it, so its rows never outlive their
     /// commit there). False when no target is covered or it does not fit: then it is visible once applied.
     /// </summary>
-    private bool HoldForReads(WalHeader header, IReadOnlyList<RecordBatch>? batches, SymbolRuns? runs, long bytes)
+    private bool HoldForReads(WalHeader header, long ticks, IReadOnlyList<RecordBatch>? batches, SymbolRuns? runs, long bytes)
     {
         if (batches is null || runs is null || batches.Count == 0)
         {
@@ -41,18 +41,17 @@ public sealed partial class PriceStore
         {
             return false;
         }
-        var upload = new PendingUpload(header.RunId, header.Ts, [.. batches], targets, runs.Runs, bytes);
+        var upload = new PendingUpload(header.RunId, ticks, header.Ts, [.. batches], targets, runs.Runs, bytes);
         // A read resolving its symbols meanwhile starts again: it sees all of the upload or none of it.
-        _snapshot.BeginApply();
-        try
-        {
-            return _pending.TryAdd(upload);
-        }
-        finally
-        {
-            _snapshot.EndApply();
-        }
+        return _snapshot.ChangePending(() => _pending.TryAdd(upload));
     }
+
+    /// <summary>The upload leaves the buffer whole (applied, or set aside as failed), as one change to readers.</summary>
+    private void DropPending(string runId) => _snapshot.ChangePending(() =>
+    {
+        _pending.Remove(runId);
+        return 0;
+    });
 
     /// <summary>
     /// One symbol's pending rows in the table's shape: stamped as the applier stamps them (run id, the
@@ -117,8 +116,20 @@ public sealed partial class PriceStore
         var dateColumn = table.Definition.Schema.GetFieldIndex(table.Definition.DateColumn);
         foreach (var upload in _pending.For(table))
         {
-            if (upload.RowsOf(table, symbol, BuildPending) is { Length: > 0 } rows
-                && ArrowConcat.SliceByDate(rows, dateColumn, from, to) is { Length: > 0 } slice)
+            RecordBatch? rows;
+            try
+            {
+                rows = upload.RowsOf(table, symbol, BuildPending);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                // Rows the checks let through but that cannot be read as the table's: never fail every read for them.
+                // The upload is readable once applied (the applier reports what it refuses).
+                StorageLog.UploadApplyFailed(_logger, $"upload {upload.RunId} left the read buffer: {ex.Message}", 0);
+                DropPending(upload.RunId);
+                continue;
+            }
+            if (rows is { Length: > 0 } && ArrowConcat.SliceByDate(rows, dateColumn, from, to) is { Length: > 0 } slice)
             {
                 found.Add(slice);
             }

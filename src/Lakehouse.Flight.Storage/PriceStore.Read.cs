@@ -36,10 +36,24 @@ public sealed partial class PriceStore
         // make fewer, fuller batches.
         var small = Math.Min(SmallSliceRows, target);
         var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
-        var symbols = SymbolsOf(table, query);
-        var prefetch = PrefetchList(table, query, symbols);
-        var prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, PinnedRowsMax, cancellationToken);
-        var pinned = Pin(table, query, symbols, cancellationToken);
+        IReadOnlyList<string> symbols;
+        IReadOnlyList<string>? prefetch;
+        int prefetched;
+        List<RecordBatch[]> pinned;
+        for (var attempt = 0; ; attempt++)
+        {
+            // An upload entering the buffer between listing the symbols and pinning them would show its rows
+            // of known symbols but not its new ones: list and pin again (a few times at most; then as pinned).
+            var buffer = _snapshot.Version.Pending;
+            symbols = SymbolsOf(table, query);
+            prefetch = PrefetchList(table, query, symbols);
+            prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, PinnedRowsMax, cancellationToken);
+            pinned = Pin(table, query, symbols, cancellationToken);
+            if (_snapshot.Version.Pending == buffer || attempt >= CommitSequence.OptimisticAttempts)
+            {
+                break;
+            }
+        }
         for (var s = 0; s < symbols.Count; s++)
         {
             if (s >= pinned.Count && prefetch is not null && s >= prefetched)
@@ -192,12 +206,17 @@ public sealed partial class PriceStore
         }
         var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
         var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
-        var pending = PendingOf(new TableId(def), symbol, from, to);
-        if (pending.Count == 0)
+        if (PendingOf(new TableId(def), symbol, from, to).Count == 0)
         {
             return ReadCommitted(def, query, symbol, cancellationToken);
         }
-        var merged = MergePending(def, ReadCommitted(def, query, symbol, cancellationToken).Where(b => b.Length > 0).ToList(), pending);
+        // The pending rows and the committed ones as of one moment: a commit in between (this upload's, or a
+        // later one over it) makes the pair resolve again.
+        var merged = _snapshot.Consistent(() =>
+        {
+            var pending = PendingOf(new TableId(def), symbol, from, to);
+            return MergePending(def, ReadCommitted(def, query, symbol, cancellationToken).Where(b => b.Length > 0).ToList(), pending);
+        }, cancellationToken);
         return merged.Length == 0 ? [] : [merged];
     }
 
@@ -315,7 +334,14 @@ public sealed partial class PriceStore
     /// <summary>A symbol's plan from what a read returns (its rows merged with pending uploads): partitions are the months those rows fall in.</summary>
     private SymbolPlan PendingPlan(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken)
     {
+        // Partitions as the index will list them once applied: the committed ones in range, and the months the rows fall in.
         var days = new HashSet<(int, int)>();
+        var committed = _index.PartitionsOf(new TableId(def), symbol);
+        var (lo, hi) = PartitionRange(def, committed, query.DateFrom, query.DateTo);
+        for (var i = lo; i < hi; i++)
+        {
+            days.Add(committed[i]);
+        }
         long rows = 0;
         var dateColumn = def.Schema.GetFieldIndex(def.DateColumn);
         foreach (var batch in ReadSymbol(def, query, symbol, cancellationToken))

@@ -126,7 +126,7 @@ public sealed partial class PriceStore
         long bytes)
     {
         // In the buffer before the applier can take it: the applier's removal always follows the add.
-        var visible = HoldForReads(header, kept, runs, bytes);
+        var visible = HoldForReads(header, entry.Ticks, kept, runs, bytes);
         _runs[header.RunId] = new RunState(rows);
         lock (_walQueue)
         {
@@ -340,7 +340,7 @@ public sealed partial class PriceStore
             {
                 Dequeue(entry);
                 DurableFile.TryDelete(entry.Path);
-                _pending.Remove(header.RunId);
+                DropPending(header.RunId);
                 run.Finish("failed", "the upload's log entry was cut short before it was acknowledged");
                 return;
             }
@@ -381,7 +381,7 @@ public sealed partial class PriceStore
                 }).ConfigureAwait(false);
             Dequeue(entry);
             File.Delete(entry.Path);
-            _pending.Remove(header.RunId);
+            DropPending(header.RunId);
             run.Finish("applied", null);
             StorageLog.UploadApplied(_logger, header.RunId, rows.Length);
             // Derived tables follow (gold); after a crash the reports committed before it count too, so
@@ -395,7 +395,7 @@ public sealed partial class PriceStore
             var failed = Path.Combine(_wal.Dir, "failed");
             Directory.CreateDirectory(failed);
             File.Move(entry.Path, Path.Combine(failed, Path.GetFileName(entry.Path)), overwrite: true);
-            _pending.Remove(header.RunId);
+            DropPending(header.RunId);
             run.Finish("failed", ex.Message);
             StorageLog.UploadApplyFailed(_logger, ex.Message, 0);
         }

@@ -78,7 +78,7 @@ public sealed class UploadLogWriter : IDisposable
         if (_kept is not null)
         {
             // Past the buffer's budget the upload is visible once applied: no need to hold its rows.
-            if (_bytes > _store.Options.PendingUploadBytes)
+            if (_bytes > _store.Options.PendingUploadBytes - _store.PendingUploadBytes)
             {
                 _kept = null;
                 _runs = null;

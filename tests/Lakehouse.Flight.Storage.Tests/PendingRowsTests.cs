@@ -147,4 +147,47 @@ public sealed class PendingRowsTests : IDisposable
         await store.ApplyUploadsAsync();
         Assert.Equal(BatchDump.Rows(store.Read(PriceQuery.Create())), BatchDump.Rows(other.Read(PriceQuery.Create())));
     }
+
+    [Fact]
+    public async Task UploadsAcknowledgedOutOfTheirOrder_ReadAsTheApplierWillApplyThem()
+    {
+        var store = _lake.Open();
+        var march = Bars("2024-03-01", "2024-03-31", "AAA");
+        (TableDefinition, string?)[] targets = [(PriceTables.Bronze, "vendor_x"), (PriceTables.Silver, "vendor_x")];
+        // A begins first (its log entry sorts first) and is acknowledged last.
+        using var first = store.BeginUpload(targets);
+        using var second = store.BeginUpload(targets);
+        second.Add(PriceBarBatches.ToBatch(march.Select(b => b with { Close = b.Close + 2, High = b.High + 2 }).ToList()));
+        await second.CommitAsync();
+        first.Add(PriceBarBatches.ToBatch(march.Select(b => b with { Close = b.Close + 1, High = b.High + 1 }).ToList()));
+        await first.CommitAsync();
+
+        var pending = Snapshot(store);
+        await store.ApplyUploadsAsync();
+
+        Assert.Equal(Snapshot(store).Rows, pending.Rows);
+        Assert.Equal(march.Select(b => b.Close + 2), store.Read(PriceQuery.Create(symbols: ["AAA"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Close));
+    }
+
+    [Fact]
+    public async Task DateOutsideTheCalendar_IsRefusedBeforeTheAcknowledgement_AndReadsStayWhole()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(Bars("2024-01-01", "2024-01-31", "AAA"));
+        var schema = PriceTables.SilverSchema;
+        var good = PriceBarBatches.ToBatch(Bars("2024-02-01", "2024-02-29", "BBB"));
+        var days = ((Date32Array)good.Column(schema.GetFieldIndex("date"))).Values.ToArray();
+        days[3] = 3_000_000;
+        var bad = new RecordBatch(good.Schema, Enumerable.Range(0, good.ColumnCount).Select(c =>
+            c == good.Schema.GetFieldIndex("date") ? new Date32Array(new ArrowBuffer(System.Runtime.InteropServices.MemoryMarshal.AsBytes(days.AsSpan()).ToArray()),
+                ArrowBuffer.Empty, days.Length, 0, 0) : good.Column(c)), good.Length);
+
+        var ex = await Assert.ThrowsAsync<LakehouseException>(() => store.EnqueueAsync([new TableWrite(PriceTables.Bronze, bad, "vendor_x"), new TableWrite(PriceTables.Silver, bad, "vendor_x")]));
+        var direct = await Assert.ThrowsAsync<LakehouseException>(() => store.WriteAsync([new TableWrite(PriceTables.Silver, bad, "vendor_x")]));
+
+        Assert.Contains("row 3 is day 3000000", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("outside 0001-01-01..9999-12-31", direct.Message, StringComparison.Ordinal);
+        Assert.Equal(0, store.PendingUploads);
+        Assert.Equal(Bars("2024-01-01", "2024-01-31", "AAA").Count, store.Read(PriceQuery.Create()).Sum(b => b.Length));
+    }
 }

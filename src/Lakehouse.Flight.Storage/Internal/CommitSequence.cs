@@ -15,6 +15,30 @@ internal sealed class CommitSequence
     private readonly SemaphoreSlim _apply = new(1, 1);
     private long _sequence;
 
+    /// <summary>The queryable buffer's own sequence (odd while it changes): an upload enters it without waiting for a commit.</summary>
+    private long _pending;
+    private readonly object _pendingGate = new();
+
+    /// <summary>Changes the queryable buffer so a read sees all of the change or none of it (it resolves again).</summary>
+    public T ChangePending<T>(Func<T> change)
+    {
+        lock (_pendingGate)
+        {
+            Interlocked.Increment(ref _pending);
+            try
+            {
+                return change();
+            }
+            finally
+            {
+                Interlocked.Increment(ref _pending);
+            }
+        }
+    }
+
+    /// <summary>Both sequences: equal values mean no commit applied and the buffer did not change in between.</summary>
+    public (long Commits, long Pending) Version => (Interlocked.Read(ref _sequence), Interlocked.Read(ref _pending));
+
     /// <summary>Reads that had to hold commits back (tests and diagnostics).</summary>
     public long Fallbacks => Interlocked.Read(ref _fallbacks);
 
@@ -38,6 +62,7 @@ internal sealed class CommitSequence
         for (var attempt = 0; attempt < OptimisticAttempts; attempt++)
         {
             var before = Interlocked.Read(ref _sequence);
+            var pending = Interlocked.Read(ref _pending);
             if ((before & 1) == 1)
             {
                 // A commit is applying: wait for it to finish (it never waits for reads), then try.
@@ -45,8 +70,16 @@ internal sealed class CommitSequence
                 _apply.Release();
                 continue;
             }
+            if ((pending & 1) == 1)
+            {
+                // The buffer is changing (a reference swap): wait for it.
+                lock (_pendingGate)
+                {
+                }
+                continue;
+            }
             var result = resolve();
-            if (Interlocked.Read(ref _sequence) == before)
+            if (Interlocked.Read(ref _sequence) == before && Interlocked.Read(ref _pending) == pending)
             {
                 return result;
             }
@@ -56,7 +89,10 @@ internal sealed class CommitSequence
         _apply.Wait(cancellationToken);
         try
         {
-            return resolve();
+            lock (_pendingGate)
+            {
+                return resolve();
+            }
         }
         finally
         {

@@ -51,6 +51,7 @@ internal static class IncomingRows
             }
             var array = rows.Column(i);
             CheckType(table, field, array);
+            CheckDates(table, field, array);
             if (field.Name == "source" && array is StringArray given)
             {
                 // A row without a source still says where it came from.
@@ -136,12 +137,34 @@ internal static class IncomingRows
             }
             var array = rows.Column(i);
             CheckType(table, field, array);
+            CheckDates(table, field, array);
             if (field.Name != "source")
             {
                 CheckNulls(table, field, array);
             }
         }
         keys?.Add(table, rows);
+    }
+
+    private static readonly int MinDay = DateOnly.MinValue.DayNumber - ArrowRows.UnixEpochDay;
+    private static readonly int MaxDay = DateOnly.MaxValue.DayNumber - ArrowRows.UnixEpochDay;
+
+    /// <summary>A date32 outside 0001-01-01..9999-12-31 is no calendar date: refused for the whole write, naming the row.</summary>
+    private static void CheckDates(TableDefinition table, Field field, IArrowArray array)
+    {
+        if (array is not Date32Array dates)
+        {
+            return;
+        }
+        var values = dates.Values;
+        for (var r = 0; r < values.Length; r++)
+        {
+            if ((values[r] < MinDay || values[r] > MaxDay) && !dates.IsNull(r))
+            {
+                throw LakehouseException.Invalid(
+                    $"column '{field.Name}' row {r} is day {values[r]} after 1970-01-01, outside 0001-01-01..9999-12-31: send calendar dates ({table.Id})");
+            }
+        }
     }
 
     private static void CheckUnexpected(TableDefinition table, Schema rows)

@@ -11,13 +11,16 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// built on the first read that needs them (<see cref="RowsOf"/>) by the store, with the functions the
 /// applier uses, so what a read sees before the commit is what it sees after.
 /// </summary>
-internal sealed class PendingUpload(string runId, DateTimeOffset ts, RecordBatch[] batches,
+internal sealed class PendingUpload(string runId, long ticks, DateTimeOffset ts, RecordBatch[] batches,
     IReadOnlyList<(TableId Table, string? Source)> targets, IReadOnlyDictionary<string, List<RowRun>> rows, long bytes)
 {
     private readonly ConcurrentDictionary<string, List<RowRun>> _rows = new(rows, StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(TableId Table, string Symbol), RecordBatch> _built = new();
 
     public string RunId { get; } = runId;
+
+    /// <summary>The log entry's order (its file name's ticks): the applier applies uploads in this order, so reads merge them in it too.</summary>
+    public long Ticks { get; } = ticks;
 
     /// <summary>The lineage time the applier stamps (the acknowledgement's).</summary>
     public DateTimeOffset Ts { get; } = ts;
@@ -140,7 +143,7 @@ internal sealed class PendingRows(long budgetBytes)
             {
                 return false;
             }
-            Volatile.Write(ref _uploads, [.. _uploads, upload]);
+            Volatile.Write(ref _uploads, [.. _uploads.Append(upload).OrderBy(u => u.Ticks)]);
             Interlocked.Add(ref _bytes, upload.Bytes);
             return true;
         }
@@ -164,7 +167,7 @@ internal sealed class PendingRows(long budgetBytes)
     /// <summary>The pending upload of <paramref name="runId"/>, or null.</summary>
     public PendingUpload? Find(string runId) => Volatile.Read(ref _uploads).FirstOrDefault(u => u.RunId == runId);
 
-    /// <summary>Uploads pending for the table, oldest first (a snapshot: safe to enumerate while others add and remove).</summary>
+    /// <summary>Uploads pending for the table in the applier's order (a snapshot: safe to enumerate while others add and remove).</summary>
     public IReadOnlyList<PendingUpload> For(TableId table) =>
         Volatile.Read(ref _uploads).Where(u => u.Target(table) is not null).ToArray();
 
