@@ -47,11 +47,14 @@ public sealed partial class PriceStore
     }
 
     /// <summary>The upload leaves the buffer whole (applied, or set aside as failed), as one change to readers.</summary>
-    private void DropPending(string runId) => _snapshot.ChangePending(() =>
+    private void DropPending(string runId)
     {
-        _pending.Remove(runId);
-        return 0;
-    });
+        // Uploads never held (buffer off, over budget, bronze only) leave readers alone.
+        if (_pending.Find(runId) is not null)
+        {
+            _snapshot.ChangePending(() => _pending.Remove(runId));
+        }
+    }
 
     /// <summary>
     /// One symbol's pending rows in the table's shape: stamped as the applier stamps them (run id, the

@@ -49,7 +49,7 @@ public sealed partial class PriceStore
             prefetch = PrefetchList(table, query, symbols);
             prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, PinnedRowsMax, cancellationToken);
             pinned = Pin(table, query, symbols, cancellationToken);
-            if (_snapshot.Version.Pending == buffer || attempt >= CommitSequence.OptimisticAttempts)
+            if (_snapshot.Version.Pending == buffer || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
             {
                 break;
             }
@@ -187,13 +187,15 @@ public sealed partial class PriceStore
             return _index.TablesOf(table).SelectMany(_index.SymbolsOf).Distinct().Order(StringComparer.Ordinal).ToArray();
         }
         var id = new TableId(table);
-        var symbols = _index.SymbolsOf(id);
         if (_pending.IsEmpty || !PendingRows.Covers(table))
         {
-            return symbols;
+            return _index.SymbolsOf(id);
         }
-        // Symbols only an acknowledged upload has so far are part of the table too.
+        // Symbols only an acknowledged upload has so far are part of the table too. The buffer is listed
+        // before the index: a symbol that leaves the buffer was added to the index before (commit, then
+        // PendingApplied), so it is in one list or the other.
         var pending = _pending.SymbolsOf(id).ToList();
+        var symbols = _index.SymbolsOf(id);
         return pending.Count == 0 ? symbols : symbols.Concat(pending).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
     }
 

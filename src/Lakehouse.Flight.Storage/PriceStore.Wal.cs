@@ -125,6 +125,9 @@ public sealed partial class PriceStore
     internal UploadReceipt Logged(WalEntry entry, WalHeader header, long rows, int symbols, IReadOnlyList<RecordBatch>? kept, SymbolRuns? runs,
         long bytes)
     {
+        // Applied in the order of acknowledgement (an upload begun earlier but acknowledged later lands later),
+        // the order reads merge the buffer in: the entry is queued under its acknowledgement time.
+        entry = entry with { Ticks = WriteAheadLog.NextTicks() };
         // In the buffer before the applier can take it: the applier's removal always follows the add.
         var visible = HoldForReads(header, entry.Ticks, kept, runs, bytes);
         _runs[header.RunId] = new RunState(rows);

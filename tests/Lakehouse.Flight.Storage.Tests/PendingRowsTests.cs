@@ -149,12 +149,12 @@ public sealed class PendingRowsTests : IDisposable
     }
 
     [Fact]
-    public async Task UploadsAcknowledgedOutOfTheirOrder_ReadAsTheApplierWillApplyThem()
+    public async Task UploadsAcknowledgedInAnotherOrderThanBegun_ReadAndApplyInAcknowledgementOrder()
     {
         var store = _lake.Open();
         var march = Bars("2024-03-01", "2024-03-31", "AAA");
         (TableDefinition, string?)[] targets = [(PriceTables.Bronze, "vendor_x"), (PriceTables.Silver, "vendor_x")];
-        // A begins first (its log entry sorts first) and is acknowledged last.
+        // The first begins first (its log file's name sorts first) and is acknowledged last: it lands last.
         using var first = store.BeginUpload(targets);
         using var second = store.BeginUpload(targets);
         second.Add(PriceBarBatches.ToBatch(march.Select(b => b with { Close = b.Close + 2, High = b.High + 2 }).ToList()));
@@ -166,7 +166,7 @@ public sealed class PendingRowsTests : IDisposable
         await store.ApplyUploadsAsync();
 
         Assert.Equal(Snapshot(store).Rows, pending.Rows);
-        Assert.Equal(march.Select(b => b.Close + 2), store.Read(PriceQuery.Create(symbols: ["AAA"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Close));
+        Assert.Equal(march.Select(b => b.Close + 1), store.Read(PriceQuery.Create(symbols: ["AAA"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Close));
     }
 
     [Fact]

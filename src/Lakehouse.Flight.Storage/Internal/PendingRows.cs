@@ -19,7 +19,7 @@ internal sealed class PendingUpload(string runId, long ticks, DateTimeOffset ts,
 
     public string RunId { get; } = runId;
 
-    /// <summary>The log entry's order (its file name's ticks): the applier applies uploads in this order, so reads merge them in it too.</summary>
+    /// <summary>The acknowledgement's order (UTC ticks, increasing): the applier applies uploads in this order, so reads merge them in it too.</summary>
     public long Ticks { get; } = ticks;
 
     /// <summary>The lineage time the applier stamps (the acknowledgement's).</summary>
@@ -150,17 +150,18 @@ internal sealed class PendingRows(long budgetBytes)
     }
 
     /// <summary>The upload is applied (or set aside): it leaves the buffer.</summary>
-    public void Remove(string runId)
+    public bool Remove(string runId)
     {
         lock (_gate)
         {
             var gone = _uploads.Where(u => u.RunId == runId).ToList();
             if (gone.Count == 0)
             {
-                return;
+                return false;
             }
             Volatile.Write(ref _uploads, _uploads.Where(u => u.RunId != runId).ToList());
             Interlocked.Add(ref _bytes, -gone.Sum(u => u.Bytes));
+            return true;
         }
     }
 

@@ -188,8 +188,8 @@ internal sealed class WriteAheadLog(string dir)
             : null;
     }
 
-    /// <summary>Strictly increasing UTC ticks in this process, so entries sort in the order they were acknowledged.</summary>
-    private static long NextTicks()
+    /// <summary>UTC ticks, strictly increasing within the process: entry names, and the order acknowledged entries are applied in.</summary>
+    internal static long NextTicks()
     {
         while (true)
         {
