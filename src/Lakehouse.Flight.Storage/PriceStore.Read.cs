@@ -44,12 +44,12 @@ public sealed partial class PriceStore
         {
             // An upload entering the buffer between listing the symbols and pinning them would show its rows
             // of known symbols but not its new ones: list and pin again (a few times at most; then as pinned).
-            var buffer = _snapshot.Version.Pending;
+            var buffer = _snapshot.PendingVersion;
             symbols = SymbolsOf(table, query);
             prefetch = PrefetchList(table, query, symbols);
             prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, PinnedRowsMax, cancellationToken);
             pinned = Pin(table, query, symbols, cancellationToken);
-            if (_snapshot.Version.Pending == buffer || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
+            if (_snapshot.PendingVersion == buffer || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
             {
                 break;
             }
@@ -208,7 +208,7 @@ public sealed partial class PriceStore
         }
         var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
         var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
-        if (PendingOf(new TableId(def), symbol, from, to).Count == 0)
+        if (!_pending.Holds(new TableId(def), symbol))
         {
             return ReadCommitted(def, query, symbol, cancellationToken);
         }
@@ -300,11 +300,9 @@ public sealed partial class PriceStore
         var def = Catalog.Resolve(query).Table;
         _changes.Poll(def);
         var plans = new List<SymbolPlan>();
-        var from = query.DateFrom is { } qf ? ArrowRows.DayNumber(qf) : (int?)null;
-        var to = query.DateTo is { } qt ? ArrowRows.DayNumber(qt) : (int?)null;
         foreach (var symbol in SymbolsOf(def, query))
         {
-            if (!_pending.IsEmpty && PendingRows.Covers(def) && PendingOf(new TableId(def), symbol, from, to).Count > 0)
+            if (!_pending.IsEmpty && PendingRows.Covers(def) && _pending.Holds(new TableId(def), symbol))
             {
                 // An acknowledged upload adds or replaces rows: count what a read returns.
                 plans.Add(PendingPlan(def, query, symbol, cancellationToken));

@@ -36,8 +36,8 @@ internal sealed class CommitSequence
         }
     }
 
-    /// <summary>Both sequences: equal values mean no commit applied and the buffer did not change in between.</summary>
-    public (long Commits, long Pending) Version => (Interlocked.Read(ref _sequence), Interlocked.Read(ref _pending));
+    /// <summary>The buffer's sequence: equal values mean the buffer did not change in between.</summary>
+    public long PendingVersion => Interlocked.Read(ref _pending);
 
     /// <summary>Reads that had to hold commits back (tests and diagnostics).</summary>
     public long Fallbacks => Interlocked.Read(ref _fallbacks);

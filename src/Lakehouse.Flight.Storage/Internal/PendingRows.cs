@@ -29,6 +29,9 @@ internal sealed class PendingUpload(string runId, long ticks, DateTimeOffset ts,
 
     public RecordBatch[] Batches { get; } = batches;
 
+    /// <summary>Whether the symbol has rows not applied yet (no copy of the key list).</summary>
+    public bool Has(string symbol) => _rows.ContainsKey(symbol);
+
     /// <summary>Symbols not applied yet.</summary>
     public ICollection<string> Symbols => _rows.Keys;
 
@@ -171,6 +174,19 @@ internal sealed class PendingRows(long budgetBytes)
     /// <summary>Uploads pending for the table in the applier's order (a snapshot: safe to enumerate while others add and remove).</summary>
     public IReadOnlyList<PendingUpload> For(TableId table) =>
         Volatile.Read(ref _uploads).Where(u => u.Target(table) is not null).ToArray();
+
+    /// <summary>Whether some pending upload has rows of the symbol in the table (nothing is built).</summary>
+    public bool Holds(TableId table, string symbol)
+    {
+        foreach (var u in Volatile.Read(ref _uploads))
+        {
+            if (u.Has(symbol) && u.Target(table) is not null)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>Symbols with rows pending in the table.</summary>
     public IEnumerable<string> SymbolsOf(TableId table) =>
