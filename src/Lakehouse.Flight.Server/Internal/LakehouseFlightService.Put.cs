@@ -22,12 +22,13 @@ internal sealed partial class LakehouseFlightService
     public override async Task DoPut(FlightServerRecordBatchStreamReader requestStream, IAsyncStreamWriter<FlightPutResult> responseStream,
         ServerCallContext context)
     {
-        FlightCallInterceptor.CallerOf(context).RequireWriter("DoPut");
         // The body is read below the stock reader (requestStream, left unread), which cannot decode
         // dictionaries or compressed bodies (decisions D22).
         using var upload = FlightPutReader.Open(context, _options);
         try
         {
+            // Inside the drain: a reader refused while its client still writes gets PermissionDenied, not a cancelled write.
+            FlightCallInterceptor.CallerOf(context).RequireWriter("DoPut");
             await PutAsync(upload, responseStream, context).ConfigureAwait(false);
         }
         catch (LakehouseException)
