@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,9 @@ namespace Lakehouse.Flight.Server;
 /// </summary>
 public sealed class LakehouseServer : IAsyncDisposable
 {
+    /// <summary>The host's settings file is read once, not watched (see <see cref="BuildAsync"/>).</summary>
+    internal const string NoConfigReload = "--hostBuilder:reloadConfigOnChange=false";
+
     private readonly WebApplication _app;
     private readonly ILogger _logger;
 
@@ -54,6 +58,9 @@ public sealed class LakehouseServer : IAsyncDisposable
 
     internal FlightMetrics Metrics => _app.Services.GetRequiredService<FlightMetrics>();
 
+    /// <summary>The host's configuration (for tests: which sources it reads and watches).</summary>
+    internal IConfiguration HostConfiguration => _app.Configuration;
+
     /// <summary>Validates the options, opens the store and builds the host (not yet listening).</summary>
     /// <param name="options">Settings; see <see cref="LakehouseServerOptions"/>.</param>
     /// <param name="configureLogging">Logging setup; by default console logs on stderr at Information.</param>
@@ -62,7 +69,10 @@ public sealed class LakehouseServer : IAsyncDisposable
         Action<IServiceCollection>? configureServices = null)
     {
         options.Validate();
-        var builder = WebApplication.CreateSlimBuilder();
+        // The host reads appsettings.json from the working folder, where `./data` (the default lake) usually is:
+        // watching it for changes would put an inotify watch on every partition folder under it (4 s before
+        // listening with a 120,000-partition lake, and past fs.inotify.max_user_watches with a larger one).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [NoConfigReload] });
         builder.Logging.ClearProviders();
         if (configureLogging is not null)
         {

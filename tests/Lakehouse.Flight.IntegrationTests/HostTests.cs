@@ -1,5 +1,6 @@
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Server;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.IntegrationTests;
@@ -28,6 +29,18 @@ public sealed class HostTests
 
         Assert.Equal("0.0.0.0", server.Server.BindHost);
         Assert.Equal("0.0.0.0", server.Endpoint.Host);
+    }
+
+    [Fact]
+    public async Task Host_ReadsItsSettingsFileOnce_WithoutWatchingTheWorkingFolder()
+    {
+        await using var server = await TestServer.StartAsync();
+
+        // A watched appsettings.json puts an inotify watch on every folder under the working folder, where a
+        // `./data` lake of 120,000 partition folders usually is (4 s before listening).
+        var files = ((IConfigurationRoot)server.Server.HostConfiguration).Providers.OfType<FileConfigurationProvider>().ToList();
+        Assert.Contains(files, f => f.Source.Path == "appsettings.json");
+        Assert.All(files, f => Assert.False(f.Source.ReloadOnChange, $"{f.Source.Path} is watched for changes"));
     }
 
     [Fact]
