@@ -54,6 +54,10 @@ internal sealed class CurlRuns(Uri flight, Uri? http)
             ? throw new InvalidOperationException("the server printed no 'HTTP listening on' line")
             : RunAsync(calls, ["-s", new Uri(http, "/prices/arrow?" + parameters).ToString()]);
 
+    /// <summary>A plain GET of <paramref name="url"/> over h2c (prior knowledge) or HTTP/1.1.</summary>
+    public static Task<List<Call>> GetAsync(Uri url, bool http2, int calls) =>
+        RunAsync(calls, http2 ? ["-s", "--http2-prior-knowledge", url.ToString()] : ["-s", url.ToString()]);
+
     private static async Task<List<Call>> RunAsync(int calls, string[] args)
     {
         var list = new List<Call>(calls);

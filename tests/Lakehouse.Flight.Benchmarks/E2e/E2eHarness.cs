@@ -331,6 +331,7 @@ internal static class E2eHarness
         }
         var curl = new CurlRuns(server.Address, server.HttpAddress);
         var calls = Math.Max(3, o.CurlScans);
+        var (ceilingH2, ceilingH1) = await KestrelCeilingsAsync(t, scanWarm.Bytes, calls).ConfigureAwait(false);
         double? plainH2 = null;
         foreach (var (figure, http, query) in scans)
         {
@@ -349,7 +350,8 @@ internal static class E2eHarness
             var mbPerSecond = scanWarm.Bytes / 1e6 / seconds;
             plainH2 ??= mbPerSecond;
             t.Add(figure, $"{F(rowsPerSecond)} rows/s, {F(mbPerSecond, "F0")} MB/s (median of {calls}: {F(seconds * 1000, "F1")} ms; {F(wireMB, "F1")} MB on the wire; server CPU {F(cpuMs, "F0")} ms per scan)",
-                Join(X(mbPerSecond, ipc.MBPerSecond, "IPC serialisation"), X(rowsPerSecond, dotnetScan.RowsPerSecond, ".NET Flight client DoGet"),
+                Join(http ? X(mbPerSecond, ceilingH1, "Kestrel HTTP/1.1 ceiling") : X(mbPerSecond, ceilingH2, "Kestrel HTTP/2 ceiling"),
+                    X(mbPerSecond, ipc.MBPerSecond, "IPC serialisation"), X(rowsPerSecond, dotnetScan.RowsPerSecond, ".NET Flight client DoGet"),
                     X(mbPerSecond, plainH2.Value, "curl HTTP/2 DoGet uncompressed")));
         }
         var point = $$"""{"symbols":["{{Universe.Symbol(1)}}"],"date_from":"{{o.To.Year}}-03-01","date_to":"{{o.To.Year}}-03-31"}""";
@@ -358,6 +360,35 @@ internal static class E2eHarness
         t.Add("curl HTTP/2 DoGet point query (1 symbol x 1 month), warm, a new connection per call",
             $"median {Ms(Stats.Median(points))}, p99 {Ms(Stats.Percentile(points, 99))} ({points.Count} calls)",
             L(Stats.Median(points), dotnetPointMs, ".NET Flight client, one channel"));
+    }
+
+    /// <summary>
+    /// Kestrel's own ceilings to curl for as many bytes as a full scan (<see cref="KestrelCeiling"/>): the same
+    /// machine, transport and reader as the DoGet lines, nothing of ours in the way.
+    /// </summary>
+    private static async Task<(double Http2, double Http1)> KestrelCeilingsAsync(ReportTable t, long bytes, int calls)
+    {
+        var rates = new List<double>(2);
+        using var ceiling = await KestrelCeiling.StartAsync().ConfigureAwait(false);
+        foreach (var (figure, http2) in new[] { ("Kestrel's own HTTP/2 (h2c) ceiling to curl: the scan's bytes from one buffer, 1 MiB writes (a bare Kestrel process)", true),
+                     ("Kestrel's own HTTP/1.1 ceiling to curl: the same", false) })
+        {
+            var url = new Uri(http2 ? ceiling.Http2 : ceiling.Http1, "/bytes?n=" + bytes.ToString(CultureInfo.InvariantCulture));
+            // Warmed as the server is by then (its code tiered up by the .NET client's scans): 20 calls first.
+            await CurlRuns.GetAsync(url, http2, 20).ConfigureAwait(false);
+            var cpu0 = ceiling.CpuTime();
+            var runs = await CurlRuns.GetAsync(url, http2, calls).ConfigureAwait(false);
+            var cpuMs = (ceiling.CpuTime() - cpu0).TotalMilliseconds / calls;
+            if (runs.Any(r => r.Bytes != bytes))
+            {
+                throw new InvalidOperationException($"the ceiling server sent {runs[0].Bytes} bytes, not {bytes}");
+            }
+            var seconds = Stats.Median(runs.Select(r => r.Seconds).ToList());
+            var rate = bytes / 1e6 / seconds;
+            rates.Add(rate);
+            t.Add(figure, $"{F(rate, "F0")} MB/s (median of {calls}: {F(seconds * 1000, "F1")} ms for {F(bytes / 1e6, "F1")} MB; its CPU {F(cpuMs, "F0")} ms per call)");
+        }
+        return (rates[0], rates[1]);
     }
 
     private static string[] PutSymbols(E2eOptions o, string prefix) =>
