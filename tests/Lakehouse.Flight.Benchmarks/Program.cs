@@ -19,6 +19,10 @@ if (args.Length > 0 && args[0] == "e2e")
 {
     return await E2eHarness.RunAsync(args[1..]);
 }
+if (args.Length > 0 && args[0] == "points")
+{
+    return await PointsHarness.RunAsync(args[1..]);
+}
 if (args.Length > 0 && args[0] == "kestrel-ceiling")
 {
     return await KestrelCeiling.ServeAsync();

@@ -399,7 +399,7 @@ internal static class E2eHarness
     private static int PerPut(E2eOptions o) => Math.Max(1, Math.Min(10, o.PutSymbols));
 
     /// <summary>Deterministic 1 symbol x 1 month queries over the universe.</summary>
-    private static List<PriceQuery> PointQueries(E2eOptions o, int count, int seed)
+    internal static List<PriceQuery> PointQueries(E2eOptions o, int count, int seed)
     {
         var rng = new Random(seed);
         var months = o.Years * 12;
