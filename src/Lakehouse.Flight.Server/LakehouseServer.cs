@@ -71,7 +71,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         options.Validate();
         // The host reads appsettings.json from the working folder, where `./data` (the default lake) usually is:
         // watching it for changes would put an inotify watch on every partition folder under it (4 s before
-        // listening with a 120,000-partition lake, and past fs.inotify.max_user_watches with a larger one).
+        // listening with a 120,000-partition lake, each watch counted against fs.inotify.max_user_watches).
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [NoConfigReload] });
         builder.Logging.ClearProviders();
         if (configureLogging is not null)
