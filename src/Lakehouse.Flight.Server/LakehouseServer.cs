@@ -104,7 +104,9 @@ public sealed class LakehouseServer : IAsyncDisposable
             {
                 k.Listen(address, options.HttpPort, listen =>
                 {
-                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    // HTTP/2 on this port needs TLS (ALPN): without a certificate Kestrel would serve HTTP/1.1 anyway
+                    // and warn at every start that it does.
+                    listen.Protocols = certificate is null ? HttpProtocols.Http1 : HttpProtocols.Http1AndHttp2;
                     if (certificate is not null)
                     {
                         listen.UseHttps(certificate);

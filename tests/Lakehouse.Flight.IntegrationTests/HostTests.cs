@@ -1,6 +1,7 @@
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Server;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.IntegrationTests;
@@ -41,6 +42,21 @@ public sealed class HostTests
         var files = ((IConfigurationRoot)server.Server.HostConfiguration).Providers.OfType<FileConfigurationProvider>().ToList();
         Assert.Contains(files, f => f.Source.Path == "appsettings.json");
         Assert.All(files, f => Assert.False(f.Source.ReloadOnChange, $"{f.Source.Path} is watched for changes"));
+    }
+
+    [Fact]
+    public async Task Start_WithoutTls_LogsNoWarning_AndServesHttp11()
+    {
+        var logs = new LogCapture();
+        await using var server = await TestServer.StartAsync(configureServices: s => s.AddSingleton<ILoggerProvider>(logs));
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint };
+
+        using var response = await http.GetAsync(new Uri("/health", UriKind.Relative)).DefaultTimeout();
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(new Version(1, 1), response.Version);
+        // Kestrel warned "HTTP/2 is not enabled for 127.0.0.1:port ... TLS is not enabled" at every start.
+        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Warning && e.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
     }
 
     [Fact]
