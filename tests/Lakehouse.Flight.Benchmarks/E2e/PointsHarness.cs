@@ -13,12 +13,12 @@ internal static class PointsHarness
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var address = Text(args, "--address") ?? throw new ArgumentException("points needs --address http://host:port (the Flight port)");
-        var pid = Number(args, "--pid", 0);
-        var o = E2eOptions.Parse(["--symbols", Number(args, "--symbols", 500).ToString(CultureInfo.InvariantCulture),
-            "--years", Number(args, "--years", 20).ToString(CultureInfo.InvariantCulture)]);
-        var rounds = Number(args, "--rounds", 10);
-        var calls = Number(args, "--calls", 2000);
+        var address = BulkHarness.OptionText(args, "--address") ?? throw new ArgumentException("points needs --address http://host:port (the Flight port)");
+        var pid = BulkHarness.Option(args, "--pid", 0);
+        var o = E2eOptions.Parse(["--symbols", BulkHarness.Option(args, "--symbols", 500).ToString(CultureInfo.InvariantCulture),
+            "--years", BulkHarness.Option(args, "--years", 20).ToString(CultureInfo.InvariantCulture)]);
+        var rounds = BulkHarness.Option(args, "--rounds", 10);
+        var calls = BulkHarness.Option(args, "--calls", 2000);
         using var flight = new FlightRuns(new Uri(address));
         Console.WriteLine($"| round | calls so far | p50 | p90 | p99 | max | server CPU per call |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -46,14 +46,5 @@ internal static class PointsHarness
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    }
-
-    private static int Number(string[] args, string name, int fallback) =>
-        Text(args, name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-
-    private static string? Text(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }
