@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Ingestion.Yahoo;
 using Lakehouse.Flight.Server.Http;
@@ -31,9 +33,17 @@ public sealed class LakehouseServer : IAsyncDisposable
 
     private readonly ListenOptions? _httpListen;
 
-    private LakehouseServer(WebApplication app, LakehouseServerOptions options, string host, ListenOptions? httpListen)
+    private readonly X509Certificate2? _certificate;
+
+    private readonly IPAddress _address;
+
+    private readonly TaskCompletionSource<ServingWarmup.Result> _servingWarmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private LakehouseServer(WebApplication app, LakehouseServerOptions options, string host, ListenOptions? httpListen, X509Certificate2? certificate, IPAddress address)
     {
         _httpListen = httpListen;
+        _certificate = certificate;
+        _address = address;
         _app = app;
         Options = options;
         BindHost = host;
@@ -57,6 +67,9 @@ public sealed class LakehouseServer : IAsyncDisposable
     public Uri? HttpEndpoint { get; private set; }
 
     internal FlightMetrics Metrics => _app.Services.GetRequiredService<FlightMetrics>();
+
+    /// <summary>Completes when the start-up warm-up is over: what the serving code's warm-up did (nothing when off, cancelled or failed).</summary>
+    internal Task<ServingWarmup.Result> ServingWarmed => _servingWarmed.Task;
 
     /// <summary>The host's configuration (for tests: which sources it reads and watches).</summary>
     internal IConfiguration HostConfiguration => _app.Configuration;
@@ -155,7 +168,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         app.MapOpenApi();
         // The store is opened above (a broken data dir fails start-up, not the first call); its partition
         // index is listed in the background meanwhile (D25).
-        return Task.FromResult(new LakehouseServer(app, options, host, httpListen));
+        return Task.FromResult(new LakehouseServer(app, options, host, httpListen, certificate, address));
     }
 
     /// <summary>
@@ -214,13 +227,16 @@ public sealed class LakehouseServer : IAsyncDisposable
         else
         {
             Store.AllowTempSweep();
+            _servingWarmed.TrySetResult(default);
         }
         return FlightEndpoint;
     }
 
     private async Task WarmAsync(CancellationToken stopping)
     {
+        var startup = _app.Services.GetRequiredService<StartupState>();
         var sw = System.Diagnostics.Stopwatch.StartNew();
+        var warmed = false;
         try
         {
             // The warm-up reads the index: it starts once the index is listed.
@@ -229,6 +245,7 @@ public sealed class LakehouseServer : IAsyncDisposable
             // Every table with one row per key; bronze stays on disk until read.
             var n = Store.Catalog.Tables.Where(t => !t.PerSource).Sum(t => Store.Warm(t, stopping));
             ServerLog.Warmed(_logger, n, sw.ElapsedMilliseconds);
+            warmed = true;
         }
         catch (OperationCanceledException)
         {
@@ -240,12 +257,45 @@ public sealed class LakehouseServer : IAsyncDisposable
         }
         finally
         {
-            _app.Services.GetRequiredService<StartupState>().CacheDone();
+            startup.CacheDone();
             Store.AllowTempSweep();
+        }
+        var result = default(ServingWarmup.Result);
+        try
+        {
+            if (warmed && Options.WarmServing)
+            {
+                // Then the code the cached rows are served with (decisions D30).
+                sw.Restart();
+                var loopback = new ServingWarmup.Loopback(
+                    new Uri($"{(_certificate is null ? "http" : "https")}://{LoopbackAddress}:{FlightEndpoint!.Port}"), _certificate);
+                result = await _app.Services.GetRequiredService<ServingWarmup>().RunAsync(loopback, stopping).ConfigureAwait(false);
+                ServerLog.ServingWarmed(_logger, result.Calls, result.LoopbackCalls, result.Methods, result.Bytes, sw.ElapsedMilliseconds, (long)result.Cpu.TotalMilliseconds);
+            }
+        }
+        catch (Exception) when (stopping.IsCancellationRequested)
+        {
+            // A stop cut it short (its calls may fail rather than see the cancellation first).
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or LakehouseException
+            or HttpRequestException)
+        {
+            // A read the warm-up makes fails as a client's would (the client will be told), or its own port could
+            // not be reached: the server goes on, only less warm.
+            ServerLog.Failed(_logger, ex, "serving warm-up");
+        }
+        finally
+        {
+            startup.CodeDone();
+            _servingWarmed.TrySetResult(result);
             // Copies missing at start are written from the entries just warmed.
             _app.Services.GetRequiredService<CompactionService>().Trigger();
         }
     }
+
+    /// <summary>Where this process reaches its own Flight port: the bound address, loopback when bound to all.</summary>
+    private string LoopbackAddress => _address.Equals(IPAddress.Any) ? "127.0.0.1"
+        : _address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{_address}]" : _address.ToString();
 
     /// <summary>
     /// Stops listening at once (new calls are refused), lets calls in progress finish for

@@ -23,6 +23,12 @@ public sealed class LakehouseServerOptions
     /// <summary>Decode the whole silver table into the cache in the background at start-up.</summary>
     public bool WarmCache { get; set; } = true;
 
+    /// <summary>
+    /// After the cache warm-up, run the serving code in the process (reads serialised into a dropped
+    /// stream) so the first clients meet compiled code, not the JIT (decisions D30). Only with <see cref="WarmCache"/>.
+    /// </summary>
+    public bool WarmServing { get; set; } = true;
+
     /// <summary>PFX or PEM certificate; when set the Flight port serves TLS (grpc+tls://).</summary>
     public string? CertificatePath { get; set; }
 

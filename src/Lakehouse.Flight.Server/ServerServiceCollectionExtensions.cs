@@ -24,6 +24,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<FlightRequestGuard>();
         services.AddSingleton<ListenerPorts>();
         services.AddSingleton<StartupState>();
+        services.AddSingleton<ServingWarmup>();
         services.AddSingleton<CompactionService>();
         services.AddHostedService(sp => sp.GetRequiredService<CompactionService>());
         services.AddLakehouseJobs(options);

@@ -20,6 +20,7 @@ public sealed class CompactionTests
             await using var server = await TestServer.StartAsync(o =>
             {
                 o.WarmCache = true;
+                o.WarmServing = false;
                 o.CompactIntervalSeconds = 1;
             }, dataDir: dir);
             var store = server.Server.Store;

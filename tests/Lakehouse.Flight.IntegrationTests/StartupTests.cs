@@ -54,7 +54,7 @@ public sealed class StartupTests : IAsyncLifetime
         {
             Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());
             Assert.Equal("warming", health.RootElement.GetProperty("state").GetString());
-            Assert.Equal(["index", "cache"], health.RootElement.GetProperty("loading").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(["index", "cache", "code"], health.RootElement.GetProperty("loading").EnumerateArray().Select(e => e.GetString()));
         }
         using (var action = await HealthActionAsync(server))
         {

@@ -41,4 +41,27 @@ public sealed class TlsTests : IDisposable
         Assert.Equal(cert.GetCertHashString(), seen);
         Assert.Equal(bars.Select(b => b.Close), read.Select(b => b.Close));
     }
+
+    [Fact]
+    public async Task Certificate_Configured_WarmUpCallsItsOwnTlsPort()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        await File.WriteAllBytesAsync(_pfx, cert.Export(X509ContentType.Pfx, "pw"));
+        var dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
+        await Storage.PriceStore.Open(dir).UpsertAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30))).DefaultTimeout();
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.CertificatePath = _pfx;
+            o.CertificatePassword = "pw";
+            o.WarmCache = true;
+        }, dataDir: dir);
+
+        // The warm-up's client trusts exactly the certificate its own port presents (a self-signed one here).
+        var done = await server.Server.ServingWarmed.DefaultTimeout();
+
+        Assert.True(done.LoopbackCalls > 0, "no warm-up call reached the TLS port");
+        Assert.Equal(done.LoopbackCalls, server.Server.Metrics.FastStreams);
+    }
 }

@@ -172,7 +172,7 @@ internal sealed class FlightDataPipeStream(PipeWriter pipe) : PipeBodyStream(pip
         return offset == 0 ? 0 : BinaryPrimitives.ReadInt64LittleEndian(message[(table + offset)..]);
     }
 
-    private static int WriteVarint(Span<byte> into, uint value)
+    internal static int WriteVarint(Span<byte> into, uint value)
     {
         var i = 0;
         while (value >= 0x80)

@@ -11,19 +11,23 @@ namespace Lakehouse.Flight.Server.Internal;
 internal sealed class StartupState(PriceStore store, LakehouseServerOptions options)
 {
     private volatile bool _cacheDone = !options.WarmCache;
+    private volatile bool _codeDone = !options.WarmCache || !options.WarmServing;
 
     /// <summary>The warm-up is over (done, failed or cancelled): nothing more is loading for the cache.</summary>
     public void CacheDone() => _cacheDone = true;
 
-    /// <summary><c>ok</c>, <c>warming</c>, or <c>failed</c> when listing the lake failed.</summary>
-    public string State => store.Ready.IsFaulted ? "failed" : store.IsReady && _cacheDone ? "ok" : "warming";
+    /// <summary>The serving code's warm-up (decisions D30) is over (done, failed or cancelled).</summary>
+    public void CodeDone() => _codeDone = true;
 
-    /// <summary>What is still loading: <c>index</c>, <c>cache</c>.</summary>
+    /// <summary><c>ok</c>, <c>warming</c>, or <c>failed</c> when listing the lake failed.</summary>
+    public string State => store.Ready.IsFaulted ? "failed" : store.IsReady && _cacheDone && _codeDone ? "ok" : "warming";
+
+    /// <summary>What is still loading: <c>index</c>, <c>cache</c>, <c>code</c> (the serving code's warm-up).</summary>
     public IReadOnlyList<string> Loading
     {
         get
         {
-            var loading = new List<string>(2);
+            var loading = new List<string>(3);
             if (!store.IsReady && !store.Ready.IsFaulted)
             {
                 loading.Add("index");
@@ -31,6 +35,10 @@ internal sealed class StartupState(PriceStore store, LakehouseServerOptions opti
             if (!_cacheDone)
             {
                 loading.Add("cache");
+            }
+            if (!_codeDone)
+            {
+                loading.Add("code");
             }
             return loading;
         }

@@ -103,6 +103,12 @@ internal sealed class TokenService
         return token;
     }
 
+    /// <summary>Issued tokens not yet revoked or found expired.</summary>
+    internal int IssuedCount => _issued.Count;
+
+    /// <summary>Ends an issued token before its lifetime.</summary>
+    public void Revoke(string token) => _issued.TryRemove(token, out _);
+
     /// <summary>The caller behind an <c>authorization: Bearer x</c> header (issued or static token), or null.</summary>
     public Caller? Resolve(string? header)
     {
