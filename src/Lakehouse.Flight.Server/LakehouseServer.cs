@@ -278,10 +278,10 @@ public sealed class LakehouseServer : IAsyncDisposable
             // A stop cut it short (its calls may fail rather than see the cancellation first).
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or LakehouseException
-            or HttpRequestException)
+            or HttpRequestException or OperationCanceledException)
         {
             // A read the warm-up makes fails as a client's would (the client will be told), or its own port could
-            // not be reached: the server goes on, only less warm.
+            // not be reached or did not answer in time: the server goes on, only less warm.
             ServerLog.Failed(_logger, ex, "serving warm-up");
         }
         finally

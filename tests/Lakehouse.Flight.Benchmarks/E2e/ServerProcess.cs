@@ -15,9 +15,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private CancellationTokenSource? _sampler;
     private Task? _samplerTask;
 
-    private ServerProcess(Process process, Uri address, Uri? httpAddress, TimeSpan startup)
+    private readonly Milestones _milestones;
+
+    private ServerProcess(Process process, Uri address, Uri? httpAddress, TimeSpan startup, Milestones milestones)
     {
         _process = process;
+        _milestones = milestones;
         Address = address;
         HttpAddress = httpAddress;
         StartupToListening = startup;
@@ -30,6 +33,37 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>From process start to the <c>Flight listening</c> line.</summary>
     public TimeSpan StartupToListening { get; }
+
+    /// <summary>From process start to the <c>Cache warmed</c> log line; null until it is printed.</summary>
+    public TimeSpan? StartupToCacheWarm => _milestones.CacheWarm;
+
+    /// <summary>From process start to the <c>Serving code warmed</c> log line (then <c>/health</c> says ok); null until it is printed.</summary>
+    public TimeSpan? StartupToCodeWarm => _milestones.CodeWarm;
+
+    /// <summary>When the start-up's log lines came (written by the stderr reader, read by the harness).</summary>
+    private sealed class Milestones
+    {
+        private long _cacheWarm = -1;
+        private long _codeWarm = -1;
+
+        public TimeSpan? CacheWarm => Read(ref _cacheWarm);
+
+        public TimeSpan? CodeWarm => Read(ref _codeWarm);
+
+        public void Saw(string line, TimeSpan elapsed)
+        {
+            if (line.Contains("Cache warmed:", StringComparison.Ordinal))
+            {
+                Interlocked.Exchange(ref _cacheWarm, elapsed.Ticks);
+            }
+            else if (line.Contains("Serving code warmed:", StringComparison.Ordinal))
+            {
+                Interlocked.Exchange(ref _codeWarm, elapsed.Ticks);
+            }
+        }
+
+        private static TimeSpan? Read(ref long ticks) => Interlocked.Read(ref ticks) is var t && t >= 0 ? TimeSpan.FromTicks(t) : null;
+    }
 
     /// <summary>User + system CPU time the server has used so far (/proc/&lt;pid&gt;/stat); zero when /proc is not there.</summary>
     public TimeSpan CpuTime()
@@ -82,6 +116,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         var httpReady = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var listenedAfter = TimeSpan.Zero;
         var stderr = new Queue<string>();
+        var milestones = new Milestones();
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is { } line && ListeningLine().Match(line) is { Success: true } m)
@@ -100,6 +135,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         {
             if (e.Data is { } line)
             {
+                milestones.Saw(line, started.Elapsed);
                 lock (stderr)
                 {
                     stderr.Enqueue(line);
@@ -119,7 +155,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             // The HTTP line follows the Flight line at once when the HTTP API is on.
             await Task.WhenAny(httpReady.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
             var http = httpReady.Task.IsCompletedSuccessfully ? httpReady.Task.Result : null;
-            return (new ServerProcess(process, ready.Task.Result, http, listenedAfter), null);
+            return (new ServerProcess(process, ready.Task.Result, http, listenedAfter, milestones), null);
         }
         string why;
         if (first == exited)
