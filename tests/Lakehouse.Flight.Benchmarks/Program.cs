@@ -31,6 +31,10 @@ if (args.Length > 0 && args[0] == "compact-format")
 {
     return CompactFormatBench.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "generate")
+{
+    return Universe.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "ingest")
 {
     return await IngestHarness.RunAsync(args[1..]);

@@ -35,4 +35,36 @@ internal static class Universe
         }
         return (rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
+
+    /// <summary>
+    /// <c>generate --symbols N --years Y --data-dir D [--skip-compact]</c>: writes the universe into a kept data
+    /// dir (silver month files) and its compacted copies, for runs by hand against a lake of any size (e.g. one
+    /// several times a server's cache budget).
+    /// </summary>
+    public static int Run(IReadOnlyList<string> args)
+    {
+        E2eOptions o;
+        try
+        {
+            o = E2eOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 2;
+        }
+        if (o.DataDir is null)
+        {
+            Console.Error.WriteLine("generate needs --data-dir D (the lake is kept there)");
+            return 2;
+        }
+        var (rows, seconds) = Generate(o, o.DataDir, Console.Out);
+        Console.WriteLine($"generated {o.Symbols} symbols x {o.Years} years: {rows:N0} rows in {seconds:F1} s into {o.DataDir}");
+        if (!o.SkipCompact)
+        {
+            var compacted = PriceStore.Open(new StoreOptions { DataDir = o.DataDir, CacheBytes = 0 }).Compact(all: true);
+            Console.WriteLine($"compacted copies: {compacted}");
+        }
+        return 0;
+    }
 }
