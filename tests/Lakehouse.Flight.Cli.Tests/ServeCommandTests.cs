@@ -22,6 +22,16 @@ public sealed partial class ServeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Executable_ShipsTheGcSettingThatBoundsAScanOfALakeLargerThanTheCache()
+    {
+        // decisions D31: without it a full scan of a lake 4x the cache budget peaked at 6.3x the budget.
+        var path = Path.Combine(AppContext.BaseDirectory, "lakehouse.runtimeconfig.json");
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        Assert.Equal(7, properties.GetProperty("System.GC.ConserveMemory").GetInt32());
+    }
+
+    [Fact]
     public async Task Serve_Demo_PrintsListeningLineAndFillsTheLake_StopsOnCancel()
     {
         var stdout = new LockedWriter();

@@ -15,10 +15,7 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public async Task Certificate_Configured_ServesGrpcTlsThatTheSdkReads()
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        await File.WriteAllBytesAsync(_pfx, cert.Export(X509ContentType.Pfx, "pw"));
+        using var cert = await SelfSignedPfxAsync();
         await using var server = await TestServer.StartAsync(o =>
         {
             o.CertificatePath = _pfx;
@@ -45,10 +42,7 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public async Task Certificate_Configured_WarmUpCallsItsOwnTlsPort()
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        await File.WriteAllBytesAsync(_pfx, cert.Export(X509ContentType.Pfx, "pw"));
+        using var cert = await SelfSignedPfxAsync();
         var dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
         await Storage.PriceStore.Open(dir).UpsertAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30))).DefaultTimeout();
         await using var server = await TestServer.StartAsync(o =>
@@ -63,5 +57,15 @@ public sealed class TlsTests : IDisposable
 
         Assert.True(done.LoopbackCalls > 0, "no warm-up call reached the TLS port");
         Assert.Equal(done.LoopbackCalls, server.Server.Metrics.FastStreams);
+    }
+
+    /// <summary>A self-signed certificate for localhost, written to the test's PFX file (password "pw").</summary>
+    private async Task<X509Certificate2> SelfSignedPfxAsync()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        await File.WriteAllBytesAsync(_pfx, cert.Export(X509ContentType.Pfx, "pw"));
+        return cert;
     }
 }

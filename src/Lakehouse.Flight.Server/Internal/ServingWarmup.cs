@@ -5,8 +5,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime;
 using System.Security.Cryptography.X509Certificates;
-using Google.Protobuf;
 using Apache.Arrow;
+using Google.Protobuf;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage;
@@ -45,7 +45,7 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
     /// <summary>Pause before the counted calls: longer than the 100 ms without a newly compiled method the runtime waits for before it counts calls.</summary>
     internal static readonly TimeSpan CountingDelay = TimeSpan.FromMilliseconds(150);
 
-    /// <summary>Most rounds over the Flight port; the warm-up stops earlier once a round compiles fewer than <see cref="QuietMethods"/> methods.</summary>
+    /// <summary>Most rounds over the Flight port; the warm-up stops earlier once two rounds in a row compile fewer than <see cref="QuietMethods"/> methods each.</summary>
     internal const int LoopbackRounds = 20;
 
     /// <summary>Rounds over the Flight port before the warm-up may stop.</summary>
@@ -120,8 +120,8 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
     /// point query's cost while cold, and ASP.NET's precompiled code is replaced by tier-1 code only once hot.
     /// In rounds shaped for the runtime's tiering: a few calls, a pause longer than the 100 ms without a new
     /// method it waits for before it counts calls, <see cref="CountedCalls"/> calls (past its 30-call mark),
-    /// then the time it takes to compile what they made hot. Stops when a round compiles fewer than
-    /// <see cref="QuietMethods"/> methods, at most <see cref="LoopbackRounds"/> rounds. With authentication on,
+    /// then the time it takes to compile what they made hot. Stops when two rounds in a row compile fewer than
+    /// <see cref="QuietMethods"/> methods each, at most <see cref="LoopbackRounds"/> rounds. With authentication on,
     /// the calls carry a reader token issued for the warm-up and revoked after it.
     /// </summary>
     private async Task<(int Calls, long Bytes)> LoopbackAsync(Loopback loopback, PriceQuery scan, List<PriceQuery> points, CancellationToken cancellationToken)
@@ -138,6 +138,7 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
         var uri = new Uri(loopback.Address, FastDoGet.Path);
         var scanFrame = TicketFrame(QueryCodec.Encode(scan));
         var pointFrames = points.Select(p => TicketFrame(QueryCodec.Encode(p))).DefaultIfEmpty(scanFrame).ToArray();
+        var buffer = new byte[64 * 1024];
         var calls = 0;
         long bytes = 0;
         async Task CallsAsync(int n, bool withScan)
@@ -145,12 +146,13 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
             for (var i = 0; i < n; i++)
             {
                 var frame = withScan && i == 0 ? scanFrame : pointFrames[calls % pointFrames.Length];
-                bytes += await DoGetAsync(http, uri, token, frame, cancellationToken).ConfigureAwait(false);
+                bytes += await DoGetAsync(http, uri, token, frame, buffer, cancellationToken).ConfigureAwait(false);
                 calls++;
             }
         }
         try
         {
+            var quiet = 0;
             for (var round = 0; round < LoopbackRounds; round++)
             {
                 var before = JitInfo.GetCompiledMethodCount();
@@ -158,8 +160,9 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
                 await Task.Delay(CountingDelay, cancellationToken).ConfigureAwait(false);
                 await CallsAsync(CountedCalls, withScan: true).ConfigureAwait(false);
                 await SettleAsync(cancellationToken).ConfigureAwait(false);
-                var compiled = JitInfo.GetCompiledMethodCount() - before;
-                if (round >= MinLoopbackRounds - 1 && compiled < QuietMethods)
+                // Two quiet rounds in a row: one alone may have run before the runtime started counting.
+                quiet = JitInfo.GetCompiledMethodCount() - before < QuietMethods ? quiet + 1 : 0;
+                if (round >= MinLoopbackRounds - 1 && quiet >= 2)
                 {
                     break;
                 }
@@ -193,8 +196,8 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
         }
     }
 
-    /// <summary>One DoGet over HTTP/2 (a gRPC request carrying the ticket); the bytes of the answer. Throws when the status is not OK.</summary>
-    private static async Task<long> DoGetAsync(HttpClient http, Uri uri, string? token, byte[] ticketFrame, CancellationToken cancellationToken)
+    /// <summary>One DoGet over HTTP/2 (a gRPC request carrying the ticket), read into <paramref name="buffer"/> and dropped; the bytes of the answer. Throws when the status is not OK.</summary>
+    private static async Task<long> DoGetAsync(HttpClient http, Uri uri, string? token, byte[] ticketFrame, byte[] buffer, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, uri)
         {
@@ -213,7 +216,6 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            var buffer = new byte[64 * 1024];
             int n;
             while ((n = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
