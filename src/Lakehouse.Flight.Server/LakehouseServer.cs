@@ -295,6 +295,7 @@ public sealed class LakehouseServer : IAsyncDisposable
 
     /// <summary>Where this process reaches its own Flight port: the bound address, loopback when bound to all.</summary>
     private string LoopbackAddress => _address.Equals(IPAddress.Any) ? "127.0.0.1"
+        : _address.Equals(IPAddress.IPv6Any) ? "[::1]"
         : _address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{_address}]" : _address.ToString();
 
     /// <summary>

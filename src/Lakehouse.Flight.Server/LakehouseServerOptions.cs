@@ -24,8 +24,9 @@ public sealed class LakehouseServerOptions
     public bool WarmCache { get; set; } = true;
 
     /// <summary>
-    /// After the cache warm-up, run the serving code in the process (reads serialised into a dropped
-    /// stream) so the first clients meet compiled code, not the JIT (decisions D30). Only with <see cref="WarmCache"/>.
+    /// After the cache warm-up, run the serving code (reads in the process, then DoGet calls to the server's own
+    /// Flight port) until the runtime has compiled it, before <c>/health</c> says ok, so the first clients meet
+    /// compiled code, not the JIT (decisions D30). Only with <see cref="WarmCache"/>.
     /// </summary>
     public bool WarmServing { get; set; } = true;
 
