@@ -40,15 +40,19 @@ public sealed partial class PriceStore
         IReadOnlyList<string>? prefetch;
         int prefetched;
         List<RecordBatch[]> pinned;
+        var window = PinnedRowsMax;
         for (var attempt = 0; ; attempt++)
         {
             // An upload entering the buffer between listing the symbols and pinning them would show its rows
             // of known symbols but not its new ones: list and pin again (a few times at most; then as pinned).
             var buffer = _snapshot.PendingVersion;
             symbols = SymbolsOf(table, query);
-            prefetch = PrefetchList(table, query, symbols);
-            prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, PinnedRowsMax, cancellationToken);
-            pinned = Pin(table, query, symbols, cancellationToken);
+            (prefetch, var estimatedRows) = PrefetchList(table, query, symbols);
+            // A read larger than the cache cannot be one snapshot anyway, and what it pins stays in memory after
+            // the cache has evicted it (beyond the budget): pin and load ahead in small windows (decisions D31).
+            window = estimatedRows * EstimatedRowBytes > Options.CacheBytes ? MinPinnedRows : PinnedRowsMax;
+            prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, window, cancellationToken);
+            pinned = Pin(table, query, symbols, window, cancellationToken);
             if (_snapshot.PendingVersion == buffer || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
             {
                 break;
@@ -59,7 +63,7 @@ public sealed partial class PriceStore
             if (s >= pinned.Count && prefetch is not null && s >= prefetched)
             {
                 // Past what was resolved up front: load the next window of symbols side by side too.
-                prefetched = _cache.PrefetchEntries(new TableId(table), prefetch, s, PinnedRowsMax, cancellationToken);
+                prefetched = _cache.PrefetchEntries(new TableId(table), prefetch, s, window, cancellationToken);
             }
             foreach (var slice in s < pinned.Count ? pinned[s] : ReadSymbol(table, query, symbols[s], cancellationToken))
             {
@@ -117,15 +121,15 @@ public sealed partial class PriceStore
     /// <summary>
     /// The query's slices per symbol as of one commit: references to cached batches (or batches decoded
     /// from the files), resolved while no commit applied (<see cref="CommitSequence"/>). Resolution stops
-    /// once the limit is reached, or past <see cref="PinnedRowsMax"/> rows: the symbols after that are
-    /// read as the stream reaches them (each one whole, from the latest commit).
+    /// once the limit is reached, or past <paramref name="max"/> rows (<see cref="PinnedRowsMax"/>, or
+    /// <see cref="MinPinnedRows"/> for a read larger than the cache): the symbols after that are read as the
+    /// stream reaches them (each one whole, from the latest commit).
     /// </summary>
-    private List<RecordBatch[]> Pin(TableDefinition table, PriceQuery query, IReadOnlyList<string> symbols, CancellationToken cancellationToken) =>
+    private List<RecordBatch[]> Pin(TableDefinition table, PriceQuery query, IReadOnlyList<string> symbols, long max, CancellationToken cancellationToken) =>
         _snapshot.Consistent(() =>
         {
             var pinned = new List<RecordBatch[]>(symbols.Count);
             var limit = query.Limit > 0 ? query.Limit : long.MaxValue;
-            var max = PinnedRowsMax;
             long rows = 0;
             foreach (var symbol in symbols)
             {
@@ -146,32 +150,41 @@ public sealed partial class PriceStore
     /// <summary>
     /// The symbols of a scan worth loading side by side from their compacted copies (null when none): in
     /// output order, with a symbol the query touches too few months of standing in as an empty slot (it is
-    /// read from its month files), so indexes match <paramref name="symbols"/>.
+    /// read from its month files), so indexes match <paramref name="symbols"/>. With it, the rows the read
+    /// is estimated to cover (0 when the list is null).
     /// </summary>
-    private IReadOnlyList<string>? PrefetchList(TableDefinition def, PriceQuery query, IReadOnlyList<string> symbols)
+    private (IReadOnlyList<string>? List, long EstimatedRows) PrefetchList(TableDefinition def, PriceQuery query, IReadOnlyList<string> symbols)
     {
         if (def.PerSource || query.Limit > 0 || symbols.Count < 2 || !Options.UseCompactCopies || Options.CacheBytes <= 0)
         {
-            return null;
+            return (null, 0);
         }
         var id = new TableId(def);
         var list = new string[symbols.Count];
         var any = false;
+        long partitions = 0;
         for (var i = 0; i < symbols.Count; i++)
         {
             var (first, end) = PartitionRange(def, _index.PartitionsOf(id, symbols[i]), query.DateFrom, query.DateTo);
             list[i] = end - first >= ReadCache.BuildEntryPartitions ? symbols[i] : "";
             any |= list[i].Length > 0;
+            partitions += end - first;
         }
-        return any ? list : null;
+        return (any ? list : null, partitions * EstimatedPartitionRows);
     }
+
+    /// <summary>Rows of a month partition and bytes of a row, for estimates only (a silver month is ~21 rows of ~84 bytes).</summary>
+    private const long EstimatedPartitionRows = 23, EstimatedRowBytes = 96;
+
+    /// <summary>The pinned window of a read larger than the cache (decisions D31).</summary>
+    private const long MinPinnedRows = 64L << 10;
 
     /// <summary>
     /// Rows a read resolves up front (held in memory until streamed). A silver row is about 80 bytes of
     /// Arrow, so this bounds a read's pinned data near a third of the cache budget (8M rows at the 2 GiB
     /// default); with the cache off, 64k rows (~5 MB), so that large reads keep streaming in bounded memory.
     /// </summary>
-    private long PinnedRowsMax => Math.Max(64L << 10, Options.CacheBytes / 256);
+    private long PinnedRowsMax => Math.Max(MinPinnedRows, Options.CacheBytes / 256);
 
     /// <summary>Symbols a query covers, in output order.</summary>
     public IReadOnlyList<string> SymbolsFor(PriceQuery query) => SymbolsOf(Catalog.Resolve(query).Table, query);
