@@ -50,6 +50,79 @@ public sealed class SnapshotReadTests : IDisposable
         Assert.All(after, v => Assert.Equal(2, v));
     }
 
+    [Fact]
+    public async Task Read_MoreRowsThanTheSmallWindowButFittingTheCache_IsStillOneSnapshot()
+    {
+        // 40 symbols x 7 years: ~73K rows, more than the 64K-row window of reads larger than the cache (D31),
+        // a few MB: well within this cache, so the whole read is pinned as of one commit.
+        var (store, template, query) = await WideLakeAsync(cacheBytes: 1L << 28);
+
+        var (volumes, symbols) = await ReadAcrossACommitAsync(store, template, query);
+
+        Assert.Equal(template.Count, volumes.Count);
+        Assert.All(volumes, v => Assert.Equal(1, v));
+        Assert.Equal(40, symbols.Count);
+    }
+
+    [Fact]
+    public async Task Read_LargerThanTheCache_StreamsInWindows_EveryRowOnce_EachSymbolAtOneCommit()
+    {
+        // The same lake with a 2 MiB cache: the read is larger than the cache, so it pins 64K rows and reads the
+        // symbols after them as the stream reaches them, each whole as of one commit.
+        var (store, template, query) = await WideLakeAsync(cacheBytes: 2L << 20);
+
+        var (volumes, symbols) = await ReadAcrossACommitAsync(store, template, query);
+
+        Assert.Equal(template.Count, volumes.Count);
+        Assert.Equal(template.Select(b => b.Symbol).Distinct().Order(StringComparer.Ordinal), symbols.Keys);
+        Assert.All(symbols, s => Assert.Single(s.Value.Distinct()));
+        Assert.Equal(1, symbols.First().Value[0]);
+    }
+
+    private async Task<(PriceStore Store, IReadOnlyList<PriceBar> Template, PriceQuery Query)> WideLakeAsync(long cacheBytes)
+    {
+        var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = cacheBytes, TargetBatchRows = 500 });
+        var symbols = Enumerable.Range(1, 40).Select(i => $"W{i:D2}").ToArray();
+        var template = SyntheticSource.Generate(symbols, new DateOnly(2018, 1, 1), new DateOnly(2024, 12, 31));
+        Assert.True(template.Count > 64 << 10);
+        await store.UpsertAsync(template.Select(b => b with { Volume = 1 }).ToArray());
+        return (store, template, PriceQuery.Create(symbols: symbols, columns: ["symbol", "date", "volume"]));
+    }
+
+    /// <summary>Reads the query with a commit rewriting every symbol (volume 2) after its first batch: volumes in order, and per symbol.</summary>
+    private static async Task<(List<long> Volumes, SortedDictionary<string, List<long>> BySymbol)> ReadAcrossACommitAsync(
+        PriceStore store, IReadOnlyList<PriceBar> template, PriceQuery query)
+    {
+        var volumes = new List<long>();
+        var bySymbol = new SortedDictionary<string, List<long>>(StringComparer.Ordinal);
+        using var read = store.Read(query).GetEnumerator();
+        Assert.True(read.MoveNext());
+        AddBySymbol(read.Current);
+        await store.UpsertAsync(template.Select(b => b with { Volume = 2 }).ToArray());
+        while (read.MoveNext())
+        {
+            AddBySymbol(read.Current);
+        }
+        return (volumes, bySymbol);
+
+        void AddBySymbol(RecordBatch batch)
+        {
+            var symbol = (StringArray)batch.Column("symbol");
+            var volume = (Int64Array)batch.Column("volume");
+            for (var i = 0; i < batch.Length; i++)
+            {
+                var v = volume.GetValue(i)!.Value;
+                volumes.Add(v);
+                var key = symbol.GetString(i);
+                if (!bySymbol.TryGetValue(key, out var list))
+                {
+                    bySymbol[key] = list = [];
+                }
+                list.Add(v);
+            }
+        }
+    }
+
     private static void Add(List<long> volumes, RecordBatch batch)
     {
         var column = (Int64Array)batch.Column("volume");
