@@ -50,7 +50,7 @@ public sealed partial class PriceStore
             (prefetch, var estimatedRows) = PrefetchList(table, query, symbols);
             // A read larger than the cache cannot be one snapshot anyway, and what it pins stays in memory after
             // the cache has evicted it (beyond the budget): pin and load ahead in small windows (decisions D31).
-            window = estimatedRows * EstimatedRowBytes > Options.CacheBytes ? MinPinnedRows : PinnedRowsMax;
+            window = estimatedRows * ReadCache.EstimatedRowBytes > Options.CacheBytes ? MinPinnedRows : PinnedRowsMax;
             prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, window, cancellationToken);
             pinned = Pin(table, query, symbols, window, cancellationToken);
             if (_snapshot.PendingVersion == buffer || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
@@ -170,11 +170,8 @@ public sealed partial class PriceStore
             any |= list[i].Length > 0;
             partitions += end - first;
         }
-        return (any ? list : null, partitions * EstimatedPartitionRows);
+        return (any ? list : null, partitions * ReadCache.EstimatedPartitionRows);
     }
-
-    /// <summary>Rows of a month partition and bytes of a row, for estimates only (a silver month is ~21 rows of ~84 bytes).</summary>
-    private const long EstimatedPartitionRows = 23, EstimatedRowBytes = 96;
 
     /// <summary>The pinned window of a read larger than the cache (decisions D31).</summary>
     private const long MinPinnedRows = 64L << 10;

@@ -66,7 +66,7 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
     /// <summary>The server's own Flight port, and the certificate it presents there (null: h2c).</summary>
     internal sealed record Loopback(Uri Address, X509Certificate2? Certificate);
 
-    public async Task<Result> RunAsync(Loopback? loopback, CancellationToken cancellationToken)
+    public async Task<Result> RunAsync(Loopback loopback, CancellationToken cancellationToken)
     {
         var methods = JitInfo.GetCompiledMethodCount();
         var cpu = Environment.CpuUsage.TotalTime;
@@ -105,13 +105,8 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
             await pipe.Writer.CompleteAsync().ConfigureAwait(false);
         }
         var bytes = await drain.ConfigureAwait(false);
-        var loopbackCalls = 0;
-        if (loopback is not null)
-        {
-            (loopbackCalls, var sent) = await LoopbackAsync(loopback, scan, points, cancellationToken).ConfigureAwait(false);
-            bytes += sent;
-        }
-        return new Result(calls, loopbackCalls, bytes, JitInfo.GetCompiledMethodCount() - methods, Environment.CpuUsage.TotalTime - cpu);
+        var (loopbackCalls, sent) = await LoopbackAsync(loopback, scan, points, cancellationToken).ConfigureAwait(false);
+        return new Result(calls, loopbackCalls, bytes + sent, JitInfo.GetCompiledMethodCount() - methods, Environment.CpuUsage.TotalTime - cpu);
     }
 
     /// <summary>

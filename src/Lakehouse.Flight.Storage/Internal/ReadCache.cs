@@ -138,6 +138,9 @@ internal sealed class ReadCache
         return _copies is not null && _copies.Exists(table, symbol) ? LoadSymbol(table, symbol, parallel: true, cancellationToken) : null;
     }
 
+    /// <summary>Rows of a month partition and bytes of a row, for bounds only (a silver month is ~21 rows of ~84 bytes).</summary>
+    internal const long EstimatedPartitionRows = 23, EstimatedRowBytes = 96;
+
     /// <summary>
     /// Builds, on all cores, the entries of the symbols a large read is about to resolve one by one, where
     /// each has a compacted copy: loading a copy is a file read and a stat per month, so the symbols of a
@@ -154,9 +157,7 @@ internal sealed class ReadCache
         var work = new List<string>();
         long rows = 0;
         var end = start;
-        // About 21 rows of ~90 bytes per month partition; only a bound, so an estimate will do.
-        const long RowsPerPartition = 23, BytesPerRow = 96;
-        while (end < symbols.Count && rows < maxRows && rows * BytesPerRow < _symbols.BudgetBytes / 2)
+        while (end < symbols.Count && rows < maxRows && rows * EstimatedRowBytes < _symbols.BudgetBytes / 2)
         {
             var symbol = symbols[end++];
             if (symbol.Length == 0)
@@ -170,7 +171,7 @@ internal sealed class ReadCache
                 continue;
             }
             work.Add(symbol);
-            rows += partitions.Count * RowsPerPartition;
+            rows += partitions.Count * EstimatedPartitionRows;
         }
         if (work.Count >= 2)
         {
