@@ -41,6 +41,7 @@ public sealed partial class PriceStore
         int prefetched;
         List<RecordBatch[]> pinned;
         var window = PinnedRowsMax;
+        ScanLoads? scan = null;
         for (var attempt = 0; ; attempt++)
         {
             // An upload entering the buffer between listing the symbols and pinning them would show its rows
@@ -50,9 +51,13 @@ public sealed partial class PriceStore
             (prefetch, var estimatedRows) = PrefetchList(table, query, symbols);
             // A read larger than the cache cannot be one snapshot anyway, and what it pins stays in memory after
             // the cache has evicted it (beyond the budget): pin and load ahead in small windows (decisions D31).
-            window = estimatedRows * ReadCache.EstimatedRowBytes > Options.CacheBytes ? MinPinnedRows : PinnedRowsMax;
-            prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, window, cancellationToken);
-            pinned = Pin(table, query, symbols, window, cancellationToken);
+            // What it loads is its own, never the cache's: it would only evict what it loaded before reaching
+            // the end, and all the cache held before (D32).
+            var large = estimatedRows * ReadCache.EstimatedRowBytes > Options.CacheBytes;
+            window = large ? MinPinnedRows : PinnedRowsMax;
+            scan = large ? scan ?? new ScanLoads() : null;
+            prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, window, scan, cancellationToken);
+            pinned = Pin(table, query, symbols, window, scan, cancellationToken);
             if (_snapshot.PendingVersion == buffer || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
             {
                 break;
@@ -63,9 +68,9 @@ public sealed partial class PriceStore
             if (s >= pinned.Count && prefetch is not null && s >= prefetched)
             {
                 // Past what was resolved up front: load the next window of symbols side by side too.
-                prefetched = _cache.PrefetchEntries(new TableId(table), prefetch, s, window, cancellationToken);
+                prefetched = _cache.PrefetchEntries(new TableId(table), prefetch, s, window, scan, cancellationToken);
             }
-            foreach (var slice in s < pinned.Count ? pinned[s] : ReadSymbol(table, query, symbols[s], cancellationToken))
+            foreach (var slice in s < pinned.Count ? pinned[s] : ReadSymbol(table, query, symbols[s], cancellationToken, scan))
             {
                 var batch = slice;
                 if (batch.Length == 0)
@@ -107,6 +112,11 @@ public sealed partial class PriceStore
                     break;
                 }
             }
+            if (s < pinned.Count)
+            {
+                pinned[s] = [];
+            }
+            scan?.Release(symbols[s]);
             if (remaining == 0)
             {
                 break;
@@ -125,7 +135,8 @@ public sealed partial class PriceStore
     /// <see cref="MinPinnedRows"/> for a read larger than the cache): the symbols after that are read as the
     /// stream reaches them (each one whole, from the latest commit).
     /// </summary>
-    private List<RecordBatch[]> Pin(TableDefinition table, PriceQuery query, IReadOnlyList<string> symbols, long max, CancellationToken cancellationToken) =>
+    private List<RecordBatch[]> Pin(TableDefinition table, PriceQuery query, IReadOnlyList<string> symbols, long max, ScanLoads? scan,
+        CancellationToken cancellationToken) =>
         _snapshot.Consistent(() =>
         {
             var pinned = new List<RecordBatch[]>(symbols.Count);
@@ -137,7 +148,7 @@ public sealed partial class PriceStore
                 {
                     break;
                 }
-                var slices = ReadSymbol(table, query, symbol, cancellationToken).ToArray();
+                var slices = ReadSymbol(table, query, symbol, cancellationToken, scan).ToArray();
                 pinned.Add(slices);
                 foreach (var slice in slices)
                 {
@@ -210,30 +221,32 @@ public sealed partial class PriceStore
     }
 
     /// <summary>Rows of one symbol in the query's range, in key order (full schema, not projected), acknowledged uploads merged in.</summary>
-    private IEnumerable<RecordBatch> ReadSymbol(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken)
+    private IEnumerable<RecordBatch> ReadSymbol(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken,
+        ScanLoads? scan = null)
     {
         if (_pending.IsEmpty || !PendingRows.Covers(def))
         {
-            return ReadCommitted(def, query, symbol, cancellationToken);
+            return ReadCommitted(def, query, symbol, cancellationToken, scan);
         }
         var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
         var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
         if (!_pending.Holds(new TableId(def), symbol))
         {
-            return ReadCommitted(def, query, symbol, cancellationToken);
+            return ReadCommitted(def, query, symbol, cancellationToken, scan);
         }
         // The pending rows and the committed ones as of one moment: a commit in between (this upload's, or a
         // later one over it) makes the pair resolve again.
         var merged = _snapshot.Consistent(() =>
         {
             var pending = PendingOf(new TableId(def), symbol, from, to);
-            return MergePending(def, ReadCommitted(def, query, symbol, cancellationToken).Where(b => b.Length > 0).ToList(), pending);
+            return MergePending(def, ReadCommitted(def, query, symbol, cancellationToken, scan).Where(b => b.Length > 0).ToList(), pending);
         }, cancellationToken);
         return merged.Length == 0 ? [] : [merged];
     }
 
     /// <summary>Rows of one symbol in the query's range as committed to the table, in key order (full schema, not projected).</summary>
-    private IEnumerable<RecordBatch> ReadCommitted(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken)
+    private IEnumerable<RecordBatch> ReadCommitted(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken,
+        ScanLoads? scan = null)
     {
         var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
         var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
@@ -268,7 +281,7 @@ public sealed partial class PriceStore
         {
             yield break;
         }
-        if (_cache.EntryForRead(id, symbol, partitions, end - first, cancellationToken) is { } entry)
+        if (_cache.EntryForRead(id, symbol, partitions, end - first, scan, cancellationToken) is { } entry)
         {
             yield return ArrowConcat.SliceByDate(entry.Batch, dateColumn, from, to);
             yield break;

@@ -35,6 +35,10 @@ if (args.Length > 0 && args[0] == "generate")
 {
     return Universe.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "memory")
+{
+    return await MemoryHarness.RunAsync(args[1..]);
+}
 if (args.Length > 0 && args[0] == "ingest")
 {
     return await IngestHarness.RunAsync(args[1..]);

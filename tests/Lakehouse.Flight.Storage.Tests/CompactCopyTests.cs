@@ -259,7 +259,7 @@ public sealed class CompactCopyTests : IDisposable
     }
 
     [Fact]
-    public async Task FullScan_LakeFourTimesTheBudget_CacheStaysWithinBudget()
+    public async Task FullScan_LakeFourTimesTheBudget_EvictsNothing_LoadsTheRestForItself()
     {
         var symbols = Enumerable.Range(0, 24).Select(i => "S" + i.ToString("D2", CultureInfo.InvariantCulture)).ToArray();
         var writer = Open();
@@ -268,20 +268,70 @@ public sealed class CompactCopyTests : IDisposable
         var everything = Open();
         everything.Warm(PriceTables.Silver);
         var budget = everything.Cache.Bytes / 4;
+        var expected = Dump(Reference().Read(PriceQuery.Create()));
 
         var store = Open(cacheBytes: budget);
-        long rows = 0, peak = 0;
-        foreach (var batch in store.Read(PriceQuery.Create()))
+        store.Warm(PriceTables.Silver);
+        var table = new TableId(PriceTables.Silver);
+        string[] Cached() => symbols.Where(s => store.Cache.Symbols.Contains(table, s)).ToArray();
+        var warmed = Cached();
+        Assert.InRange(warmed.Length, 1, symbols.Length / 2);
+        string[] cached = [];
+        long bytes = 0, scanLoaded = 0, copiesLoaded = 0;
+        for (var scan = 1; scan <= 3; scan++)
         {
-            rows += batch.Length;
-            peak = Math.Max(peak, store.Cache.Bytes);
-            Assert.True(store.Cache.Bytes <= store.Cache.BudgetBytes, $"cache holds {store.Cache.Bytes} bytes, budget {store.Cache.BudgetBytes}");
+            var rows = new List<string>();
+            foreach (var batch in store.Read(PriceQuery.Create()))
+            {
+                rows.AddRange(Dump([batch]));
+                Assert.True(store.Cache.Bytes <= store.Cache.BudgetBytes, $"cache holds {store.Cache.Bytes} bytes, budget {store.Cache.BudgetBytes}");
+            }
+
+            Assert.Equal(expected, rows);
+            // Nothing the warm-up put in is evicted (the first scan may add what fits below the warm-up mark).
+            Assert.Subset(Cached().ToHashSet(), warmed.ToHashSet());
+            if (scan == 1)
+            {
+                (cached, bytes, scanLoaded, copiesLoaded) = (Cached(), store.Cache.Bytes, store.Cache.ScanLoaded, store.Copies.Loaded);
+                Assert.True(scanLoaded > 0);
+                continue;
+            }
+            // From then on every scan serves the same symbols from the cache and loads the others for itself, once each.
+            Assert.Equal(cached, Cached());
+            Assert.Equal(bytes, store.Cache.Bytes);
+            Assert.Equal(scanLoaded + ((scan - 1) * (symbols.Length - cached.Length)), store.Cache.ScanLoaded);
+            Assert.Equal(copiesLoaded + ((scan - 1) * (symbols.Length - cached.Length)), store.Copies.Loaded);
         }
 
-        Assert.Equal(Dump(Reference().Read(PriceQuery.Create())).Count, rows);
-        Assert.True(peak > 0);
-        Assert.True(store.Cache.Symbols.Count < symbols.Length);
-        Assert.Equal(symbols.Length, store.Copies.Loaded);
+        // A read that fits the cache still builds entries (evicting as it must).
+        var small = PriceQuery.Create(symbols: [symbols[^1]]);
+        Assert.Equal(expected.Where(r => r.StartsWith(symbols[^1] + "|", StringComparison.Ordinal)), Dump(store.Read(small)));
+        Assert.True(store.Cache.Symbols.Contains(table, symbols[^1]));
+    }
+
+    [Fact]
+    public async Task FullScan_ColdServer_LakeLargerThanTheCache_FillsItsRoomWithoutEvicting()
+    {
+        var symbols = Enumerable.Range(0, 24).Select(i => "C" + i.ToString("D2", CultureInfo.InvariantCulture)).ToArray();
+        var writer = Open();
+        await writer.UpsertAsync(Bars("2019-01-01", "2022-12-31", symbols));
+        writer.Compact();
+        var everything = Open();
+        everything.Warm(PriceTables.Silver);
+        var store = Open(cacheBytes: everything.Cache.Bytes / 4);
+        var table = new TableId(PriceTables.Silver);
+
+        var rows = Dump(store.Read(PriceQuery.Create()));
+
+        Assert.Equal(Dump(Reference().Read(PriceQuery.Create())), rows);
+        // Symbols of the scan fill the cache up to its warm-up mark and stay; the rest were the scan's own.
+        var cached = symbols.Where(s => store.Cache.Symbols.Contains(table, s)).ToArray();
+        Assert.InRange(cached.Length, 1, symbols.Length / 2);
+        Assert.True(store.Cache.Bytes <= store.Cache.BudgetBytes * 9 / 10, $"{store.Cache.Bytes} of {store.Cache.BudgetBytes}");
+        Assert.True(store.Cache.Bytes > store.Cache.BudgetBytes / 2, $"{store.Cache.Bytes} of {store.Cache.BudgetBytes}");
+        Assert.Equal(symbols.Length - cached.Length, store.Cache.ScanLoaded);
+        // Once full, the scan loads the rest in the layout that is freed young (not one meant to be kept).
+        Assert.InRange(store.Cache.KeptLayoutMisses, 0, Environment.ProcessorCount);
     }
 
     [Fact]

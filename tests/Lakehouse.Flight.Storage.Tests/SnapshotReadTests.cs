@@ -1,5 +1,7 @@
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage.Internal;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -77,6 +79,47 @@ public sealed class SnapshotReadTests : IDisposable
         Assert.Equal(template.Select(b => b.Symbol).Distinct().Order(StringComparer.Ordinal), symbols.Keys);
         Assert.All(symbols, s => Assert.Single(s.Value.Distinct()));
         Assert.Equal(1, symbols.First().Value[0]);
+    }
+
+    [Fact]
+    public async Task Read_LargerThanTheCache_ASymbolLoadedAheadThenRewritten_IsReadAgain()
+    {
+        // Compacted, so the read loads the symbols after its pinned window ahead, side by side, for itself (D32).
+        var (store, template, query) = await WideLakeAsync(cacheBytes: 2L << 20);
+        store.Compact();
+        var last = template.Max(b => b.Symbol)!;
+        var volumes = new List<long>();
+        var rewritten = false;
+        long loadedThen = 0;
+        using (var read = store.Read(query).GetEnumerator())
+        {
+            while (read.MoveNext())
+            {
+                var symbol = (StringArray)read.Current.Column("symbol");
+                var volume = (Int64Array)read.Current.Column("volume");
+                for (var i = 0; i < read.Current.Length; i++)
+                {
+                    if (symbol.GetString(i) == last)
+                    {
+                        volumes.Add(volume.GetValue(i)!.Value);
+                    }
+                }
+                if (!rewritten && volumes.Count == 0 && store.Cache.ScanLoaded + store.Cache.Symbols.Count == 40)
+                {
+                    // Every symbol is loaded (the first into the cache's room, the others for the read), the last one
+                    // not streamed yet: rewrite it.
+                    Assert.False(store.Cache.Symbols.Contains(new TableId(PriceTables.Silver), last));
+                    loadedThen = store.Cache.ScanLoaded;
+                    await store.UpsertAsync(template.Where(b => b.Symbol == last).Select(b => b with { Volume = 2 }).ToArray());
+                    rewritten = true;
+                }
+            }
+        }
+
+        Assert.True(rewritten, $"the read never had every symbol loaded ahead of the last one ({store.Cache.ScanLoaded} loaded)");
+        Assert.Equal(template.Count(b => b.Symbol == last), volumes.Count);
+        Assert.All(volumes, v => Assert.Equal(2, v));
+        Assert.Equal(loadedThen + 1, store.Cache.ScanLoaded);
     }
 
     private async Task<(PriceStore Store, IReadOnlyList<PriceBar> Template, PriceQuery Query)> WideLakeAsync(long cacheBytes)

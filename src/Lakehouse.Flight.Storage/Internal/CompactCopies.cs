@@ -35,13 +35,16 @@ internal sealed class CompactCopies(LakePaths paths, ILogger logger)
 
     public bool Exists(TableId table, string symbol) => File.Exists(PathOf(table, symbol));
 
-    /// <summary>The symbol's copy, or null when there is none or it is damaged (then it is deleted and the symbol marked for a rebuild).</summary>
-    public CompactCopy? Load(TableId table, string symbol)
+    /// <summary>
+    /// The symbol's copy, or null when there is none or it is damaged (then it is deleted and the symbol marked
+    /// for a rebuild). <paramref name="shortLived"/>: its rows serve one read and are not kept (memory layout only).
+    /// </summary>
+    public CompactCopy? Load(TableId table, string symbol, bool shortLived = false)
     {
         var path = PathOf(table, symbol);
         try
         {
-            var copy = CompactFiles.Read(path, table.Definition);
+            var copy = CompactFiles.Read(path, table.Definition, shortLived);
             Interlocked.Increment(ref _loaded);
             return copy;
         }

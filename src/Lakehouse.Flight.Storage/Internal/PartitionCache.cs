@@ -90,7 +90,9 @@ internal sealed class PartitionCache
         {
             // Drop the least recently used quarter of the budget in one sweep.
             var target = _budgetBytes * 3 / 4;
-            foreach (var kv in _entries.OrderBy(kv => kv.Value.LastUse).ToArray())
+            // ConcurrentDictionary.ToArray is a consistent snapshot; LINQ over the dictionary itself copies it
+            // by Count, then CopyTo, and throws when a parallel Put (a prefetch) grows it in between.
+            foreach (var kv in _entries.ToArray().OrderBy(kv => kv.Value.LastUse))
             {
                 if (Interlocked.Read(ref _bytes) <= target)
                 {

@@ -114,10 +114,11 @@ internal sealed class ReadCache
     /// <summary>
     /// The symbol's entry if it matches the index; built when the read is large enough to pay for it.
     /// With the cache off, a large read still gets the symbol's rows in one piece from its compacted copy
-    /// (not kept).
+    /// (not kept). A read larger than the cache (<paramref name="scan"/> set) takes what it loaded ahead for
+    /// itself, or loads the symbol for itself, and never adds to the cache (decisions D32).
     /// </summary>
     public SymbolEntry? EntryForRead(TableId table, string symbol, ImmutableSortedSet<(int Year, int Month)> partitions, int touched,
-        CancellationToken cancellationToken)
+        ScanLoads? scan, CancellationToken cancellationToken)
     {
         if (!KeepsEntries(table))
         {
@@ -127,15 +128,67 @@ internal sealed class ReadCache
         {
             return entry;
         }
+        if (scan is not null && scan.TryGet(symbol, out entry, out var generation))
+        {
+            if (generation == _symbols.Generation(table, symbol) && entry.Matches(partitions))
+            {
+                return entry;
+            }
+            scan.Release(symbol);
+        }
         if (touched < BuildEntryPartitions)
         {
             return null;
+        }
+        if (scan is not null)
+        {
+            return LoadForScan(table, symbol, scan, parallel: true, cancellationToken);
         }
         if (_symbols.Enabled)
         {
             return BuildEntry(table, symbol, parallel: true, cancellationToken);
         }
-        return _copies is not null && _copies.Exists(table, symbol) ? LoadSymbol(table, symbol, parallel: true, cancellationToken) : null;
+        return _copies is not null && _copies.Exists(table, symbol) ? LoadForScan(table, symbol, null, parallel: true, cancellationToken) : null;
+    }
+
+    /// <summary>Symbols loaded for one read only, not kept (<see cref="ScanLoads"/>; tests and diagnostics).</summary>
+    public long ScanLoaded => Interlocked.Read(ref _scanLoaded);
+
+    private long _scanLoaded;
+
+    /// <summary>Scan loads in the layout of kept entries that the cache then had no room for (tests: a few at most per scan).</summary>
+    public long KeptLayoutMisses => Interlocked.Read(ref _keptLayoutMisses);
+
+    private long _keptLayoutMisses;
+
+    /// <summary>
+    /// Loads a symbol for a read larger than the cache (or with the cache off): it enters the cache only where
+    /// the cache has room below its warm-up mark (so a first scan of a cold server still fills it, as the
+    /// warm-up would), never by evicting; otherwise it is the read's own (added to <paramref name="scan"/>),
+    /// in a layout the garbage collector frees young.
+    /// </summary>
+    private SymbolEntry? LoadForScan(TableId table, string symbol, ScanLoads? scan, bool parallel, CancellationToken cancellationToken)
+    {
+        // The generation before the load: a write after it makes the load unusable.
+        var generation = _symbols.Generation(table, symbol);
+        // Loaded in the layout of where it will go: the size is estimated (a near miss is loaded to be kept and
+        // then not kept, once; without the estimate every later symbol would be).
+        var room = _symbols.HasRoomFor(_index.PartitionsOf(table, symbol).Count * EstimatedPartitionRows * EstimatedRowBytes);
+        if (LoadSymbol(table, symbol, parallel, cancellationToken, shortLived: !room) is not { } entry)
+        {
+            return null;
+        }
+        if (room)
+        {
+            if (Publish(table, symbol, entry, generation, evict: false))
+            {
+                return entry;
+            }
+            Interlocked.Increment(ref _keptLayoutMisses);
+        }
+        Interlocked.Increment(ref _scanLoaded);
+        scan?.Add(symbol, entry, generation);
+        return entry;
     }
 
     /// <summary>Rows of a month partition and bytes of a row, for bounds only (a silver month is ~21 rows of ~84 bytes).</summary>
@@ -146,9 +199,11 @@ internal sealed class ReadCache
     /// each has a compacted copy: loading a copy is a file read and a stat per month, so the symbols of a
     /// scan load side by side. Takes the symbols from <paramref name="start"/> on, up to about
     /// <paramref name="maxRows"/> rows and half the cache's budget (so a scan of a lake larger than the cache
-    /// never evicts what it prefetched before reading it); returns where the window ends.
+    /// never evicts what it prefetched before reading it); returns where the window ends. With
+    /// <paramref name="scan"/> (a read larger than the cache) the loads go there, not into the cache.
     /// </summary>
-    public int PrefetchEntries(TableId table, IReadOnlyList<string> symbols, int start, long maxRows, CancellationToken cancellationToken)
+    public int PrefetchEntries(TableId table, IReadOnlyList<string> symbols, int start, long maxRows, ScanLoads? scan,
+        CancellationToken cancellationToken)
     {
         if (!_symbols.Enabled || _copies is null || !KeepsEntries(table) || start >= symbols.Count)
         {
@@ -170,6 +225,11 @@ internal sealed class ReadCache
                 rows += entry.Batch.Length;
                 continue;
             }
+            if (scan is not null && scan.Contains(symbol))
+            {
+                rows += partitions.Count * EstimatedPartitionRows;
+                continue;
+            }
             work.Add(symbol);
             rows += partitions.Count * EstimatedPartitionRows;
         }
@@ -177,9 +237,17 @@ internal sealed class ReadCache
         {
             Parallel.ForEach(work, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, symbol =>
             {
-                if (_copies.Exists(table, symbol))
+                if (!_copies.Exists(table, symbol))
+                {
+                    return;
+                }
+                if (scan is null)
                 {
                     BuildEntry(table, symbol, parallel: false, cancellationToken);
+                }
+                else
+                {
+                    LoadForScan(table, symbol, scan, parallel: false, cancellationToken);
                 }
             });
         }
@@ -194,12 +262,26 @@ internal sealed class ReadCache
         {
             return null;
         }
-        if (_symbols.TryAdd(table, symbol, entry, generation) && _partitions.Count > 0)
+        Publish(table, symbol, entry, generation, evict: true);
+        return entry;
+    }
+
+    /// <summary>
+    /// Adds a loaded entry to the cache unless a write touched the symbol since <paramref name="generation"/>
+    /// (or, without <paramref name="evict"/>, it would take the cache past its warm-up mark).
+    /// </summary>
+    private bool Publish(TableId table, string symbol, SymbolEntry entry, long generation, bool evict)
+    {
+        if (!_symbols.TryAdd(table, symbol, entry, generation, evict))
+        {
+            return false;
+        }
+        if (_partitions.Count > 0)
         {
             // The entry holds these rows now; per-partition copies would only double the memory.
             _partitions.RemovePrefix(_paths.SymbolDir(table, symbol) + Path.DirectorySeparatorChar);
         }
-        return entry;
+        return true;
     }
 
     /// <summary>
@@ -208,7 +290,8 @@ internal sealed class ReadCache
     /// partition cache's copies where their stamp still matches). Returns null when a file changed or
     /// vanished while read: the caller falls back to per-file reads.
     /// </summary>
-    private SymbolEntry? LoadSymbol(TableId table, string symbol, bool parallel, CancellationToken cancellationToken, bool forCopy = false)
+    private SymbolEntry? LoadSymbol(TableId table, string symbol, bool parallel, CancellationToken cancellationToken, bool forCopy = false,
+        bool shortLived = false)
     {
         var partitions = _index.PartitionsOf(table, symbol);
         var months = partitions.ToArray();
@@ -216,7 +299,7 @@ internal sealed class ReadCache
         {
             return null;
         }
-        var copy = _copies?.Load(table, symbol);
+        var copy = _copies?.Load(table, symbol, shortLived || forCopy);
         var batches = new RecordBatch?[months.Length];
         var stamps = new FileStamp[months.Length];
         var fromCopy = new int[months.Length];
@@ -481,7 +564,7 @@ internal sealed class ReadCache
         var options = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount };
         Parallel.ForEach(symbolWork, options, (item, state) =>
         {
-            if (_symbols.Bytes >= _symbols.BudgetBytes * 9 / 10)
+            if (!_symbols.HasRoom)
             {
                 state.Stop();
                 return;

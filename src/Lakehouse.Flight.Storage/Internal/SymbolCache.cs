@@ -156,12 +156,27 @@ internal sealed class SymbolCache
         }
     }
 
-    /// <summary>Publishes an entry built from files, unless the symbol changed since <paramref name="generation"/>.</summary>
-    public bool TryAdd(TableId table, string symbol, SymbolEntry entry, long generation)
+    /// <summary>Below the warm-up mark (90% of the budget): what the warm-up and reads larger than the cache fill up to.</summary>
+    public bool HasRoom => HasRoomFor(0);
+
+    /// <summary>Room for <paramref name="bytes"/> more below the warm-up mark.</summary>
+    public bool HasRoomFor(long bytes) => Enabled && Bytes + bytes < WarmMark;
+
+    private long WarmMark => _budgetBytes / 10 * 9;
+
+    /// <summary>
+    /// Publishes an entry built from files, unless the symbol changed since <paramref name="generation"/>; without
+    /// <paramref name="evict"/>, only if the cache stays within its warm-up mark with it (nothing is evicted).
+    /// </summary>
+    public bool TryAdd(TableId table, string symbol, SymbolEntry entry, long generation, bool evict = true)
     {
         lock (_gate)
         {
             if (_generations.GetValueOrDefault((table, symbol)) != generation)
+            {
+                return false;
+            }
+            if (!evict && (!Enabled || Bytes + entry.Size > WarmMark || _entries.ContainsKey((table, symbol))))
             {
                 return false;
             }

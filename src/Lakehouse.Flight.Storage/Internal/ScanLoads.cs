@@ -1,0 +1,33 @@
+using System.Collections.Concurrent;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>
+/// The symbols one read larger than the cache has loaded ahead for itself (decisions D32): held by the read,
+/// never published to the cache, so such a scan evicts nothing (what the cache held before it is still there
+/// after it) and its memory is the window it loads ahead. Each load remembers the symbol's cache generation:
+/// a write or the change feed touching the symbol after the load makes it unusable (loaded again).
+/// </summary>
+internal sealed class ScanLoads
+{
+    private readonly ConcurrentDictionary<string, (SymbolEntry Entry, long Generation)> _loaded = new(StringComparer.Ordinal);
+
+    public bool Contains(string symbol) => _loaded.ContainsKey(symbol);
+
+    public void Add(string symbol, SymbolEntry entry, long generation) => _loaded[symbol] = (entry, generation);
+
+    public bool TryGet(string symbol, out SymbolEntry entry, out long generation)
+    {
+        if (_loaded.TryGetValue(symbol, out var loaded))
+        {
+            (entry, generation) = loaded;
+            return true;
+        }
+        entry = null!;
+        generation = 0;
+        return false;
+    }
+
+    /// <summary>The read has streamed the symbol: its rows can go.</summary>
+    public void Release(string symbol) => _loaded.TryRemove(symbol, out _);
+}
