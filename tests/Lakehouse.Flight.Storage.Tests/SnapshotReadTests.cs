@@ -122,6 +122,100 @@ public sealed class SnapshotReadTests : IDisposable
         Assert.Equal(loadedThen + 1, store.Cache.ScanLoaded);
     }
 
+    [Fact]
+    public async Task ReadsLargerThanTheCache_DuringCommitsAndCompaction_SeeWholeSymbols_AndTheLastCommitAfter()
+    {
+        // Cold cache (the first scans fill its room), copies current at first, then rewritten by compaction passes
+        // while two writers commit single symbols (even and odd ones, so each symbol's commits are in order).
+        var (store, template, query) = await WideLakeAsync(cacheBytes: 2L << 20);
+        store.Compact();
+        var symbols = template.Select(b => b.Symbol).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var committed = symbols.ToDictionary(s => s, _ => 1L, StringComparer.Ordinal);
+        long generation = 1;
+        var writersDone = 0;
+        var writers = Enumerable.Range(0, 2).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                // Spread over the alphabet: symbols the reads pin, and those they load ahead for themselves.
+                var symbol = symbols[((i * 6) + w) % symbols.Length];
+                var g = Interlocked.Increment(ref generation);
+                await store.UpsertAsync(template.Where(b => b.Symbol == symbol).Select(b => b with { Volume = g }).ToArray());
+                lock (committed)
+                {
+                    committed[symbol] = g;
+                }
+            }
+            Interlocked.Increment(ref writersDone);
+        })).ToArray();
+        var compactor = Task.Run(async () =>
+        {
+            while (Volatile.Read(ref writersDone) < 2)
+            {
+                store.Compact();
+                await Task.Delay(50);
+            }
+        });
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        {
+            var reads = 0;
+            while (Volatile.Read(ref writersDone) < 2 || reads == 0)
+            {
+                Dictionary<string, long> before;
+                lock (committed)
+                {
+                    before = new Dictionary<string, long>(committed, StringComparer.Ordinal);
+                }
+                var (rows, bySymbol) = ReadVolumes(store, query);
+                Assert.Equal(template.Count, rows);
+                Assert.Equal(symbols, bySymbol.Keys);
+                foreach (var (symbol, volumes) in bySymbol)
+                {
+                    // Each symbol whole as of one commit, never older than what was committed when the read began.
+                    Assert.Single(volumes);
+                    Assert.True(volumes.Single() >= before[symbol], $"{symbol}: read generation {volumes.Single()}, {before[symbol]} committed before the read");
+                }
+                Assert.True(store.Cache.Bytes <= store.Cache.BudgetBytes);
+                reads++;
+            }
+            return reads;
+        })).ToArray();
+
+        await Task.WhenAll(writers);
+        await compactor;
+        var done = await Task.WhenAll(readers);
+
+        Assert.All(done, r => Assert.True(r >= 1));
+        Assert.True(store.Cache.ScanLoaded > 0);
+        // Nothing stale was kept: every symbol reads as its last commit, from the cache or not.
+        var (_, after) = ReadVolumes(store, query);
+        Assert.Equal(committed.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value)),
+            after.Select(kv => (kv.Key, kv.Value.Single())));
+    }
+
+    /// <summary>A whole read: its row count and the distinct volumes of each symbol.</summary>
+    private static (long Rows, SortedDictionary<string, SortedSet<long>> BySymbol) ReadVolumes(PriceStore store, PriceQuery query)
+    {
+        long rows = 0;
+        var bySymbol = new SortedDictionary<string, SortedSet<long>>(StringComparer.Ordinal);
+        foreach (var batch in store.Read(query))
+        {
+            var symbol = (StringArray)batch.Column("symbol");
+            var volume = (Int64Array)batch.Column("volume");
+            for (var i = 0; i < batch.Length; i++)
+            {
+                var key = symbol.GetString(i);
+                if (!bySymbol.TryGetValue(key, out var set))
+                {
+                    bySymbol[key] = set = [];
+                }
+                set.Add(volume.GetValue(i)!.Value);
+            }
+            rows += batch.Length;
+        }
+        return (rows, bySymbol);
+    }
+
     private async Task<(PriceStore Store, IReadOnlyList<PriceBar> Template, PriceQuery Query)> WideLakeAsync(long cacheBytes)
     {
         var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = cacheBytes, TargetBatchRows = 500 });
