@@ -70,7 +70,7 @@ public sealed partial class PriceStore
                 // Past what was resolved up front: load the next window of symbols side by side too.
                 prefetched = _cache.PrefetchEntries(new TableId(table), prefetch, s, window, scan, cancellationToken);
             }
-            foreach (var slice in s < pinned.Count ? pinned[s] : ReadSymbol(table, query, symbols[s], cancellationToken, scan))
+            foreach (var slice in s < pinned.Count ? pinned[s] : ReadStreamed(table, query, symbols[s], scan, cancellationToken))
             {
                 var batch = slice;
                 if (batch.Length == 0)
@@ -159,6 +159,14 @@ public sealed partial class PriceStore
         }, cancellationToken);
 
     /// <summary>
+    /// A symbol past the pinned window, as of the commit current when the stream reaches it: resolved while no
+    /// commit applies, like <see cref="Pin"/>, so it is never half one commit and half the next (a commit renames
+    /// a symbol's month files one by one, and marks entries loaded meanwhile only when it ends).
+    /// </summary>
+    private RecordBatch[] ReadStreamed(TableDefinition table, PriceQuery query, string symbol, ScanLoads? scan, CancellationToken cancellationToken) =>
+        _snapshot.Consistent(() => ReadSymbol(table, query, symbol, cancellationToken, scan).ToArray(), cancellationToken);
+
+    /// <summary>
     /// The symbols of a scan worth loading side by side from their compacted copies (null when none): in
     /// output order, with a symbol the query touches too few months of standing in as an empty slot (it is
     /// read from its month files), so indexes match <paramref name="symbols"/>. With it, the rows the read
@@ -181,7 +189,7 @@ public sealed partial class PriceStore
             any |= list[i].Length > 0;
             partitions += end - first;
         }
-        return (any ? list : null, partitions * ReadCache.EstimatedPartitionRows);
+        return (any ? list : null, ReadCache.EstimatedRows(def, partitions));
     }
 
     /// <summary>The pinned window of a read larger than the cache (decisions D31).</summary>

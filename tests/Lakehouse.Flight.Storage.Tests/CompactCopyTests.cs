@@ -261,13 +261,7 @@ public sealed class CompactCopyTests : IDisposable
     [Fact]
     public async Task FullScan_LakeFourTimesTheBudget_EvictsNothing_LoadsTheRestForItself()
     {
-        var symbols = Enumerable.Range(0, 24).Select(i => "S" + i.ToString("D2", CultureInfo.InvariantCulture)).ToArray();
-        var writer = Open();
-        await writer.UpsertAsync(Bars("2019-01-01", "2022-12-31", symbols));
-        writer.Compact();
-        var everything = Open();
-        everything.Warm(PriceTables.Silver);
-        var budget = everything.Cache.Bytes / 4;
+        var (symbols, budget) = await CompactedLakeAsync("S");
         var expected = Dump(Reference().Read(PriceQuery.Create()));
 
         var store = Open(cacheBytes: budget);
@@ -312,13 +306,8 @@ public sealed class CompactCopyTests : IDisposable
     [Fact]
     public async Task FullScan_ColdServer_LakeLargerThanTheCache_FillsItsRoomWithoutEvicting()
     {
-        var symbols = Enumerable.Range(0, 24).Select(i => "C" + i.ToString("D2", CultureInfo.InvariantCulture)).ToArray();
-        var writer = Open();
-        await writer.UpsertAsync(Bars("2019-01-01", "2022-12-31", symbols));
-        writer.Compact();
-        var everything = Open();
-        everything.Warm(PriceTables.Silver);
-        var store = Open(cacheBytes: everything.Cache.Bytes / 4);
+        var (symbols, budget) = await CompactedLakeAsync("C");
+        var store = Open(cacheBytes: budget);
         var table = new TableId(PriceTables.Silver);
 
         var rows = Dump(store.Read(PriceQuery.Create()));
@@ -332,6 +321,18 @@ public sealed class CompactCopyTests : IDisposable
         Assert.Equal(symbols.Length - cached.Length, store.Cache.ScanLoaded);
         // Once full, the scan loads the rest in the layout that is freed young (not one meant to be kept).
         Assert.InRange(store.Cache.KeptLayoutMisses, 0, Environment.ProcessorCount);
+    }
+
+    /// <summary>24 symbols x 4 years, compacted; the budget a quarter of what the whole lake takes in the cache.</summary>
+    private async Task<(string[] Symbols, long QuarterBudget)> CompactedLakeAsync(string prefix)
+    {
+        var symbols = Enumerable.Range(0, 24).Select(i => prefix + i.ToString("D2", CultureInfo.InvariantCulture)).ToArray();
+        var writer = Open();
+        await writer.UpsertAsync(Bars("2019-01-01", "2022-12-31", symbols));
+        writer.Compact();
+        var everything = Open();
+        everything.Warm(PriceTables.Silver);
+        return (symbols, everything.Cache.Bytes / 4);
     }
 
     [Fact]

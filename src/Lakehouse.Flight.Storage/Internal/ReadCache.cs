@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
@@ -171,28 +172,41 @@ internal sealed class ReadCache
     {
         // The generation before the load: a write after it makes the load unusable.
         var generation = _symbols.Generation(table, symbol);
-        // Loaded in the layout of where it will go: the size is estimated (a near miss is loaded to be kept and
-        // then not kept, once; without the estimate every later symbol would be).
-        var room = _symbols.HasRoomFor(_index.PartitionsOf(table, symbol).Count * EstimatedPartitionRows * EstimatedRowBytes);
+        // Loaded in the layout of where it will go: the size is estimated, and once the cache has refused one
+        // symbol for room this read offers it no more (without both, every later symbol would be loaded to be
+        // kept and then not kept).
+        var room = scan?.CacheFull != true
+            && _symbols.HasRoomFor(EstimatedRows(table.Definition, _index.PartitionsOf(table, symbol).Count) * EstimatedRowBytes);
         if (LoadSymbol(table, symbol, parallel, cancellationToken, shortLived: !room) is not { } entry)
         {
             return null;
         }
         if (room)
         {
-            if (Publish(table, symbol, entry, generation, evict: false))
+            switch (Publish(table, symbol, entry, generation, evict: false))
             {
-                return entry;
+                case SymbolCache.AddResult.Added:
+                    return entry;
+                case SymbolCache.AddResult.NoRoom:
+                    Interlocked.Increment(ref _keptLayoutMisses);
+                    scan?.MarkCacheFull();
+                    break;
             }
-            Interlocked.Increment(ref _keptLayoutMisses);
         }
         Interlocked.Increment(ref _scanLoaded);
         scan?.Add(symbol, entry, generation);
         return entry;
     }
 
-    /// <summary>Rows of a month partition and bytes of a row, for bounds only (a silver month is ~21 rows of ~84 bytes).</summary>
-    internal const long EstimatedPartitionRows = 23, EstimatedRowBytes = 96;
+    /// <summary>Bytes of a row, for bounds only (a silver row is ~84 bytes).</summary>
+    internal const long EstimatedRowBytes = 96;
+
+    /// <summary>Rows of a month partition, for bounds only (a silver month is ~21 rows).</summary>
+    private const long EstimatedMonthRows = 23;
+
+    /// <summary>Rows in <paramref name="partitions"/> partitions of the table, for bounds only (a year partition holds twelve months).</summary>
+    internal static long EstimatedRows(TableDefinition table, long partitions) =>
+        partitions * (table.Partitioning == Partitioning.SymbolYear ? 12 * EstimatedMonthRows : EstimatedMonthRows);
 
     /// <summary>
     /// Builds, on all cores, the entries of the symbols a large read is about to resolve one by one, where
@@ -227,11 +241,11 @@ internal sealed class ReadCache
             }
             if (scan is not null && scan.Contains(symbol))
             {
-                rows += partitions.Count * EstimatedPartitionRows;
+                rows += EstimatedRows(table.Definition, partitions.Count);
                 continue;
             }
             work.Add(symbol);
-            rows += partitions.Count * EstimatedPartitionRows;
+            rows += EstimatedRows(table.Definition, partitions.Count);
         }
         if (work.Count >= 2)
         {
@@ -270,18 +284,15 @@ internal sealed class ReadCache
     /// Adds a loaded entry to the cache unless a write touched the symbol since <paramref name="generation"/>
     /// (or, without <paramref name="evict"/>, it would take the cache past its warm-up mark).
     /// </summary>
-    private bool Publish(TableId table, string symbol, SymbolEntry entry, long generation, bool evict)
+    private SymbolCache.AddResult Publish(TableId table, string symbol, SymbolEntry entry, long generation, bool evict)
     {
-        if (!_symbols.TryAdd(table, symbol, entry, generation, evict))
-        {
-            return false;
-        }
-        if (_partitions.Count > 0)
+        var result = _symbols.TryAdd(table, symbol, entry, generation, evict);
+        if (result == SymbolCache.AddResult.Added && _partitions.Count > 0)
         {
             // The entry holds these rows now; per-partition copies would only double the memory.
             _partitions.RemovePrefix(_paths.SymbolDir(table, symbol) + Path.DirectorySeparatorChar);
         }
-        return true;
+        return result;
     }
 
     /// <summary>

@@ -12,6 +12,13 @@ internal sealed class ScanLoads
 {
     private readonly ConcurrentDictionary<string, (SymbolEntry Entry, long Generation)> _loaded = new(StringComparer.Ordinal);
 
+    private volatile bool _cacheFull;
+
+    /// <summary>The cache refused one of this read's loads for room: the read offers it no more.</summary>
+    public bool CacheFull => _cacheFull;
+
+    public void MarkCacheFull() => _cacheFull = true;
+
     public bool Contains(string symbol) => _loaded.ContainsKey(symbol);
 
     public void Add(string symbol, SymbolEntry entry, long generation) => _loaded[symbol] = (entry, generation);

@@ -164,26 +164,38 @@ internal sealed class SymbolCache
 
     private long WarmMark => _budgetBytes / 10 * 9;
 
+    /// <summary>What <see cref="TryAdd"/> did.</summary>
+    public enum AddResult
+    {
+        Added,
+
+        /// <summary>The symbol changed since the entry's generation (or, without eviction, an entry is there already).</summary>
+        Fenced,
+
+        /// <summary>Without eviction: the entry would take the cache past its warm-up mark.</summary>
+        NoRoom,
+    }
+
     /// <summary>
     /// Publishes an entry built from files, unless the symbol changed since <paramref name="generation"/>; without
     /// <paramref name="evict"/>, only if the cache stays within its warm-up mark with it (nothing is evicted).
     /// </summary>
-    public bool TryAdd(TableId table, string symbol, SymbolEntry entry, long generation, bool evict = true)
+    public AddResult TryAdd(TableId table, string symbol, SymbolEntry entry, long generation, bool evict = true)
     {
         lock (_gate)
         {
-            if (_generations.GetValueOrDefault((table, symbol)) != generation)
+            if (_generations.GetValueOrDefault((table, symbol)) != generation || (!evict && _entries.ContainsKey((table, symbol))))
             {
-                return false;
+                return AddResult.Fenced;
             }
-            if (!evict && (!Enabled || Bytes + entry.Size > WarmMark || _entries.ContainsKey((table, symbol))))
+            if (!evict && (!Enabled || Bytes + entry.Size > WarmMark))
             {
-                return false;
+                return AddResult.NoRoom;
             }
             Set((table, symbol), entry);
         }
         EvictIfOver();
-        return true;
+        return AddResult.Added;
     }
 
     /// <summary>Installs an entry spliced by our own write (newer than anything being built).</summary>
