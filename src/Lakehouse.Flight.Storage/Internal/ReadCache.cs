@@ -310,7 +310,7 @@ internal sealed class ReadCache
         {
             return null;
         }
-        var copy = _copies?.Load(table, symbol, shortLived || forCopy);
+        var copy = _copies?.Load(table, symbol, shortLived);
         var batches = new RecordBatch?[months.Length];
         var stamps = new FileStamp[months.Length];
         var fromCopy = new int[months.Length];
