@@ -114,6 +114,30 @@ public sealed class ArrowStreamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HttpArrowStream_OverHttp11_TensOfKilobytesPerChunk_SameStreamAsHttpClientReads()
+    {
+        // decisions D33: written in Kestrel's 4 KiB blocks, every chunk carried 4,089 bytes (2x slower to curl).
+        const string Query = "/prices/arrow?symbols=AAPL,MSFT";
+        var expected = await _http.GetByteArrayAsync(new Uri(Query, UriKind.Relative)).DefaultTimeout();
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_server.Server.HttpEndpoint!.Host, _server.Server.HttpEndpoint.Port).DefaultTimeout();
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {Query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).AsTask().DefaultTimeout();
+        using var raw = new MemoryStream();
+        await stream.CopyToAsync(raw).DefaultTimeout();
+
+        var (head, chunks) = Dechunk(raw.ToArray());
+
+        Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
+        Assert.Contains("Transfer-Encoding: chunked", head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(expected, chunks.SelectMany(c => c).ToArray());
+        Assert.True(expected.Length > 200_000, $"only {expected.Length} bytes: too few to tell chunk sizes apart");
+        // Each flush (one 64 KiB message here) may end in a short chunk; the rest must be far above 4 KiB.
+        var average = expected.Length / chunks.Count;
+        Assert.True(average >= 16 * 1024, $"{chunks.Count} chunks for {expected.Length} bytes: {average} bytes each");
+    }
+
+    [Fact]
     public async Task HttpArrowStream_AuthOn_ReaderTokenNeeded()
     {
         await using var server = await TestServer.StartAsync(TestServer.WithAuth);
@@ -183,6 +207,27 @@ public sealed class ArrowStreamTests : IAsyncLifetime
     private const string HttpApiArrow = "application/vnd.apache.arrow.stream";
 
     private static readonly CompressionCodecFactory Codecs = new();
+
+    /// <summary>An HTTP/1.1 response's head and the data of its chunks (the last, empty one left out).</summary>
+    private static (string Head, List<byte[]> Chunks) Dechunk(byte[] response)
+    {
+        var end = response.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+        var head = System.Text.Encoding.ASCII.GetString(response, 0, end);
+        var chunks = new List<byte[]>();
+        var at = end;
+        while (true)
+        {
+            var line = response.AsSpan(at).IndexOf("\r\n"u8);
+            var size = int.Parse(System.Text.Encoding.ASCII.GetString(response, at, line), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            at += line + 2;
+            if (size == 0)
+            {
+                return (head, chunks);
+            }
+            chunks.Add(response.AsSpan(at, size).ToArray());
+            at += size + 2;
+        }
+    }
 
     private static async Task<(Schema Schema, List<string> Rows)> ReadIpcAsync(Stream stream)
     {

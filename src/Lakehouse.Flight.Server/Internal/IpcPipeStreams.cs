@@ -11,7 +11,8 @@ namespace Lakehouse.Flight.Server.Internal;
 /// Where <see cref="ArrowStreamWriter"/> serialises for the response pipes: writes go straight into the
 /// pipe's memory (one copy, from the cached Arrow buffers), nothing is flushed until the caller says so.
 /// <c>PipeWriter.AsStream()</c> is not used because its Write flushes on every call, which ArrowStreamWriter
-/// makes once per buffer.
+/// makes once per buffer. Bytes go in through <see cref="Put"/>, in pieces of up to <see cref="WriteChunkBytes"/>
+/// (decisions D33).
 /// </summary>
 internal class PipeBodyStream(PipeWriter pipe) : Stream
 {
@@ -29,7 +30,47 @@ internal class PipeBodyStream(PipeWriter pipe) : Stream
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
-    public override void Write(ReadOnlySpan<byte> buffer) => Pipe.Write(buffer);
+    /// <summary>
+    /// The memory taken from the pipe at a time, filled by as many writes as fit before it is committed. Kestrel's
+    /// pipes hand out its pool's 4 KiB blocks unless asked for more, and every commit (Advance) costs a round of the
+    /// response's bookkeeping: on HTTP/2 a GetSpan and an Advance, each under the stream's lock, which Kestrel's frame
+    /// writer takes too; on HTTP/1.1 a chunk of its own (the IPC writer writes once per column buffer, so chunks of a
+    /// few hundred bytes to 4,089). Asked for 64 KiB, the pipe takes a pooled array that large.
+    /// </summary>
+    internal const int WriteChunkBytes = 64 * 1024;
+
+    private Memory<byte> _open;
+    private int _filled;
+
+    public override void Write(ReadOnlySpan<byte> buffer) => Put(buffer);
+
+    /// <summary>Copies into the pipe's memory, <see cref="WriteChunkBytes"/> taken and committed at a time.</summary>
+    protected void Put(ReadOnlySpan<byte> source)
+    {
+        while (!source.IsEmpty)
+        {
+            if (_filled == _open.Length)
+            {
+                Commit();
+                _open = Pipe.GetMemory(WriteChunkBytes);
+            }
+            var n = Math.Min(_open.Length - _filled, source.Length);
+            source[..n].CopyTo(_open.Span[_filled..]);
+            _filled += n;
+            source = source[n..];
+        }
+    }
+
+    /// <summary>Hands the bytes put so far to the pipe (not yet to the transport: see <see cref="SendAsync"/>).</summary>
+    private void Commit()
+    {
+        if (_filled > 0)
+        {
+            Pipe.Advance(_filled);
+        }
+        _open = default;
+        _filled = 0;
+    }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
@@ -46,6 +87,7 @@ internal class PipeBodyStream(PipeWriter pipe) : Stream
     /// <summary>Hands what was written to the transport; false when the client is gone.</summary>
     public async ValueTask<bool> SendAsync(CancellationToken cancellationToken)
     {
+        Commit();
         var flushed = await Pipe.FlushAsync(cancellationToken).ConfigureAwait(false);
         return !flushed.IsCanceled && !flushed.IsCompleted;
     }
@@ -93,7 +135,7 @@ internal sealed class FlightDataPipeStream(PipeWriter pipe) : PipeBodyStream(pip
             if (_bodyLeft > 0)
             {
                 var n = (int)Math.Min(_bodyLeft, buffer.Length);
-                Pipe.Write(buffer[..n]);
+                Put(buffer[..n]);
                 _bodyLeft -= n;
                 buffer = buffer[n..];
                 continue;
@@ -141,19 +183,18 @@ internal sealed class FlightDataPipeStream(PipeWriter pipe) : PipeBodyStream(pip
     {
         var protoLength = 1 + CodedOutputStream.ComputeLengthSize(metadata.Length) + metadata.Length
             + (bodyLength > 0 ? DataBodyTag.Length + CodedOutputStream.ComputeLengthSize((int)bodyLength) + bodyLength : 0);
-        var head = Pipe.GetSpan(5 + 1 + 5);
+        Span<byte> head = stackalloc byte[5 + 1 + 5 + 2 + 5];
         head[0] = 0;
         BinaryPrimitives.WriteInt32BigEndian(head[1..], checked((int)protoLength));
         var n = 5;
         head[n++] = DataHeaderTag;
         n += WriteVarint(head[n..], (uint)metadata.Length);
-        Pipe.Advance(n);
-        Pipe.Write(metadata);
+        Put(head[..n]);
+        Put(metadata);
         if (bodyLength > 0)
         {
-            var tag = Pipe.GetSpan(2 + 5);
-            DataBodyTag.CopyTo(tag);
-            Pipe.Advance(2 + WriteVarint(tag[2..], checked((uint)bodyLength)));
+            DataBodyTag.CopyTo(head);
+            Put(head[..(2 + WriteVarint(head[2..], checked((uint)bodyLength)))]);
         }
     }
 

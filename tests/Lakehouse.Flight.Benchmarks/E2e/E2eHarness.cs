@@ -92,7 +92,6 @@ internal static class E2eHarness
         var inWarmPoint = InProcessRuns.PointQueries(store, queries);
         var inPlanWarm = InProcessRuns.Plans(store, planQueries);
         log.WriteLine("in-process: Arrow IPC serialisation");
-        InProcessRuns.IpcSerialise(kept, store.SchemaOf(PriceQuery.Create()));
         var (ipc, ipcBytes) = InProcessRuns.IpcSerialise(kept, store.SchemaOf(PriceQuery.Create()));
         kept.Clear();
         var stats = store.Stats(PriceTables.Silver);
@@ -108,7 +107,7 @@ internal static class E2eHarness
             $"RSS {F(selfRss)} MiB, HWM {F(selfHwm)} MiB, managed heap after full GC {F(managed / 1048576.0)} MiB; " +
             $"cache accounts {F(stats.CachedBytes / 1048576.0)} MiB in {F(stats.CachedPartitions)} partitions",
             Join(X(managed, stats.CachedBytes, "the cache's own accounting (managed heap)"), X(selfRss * 1048576.0, stats.CachedBytes, "it (RSS)")));
-        t.Add("Arrow IPC serialisation of the same batches to memory", Rate(ipc) + $", {F(ipcBytes / 1e6, "F0")} MB of IPC");
+        t.Add("Arrow IPC serialisation of the same batches to memory (into a reused 1 MiB buffer; median of 3)", Rate(ipc) + $", {F(ipcBytes / 1e6, "F0")} MB of IPC");
 
         // Planning: the real index, then the same store's index grown past 1M partitions.
         string planBig;
@@ -343,6 +342,7 @@ internal static class E2eHarness
         var curl = new CurlRuns(server.Address, server.HttpAddress);
         var calls = Math.Max(3, o.CurlScans);
         var (ceilingH2, ceilingH1) = await KestrelCeilingsAsync(t, scanWarm.Bytes, calls).ConfigureAwait(false);
+        var (peerH2, peerH1) = await NginxPeerAsync(t, scanWarm.Bytes, calls).ConfigureAwait(false);
         double? plainH2 = null;
         foreach (var (figure, http, query) in scans)
         {
@@ -362,6 +362,7 @@ internal static class E2eHarness
             plainH2 ??= mbPerSecond;
             t.Add(figure, $"{F(rowsPerSecond)} rows/s, {F(mbPerSecond, "F0")} MB/s (median of {calls}: {F(seconds * 1000, "F1")} ms; {F(wireMB, "F1")} MB on the wire; server CPU {F(cpuMs, "F0")} ms per scan)",
                 Join(http ? X(mbPerSecond, ceilingH1, "Kestrel HTTP/1.1 ceiling") : X(mbPerSecond, ceilingH2, "Kestrel HTTP/2 ceiling"),
+                    http ? X(mbPerSecond, peerH1, "nginx HTTP/1.1") : X(mbPerSecond, peerH2, "nginx HTTP/2"),
                     X(mbPerSecond, ipc.MBPerSecond, "IPC serialisation"), X(rowsPerSecond, dotnetScan.RowsPerSecond, ".NET Flight client DoGet"),
                     X(mbPerSecond, plainH2.Value, "curl HTTP/2 DoGet uncompressed")));
         }
@@ -381,7 +382,7 @@ internal static class E2eHarness
     {
         var rates = new List<double>(2);
         using var ceiling = await KestrelCeiling.StartAsync().ConfigureAwait(false);
-        foreach (var (figure, http2) in new[] { ("Kestrel's own HTTP/2 (h2c) ceiling to curl: the scan's bytes from one buffer, 1 MiB writes (a bare Kestrel process)", true),
+        foreach (var (figure, http2) in new[] { ("Kestrel's own HTTP/2 (h2c) ceiling to curl: the scan's bytes from one buffer, 1 MiB writes in 64 KiB pieces (a bare Kestrel process)", true),
                      ("Kestrel's own HTTP/1.1 ceiling to curl: the same", false) })
         {
             var url = new Uri(http2 ? ceiling.Http2 : ceiling.Http1, "/bytes?n=" + bytes.ToString(CultureInfo.InvariantCulture));
@@ -393,6 +394,41 @@ internal static class E2eHarness
             if (runs.Any(r => r.Bytes != bytes))
             {
                 throw new InvalidOperationException($"the ceiling server sent {runs[0].Bytes} bytes, not {bytes}");
+            }
+            var seconds = Stats.Median(runs.Select(r => r.Seconds).ToList());
+            var rate = bytes / 1e6 / seconds;
+            rates.Add(rate);
+            t.Add(figure, $"{F(rate, "F0")} MB/s (median of {calls}: {F(seconds * 1000, "F1")} ms for {F(bytes / 1e6, "F1")} MB; its CPU {F(cpuMs, "F0")} ms per call)");
+        }
+        return (rates[0], rates[1]);
+    }
+
+    /// <summary>
+    /// A C server's output to curl for as many bytes as a full scan (<see cref="NginxPeer"/>), the stand-in here for
+    /// issue 13's C++ Flight server; NaN (no ratio printed) where nginx is not installed.
+    /// </summary>
+    private static async Task<(double Http2, double Http1)> NginxPeerAsync(ReportTable t, long bytes, int calls)
+    {
+        const string H2 = "nginx HTTP/2 (h2c) to curl: a file of the scan's bytes from the page cache, sendfile off (C server; issue 13's peer stand-in)";
+        const string H1 = "nginx HTTP/1.1 to curl: the same";
+        if (NginxPeer.Missing() is { } missing)
+        {
+            t.Unavailable(H2, missing);
+            t.Unavailable(H1, missing);
+            return (double.NaN, double.NaN);
+        }
+        var rates = new List<double>(2);
+        using var peer = await NginxPeer.StartAsync(bytes).ConfigureAwait(false);
+        foreach (var (figure, http2) in new[] { (H2, true), (H1, false) })
+        {
+            var url = http2 ? peer.Http2 : peer.Http1;
+            await CurlRuns.GetAsync(url, http2, 5).ConfigureAwait(false);
+            var cpu0 = peer.CpuTime();
+            var runs = await CurlRuns.GetAsync(url, http2, calls).ConfigureAwait(false);
+            var cpuMs = (peer.CpuTime() - cpu0).TotalMilliseconds / calls;
+            if (runs.Any(r => r.Bytes != bytes))
+            {
+                throw new InvalidOperationException($"nginx sent {runs[0].Bytes} bytes, not {bytes}");
             }
             var seconds = Stats.Median(runs.Select(r => r.Seconds).ToList());
             var rate = bytes / 1e6 / seconds;

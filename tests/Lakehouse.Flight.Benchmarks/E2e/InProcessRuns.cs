@@ -31,23 +31,83 @@ internal static class InProcessRuns
         return new Scan(rows, bytes, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 
-    /// <summary>Serialises the batches as one Arrow IPC stream into memory (what DoGet must at least do).</summary>
+    /// <summary>
+    /// Serialises the batches as one Arrow IPC stream into memory (what DoGet must at least do): copied into one
+    /// reused 1 MiB buffer, as a server copies into pooled transport memory, so the figure is the writer's and the
+    /// copy's, not a growing MemoryStream's reallocations and fresh pages. Median of 3 passes (a first, unmeasured
+    /// one compiles the code).
+    /// </summary>
     public static (Scan Scan, long IpcBytes) IpcSerialise(List<RecordBatch> batches, Schema schema)
     {
-        using var ms = new MemoryStream();
-        long rows = 0, bytes = 0;
-        var start = Stopwatch.GetTimestamp();
-        using (var writer = new ArrowStreamWriter(ms, schema, leaveOpen: true))
+        var passes = new List<(Scan Scan, long IpcBytes)>(3);
+        for (var pass = 0; pass < 4; pass++)
         {
-            foreach (var b in batches)
+            using var sink = new ReusedBufferStream(1 << 20);
+            long rows = 0, bytes = 0;
+            var start = Stopwatch.GetTimestamp();
+            using (var writer = new ArrowStreamWriter(sink, schema, leaveOpen: true))
             {
-                writer.WriteRecordBatch(b);
-                rows += b.Length;
-                bytes += Stats.ArrowBytes(b);
+                foreach (var b in batches)
+                {
+                    writer.WriteRecordBatch(b);
+                    rows += b.Length;
+                    bytes += Stats.ArrowBytes(b);
+                }
+                writer.WriteEnd();
             }
-            writer.WriteEnd();
+            if (pass > 0)
+            {
+                passes.Add((new Scan(rows, bytes, Stopwatch.GetElapsedTime(start).TotalSeconds), sink.Written));
+            }
         }
-        return (new Scan(rows, bytes, Stopwatch.GetElapsedTime(start).TotalSeconds), ms.Length);
+        return passes.OrderBy(p => p.Scan.Seconds).ElementAt(1);
+    }
+
+    /// <summary>A write-only stream that copies every write into one buffer, over and over, and counts the bytes.</summary>
+    private sealed class ReusedBufferStream(int size) : Stream
+    {
+        private readonly byte[] _buffer = new byte[size];
+        private int _at;
+
+        public long Written { get; private set; }
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => Written;
+
+        public override long Position { get => Written; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Written += buffer.Length;
+            while (!buffer.IsEmpty)
+            {
+                if (_at == _buffer.Length)
+                {
+                    _at = 0;
+                }
+                var n = Math.Min(buffer.Length, _buffer.Length - _at);
+                buffer[..n].CopyTo(_buffer.AsSpan(_at));
+                _at += n;
+                buffer = buffer[n..];
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     public static List<double> PointQueries(PriceStore store, IReadOnlyList<PriceQuery> queries)

@@ -16,13 +16,14 @@ namespace Lakehouse.Flight.Benchmarks.E2e;
 /// <summary>
 /// Kestrel's own output ceiling to curl on this machine: a bare Kestrel in a process of its own (this
 /// harness run as <c>kestrel-ceiling</c>, the same runtime settings as <c>lakehouse serve</c>) answers
-/// <c>/bytes?n=N</c> with N bytes copied from one prepared buffer in 1 MiB writes, one flush each (what a
+/// <c>/bytes?n=N</c> with N bytes copied from one prepared buffer in 1 MiB writes of 64 KiB pieces, one flush each (what a
 /// DoGet does per message, minus reading the cache and building IPC headers), over h2c on one port and
 /// HTTP/1.1 on another. A DoGet's rate over this is how much of the transport the server leaves unused.
 /// </summary>
 internal sealed class KestrelCeiling : IDisposable
 {
     private const int WriteBytes = 1 << 20;
+    private const int PieceBytes = 64 * 1024;
     private readonly Process _process;
 
     private KestrelCeiling(Process process, Uri http2, Uri http1)
@@ -96,7 +97,15 @@ internal sealed class KestrelCeiling : IDisposable
             while (n > 0)
             {
                 var chunk = (int)Math.Min(n, WriteBytes);
-                pipe.Write(source.AsSpan(0, chunk));
+                // In 64 KiB pieces, as the server writes (decisions D33): Write(span) would take Kestrel's 4 KiB blocks.
+                for (var at = 0; at < chunk;)
+                {
+                    var into = pipe.GetSpan(Math.Min(chunk - at, PieceBytes));
+                    var piece = Math.Min(into.Length, chunk - at);
+                    source.AsSpan(at, piece).CopyTo(into);
+                    pipe.Advance(piece);
+                    at += piece;
+                }
                 n -= chunk;
                 var flushed = await pipe.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                 if (flushed.IsCanceled || flushed.IsCompleted)
