@@ -380,27 +380,14 @@ internal static class E2eHarness
     /// </summary>
     private static async Task<(double Http2, double Http1)> KestrelCeilingsAsync(ReportTable t, long bytes, int calls)
     {
-        var rates = new List<double>(2);
         using var ceiling = await KestrelCeiling.StartAsync().ConfigureAwait(false);
-        foreach (var (figure, http2) in new[] { ("Kestrel's own HTTP/2 (h2c) ceiling to curl: the scan's bytes from one buffer, 1 MiB writes in 64 KiB pieces (a bare Kestrel process)", true),
-                     ("Kestrel's own HTTP/1.1 ceiling to curl: the same", false) })
-        {
-            var url = new Uri(http2 ? ceiling.Http2 : ceiling.Http1, "/bytes?n=" + bytes.ToString(CultureInfo.InvariantCulture));
-            // Warmed as the server is by then (its code tiered up by the .NET client's scans): 20 calls first.
-            await CurlRuns.GetAsync(url, http2, 20).ConfigureAwait(false);
-            var cpu0 = ceiling.CpuTime();
-            var runs = await CurlRuns.GetAsync(url, http2, calls).ConfigureAwait(false);
-            var cpuMs = (ceiling.CpuTime() - cpu0).TotalMilliseconds / calls;
-            if (runs.Any(r => r.Bytes != bytes))
-            {
-                throw new InvalidOperationException($"the ceiling server sent {runs[0].Bytes} bytes, not {bytes}");
-            }
-            var seconds = Stats.Median(runs.Select(r => r.Seconds).ToList());
-            var rate = bytes / 1e6 / seconds;
-            rates.Add(rate);
-            t.Add(figure, $"{F(rate, "F0")} MB/s (median of {calls}: {F(seconds * 1000, "F1")} ms for {F(bytes / 1e6, "F1")} MB; its CPU {F(cpuMs, "F0")} ms per call)");
-        }
-        return (rates[0], rates[1]);
+        // Warmed as the server is by then (its code tiered up by the .NET client's scans): 20 calls first.
+        var query = "/bytes?n=" + bytes.ToString(CultureInfo.InvariantCulture);
+        var h2 = await CurlRateAsync(t, "Kestrel's own HTTP/2 (h2c) ceiling to curl: the scan's bytes from one buffer, 1 MiB writes in 64 KiB pieces (a bare Kestrel process)",
+            new Uri(ceiling.Http2, query), true, bytes, 20, calls, ceiling.CpuTime).ConfigureAwait(false);
+        var h1 = await CurlRateAsync(t, "Kestrel's own HTTP/1.1 ceiling to curl: the same", new Uri(ceiling.Http1, query), false, bytes, 20, calls,
+            ceiling.CpuTime).ConfigureAwait(false);
+        return (h2, h1);
     }
 
     /// <summary>
@@ -417,25 +404,31 @@ internal static class E2eHarness
             t.Unavailable(H1, missing);
             return (double.NaN, double.NaN);
         }
-        var rates = new List<double>(2);
         using var peer = await NginxPeer.StartAsync(bytes).ConfigureAwait(false);
-        foreach (var (figure, http2) in new[] { (H2, true), (H1, false) })
+        var h2 = await CurlRateAsync(t, H2, peer.Http2, true, bytes, 5, calls, peer.CpuTime).ConfigureAwait(false);
+        var h1 = await CurlRateAsync(t, H1, peer.Http1, false, bytes, 5, calls, peer.CpuTime).ConfigureAwait(false);
+        return (h2, h1);
+    }
+
+    /// <summary>
+    /// A reference server's rate to curl: <paramref name="warmup"/> unmeasured GETs, then the median of
+    /// <paramref name="calls"/>, with the server's CPU per call; the row added to the table, the MB/s returned.
+    /// </summary>
+    private static async Task<double> CurlRateAsync(ReportTable t, string figure, Uri url, bool http2, long bytes, int warmup, int calls,
+        Func<TimeSpan> cpuTime)
+    {
+        await CurlRuns.GetAsync(url, http2, warmup).ConfigureAwait(false);
+        var cpu0 = cpuTime();
+        var runs = await CurlRuns.GetAsync(url, http2, calls).ConfigureAwait(false);
+        var cpuMs = (cpuTime() - cpu0).TotalMilliseconds / calls;
+        if (runs.Any(r => r.Bytes != bytes))
         {
-            var url = http2 ? peer.Http2 : peer.Http1;
-            await CurlRuns.GetAsync(url, http2, 5).ConfigureAwait(false);
-            var cpu0 = peer.CpuTime();
-            var runs = await CurlRuns.GetAsync(url, http2, calls).ConfigureAwait(false);
-            var cpuMs = (peer.CpuTime() - cpu0).TotalMilliseconds / calls;
-            if (runs.Any(r => r.Bytes != bytes))
-            {
-                throw new InvalidOperationException($"nginx sent {runs[0].Bytes} bytes, not {bytes}");
-            }
-            var seconds = Stats.Median(runs.Select(r => r.Seconds).ToList());
-            var rate = bytes / 1e6 / seconds;
-            rates.Add(rate);
-            t.Add(figure, $"{F(rate, "F0")} MB/s (median of {calls}: {F(seconds * 1000, "F1")} ms for {F(bytes / 1e6, "F1")} MB; its CPU {F(cpuMs, "F0")} ms per call)");
+            throw new InvalidOperationException($"{url} sent {runs[0].Bytes} bytes, not {bytes}");
         }
-        return (rates[0], rates[1]);
+        var seconds = Stats.Median(runs.Select(r => r.Seconds).ToList());
+        var rate = bytes / 1e6 / seconds;
+        t.Add(figure, $"{F(rate, "F0")} MB/s (median of {calls}: {F(seconds * 1000, "F1")} ms for {F(bytes / 1e6, "F1")} MB; its CPU {F(cpuMs, "F0")} ms per call)");
+        return rate;
     }
 
     private static string[] PutSymbols(E2eOptions o, string prefix) =>
