@@ -239,13 +239,11 @@ internal sealed class ReadCache
                 rows += entry.Batch.Length;
                 continue;
             }
-            if (scan is not null && scan.Contains(symbol))
-            {
-                rows += EstimatedRows(table.Definition, partitions.Count);
-                continue;
-            }
-            work.Add(symbol);
             rows += EstimatedRows(table.Definition, partitions.Count);
+            if (scan?.Contains(symbol) != true)
+            {
+                work.Add(symbol);
+            }
         }
         if (work.Count >= 2)
         {

@@ -188,7 +188,7 @@ internal sealed class SymbolCache
             {
                 return AddResult.Fenced;
             }
-            if (!evict && (!Enabled || Bytes + entry.Size > WarmMark))
+            if (!evict && !HasRoomFor(entry.Size))
             {
                 return AddResult.NoRoom;
             }
