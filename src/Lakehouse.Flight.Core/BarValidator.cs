@@ -3,7 +3,8 @@ namespace Lakehouse.Flight.Core;
 /// <summary>The silver rules of DESIGN.md. Returns a reason for the first rule a row breaks.</summary>
 public static class BarValidator
 {
-    public static readonly DateOnly MinDate = new(1900, 1, 1);
+    /// <summary>The first date a bar may carry (<see cref="LakeDates.Min"/>: one definition for every door).</summary>
+    public static readonly DateOnly MinDate = LakeDates.Min;
 
     public static string? Validate(PriceBar bar, DateOnly today) =>
         Validate(bar.Symbol, bar.Date, bar.Open, bar.High, bar.Low, bar.Close, bar.AdjClose, bar.Volume, today);
@@ -31,7 +32,7 @@ public static class BarValidator
         {
             return $"{symbol} {date:yyyy-MM-dd}: volume {volume} is negative";
         }
-        if (date < MinDate || date > today.AddDays(1))
+        if (!LakeDates.Accepts(date, today))
         {
             return $"{symbol} {date:yyyy-MM-dd}: date must be between {MinDate:yyyy-MM-dd} and tomorrow";
         }
@@ -41,7 +42,7 @@ public static class BarValidator
     /// <summary>True when the row breaks no rule: <see cref="Validate(string, DateOnly, double, double, double, double, double?, long, DateOnly)"/> without building a message (the hot path of a write of valid rows).</summary>
     public static bool Passes(DateOnly date, double open, double high, double low, double close, double? adjClose, long volume, DateOnly today) =>
         IsPrice(open) && IsPrice(high) && IsPrice(low) && IsPrice(close) && (adjClose is not { } adj || IsPrice(adj))
-        && low <= Math.Min(open, close) && high >= Math.Max(open, close) && volume >= 0 && date >= MinDate && date <= today.AddDays(1);
+        && low <= Math.Min(open, close) && high >= Math.Max(open, close) && volume >= 0 && LakeDates.Accepts(date, today);
 
     private static bool IsPrice(double v) => double.IsFinite(v) && v > 0;
 }

@@ -74,6 +74,19 @@ public sealed class TableCatalogTests
             t.Bounds(year, month));
     }
 
+    [Theory]
+    [InlineData(Partitioning.SymbolYearMonth, 9999, 12, "9999-12-01", "9999-12-31")]
+    [InlineData(Partitioning.SymbolYear, 9999, 0, "9999-01-01", "9999-12-31")]
+    [InlineData(Partitioning.SymbolYearMonth, 1, 1, "0001-01-01", "0001-01-31")]
+    public void Bounds_OfTheCalendarsFirstAndLastPartitions_DoNotOverflow(Partitioning partitioning, int year, int month, string first, string last)
+    {
+        // An old build let bronze store a row dated 9999-12-31: its partition's bounds must still be computable.
+        var t = new TableDefinition(Layer.Bronze, "t", PriceTables.SilverSchema, ["symbol", "date"], partitioning);
+
+        Assert.Equal((DateOnly.Parse(first, System.Globalization.CultureInfo.InvariantCulture), DateOnly.Parse(last, System.Globalization.CultureInfo.InvariantCulture)),
+            t.Bounds(year, month));
+    }
+
     [Fact]
     public void CorporateActions_ValidatorNamesTheBrokenRule()
     {

@@ -91,7 +91,7 @@ public static class PriceTables
         var num = ((DoubleArray)batch.Column("numerator")).GetValue(row);
         var den = ((DoubleArray)batch.Column("denominator")).GetValue(row);
         var at = $"{symbol} {date:yyyy-MM-dd} {type}";
-        if (date < BarValidator.MinDate || date > today.AddDays(1))
+        if (!LakeDates.Accepts(date, today))
         {
             return $"{at}: date must be between {BarValidator.MinDate:yyyy-MM-dd} and tomorrow";
         }

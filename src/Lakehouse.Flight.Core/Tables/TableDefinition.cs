@@ -124,12 +124,15 @@ public sealed class TableDefinition
         _ => (date.Year, date.Month),
     };
 
-    /// <summary>First and last day a partition can hold.</summary>
+    /// <summary>
+    /// First and last day a partition can hold. Computed without date arithmetic, so a partition of the
+    /// calendar's last month (<c>year=9999/month=12</c>, which an old build let bronze store) has bounds too.
+    /// </summary>
     public (DateOnly First, DateOnly Last) Bounds(int year, int month) => Partitioning switch
     {
         Partitioning.Symbol => (DateOnly.MinValue, DateOnly.MaxValue),
         Partitioning.SymbolYear => (new DateOnly(year, 1, 1), new DateOnly(year, 12, 31)),
-        _ => (new DateOnly(year, month, 1), new DateOnly(year, month, 1).AddMonths(1).AddDays(-1)),
+        _ => (new DateOnly(year, month, 1), new DateOnly(year, month, DateTime.DaysInMonth(year, month))),
     };
 
     /// <summary>The schema restricted to <paramref name="columns"/> in the order given; refuses unknown or repeated names.</summary>

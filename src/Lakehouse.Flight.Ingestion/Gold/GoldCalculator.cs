@@ -103,7 +103,8 @@ public static partial class GoldCalculator
         var d = SilverInput.DateAt(dates[start]);
         var first = new DateOnly(d.Year, d.Month, 1);
         firstDay = first.DayNumber - ArrowColumns.UnixEpochDayNumber;
-        var next = first.AddMonths(1).DayNumber - ArrowColumns.UnixEpochDayNumber;
+        // The month's last day + 1, without date arithmetic that would overflow in December 9999.
+        var next = first.DayNumber + DateTime.DaysInMonth(d.Year, d.Month) - ArrowColumns.UnixEpochDayNumber;
         var end = start + 1;
         while (end < dates.Length && dates[end] < next)
         {

@@ -10,17 +10,22 @@ namespace Lakehouse.Flight.Server.Internal;
 /// (<see cref="ForSchema"/>), before a single row is read; conversions are lossless or refused:
 /// pandas' <c>timestamp[ns]</c> dates must sit exactly on midnight UTC, integers stay integers, and
 /// <c>large_utf8</c> and dictionary-encoded strings (pandas categoricals) become utf8. Lineage columns (<c>source</c>, <c>ingested_at</c>) may be sent and
-/// are stamped by the store; <c>run_id</c> is the store's alone.
+/// are stamped by the store; <c>run_id</c> is the store's alone. Every row's key date must be one the lake
+/// accepts (<see cref="LakeDates"/>), in bronze as in silver: one row outside refuses the upload whole.
 /// </summary>
 internal sealed class UploadConverter
 {
     private readonly TableDefinition _table;
     private readonly (int Upload, Field Target)[] _columns;
+    private readonly int _dateColumn;
+    private readonly DateOnly _today;
 
-    private UploadConverter(TableDefinition table, (int, Field)[] columns)
+    private UploadConverter(TableDefinition table, (int, Field)[] columns, DateOnly today)
     {
         _table = table;
         _columns = columns;
+        _today = today;
+        _dateColumn = System.Array.FindIndex(columns, c => c.Item2.Name == table.DateColumn);
         var fields = columns.Select(c => c.Item2).ToList();
         Schema = new Schema(fields, null);
     }
@@ -35,7 +40,10 @@ internal sealed class UploadConverter
         table.Schema.FieldsList.Where(f => f.Name != "run_id" && (f.IsNullable || TableDefinition.DefaultLineage.Contains(f.Name))).Select(f => f.Name);
 
     /// <summary>Checks names and types; throws InvalidArgument naming the first bad column.</summary>
-    public static UploadConverter ForSchema(TableDefinition table, Schema schema)
+    /// <param name="table">The table the upload lands in.</param>
+    /// <param name="schema">The upload's schema.</param>
+    /// <param name="today">The day the accepted dates end after (default: today in UTC, <see cref="LakeDates.Today"/>).</param>
+    public static UploadConverter ForSchema(TableDefinition table, Schema schema, DateOnly? today = null)
     {
         var required = Required(table).ToArray();
         var optional = Optional(table).ToArray();
@@ -69,7 +77,7 @@ internal sealed class UploadConverter
             throw LakehouseException.Invalid(
                 $"missing column(s) {string.Join(", ", missing.Select(m => $"'{m}'"))}: an upload to {table.Name} carries {string.Join(", ", required)}");
         }
-        return new UploadConverter(table, [.. columns]);
+        return new UploadConverter(table, [.. columns], today ?? LakeDates.Today());
     }
 
     private static void CheckType(string name, IArrowType type, IArrowType target)
@@ -139,8 +147,39 @@ internal sealed class UploadConverter
             }
             arrays[c] = ConvertColumn(target, array, firstRow);
         }
+        if (_dateColumn >= 0)
+        {
+            CheckDates((Date32Array)arrays[_dateColumn], _columns[_dateColumn].Target.Name, firstRow);
+        }
         return new RecordBatch(Schema, arrays, batch.Length);
     }
+
+    /// <summary>
+    /// The key date of every row inside the lake's dates, bronze included: a bronze row dated 9999-12-31
+    /// was once stored and outlived every fix, so the whole upload is refused, naming the first such row.
+    /// </summary>
+    private void CheckDates(Date32Array dates, string column, long firstRow)
+    {
+        var min = ArrowDay(LakeDates.Min);
+        var max = ArrowDay(LakeDates.MaxFor(_today));
+        var values = dates.Values;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if ((values[i] < min || values[i] > max) && !dates.IsNull(i))
+            {
+                var day = (long)UnixEpochDay + values[i];
+                var what = $"column '{column}' row {firstRow + i}:";
+                var reason = day < 0 || day > DateOnly.MaxValue.DayNumber
+                    ? $"{what} day {values[i]} after 1970-01-01 is no calendar date"
+                    : LakeDates.Reason(DateOnly.FromDayNumber((int)day), what, _today);
+                throw LakehouseException.Invalid($"{reason}; the upload was refused whole (nothing was written)");
+            }
+        }
+    }
+
+    private static readonly int UnixEpochDay = new DateOnly(1970, 1, 1).DayNumber;
+
+    private static int ArrowDay(DateOnly date) => date.DayNumber - UnixEpochDay;
 
     private static IArrowArray ConvertColumn(Field target, IArrowArray array, long firstRow) => (target.DataType, array) switch
     {

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage;
+
+namespace Lakehouse.Flight.Cli.Tests;
+
+/// <summary>
+/// Issue 25 at the command line: a far <c>--to</c> is a usage error, a lake holding a <c>year=9999</c>
+/// partition is reported by <c>stats</c>, a legacy file of DECIMAL prices is a data error (exit 1).
+/// </summary>
+public sealed class DateAndFaultCliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _dir], stdout, stderr, CancellationToken.None);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Stats_LakeHoldingAYear9999Partition_ReportsItAndExitsZero()
+    {
+        // What an old build let a DoPut leave in bronze: one row dated 9999-12-31.
+        var store = PriceStore.Open(_dir);
+        PriceBar[] bars =
+        [
+            new("ZZV", new DateOnly(2020, 1, 1), 10, 11, 9, 10, 10, 100, "v1", DateTimeOffset.UnixEpoch),
+            new("ZZV", new DateOnly(9999, 12, 31), 10, 11, 9, 10, 10, 100, "v1", DateTimeOffset.UnixEpoch),
+        ];
+        await store.WriteAsync([new TableWrite(PriceTables.Bronze, PriceBarBatches.ToBatch(bars), "v1")]);
+
+        var (code, stdout, stderr) = await Run("stats", "--json");
+
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        var bronze = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .Single(e => e.GetProperty("layer").GetString() == "bronze");
+        Assert.Equal(("2020-01-01", "9999-12-31", 2L, 2L),
+            (bronze.GetProperty("first_month").GetString(), bronze.GetProperty("last_month_end").GetString(),
+             bronze.GetProperty("rows").GetInt64(), bronze.GetProperty("partitions").GetInt64()));
+    }
+}
