@@ -41,10 +41,7 @@ internal static class IngestCommand
         // A CSV file holds what it holds: the range only filters it. Other sources need one.
         var from = PriceQuery.ParseDate(path is null ? fromText ?? throw LakehouseException.Invalid("--from is required: the first date, e.g. 2024-01-01") : fromText, "--from");
         var to = PriceQuery.ParseDate(path is null ? toText ?? throw LakehouseException.Invalid("--to is required: the last date, e.g. 2024-03-31") : toText, "--to");
-        if (from > to)
-        {
-            throw LakehouseException.Invalid($"--from {from:yyyy-MM-dd} is after --to {to:yyyy-MM-dd}");
-        }
+        LakeDates.CheckRange(from, to, "--from", "--to");
 
         using var services = CliServices.Open(dataDir);
         services.Runner.Source(source);

@@ -68,6 +68,9 @@ public sealed class IngestionRunner
         CancellationToken cancellationToken = default)
     {
         var source = Source(request.Source);
+        // Every door checks its own range (naming its own field); this one guards the runner's other callers.
+        var today = LakeDates.Today();
+        LakeDates.CheckRange(request.From, request.To, today: today);
         var runId = PriceStore.NewRunId();
         var reports = new List<StorageReport>();
         var gold = new List<StorageReport>();
@@ -86,8 +89,9 @@ public sealed class IngestionRunner
                 progress?.Report(new IngestionProgress(done, request.Symbols.Count, rows, failures.Count));
                 continue;
             }
-            chunk.Add(result);
-            chunkRows += result.Bars.Count;
+            var kept = WithinLakeDates(result, today);
+            chunk.Add(kept);
+            chunkRows += kept.Bars.Count;
             if (chunk.Count >= ChunkSymbols || chunkRows >= ChunkRows)
             {
                 rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, gold, failures, cancellationToken).ConfigureAwait(false);
@@ -141,6 +145,24 @@ public sealed class IngestionRunner
             failures.AddRange(GoldBuilder.ChangedSymbols(committed).Select(s => new SymbolFailure(s, ex.Message)));
         }
         return bars.Length;
+    }
+
+    /// <summary>
+    /// The result without bars dated outside the lake's dates (a CSV file or a source can carry any date):
+    /// those are rejected with the reason, in bronze as in silver, never landed.
+    /// </summary>
+    private static SourceResult WithinLakeDates(SourceResult result, DateOnly today)
+    {
+        if (result.Bars.All(b => LakeDates.Accepts(b.Date, today)))
+        {
+            return result;
+        }
+        var outside = result.Bars.Where(b => !LakeDates.Accepts(b.Date, today)).Select(b => LakeDates.Reason(b.Date, $"{b.Symbol}: date", today)!);
+        return result with
+        {
+            Bars = result.Bars.Where(b => LakeDates.Accepts(b.Date, today)).ToArray(),
+            Rejected = [.. result.Rejected, .. outside],
+        };
     }
 
     /// <summary>The symbol's stored bars rescaled for the actions of this fetch the lake does not hold yet.</summary>

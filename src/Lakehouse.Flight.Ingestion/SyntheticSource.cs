@@ -35,8 +35,11 @@ public static class SyntheticSource
         var level = Math.Log(20 + (key % 480));
         var start = from < Epoch ? Epoch : from;
         var ingested = DateTimeOffset.UnixEpoch;
-        for (var d = Epoch; d <= to; d = d.AddDays(1))
+        // Day numbers, not DateOnly.AddDays: a range ending on the calendar's last day cannot overflow
+        // (ranges are checked at the door, LakeDates; this loop must not depend on it).
+        for (var n = Epoch.DayNumber; n <= to.DayNumber; n++)
         {
+            var d = DateOnly.FromDayNumber(n);
             if (d.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday)
             {
                 continue;

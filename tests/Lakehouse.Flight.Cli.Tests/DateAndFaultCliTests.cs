@@ -31,6 +31,32 @@ public sealed class DateAndFaultCliTests : IDisposable
         return (code, stdout.ToString(), stderr.ToString());
     }
 
+    [Theory]
+    [InlineData("1990-01-01", "9999-12-31", "--to 9999-12-31")]
+    [InlineData("1850-01-01", "2020-01-31", "--from 1850-01-01")]
+    public async Task Ingest_RangeOutsideTheAcceptedDates_ExitsTwoNamingTheOptionAndWritesNothing(string from, string to, string named)
+    {
+        var (code, stdout, stderr) = await Run("ingest", "--source", "synthetic", "--symbols", "ZZV", "--from", from, "--to", to);
+
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
+        Assert.Contains(named, stderr, StringComparison.Ordinal);
+        Assert.Contains("1900-01-01", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "bronze")));
+    }
+
+    [Fact]
+    public async Task FlowRunOnce_DateOutsideTheAcceptedDates_ExitsTwoNamingTheOption()
+    {
+        var (code, _, stderr) = await Run("flow", "daily", "--run-once", "--date", "9999-12-31", "--symbols", "ZZV", "--source", "synthetic");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--date 9999-12-31 is outside the dates the lake accepts", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "bronze")));
+    }
+
     [Fact]
     public async Task Stats_LakeHoldingAYear9999Partition_ReportsItAndExitsZero()
     {

@@ -136,6 +136,39 @@ public sealed class DateRangeTests
         Assert.Equal(2, daily.RootElement.GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("ingest", """{"source":"synthetic","symbols":["ZZV"],"date_from":"1990-01-01","date_to":"9999-12-31"}""", "date_to 9999-12-31")]
+    [InlineData("ingest", """{"source":"synthetic","symbols":["ZZV"],"date_from":"1800-01-01","date_to":"2020-01-31"}""", "date_from 1800-01-01")]
+    [InlineData("promote", """{"source":"v1","date_from":"2020-01-01","date_to":"9999-12-31"}""", "date_to 9999-12-31")]
+    public async Task Actions_RangeOutsideTheAcceptedDates_AreInvalidArgumentNamingTheField(string action, string body, string named)
+    {
+        await using var server = await TestServer.StartAsync();
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => Action(server, action, body));
+
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains(named, ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("1900-01-01", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(server.DataDir, "bronze")));
+    }
+
+    [Theory]
+    [InlineData("date_from=1990-01-01&date_to=9999-12-31", "date_to 9999-12-31")]
+    [InlineData("date_from=0001-01-01&date_to=2020-01-01", "date_from 0001-01-01")]
+    public async Task PostRangeJob_RangeOutsideTheAcceptedDates_Is400ProblemAndQueuesNothing(string range, string named)
+    {
+        await using var server = await TestServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint };
+
+        using var response = await http.PostAsync(new Uri($"/prices/jobs/daily/range?symbol=ZZV&{range}", UriKind.Relative), null).DefaultTimeout();
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(named, body, StringComparison.Ordinal);
+        Assert.Equal("[]", await http.GetStringAsync(new Uri("/prices/jobs", UriKind.Relative)).DefaultTimeout());
+    }
+
     private static async Task<JsonDocument> Action(TestServer server, string type, string body = "")
     {
         using var call = server.Raw.DoAction(new FlightAction(type, Encoding.UTF8.GetBytes(body)));

@@ -51,10 +51,7 @@ internal static class JobsApi
         }
         var from = PriceQuery.ParseDate(q.Text("date_from"), "date_from") ?? throw LakehouseException.Invalid("query parameter 'date_from' is required (YYYY-MM-DD)");
         var to = PriceQuery.ParseDate(q.Text("date_to"), "date_to") ?? throw LakehouseException.Invalid("query parameter 'date_to' is required (YYYY-MM-DD)");
-        if (from > to)
-        {
-            throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
-        }
+        LakeDates.CheckRange(from, to);
         var src = runner.Source(q.Text("source") ?? SyntheticSource.Name).Name;
         var ticket = jobs.EnqueueIngest(new IngestRequest(src, list, from, to));
         return Results.Accepted($"/prices/jobs/{ticket.Record.Id}", Snapshot(ticket.Record));

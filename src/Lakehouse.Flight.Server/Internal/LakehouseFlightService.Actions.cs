@@ -57,8 +57,11 @@ internal sealed partial class LakehouseFlightService
             case "promote":
                 caller.RequireWriter("the promote action");
                 var p = body.Length == 0 ? new Protocol.PromoteRequest() : QueryCodec.Parse(body, Protocol.PromoteRequest.Parser, "promote body");
+                var promoteFrom = PriceQuery.ParseDate(p.DateFrom, "date_from");
+                var promoteTo = PriceQuery.ParseDate(p.DateTo, "date_to");
+                LakeDates.CheckRange(promoteFrom, promoteTo);
                 var reports = await BronzePromoter.PromoteAsync(_store, p.Source, Symbols.NormalizeAll(p.Symbols),
-                    PriceQuery.ParseDate(p.DateFrom, "date_from"), PriceQuery.ParseDate(p.DateTo, "date_to"), cancellationToken: ct).ConfigureAwait(false);
+                    promoteFrom, promoteTo, cancellationToken: ct).ConfigureAwait(false);
                 await Write(responseStream, reports).ConfigureAwait(false);
                 break;
             case "build-gold":

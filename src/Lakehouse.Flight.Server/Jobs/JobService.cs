@@ -69,10 +69,8 @@ internal sealed partial class JobService : BackgroundService
     {
         // Refused now, not as a failed job later: what the caller can fix leaves no record behind.
         _runner.Source(request.Source);
-        if (request.From > request.To)
-        {
-            throw LakehouseException.Invalid($"date_from {request.From:yyyy-MM-dd} is after date_to {request.To:yyyy-MM-dd}");
-        }
+        // An ingestion range is checked at the door: a far date_to would make a source loop or overflow (LakeDates).
+        LakeDates.CheckRange(request.From, request.To);
         var record = new JobRecord
         {
             Id = NewId(), Kind = JobRecord.IngestKind, Source = _runner.Source(request.Source).Name, Symbols = request.Symbols,

@@ -136,6 +136,24 @@ public sealed class IngestionPipelineTests : IDisposable
         Assert.Contains("IBM.csv:4", Assert.Single(silver.RejectReasons!), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task CsvRowDatedOutsideTheLakesDates_IsRejectedWithItsReasonAndLandsNowhere()
+    {
+        Directory.CreateDirectory(_dir);
+        var csv = Path.Combine(_dir, "ZZV.csv");
+        await File.WriteAllTextAsync(csv, "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.5,100\n9999-12-31,10,11,9,10.5,10.5,100\n1850-01-02,10,11,9,10.5,10.5,100\n");
+        var lake = PriceStore.Open(Path.Combine(_dir, "lake"));
+
+        var result = await new IngestionRunner(lake, [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: csv));
+
+        var silver = Report(result, "silver", PriceTables.PricesDaily);
+        Assert.Equal((1L, 2L), (silver.Inserted, silver.Rejected));
+        Assert.Contains(silver.RejectReasons!, r => r.Contains("9999-12-31 is outside the dates the lake accepts", StringComparison.Ordinal));
+        Assert.Equal(1L, Report(result, "bronze", PriceTables.PricesDaily).Inserted);
+        Assert.Equal([new DateOnly(2020, 1, 2)], lake.Read(PriceQuery.Create("bronze", symbols: ["ZZV"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Date));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "lake", "bronze", "prices_daily", "source=csv", "symbol=ZZV", "year=9999")));
+    }
+
     private static StorageReport Report(IngestResult result, string layer, string table) =>
         result.Reports.Single(r => r.Layer == layer && r.Table == table);
 
