@@ -51,15 +51,24 @@ internal static class LakehouseCli
             await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return CliErrors.ExitCode(ex);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
         catch (OperationCanceledException)
         {
             await stderr.WriteLineAsync("cancelled").ConfigureAwait(false);
             return 130;
+        }
+        catch (Exception ex)
+        {
+            // One line in the lake's words, never a stack trace or an exception's own text (it names paths and types);
+            // LAKEHOUSE_DEBUG=1 adds the details for a bug report.
+            var fault = Storage.LakeFaults.Translate(ex);
+            await stderr.WriteLineAsync(fault is not null
+                ? $"error: {fault.Message}"
+                : "error: the command failed on an unexpected error; please report it (LAKEHOUSE_DEBUG=1 prints the details)").ConfigureAwait(false);
+            if (Environment.GetEnvironmentVariable("LAKEHOUSE_DEBUG") is "1" or "true")
+            {
+                await stderr.WriteLineAsync(ex.ToString()).ConfigureAwait(false);
+            }
+            return fault is null ? 1 : CliErrors.ExitCode(fault);
         }
     }
 

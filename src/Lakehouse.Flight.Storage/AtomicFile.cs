@@ -5,6 +5,8 @@ namespace Lakehouse.Flight.Storage;
 /// <summary>
 /// Whole-file replacement for small metadata files outside the commit pipeline (job records, reports):
 /// a reader sees the old file or the new one, never a torn one, and the new one survives a power cut.
+/// A read-only data dir or a full disk is a <see cref="Core.LakehouseException"/> (FailedPrecondition, DiskFull)
+/// whose message names no path, as the commit pipeline's are; other I/O errors stay IOExceptions.
 /// </summary>
 public static class AtomicFile
 {
@@ -20,17 +22,25 @@ public static class AtomicFile
     {
         ArgumentNullException.ThrowIfNull(write);
         var full = Path.GetFullPath(path);
-        var temp = DurableFile.WriteTemp(full, write);
         try
         {
-            DurableFile.CommitTemp(temp, full);
+            var temp = DurableFile.WriteTemp(full, write);
+            try
+            {
+                DurableFile.CommitTemp(temp, full);
+            }
+            catch
+            {
+                DurableFile.TryDelete(temp);
+                throw;
+            }
+            DurableFile.FsyncDirectory(Path.GetDirectoryName(full)!);
         }
-        catch
+        catch (Exception ex) when (StorageFaults.IsDiskFull(ex) || StorageFaults.IsReadOnly(ex))
         {
-            DurableFile.TryDelete(temp);
-            throw;
+            // The raw message names the temp file's path; clients (job records, action answers) must never see it.
+            throw LakeFaults.Translate(ex, "the file")!;
         }
-        DurableFile.FsyncDirectory(Path.GetDirectoryName(full)!);
     }
 
     /// <summary>True for the temp files <see cref="Write"/> leaves behind when a process dies mid-write (safe to delete when their writer is gone).</summary>

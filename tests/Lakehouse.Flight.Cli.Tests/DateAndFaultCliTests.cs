@@ -79,4 +79,40 @@ public sealed class DateAndFaultCliTests : IDisposable
             (bronze.GetProperty("first_month").GetString(), bronze.GetProperty("last_month_end").GetString(),
              bronze.GetProperty("rows").GetInt64(), bronze.GetProperty("partitions").GetInt64()));
     }
+
+    [Storage.Tests.TmpfsFact]
+    public async Task IngestAndReport_OnAReadOnlyDataDir_ExitOneWithTheReadOnlyLineAndNoPath()
+    {
+        using var disk = Storage.Tests.Tmpfs.Mount(8);
+        using (var o = new StringWriter())
+        using (var e = new StringWriter())
+        {
+            Assert.Equal(0, await LakehouseCli.RunAsync(["ingest", "--source", "synthetic", "--symbols", "RO", "--from", "2024-01-01", "--to", "2024-01-31", "--data-dir", disk.Path], o, e, CancellationToken.None));
+        }
+        disk.RemountReadOnly();
+        try
+        {
+            foreach (var args in new[]
+            {
+                new[] { "ingest", "--source", "synthetic", "--symbols", "RO2", "--from", "2024-01-01", "--to", "2024-01-31" },
+                ["report", "--symbols", "RO"],
+            })
+            {
+                using var stdout = new StringWriter();
+                using var stderr = new StringWriter();
+
+                var code = await LakehouseCli.RunAsync([.. args, "--data-dir", disk.Path], stdout, stderr, CancellationToken.None);
+
+                Assert.True(code == 1, $"{args[0]}: exit {code}: {stderr}");
+                Assert.Contains("read-only", stderr.ToString(), StringComparison.Ordinal);
+                Assert.DoesNotContain(disk.Path, stderr.ToString(), StringComparison.Ordinal);
+                Assert.DoesNotContain("   at ", stderr.ToString(), StringComparison.Ordinal);
+                Assert.DoesNotContain("Exception", stderr.ToString(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            disk.RemountReadOnly(false);
+        }
+    }
 }

@@ -70,6 +70,35 @@ public sealed class FaultTests
         }
     }
 
+    [TmpfsFact]
+    public void AtomicFile_OnAFullThenAReadOnlyDisk_ThrowsTheLakesErrorNamingNoPath()
+    {
+        using var disk = Tmpfs.Mount(2);
+        var record = Path.Combine(disk.Path, "_metadata", "jobs", "job.json");
+        AtomicFile.WriteAllBytes(record, "{}"u8);
+        var filler = disk.Fill(leaveBytes: 0);
+
+        var full = Assert.Throws<LakehouseException>(() => AtomicFile.WriteAllBytes(record, new byte[64 * 1024]));
+        File.Delete(filler);
+        disk.RemountReadOnly();
+        LakehouseException readOnly;
+        try
+        {
+            readOnly = Assert.Throws<LakehouseException>(() => AtomicFile.WriteAllBytes(record, "{\"a\":1}"u8));
+        }
+        finally
+        {
+            disk.RemountReadOnly(false);
+        }
+
+        Assert.Equal((LakehouseErrorKind.DiskFull, LakehouseErrorKind.FailedPrecondition), (full.Kind, readOnly.Kind));
+        Assert.StartsWith("disk full", full.Message, StringComparison.Ordinal);
+        Assert.Contains("data dir is read-only", readOnly.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(disk.Path, full.Message + readOnly.Message, StringComparison.Ordinal);
+        Assert.Equal("{}", File.ReadAllText(record));
+        Assert.Single(Directory.EnumerateFiles(Path.GetDirectoryName(record)!));
+    }
+
     [Fact]
     public async Task TornManifestTail_IsCutBeforeTheNextAppend_SoEveryLineIsJson()
     {

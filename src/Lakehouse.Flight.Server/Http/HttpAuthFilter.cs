@@ -34,8 +34,12 @@ internal sealed class HttpAuthFilter(TokenService tokens) : IEndpointFilter
     }
 }
 
-/// <summary>Maps a <see cref="LakehouseException"/> (or an <see cref="HttpProblemException"/>) to problem+json with the message as detail (statuses from <see cref="ErrorMapper"/>).</summary>
-internal sealed class HttpErrorFilter : IEndpointFilter
+/// <summary>
+/// Maps a <see cref="LakehouseException"/> (or an <see cref="HttpProblemException"/>) to problem+json with the message as
+/// detail (statuses from <see cref="ErrorMapper"/>); a file system failure to the lake's words (<see cref="Storage.LakeFaults"/>);
+/// anything else to a 500 problem that names no exception, type or path (the log has them).
+/// </summary>
+internal sealed class HttpErrorFilter(Microsoft.Extensions.Logging.ILogger<HttpErrorFilter> logger) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -50,6 +54,18 @@ internal sealed class HttpErrorFilter : IEndpointFilter
         catch (HttpProblemException ex)
         {
             return Results.Problem(statusCode: ex.Status, title: ReasonPhrases(ex.Status), detail: ex.Message);
+        }
+        catch (Exception ex) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            var method = $"{context.HttpContext.Request.Method} {context.HttpContext.Request.Path}";
+            var status = ErrorMapper.ToStatus(ex, method, cancelled: false, out var expected);
+            if (!expected)
+            {
+                ServerLog.Failed(logger, ex, method);
+            }
+            return ex is OperationCanceledException || ErrorMapper.KindOf(ex) is not { } kind
+                ? Results.Problem(statusCode: StatusCodes.Status500InternalServerError, title: ReasonPhrases(500), detail: status.Detail)
+                : Problem(new LakehouseException(kind, status.Detail));
         }
     }
 

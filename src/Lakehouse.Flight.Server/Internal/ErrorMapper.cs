@@ -39,6 +39,13 @@ internal static class ErrorMapper
         _ => StatusCodes.Status400BadRequest,
     };
 
+    /// <summary>The kind of a failure the lake can explain (its own, or a file system failure), or null.</summary>
+    public static LakehouseErrorKind? KindOf(Exception exception) => exception switch
+    {
+        LakehouseException lake => lake.Kind,
+        _ => Storage.LakeFaults.Translate(exception)?.Kind,
+    };
+
     /// <summary>
     /// The status of a failed call. <paramref name="expected"/> is false for failures a user cannot
     /// fix (the caller logs those with their stack trace).
@@ -52,6 +59,11 @@ internal static class ErrorMapper
                 return rpc.StatusCode == StatusCode.Unknown ? new Status(StatusCode.Internal, rpc.Status.Detail) : rpc.Status;
             case LakehouseException lake:
                 return new Status(ToStatusCode(lake.Kind), lake.Message);
+            case Exception when !cancelled && Storage.LakeFaults.Translate(exception) is { } fault:
+                // A file system failure outside the commit pipeline: its own text names server paths. An unexplained
+                // I/O error is still logged with its stack trace.
+                expected = fault.Kind != LakehouseErrorKind.Unavailable;
+                return new Status(ToStatusCode(fault.Kind), fault.Message);
             case OperationCanceledException when cancelled:
                 return new Status(StatusCode.Cancelled, "the call was cancelled");
             case Exception when cancelled:
@@ -60,8 +72,9 @@ internal static class ErrorMapper
             case NotImplementedException ni:
                 return new Status(StatusCode.Unimplemented, $"{method} is not served: {ni.Message}");
             default:
+                // Never the exception's text or type: it may name server paths or native types. The log has both.
                 expected = false;
-                return new Status(StatusCode.Internal, $"{method} failed on the server: {exception.GetType().Name}: {exception.Message}");
+                return new Status(StatusCode.Internal, $"{method} failed on an unexpected server error (logged); retry, and report it if it persists");
         }
     }
 }

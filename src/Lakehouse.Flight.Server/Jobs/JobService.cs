@@ -3,6 +3,7 @@ using System.Globalization;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Ingestion.Flow;
+using Lakehouse.Flight.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -203,13 +204,14 @@ internal sealed partial class JobService : BackgroundService
             // On disk before any worker can see it, so a record never goes back from running to queued.
             _files.Write(record);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (LakeFaults.Translate(ex, "the job record") is { } fault)
         {
             lock (_gate)
             {
                 _reserved--;
             }
-            throw new LakehouseException(LakehouseErrorKind.Unavailable, $"the job record could not be written under {_files.Dir}: {ex.Message}", ex);
+            // The file system's own text names the record's temp path: the fault says what happened in the lake's words.
+            throw new LakehouseException(fault.Kind, $"the job was not queued (its record could not be written): {fault.Message}", ex);
         }
         lock (_gate)
         {
@@ -304,9 +306,17 @@ internal sealed partial class JobService : BackgroundService
         }
         catch (Exception ex)
         {
-            // Whatever a job throws stays in its record; the worker and the host go on.
-            (state, error, failure) = (JobStates.Failed, ex is LakehouseException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", ex);
-            JobsLog.Failed(_logger, record.Id, error);
+            // Whatever a job throws stays in its record, in words a client may read (no exception text, no
+            // server path); the worker and the host go on.
+            (state, error, failure) = (JobStates.Failed, ErrorOf(ex, record.Id), ex);
+            if (LakeFaults.Translate(ex) is { Kind: not LakehouseErrorKind.Unavailable })
+            {
+                JobsLog.Failed(_logger, record.Id, error);
+            }
+            else
+            {
+                JobsLog.FailedUnexpectedly(_logger, ex, record.Id);
+            }
         }
         lock (_gate)
         {
@@ -363,6 +373,11 @@ internal sealed partial class JobService : BackgroundService
         }
     }
 
+    /// <summary>A failed job's error as its record keeps it: the lake's own message, or a generic one that points to the log.</summary>
+    private static string ErrorOf(Exception exception, string id) => LakeFaults.Translate(exception, "a file of the job") is { } fault
+        ? fault.Message
+        : $"the job failed on an unexpected server error (logged with job id {id}); commits made before it are kept";
+
     private void Finish(Job job, string state, string? error, Exception? failure = null)
     {
         var record = job.Record;
@@ -385,7 +400,7 @@ internal sealed partial class JobService : BackgroundService
                 _files.Write(record);
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or LakehouseException)
         {
             // The job itself went on; the record in memory stays right and the next state change tries again.
             JobsLog.RecordNotWritten(_logger, ex, record.Id);

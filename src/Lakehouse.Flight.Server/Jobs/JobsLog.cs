@@ -10,6 +10,9 @@ internal static partial class JobsLog
     [LoggerMessage(102, LogLevel.Warning, "Job {Job} failed: {Message}")]
     public static partial void Failed(ILogger logger, string job, string message);
 
+    [LoggerMessage(109, LogLevel.Error, "Job {Job} failed on an unexpected error")]
+    public static partial void FailedUnexpectedly(ILogger logger, Exception exception, string job);
+
     [LoggerMessage(103, LogLevel.Warning, "Job {Job} was left {State} by a server that stopped; marked failed")]
     public static partial void Interrupted(ILogger logger, string job, string state);
 

@@ -52,18 +52,33 @@ internal static class LegacyManifestCopy
         {
             Directory.CreateDirectory(manifestDir);
             var temp = target + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            using (var w = new StreamWriter(f, new UTF8Encoding(false)))
+            try
             {
-                foreach (var l in existing.Where(l => l.Length > 0).Concat(fresh))
+                using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                using (var w = new StreamWriter(f, new UTF8Encoding(false)))
                 {
-                    w.Write(l);
-                    w.Write('\n');
+                    foreach (var l in existing.Where(l => l.Length > 0).Concat(fresh))
+                    {
+                        w.Write(l);
+                        w.Write('\n');
+                    }
+                    w.Flush();
+                    f.Flush(flushToDisk: true);
                 }
-                w.Flush();
-                f.Flush(flushToDisk: true);
+                File.Move(temp, target, overwrite: true);
             }
-            File.Move(temp, target, overwrite: true);
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A full or read-only disk: no half copy is left, and the error says so in the lake's words (no path).
+                try
+                {
+                    File.Delete(temp);
+                }
+                catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+                {
+                }
+                throw Storage.LakeFaults.Translate(ex, "the copied legacy manifest") ?? throw new IOException("the legacy manifest copy failed", ex);
+            }
         }
         return new ManifestCopyResult(legacyManifest, target, fresh.Count, good.Count - fresh.Count, bad, torn);
     }
