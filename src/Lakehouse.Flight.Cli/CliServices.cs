@@ -22,6 +22,24 @@ internal sealed class CliServices : IDisposable
 
     public IngestionRunner Runner => _provider.GetRequiredService<IngestionRunner>();
 
+    public Ingestion.Gold.GoldBuilder Gold => _provider.GetRequiredService<Ingestion.Gold.GoldBuilder>();
+
+    /// <summary>
+    /// Rebuilds the gold owed by commits a crashed writer left and a recovery rolled forward (the server does
+    /// the same at start); a failure is a warning line, and the records stay for the next process.
+    /// </summary>
+    public static async Task FinishRecoveredGoldAsync(Ingestion.Gold.GoldBuilder gold, CliIo io, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await gold.FinishRecoveredAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Core.LakehouseException ex)
+        {
+            await io.Err.WriteLineAsync($"warning: gold owed by a commit recovered after a crash was not rebuilt ({ex.Message}); the next run or server start retries").ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Steps the daily flow runs after ingestion: the built-in gold rebuild (<c>AddDailyFlow</c>).</summary>
     public IEnumerable<Ingestion.Flow.IFlowStep> FlowSteps => _provider.GetServices<Ingestion.Flow.IFlowStep>();
 

@@ -56,6 +56,7 @@ internal static class FlowCommand
         }
 
         using var services = CliServices.Open(dataDir);
+        await CliServices.FinishRecoveredGoldAsync(services.Gold, io, cancellationToken).ConfigureAwait(false);
         var flow = new DailyFlow(services.Runner, services.Store, options, services.FlowSteps);
         var run = await flow.RunAsync(date ?? flow.DateAt(DateTimeOffset.UtcNow), cancellationToken: cancellationToken).ConfigureAwait(false);
         await WriteAsync(io, run, flow.LogPath, json).ConfigureAwait(false);

@@ -45,6 +45,7 @@ internal static class IngestCommand
 
         using var services = CliServices.Open(dataDir);
         services.Runner.Source(source);
+        await CliServices.FinishRecoveredGoldAsync(services.Gold, io, cancellationToken).ConfigureAwait(false);
         var request = new IngestRequest(source, symbols, from, to, Path: path, Seed: seed);
         var result = await CliProgress.RunAsync(io, json, $"ingest {source}", progress =>
             services.Runner.RunAsync(request, new Relay(progress), cancellationToken)).ConfigureAwait(false);

@@ -30,6 +30,7 @@ internal static class ReportCommand
     {
         var symbols = Symbols.NormalizeAll(symbolList);
         var builder = new GoldBuilder(PriceStore.Open(dataDir));
+        await CliServices.FinishRecoveredGoldAsync(builder, io, cancellationToken).ConfigureAwait(false);
         var result = await CliProgress.RunAsync(io, json, "report", progress =>
             builder.BuildAsync(symbols, new Relay(progress), cancellationToken: cancellationToken)).ConfigureAwait(false);
         foreach (var line in json

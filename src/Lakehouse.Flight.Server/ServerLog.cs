@@ -40,6 +40,9 @@ internal static partial class ServerLog
     [LoggerMessage(12, LogLevel.Information, "Cache warmed: {Partitions} partition(s) decoded in {Ms} ms")]
     public static partial void Warmed(ILogger logger, int partitions, long ms);
 
+    [LoggerMessage(14, LogLevel.Information, "Gold rebuilt after crash recovery: {Symbols} symbol(s), {Reports} report(s)")]
+    public static partial void RecoveredGold(ILogger logger, int symbols, int reports);
+
     [LoggerMessage(13, LogLevel.Information, "Serving code warmed: {Calls} read(s) in the process, {LoopbackCalls} DoGet call(s) to its own port, {Methods} method(s) compiled, {Bytes} byte(s) serialised in {Ms} ms ({CpuMs} ms of CPU)")]
     public static partial void ServingWarmed(ILogger logger, int calls, int loopbackCalls, long methods, long bytes, long ms, long cpuMs);
 }

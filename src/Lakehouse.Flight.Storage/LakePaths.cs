@@ -30,6 +30,9 @@ public sealed class LakePaths
     public string LockDir => Path.Combine(MetadataDir, "locks");
     public string JournalDir => Path.Combine(MetadataDir, "journal");
 
+    /// <summary>Commits a recovery pass rolled forward whose follow-up (gold) is not done yet (<see cref="PriceStore.RecoveredCommits"/>).</summary>
+    public string RecoveredDir => Path.Combine(MetadataDir, "recovered");
+
     /// <summary>The write-ahead log of uploads acknowledged before they are applied.</summary>
     public string WalDir => Path.Combine(MetadataDir, "wal");
     /// <summary>Read-optimised compacted copies of the month files (a cache; Hive readers never look under <c>_metadata/</c>).</summary>

@@ -44,7 +44,7 @@ public sealed partial class PriceStore
             // A read-only lake that lacks a bookkeeping folder is still readable.
         }
         var manifests = new ManifestLog(Paths.LockDir);
-        _journal = new Journal(Paths.JournalDir, manifests, Paths.Root);
+        _journal = new Journal(Paths.JournalDir, manifests, Paths.Root, RecordRecovered);
         _index = new PartitionIndex(Paths);
         _copies = new CompactCopies(Paths, logger);
         _cache = new ReadCache(Paths, _index, options.CacheBytes, options.UseCompactCopies ? _copies : null);

@@ -52,6 +52,24 @@ public static partial class CrashWorkload
     public static IReadOnlyList<PriceBar> Days(string symbol, IEnumerable<int> days, int value) =>
         days.Select(d => Bar(symbol, new DateOnly(2024, 1, d), value)).ToArray();
 
+    /// <summary>Business days of 2023 for <paramref name="symbol"/>, prices walking up and down (so returns, SMAs, volatility and drawdowns are all non-trivial).</summary>
+    public static IReadOnlyList<PriceBar> Year(string symbol)
+    {
+        var bars = new List<PriceBar>();
+        var seed = symbol.Aggregate(17, (h, c) => h * 31 + c);
+        var close = 50.0 + seed % 50;
+        for (var d = new DateOnly(2023, 1, 2); d.Year == 2023; d = d.AddDays(1))
+        {
+            if (d.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday)
+            {
+                continue;
+            }
+            close = Math.Round(close * (1 + 0.02 * Math.Sin(d.DayNumber * 0.7 + seed)), 2);
+            bars.Add(new PriceBar(symbol, d, close, close * 1.01, close * 0.99, close, close * 0.98, 1000 + d.DayOfYear, "crash", DateTimeOffset.UnixEpoch));
+        }
+        return bars;
+    }
+
     public static PriceBar Bar(string symbol, DateOnly date, double price) =>
         new(symbol, date, price, price, price, price, price, (long)price, "crash", DateTimeOffset.UnixEpoch);
 }

@@ -7,7 +7,21 @@ using Lakehouse.Flight.Storage;
 // days <dataDir> <rounds> <day,day,...>: upsert Jan 2024 rows for those days, value = round, `rounds` times.
 // wal <dataDir> <firstK>: acknowledge upload k = firstK, firstK+1, ... through the write-ahead log
 // (printing "acked k") while the background applier lands them in commits of a few symbols.
+// promote <dataDir> <sym,sym,...>: one commit of bronze and silver (a DoPut with promote) of a year of
+// varying prices per symbol, printing "committed"; run with LAKEHOUSE_TEST_CRASH_AFTER_COMMIT_POINT=1 the
+// store kills the process at the commit point instead, leaving the journal for the next opener.
 var mode = args[0];
+if (mode == "promote")
+{
+    var promoteStore = PriceStore.Open(args[1]);
+    var bars = PriceBarBatches.ToBatch(args[2].Split(',').SelectMany(CrashWorkload.Year).ToArray());
+    Console.Out.WriteLine("ready");
+    Console.Out.Flush();
+    await promoteStore.WriteAsync([new TableWrite(PriceTables.Bronze, bars, "crash"), new TableWrite(PriceTables.Silver, bars, "crash")]);
+    Console.Out.WriteLine("committed");
+    Console.Out.Flush();
+    return 0;
+}
 if (mode == "wal")
 {
     var walStore = PriceStore.Open(new StoreOptions { DataDir = args[1], UploadApplyChunkRows = CrashWorkload.WalChunkRows });

@@ -10,6 +10,12 @@ internal sealed class ChildProcess : IDisposable
     private readonly object _gate = new();
 
     public ChildProcess(params string[] args)
+        : this(new Dictionary<string, string>(), args)
+    {
+    }
+
+    /// <summary>Starts the child with extra environment variables (e.g. the store's test-only crash hook).</summary>
+    public ChildProcess(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var baseDir = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar);
         var tfm = Path.GetFileName(baseDir);
@@ -25,6 +31,10 @@ internal sealed class ChildProcess : IDisposable
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
         }
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) =>

@@ -44,6 +44,36 @@ public sealed class CrashTests : IDisposable
         Assert.True(nextK > 15, "the child should have committed at least one upsert per round");
     }
 
+    [Fact]
+    public async Task WriteKilledRightAfterItsCommitPoint_IsRolledForwardAndRecordedForGoldUntilSettled()
+    {
+        string[] symbols = ["KA", "KB"];
+        using (var child = new ChildProcess(new Dictionary<string, string> { [Journal.CrashAfterCommitPointVariable] = "1" }, "promote", _lake.Dir, string.Join(',', symbols)))
+        {
+            Assert.True(child.WaitForExit(TimeSpan.FromSeconds(60)));
+            Assert.Equal(137, child.ExitCode);
+        }
+        Assert.Single(Directory.EnumerateFiles(Path.Combine(_lake.Dir, "_metadata", "journal"), "*.json"));
+
+        var first = PriceStore.Open(_lake.Dir);
+        var recovered = Assert.Single(first.RecoveredCommits());
+        // Another process opening the lake before anyone finished the follow-up still sees it.
+        var second = PriceStore.Open(_lake.Dir);
+        Assert.Equal([recovered.Id], second.RecoveredCommits().Select(c => c.Id));
+        Assert.Equal(symbols.Sum(s => CrashWorkload.Year(s).Count), first.Read(PriceQuery.Create(symbols: symbols)).Sum(b => b.Length));
+        Assert.Equal([("bronze", "KA"), ("bronze", "KB"), ("silver", "KA"), ("silver", "KB")],
+            recovered.Reports.Select(r => (r.Layer, r.Symbol)).Order());
+        Assert.All(recovered.Reports, r => Assert.Equal(CrashWorkload.Year(r.Symbol).Count, r.Inserted));
+        Assert.Equal(2, first.ReadManifest(PriceTables.Silver).Count);
+
+        second.SettleRecovered(recovered);
+
+        Assert.False(first.HasRecoveredCommits);
+        Assert.Empty(PriceStore.Open(_lake.Dir).RecoveredCommits());
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_lake.Dir, "_metadata", "journal")));
+        await first.Housekeeping;
+    }
+
     /// <summary>Every partition opens; all rows of all symbols carry one generation K; row counts are those of K.</summary>
     private int AssertConsistentGeneration(PriceStore store)
     {

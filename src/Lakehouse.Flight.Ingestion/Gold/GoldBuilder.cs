@@ -78,6 +78,36 @@ public sealed class GoldBuilder(PriceStore store)
     }
 
     /// <summary>
+    /// Finishes what commits rolled forward after a crash promised (<see cref="PriceStore.RecoveredCommits"/>):
+    /// rebuilds gold of the symbols whose silver prices they changed (and of symbols whose gold commit was
+    /// rolled forward, whose report files may be older), under each commit's run id, then settles the commit.
+    /// A failure leaves the commits unsettled for the next pass or start. Returns the gold reports written.
+    /// </summary>
+    public async Task<IReadOnlyList<StorageReport>> FinishRecoveredAsync(CancellationToken cancellationToken = default)
+    {
+        var written = new List<StorageReport>();
+        foreach (var commit in store.RecoveredCommits())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var symbols = ChangedSymbols(commit.Reports)
+                .Concat(commit.Reports.Where(r => r.Layer == "gold").Select(r => r.Symbol))
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            if (symbols.Length > 0)
+            {
+                var held = store.Plan(PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols), cancellationToken)
+                    .Select(p => p.Symbol).ToArray();
+                if (held.Length > 0)
+                {
+                    var runId = commit.Reports.Count > 0 ? commit.Reports[0].RunId : null;
+                    written.AddRange((await BuildAsync(held, progress: null, runId, cancellationToken).ConfigureAwait(false)).Reports);
+                }
+            }
+            store.SettleRecovered(commit);
+        }
+        return written;
+    }
+
+    /// <summary>
     /// Rebuilds gold tables and reports for <paramref name="symbols"/> (empty: every symbol silver holds).
     /// </summary>
     /// <exception cref="LakehouseException">NotFound when a symbol asked for has no silver rows.</exception>

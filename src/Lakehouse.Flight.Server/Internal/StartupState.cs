@@ -12,6 +12,13 @@ internal sealed class StartupState(PriceStore store, LakehouseServerOptions opti
 {
     private volatile bool _cacheDone = !options.WarmCache;
     private volatile bool _codeDone = !options.WarmCache || !options.WarmServing;
+    private volatile bool _goldDone = true;
+
+    /// <summary>Commits rolled forward at start still owe their gold (Jobs/RecoveredGold): health says warming until it is rebuilt.</summary>
+    public void GoldPending() => _goldDone = false;
+
+    /// <summary>The gold owed by recovered commits is rebuilt (or the attempt failed and is logged).</summary>
+    public void GoldDone() => _goldDone = true;
 
     /// <summary>The warm-up is over (done, failed or cancelled): nothing more is loading for the cache.</summary>
     public void CacheDone() => _cacheDone = true;
@@ -20,9 +27,9 @@ internal sealed class StartupState(PriceStore store, LakehouseServerOptions opti
     public void CodeDone() => _codeDone = true;
 
     /// <summary><c>ok</c>, <c>warming</c>, or <c>failed</c> when listing the lake failed.</summary>
-    public string State => store.Ready.IsFaulted ? "failed" : store.IsReady && _cacheDone && _codeDone ? "ok" : "warming";
+    public string State => store.Ready.IsFaulted ? "failed" : store.IsReady && _cacheDone && _codeDone && _goldDone ? "ok" : "warming";
 
-    /// <summary>What is still loading: <c>index</c>, <c>cache</c>, <c>code</c> (the serving code's warm-up).</summary>
+    /// <summary>What is still loading: <c>index</c>, <c>cache</c>, <c>code</c> (the serving code's warm-up), <c>gold</c> (owed by recovered commits).</summary>
     public IReadOnlyList<string> Loading
     {
         get
@@ -39,6 +46,10 @@ internal sealed class StartupState(PriceStore store, LakehouseServerOptions opti
             if (!_codeDone)
             {
                 loading.Add("code");
+            }
+            if (!_goldDone)
+            {
+                loading.Add("gold");
             }
             return loading;
         }

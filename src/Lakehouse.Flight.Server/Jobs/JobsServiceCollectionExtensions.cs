@@ -21,6 +21,8 @@ internal static class JobsServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<JobService>());
         services.AddSingleton<UploadApplier>();
         services.AddHostedService(sp => sp.GetRequiredService<UploadApplier>());
+        services.AddSingleton<RecoveredGold>();
+        services.AddHostedService(sp => sp.GetRequiredService<RecoveredGold>());
         services.AddSingleton<DailyFlowScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<DailyFlowScheduler>());
         return services;

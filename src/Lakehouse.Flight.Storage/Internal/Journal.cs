@@ -14,14 +14,33 @@ internal sealed class Journal
     private readonly string _dir;
     private readonly ManifestLog _manifests;
 
-    public Journal(string dir, ManifestLog manifests, string root)
+    /// <param name="dir">The journal folder.</param>
+    /// <param name="manifests">Where committed manifest lines are appended.</param>
+    /// <param name="root">The lake's root (one syncfs for many renames).</param>
+    /// <param name="rolledForward">
+    /// Called with a journal's name and manifest lines once recovery has applied it, before the journal is
+    /// deleted: what it records there survives a crash right after (the store records it for gold).
+    /// </param>
+    public Journal(string dir, ManifestLog manifests, string root, Action<string, ManifestAppend[]>? rolledForward = null)
     {
         _dir = dir;
         _manifests = manifests;
         _root = root;
+        _rolledForward = rolledForward;
     }
 
     private readonly string _root;
+    private readonly Action<string, ManifestAppend[]>? _rolledForward;
+
+    /// <summary>
+    /// TEST ONLY: with <c>LAKEHOUSE_TEST_CRASH_AFTER_COMMIT_POINT=1</c> in its environment a process SIGKILLs
+    /// itself right after its first journal is durable (the commit point), before any rename: the crash the
+    /// roll-forward exists for, at a deterministic instant (tests/Lakehouse.Flight.IntegrationTests/GoldRecoveryTests).
+    /// Never set it for a real server.
+    /// </summary>
+    internal const string CrashAfterCommitPointVariable = "LAKEHOUSE_TEST_CRASH_AFTER_COMMIT_POINT";
+
+    private static readonly bool CrashAfterCommitPoint = Environment.GetEnvironmentVariable(CrashAfterCommitPointVariable) == "1";
 
     /// <summary>
     /// Journals this process is committing now, across every store it opened. A journal with our pid is
@@ -70,6 +89,12 @@ internal sealed class Journal
             {
                 DurableFile.TryDelete(path);
                 throw;
+            }
+            if (CrashAfterCommitPoint)
+            {
+                // SIGKILL: no finally block, no flush, nothing renamed.
+                System.Diagnostics.Process.GetCurrentProcess().Kill();
+                Thread.Sleep(Timeout.Infinite);
             }
             try
             {
@@ -172,6 +197,9 @@ internal sealed class Journal
             if (record is not null)
             {
                 Apply(record, recovering: true);
+                // Recorded durably before the journal goes: a crash between the two leaves the journal, and the
+                // next pass records it again (same name, replaced whole).
+                _rolledForward?.Invoke(name, record.Manifests);
                 applied.AddRange(record.Manifests);
             }
             File.Delete(path);
