@@ -17,6 +17,12 @@ public enum LakehouseErrorKind
 
     /// <summary>The data dir cannot be written (read-only file system, no permission).</summary>
     FailedPrecondition,
+
+    /// <summary>
+    /// The content of a file the request names cannot be used (a legacy file that is no Parquet, DECIMAL price
+    /// columns): clients see it as InvalidArgument, and the CLI exits 1 (a data error), not 2 (a usage error).
+    /// </summary>
+    InvalidData,
 }
 
 /// <summary>
@@ -31,4 +37,7 @@ public sealed class LakehouseException : Exception
     public LakehouseErrorKind Kind { get; }
 
     public static LakehouseException Invalid(string message) => new(LakehouseErrorKind.InvalidArgument, message);
+
+    /// <summary>A file's content that cannot be used (<see cref="LakehouseErrorKind.InvalidData"/>).</summary>
+    public static LakehouseException InvalidData(string message, Exception? inner = null) => new(LakehouseErrorKind.InvalidData, message, inner);
 }

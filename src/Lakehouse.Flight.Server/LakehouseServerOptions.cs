@@ -78,6 +78,13 @@ public sealed class LakehouseServerOptions
     /// </summary>
     public long PendingUploadBytes { get; set; } = 512L << 20;
 
+    /// <summary>
+    /// Folders whose files actions may name (<c>migrate-legacy</c>'s legacy file and manifest, <c>ingest</c>'s CSV
+    /// path); a relative name is taken under the first. Empty (the default): the data dir's <c>import/</c> folder.
+    /// Anything outside (after resolving <c>..</c> and symlinks) is refused with PERMISSION_DENIED.
+    /// </summary>
+    public List<string> ImportRoots { get; set; } = [];
+
     public AuthOptions Auth { get; set; } = new();
 
     /// <summary>The Yahoo source (<c>Lakehouse:Yahoo:BaseUrl</c>, <c>RequestsPerSecond</c>, retries, timeouts).</summary>
@@ -151,6 +158,10 @@ public sealed class LakehouseServerOptions
         if (CertificateKeyPath is { Length: > 0 } key && !File.Exists(key))
         {
             throw LakehouseException.Invalid($"Lakehouse:CertificateKeyPath '{key}' does not exist");
+        }
+        if (ImportRoots.Any(string.IsNullOrWhiteSpace))
+        {
+            throw LakehouseException.Invalid("Lakehouse:ImportRoots has an empty entry: list folders, e.g. Lakehouse__ImportRoots__0=/srv/imports");
         }
         Auth.Validate();
         if (Yahoo.Validate() is { Count: > 0 } yahoo)

@@ -19,6 +19,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<LakehouseServerOptions>, ServerOptionsValidation>();
         services.AddSingleton(new TokenService(options.Auth));
         services.AddSingleton<FlightMetrics>();
+        services.AddSingleton<ImportRoots>();
         services.AddSingleton<DoGetStreamer>();
         services.AddSingleton<FastDoGet>();
         services.AddSingleton<FlightRequestGuard>();

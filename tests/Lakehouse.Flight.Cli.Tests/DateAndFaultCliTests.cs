@@ -80,6 +80,23 @@ public sealed class DateAndFaultCliTests : IDisposable
              bronze.GetProperty("rows").GetInt64(), bronze.GetProperty("partitions").GetInt64()));
     }
 
+    [Fact]
+    public async Task Migrate_LegacyFileWithDecimalPrices_ExitsOneWithItsMessage()
+    {
+        var legacy = Path.Combine(_dir, "old", "prices_daily.parquet");
+        Directory.CreateDirectory(Path.GetDirectoryName(legacy)!);
+        WriteDecimalLegacyFile(legacy);
+
+        var (code, _, stderr) = await Run("migrate", "--from", legacy);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("decimal", stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("close", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "silver")));
+    }
+
     [Storage.Tests.TmpfsFact]
     public async Task IngestAndReport_OnAReadOnlyDataDir_ExitOneWithTheReadOnlyLineAndNoPath()
     {
@@ -114,5 +131,39 @@ public sealed class DateAndFaultCliTests : IDisposable
         {
             disk.RemountReadOnly(false);
         }
+    }
+
+    /// <summary>A legacy file whose price columns are DECIMAL(10,2), as some exports write money.</summary>
+    private static void WriteDecimalLegacyFile(string path)
+    {
+        var dec = new Decimal128Type(10, 2);
+        var schema = new Schema.Builder()
+            .Field(b => b.Name("symbol").DataType(StringType.Default))
+            .Field(b => b.Name("date").DataType(Date32Type.Default))
+            .Field(b => b.Name("open").DataType(dec))
+            .Field(b => b.Name("high").DataType(dec))
+            .Field(b => b.Name("low").DataType(dec))
+            .Field(b => b.Name("close").DataType(dec))
+            .Field(b => b.Name("volume").DataType(Int64Type.Default))
+            .Build();
+        Decimal128Array Prices(params decimal[] values)
+        {
+            var b = new Decimal128Array.Builder(dec);
+            foreach (var v in values)
+            {
+                b.Append(v);
+            }
+            return b.Build();
+        }
+        var batch = new RecordBatch(schema,
+        [
+            new StringArray.Builder().Append("DEC").Append("DEC").Build(),
+            new Date32Array.Builder().Append(new DateOnly(2024, 1, 2)).Append(new DateOnly(2024, 1, 3)).Build(),
+            Prices(10.00m, 10.50m), Prices(11.00m, 11.50m), Prices(9.50m, 10.00m), Prices(10.50m, 11.00m),
+            new Int64Array.Builder().Append(100).Append(200).Build(),
+        ], 2);
+        using var writer = new ParquetSharp.Arrow.FileWriter(path, schema);
+        writer.WriteRecordBatch(batch);
+        writer.Close();
     }
 }

@@ -104,7 +104,12 @@ public sealed class MigrateLegacyActionTests : IDisposable
         var legacy = Path.Combine(_dir, "old", "prices_daily.parquet");
         Directory.CreateDirectory(Path.GetDirectoryName(legacy)!);
         var fixture = LegacyFixture.Write(legacy, symbols: 12, days: 40);
-        await using var server = await LakehouseServer.BuildAsync(new LakehouseServerOptions { DataDir = Path.Combine(_dir, "lake"), Host = "127.0.0.1", FlightPort = 0, HttpPort = 0 });
+        await using var server = await LakehouseServer.BuildAsync(new LakehouseServerOptions
+        {
+            DataDir = Path.Combine(_dir, "lake"), Host = "127.0.0.1", FlightPort = 0, HttpPort = 0,
+            // The legacy file's folder is an import root: actions read server files only there.
+            ImportRoots = [Path.GetDirectoryName(legacy)!],
+        });
         var flight = await server.StartAsync(CancellationToken.None);
         using var client = new Lakehouse.Flight.Client.LakehouseClient(new Uri($"grpc://127.0.0.1:{flight.Port}"));
 

@@ -21,6 +21,8 @@ public sealed class OptionsTests
             ["Lakehouse:Auth:Users:0:Password"] = "pw",
             ["Lakehouse:Auth:Users:0:Role"] = "writer",
             ["Lakehouse:Auth:Tokens:0:Token"] = "0123456789abcdef",
+            ["Lakehouse:ImportRoots:0"] = "/srv/imports",
+            ["Lakehouse:ImportRoots:1"] = "/mnt/vendor",
         }).Build();
 
         var options = LakehouseServerOptions.FromConfiguration(config);
@@ -30,6 +32,7 @@ public sealed class OptionsTests
         Assert.Equal("ann", Assert.Single(options.Auth.Users).Name);
         Assert.Equal("reader", Assert.Single(options.Auth.Tokens).Role);
         Assert.True(options.Auth.Enabled);
+        Assert.Equal(["/srv/imports", "/mnt/vendor"], options.ImportRoots);
     }
 
     [Theory]
@@ -39,6 +42,7 @@ public sealed class OptionsTests
     [InlineData("role", "role 'admin' is not one of reader, writer")]
     [InlineData("short-token", "at least 16 characters")]
     [InlineData("cert", "Lakehouse:CertificatePath '/nope.pfx' does not exist")]
+    [InlineData("import", "Lakehouse:ImportRoots has an empty entry")]
     public void Validate_BadSetting_NamesIt(string kind, string expected)
     {
         var o = new LakehouseServerOptions();
@@ -50,6 +54,7 @@ public sealed class OptionsTests
             case "role": o.Auth.Users.Add(new UserOptions { Name = "a", Password = "b", Role = "admin" }); break;
             case "short-token": o.Auth.Tokens.Add(new TokenOptions { Token = "short" }); break;
             case "cert": o.CertificatePath = "/nope.pfx"; break;
+            case "import": o.ImportRoots.Add(" "); break;
         }
 
         var ex = Assert.Throws<LakehouseException>(o.Validate);
@@ -76,6 +81,9 @@ public sealed class OptionsTests
     [InlineData(LakehouseErrorKind.PermissionDenied, StatusCode.PermissionDenied)]
     [InlineData(LakehouseErrorKind.Unimplemented, StatusCode.Unimplemented)]
     [InlineData(LakehouseErrorKind.ResourceExhausted, StatusCode.ResourceExhausted)]
+    [InlineData(LakehouseErrorKind.InvalidData, StatusCode.InvalidArgument)]
+    [InlineData(LakehouseErrorKind.FailedPrecondition, StatusCode.FailedPrecondition)]
+    [InlineData(LakehouseErrorKind.DiskFull, StatusCode.ResourceExhausted)]
     public void ToStatus_MapsEveryKind(LakehouseErrorKind kind, StatusCode expected)
     {
         Assert.Equal(expected, ErrorMapper.ToStatusCode(kind));
@@ -87,5 +95,32 @@ public sealed class OptionsTests
         Schema s = PriceTables.Silver.Project(["date"]);
 
         Assert.Equal((1 << 20) / 4, DoGetStreamer.RowsPerMessage(s, 1 << 20));
+    }
+
+    [Fact]
+    public void ImportRoots_DefaultIsTheDataDirsImportFolder_AndRealPathFollowsLinksAndDotDot()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "lakehouse-roots-" + Guid.NewGuid().ToString("N"));
+        var outside = Path.Combine(dir, "outside");
+        Directory.CreateDirectory(Path.Combine(dir, "lake", "import", "sub"));
+        Directory.CreateDirectory(outside);
+        File.WriteAllText(Path.Combine(outside, "f.parquet"), "x");
+        Directory.CreateSymbolicLink(Path.Combine(dir, "lake", "import", "sub", "out"), "../../../outside");
+        try
+        {
+            var roots = new ImportRoots(new LakehouseServerOptions { DataDir = Path.Combine(dir, "lake") });
+
+            Assert.Equal([Path.Combine(dir, "lake", "import")], roots.Roots);
+            Assert.Equal(Path.Combine(dir, "lake", "import", "sub", "a.parquet"), roots.Resolve("sub/x/../a.parquet", "from"));
+            Assert.Equal(Path.Combine(outside, "f.parquet"), ImportRoots.RealPath(Path.Combine(dir, "lake", "import", "sub", "out", "f.parquet")));
+            var ex = Assert.Throws<LakehouseException>(() => roots.Resolve("sub/out/f.parquet", "from"));
+            Assert.Equal(LakehouseErrorKind.PermissionDenied, ex.Kind);
+            Assert.Contains("Lakehouse:ImportRoots", ex.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(dir, ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 }

@@ -40,7 +40,7 @@ public sealed partial class LegacyMigration
             throw LakehouseException.Invalid("chunk sizes must be at least 1");
         }
         var fixedSource = request.Source is null ? null : Sources.Normalize(request.Source);
-        using var file = LegacyFile.Open(request.From);
+        using var file = LegacyFile.Open(request.From, request.FromDisplay ?? request.From);
         var run = new RunState(file, fixedSource, request.DryRun, PriceStore.NewRunId());
 
         await ScanAsync(run, progress, cancellationToken).ConfigureAwait(false);
@@ -60,7 +60,7 @@ public sealed partial class LegacyMigration
         {
             RunId = run.RunId,
             DryRun = request.DryRun,
-            From = request.From,
+            From = request.FromDisplay ?? request.From,
             Symbols = order.Length,
             RowsRead = file.Rows,
             RowsMigrated = run.RowsMigrated,

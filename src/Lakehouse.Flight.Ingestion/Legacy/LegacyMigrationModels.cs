@@ -12,6 +12,12 @@ public sealed record LegacyMigrationRequest(string From, string? LegacyManifest 
 {
     public const string DefaultSource = "legacy";
 
+    /// <summary>
+    /// How messages and the result name the legacy file (default <see cref="From"/>): the server passes the
+    /// name the caller gave, so no answer carries the resolved server path.
+    /// </summary>
+    public string? FromDisplay { get; init; }
+
     /// <summary>Symbols per commit (each commit is atomic; a rerun after a crash redoes at most one chunk's work).</summary>
     public int ChunkSymbols { get; init; } = 50;
 

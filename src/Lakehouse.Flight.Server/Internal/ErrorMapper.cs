@@ -13,7 +13,7 @@ internal static class ErrorMapper
 {
     public static StatusCode ToStatusCode(LakehouseErrorKind kind) => kind switch
     {
-        LakehouseErrorKind.InvalidArgument => StatusCode.InvalidArgument,
+        LakehouseErrorKind.InvalidArgument or LakehouseErrorKind.InvalidData => StatusCode.InvalidArgument,
         LakehouseErrorKind.NotFound => StatusCode.NotFound,
         LakehouseErrorKind.Conflict => StatusCode.Aborted,
         LakehouseErrorKind.Unavailable => StatusCode.Unavailable,

@@ -16,7 +16,7 @@ internal sealed partial class LakehouseFlightService
         new("ingest", "Fetch bars from a source into bronze and promote them to silver (writer). Body: {\"source\":\"synthetic\",\"symbols\":[\"AAPL\"],\"date_from\":\"2024-01-01\",\"date_to\":\"2024-03-31\",\"promote\":true}. Streams {\"progress\":...} results, one per commit of up to 10 symbols (each commit atomic; a symbol that fails is listed in \"failed\" and does not stop the others); the last result is the JSON array of StorageReports."),
         new("promote", "Re-derive silver from bronze: per (symbol, date) the row landed last wins (writer). Body: {\"source\":\"vendor_x\",\"symbols\":[],\"date_from\":\"\",\"date_to\":\"\"}. Result: JSON array of StorageReports."),
         new("build-gold", "Rebuild the gold tables (prices_monthly, daily_metrics) and gold/reports/{SYMBOL}_daily_report.csv from silver (writer). Body: {\"symbols\":[\"AAPL\"]} (empty or no body = every silver symbol). Only year files and reports whose content changed are rewritten. Streams {\"progress\":...} results, one per commit of up to 10 symbols; the last result is the JSON array of StorageReports (gold layer; unchanged rows counted as unchanged)."),
-        new("migrate-legacy", "Move the prototype's single file into bronze (source legacy) and silver, a commit per chunk of symbols (writer). Body: {\"from\":\"data/prices_daily.parquet\",\"source\":\"\",\"dry_run\":false} (server-side paths). Streams {\"progress\":...} results; the last result is {\"reports\":[StorageReports],\"migration\":{counts, duplicates, invalid rows with reasons, manifest copy, per-symbol verification}}. Rerunning changes nothing; a run cut short resumes."),
+        new("migrate-legacy", "Move the prototype's single file into bronze (source legacy) and silver, a commit per chunk of symbols (writer). Body: {\"from\":\"prices_daily.parquet\",\"source\":\"\",\"dry_run\":false} (a server file under Lakehouse:ImportRoots, default the data dir's import/ folder; relative names are taken there). Streams {\"progress\":...} results; the last result is {\"reports\":[StorageReports],\"migration\":{counts, duplicates, invalid rows with reasons, manifest copy, per-symbol verification}}. Rerunning changes nothing; a run cut short resumes."),
         new("upload-status", "Where an upload acknowledged with {\"wait\":false} stands (reader). Body: {\"run_id\":\"...\",\"wait\":true} (wait blocks until it is applied). Result: {\"run_id\",\"state\":\"pending|applying|applied|failed\",\"rows\",\"error\",\"reports\":[StorageReports committed so far]}."),
         new("stats", "Symbols, partitions, rows and date span of each table. No body. Result: JSON array."),
         new("manifest", "Recent manifest lines. Body: {\"layer\":\"silver\",\"table\":\"prices_daily\",\"limit\":50}. Result: JSON array of StorageReports, oldest first."),
@@ -125,7 +125,8 @@ internal sealed partial class LakehouseFlightService
             PriceQuery.ParseDate(r.DateFrom, "date_from"),
             PriceQuery.ParseDate(r.DateTo, "date_to"),
             Promote: r.Promote || !PromoteGivenInJson(body),
-            Path: string.IsNullOrWhiteSpace(r.Path) ? null : r.Path,
+            // A server-side CSV file or folder: only under the import roots.
+            Path: string.IsNullOrWhiteSpace(r.Path) ? null : imports.Resolve(r.Path, "path"),
             Seed: r.Seed == 0 ? 42 : r.Seed);
         if (symbols.Count == 0 && request.Path is null)
         {
@@ -221,8 +222,13 @@ internal sealed partial class LakehouseFlightService
         {
             throw LakehouseException.Invalid("migrate-legacy needs the legacy file, e.g. {\"from\":\"data/prices_daily.parquet\"}");
         }
-        var request = new LegacyMigrationRequest(r.From, string.IsNullOrWhiteSpace(r.LegacyManifest) ? null : r.LegacyManifest,
-            string.IsNullOrWhiteSpace(r.Source) ? null : r.Source, r.DryRun);
+        // Server files only under the import roots (the manifest beside the file too: _manifests/ may be a link out).
+        var from = imports.Resolve(r.From, "from");
+        var manifest = imports.Resolve(string.IsNullOrWhiteSpace(r.LegacyManifest) ? LegacyMigration.DefaultManifestFor(from) : r.LegacyManifest, "legacy_manifest");
+        var request = new LegacyMigrationRequest(from, manifest, string.IsNullOrWhiteSpace(r.Source) ? null : r.Source, r.DryRun)
+        {
+            FromDisplay = r.From.Trim(),
+        };
         var updates = System.Threading.Channels.Channel.CreateUnbounded<MigrationProgress>();
         var run = Task.Run(async () =>
         {

@@ -18,7 +18,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// </summary>
 internal sealed partial class LakehouseFlightService(
     PriceStore store, IngestionRunner runner, GoldBuilder gold, Jobs.JobService jobs, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
-    FlightMetrics metrics, StartupState startup, ILogger<LakehouseFlightService> logger) : FlightServer
+    FlightMetrics metrics, StartupState startup, ImportRoots imports, ILogger<LakehouseFlightService> logger) : FlightServer
 {
     private readonly StartupState _startup = startup;
     private readonly PriceStore _store = store;

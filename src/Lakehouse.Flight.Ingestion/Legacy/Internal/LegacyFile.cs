@@ -14,12 +14,12 @@ internal sealed class LegacyFile : IDisposable
 {
     private readonly ParquetSharp.Arrow.FileReader _reader;
 
-    private LegacyFile(ParquetSharp.Arrow.FileReader reader, string path)
+    private LegacyFile(ParquetSharp.Arrow.FileReader reader, string path, string display)
     {
         _reader = reader;
         Path = path;
         Schema = reader.Schema;
-        Layout = LegacyLayout.Resolve(Schema, path);
+        Layout = LegacyLayout.Resolve(Schema, display);
         RowGroups = reader.NumRowGroups;
         Rows = reader.ParquetReader.FileMetaData.NumRows;
     }
@@ -30,11 +30,14 @@ internal sealed class LegacyFile : IDisposable
     public int RowGroups { get; }
     public long Rows { get; }
 
-    public static LegacyFile Open(string path)
+    /// <param name="path">The file to read.</param>
+    /// <param name="display">How messages name it (the name the caller gave; never a resolved server path it did not).</param>
+    public static LegacyFile Open(string path, string? display = null)
     {
+        display ??= path;
         if (!File.Exists(path))
         {
-            throw new LakehouseException(LakehouseErrorKind.NotFound, $"legacy file {path} does not exist: pass --from data/prices_daily.parquet");
+            throw new LakehouseException(LakehouseErrorKind.NotFound, $"legacy file {display} does not exist: pass --from data/prices_daily.parquet");
         }
         ParquetSharp.Arrow.FileReader reader;
         try
@@ -43,11 +46,11 @@ internal sealed class LegacyFile : IDisposable
         }
         catch (ParquetSharp.ParquetException ex)
         {
-            throw LakehouseException.Invalid($"{path} is not a readable Parquet file: {ex.Message.Split('\n')[0]}");
+            throw LakehouseException.InvalidData($"{display} is not a readable Parquet file: {ParquetError(ex)}", ex);
         }
         try
         {
-            return new LegacyFile(reader, path);
+            return new LegacyFile(reader, path, display);
         }
         catch
         {
@@ -69,6 +72,24 @@ internal sealed class LegacyFile : IDisposable
     }
 
     public void Dispose() => _reader.Dispose();
+
+    /// <summary>
+    /// What Arrow C++ said, without the native exception's mangled type name (<c>N7parquet22ParquetStatusExceptionE</c>)
+    /// or a path: Parquet's own sentence ("Parquet magic bytes not found in footer...") is what a user can act on.
+    /// </summary>
+    internal static string ParquetError(Exception ex)
+    {
+        var text = ex.Message.Split('\n')[0];
+        var quoted = System.Text.RegularExpressions.Regex.Match(text, @"message:\s*'(?<m>[^']*)'");
+        if (quoted.Success)
+        {
+            text = quoted.Groups["m"].Value;
+        }
+        text = System.Text.RegularExpressions.Regex.Replace(text, @"\bN\d+[A-Za-z_]\w*E\b", "");
+        text = System.Text.RegularExpressions.Regex.Replace(text, @"(?<=^|[\s'""(])/[^\s'""]+", "(the file)");
+        text = text.Trim(' ', ':', '(', ')', '.');
+        return text.Length == 0 ? "its footer or metadata could not be decoded" : text;
+    }
 }
 
 /// <summary>Values out of whatever Arrow type a legacy column has.</summary>
@@ -80,7 +101,7 @@ internal static class LegacyValues
     {
         StringArray s => s.IsNull(i) ? null : s.GetString(i),
         DictionaryArray d => d.IsNull(i) ? null : String(d.Dictionary, Index(d.Indices, i)),
-        _ => throw LakehouseException.Invalid($"a text column has type {array.Data.DataType.Name}; expected a string column"),
+        _ => throw LakehouseException.InvalidData($"a text column has type {array.Data.DataType.Name}; expected a string column"),
     };
 
     public static double? Double(IArrowArray array, int i)
@@ -95,7 +116,7 @@ internal static class LegacyValues
             FloatArray f => f.Values[i],
             Int64Array l => l.Values[i],
             Int32Array n => n.Values[i],
-            _ => throw LakehouseException.Invalid($"a price column has type {array.Data.DataType.Name}; expected float64"),
+            _ => throw LakehouseException.InvalidData($"a price column has type {array.Data.DataType.Name}; expected float64"),
         };
     }
 
@@ -124,7 +145,7 @@ internal static class LegacyValues
             case DoubleArray or UInt64Array:
                 return false;
             default:
-                throw LakehouseException.Invalid($"the volume column has type {array.Data.DataType.Name}; expected int64");
+                throw LakehouseException.InvalidData($"the volume column has type {array.Data.DataType.Name}; expected int64");
         }
     }
 
@@ -163,7 +184,7 @@ internal static class LegacyValues
                 error = $"date '{text}' is not an ISO date";
                 return null;
             default:
-                throw LakehouseException.Invalid($"the date column has type {array.Data.DataType.Name}; expected date32 or timestamp");
+                throw LakehouseException.InvalidData($"the date column has type {array.Data.DataType.Name}; expected date32 or timestamp");
         }
     }
 
@@ -195,6 +216,6 @@ internal static class LegacyValues
         UInt8Array a => a.Values[i],
         UInt16Array a => a.Values[i],
         UInt32Array a => (int)a.Values[i],
-        _ => throw LakehouseException.Invalid($"dictionary indices of type {indices.Data.DataType.Name} are not supported"),
+        _ => throw LakehouseException.InvalidData($"dictionary indices of type {indices.Data.DataType.Name} are not supported"),
     };
 }

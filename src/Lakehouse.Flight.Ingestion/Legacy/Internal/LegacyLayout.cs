@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Apache.Arrow.Types;
 using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Ingestion.Legacy.Internal;
@@ -38,14 +39,64 @@ internal sealed record LegacyLayout(int Symbol, int Date, int Open, int High, in
         if (layout.Volume < 0) { missing.Add("volume"); }
         if (missing.Count > 0)
         {
-            throw LakehouseException.Invalid(
+            throw LakehouseException.InvalidData(
                 $"{file} is not a legacy prices file: no column for {string.Join(", ", missing)}; it has {string.Join(", ", schema.FieldsList.Select(f => f.Name))}");
         }
+        CheckTypes(schema, layout, file);
         var used = layout.Columns.ToHashSet();
         // Pandas index columns (__index_level_0__) and extra columns are not data we keep; the report names them.
         var ignored = schema.FieldsList.Where((_, i) => !used.Contains(i)).Select(f => f.Name).ToArray();
         return layout with { Ignored = ignored };
     }
+
+    /// <summary>
+    /// Refuses, before a row is read, a column whose type the migration cannot read losslessly (DECIMAL prices,
+    /// string volumes): a data error naming the column and its type, not a usage error.
+    /// </summary>
+    private static void CheckTypes(Schema schema, LegacyLayout layout, string file)
+    {
+        var bad = new List<string>();
+        var wanted = new SortedSet<string>(StringComparer.Ordinal);
+        void Check(int index, string expected, Func<IArrowType, bool> ok)
+        {
+            if (index < 0)
+            {
+                return;
+            }
+            var field = schema.FieldsList[index];
+            var type = field.DataType is DictionaryType d ? d.ValueType : field.DataType;
+            if (!ok(type))
+            {
+                bad.Add($"'{field.Name}' ({Describe(field.DataType)})");
+                wanted.Add(expected);
+            }
+        }
+        static bool Price(IArrowType t) => t.TypeId is ArrowTypeId.Double or ArrowTypeId.Float or ArrowTypeId.Int64 or ArrowTypeId.Int32;
+        Check(layout.Symbol, "strings for symbol and source", t => t.TypeId is ArrowTypeId.String);
+        Check(layout.Source, "strings for symbol and source", t => t.TypeId is ArrowTypeId.String);
+        Check(layout.Date, "date32, date64, timestamps or ISO date strings for the date",
+            t => t.TypeId is ArrowTypeId.Date32 or ArrowTypeId.Date64 or ArrowTypeId.Timestamp or ArrowTypeId.String);
+        foreach (var price in new[] { layout.Open, layout.High, layout.Low, layout.Close, layout.AdjClose })
+        {
+            Check(price, "float64 prices (or float32, int64, int32)", Price);
+        }
+        Check(layout.Volume, "int64 volumes (or int32, uint64, whole float64)",
+            t => t.TypeId is ArrowTypeId.Int64 or ArrowTypeId.Int32 or ArrowTypeId.UInt64 or ArrowTypeId.Double);
+        if (bad.Count > 0)
+        {
+            throw LakehouseException.InvalidData(
+                $"{file}: column(s) {string.Join(", ", bad)} cannot be migrated losslessly: the migration reads {string.Join("; ", wanted)}. "
+                + "Convert them (pandas: df[col] = df[col].astype(float)) and migrate again");
+        }
+    }
+
+    private static string Describe(IArrowType type) => type switch
+    {
+        Decimal128Type d => $"decimal128({d.Precision}, {d.Scale})",
+        Decimal256Type d => $"decimal256({d.Precision}, {d.Scale})",
+        DictionaryType d => $"dictionary<{Describe(d.ValueType)}>",
+        _ => type.Name,
+    };
 
     private static string Key(string name) =>
         new(name.Where(c => c is not (' ' or '_' or '-')).Select(char.ToLowerInvariant).ToArray());
