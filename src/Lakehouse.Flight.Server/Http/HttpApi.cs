@@ -33,7 +33,7 @@ internal static class HttpApi
                 "stream (Accept: application/vnd.apache.arrow.stream); q-values are honoured; 406 when nothing in Accept is served.")
             .WithQueryParameters(DailyParameters);
         api.MapJobsApi();
-        app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness (status), readiness (state: ok, or warming with what is loading) and dataset totals; no authentication.");
+        app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness (status) and readiness (state: ok, or warming with what is loading) to anyone; partition and dataset totals too with valid credentials when authentication is on.");
     }
 
     /// <summary>The formats of /prices/daily, the default first.</summary>
@@ -121,19 +121,41 @@ internal static class HttpApi
     }
 
     /// <summary>
-    /// Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened.
-    /// Unauthenticated, so it names no server path.
+    /// Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened. Liveness
+    /// needs no credentials; with auth on, what the lake holds (partitions, symbols per dataset) is told only
+    /// to a caller whose credentials are valid (a missing or wrong one still gets liveness). Names no server path.
     /// </summary>
-    private static IResult GetHealth(PriceStore store, StartupState startup)
+    private static IResult GetHealth(HttpContext http, PriceStore store, StartupState startup, TokenService tokens)
     {
         var health = new Dictionary<string, object?>();
         startup.Describe(health);
+        if (!tokens.Enabled || Authenticated(tokens, http.Request.Headers.Authorization.ToString()))
+        {
+            startup.DescribeLake(health);
+        }
+        else
+        {
+            return Results.Ok(health);
+        }
         if (store.IsReady)
         {
             // Counted from the whole index only: while it is listed, a partial count would mislead.
             health["datasets"] = store.Catalog.Tables.Select(t => new { layer = Layers.Name(t.Layer), table = t.Name, symbols = store.SymbolCount(t) }).ToList();
         }
         return Results.Ok(health);
+    }
+
+    private static bool Authenticated(TokenService tokens, string header)
+    {
+        try
+        {
+            tokens.Authenticate(header);
+            return true;
+        }
+        catch (LakehouseException)
+        {
+            return false;
+        }
     }
 }
 

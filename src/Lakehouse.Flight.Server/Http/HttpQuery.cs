@@ -24,10 +24,21 @@ internal sealed class HttpQuery
         _endpoint = endpoint;
     }
 
-    /// <summary>The query string of <paramref name="http"/>, refused if it names a parameter outside <paramref name="allowed"/>.</summary>
+    /// <summary>
+    /// The query string of <paramref name="http"/>, refused if it names a parameter outside <paramref name="allowed"/>,
+    /// or if the request has a body: no endpoint of this API reads one, and a JSON body silently ignored would run
+    /// a job with other parameters than its sender meant.
+    /// </summary>
     public static HttpQuery Of(HttpContext http, params string[] allowed)
     {
         var endpoint = http.Request.Path.Value ?? "";
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
+        {
+            var type = string.IsNullOrEmpty(http.Request.ContentType) ? "" : $" ({http.Request.ContentType.Split(';')[0]})";
+            throw LakehouseException.Invalid(
+                $"{http.Request.Method} {endpoint} takes no body{type}: its parameters go in the query string, e.g. "
+                + "POST /prices/jobs/daily/range?symbol=AAPL&date_from=2024-01-01&date_to=2024-01-31");
+        }
         foreach (var key in http.Request.Query.Keys)
         {
             if (!allowed.Contains(key, StringComparer.Ordinal))

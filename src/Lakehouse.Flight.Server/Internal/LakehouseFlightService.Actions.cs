@@ -101,7 +101,9 @@ internal sealed partial class LakehouseFlightService
                 break;
             case "health":
                 var health = new Dictionary<string, object?>();
+                // Every Flight call is authenticated (the interceptor), so the lake's figures go with it.
                 _startup.Describe(health);
+                _startup.DescribeLake(health);
                 health["data_dir"] = _store.Paths.DisplayRoot;
                 health["auth"] = _tokens.Enabled;
                 health["uploads_pending"] = _store.PendingUploads;

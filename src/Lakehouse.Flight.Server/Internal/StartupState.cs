@@ -55,7 +55,7 @@ internal sealed class StartupState(PriceStore store, LakehouseServerOptions opti
         }
     }
 
-    /// <summary>The health body shared by HTTP and the Flight action: liveness (<c>status</c>) and readiness (<c>state</c>).</summary>
+    /// <summary>The health body shared by HTTP and the Flight action: liveness (<c>status</c>) and readiness (<c>state</c>); anyone may see it.</summary>
     public void Describe(IDictionary<string, object?> health)
     {
         health["status"] = "ok";
@@ -64,6 +64,8 @@ internal sealed class StartupState(PriceStore store, LakehouseServerOptions opti
         {
             health["loading"] = loading;
         }
-        health["partitions"] = store.IndexedPartitions;
     }
+
+    /// <summary>What the lake holds (partitions): only for callers with valid credentials when auth is on.</summary>
+    public void DescribeLake(IDictionary<string, object?> health) => health["partitions"] = store.IndexedPartitions;
 }
