@@ -26,11 +26,13 @@ internal static class StatsCommand
             io.Out.WriteLine(json
                 ? JsonSerializer.Serialize(new
                 {
-                    layer = s.Layer, table = s.Table, symbols = s.Symbols, partitions = s.Partitions, rows = s.Rows,
-                    first_month = s.FirstMonth?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-                    last_month_end = s.LastMonthEnd?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    layer = s.Layer, table = s.Table, symbols = s.Symbols, files = s.Files, rows = s.Rows,
+                    first_date = s.FirstDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    last_date = s.LastDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    bytes = s.Bytes, version = s.Version,
                 })
-                : $"{s.Layer}/{s.Table}: {s.Symbols} symbol(s), {s.Partitions} partition(s), {s.Rows} row(s), {s.FirstMonth:yyyy-MM} .. {s.LastMonthEnd:yyyy-MM}");
+                : $"{s.Layer}/{s.Table}: {s.Symbols} symbol(s), {s.Rows} row(s) in {s.Files} file(s) ({s.Bytes / (1024.0 * 1024.0):0.0} MiB), "
+                    + $"{s.FirstDate:yyyy-MM-dd} .. {s.LastDate:yyyy-MM-dd}, version {s.Version}");
         }
         return Task.FromResult(0);
     }

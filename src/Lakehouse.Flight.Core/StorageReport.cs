@@ -23,6 +23,11 @@ public sealed record StorageReport
     [JsonPropertyName("rejected")] public long Rejected { get; init; }
     [JsonPropertyName("duration_ms")] public long DurationMs { get; init; }
 
+    /// <summary>The lake version that committed this report (null in reports written before versions existed).</summary>
+    [JsonPropertyName("version")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Version { get; init; }
+
     /// <summary>Why rows were rejected (first few), so a user can fix the source.</summary>
     [JsonPropertyName("reject_reasons")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -139,7 +139,7 @@ public sealed class LakehouseServer : IAsyncDisposable
                 o.CacheBytes = options.CacheBytes;
                 o.UploadApplyChunkRows = options.UploadApplyChunkRows;
                 o.PendingUploadBytes = options.PendingUploadBytes;
-                o.UseCompactCopies = options.CompactCopies;
+                o.Retention = options.Retention;
                 o.Catalog = options.Catalog;
                 // The temp-file sweep waits for the warm-up (or starts at once without one): see StartAsync.
                 o.DeferTempSweep = true;

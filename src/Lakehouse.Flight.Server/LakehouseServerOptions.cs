@@ -58,13 +58,14 @@ public sealed class LakehouseServerOptions
     public int ShutdownTimeout { get; set; } = 10;
 
     /// <summary>
-    /// Keep read-optimised compacted copies under <c>_metadata/compact/</c> and serve cold scans and the
-    /// warm-up from them (decisions D23); false reads only the month files (the old path). Default true.
+    /// Seconds between maintenance passes: compaction of small and overlapping data files, repair of what crashed
+    /// writers of other processes left, and (at most hourly) the vacuum of superseded files past
+    /// <see cref="Retention"/>; 0 turns maintenance off.
     /// </summary>
-    public bool CompactCopies { get; set; } = true;
-
-    /// <summary>Seconds between compaction passes over the symbols written since the last one; 0 turns the compactor off.</summary>
     public int CompactIntervalSeconds { get; set; } = 30;
+
+    /// <summary>How long superseded data files are kept for reads of older versions before a vacuum deletes them. Default 30 days.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>Partition cache of the store.</summary>
     public long CacheBytes { get; set; } = 2L << 30;

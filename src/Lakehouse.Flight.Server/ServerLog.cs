@@ -37,8 +37,8 @@ internal static partial class ServerLog
     [LoggerMessage(11, LogLevel.Information, "HTTP listening on {Endpoint}")]
     public static partial void HttpListening(ILogger logger, string endpoint);
 
-    [LoggerMessage(12, LogLevel.Information, "Cache warmed: {Partitions} partition(s) decoded in {Ms} ms")]
-    public static partial void Warmed(ILogger logger, int partitions, long ms);
+    [LoggerMessage(12, LogLevel.Information, "Cache warmed: {Rows} row(s) loaded in {Ms} ms")]
+    public static partial void Warmed(ILogger logger, long rows, long ms);
 
     [LoggerMessage(14, LogLevel.Information, "Gold rebuilt after crash recovery: {Symbols} symbol(s), {Reports} report(s)")]
     public static partial void RecoveredGold(ILogger logger, int symbols, int reports);

@@ -4,7 +4,11 @@ using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage;
 
-/// <summary>Every path of the lake, built only from validated symbols and source names.</summary>
+/// <summary>
+/// Every path of the lake, built only from validated symbols and source names: the table folders (views of the
+/// current files), the file store and commit log under <c>_metadata/</c>, and the seed layout's paths (exports and
+/// migrations).
+/// </summary>
 public sealed class LakePaths
 {
     public const string DataFileName = "data.parquet";
@@ -28,34 +32,30 @@ public sealed class LakePaths
     public string MetadataDir => Path.Combine(Root, "_metadata");
     public string ManifestDir => Path.Combine(MetadataDir, "manifests");
     public string LockDir => Path.Combine(MetadataDir, "locks");
-    public string JournalDir => Path.Combine(MetadataDir, "journal");
+
+    /// <summary>The commit log: one entry per version, checkpoints (docs/architecture.md "The commit log").</summary>
+    public string LogDir => Path.Combine(MetadataDir, "log");
 
     /// <summary>Commits a recovery pass rolled forward whose follow-up (gold) is not done yet (<see cref="PriceStore.RecoveredCommits"/>).</summary>
     public string RecoveredDir => Path.Combine(MetadataDir, "recovered");
 
     /// <summary>The write-ahead log of uploads acknowledged before they are applied.</summary>
     public string WalDir => Path.Combine(MetadataDir, "wal");
-    /// <summary>Read-optimised compacted copies of the month files (a cache; Hive readers never look under <c>_metadata/</c>).</summary>
-    public string CompactDir => Path.Combine(MetadataDir, "compact");
 
-    /// <summary><c>_metadata/compact/&lt;layer&gt;_&lt;table&gt;</c> (per-source tables are never compacted).</summary>
-    public string CompactTableDir(TableId t) => Path.Combine(CompactDir, $"{Layers.Name(t.Definition.Layer)}_{t.Definition.Name}");
-
-    /// <summary><c>_metadata/compact/&lt;layer&gt;_&lt;table&gt;/symbol=S/data.arrows</c>: all rows of one symbol.</summary>
-    public string CompactFile(TableId t, string symbol) =>
-        Path.Combine(CompactTableDir(t), "symbol=" + HivePath.Escape(Symbols.Normalize(symbol)), "data" + Internal.CompactFiles.Extension);
-
+    /// <summary>A table's folder: the current data files (what DuckDB, pyarrow and Spark read).</summary>
     public string LayerTableDir(TableDefinition table) => Path.Combine(Root, Layers.Name(table.Layer), table.Name);
 
-    public string TableDir(TableId t) =>
-        t.Source is null ? LayerTableDir(t.Definition) : Path.Combine(LayerTableDir(t.Definition), "source=" + HivePath.Escape(t.Source));
-
-    public string SymbolDir(TableId t, string symbol) => Path.Combine(TableDir(t), "symbol=" + HivePath.Escape(Symbols.Normalize(symbol)));
-
-    /// <summary><c>symbol=S[/year=Y[/month=M]]/data.parquet</c> as the table is partitioned.</summary>
-    public string PartitionFile(TableId t, PartitionKey key)
+    /// <summary>The seed layout's folder of a table (or of one source of a per-source table) under <paramref name="root"/>.</summary>
+    public static string SeedTableDir(string root, TableId t)
     {
-        var dir = SymbolDir(t, key.Symbol);
+        var dir = Path.Combine(root, Layers.Name(t.Layer), t.Table);
+        return t.Source is null ? dir : Path.Combine(dir, "source=" + HivePath.Escape(t.Source));
+    }
+
+    /// <summary>The seed layout's <c>symbol=S[/year=Y[/month=M]]/data.parquet</c> as the table is partitioned, under <paramref name="root"/>.</summary>
+    public static string SeedPartitionFile(string root, TableId t, PartitionKey key)
+    {
+        var dir = Path.Combine(SeedTableDir(root, t), "symbol=" + HivePath.Escape(Symbols.Normalize(key.Symbol)));
         if (t.Definition.Partitioning != Partitioning.Symbol)
         {
             dir = Path.Combine(dir, "year=" + key.Year.ToString(CultureInfo.InvariantCulture));
@@ -73,10 +73,6 @@ public sealed class LakePaths
 
     public string GoldReportsDir => Path.Combine(Root, "gold", "reports");
 
-    /// <summary>The location string written into reports.</summary>
-    public string Location(TableId t)
-    {
-        var rel = Path.GetRelativePath(Root, TableDir(t)).Replace('\\', '/');
-        return DisplayRoot.Replace('\\', '/') + "/" + rel;
-    }
+    /// <summary>The location string written into reports: the table's folder (<c>data/silver/prices_daily</c>).</summary>
+    public string Location(TableDefinition t) => DisplayRoot.Replace('\\', '/') + "/" + Layers.Name(t.Layer) + "/" + t.Name;
 }

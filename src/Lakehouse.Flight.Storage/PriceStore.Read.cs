@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
@@ -15,8 +14,8 @@ public sealed partial class PriceStore
     public Schema SchemaOf(PriceQuery query) => Catalog.Resolve(query).Schema;
 
     /// <summary>
-    /// Streams the rows of a query ordered by symbol, then key. Only partitions overlapping the date
-    /// range are touched; small slices are coalesced into batches of up to
+    /// Streams the rows of a query ordered by symbol, then key. Only the files and row groups holding the symbols
+    /// and dates asked for are read; small slices are coalesced into batches of up to
     /// <see cref="StoreOptions.TargetBatchRows"/> rows. An unknown symbol yields nothing.
     /// </summary>
     public IEnumerable<RecordBatch> Read(PriceQuery query, CancellationToken cancellationToken = default)
@@ -27,7 +26,7 @@ public sealed partial class PriceStore
 
     private IEnumerable<RecordBatch> ReadResolved(TableDefinition table, Schema schema, PriceQuery query, CancellationToken cancellationToken)
     {
-        _changes.Poll(table);
+        _metadata.Poll();
         var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
         var coalescer = new List<RecordBatch>();
         var coalescedRows = 0;
@@ -47,16 +46,15 @@ public sealed partial class PriceStore
             // An upload entering the buffer between listing the symbols and pinning them would show its rows
             // of known symbols but not its new ones: list and pin again (a few times at most; then as pinned).
             var buffer = _snapshot.PendingVersion;
-            symbols = SymbolsOf(table, query);
-            (prefetch, var estimatedRows) = PrefetchList(table, query, symbols);
-            // A read larger than the cache cannot be one snapshot anyway, and what it pins stays in memory after
-            // the cache has evicted it (beyond the budget): pin and load ahead in small windows (decisions D31).
-            // What it loads is its own, never the cache's: it would only evict what it loaded before reaching
-            // the end, and all the cache held before (D32).
+            var state = _metadata.Current.Table(table);
+            symbols = SymbolsOf(state, query);
+            (prefetch, var estimatedRows) = PrefetchList(state, query, symbols);
+            // A read larger than the cache cannot be one snapshot in memory anyway, and what it pins stays in memory
+            // after the cache has evicted it: pin and load ahead in small windows, for itself (decisions D31, D32).
             var large = estimatedRows * ReadCache.EstimatedRowBytes > Options.CacheBytes;
             window = large ? MinPinnedRows : PinnedRowsMax;
             scan = large ? scan ?? new ScanLoads() : null;
-            prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(new TableId(table), prefetch, 0, window, scan, cancellationToken);
+            prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(state, new TableId(table), prefetch, 0, window, scan, cancellationToken);
             pinned = Pin(table, query, symbols, window, scan, cancellationToken);
             if (_snapshot.PendingVersion == buffer || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
             {
@@ -68,7 +66,7 @@ public sealed partial class PriceStore
             if (s >= pinned.Count && prefetch is not null && s >= prefetched)
             {
                 // Past what was resolved up front: load the next window of symbols side by side too.
-                prefetched = _cache.PrefetchEntries(new TableId(table), prefetch, s, window, scan, cancellationToken);
+                prefetched = _cache.PrefetchEntries(_metadata.Current.Table(table), new TableId(table), prefetch, s, window, scan, cancellationToken);
             }
             foreach (var slice in s < pinned.Count ? pinned[s] : ReadStreamed(table, query, symbols[s], scan, cancellationToken))
             {
@@ -129,11 +127,10 @@ public sealed partial class PriceStore
     }
 
     /// <summary>
-    /// The query's slices per symbol as of one commit: references to cached batches (or batches decoded
-    /// from the files), resolved while no commit applied (<see cref="CommitSequence"/>). Resolution stops
-    /// once the limit is reached, or past <paramref name="max"/> rows (<see cref="PinnedRowsMax"/>, or
-    /// <see cref="MinPinnedRows"/> for a read larger than the cache): the symbols after that are read as the
-    /// stream reaches them (each one whole, from the latest commit).
+    /// The query's slices per symbol as of one commit: references to cached batches (or batches decoded from the
+    /// files), resolved while no commit applied (<see cref="CommitSequence"/>). Resolution stops once the limit is
+    /// reached, or past <paramref name="max"/> rows: the symbols after that are read as the stream reaches them
+    /// (each one whole, from the latest commit).
     /// </summary>
     private List<RecordBatch[]> Pin(TableDefinition table, PriceQuery query, IReadOnlyList<string> symbols, long max, ScanLoads? scan,
         CancellationToken cancellationToken) =>
@@ -158,73 +155,79 @@ public sealed partial class PriceStore
             return pinned;
         }, cancellationToken);
 
-    /// <summary>
-    /// A symbol past the pinned window, as of the commit current when the stream reaches it: resolved while no
-    /// commit applies, like <see cref="Pin"/>, so it is never half one commit and half the next (a commit renames
-    /// a symbol's month files one by one, and marks entries loaded meanwhile only when it ends).
-    /// </summary>
+    /// <summary>A symbol past the pinned window, as of the commit current when the stream reaches it (resolved while no commit applies).</summary>
     private RecordBatch[] ReadStreamed(TableDefinition table, PriceQuery query, string symbol, ScanLoads? scan, CancellationToken cancellationToken) =>
         _snapshot.Consistent(() => ReadSymbol(table, query, symbol, cancellationToken, scan).ToArray(), cancellationToken);
 
     /// <summary>
-    /// The symbols of a scan worth loading side by side from their compacted copies (null when none): in
-    /// output order, with a symbol the query touches too few months of standing in as an empty slot (it is
-    /// read from its month files), so indexes match <paramref name="symbols"/>. With it, the rows the read
-    /// is estimated to cover (0 when the list is null).
+    /// The symbols of a scan worth loading side by side (null when none): in output order, with a symbol the query
+    /// touches too few runs of standing in as an empty slot (read from its row groups), so indexes match
+    /// <paramref name="symbols"/>. With it, the rows the read is estimated to cover.
     /// </summary>
-    private (IReadOnlyList<string>? List, long EstimatedRows) PrefetchList(TableDefinition def, PriceQuery query, IReadOnlyList<string> symbols)
+    private (IReadOnlyList<string>? List, long EstimatedRows) PrefetchList(TableState state, PriceQuery query, IReadOnlyList<string> symbols)
     {
-        if (def.PerSource || query.Limit > 0 || symbols.Count < 2 || !Options.UseCompactCopies || Options.CacheBytes <= 0)
+        var def = state.Definition;
+        if (def.PerSource || query.Limit > 0 || symbols.Count < 2)
         {
             return (null, 0);
         }
-        var id = new TableId(def);
+        var (from, to) = Days(query);
         var list = new string[symbols.Count];
         var any = false;
-        long partitions = 0;
+        long rows = 0;
         for (var i = 0; i < symbols.Count; i++)
         {
-            var (first, end) = PartitionRange(def, _index.PartitionsOf(id, symbols[i]), query.DateFrom, query.DateTo);
-            list[i] = end - first >= ReadCache.BuildEntryPartitions ? symbols[i] : "";
+            var touched = 0;
+            foreach (var run in state.RunsOf(symbols[i]))
+            {
+                if (run.Overlaps(from, to))
+                {
+                    touched++;
+                    rows += run.Count;
+                }
+            }
+            list[i] = touched >= ReadCache.BuildEntryRuns ? symbols[i] : "";
             any |= list[i].Length > 0;
-            partitions += end - first;
         }
-        return (any ? list : null, ReadCache.EstimatedRows(def, partitions));
+        return (any ? list : null, rows);
     }
 
     /// <summary>The pinned window of a read larger than the cache (decisions D31).</summary>
     private const long MinPinnedRows = 64L << 10;
 
     /// <summary>
-    /// Rows a read resolves up front (held in memory until streamed). A silver row is about 80 bytes of
-    /// Arrow, so this bounds a read's pinned data near a third of the cache budget (8M rows at the 2 GiB
-    /// default); with the cache off, 64k rows (~5 MB), so that large reads keep streaming in bounded memory.
+    /// Rows a read resolves up front (held in memory until streamed): about a third of the cache budget (8M rows at
+    /// the 2 GiB default); with the cache off, 64k rows, so that large reads keep streaming in bounded memory.
     /// </summary>
     private long PinnedRowsMax => Math.Max(MinPinnedRows, Options.CacheBytes / 256);
 
-    /// <summary>Symbols a query covers, in output order.</summary>
-    public IReadOnlyList<string> SymbolsFor(PriceQuery query) => SymbolsOf(Catalog.Resolve(query).Table, query);
+    private static (int? From, int? To) Days(PriceQuery query) =>
+        (query.DateFrom is { } f ? ArrowRows.DayNumber(f) : null, query.DateTo is { } t ? ArrowRows.DayNumber(t) : null);
 
-    private IReadOnlyList<string> SymbolsOf(TableDefinition table, PriceQuery query)
+    /// <summary>Symbols a query covers, in output order.</summary>
+    public IReadOnlyList<string> SymbolsFor(PriceQuery query)
+    {
+        var table = Catalog.Resolve(query).Table;
+        _metadata.Poll();
+        return SymbolsOf(_metadata.Current.Table(table), query);
+    }
+
+    private IReadOnlyList<string> SymbolsOf(TableState state, PriceQuery query)
     {
         if (query.Symbols.Count > 0)
         {
             return query.Symbols;
         }
-        if (table.PerSource)
-        {
-            return _index.TablesOf(table).SelectMany(_index.SymbolsOf).Distinct().Order(StringComparer.Ordinal).ToArray();
-        }
+        var table = state.Definition;
         var id = new TableId(table);
         if (_pending.IsEmpty || !PendingRows.Covers(table))
         {
-            return _index.SymbolsOf(id);
+            return state.SymbolList;
         }
-        // Symbols only an acknowledged upload has so far are part of the table too. The buffer is listed
-        // before the index: a symbol that leaves the buffer was added to the index before (commit, then
-        // PendingApplied), so it is in one list or the other.
+        // Symbols only an acknowledged upload has so far are part of the table too. The buffer is listed before the
+        // state: a symbol that leaves the buffer was committed before (commit, then PendingApplied).
         var pending = _pending.SymbolsOf(id).ToList();
-        var symbols = _index.SymbolsOf(id);
+        var symbols = _metadata.Current.Table(table).SymbolList;
         return pending.Count == 0 ? symbols : symbols.Concat(pending).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
     }
 
@@ -232,16 +235,11 @@ public sealed partial class PriceStore
     private IEnumerable<RecordBatch> ReadSymbol(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken,
         ScanLoads? scan = null)
     {
-        if (_pending.IsEmpty || !PendingRows.Covers(def))
+        if (_pending.IsEmpty || !PendingRows.Covers(def) || !_pending.Holds(new TableId(def), symbol))
         {
             return ReadCommitted(def, query, symbol, cancellationToken, scan);
         }
-        var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
-        var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
-        if (!_pending.Holds(new TableId(def), symbol))
-        {
-            return ReadCommitted(def, query, symbol, cancellationToken, scan);
-        }
+        var (from, to) = Days(query);
         // The pending rows and the committed ones as of one moment: a commit in between (this upload's, or a
         // later one over it) makes the pair resolve again.
         var merged = _snapshot.Consistent(() =>
@@ -252,201 +250,115 @@ public sealed partial class PriceStore
         return merged.Length == 0 ? [] : [merged];
     }
 
-    /// <summary>Rows of one symbol in the query's range as committed to the table, in key order (full schema, not projected).</summary>
+    /// <summary>Rows of one symbol in the query's range as committed, in key order (full schema, not projected).</summary>
     private IEnumerable<RecordBatch> ReadCommitted(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken,
         ScanLoads? scan = null)
     {
-        var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
-        var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
-        var dateColumn = def.Schema.GetFieldIndex(def.DateColumn);
-        if (def.PerSource)
+        var (from, to) = Days(query);
+        var state = _metadata.Current.Table(def);
+        var runs = state.RunsOf(symbol);
+        var touched = 0;
+        foreach (var run in runs)
         {
-            // Sources are separate folders: their rows of the range, merged in key, source and landing order.
-            var parts = new List<RecordBatch>();
-            foreach (var table in _index.TablesOf(def))
-            {
-                var all = _index.PartitionsOf(table, symbol);
-                var (lo, hi) = PartitionRange(def, all, query.DateFrom, query.DateTo);
-                for (var i = lo; i < hi; i++)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (_cache.GetPartition(table, new PartitionKey(symbol, all[i].Year, all[i].Month)) is { } batch)
-                    {
-                        parts.Add(ArrowConcat.SliceByDate(batch, dateColumn, from, to));
-                    }
-                }
-            }
-            if (parts.Count > 0)
-            {
-                yield return UpsertMerge.Combine(def, parts);
-            }
-            yield break;
+            touched += run.Overlaps(from, to) ? 1 : 0;
         }
-        var id = new TableId(def);
-        var partitions = _index.PartitionsOf(id, symbol);
-        var (first, end) = PartitionRange(def, partitions, query.DateFrom, query.DateTo);
-        if (end <= first)
+        if (touched == 0)
         {
             yield break;
         }
-        if (_cache.EntryForRead(id, symbol, partitions, end - first, scan, cancellationToken) is { } entry)
+        if (_cache.EntryForRead(state, new TableId(def), symbol, touched, scan, cancellationToken) is { } entry)
         {
-            yield return ArrowConcat.SliceByDate(entry.Batch, dateColumn, from, to);
+            yield return ArrowConcat.SliceByDate(entry.Batch, def.Schema.GetFieldIndex(def.DateColumn), from, to);
             yield break;
         }
-        // A small read of a symbol without an entry: decode just the files it needs.
-        var keys = new List<PartitionKey>(end - first);
-        for (var i = first; i < end; i++)
-        {
-            keys.Add(new PartitionKey(symbol, partitions[i].Year, partitions[i].Month));
-        }
-        _cache.Prefetch(id, keys, cancellationToken);
-        foreach (var key in keys)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (_cache.GetPartition(id, key) is { } batch)
-            {
-                yield return ArrowConcat.SliceByDate(batch, dateColumn, from, to);
-            }
-        }
+        // A small read of a symbol without an entry (or a per-source table): just the row groups it needs.
+        yield return _cache.LoadRuns(def, runs, from, to, null, cancellationToken);
     }
 
-    /// <summary>
-    /// Index range [lo, hi) of the partitions overlapping [from, to], by binary search: enumerating an
-    /// ImmutableSortedSet costs about 0.1 µs per element, which dominated warm point reads.
-    /// </summary>
-    private static (int Lo, int Hi) PartitionRange(TableDefinition table, ImmutableSortedSet<(int Year, int Month)> partitions,
-        DateOnly? from, DateOnly? to)
-    {
-        var lo = from is { } f ? partitions.IndexOf(table.PartitionOf(f)) : 0;
-        var hi = to is { } t ? partitions.IndexOf(table.PartitionOf(t)) : partitions.Count - 1;
-        lo = lo < 0 ? ~lo : lo;
-        hi = hi < 0 ? ~hi : hi + 1;
-        return (lo, hi);
-    }
-
-    /// <summary>Per symbol: partitions a query touches and its exact row count (from Parquet footers, or cached batches).</summary>
+    /// <summary>Per symbol: the data files a query touches and its exact row count (from the files' directories, or decoded dates where a range cuts a run).</summary>
     public IReadOnlyList<SymbolPlan> Plan(PriceQuery query, CancellationToken cancellationToken = default)
     {
         var def = Catalog.Resolve(query).Table;
-        _changes.Poll(def);
+        _metadata.Poll();
+        var state = _metadata.Current.Table(def);
+        var (from, to) = Days(query);
+        var dateColumn = def.Schema.GetFieldIndex(def.DateColumn);
         var plans = new List<SymbolPlan>();
-        foreach (var symbol in SymbolsOf(def, query))
+        foreach (var symbol in SymbolsOf(state, query))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (!_pending.IsEmpty && PendingRows.Covers(def) && _pending.Holds(new TableId(def), symbol))
             {
                 // An acknowledged upload adds or replaces rows: count what a read returns.
-                plans.Add(PendingPlan(def, query, symbol, cancellationToken));
+                plans.Add(PendingPlan(state, query, symbol, cancellationToken));
                 continue;
             }
+            var runs = state.RunsOf(symbol);
             long rows = 0;
-            var partitions = 0;
-            foreach (var table in _index.TablesOf(def))
+            var files = 0;
+            var entry = !def.PerSource && _cache.TryEntry(new TableId(def), symbol, out var e) ? e : null;
+            foreach (var run in runs)
             {
-                var all = _index.PartitionsOf(table, symbol);
-                var entry = !def.PerSource && _cache.TryEntry(table, symbol, all, out var e) ? e : null;
-                var (lo, hi) = PartitionRange(def, all, query.DateFrom, query.DateTo);
-                for (var i = lo; i < hi; i++)
+                if (!run.Overlaps(from, to))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var key = new PartitionKey(symbol, all[i].Year, all[i].Month);
-                    partitions++;
-                    rows += entry is null ? CountRows(table, key, query) : CountRows(entry, key, def, query);
+                    continue;
+                }
+                files++;
+                if (entry is null && (from is not { } f || run.MinDay >= f) && (to is not { } t || run.MaxDay <= t))
+                {
+                    rows += run.Count;
+                }
+                else if (entry is null)
+                {
+                    rows += ArrowConcat.SliceByDate(_cache.ReadRun(def, run, null), dateColumn, from, to).Length;
                 }
             }
-            if (partitions > 0)
+            if (entry is not null && files > 0)
             {
-                plans.Add(new SymbolPlan(symbol, partitions, query.Limit > 0 ? Math.Min(rows, query.Limit) : rows));
+                rows = ArrowConcat.SliceByDate(entry.Batch, dateColumn, from, to).Length;
+            }
+            if (files > 0)
+            {
+                plans.Add(new SymbolPlan(symbol, files, query.Limit > 0 ? Math.Min(rows, query.Limit) : rows));
             }
         }
         return plans;
     }
 
-    /// <summary>A symbol's plan from what a read returns (its rows merged with pending uploads): partitions are the months those rows fall in.</summary>
-    private SymbolPlan PendingPlan(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken)
+    /// <summary>
+    /// A symbol's plan from what a read returns (its rows merged with pending uploads). The files are an estimate
+    /// until applied: the committed files in range, and one more when the uploads add rows (they land in a new file).
+    /// </summary>
+    private SymbolPlan PendingPlan(TableState state, PriceQuery query, string symbol, CancellationToken cancellationToken)
     {
-        // Partitions as the index will list them once applied: the committed ones in range, and the months the rows fall in.
-        var days = new HashSet<(int, int)>();
-        var committed = _index.PartitionsOf(new TableId(def), symbol);
-        var (lo, hi) = PartitionRange(def, committed, query.DateFrom, query.DateTo);
-        for (var i = lo; i < hi; i++)
-        {
-            days.Add(committed[i]);
-        }
+        var (from, to) = Days(query);
+        var files = state.RunsOf(symbol).Count(r => r.Overlaps(from, to));
+        var committed = ReadCommitted(state.Definition, query, symbol, cancellationToken).Sum(b => (long)b.Length);
         long rows = 0;
-        var dateColumn = def.Schema.GetFieldIndex(def.DateColumn);
-        foreach (var batch in ReadSymbol(def, query, symbol, cancellationToken))
+        foreach (var batch in ReadSymbol(state.Definition, query, symbol, cancellationToken))
         {
             rows += batch.Length;
-            var dates = (Date32Array)batch.Column(dateColumn);
-            for (var i = 0; i < dates.Length; i++)
-            {
-                days.Add(def.PartitionOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + dates.Values[i])));
-            }
         }
-        return new SymbolPlan(symbol, days.Count, query.Limit > 0 ? Math.Min(rows, query.Limit) : rows);
+        return new SymbolPlan(symbol, files + (rows > committed ? 1 : 0), query.Limit > 0 ? Math.Min(rows, query.Limit) : rows);
     }
 
-    private static long CountRows(SymbolEntry entry, PartitionKey key, TableDefinition def, PriceQuery query)
-    {
-        var month = entry.MonthSlice(entry.IndexOf(key.Year, key.Month));
-        var from = query.DateFrom is { } f ? ArrowRows.DayNumber(f) : (int?)null;
-        var to = query.DateTo is { } t ? ArrowRows.DayNumber(t) : (int?)null;
-        return ArrowConcat.SliceByDate(month, def.Schema.GetFieldIndex(def.DateColumn), from, to).Length;
-    }
-
-    private long CountRows(TableId table, PartitionKey key, PriceQuery query)
-    {
-        var def = table.Definition;
-        var (first, last) = def.Bounds(key.Year, key.Month);
-        var cut = (query.DateFrom is { } f && f > first) || (query.DateTo is { } t && t < last);
-        if (!cut)
-        {
-            if (_cache.CachedPartition(table, key) is { } cached)
-            {
-                return cached.Length;
-            }
-            var path = Paths.PartitionFile(table, key);
-            return File.Exists(path) ? ParquetFiles.RowCount(path) : 0;
-        }
-        if (_cache.GetPartition(table, key) is not { } batch)
-        {
-            return 0;
-        }
-        var from = query.DateFrom is { } ff ? ArrowRows.DayNumber(ff) : (int?)null;
-        var to = query.DateTo is { } tt ? ArrowRows.DayNumber(tt) : (int?)null;
-        return ArrowConcat.SliceByDate(batch, def.Schema.GetFieldIndex(def.DateColumn), from, to).Length;
-    }
-
-    /// <summary>Totals of one table: symbols, partitions, rows, date span (partition bounds; none for tables partitioned by symbol only).</summary>
+    /// <summary>Totals of one table: symbols, data files, rows (acknowledged uploads included), date span, version.</summary>
     public DatasetStats Stats(TableDefinition table, CancellationToken cancellationToken = default)
     {
         var plans = Plan(PriceQuery.Create(Layers.Name(table.Layer), table.Name), cancellationToken);
-        DateOnly? min = null, max = null;
-        if (table.Partitioning != Partitioning.Symbol)
+        var state = _metadata.Current.Table(table);
+        DateOnly? first = null, last = null;
+        if (!state.Files.IsEmpty)
         {
-            foreach (var t in _index.TablesOf(table))
-            {
-                foreach (var s in _index.SymbolsOf(t))
-                {
-                    var parts = _index.PartitionsOf(t, s);
-                    if (parts.IsEmpty)
-                    {
-                        continue;
-                    }
-                    var first = table.Bounds(parts.Min.Year, parts.Min.Month).First;
-                    var last = table.Bounds(parts.Max.Year, parts.Max.Month).Last;
-                    min = min is null || first < min ? first : min;
-                    max = max is null || last > max ? last : max;
-                }
-            }
+            first = DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + state.Files.Values.Min(f => f.MinDay));
+            last = DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + state.Files.Values.Max(f => f.MaxDay));
         }
-        return new DatasetStats(Layers.Name(table.Layer), table.Name, plans.Count, plans.Sum(p => (long)p.Partitions), plans.Sum(p => p.Rows), min, max,
-            _cache.CachedPartitions, _cache.Bytes);
+        return new DatasetStats(Layers.Name(table.Layer), table.Name, plans.Count, state.Files.Count, plans.Sum(p => p.Rows), first, last,
+            state.Files.Values.Sum(f => f.Bytes), state.Version, _cache.Symbols.Rows, _cache.Bytes);
     }
 
     /// <summary>Symbols with data in a table (from the index; no file is opened).</summary>
-    public int SymbolCount(TableDefinition table) => SymbolsOf(table, PriceQuery.Create(Layers.Name(table.Layer), table.Name)).Count;
+    public int SymbolCount(TableDefinition table) => SymbolsOf(_metadata.Current.Table(table), PriceQuery.Create(Layers.Name(table.Layer), table.Name)).Count;
 
     /// <summary>The most recent manifest lines of a table, oldest first; a torn or unreadable line is skipped.</summary>
     public IReadOnlyList<StorageReport> ReadManifest(TableDefinition table, int limit = 50)
@@ -471,19 +383,16 @@ public sealed partial class PriceStore
     }
 
     /// <summary>
-    /// Decodes a table into the cache (as far as the budget allows) on all cores, so the first scan runs
-    /// from memory; the files stay the source of truth. Returns how many partitions it decoded.
+    /// Loads a table into the cache (as far as the budget allows, never evicting) on all cores, so the first scan runs
+    /// from memory; the files stay the source of truth. Returns the rows loaded.
     /// </summary>
-    public int Warm(TableDefinition table, CancellationToken cancellationToken = default) =>
-        _cache.Warm(_index.TablesOf(table).ToArray(), cancellationToken);
-
-    /// <summary>How many partitions the in-memory index holds (all tables).</summary>
-    public long IndexedPartitions => _index.PartitionCount;
+    public long Warm(TableDefinition table, CancellationToken cancellationToken = default) =>
+        _cache.Warm(_metadata.Current, [table], cancellationToken);
 }
 
-/// <summary>What a query reads for one symbol.</summary>
-public sealed record SymbolPlan(string Symbol, int Partitions, long Rows);
+/// <summary>What a query reads for one symbol: how many data files hold its rows, and how many rows.</summary>
+public sealed record SymbolPlan(string Symbol, int Files, long Rows);
 
-/// <summary>Totals of one dataset. Min/max dates are partition bounds.</summary>
-public sealed record DatasetStats(string Layer, string Table, int Symbols, long Partitions, long Rows,
-    DateOnly? FirstMonth, DateOnly? LastMonthEnd, int CachedPartitions, long CachedBytes);
+/// <summary>Totals of one dataset: symbols, data files, rows, the first and last date stored, bytes on disk, the version that last changed it, and what the cache holds.</summary>
+public sealed record DatasetStats(string Layer, string Table, int Symbols, int Files, long Rows, DateOnly? FirstDate, DateOnly? LastDate,
+    long Bytes, long Version, long CachedRows, long CachedBytes);

@@ -4,9 +4,9 @@ using Lakehouse.Flight.Core;
 namespace Lakehouse.Flight.Storage;
 
 /// <summary>
-/// A commit of a writer that died after its commit point, rolled forward by a recovery pass (at
-/// <see cref="PriceStore.Open(StoreOptions, Microsoft.Extensions.Logging.ILogger?)"/> or by the next writer):
-/// the files and manifest lines are in place, but what the writer meant to do after the commit (rebuild
+/// A commit of a writer that died after its commit point, finished by a repair pass (at
+/// <see cref="PriceStore.Open(StoreOptions, Microsoft.Extensions.Logging.ILogger?)"/>, or the server's maintenance):
+/// its table folders and manifest lines are in place, but what the writer meant to do after the commit (rebuild
 /// gold) never ran. <see cref="Reports"/> are the commit's manifest lines.
 /// </summary>
 public sealed record RecoveredCommit(string Id, IReadOnlyList<StorageReport> Reports);
@@ -70,15 +70,18 @@ public sealed partial class PriceStore
         }
     }
 
-    /// <summary>The journal's roll-forward callback: the commit's manifest lines, durable before the journal is deleted.</summary>
-    private void RecordRecovered(string journal, Internal.ManifestAppend[] manifests)
+    /// <summary>
+    /// The repair's record of a commit whose writer died before its manifest lines (so before its gold): the lines,
+    /// durable before the repair appends them, so a crash of the repair still leaves the follow-up to do.
+    /// </summary>
+    private void RecordRecovered(Internal.LogEntry entry)
     {
-        var lines = manifests.SelectMany(m => m.Lines).ToArray();
+        var lines = entry.Reports.Select(r => r.ToJson()).ToArray();
         if (lines.Length == 0)
         {
             return;
         }
-        AtomicFile.WriteAllBytes(Path.Combine(Paths.RecoveredDir, journal + ".json"), JsonSerializer.SerializeToUtf8Bytes(lines));
+        AtomicFile.WriteAllBytes(Path.Combine(Paths.RecoveredDir, $"v{entry.Version:D20}.json"), JsonSerializer.SerializeToUtf8Bytes(lines));
         CommitsRecovered?.Invoke();
     }
 }

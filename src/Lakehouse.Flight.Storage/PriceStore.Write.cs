@@ -1,4 +1,3 @@
-using System.Globalization;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
@@ -60,26 +59,25 @@ public sealed partial class PriceStore
     private Task<IReadOnlyList<StorageReport>> WriteCoreAsync(IReadOnlyList<TableWrite> writes, string runId, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
+        // Shaped and checked before any lock: a bad write is refused here, before any file.
         var prepared = new List<(TableId Table, TableWrite Write, RecordBatch Rows, List<SymbolRows> Symbols)>(writes.Count);
-        var keys = new List<string>();
         foreach (var w in writes)
         {
             var (table, source) = Resolve(w.Table, w.Source);
             var rows = IncomingRows.Prepare(w.Table, w.Rows, source, runId, now);
-            var symbols = IncomingRows.Group(w.Table, rows);
-            prepared.Add((table, w, rows, symbols));
-            keys.AddRange(symbols.Select(s => LockKey(table, s.Symbol)));
+            prepared.Add((table, w, rows, IncomingRows.Group(w.Table, rows)));
         }
         var tables = writes.Select(w => w.Table).Distinct().ToArray();
-        return _commits.CommitAsync(tables, keys, staging =>
+        return _committer.WriteAsync(tables, "write", runId, staging =>
         {
             var reports = new List<StorageReport>();
             foreach (var (table, write, rows, symbols) in prepared)
             {
+                var location = Paths.Location(table.Definition);
                 foreach (var symbol in symbols)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    reports.Add(StageSymbol(staging, table, write, rows, symbol, runId, now));
+                    reports.Add(staging.StageSymbol(table, write, rows, symbol, runId, now, location));
                 }
                 foreach (var (symbol, reasons) in write.Rejected ?? new Dictionary<string, IReadOnlyList<string>>())
                 {
@@ -89,7 +87,7 @@ public sealed partial class PriceStore
                         reports.Add(new StorageReport
                         {
                             RunId = runId, Ts = now, Source = table.Source ?? write.Source ?? "", Layer = Layers.Name(table.Layer), Table = table.Table,
-                            Location = Paths.Location(table), Symbol = symbol, Rows = reasons.Count, Rejected = reasons.Count,
+                            Location = location, Symbol = symbol, Rows = reasons.Count, Rejected = reasons.Count,
                             RejectReasons = reasons.Take(10).ToArray(),
                         });
                     }
@@ -98,84 +96,6 @@ public sealed partial class PriceStore
             return reports;
         }, cancellationToken);
     }
-
-    private StorageReport StageSymbol(Staging staging, TableId table, TableWrite write, RecordBatch rows, SymbolRows symbol,
-        string runId, DateTimeOffset now)
-    {
-        var def = table.Definition;
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
-        var reasons = new List<string>();
-        var rejected = new HashSet<int>();
-        if (def.Mode == WriteMode.Upsert && def.Validator is { } validate)
-        {
-            foreach (var r in symbol.Rows)
-            {
-                if (validate(rows, r, today) is { } reason)
-                {
-                    reasons.Add(reason);
-                    rejected.Add(r);
-                }
-            }
-        }
-        long inserted = 0, updated = 0, unchanged = 0;
-        foreach (var ((year, month), partitionRows) in symbol.Partitions)
-        {
-            var picks = partitionRows.Where(r => !rejected.Contains(r)).Select(r => new RowRef(0, r)).ToArray();
-            if (picks.Length == 0)
-            {
-                continue;
-            }
-            var key = new PartitionKey(symbol.Symbol, year, month);
-            var incoming = ArrowRows.Take(def.Schema, [rows], picks);
-            var current = staging.Current(table, key);
-            var merge = def.Mode == WriteMode.Append ? UpsertMerge.Append(def, current, incoming) : UpsertMerge.Upsert(def, current, incoming);
-            inserted += merge.Inserted;
-            updated += merge.Updated;
-            unchanged += merge.Unchanged;
-            if (merge.Merged is { } merged)
-            {
-                staging.Stage(table, key, merged);
-            }
-        }
-        if (write.Rejected?.GetValueOrDefault(symbol.Symbol) is { Count: > 0 } refused)
-        {
-            reasons.InsertRange(0, refused);
-        }
-        var days = (Date32Array)rows.Column(def.DateColumn);
-        var first = symbol.Rows.Min(r => days.Values[r]);
-        var last = symbol.Rows.Max(r => days.Values[r]);
-        return new StorageReport
-        {
-            RunId = runId,
-            Ts = now,
-            Source = table.Source ?? write.Source ?? SourcesOf(rows, symbol.Rows),
-            Layer = Layers.Name(table.Layer),
-            Table = table.Table,
-            Location = Paths.Location(table),
-            Symbol = symbol.Symbol,
-            DateFrom = Iso(first),
-            DateTo = Iso(last),
-            Rows = symbol.Rows.Length + (reasons.Count - rejected.Count),
-            Inserted = inserted,
-            Updated = updated,
-            Unchanged = unchanged,
-            Rejected = reasons.Count,
-            RejectReasons = reasons.Count == 0 ? null : reasons.Take(10).ToArray(),
-        };
-    }
-
-    private static string SourcesOf(RecordBatch rows, int[] which)
-    {
-        var i = rows.Schema.GetFieldIndex("source");
-        if (i < 0)
-        {
-            return "";
-        }
-        var source = (StringArray)rows.Column(i);
-        return string.Join(',', which.Select(r => source.GetString(r)).Distinct());
-    }
-
-    private static string Iso(int day) => DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     private static DateTimeOffset TruncateToMicros(DateTimeOffset t) => new(t.UtcTicks - (t.UtcTicks % 10), TimeSpan.Zero);
 }

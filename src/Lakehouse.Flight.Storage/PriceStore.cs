@@ -7,20 +7,22 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Lakehouse.Flight.Storage;
 
 /// <summary>
-/// The lakehouse storage engine: idempotent upserts and raw landings into the partitions of any table
-/// of the <see cref="TableCatalog"/>, and streamed reads with partition pruning. One instance per data
-/// dir per process (a singleton in the server); several processes may share a data dir.
-/// It is a facade over its parts: <c>CommitPipeline</c> (locks, journal, renames, manifests),
-/// <c>UpsertMerge</c> (the merge rules), <c>ReadCache</c> and <c>PartitionIndex</c>.
+/// The lakehouse storage engine: idempotent upserts and raw landings into any table of the <see cref="TableCatalog"/>,
+/// committed as numbered versions of the lake, and streamed reads with pruning by symbol and date. One instance per
+/// data dir per process (a singleton in the server); several processes may share a data dir.
+/// It is a facade over its parts (docs/architecture.md "Storage in parts"): the commit log and the lake's current
+/// version (<c>LakeLog</c>, <c>LakeMetadata</c>), the write path (<c>Committer</c>, <c>WriteStaging</c>, <c>UpsertMerge</c>),
+/// the data files and table folders (<c>FileStore</c>, <c>SegmentFiles</c>), the caches (<c>ReadCache</c>), and
+/// maintenance (<c>Compactor</c>, vacuum, recovery).
 /// </summary>
 public sealed partial class PriceStore
 {
-    private readonly PartitionIndex _index;
+    private readonly LakeMetadata _metadata;
     private readonly ReadCache _cache;
-    private readonly ChangeFeed _changes;
-    private readonly Journal _journal;
-    private readonly CommitPipeline _commits;
-    private readonly CompactCopies _copies;
+    private readonly FileStore _files;
+    private readonly Committer _committer;
+    private readonly ManifestLog _manifests;
+    private readonly LakeLocks _locks;
 
     /// <summary>Commits applied so far: reads check it to see every symbol as of one commit (docs/architecture.md, "Snapshot reads").</summary>
     private readonly CommitSequence _snapshot = new();
@@ -37,24 +39,41 @@ public sealed partial class PriceStore
             Directory.CreateDirectory(Paths.Root);
             Directory.CreateDirectory(Paths.ManifestDir);
             Directory.CreateDirectory(Paths.LockDir);
-            Directory.CreateDirectory(Paths.JournalDir);
+            Directory.CreateDirectory(Paths.LogDir);
         }
         catch (Exception ex) when (StorageFaults.IsReadOnly(ex) && Directory.Exists(Paths.Root))
         {
             // A read-only lake that lacks a bookkeeping folder is still readable.
         }
-        var manifests = new ManifestLog(Paths.LockDir);
-        _journal = new Journal(Paths.JournalDir, manifests, Paths.Root, RecordRecovered);
-        _index = new PartitionIndex(Paths);
-        _copies = new CompactCopies(Paths, logger);
-        _cache = new ReadCache(Paths, _index, options.CacheBytes, options.UseCompactCopies ? _copies : null);
-        _changes = new ChangeFeed(Catalog, Paths, _index, _cache, logger);
-        manifests.Appended += _changes.OnOwnAppend;
+        _manifests = new ManifestLog(Paths.LockDir);
+        _files = new FileStore(Paths);
+        var directories = new DirectoryCache((table, file) => SegmentFiles.ReadDirectory(_files.StorePath(table, file.Name)));
+        _metadata = new LakeMetadata(Catalog, new LakeLog(Paths.LogDir), directories, _snapshot, logger);
+        _cache = new ReadCache(_files, directories, options.CacheBytes);
+        _metadata.ForeignChange += OnForeignChange;
+        _locks = new LakeLocks(Paths.LockDir, options.LockTimeout);
         _wal = new WriteAheadLog(Paths.WalDir);
         _pending = new PendingRows(Math.Max(0, options.PendingUploadBytes));
-        _commits = new CommitPipeline(Paths, new LakeLocks(Paths.LockDir, options.LockTimeout), _journal, _index, _cache, _changes,
-            RecoveryLock, _snapshot, logger);
+        _committer = new Committer(Paths, Catalog, _metadata, _files, _locks, _cache, _manifests, logger);
+        _committer.CheckpointDue += WriteCheckpointLater;
     }
+
+    /// <summary>
+    /// A checkpoint of <paramref name="state"/>, written in the background after a repair: opening trusts that every
+    /// entry before the newest checkpoint has its table folders and manifest lines, so those are made true first.
+    /// </summary>
+    private void WriteCheckpointLater(LakeState state) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await RepairAsync().ConfigureAwait(false);
+            _metadata.Log.WriteCheckpoint(state.ToCheckpoint());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TimeoutException or LakehouseException)
+        {
+            StorageLog.CheckpointFailed(_logger, state.Version, ex.Message);
+        }
+    });
 
     public StoreOptions Options { get; }
 
@@ -66,18 +85,21 @@ public sealed partial class PriceStore
     /// <summary>The read cache (tests check eviction and accounting through it).</summary>
     internal ReadCache Cache => _cache;
 
-    /// <summary>The compacted copies (tests count loads and rejections through it).</summary>
-    internal CompactCopies Copies => _copies;
+    /// <summary>The lake's current version and log (tests).</summary>
+    internal LakeMetadata Metadata => _metadata;
 
-    /// <summary>The partition index (tests).</summary>
-    internal PartitionIndex Index => _index;
+    internal FileStore Files => _files;
+
+    /// <summary>The lake's current version (0: nothing committed yet).</summary>
+    public long Version => _metadata.Unindexed.Version;
 
     /// <summary>
-    /// Opens (and creates) the lake: rolls forward committed writes of crashed processes (before it returns),
-    /// then builds the partition index in the background, and after it deletes dead processes' temp files. Every read,
-    /// plan, write and compaction waits for that (<see cref="Ready"/>), so none is computed on a partial index
-    /// (docs/decisions.md D25).
+    /// Opens (and creates) the lake: reads the newest checkpoint and the log entries after it before it returns, then
+    /// loads every data file's symbol directory in the background, and after it repairs what a crashed writer left
+    /// (table folders, manifest lines) and sweeps files no version names. Every read, plan, write and compaction waits
+    /// for the directories (<see cref="Ready"/>), so none is computed on a partial index (docs/decisions.md D25).
     /// </summary>
+    /// <exception cref="LakehouseException">FailedPrecondition: the data dir holds a lake in the seed layout (migrate it first).</exception>
     public static PriceStore Open(StoreOptions options, ILogger? logger = null)
     {
         var store = new PriceStore(options, logger ?? NullLogger.Instance);
@@ -87,57 +109,45 @@ public sealed partial class PriceStore
 
     public static PriceStore Open(string dataDir, ILogger? logger = null) => Open(new StoreOptions { DataDir = dataDir }, logger);
 
-    /// <summary>
-    /// Completes when the store is ready: the partition index is complete. Faults with the error when listing the lake failed (every read then fails with it too).
-    /// </summary>
-    public Task Ready => _index.Loaded;
+    /// <summary>Completes when the store is ready: every data file's directory is loaded. Faults with the error when loading failed.</summary>
+    public Task Ready => _metadata.Loaded;
 
     /// <summary>True once <see cref="Ready"/> has completed successfully.</summary>
-    public bool IsReady => _index.IsLoaded;
+    public bool IsReady => _metadata.IsLoaded;
 
     /// <summary>Blocks until <see cref="Ready"/>; rethrows its error.</summary>
-    public void WaitReady() => _index.WaitLoaded();
+    public void WaitReady() => _metadata.WaitLoaded();
+
+    /// <summary>Data files of the current version (all tables); does not wait for the index (health reports it while loading).</summary>
+    public long DataFiles => _metadata.Unindexed.Tables.Values.Sum(t => (long)t.Files.Count);
 
     private void Recover()
     {
-        FileStream recoveryLock;
+        SeedLayout.ThrowIfSeedLake(Paths, Catalog);
+        _metadata.Open();
+        _walScanNeeded = _wal.List().Count > 0;
+        var writable = true;
         try
         {
-            recoveryLock = RecoveryLock();
+            // Before the open returns, as the journal's roll-forward did: a crashed writer's commit is finished
+            // (table folders, manifest lines, the record for its gold) before anything is served.
+            Repair(CancellationToken.None);
         }
-        catch (Exception ex) when (StorageFaults.IsReadOnly(ex))
+        catch (Exception ex) when (StorageFaults.IsReadOnly(ex) || ex is LakehouseException { Kind: LakehouseErrorKind.FailedPrecondition })
         {
-            // Nothing can be rolled forward or cleaned on a read-only disk: serve what is there.
             StorageLog.ReadOnlyLake(_logger);
-            _changes.Start();
-            StartIndexLoad(cleanTemps: false);
-            return;
+            writable = false;
         }
-        using (recoveryLock)
-        {
-            // Synchronous and cheap (the journal folder is normally empty): nothing is served before it.
-            var rolled = _journal.Recover().Count;
-            // Uploads acknowledged by a process that died are applied by the next writer or the background applier.
-            _walScanNeeded = _wal.List().Count > 0;
-            if (rolled > 0)
-            {
-                StorageLog.Recovered(_logger, rolled, 0);
-            }
-        }
-        // Offsets taken before the walk starts: a commit of another process during the walk is either seen
-        // by the walk or named by a manifest line past these offsets (re-listed at the first poll), or both.
-        _changes.Start();
-        StartIndexLoad(cleanTemps: true);
+        StartIndexLoad(writable);
     }
 
     /// <summary>
-    /// The background part of the open: the index walk (then the gate opens), then the sweep for dead
-    /// writers' temp files, which needs a listing of every partition folder and so runs after the gate.
-    /// Tests wait for it to check the sweep.
+    /// The background part of the open: the directories (then the gate opens), then the repair of what crashed writers
+    /// left (table folders, manifest lines), then the sweep of files no version names. Tests wait for it.
     /// </summary>
     internal Task Housekeeping { get; private set; } = Task.CompletedTask;
 
-    private void StartIndexLoad(bool cleanTemps)
+    private void StartIndexLoad(bool writable)
     {
         Housekeeping = Task.Run(async () =>
         {
@@ -148,17 +158,16 @@ public sealed partial class PriceStore
                     await hold().ConfigureAwait(false);
                 }
                 var start = System.Diagnostics.Stopwatch.GetTimestamp();
-                _index.Load(Catalog);
-                StorageLog.IndexLoaded(_logger, _index.PartitionCount, (long)System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                _index.MarkLoaded();
+                _metadata.LoadIndex();
+                StorageLog.IndexLoaded(_logger, DataFiles, _metadata.Unindexed.Version,
+                    (long)System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }
             catch (Exception ex)
             {
                 StorageLog.IndexFailed(_logger, ex);
-                _index.MarkFailed(ex);
                 return;
             }
-            if (!cleanTemps)
+            if (!writable)
             {
                 return;
             }
@@ -168,16 +177,15 @@ public sealed partial class PriceStore
             }
             try
             {
-                // A quarter of a core: the first reads after a start need the cores more than stale temps need deleting.
-                var removed = RemoveDeadTemps(_index.FindTemps(Catalog, TempSweepDutyCycle));
+                var removed = SweepOrphans(CancellationToken.None);
                 if (removed > 0)
                 {
                     StorageLog.Recovered(_logger, 0, removed);
                 }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TimeoutException || StorageFaults.IsReadOnly(ex))
             {
-                // Stale temps only take space; the next open sweeps again.
+                // Stale files only take space; the next open sweeps again.
                 StorageLog.TempSweepFailed(_logger, ex.Message);
             }
         });
@@ -185,75 +193,25 @@ public sealed partial class PriceStore
 
     private readonly TaskCompletionSource _sweepAllowed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The share of one core the sweep for dead writers' temp files may take (it pauses between symbol folders).</summary>
-    internal const double TempSweepDutyCycle = 0.25;
-
     /// <summary>
-    /// With <see cref="StoreOptions.DeferTempSweep"/>: lets the sweep for dead writers' temp files start (the
-    /// server calls it when its cache warm-up is done, so the two do not share the cores).
+    /// With <see cref="StoreOptions.DeferTempSweep"/>: lets the sweep of files no version names start (the server calls
+    /// it when its cache warm-up is done, so the two do not share the cores).
     /// </summary>
     public void AllowTempSweep() => _sweepAllowed.TrySetResult();
 
-    /// <summary>
-    /// Deletes the temp files of dead processes (met by the walk, in the journal folder, beside gold reports),
-    /// under the recovery lock, sparing any temp a journal names: a writer that committed and died during the
-    /// walk is rolled forward by the next commit, which needs its temps.
-    /// </summary>
-    private int RemoveDeadTemps(List<string> temps)
+    private void OnForeignChange(TableChange change)
     {
-        var reportTemps = Directory.Exists(Paths.GoldReportsDir)
-            ? Directory.EnumerateFiles(Paths.GoldReportsDir, DurableFile.TempPrefix + "*")
-            : [];
-        var all = temps.Concat(Directory.EnumerateFiles(Paths.JournalDir, DurableFile.TempPrefix + "*")).Concat(reportTemps).ToList();
-        if (all.Count == 0)
+        if (Catalog.Tables.FirstOrDefault(t => t.Id == change.Table) is not { } table || table.PerSource)
         {
-            return 0;
+            return;
         }
-        FileStream recoveryLock;
-        try
+        foreach (var symbol in change.Symbols)
         {
-            recoveryLock = RecoveryLock();
-        }
-        catch (Exception ex) when (StorageFaults.IsReadOnly(ex))
-        {
-            return 0;
-        }
-        using (recoveryLock)
-        {
-            var named = _journal.NamedTemps();
-            var removed = 0;
-            foreach (var t in all)
-            {
-                if (!named.Contains(t) && DurableFile.OwnerPid(t) is { } pid && !ProcessLiveness.IsAlive(pid))
-                {
-                    DurableFile.TryDelete(t);
-                    removed++;
-                }
-            }
-            return removed;
+            _cache.Invalidate(new TableId(table), symbol);
         }
     }
 
-    private FileStream RecoveryLock()
-    {
-        var path = Path.Combine(Paths.LockDir, "recovery.lock");
-        var deadline = DateTime.UtcNow + Options.LockTimeout;
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException ex) when (DateTime.UtcNow < deadline && !StorageFaults.IsReadOnly(ex))
-            {
-                Thread.Sleep(2);
-            }
-        }
-    }
-
-    internal static string LockKey(TableId table, string symbol) =>
-        (table.Source is null ? $"{Layers.Name(table.Layer)}_{table.Table}" : $"{Layers.Name(table.Layer)}_{table.Table}_{table.Source}")
-        + "__" + HivePath.Escape(symbol);
+    internal static string LockKey(TableDefinition table) => Committer.LockKey(table);
 
     public static string NewRunId() => $"{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}";
 }

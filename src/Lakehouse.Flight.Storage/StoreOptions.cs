@@ -18,7 +18,7 @@ public sealed class StoreOptions
     public int TargetBatchRows { get; set; } = 64 * 1024;
 
     /// <summary>Rows per commit when an acknowledged upload is applied (whole symbols; readers see each commit whole).</summary>
-    public int UploadApplyChunkRows { get; set; } = 64 * 1024;
+    public int UploadApplyChunkRows { get; set; } = 1 << 20;
 
     /// <summary>
     /// Memory for uploads acknowledged before they are applied that reads include from the acknowledgement
@@ -28,17 +28,16 @@ public sealed class StoreOptions
     public long PendingUploadBytes { get; set; } = 512L << 20;
 
     /// <summary>
-    /// Serve cold scans and the warm-up from the compacted copies under <c>_metadata/compact/</c> where they
-    /// are current (<see cref="PriceStore.Compact"/> builds them); false reads only the month files (the old path,
-    /// kept to compare). Default true.
+    /// How long superseded data files (of versions a newer commit replaced) are kept for reads of older versions
+    /// before a vacuum deletes them. Default 30 days.
     /// </summary>
-    public bool UseCompactCopies { get; set; } = true;
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>The tables of the lake (the product's tables unless a caller declares more).</summary>
     public TableCatalog Catalog { get; set; } = TableCatalog.Default;
 
     /// <summary>
-    /// The sweep for dead writers' temp files (a listing of every partition folder, after the index walk)
+    /// The sweep of files no version names (a listing of the file store, after the index load)
     /// waits for <see cref="PriceStore.AllowTempSweep"/>. The server sets it and allows the sweep once its cache
     /// warm-up is done. Default false: the sweep follows the walk.
     /// </summary>

@@ -27,10 +27,6 @@ if (args.Length > 0 && args[0] == "kestrel-ceiling")
 {
     return await KestrelCeiling.ServeAsync();
 }
-if (args.Length > 0 && args[0] == "compact-format")
-{
-    return CompactFormatBench.Run(args[1..]);
-}
 if (args.Length > 0 && args[0] == "generate")
 {
     return Universe.Run(args[1..]);

@@ -76,8 +76,8 @@ public sealed class DateAndFaultCliTests : IDisposable
         var bronze = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
             .Single(e => e.GetProperty("layer").GetString() == "bronze");
         Assert.Equal(("2020-01-01", "9999-12-31", 2L, 2L),
-            (bronze.GetProperty("first_month").GetString(), bronze.GetProperty("last_month_end").GetString(),
-             bronze.GetProperty("rows").GetInt64(), bronze.GetProperty("partitions").GetInt64()));
+            (bronze.GetProperty("first_date").GetString(), bronze.GetProperty("last_date").GetString(),
+             bronze.GetProperty("rows").GetInt64(), bronze.GetProperty("files").GetInt64()));
     }
 
     [Fact]

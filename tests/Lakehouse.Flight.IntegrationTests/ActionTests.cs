@@ -78,7 +78,8 @@ public sealed class ActionTests : IAsyncLifetime
         var health = await Action("health", "");
 
         var silver = stats.RootElement.EnumerateArray().Single(e => e.GetProperty("layer").GetString() == "silver" && e.GetProperty("table").GetString() == "prices_daily");
-        Assert.Equal((2, (long)bars.Count, 2L), (silver.GetProperty("symbols").GetInt32(), silver.GetProperty("rows").GetInt64(), silver.GetProperty("partitions").GetInt64()));
+        // One month of 2024: one data file (the 2024 band).
+        Assert.Equal((2, (long)bars.Count, 1L), (silver.GetProperty("symbols").GetInt32(), silver.GetProperty("rows").GetInt64(), silver.GetProperty("files").GetInt64()));
         var line = Assert.Single(manifest.RootElement.EnumerateArray());
         Assert.Equal(("MSFT", (long)bars.Count(b => b.Symbol == "MSFT")), (line.GetProperty("symbol").GetString(), line.GetProperty("inserted").GetInt64()));
         Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());

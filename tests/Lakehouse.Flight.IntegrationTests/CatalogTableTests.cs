@@ -44,8 +44,9 @@ public sealed class CatalogTableTests : IAsyncLifetime
         Assert.Equal((2L, 0L), (reports[0].Inserted, reports[0].Rejected));
         Assert.Equal((1L, 1L), (reports[1].Inserted, reports[1].Rejected));
         Assert.Contains("score must be >= 0", Assert.Single(reports[1].RejectReasons!), StringComparison.Ordinal);
-        Assert.True(File.Exists(Path.Combine(_server.DataDir, "silver", "test_scores", "symbol=AAPL", "year=2024", "data.parquet")));
-        Assert.True(File.Exists(Path.Combine(_server.DataDir, "silver", "test_scores", "symbol=AAPL", "year=2023", "data.parquet")));
+        // One file per band (a year), sorted rows in each, in the table's own folder.
+        Assert.Equal(["2023", "2024"], Directory.GetFiles(Path.Combine(_server.DataDir, "silver", "test_scores"), "*.parquet")
+            .Select(f => Path.GetFileName(f)[..4]).Order());
         Assert.True(File.Exists(Path.Combine(_server.DataDir, "_metadata", "manifests", "silver_test_scores.jsonl")));
 
         // DoGet: ordered by symbol, then key; the projection as asked.

@@ -1,4 +1,5 @@
 using Apache.Arrow.Flight;
+using DuckDB.NET.Data;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
@@ -6,14 +7,18 @@ using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.IntegrationTests;
 
-/// <summary>The server's compactor (decisions D22): copies written after the warm-up, refreshed after a write, DoGet equal to the month files.</summary>
+/// <summary>
+/// The server's maintenance (decisions D35): small files that daily appends leave in a band are merged by the
+/// compactor in the background; the rows stay exactly what DoGet and DuckDB over the table's folder return.
+/// </summary>
 public sealed class CompactionTests
 {
     [Fact]
-    public async Task Server_WritesCopiesAfterWarmUp_RefreshesAfterWrite_DoGetEqualsMonthFiles()
+    public async Task Server_MergesTheSmallFilesOfDailyAppends_DoGetAndDuckDbEqualBeforeAndAfter()
     {
         var dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
-        await PriceStore.Open(dir).UpsertAsync(SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2022, 1, 1), new DateOnly(2023, 12, 31)))
+        string[] symbols = ["AAPL", "MSFT", "^GSPC"];
+        await PriceStore.Open(dir).UpsertAsync(SyntheticSource.Generate(symbols, new DateOnly(2022, 1, 1), new DateOnly(2023, 12, 29)))
             .DefaultTimeout();
         try
         {
@@ -24,34 +29,21 @@ public sealed class CompactionTests
                 o.CompactIntervalSeconds = 1;
             }, dataDir: dir);
             var store = server.Server.Store;
-            var aapl = store.Paths.CompactFile(new TableId(PriceTables.Silver), "AAPL");
-            var msft = store.Paths.CompactFile(new TableId(PriceTables.Silver), "MSFT");
-            await WaitUntilAsync(() => File.Exists(aapl) && File.Exists(msft));
-
-            var before = File.GetLastWriteTimeUtc(aapl);
-            var changed = SyntheticSource.Generate(["AAPL"], new DateOnly(2023, 6, 1), new DateOnly(2023, 6, 30))
-                .Select(b => b with { Volume = b.Volume + 5 }).ToList();
-            await store.UpsertAsync(changed).DefaultTimeout();
-            await WaitUntilAsync(() => File.GetLastWriteTimeUtc(aapl) != before);
-
-            var reference = PriceStore.Open(new StoreOptions { DataDir = dir, CacheBytes = 0, UseCompactCopies = false });
-            var expected = reference.Read(PriceQuery.Create()).Sum(b => (long)b.Length);
-            var fresh = PriceStore.Open(new StoreOptions { DataDir = dir });
-            Assert.Equal(expected, fresh.Read(PriceQuery.Create()).Sum(b => (long)b.Length));
-            long rows = 0, volume = 0;
-            using var call = server.Raw.GetStream(new FlightTicket("""{"symbols":["AAPL"],"date_from":"2023-06-01","date_to":"2023-06-30","columns":["volume"]}"""));
-            while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+            // Six daily appends: six small files in the 2024 band, each with every symbol's new day.
+            var days = Enumerable.Range(0, 10).Select(i => new DateOnly(2024, 1, 1).AddDays(i)).Where(d => d.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+                .Take(6).ToArray();
+            foreach (var day in days)
             {
-                var batch = call.ResponseStream.Current;
-                rows += batch.Length;
-                var column = (Apache.Arrow.Int64Array)batch.Column(0);
-                for (var i = 0; i < batch.Length; i++)
-                {
-                    volume += column.GetValue(i) ?? 0;
-                }
+                await store.UpsertAsync(SyntheticSource.Generate(symbols, day, day)).DefaultTimeout();
             }
-            Assert.Equal(changed.Count, rows);
-            Assert.Equal(changed.Sum(b => b.Volume), volume);
+            var expected = await DoGetAsync(server);
+            Assert.Equal(expected, DuckDb(dir));
+
+            // The compactor merges the band's small files into one, and changes no row.
+            await WaitUntilAsync(() => Band2024(dir) == 1);
+            Assert.Equal(expected, await DoGetAsync(server));
+            Assert.Equal(expected, DuckDb(dir));
+            Assert.Equal(2 + 1, TableFiles(dir).Length);
         }
         finally
         {
@@ -61,6 +53,45 @@ public sealed class CompactionTests
                 Directory.Delete(dir, recursive: true);
             }
         }
+    }
+
+    private static string[] TableFiles(string dir) => Directory.GetFiles(Path.Combine(dir, "silver", "prices_daily"), "*.parquet");
+
+    private static int Band2024(string dir) => TableFiles(dir).Count(f => Path.GetFileName(f).StartsWith("2024-", StringComparison.Ordinal));
+
+    private static async Task<List<string>> DoGetAsync(TestServer server)
+    {
+        var rows = new List<string>();
+        using var call = server.Raw.GetStream(new FlightTicket("""{"columns":["symbol","date","close","volume"]}"""));
+        while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+        {
+            var b = call.ResponseStream.Current;
+            var symbol = (Apache.Arrow.StringArray)b.Column(0);
+            var date = (Apache.Arrow.Date32Array)b.Column(1);
+            var close = (Apache.Arrow.DoubleArray)b.Column(2);
+            var volume = (Apache.Arrow.Int64Array)b.Column(3);
+            for (var i = 0; i < b.Length; i++)
+            {
+                rows.Add(FormattableString.Invariant($"{symbol.GetString(i)} {date.GetDateOnly(i):yyyy-MM-dd} {close.GetValue(i)} {volume.GetValue(i)}"));
+            }
+        }
+        return rows;
+    }
+
+    private static List<string> DuckDb(string dir)
+    {
+        using var conn = new DuckDBConnection("DataSource=:memory:");
+        conn.Open();
+        using var cmd = conn.CreateCommand();
+        var glob = Path.Combine(dir, "silver", "prices_daily", "**", "*.parquet").Replace('\\', '/');
+        cmd.CommandText = $"SELECT symbol, date, close, volume FROM read_parquet('{glob}', hive_partitioning = 1) ORDER BY symbol, date";
+        var rows = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            rows.Add(FormattableString.Invariant($"{r.GetString(0)} {DateOnly.FromDateTime(r.GetDateTime(1)):yyyy-MM-dd} {r.GetDouble(2)} {r.GetInt64(3)}"));
+        }
+        return rows;
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -82,7 +82,7 @@ public sealed class DateRangeTests
         PriceBar[] bars = [Bar("ZZV", new DateOnly(2020, 1, 1), 10), Bar("ZZV", Far, 11), Bar("ZZV", new DateOnly(2020, 1, 3), 12)];
         await store.WriteAsync([new TableWrite(PriceTables.Bronze, PriceBarBatches.ToBatch(bars), "v1")]);
         await store.UpsertAsync(bars.Where(b => b.Date.Year == 2020).ToArray());
-        Assert.True(File.Exists(Path.Combine(dir, "bronze", "prices_daily", "source=v1", "symbol=ZZV", "year=9999", "month=12", "data.parquet")));
+        Assert.Single(Directory.GetFiles(Path.Combine(dir, "bronze", "prices_daily"), "9999-v1-*.parquet"));
         return dir;
     }
 
@@ -113,8 +113,8 @@ public sealed class DateRangeTests
         Assert.Equal(2, farQuery.TotalRecords);
         var bronze = stats.RootElement.EnumerateArray().Single(e => e.GetProperty("layer").GetString() == "bronze");
         Assert.Equal(("2020-01-01", "9999-12-31", 3L, 2L),
-            (bronze.GetProperty("first_month").GetString(), bronze.GetProperty("last_month_end").GetString(),
-             bronze.GetProperty("rows").GetInt64(), bronze.GetProperty("partitions").GetInt64()));
+            (bronze.GetProperty("first_date").GetString(), bronze.GetProperty("last_date").GetString(),
+             bronze.GetProperty("rows").GetInt64(), bronze.GetProperty("files").GetInt64()));
         Assert.Equal([new DateOnly(2020, 1, 1), new DateOnly(2020, 1, 3), Far], rows.Select(b => b.Date));
         Assert.Equal([10.0, 12.0, 11.0], rows.Select(b => b.Close));
     }

@@ -38,7 +38,7 @@ public sealed partial class FaultedDiskErrorTests
         await WaitFinishedAsync(http, id);
         var import = Path.Combine(server.DataDir, "import");
         Directory.CreateDirectory(import);
-        File.Copy(Directory.EnumerateFiles(Path.Combine(server.DataDir, "silver", "prices_daily"), "data.parquet", SearchOption.AllDirectories).First(),
+        File.Copy(Directory.EnumerateFiles(Path.Combine(server.DataDir, "silver", "prices_daily"), "*.parquet", SearchOption.AllDirectories).First(),
             Path.Combine(import, "prices_daily.parquet"));
         return (server, http, id);
     }

@@ -39,7 +39,9 @@ public sealed class GoldRecoveryTests : IDisposable
         // SIGKILL (128 + 9), not a normal exit: it never printed "committed".
         Assert.Equal(137, child.ExitCode);
         Assert.DoesNotContain("committed", child.Lines);
-        Assert.Single(Directory.EnumerateFiles(Path.Combine(_dir, "_metadata", "journal"), "*.json"));
+        // Committed (its log entry is durable) and nothing after: no table folder published, no gold.
+        Assert.True(File.Exists(Path.Combine(_dir, "_metadata", "log", "00000000000000000001.json")));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "silver", "prices_daily")));
         Assert.False(Directory.Exists(Path.Combine(_dir, "gold")));
     }
 
@@ -52,7 +54,7 @@ public sealed class GoldRecoveryTests : IDisposable
         await WaitHealthOkAsync(server);
 
         await AssertGoldMatchesSilverAsync(server);
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir, "_metadata", "journal")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir, "silver", "prices_daily"), "*.parquet"));
         // What recovery recorded for the process that finishes it is settled once gold is rebuilt.
         var recovered = Path.Combine(_dir, "_metadata", "recovered");
         Assert.False(Directory.Exists(recovered) && Directory.EnumerateFiles(recovered).Any());
@@ -67,7 +69,7 @@ public sealed class GoldRecoveryTests : IDisposable
         await bare.Ready;
         Assert.Equal(Symbols.Sum(s => CrashWorkload.Year(s).Count), bare.Read(PriceQuery.Create(symbols: Symbols)).Sum(b => b.Length));
         Assert.Single(Directory.EnumerateFiles(Path.Combine(_dir, "_metadata", "recovered")));
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir, "_metadata", "journal")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir, "silver", "prices_daily"), "*.parquet"));
         Assert.False(Directory.Exists(Path.Combine(_dir, "gold")));
 
         await using var server = await TestServer.StartAsync(dataDir: _dir);

@@ -31,7 +31,7 @@ public sealed class GoldTests : IAsyncLifetime
         var put = await client.UploadAsync(bars, "vendor_x", promote: true).DefaultTimeout();
 
         Assert.Equal(["bronze", "bronze", "silver", "silver"], put.Select(r => r.Layer));
-        Assert.True(File.Exists(Path.Combine(_server.DataDir, "gold", "daily_metrics", "symbol=AAPL", "year=2024", "data.parquet")));
+        Assert.Single(Directory.GetFiles(Path.Combine(_server.DataDir, "gold", "daily_metrics"), "2024-*.parquet"));
         Assert.True(File.Exists(Path.Combine(_server.DataDir, "gold", "reports", "MSFT_daily_report.csv")));
 
         var listed = new List<FlightInfo>();

@@ -64,12 +64,14 @@ public sealed class HttpRequestRulesTests
         {
             Assert.Equal("ok", h.GetProperty("status").GetString());
             Assert.Equal("ok", h.GetProperty("state").GetString());
-            Assert.False(h.TryGetProperty("partitions", out _), h.ToString());
+            Assert.False(h.TryGetProperty("files", out _), h.ToString());
+            Assert.False(h.TryGetProperty("version", out _), h.ToString());
             Assert.False(h.TryGetProperty("datasets", out _), h.ToString());
         }
         Assert.Equal("ok", reader.GetProperty("status").GetString());
-        // Silver's and bronze's two months, and one year file of each gold table.
-        Assert.Equal(6, reader.GetProperty("partitions").GetInt64());
+        // One 2024 file in silver, bronze and each gold table.
+        Assert.Equal(4, reader.GetProperty("files").GetInt64());
+        Assert.True(reader.GetProperty("version").GetInt64() >= 2);
         var silver = reader.GetProperty("datasets").EnumerateArray().Single(d => d.GetProperty("layer").GetString() == "silver" && d.GetProperty("table").GetString() == "prices_daily");
         Assert.Equal(1, silver.GetProperty("symbols").GetInt32());
     }

@@ -89,7 +89,7 @@ public sealed class ImportRootsTests : IAsyncLifetime
     {
         var bars = Enumerable.Range(0, 3).Select(i =>
             new PriceBar("LEG", new DateOnly(2024, 1, 2).AddDays(i), 10 + i, 11 + i, 9 + i, 10 + i, 10 + i, 100, "legacy", DateTimeOffset.UnixEpoch));
-        File.WriteAllBytes(path, ParquetFiles.Encode(PriceBarBatches.ToBatch(bars.ToArray())));
+        File.WriteAllBytes(path, SeedFiles.Encode(PriceBarBatches.ToBatch(bars.ToArray())));
     }
 
     private async Task<JsonElement> ActionAsync(string type, string body)

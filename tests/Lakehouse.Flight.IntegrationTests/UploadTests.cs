@@ -84,7 +84,9 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Empty(await client.ReadBarsAsync(PriceQuery.Create(symbols: ["IBM"])).ToListAsync());
         var bronze = await client.GetPricesAsync(PriceQuery.Create("bronze", symbols: ["IBM"])).ToListAsync();
         Assert.Equal(Jan.Count, bronze.Sum(b => b.Length));
-        Assert.True(File.Exists(Path.Combine(_server.DataDir, "bronze", "prices_daily", "source=vendor_z", "symbol=IBM", "year=2024", "month=1", "data.parquet")));
+        // Bronze's folder holds one file of the 2024 band for the source; silver has none.
+        var file = Assert.Single(Directory.GetFiles(Path.Combine(_server.DataDir, "bronze", "prices_daily"), "2024-vendor_z-*.parquet"));
+        Assert.Matches("^2024-vendor_z-[0-9a-f]{16}\\.parquet$", Path.GetFileName(file));
     }
 
     [Fact]

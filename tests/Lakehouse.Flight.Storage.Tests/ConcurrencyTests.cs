@@ -34,8 +34,7 @@ public sealed class ConcurrencyTests : IDisposable
         Assert.True(child.WaitForExit(TimeSpan.FromSeconds(120)), "second process did not finish");
         Assert.Equal(0, child.ExitCode);
 
-        var rows = PriceBarBatches.ToBars(ParquetFiles.Read(
-            Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=PAR", "year=2024", "month=1", "data.parquet"), PriceTables.SilverSchema));
+        var rows = LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Where(b => b.Symbol == "PAR").OrderBy(b => b.Date).ToList();
         var expectedDays = owners.SelectMany(d => d).Concat(childDays).Order().ToArray();
         Assert.Equal(expectedDays, rows.Select(r => r.Date.Day).ToArray());
         Assert.All(rows, r => Assert.Equal(rounds, r.Close));

@@ -35,9 +35,9 @@ public sealed class CrashTests : IDisposable
             var k = AssertConsistentGeneration(store);
             // The killed upsert either committed (k = reported + 1) or left no trace (k = reported).
             Assert.InRange(k, lastReported, lastReported + 1);
-            // The sweep for dead writers' temp files runs in the background after the index walk (D25).
+            // The sweep of files no version names runs in the background after the index load (D25).
             await store.Housekeeping;
-            AssertNoTempFiles();
+            AssertNoStrayFiles(store);
             nextK = k + 1;
         }
         Assert.Equal(15, kills);
@@ -48,12 +48,15 @@ public sealed class CrashTests : IDisposable
     public async Task WriteKilledRightAfterItsCommitPoint_IsRolledForwardAndRecordedForGoldUntilSettled()
     {
         string[] symbols = ["KA", "KB"];
-        using (var child = new ChildProcess(new Dictionary<string, string> { [Journal.CrashAfterCommitPointVariable] = "1" }, "promote", _lake.Dir, string.Join(',', symbols)))
+        using (var child = new ChildProcess(new Dictionary<string, string> { [LakeMetadata.CrashAfterCommitPointVariable] = "1" }, "promote", _lake.Dir, string.Join(',', symbols)))
         {
             Assert.True(child.WaitForExit(TimeSpan.FromSeconds(60)));
             Assert.Equal(137, child.ExitCode);
         }
-        Assert.Single(Directory.EnumerateFiles(Path.Combine(_lake.Dir, "_metadata", "journal"), "*.json"));
+        // Committed (the log entry is there), nothing after it: no table folder published, no manifest line.
+        Assert.True(File.Exists(Path.Combine(_lake.Dir, "_metadata", "log", "00000000000000000001.json")));
+        Assert.Empty(LakeFolder.Files(_lake.Dir, PriceTables.Silver));
+        Assert.False(File.Exists(Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl")));
 
         var first = PriceStore.Open(_lake.Dir);
         var recovered = Assert.Single(first.RecoveredCommits());
@@ -70,20 +73,17 @@ public sealed class CrashTests : IDisposable
 
         Assert.False(first.HasRecoveredCommits);
         Assert.Empty(PriceStore.Open(_lake.Dir).RecoveredCommits());
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_lake.Dir, "_metadata", "journal")));
+        Assert.Equal(symbols.Sum(s => CrashWorkload.Year(s).Count), LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
         await first.Housekeeping;
     }
 
     /// <summary>Every partition opens; all rows of all symbols carry one generation K; row counts are those of K.</summary>
     private int AssertConsistentGeneration(PriceStore store)
     {
-        var silver = Path.Combine(_lake.Dir, "silver", "prices_daily");
-        foreach (var file in Directory.EnumerateFiles(silver, "data.parquet", SearchOption.AllDirectories))
-        {
-            var batch = ParquetFiles.Read(file, PriceTables.SilverSchema);
-            Assert.True(batch.Length > 0, $"{file} is empty");
-        }
+        // Every data file in the folder opens and holds rows, and the folder holds exactly the store's rows.
+        var folder = LakeFolder.Bars(_lake.Dir, PriceTables.Silver);
         var rows = store.Read(PriceQuery.Create(symbols: CrashWorkload.SymbolsUsed)).SelectMany(PriceBarBatches.ToBars).ToList();
+        Assert.Equal(rows.Select(r => (r.Symbol, r.Date, r.Close)).Order(), folder.Select(r => (r.Symbol, r.Date, r.Close)).Order());
         var generations = rows.Select(r => (int)r.Close).Distinct().ToArray();
         var k = Assert.Single(generations);
         foreach (var symbol in CrashWorkload.SymbolsUsed)
@@ -95,10 +95,20 @@ public sealed class CrashTests : IDisposable
         return k;
     }
 
-    private void AssertNoTempFiles()
+    /// <summary>No temp file anywhere, and every data file in the store is one a version names (current, or kept for retention).</summary>
+    private void AssertNoStrayFiles(PriceStore store)
     {
         var temps = Directory.EnumerateFiles(_lake.Dir, DurableFile.TempPrefix + "*", SearchOption.AllDirectories).ToArray();
         Assert.Empty(temps);
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_lake.Dir, "_metadata", "journal")));
+        var state = store.Metadata.Current;
+        foreach (var table in store.Catalog.Tables)
+        {
+            var dir = store.Files.StoreDir(table);
+            var named = state.Table(table).Files.Keys.Concat(state.Tombstones.Where(t => t.Table == table.Id).Select(t => t.Name)).ToHashSet();
+            var onDisk = Directory.Exists(dir) ? Directory.GetFiles(dir).Select(Path.GetFileName).ToArray() : [];
+            Assert.All(onDisk, name => Assert.Contains(name!, named));
+            // The table's folder shows exactly the current files.
+            Assert.Equal(state.Table(table).Files.Keys.Order(), LakeFolder.Files(_lake.Dir, table).Select(Path.GetFileName).Order()!);
+        }
     }
 }

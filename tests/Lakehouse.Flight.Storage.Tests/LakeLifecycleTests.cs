@@ -69,23 +69,33 @@ public sealed class LakeLifecycleTests : IDisposable
     }
 
     [Fact]
-    public async Task Open_WithStaleTempFromDeadProcess_DeletesItButKeepsData()
+    public async Task Open_WithStaleFilesOfDeadWriters_DeletesThemButKeepsData()
     {
         var store = _lake.Open();
         await store.UpsertAsync(Jan("AAPL"));
-        var dir = Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=AAPL", "year=2024", "month=1");
+        var dir = Path.Combine(_lake.Dir, "_metadata", "data", "silver", "prices_daily");
         // pid 2^22+1 is above Linux's pid_max default: certainly not running.
-        var stale = Path.Combine(dir, $"{DurableFile.TempPrefix}4194305-abc-data.parquet{DurableFile.TempSuffix}");
+        var stale = Path.Combine(dir, $"{DurableFile.TempPrefix}4194305-abc-2024-x.parquet{DurableFile.TempSuffix}");
         await File.WriteAllTextAsync(stale, "half a parquet file");
-        var ours = Path.Combine(dir, $"{DurableFile.TempPrefix}{Environment.ProcessId}-abc-data.parquet{DurableFile.TempSuffix}");
+        var ours = Path.Combine(dir, $"{DurableFile.TempPrefix}{Environment.ProcessId}-abc-2024-x.parquet{DurableFile.TempSuffix}");
         await File.WriteAllTextAsync(ours, "a live writer's temp");
+        // A file a writer wrote and died before committing: no version names it.
+        var orphan = Path.Combine(dir, "2024-0123456789abcdef.parquet");
+        File.Copy(Directory.GetFiles(dir, "*.parquet").First(), orphan);
+        // Something else dropped into the table's folder: not the table's.
+        var foreign = Path.Combine(_lake.Dir, "silver", "prices_daily", "copied-by-hand.parquet");
+        File.Copy(orphan, foreign);
 
         var reopened = _lake.Open();
-        // Temp files are swept in the background after the index walk (D25).
         await reopened.Housekeeping;
 
         Assert.False(File.Exists(stale));
+        Assert.False(File.Exists(orphan));
         Assert.True(File.Exists(ours), "a live process's temp file must not be touched");
+        // The folder shows the table's files only; what was dropped in is kept aside, never deleted.
+        Assert.False(File.Exists(foreign));
+        Assert.Single(Directory.GetFiles(Path.Combine(_lake.Dir, "_metadata", "displaced"), "copied-by-hand.parquet", SearchOption.AllDirectories));
+        Assert.Equal(Jan("AAPL").Count, LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
         Assert.Equal(Jan("AAPL").Count, reopened.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
     }
 
@@ -107,7 +117,7 @@ public sealed class LakeLifecycleTests : IDisposable
     }
 
     [Fact]
-    public async Task Plan_CountsExactRowsPerSymbolAndPrunesMonths()
+    public async Task Plan_CountsExactRowsPerSymbolAndPrunesFiles()
     {
         var store = _lake.Open();
         var bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2024, 12, 31));
@@ -117,10 +127,11 @@ public sealed class LakeLifecycleTests : IDisposable
 
         var msft = Assert.Single(plan);
         Assert.Equal("MSFT", msft.Symbol);
-        Assert.Equal(3, msft.Partitions);
+        // Rows of 2024 only: one data file (the 2024 band).
+        Assert.Equal(1, msft.Files);
         Assert.Equal(bars.Count(b => b.Symbol == "MSFT" && b.Date >= new DateOnly(2024, 2, 10) && b.Date <= new DateOnly(2024, 4, 5)), msft.Rows);
         var stats = store.Stats(PriceTables.Silver);
-        Assert.Equal((2, 48L, (long)bars.Count), (stats.Symbols, stats.Partitions, stats.Rows));
+        Assert.Equal((2, 2, (long)bars.Count), (stats.Symbols, stats.Files, stats.Rows));
     }
 }
 
@@ -131,7 +142,7 @@ public sealed class WarmTests : IDisposable
     public void Dispose() => _lake.Dispose();
 
     [Fact]
-    public async Task Warm_LoadsEveryPartitionOnce_AndReadsAfterwardsEqualFileContents()
+    public async Task Warm_LoadsEveryRowOnce_AndReadsAfterwardsEqualFileContents()
     {
         var bars = SyntheticSource.Generate(["AAPL", "MSFT", "^GSPC"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
         await _lake.Open().UpsertAsync(bars);
@@ -139,7 +150,7 @@ public sealed class WarmTests : IDisposable
 
         var loaded = store.Warm(PriceTables.Silver);
 
-        Assert.Equal(36, loaded);
+        Assert.Equal(bars.Count, loaded);
         Assert.Equal(0, store.Warm(PriceTables.Silver));
         var rows = UpsertTests.Read(store, PriceQuery.Create());
         Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close)).OrderBy(x => x.Symbol, StringComparer.Ordinal).ThenBy(x => x.Date),

@@ -38,7 +38,8 @@ public sealed class PendingRowsTests : IDisposable
 
     private static (List<string> Rows, List<string> Plans) Snapshot(PriceStore store) =>
         (Queries.SelectMany(q => BatchDump.Rows(store.Read(q)).Prepend($"-- {q}")).ToList(),
-         Queries.SelectMany(q => store.Plan(q).Select(p => $"{q}: {p.Symbol} {p.Partitions} {p.Rows}")).ToList());
+         // Rows exactly; the files a pending symbol will take are only estimated until its rows are applied.
+         Queries.SelectMany(q => store.Plan(q).Select(p => $"{q}: {p.Symbol} {p.Rows}")).ToList());
 
     [Fact]
     public async Task AcknowledgedUploads_ReadBeforeTheCommit_EqualTheReadAfterIt()

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
@@ -64,11 +63,11 @@ public sealed class StartupGateTests : IDisposable
         Assert.Equal(Rows(reference.Read(PriceQuery.Create())), await all);
         Assert.Equal(reference.Plan(query), await plan);
         var (expected, actual) = (reference.Stats(PriceTables.Silver), await stats);
-        Assert.Equal((expected.Symbols, expected.Partitions, expected.Rows), (actual.Symbols, actual.Partitions, actual.Rows));
+        Assert.Equal((expected.Symbols, expected.Files, expected.Rows), (actual.Symbols, actual.Files, actual.Rows));
     }
 
     [Fact]
-    public async Task Upsert_WhileIndexLoadHeld_CommitsAfterTheWalkAndTheIndexHasOldAndNewMonths()
+    public async Task Upsert_WhileIndexLoadHeld_CommitsAfterTheLoadAndTheIndexHasOldAndNewFiles()
     {
         await _lake.Open().UpsertAsync(Bars("AAPL"));
         var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -82,7 +81,8 @@ public sealed class StartupGateTests : IDisposable
         var reports = await write;
 
         Assert.Equal(newcomer.Count, Assert.Single(reports).Inserted);
-        Assert.Equal(18 + 3, store.IndexedPartitions);
+        // AAPL's 2023 and 2024 files, and NEWCO's rows in a new 2024 file.
+        Assert.Equal(3, store.DataFiles);
         Assert.Equal(["AAPL", "NEWCO"], store.SymbolsFor(PriceQuery.Create()));
         Assert.Equal(newcomer.Count, store.Read(PriceQuery.Create(symbols: ["NEWCO"])).Sum(b => b.Length));
         var fresh = _lake.Open();
@@ -90,36 +90,40 @@ public sealed class StartupGateTests : IDisposable
     }
 
     [Fact]
-    public async Task Open_WriterThatCommittedAndDiedDuringTheWalk_ItsTempIsKeptAndRolledForward()
+    public async Task Open_WriterThatCommittedAndDiedDuringTheIndexLoad_ItsFilesAreKeptAndItsCommitFinished()
     {
         var bars = Bars("AAPL");
         await _lake.Open().UpsertAsync(bars);
-        var final = Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=AAPL", "year=2024", "month=7", "data.parquet");
-        var temp = Path.Combine(Path.GetDirectoryName(final)!, $"{DurableFile.TempPrefix}{DeadPid}-{Guid.NewGuid():N}-data.parquet{DurableFile.TempSuffix}");
         var july = SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 7, 1), new DateOnly(2024, 7, 31));
+        var manifest = Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl");
         var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        // After the open's synchronous journal recovery and before the walk: a writer commits its journal and dies.
+        // After the open's synchronous repair and before the index load: a writer commits and dies before it publishes
+        // the table's folder or appends its manifest line (its folder and line are taken back to stand for that).
         var store = OpenHeld(hold, async () =>
         {
-            var scratch = new TempLake();
-            await PriceStore.Open(scratch.Dir).UpsertAsync(july);
-            Directory.CreateDirectory(Path.GetDirectoryName(final)!);
-            File.Copy(Path.Combine(scratch.Dir, "silver", "prices_daily", "symbol=AAPL", "year=2024", "month=7", "data.parquet"), temp);
-            scratch.Dispose();
-            var record = new JournalRecord(DeadPid, [new StagedFile(temp, final)], []);
-            await File.WriteAllBytesAsync(Path.Combine(_lake.Dir, "_metadata", "journal", $"{DeadPid}-{Guid.NewGuid():N}.json"),
-                JsonSerializer.SerializeToUtf8Bytes(record, JournalJson.Default.JournalRecord));
+            var before = await File.ReadAllBytesAsync(manifest);
+            var other = _lake.Open();
+            other.WaitReady();
+            var folder = LakeFolder.Files(_lake.Dir, PriceTables.Silver).Select(Path.GetFileName).ToArray();
+            await other.UpsertAsync(july);
+            foreach (var f in LakeFolder.Files(_lake.Dir, PriceTables.Silver).Where(f => !folder.Contains(Path.GetFileName(f))))
+            {
+                File.Delete(f);
+            }
+            await File.WriteAllBytesAsync(manifest, before);
         });
         hold.SetResult();
         await store.Housekeeping;
 
-        Assert.True(File.Exists(temp), "the background cleanup deleted a temp file that a committed journal names");
-        // The next commit rolls the dead writer's journal forward.
-        await store.UpsertAsync(SyntheticSource.Generate(["MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
-        Assert.False(File.Exists(temp));
-        Assert.True(File.Exists(final));
-        Assert.Equal(bars.Count + july.Count, _lake.Open().Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+        // Its data file is named by a committed version: the sweep keeps it, and reads see the commit.
+        Assert.Equal(bars.Count + july.Count, store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+        Assert.Equal(1, await store.RepairAsync());
+        Assert.Equal(store.Metadata.Current.Table(PriceTables.Silver).Files.Keys.Order(),
+            LakeFolder.Files(_lake.Dir, PriceTables.Silver).Select(Path.GetFileName).Order()!);
+        Assert.Equal(bars.Count + july.Count, LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
+        Assert.Equal(2, store.ReadManifest(PriceTables.Silver).Count);
+        Assert.Equal(["AAPL"], Assert.Single(store.RecoveredCommits()).Reports.Select(r => r.Symbol));
     }
 
     private static List<string> Rows(IEnumerable<Apache.Arrow.RecordBatch> batches)

@@ -6,7 +6,7 @@ using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
-/// <summary>Symbol entries (one batch per symbol): kept hot by writes, dropped by the change feed, evicted within budget.</summary>
+/// <summary>Symbol entries (one batch per symbol): kept hot by writes, dropped when another process commits, evicted within budget.</summary>
 public sealed class SymbolCacheTests : IDisposable
 {
     private readonly TempLake _lake = new();
@@ -23,7 +23,8 @@ public sealed class SymbolCacheTests : IDisposable
         await store.UpsertAsync(Bars("2020-01-01", "2022-12-31", "AAPL", "MSFT"));
         var all = PriceQuery.Create(symbols: ["AAPL"]);
         Dump(store.Read(PriceQuery.Create()));
-        Assert.Equal(72, store.Stats(PriceTables.Silver).CachedPartitions);
+        var loaded = store.Stats(PriceTables.Silver);
+        Assert.Equal(loaded.Rows, loaded.CachedRows);
 
         // Changed month in the middle, new months before, inside a gap-free run and after.
         var changed = Bars("2021-06-01", "2021-06-30", "AAPL").Select(b => b with { Volume = b.Volume + 7 }).ToList();
@@ -35,7 +36,7 @@ public sealed class SymbolCacheTests : IDisposable
         Assert.Equal(changed.Count, again.Unchanged);
 
         var stats = store.Stats(PriceTables.Silver);
-        Assert.Equal(stats.Partitions, stats.CachedPartitions);
+        Assert.Equal(stats.Rows, stats.CachedRows);
         var reference = _lake.Open(cacheBytes: 0);
         foreach (var q in new[]
         {
@@ -56,13 +57,13 @@ public sealed class SymbolCacheTests : IDisposable
         var store = _lake.Open();
         await store.UpsertAsync(Bars("2020-01-01", "2021-12-31", "AAPL"));
         Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"])));
-        Assert.Equal(24, store.Stats(PriceTables.Silver).CachedPartitions);
+        Assert.Equal(Bars("2020-01-01", "2021-12-31", "AAPL").Count, store.Stats(PriceTables.Silver).CachedRows);
 
-        // A second instance stands in for another process: its manifest lines reach us through the feed.
+        // A second instance stands in for another process: its commit reaches us through the log.
         var other = _lake.Open();
         await other.UpsertAsync(Bars("2021-03-01", "2021-03-31", "AAPL").Select(b => b with { Volume = b.Volume + 1 }).ToList());
 
-        Assert.Equal(0, store.Stats(PriceTables.Silver).CachedPartitions);
+        Assert.Equal(0, store.Stats(PriceTables.Silver).CachedRows);
         var reference = _lake.Open(cacheBytes: 0);
         var q = PriceQuery.Create(symbols: ["AAPL"]);
         Assert.Equal(Dump(reference.Read(q)), Dump(store.Read(q)));
@@ -93,7 +94,7 @@ public sealed class SymbolCacheTests : IDisposable
         Assert.Equal(Dump(reference.Read(queries[0])), Dump(store.Read(queries[0])));
         var stats = store.Stats(PriceTables.Silver);
         Assert.True(stats.CachedBytes <= budget, $"cache holds {stats.CachedBytes} bytes over a budget of {budget}");
-        Assert.True(stats.CachedPartitions < stats.Partitions);
+        Assert.True(stats.CachedRows < stats.Rows);
     }
 
     [Fact]
@@ -105,7 +106,9 @@ public sealed class SymbolCacheTests : IDisposable
         var rows = Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31")));
 
         Assert.Equal(21, rows.Count);
-        Assert.Equal(1, store.Stats(PriceTables.Silver).CachedPartitions);
+        // One row group decoded and kept; no entry of the symbol's 20 years.
+        Assert.Equal(0, store.Stats(PriceTables.Silver).CachedRows);
+        Assert.Equal(1, store.Cache.Groups.Count);
     }
 
     [Fact]
@@ -115,9 +118,10 @@ public sealed class SymbolCacheTests : IDisposable
         await _lake.Open(cacheBytes: 0).UpsertAsync(Bars("2005-01-01", "2024-12-31", symbols));
         var store = _lake.Open();
 
-        Assert.Equal(720, store.Warm(PriceTables.Silver));
+        var total = Bars("2005-01-01", "2024-12-31", symbols).Count;
+        Assert.Equal(total, store.Warm(PriceTables.Silver));
 
-        Assert.Equal(720, store.Stats(PriceTables.Silver).CachedPartitions);
+        Assert.Equal(total, store.Stats(PriceTables.Silver).CachedRows);
         var batches = store.Read(PriceQuery.Create()).ToList();
         Assert.Equal(3, batches.Count);
         Assert.Equal(Dump(_lake.Open(cacheBytes: 0).Read(PriceQuery.Create())), Dump(batches));

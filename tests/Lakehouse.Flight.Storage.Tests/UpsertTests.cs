@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -47,21 +48,25 @@ public sealed class UpsertTests : IDisposable
     }
 
     [Fact]
-    public async Task Upsert_WritesMonthPartitionsAtDesignPaths()
+    public async Task Upsert_WritesOneSortedFileOfTheYear_LinkedIntoTheTableFolder()
     {
         var store = _lake.Open();
 
         await store.UpsertAsync(Q1("AAPL", "^GSPC", "EURUSD=X"));
 
-        foreach (var m in new[] { 1, 2, 3 })
-        {
-            Assert.True(File.Exists(Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=AAPL", "year=2024", $"month={m}", "data.parquet")));
-        }
-        Assert.True(Directory.Exists(Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=%5EGSPC", "year=2024", "month=1")));
-        Assert.True(Directory.Exists(Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=EURUSD%3DX", "year=2024", "month=1")));
+        // One file for the 2024 band, sorted by symbol (ordinal) then date, in the folder and in the file store.
+        var file = Assert.Single(LakeFolder.Files(_lake.Dir, PriceTables.Silver));
+        Assert.Matches("^2024-[0-9a-f]{16}\\.parquet$", Path.GetFileName(file));
+        Assert.True(File.Exists(Path.Combine(_lake.Dir, "_metadata", "data", "silver", "prices_daily", Path.GetFileName(file))));
+        var bars = LakeFolder.Bars(_lake.Dir, PriceTables.Silver);
+        Assert.Equal(Q1("AAPL", "^GSPC", "EURUSD=X").Count, bars.Count);
+        Assert.Equal(bars.OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).Select(b => (b.Symbol, b.Date)),
+            bars.Select(b => (b.Symbol, b.Date)));
+        Assert.Equal(["AAPL", "EURUSD=X", "^GSPC"], bars.Select(b => b.Symbol).Distinct());
         var manifest = File.ReadAllLines(Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl"));
         Assert.Equal(3, manifest.Length);
         Assert.Contains("\"symbol\":\"^GSPC\"", manifest[0] + manifest[1] + manifest[2]);
+        Assert.All(manifest, line => Assert.Contains("\"version\":1", line));
     }
 
     [Fact]

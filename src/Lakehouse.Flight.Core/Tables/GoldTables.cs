@@ -50,7 +50,7 @@ public static class GoldTables
     // years whose values changed while a full-history read opens 20 files, not 240.
     public static readonly TableDefinition PricesMonthly = new(Layer.Gold, PricesMonthlyName, PricesMonthlySchema, ["symbol", "month"],
         Partitioning.SymbolYear, WriteMode.Upsert, derived: true,
-        description: "monthly bars derived from silver prices_daily, one row per (symbol, month)");
+        description: "monthly bars derived from silver prices_daily, one row per (symbol, month)", bandYears: 10);
 
     public static readonly TableDefinition DailyMetrics = new(Layer.Gold, DailyMetricsName, DailyMetricsSchema, ["symbol", "date"],
         Partitioning.SymbolYear, WriteMode.Upsert, derived: true,

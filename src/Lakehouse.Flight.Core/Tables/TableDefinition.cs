@@ -3,7 +3,10 @@ using Apache.Arrow.Types;
 
 namespace Lakehouse.Flight.Core.Tables;
 
-/// <summary>How a table's files are laid out under <c>symbol=</c>.</summary>
+/// <summary>
+/// The seed's layout of a table (<c>symbol=</c> folders): what <c>lakehouse export --layout seed</c> writes and
+/// <c>lakehouse migrate --layout lake</c> reads. The lake itself stores large sorted files (see <see cref="TableDefinition.BandYears"/>).
+/// </summary>
 public enum Partitioning
 {
     /// <summary><c>symbol=S/data.parquet</c>: one file per symbol (small tables such as corporate actions).</summary>
@@ -45,7 +48,7 @@ public sealed class TableDefinition
 
     public TableDefinition(Layer layer, string name, Schema schema, IReadOnlyList<string> key, Partitioning partitioning,
         WriteMode mode = WriteMode.Upsert, bool perSource = false, RowValidator? validator = null, bool derived = false,
-        string? description = null)
+        string? description = null, int? bandYears = null)
     {
         if (string.IsNullOrEmpty(name) || name.Length > 64 || name.AsSpan().IndexOfAnyExcept(NameChars) >= 0)
         {
@@ -61,6 +64,11 @@ public sealed class TableDefinition
         Validator = validator;
         Derived = derived;
         Description = description ?? $"{Layers.Name(layer)}/{name}";
+        BandYears = bandYears ?? (partitioning == Partitioning.Symbol ? 0 : 1);
+        if (BandYears is < 0 or > 100)
+        {
+            throw new ArgumentException($"{Id}: a file band spans 0 (all time) to 100 years", nameof(bandYears));
+        }
         CheckColumn(SymbolColumn, StringType.Default, nullable: false);
         if (key.Count < 2 || key[0] != SymbolColumn)
         {
@@ -98,7 +106,30 @@ public sealed class TableDefinition
     /// <summary>The date column of the key: rows are sorted and partitioned by it.</summary>
     public string DateColumn => Key[1];
 
+    /// <summary>The seed layout's partitioning (exports and migrations from the seed layout).</summary>
     public Partitioning Partitioning { get; }
+
+    /// <summary>
+    /// Years of dates one data file may span (files never cross a band): 1 for daily tables, so a correction or an
+    /// append rewrites or adds files of one year only; more for sparse tables (monthly bars); 0 for one band of all time.
+    /// </summary>
+    public int BandYears { get; }
+
+    /// <summary>The first year of the band holding <paramref name="date"/> (0 when the table has one band).</summary>
+    public int BandOf(DateOnly date) => BandYears == 0 ? 0 : Math.Max(1, date.Year - (date.Year % BandYears));
+
+    /// <summary>First and last day of the band starting in <paramref name="band"/>.</summary>
+    public (DateOnly First, DateOnly Last) BandBounds(int band) => BandYears == 0
+        ? (DateOnly.MinValue, DateOnly.MaxValue)
+        : (new DateOnly(band, 1, 1), new DateOnly(Math.Min(9999, band + BandYears - 1), 12, 31));
+
+    /// <summary>How the band appears in data file names: <c>2024</c>, <c>2020-2029</c>, or <c>all</c>.</summary>
+    public string BandLabel(int band) => BandYears switch
+    {
+        0 => "all",
+        1 => band.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        _ => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{band}-{Math.Min(9999, band + BandYears - 1)}"),
+    };
 
     public WriteMode Mode { get; }
 

@@ -1,3 +1,4 @@
+using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -5,14 +6,18 @@ using Microsoft.Extensions.Logging;
 namespace Lakehouse.Flight.Server.Internal;
 
 /// <summary>
-/// Keeps the compacted copies current (docs/decisions.md D23): a first pass once the warm-up is done (so
-/// the copies missing at start are written from the warmed symbol entries, not decoded again), then every
-/// <see cref="LakehouseServerOptions.CompactIntervalSeconds"/> a pass over the symbols written since.
-/// A pass takes no writer lock and runs on one thread; a stop cancels it between symbols.
+/// The lake's maintenance (docs/decisions.md D35): a first pass once the warm-up is done, then every
+/// <see cref="LakehouseServerOptions.CompactIntervalSeconds"/>: repair what another process's crashed writer left
+/// (table folders, manifest lines), compact small and overlapping data files, and at most once an hour vacuum the
+/// superseded files past <see cref="LakehouseServerOptions.Retention"/>. Compaction holds no writer lock while it
+/// reads and encodes; a stop cancels a pass between merges.
 /// </summary>
 internal sealed class CompactionService(PriceStore store, LakehouseServerOptions options, ILogger<CompactionService> logger) : BackgroundService
 {
+    private static readonly TimeSpan VacuumEvery = TimeSpan.FromHours(1);
+
     private readonly SemaphoreSlim _signal = new(0);
+    private DateTime _lastVacuum = DateTime.MinValue;
     private int _started;
 
     /// <summary>Runs a pass now (the warm-up calls it when it is done).</summary>
@@ -27,7 +32,7 @@ internal sealed class CompactionService(PriceStore store, LakehouseServerOptions
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!options.CompactCopies || options.CompactIntervalSeconds <= 0)
+        if (options.CompactIntervalSeconds <= 0)
         {
             return;
         }
@@ -52,16 +57,23 @@ internal sealed class CompactionService(PriceStore store, LakehouseServerOptions
             }
             try
             {
-                await Task.Run(() => store.Compact(cancellationToken: stoppingToken), stoppingToken).ConfigureAwait(false);
+                await store.RepairAsync(stoppingToken).ConfigureAwait(false);
+                await store.CompactAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+                if (DateTime.UtcNow - _lastVacuum > VacuumEvery)
+                {
+                    _lastVacuum = DateTime.UtcNow;
+                    await store.VacuumAsync(options.Retention, stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {
                 return;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or TimeoutException
+                or LakehouseException)
             {
-                // The copies are a cache: reads use the month files until a later pass succeeds.
-                ServerLog.Failed(logger, ex, "compaction");
+                // Maintenance only tidies: reads and writes go on with the files as they are until a later pass succeeds.
+                ServerLog.Failed(logger, ex, "maintenance");
             }
         }
     }

@@ -87,9 +87,10 @@ internal sealed partial class LakehouseFlightService
             case "stats":
                 var stats = _store.Catalog.Tables.Select(t => _store.Stats(t, ct)).Select(s => new Dictionary<string, object?>
                 {
-                    ["layer"] = s.Layer, ["table"] = s.Table, ["symbols"] = s.Symbols, ["partitions"] = s.Partitions, ["rows"] = s.Rows,
-                    ["first_month"] = s.FirstMonth?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-                    ["last_month_end"] = s.LastMonthEnd?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    ["layer"] = s.Layer, ["table"] = s.Table, ["symbols"] = s.Symbols, ["files"] = s.Files, ["rows"] = s.Rows,
+                    ["first_date"] = s.FirstDate?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    ["last_date"] = s.LastDate?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    ["bytes"] = s.Bytes, ["version"] = s.Version,
                 }).ToArray();
                 await Write(responseStream, stats).ConfigureAwait(false);
                 break;

@@ -62,7 +62,7 @@ internal sealed partial class LakehouseFlightService(
         {
             total = Math.Min(total, query.Limit);
         }
-        var plan = JsonSerializer.SerializeToUtf8Bytes(plans.Select(p => new PlanEntry(p.Symbol, p.Rows, p.Partitions)).ToArray(), PlanJson.Default.PlanEntryArray);
+        var plan = JsonSerializer.SerializeToUtf8Bytes(plans.Select(p => new PlanEntry(p.Symbol, p.Rows, p.Files)).ToArray(), PlanJson.Default.PlanEntryArray);
         return Task.FromResult(new FlightInfo(schema, request, endpoints, total, -1, ordered: true, Google.Protobuf.ByteString.CopyFrom(plan)));
     }
 
@@ -147,7 +147,7 @@ internal sealed partial class LakehouseFlightService(
 internal sealed record PlanEntry(
     [property: System.Text.Json.Serialization.JsonPropertyName("symbol")] string Symbol,
     [property: System.Text.Json.Serialization.JsonPropertyName("rows")] long Rows,
-    [property: System.Text.Json.Serialization.JsonPropertyName("partitions")] int Partitions);
+    [property: System.Text.Json.Serialization.JsonPropertyName("files")] int Files);
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(PlanEntry[]))]
 internal sealed partial class PlanJson : System.Text.Json.Serialization.JsonSerializerContext;

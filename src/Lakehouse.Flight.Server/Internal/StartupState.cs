@@ -66,6 +66,10 @@ internal sealed class StartupState(PriceStore store, LakehouseServerOptions opti
         }
     }
 
-    /// <summary>What the lake holds (partitions): only for callers with valid credentials when auth is on.</summary>
-    public void DescribeLake(IDictionary<string, object?> health) => health["partitions"] = store.IndexedPartitions;
+    /// <summary>What the lake holds (its version and data files): only for callers with valid credentials when auth is on.</summary>
+    public void DescribeLake(IDictionary<string, object?> health)
+    {
+        health["version"] = store.Version;
+        health["files"] = store.DataFiles;
+    }
 }

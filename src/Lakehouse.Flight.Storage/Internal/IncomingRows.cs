@@ -5,8 +5,8 @@ using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
-/// <summary>Rows of one symbol of a write, with the rows of each partition they fall in.</summary>
-internal sealed record SymbolRows(string Symbol, int[] Rows, SortedDictionary<(int Year, int Month), List<int>> Partitions);
+/// <summary>Rows of one symbol of a write, with the rows of each file band (<see cref="TableDefinition.BandOf"/>) they fall in.</summary>
+internal sealed record SymbolRows(string Symbol, int[] Rows, SortedDictionary<int, List<int>> Bands);
 
 /// <summary>
 /// Puts the rows of a write into the table's shape before any lock is taken: columns by name in the
@@ -66,7 +66,7 @@ internal static class IncomingRows
         return new RecordBatch(schema, arrays, n);
     }
 
-    /// <summary>Rows grouped by symbol (ordinal order) and partition; a key seen twice refuses the whole write.</summary>
+    /// <summary>Rows grouped by symbol (ordinal order) and band; a key seen twice refuses the whole write.</summary>
     public static List<SymbolRows> Group(TableDefinition table, RecordBatch rows)
     {
         var symbols = (StringArray)rows.Column(TableDefinition.SymbolColumn);
@@ -86,7 +86,7 @@ internal static class IncomingRows
         foreach (var (symbol, list) in bySymbol)
         {
             var seen = new HashSet<(int, string)>();
-            var partitions = new SortedDictionary<(int, int), List<int>>();
+            var bands = new SortedDictionary<int, List<int>>();
             foreach (var r in list)
             {
                 var day = dates.Values[r];
@@ -97,14 +97,14 @@ internal static class IncomingRows
                     throw LakehouseException.Invalid(
                         $"duplicate key ({symbol}, {date:yyyy-MM-dd}{(rest.Length == 0 ? "" : ", " + rest.Replace('\u001f', ','))}) in one batch: send each ({string.Join(", ", table.Key)}) once");
                 }
-                var p = table.PartitionOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day));
-                if (!partitions.TryGetValue(p, out var prows))
+                var band = table.BandOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day));
+                if (!bands.TryGetValue(band, out var brows))
                 {
-                    partitions[p] = prows = [];
+                    bands[band] = brows = [];
                 }
-                prows.Add(r);
+                brows.Add(r);
             }
-            result.Add(new SymbolRows(symbol, [.. list], partitions));
+            result.Add(new SymbolRows(symbol, [.. list], bands));
         }
         return result;
     }

@@ -150,6 +150,17 @@ internal sealed class ManifestLog
         return offset + consumed;
     }
 
+    /// <summary>The last <paramref name="maxBytes"/> of a manifest as text ("" when it does not exist).</summary>
+    public static string ReadTail(string file, int maxBytes)
+    {
+        if (!File.Exists(file))
+        {
+            return "";
+        }
+        using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return ReadTail(fs, maxBytes);
+    }
+
     private static string ReadTail(FileStream fs, int maxBytes)
     {
         var length = (int)Math.Min(fs.Length, maxBytes);

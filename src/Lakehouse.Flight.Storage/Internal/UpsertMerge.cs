@@ -102,6 +102,74 @@ internal static class UpsertMerge
         return new MergeResult(Sorted(table, batches, picks, LandingOrder(table)), inserted, 0, unchanged);
     }
 
+    /// <summary>
+    /// The upsert's classification without the merged rows: incoming rows whose key is new (inserted), whose compared
+    /// columns differ from the existing row (updated: the new values), and how many are unchanged.
+    /// </summary>
+    public static (RecordBatch Inserted, RecordBatch Updated, long Unchanged) Classify(TableDefinition table, RecordBatch existing, RecordBatch incoming)
+    {
+        var batches = new[] { existing, incoming };
+        var keys = KeyColumns(table);
+        var compared = Indices(table, table.ComparedColumns);
+        var byKey = new Dictionary<RowRef, int>(existing.Length, new RowEquality(batches, keys));
+        for (var i = 0; i < existing.Length; i++)
+        {
+            byKey[new RowRef(0, i)] = i;
+        }
+        var inserted = new List<RowRef>();
+        var updated = new List<RowRef>();
+        long unchanged = 0;
+        for (var j = 0; j < incoming.Length; j++)
+        {
+            var row = new RowRef(1, j);
+            if (!byKey.TryGetValue(row, out var i))
+            {
+                inserted.Add(row);
+            }
+            else if (ArrowRows.SameValues(existing, i, incoming, j, compared))
+            {
+                unchanged++;
+            }
+            else
+            {
+                updated.Add(row);
+            }
+        }
+        return (Pick(table, batches, inserted), Pick(table, batches, updated), unchanged);
+    }
+
+    /// <summary>
+    /// The raw landing's new rows: incoming rows with no identical row (all but lineage) already there or earlier in
+    /// the upload, in incoming order, and how many were already there.
+    /// </summary>
+    public static (RecordBatch Fresh, long Unchanged) AppendNew(TableDefinition table, RecordBatch? existing, RecordBatch incoming)
+    {
+        existing ??= RecordBatches.Empty(table.Schema);
+        var batches = new[] { existing, incoming };
+        var seen = new HashSet<RowRef>(new RowEquality(batches, Indices(table, table.ComparedColumns)));
+        for (var i = 0; i < existing.Length; i++)
+        {
+            seen.Add(new RowRef(0, i));
+        }
+        var fresh = new List<RowRef>();
+        long unchanged = 0;
+        for (var j = 0; j < incoming.Length; j++)
+        {
+            if (seen.Add(new RowRef(1, j)))
+            {
+                fresh.Add(new RowRef(1, j));
+            }
+            else
+            {
+                unchanged++;
+            }
+        }
+        return (fresh.Count == incoming.Length ? incoming : Pick(table, batches, fresh), unchanged);
+    }
+
+    private static RecordBatch Pick(TableDefinition table, RecordBatch[] batches, List<RowRef> rows) =>
+        rows.Count == 0 ? RecordBatches.Empty(table.Schema) : ArrowRows.Take(table.Schema, batches, rows.ToArray());
+
     /// <summary>Rows of several batches (one symbol of several sources) in one batch ordered by key, then source and landing time.</summary>
     public static RecordBatch Combine(TableDefinition table, IReadOnlyList<RecordBatch> batches)
     {

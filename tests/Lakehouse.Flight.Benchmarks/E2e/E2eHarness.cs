@@ -81,9 +81,9 @@ internal static class E2eHarness
         var inColdPoint = InProcessRuns.PointQueries(cold, queries);
         log.WriteLine("in-process: full scans");
         var store = PriceStore.Open(new StoreOptions { DataDir = dataDir });
-        // The index is listed in the background (D25); the count is of the whole index.
+        // The directories are loaded in the background (D25).
         store.WaitReady();
-        var indexed = store.IndexedPartitions;
+        var indexed = store.DataFiles;
         InProcessRuns.Plans(store, warmup);
         var inPlanSmall = InProcessRuns.Plans(store, planQueries);
         var scanCold = InProcessRuns.FullScan(store);
@@ -105,29 +105,14 @@ internal static class E2eHarness
         t.Add("in-process full scan, cache warm", Rate(scanWarm));
         t.Add("in-process store memory, cache warm after full scans (this process; VmRSS, VmHWM)",
             $"RSS {F(selfRss)} MiB, HWM {F(selfHwm)} MiB, managed heap after full GC {F(managed / 1048576.0)} MiB; " +
-            $"cache accounts {F(stats.CachedBytes / 1048576.0)} MiB in {F(stats.CachedPartitions)} partitions",
+            $"cache accounts {F(stats.CachedBytes / 1048576.0)} MiB holding {F(stats.CachedRows)} rows",
             Join(X(managed, stats.CachedBytes, "the cache's own accounting (managed heap)"), X(selfRss * 1048576.0, stats.CachedBytes, "it (RSS)")));
         t.Add("Arrow IPC serialisation of the same batches to memory (into a reused 1 MiB buffer; median of 3)", Rate(ipc) + $", {F(ipcBytes / 1e6, "F0")} MB of IPC");
 
-        // Planning: the real index, then the same store's index grown past 1M partitions.
-        string planBig;
-        List<double>? inPlanBig = null;
-        try
-        {
-            var added = InProcessRuns.InflateIndex(store, o.IndexPartitions, o.From, o.To);
-            inPlanBig = InProcessRuns.Plans(store, planQueries);
-            planBig = $"median {Ms(Stats.Median(inPlanBig))}, p99 {Ms(Stats.Percentile(inPlanBig, 99))} with {F(store.IndexedPartitions)} partitions indexed ({F(added)} synthetic)";
-        }
-        catch (InvalidOperationException ex)
-        {
-            planBig = "n/a: " + ex.Message;
-        }
-        t.Add($"in-process Plan, 1 symbol x 1 month, index of {F(indexed)} partitions, cache cold (row counts from footers)",
+        t.Add($"in-process Plan, 1 symbol x 1 month, {F(indexed)} data files, cache cold (row counts from the files' directories)",
             $"median {Ms(Stats.Median(inPlanSmall))}, p99 {Ms(Stats.Percentile(inPlanSmall, 99))}");
-        t.Add($"in-process Plan, 1 symbol x 1 month, index of {F(indexed)} partitions, cache warm",
+        t.Add($"in-process Plan, 1 symbol x 1 month, {F(indexed)} data files, cache warm",
             $"median {Ms(Stats.Median(inPlanWarm))}, p99 {Ms(Stats.Percentile(inPlanWarm, 99))}");
-        t.Add($"in-process Plan, 1 symbol x 1 month, index grown to {F(o.IndexPartitions)}+ partitions", planBig,
-            inPlanBig is null ? "" : L(Stats.Median(inPlanBig), Stats.Median(inPlanWarm), "the same plan on the real index, cache warm"));
         store = null!;
         cold = null!;
         GC.Collect();
@@ -142,27 +127,15 @@ internal static class E2eHarness
         var warmSeconds = Stopwatch.GetElapsedTime(warmStart).TotalSeconds;
         var heapWarm = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
         var warmStats = fresh.Stats(PriceTables.Silver);
-        t.Add("in-process PriceStore.Warm() (decode every partition into the cache, all cores)",
-            $"{F(warmed / warmSeconds)} partitions/s ({F(warmed)} partitions in {F(warmSeconds, "F2")} s)",
+        t.Add("in-process PriceStore.Warm() (decode every file into the cache, all cores)",
+            $"{F(warmed / warmSeconds)} rows/s ({F(warmed)} rows in {F(warmSeconds, "F2")} s)",
             X(scanWarm.Rows / warmSeconds, scanCold.RowsPerSecond, "in-process cold scan (rows/s)"));
         t.Add("in-process managed heap held by a warmed store (GC.GetTotalMemory(true) after Open + Warm() minus before)",
-            $"{F(heapWarm / 1048576.0)} MiB; cache accounts {F(warmStats.CachedBytes / 1048576.0)} MiB in {F(warmStats.CachedPartitions)} partitions",
+            $"{F(heapWarm / 1048576.0)} MiB; cache accounts {F(warmStats.CachedBytes / 1048576.0)} MiB holding {F(warmStats.CachedRows)} rows",
             X(heapWarm, warmStats.CachedBytes, "the cache's own accounting"));
         fresh = null!;
         GC.Collect();
         GC.WaitForPendingFinalizers();
-
-        // Compacted copies (decisions D22): built now, so the figures above are the month files' and the
-        // server figures below are the copies'; the before/after pairs are measured here side by side.
-        long lakeBytes = 0;
-        if (!o.SkipCompact)
-        {
-            lakeBytes = CompactRuns.InProcess(dataDir, queries, warmup, t, log);
-            if (!o.SkipServer && (o.ServerDll ?? FindServerDll()) is { } compactDll)
-            {
-                await CompactRuns.ServerAsync(o, compactDll, dataDir, lakeBytes, queries, warmup, t, log).ConfigureAwait(false);
-            }
-        }
 
         // The in-process baseline of DoPut: the same landing (bronze + promote to silver) with no network.
         // A lake of its own, so the server's scans below see exactly the universe the in-process scans saw.
@@ -233,7 +206,7 @@ internal static class E2eHarness
         {
             try
             {
-                await MeasureServerAsync(o, server, t, log, queries, planQueries, inColdPoint, inWarmPoint, inPlanSmall, inPlanBig,
+                await MeasureServerAsync(o, server, t, log, queries, planQueries, inColdPoint, inWarmPoint, inPlanSmall,
                     scanCold, scanWarm, ipc, duckRows, duckPoint, landRate).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -246,7 +219,7 @@ internal static class E2eHarness
 
     private static async Task MeasureServerAsync(E2eOptions o, ServerProcess server, ReportTable t, TextWriter log,
         IReadOnlyList<PriceQuery> queries, IReadOnlyList<PriceQuery> planQueries, List<double> inColdPoint, List<double> inWarmPoint,
-        List<double> inPlanSmall, List<double>? inPlanBig, InProcessRuns.Scan scanCold, InProcessRuns.Scan scanWarm, InProcessRuns.Scan ipc,
+        List<double> inPlanSmall, InProcessRuns.Scan scanCold, InProcessRuns.Scan scanWarm, InProcessRuns.Scan ipc,
         double duckRows, List<double>? duckPoint, double landRate)
     {
         using var flight = new FlightRuns(server.Address);
@@ -263,8 +236,7 @@ internal static class E2eHarness
         await flight.PlanOneSymbolAsync(PointQueries(o, 20, 99)).ConfigureAwait(false);
         var plans = await flight.PlanOneSymbolAsync(planQueries).ConfigureAwait(false);
         t.Add("GetFlightInfo 1 symbol x 1 month (planning, real index, server cache cold)", $"median {Ms(Stats.Median(plans))}, p99 {Ms(Stats.Percentile(plans, 99))} ({plans.Count} calls)",
-            Join(L(Stats.Median(plans), Stats.Median(inPlanSmall), "in-process Plan, cache cold"),
-                inPlanBig is null ? "" : $"in-process Plan at 1M+ partitions: median {Ms(Stats.Median(inPlanBig))}"));
+            L(Stats.Median(plans), Stats.Median(inPlanSmall), "in-process Plan, cache cold"));
 
         log.WriteLine("server: full scans");
         server.StartSampling();

@@ -12,7 +12,6 @@ internal sealed class E2eOptions
     public int Streams { get; private set; } = 4;
     public int PutSymbols { get; private set; } = 50;
     public int PutYears { get; private set; } = 2;
-    public int IndexPartitions { get; private set; } = 1_000_000;
     public int ChunkSymbols { get; private set; } = 10;
     public int CurlScans { get; private set; } = 7;
     public string? DataDir { get; private set; }
@@ -20,7 +19,6 @@ internal sealed class E2eOptions
     public bool Keep { get; private set; }
     public bool SkipDuckDb { get; private set; }
     public bool SkipServer { get; private set; }
-    public bool SkipCompact { get; private set; }
     public int ScanCacheMiB { get; private set; }
     public string? ServerDll { get; private set; }
     public TimeSpan ServerStartTimeout { get; private set; } = TimeSpan.FromSeconds(120);
@@ -30,9 +28,9 @@ internal sealed class E2eOptions
 
     public const string Usage = """
         usage: e2e [--symbols 500] [--years 20] [--last-year 2024] [--point-queries 1000] [--streams 4]
-                   [--put-symbols 50] [--put-years 2] [--index-partitions 1000000] [--chunk-symbols 10] [--curl-scans 7]
+                   [--put-symbols 50] [--put-years 2] [--chunk-symbols 10] [--curl-scans 7]
                    [--data-dir D [--reuse] [--keep]] [--server-dll path/lakehouse.dll] [--server-timeout 120]
-                   [--skip-duckdb] [--skip-server] [--skip-compact] [--scan-cache-mb N (default: a quarter of the lake)]
+                   [--skip-duckdb] [--skip-server] [--scan-cache-mb N (default: a quarter of the lake)]
         """;
 
     public static E2eOptions Parse(IReadOnlyList<string> args)
@@ -53,7 +51,6 @@ internal sealed class E2eOptions
                 case "--streams": o.Streams = Math.Max(1, Int()); break;
                 case "--put-symbols": o.PutSymbols = Int(); break;
                 case "--put-years": o.PutYears = Math.Max(1, Int()); break;
-                case "--index-partitions": o.IndexPartitions = Int(); break;
                 case "--chunk-symbols": o.ChunkSymbols = Math.Max(1, Int()); break;
                 case "--curl-scans": o.CurlScans = Math.Max(1, Int()); break;
                 case "--data-dir": o.DataDir = Next(); break;
@@ -61,7 +58,6 @@ internal sealed class E2eOptions
                 case "--keep": o.Keep = true; break;
                 case "--skip-duckdb": o.SkipDuckDb = true; break;
                 case "--skip-server": o.SkipServer = true; break;
-                case "--skip-compact": o.SkipCompact = true; break;
                 case "--scan-cache-mb": o.ScanCacheMiB = Int(); break;
                 case "--server-dll": o.ServerDll = Next(); break;
                 case "--server-timeout": o.ServerStartTimeout = TimeSpan.FromSeconds(Math.Max(1, Int())); break;

@@ -164,35 +164,4 @@ internal static class InProcessRuns
         }
         return samples;
     }
-
-    /// <summary>
-    /// Grows the store's in-memory partition index to at least <paramref name="target"/> entries with
-    /// made-up symbols (no files behind them), through the index's own Add. Building 1M real files
-    /// would cost minutes and gigabytes of inodes on a shared box; planning one symbol never opens
-    /// another symbol's files, so what grows the cost is the index itself, which this reproduces.
-    /// Returns the partitions added.
-    /// </summary>
-    public static long InflateIndex(PriceStore store, long target, DateOnly from, DateOnly to)
-    {
-        var field = typeof(PriceStore).GetField("_index", BindingFlags.NonPublic | BindingFlags.Instance)
-            ?? throw new InvalidOperationException("PriceStore._index not found (storage internals changed)");
-        var index = (PartitionIndex)(field.GetValue(store) ?? throw new InvalidOperationException("PriceStore._index is null"));
-        var table = TableId.Silver();
-        long added = 0;
-        var months = new List<(int Year, int Month)>();
-        for (var d = new DateOnly(from.Year, from.Month, 1); d <= to; d = d.AddMonths(1))
-        {
-            months.Add((d.Year, d.Month));
-        }
-        for (var s = 0; store.IndexedPartitions < target; s++)
-        {
-            var symbol = $"IDX{s:D6}";
-            foreach (var (y, m) in months)
-            {
-                index.Add(table, new PartitionKey(symbol, y, m));
-                added++;
-            }
-        }
-        return added;
-    }
 }

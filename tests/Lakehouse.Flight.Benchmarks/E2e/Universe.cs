@@ -37,7 +37,7 @@ internal static class Universe
     }
 
     /// <summary>
-    /// <c>generate --symbols N --years Y --data-dir D [--skip-compact]</c>: writes the universe into a kept data
+    /// <c>generate --symbols N --years Y --data-dir D</c>: writes the universe into a kept data
     /// dir (silver month files) and its compacted copies, for runs by hand against a lake of any size (e.g. one
     /// several times a server's cache budget).
     /// </summary>
@@ -60,10 +60,9 @@ internal static class Universe
         }
         var (rows, seconds) = Generate(o, o.DataDir, Console.Out);
         Console.WriteLine($"generated {o.Symbols} symbols x {o.Years} years: {rows:N0} rows in {seconds:F1} s into {o.DataDir}");
-        if (!o.SkipCompact)
         {
-            var compacted = PriceStore.Open(new StoreOptions { DataDir = o.DataDir, CacheBytes = 0 }).Compact(all: true);
-            Console.WriteLine($"compacted copies: {compacted}");
+            var compacted = PriceStore.Open(new StoreOptions { DataDir = o.DataDir, CacheBytes = 0 }).Compact();
+            Console.WriteLine($"compaction: {compacted}");
         }
         return 0;
     }

@@ -27,9 +27,6 @@ internal sealed class BenchLake : IDisposable
         store.UpsertAsync(SyntheticSource.Generate(symbols, from, to)).GetAwaiter().GetResult();
     }
 
-    public string PartitionFile(string symbol, int year, int month) =>
-        new LakePaths(Dir).PartitionFile(TableId.Silver(), new PartitionKey(symbol, year, month));
-
     public void Dispose()
     {
         try

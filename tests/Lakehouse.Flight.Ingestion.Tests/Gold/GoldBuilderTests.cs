@@ -42,8 +42,9 @@ public sealed class GoldBuilderTests : IDisposable
             AssertSameRows(GoldCalculator.Monthly(silver), Gold(GoldTables.PricesMonthlyName, symbol));
             AssertSameRows(GoldCalculator.DailyMetrics(silver), Gold(GoldTables.DailyMetricsName, symbol));
         }
-        Assert.True(File.Exists(Path.Combine(_dir, "gold", "daily_metrics", "symbol=MSFT", "year=2001", "data.parquet")));
-        Assert.True(File.Exists(Path.Combine(_dir, "gold", "prices_monthly", "symbol=IBM", "year=2020", "data.parquet")));
+        // Daily metrics in one file per year; monthly bars in one per decade.
+        Assert.Equal(Enumerable.Range(2001, 20).Select(y => $"{y}"), Directory.GetFiles(Path.Combine(_dir, "gold", "daily_metrics")).Select(f => Path.GetFileName(f)[..4]).Order());
+        Assert.Equal(["2000-2009", "2010-2019", "2020-2029"], Directory.GetFiles(Path.Combine(_dir, "gold", "prices_monthly")).Select(f => Path.GetFileName(f)[..9]).Order());
         Assert.Equal(2, _store.ReadManifest(GoldTables.DailyMetrics).Count);
     }
 
@@ -107,13 +108,12 @@ public sealed class GoldBuilderTests : IDisposable
         var result = await builder.BuildAsync(["MSFT"]);
 
         var after = GoldFiles();
-        var changed = before.Keys.Where(k => before[k] != after[k]).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(
-        [
-            Path.Combine("daily_metrics", "symbol=MSFT", "year=2020", "data.parquet"),
-            Path.Combine("prices_monthly", "symbol=MSFT", "year=2020", "data.parquet"),
-            Path.Combine("reports", "MSFT_daily_report.csv"),
-        ], changed);
+        // Data files are immutable: a changed one is replaced by a new name (of the same band); the report is rewritten in place.
+        var gone = before.Keys.Where(k => !after.ContainsKey(k) || before[k] != after[k]).Select(Band).Order(StringComparer.Ordinal).ToArray();
+        var added = after.Keys.Where(k => !before.ContainsKey(k) || before[k] != after[k]).Select(Band).Order(StringComparer.Ordinal).ToArray();
+        string[] expected = [Path.Combine("daily_metrics", "2020"), Path.Combine("prices_monthly", "2020-2029"), Path.Combine("reports", "MSFT_daily_report.csv")];
+        Assert.Equal(expected, gone);
+        Assert.Equal(expected, added);
         var metrics = Assert.Single(result.Reports, r => r.Table == GoldTables.DailyMetricsName);
         Assert.Equal(0, metrics.Inserted);
         Assert.InRange(metrics.Updated, 2, 60);
@@ -218,6 +218,12 @@ public sealed class GoldBuilderTests : IDisposable
     private RecordBatch Read(PriceQuery query) => RecordBatches.Concatenate(_store.Read(query).ToArray());
 
     /// <summary>SHA-256 and write time of every file under gold/, by path relative to it.</summary>
+    /// <summary>A gold file's table and band (<c>daily_metrics/2020</c>), or the report's own path.</summary>
+    private static string Band(string relative) =>
+        relative.EndsWith(".parquet", StringComparison.Ordinal)
+            ? Path.Combine(Path.GetDirectoryName(relative)!, Path.GetFileName(relative)[..Path.GetFileName(relative).LastIndexOf('-')])
+            : relative;
+
     private SortedDictionary<string, string> GoldFiles()
     {
         var root = Path.Combine(_dir, "gold");

@@ -35,6 +35,27 @@ internal sealed class ScanLoads
         return false;
     }
 
-    /// <summary>The read has streamed the symbol: its rows can go.</summary>
-    public void Release(string symbol) => _loaded.TryRemove(symbol, out _);
+    /// <summary>
+    /// Row groups this read decoded, shared by the neighbouring symbols they hold (each decoded once per read);
+    /// released once the read has streamed past their last symbol.
+    /// </summary>
+    public ConcurrentDictionary<(string File, int Group), Apache.Arrow.RecordBatch> Groups { get; } = new();
+
+    /// <summary>The read has streamed the symbol: its rows, and the row groups holding nothing after it, can go.</summary>
+    public void Release(string symbol)
+    {
+        _loaded.TryRemove(symbol, out _);
+        if (Groups.IsEmpty)
+        {
+            return;
+        }
+        foreach (var (key, batch) in Groups)
+        {
+            var symbols = (Apache.Arrow.StringArray)batch.Column(Lakehouse.Flight.Core.Tables.TableDefinition.SymbolColumn);
+            if (batch.Length == 0 || string.CompareOrdinal(symbols.GetString(batch.Length - 1), symbol) <= 0)
+            {
+                Groups.TryRemove(key, out _);
+            }
+        }
+    }
 }

@@ -1,89 +1,26 @@
 using System.Collections.Concurrent;
-using System.Collections.Immutable;
 using Apache.Arrow;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
-/// <summary>Where one month's rows sit in a symbol entry (or a compacted copy), and which file version they came from.</summary>
-internal readonly record struct MonthRange(int Year, int Month, int Start, int Length, FileStamp Stamp)
-{
-    /// <summary>The index of (<paramref name="year"/>, <paramref name="month"/>) in months sorted by month, or -1.</summary>
-    public static int IndexOf(MonthRange[] months, int year, int month)
-    {
-        int lo = 0, hi = months.Length - 1;
-        while (lo <= hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            var c = (months[mid].Year, months[mid].Month).CompareTo((year, month));
-            if (c == 0)
-            {
-                return mid;
-            }
-            if (c < 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-        return -1;
-    }
-}
-
 /// <summary>
-/// All rows of one (table, symbol), date-sorted in one batch, with the month files it was built
-/// from. Immutable: a write replaces the whole entry, so a reader holding it never sees a mix.
+/// All rows of one (table, symbol) as of the latest commit, date-sorted in one batch. Immutable: a write replaces
+/// the whole entry, so a reader holding it never sees a mix.
 /// </summary>
 internal sealed class SymbolEntry
 {
-    private ImmutableSortedSet<(int Year, int Month)>? _matched;
-
-    public SymbolEntry(RecordBatch batch, MonthRange[] months)
+    public SymbolEntry(RecordBatch batch)
     {
         Batch = batch;
-        Months = months;
-        Size = SymbolCache.SizeOf(batch, months.Length);
+        Size = SymbolCache.SizeOf(batch);
     }
 
     public RecordBatch Batch { get; }
-
-    public MonthRange[] Months { get; }
 
     public long Size { get; }
 
     public long LastUse { get; set; }
 
-    /// <summary>The month's index in <see cref="Months"/>, or -1.</summary>
-    public int IndexOf(int year, int month) => MonthRange.IndexOf(Months, year, month);
-
-    public RecordBatch MonthSlice(int index) => Batch.Slice(Months[index].Start, Months[index].Length);
-
-    /// <summary>True when the entry holds exactly the months the index lists (else it is stale or partial).</summary>
-    public bool Matches(ImmutableSortedSet<(int Year, int Month)> partitions)
-    {
-        // The index replaces its set on every change, so the set last matched needs no walk.
-        if (ReferenceEquals(Volatile.Read(ref _matched), partitions))
-        {
-            return true;
-        }
-        if (partitions.Count != Months.Length)
-        {
-            return false;
-        }
-        var i = 0;
-        foreach (var (y, m) in partitions)
-        {
-            if (Months[i].Year != y || Months[i].Month != m)
-            {
-                return false;
-            }
-            i++;
-        }
-        Volatile.Write(ref _matched, partitions);
-        return true;
-    }
 }
 
 /// <summary>
@@ -94,18 +31,16 @@ internal sealed class SymbolEntry
 internal sealed class SymbolCache
 {
     // What a batch costs beyond its buffers: RecordBatch, arrays, ArrayData, buffer lists and memory
-    // owners per column, plus the entry, its month table and the dictionary node. Measured against
-    // GC.GetTotalMemory (docs/benchmarks.md, "Symbol-level cache").
+    // owners per column, plus the entry and the dictionary node. Measured against GC.GetTotalMemory
+    // (docs/benchmarks.md, "Symbol-level cache").
     private const long EntryOverhead = 512;
     private const long ColumnOverhead = 320;
-    private const long MonthOverhead = 40;
 
     private readonly ConcurrentDictionary<(TableId, string), SymbolEntry> _entries = new();
     private readonly Dictionary<(TableId, string), long> _generations = [];
     private readonly object _gate = new();
     private readonly long _budgetBytes;
     private long _bytes;
-    private long _partitions;
     private long _clock;
     private int _evicting;
 
@@ -117,14 +52,14 @@ internal sealed class SymbolCache
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
-    /// <summary>Month partitions covered by entries.</summary>
-    public long Partitions => Interlocked.Read(ref _partitions);
+    /// <summary>Rows held by entries.</summary>
+    public long Rows => _entries.Values.Sum(e => (long)e.Batch.Length);
 
     public int Count => _entries.Count;
 
-    public static long SizeOf(RecordBatch batch, int months)
+    public static long SizeOf(RecordBatch batch)
     {
-        var size = EntryOverhead + (months * MonthOverhead);
+        var size = EntryOverhead;
         for (var c = 0; c < batch.ColumnCount; c++)
         {
             size += ColumnOverhead;
@@ -231,7 +166,6 @@ internal sealed class SymbolCache
         Drop(key);
         _entries[key] = entry;
         Interlocked.Add(ref _bytes, entry.Size);
-        Interlocked.Add(ref _partitions, entry.Months.Length);
     }
 
     private void Drop((TableId, string) key)
@@ -239,7 +173,6 @@ internal sealed class SymbolCache
         if (_entries.TryRemove(key, out var old))
         {
             Interlocked.Add(ref _bytes, -old.Size);
-            Interlocked.Add(ref _partitions, -old.Months.Length);
         }
     }
 

@@ -1,0 +1,130 @@
+using System.Text.Json.Serialization;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>
+/// One immutable data file of a table, as the commit log records it: its name (the same in the table's folder and
+/// in the file store), the band of dates it lies in, its source for per-source tables, and the statistics a plan
+/// prunes with. A file is written once and never changed; a commit that changes its rows adds a new file and
+/// removes this one.
+/// </summary>
+internal sealed record DataFile
+{
+    /// <summary>File name, e.g. <c>2024-6f1c0d2e9a7b4c3d.parquet</c> (<c>&lt;band&gt;[-&lt;source&gt;]-&lt;id&gt;.parquet</c>).</summary>
+    [JsonPropertyName("name")] public required string Name { get; init; }
+
+    /// <summary>The source of every row (per-source tables), else null.</summary>
+    [JsonPropertyName("source")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Source { get; init; }
+
+    /// <summary>First year of the band the file's dates lie in (0: the table has one band).</summary>
+    [JsonPropertyName("band")] public int Band { get; init; }
+
+    [JsonPropertyName("rows")] public long Rows { get; init; }
+
+    [JsonPropertyName("bytes")] public long Bytes { get; init; }
+
+    [JsonPropertyName("min_symbol")] public required string MinSymbol { get; init; }
+
+    [JsonPropertyName("max_symbol")] public required string MaxSymbol { get; init; }
+
+    /// <summary>Smallest date, days after 1970-01-01.</summary>
+    [JsonPropertyName("min_day")] public int MinDay { get; init; }
+
+    [JsonPropertyName("max_day")] public int MaxDay { get; init; }
+
+    /// <summary>Distinct symbols in the file.</summary>
+    [JsonPropertyName("symbols")] public int Symbols { get; init; }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Where a symbol's rows are in one file: rows [Start, Start + Count), dates MinDay..MaxDay (rows sorted by key).</summary>
+internal readonly record struct FileRun(DataFile File, int Start, int Count, int MinDay, int MaxDay)
+{
+    public bool Overlaps(int? from, int? to) => (from is not { } f || MaxDay >= f) && (to is not { } t || MinDay <= t);
+}
+
+/// <summary>
+/// The symbols of one data file in file order, each with its row range and date span, and the file's row-group
+/// boundaries: written into the file's footer (key-value metadata) when the file is encoded, read back once per
+/// file and shared by every state that holds the file (files never change).
+/// </summary>
+internal sealed class SymbolDirectory
+{
+    public const string MetadataKey = "lakehouse.symbols";
+
+    public SymbolDirectory(string[] symbols, int[] starts, int[] counts, int[] minDays, int[] maxDays, int[] rowGroupStarts)
+    {
+        Symbols = symbols;
+        Starts = starts;
+        Counts = counts;
+        MinDays = minDays;
+        MaxDays = maxDays;
+        RowGroupStarts = rowGroupStarts;
+    }
+
+    public string[] Symbols { get; }
+
+    public int[] Starts { get; }
+
+    public int[] Counts { get; }
+
+    public int[] MinDays { get; }
+
+    public int[] MaxDays { get; }
+
+    /// <summary>First row of each row group, plus the total row count last.</summary>
+    public int[] RowGroupStarts { get; }
+
+    public int Rows => RowGroupStarts.Length == 0 ? 0 : RowGroupStarts[^1];
+
+    public int IndexOf(string symbol) => Array.BinarySearch(Symbols, symbol, StringComparer.Ordinal);
+
+    /// <summary>Row groups holding rows [start, start + count).</summary>
+    public (int First, int End) RowGroupsOf(int start, int count)
+    {
+        var first = Array.BinarySearch(RowGroupStarts, start);
+        first = first >= 0 ? first : ~first - 1;
+        var last = Array.BinarySearch(RowGroupStarts, start + count - 1);
+        last = last >= 0 ? last : ~last - 1;
+        return (Math.Max(0, first), Math.Min(RowGroupStarts.Length - 1, last + 1));
+    }
+
+    /// <summary>The directory as footer text: <c>SYMBOL start count minDay maxDay</c> per line (symbols hold no spaces).</summary>
+    public string Encode()
+    {
+        var sb = new System.Text.StringBuilder(Symbols.Length * 32);
+        for (var i = 0; i < Symbols.Length; i++)
+        {
+            sb.Append(Symbols[i]).Append(' ').Append(Starts[i]).Append(' ').Append(Counts[i]).Append(' ')
+                .Append(MinDays[i]).Append(' ').Append(MaxDays[i]).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    public static SymbolDirectory Decode(string text, int[] rowGroupStarts)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var symbols = new string[lines.Length];
+        var starts = new int[lines.Length];
+        var counts = new int[lines.Length];
+        var min = new int[lines.Length];
+        var max = new int[lines.Length];
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var parts = lines[i].Split(' ');
+            if (parts.Length != 5)
+            {
+                throw new InvalidDataException("a data file's symbol directory is damaged");
+            }
+            symbols[i] = string.Intern(parts[0]);
+            starts[i] = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+            counts[i] = int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
+            min[i] = int.Parse(parts[3], System.Globalization.CultureInfo.InvariantCulture);
+            max[i] = int.Parse(parts[4], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return new SymbolDirectory(symbols, starts, counts, min, max, rowGroupStarts);
+    }
+}

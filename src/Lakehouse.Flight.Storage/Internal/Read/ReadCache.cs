@@ -1,0 +1,361 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Apache.Arrow;
+using Lakehouse.Flight.Core.Tables;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>A change a commit made to one symbol of one table, for the caches: the band's rows that changed (new values).</summary>
+internal sealed record SymbolChange(TableId Table, string Symbol, int Band, RecordBatch Changed);
+
+/// <summary>
+/// Decoded rows in memory within one byte budget: symbol entries (all of a symbol's rows, date-sorted, for tables
+/// with one row per key) serve scans and warm reads as zero-copy slices; decoded row groups keep small cold reads
+/// and per-source (bronze) tables. Data files never change, so an entry is the symbol's rows as of the latest
+/// commit as long as every commit splices or drops it (ours splice, other processes' drop).
+/// </summary>
+internal sealed class ReadCache
+{
+    /// <summary>A read touching at least this many runs (a year each, for daily tables) of an uncached symbol builds its entry.</summary>
+    internal const int BuildEntryRuns = 2;
+
+    /// <summary>Bytes of a row, for bounds only (a silver row is ~84 bytes).</summary>
+    internal const long EstimatedRowBytes = 96;
+
+    private readonly FileStore _files;
+    private readonly DirectoryCache _directories;
+    private readonly RowGroupCache _groups;
+    private readonly SymbolCache _symbols;
+
+    public ReadCache(FileStore files, DirectoryCache directories, long budgetBytes)
+    {
+        _files = files;
+        _directories = directories;
+        BudgetBytes = budgetBytes;
+        // Symbol entries serve scans and warm reads; decoded row groups only cold small reads and bronze.
+        var groupBudget = budgetBytes / 16;
+        _groups = new RowGroupCache(groupBudget);
+        _symbols = new SymbolCache(budgetBytes - groupBudget);
+    }
+
+    public long BudgetBytes { get; }
+
+    public long Bytes => _groups.Bytes + _symbols.Bytes;
+
+    internal SymbolCache Symbols => _symbols;
+
+    internal RowGroupCache Groups => _groups;
+
+    private static bool KeepsEntries(TableId table) => !table.Definition.PerSource;
+
+    public bool TryEntry(TableId table, string symbol, out SymbolEntry entry) => _symbols.TryGet(table, symbol, out entry);
+
+    /// <summary>
+    /// The symbol's entry, built when the read is large enough to pay for it (or loaded for a read larger than the
+    /// cache into <paramref name="scan"/>, never into the cache, decisions D32). Null: read the runs directly.
+    /// </summary>
+    public SymbolEntry? EntryForRead(TableState state, TableId table, string symbol, int touchedRuns, ScanLoads? scan,
+        CancellationToken cancellationToken)
+    {
+        if (!KeepsEntries(table))
+        {
+            return null;
+        }
+        if (_symbols.Enabled && _symbols.TryGet(table, symbol, out var entry))
+        {
+            return entry;
+        }
+        if (scan is not null && scan.TryGet(symbol, out entry, out var generation))
+        {
+            if (generation == _symbols.Generation(table, symbol))
+            {
+                return entry;
+            }
+            scan.Release(symbol);
+        }
+        if (touchedRuns < BuildEntryRuns)
+        {
+            return null;
+        }
+        if (scan is not null || !_symbols.Enabled)
+        {
+            return LoadForScan(state, table, symbol, scan, cancellationToken);
+        }
+        return BuildEntry(state, table, symbol, cancellationToken);
+    }
+
+    /// <summary>Symbols loaded for one read only, not kept (tests and diagnostics).</summary>
+    public long ScanLoaded => Interlocked.Read(ref _scanLoaded);
+
+    private long _scanLoaded;
+
+    private SymbolEntry? LoadForScan(TableState state, TableId table, string symbol, ScanLoads? scan, CancellationToken cancellationToken)
+    {
+        var generation = _symbols.Generation(table, symbol);
+        var runs = state.RunsOf(symbol);
+        var room = scan?.CacheFull != true && _symbols.HasRoomFor(runs.Sum(r => (long)r.Count) * EstimatedRowBytes);
+        var entry = new SymbolEntry(LoadRuns(table.Definition, runs, null, null, scan?.Groups, cancellationToken, owned: true));
+        if (room)
+        {
+            switch (_symbols.TryAdd(table, symbol, entry, generation, evict: false))
+            {
+                case SymbolCache.AddResult.Added:
+                    return entry;
+                case SymbolCache.AddResult.NoRoom:
+                    scan?.MarkCacheFull();
+                    break;
+            }
+        }
+        Interlocked.Increment(ref _scanLoaded);
+        scan?.Add(symbol, entry, generation);
+        return entry;
+    }
+
+    private SymbolEntry BuildEntry(TableState state, TableId table, string symbol, CancellationToken cancellationToken)
+    {
+        var generation = _symbols.Generation(table, symbol);
+        var entry = new SymbolEntry(LoadRuns(table.Definition, state.RunsOf(symbol), null, null, null, cancellationToken, owned: true));
+        _symbols.TryAdd(table, symbol, entry, generation, evict: true);
+        return entry;
+    }
+
+    /// <summary>
+    /// The rows of <paramref name="runs"/> (one symbol; of one source for per-source tables) within [from, to], in key
+    /// order, on the managed heap. Row groups come from <paramref name="memo"/> (a scan's own) or the row-group cache.
+    /// </summary>
+    public RecordBatch LoadRuns(TableDefinition table, ImmutableArray<FileRun> runs, int? from, int? to,
+        ConcurrentDictionary<(string, int), RecordBatch>? memo, CancellationToken cancellationToken, bool owned = false)
+    {
+        var parts = new List<RecordBatch>(runs.Length);
+        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
+        var sorted = true;
+        var lastMax = int.MinValue;
+        foreach (var run in runs)
+        {
+            if (!run.Overlaps(from, to))
+            {
+                continue;
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            var rows = ReadRun(table, run, memo);
+            parts.Add(ArrowConcat.SliceByDate(rows, dateColumn, from, to));
+            sorted &= run.MinDay > lastMax;
+            lastMax = Math.Max(lastMax, run.MaxDay);
+        }
+        if (parts.Count == 0)
+        {
+            return Lakehouse.Flight.Core.RecordBatches.Empty(table.Schema);
+        }
+        if (!sorted || (table.PerSource && parts.Count > 1))
+        {
+            // Runs whose dates interleave (rows inserted out of order, or several sources): one merge by key.
+            return UpsertMerge.Combine(table, parts);
+        }
+        // A kept entry owns its buffers: a slice would pin the whole decoded row group it came from.
+        return parts.Count == 1 && !owned ? parts[0] : ArrowConcat.ConcatenateManaged(parts);
+    }
+
+    /// <summary>One run's rows (whole), from the file's row groups.</summary>
+    public RecordBatch ReadRun(TableDefinition table, FileRun run, ConcurrentDictionary<(string, int), RecordBatch>? memo)
+    {
+        var directory = _directories.Get(table, run.File);
+        var path = _files.StorePath(table, run.File.Name);
+        if (memo is null)
+        {
+            return SegmentFiles.ReadRows(path, table, directory, run.Start, run.Count, _groups, table.Id + "/" + run.File.Name);
+        }
+        var (first, end) = directory.RowGroupsOf(run.Start, run.Count);
+        var parts = new List<RecordBatch>(end - first);
+        for (var g = first; g < end; g++)
+        {
+            var group = memo.GetOrAdd((run.File.Name, g), key => SegmentFiles.ReadRows(path, table, directory,
+                directory.RowGroupStarts[key.Item2], directory.RowGroupStarts[key.Item2 + 1] - directory.RowGroupStarts[key.Item2]));
+            var groupStart = directory.RowGroupStarts[g];
+            var a = Math.Max(run.Start, groupStart) - groupStart;
+            var b = Math.Min(run.Start + run.Count, directory.RowGroupStarts[g + 1]) - groupStart;
+            parts.Add(group.Slice(a, b - a));
+        }
+        return parts.Count == 1 ? parts[0] : ArrowConcat.ConcatenateManaged(parts);
+    }
+
+    /// <summary>
+    /// Loads, side by side on all cores, the entries of the symbols a large read is about to resolve one by one: from
+    /// <paramref name="start"/>, up to about <paramref name="maxRows"/> rows and half the cache's budget. Row groups
+    /// shared by neighbouring symbols are decoded once (<paramref name="scan"/>'s memo, or a memo of this window).
+    /// Returns where the window ends.
+    /// </summary>
+    public int PrefetchEntries(TableState state, TableId table, IReadOnlyList<string> symbols, int start, long maxRows, ScanLoads? scan,
+        CancellationToken cancellationToken)
+    {
+        if (!KeepsEntries(table) || start >= symbols.Count || (!_symbols.Enabled && scan is null))
+        {
+            return symbols.Count;
+        }
+        var work = new List<string>();
+        long rows = 0;
+        var end = start;
+        var budget = Math.Max(_symbols.BudgetBytes / 2, EstimatedRowBytes * maxRows);
+        while (end < symbols.Count && rows < maxRows && rows * EstimatedRowBytes < budget)
+        {
+            var symbol = symbols[end++];
+            if (symbol.Length == 0)
+            {
+                continue;
+            }
+            if (_symbols.TryGet(table, symbol, out var entry))
+            {
+                rows += entry.Batch.Length;
+                continue;
+            }
+            var runs = state.RunsOf(symbol);
+            rows += runs.Sum(r => (long)r.Count);
+            if (runs.Length >= BuildEntryRuns && scan?.Contains(symbol) != true)
+            {
+                work.Add(symbol);
+            }
+        }
+        if (work.Count >= 2)
+        {
+            var memo = scan?.Groups ?? new ConcurrentDictionary<(string, int), RecordBatch>();
+            // The row groups first (each once, all cores), then each symbol's slices of them.
+            var groups = work.SelectMany(s => state.RunsOf(s)).SelectMany(r =>
+            {
+                var d = _directories.Get(table.Definition, r.File);
+                var (first, endGroup) = d.RowGroupsOf(r.Start, r.Count);
+                return Enumerable.Range(first, endGroup - first).Select(g => (Run: r, Group: g));
+            }).DistinctBy(x => (x.Run.File.Name, x.Group)).ToArray();
+            Parallel.ForEach(groups, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                x =>
+                {
+                    var d = _directories.Get(table.Definition, x.Run.File);
+                    memo.GetOrAdd((x.Run.File.Name, x.Group), _ => SegmentFiles.ReadRows(_files.StorePath(table.Definition, x.Run.File.Name),
+                        table.Definition, d, d.RowGroupStarts[x.Group], d.RowGroupStarts[x.Group + 1] - d.RowGroupStarts[x.Group]));
+                });
+            foreach (var symbol in work)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var generation = _symbols.Generation(table, symbol);
+                var entry = new SymbolEntry(LoadRuns(table.Definition, state.RunsOf(symbol), null, null, memo, cancellationToken, owned: true));
+                if (scan is null)
+                {
+                    _symbols.TryAdd(table, symbol, entry, generation, evict: true);
+                }
+                else if (scan.CacheFull || _symbols.TryAdd(table, symbol, entry, generation, evict: false) != SymbolCache.AddResult.Added)
+                {
+                    scan.MarkCacheFull();
+                    Interlocked.Increment(ref _scanLoaded);
+                    scan.Add(symbol, entry, generation);
+                }
+            }
+        }
+        return end;
+    }
+
+    /// <summary>
+    /// After our commit: splices each symbol's changed rows into its entry (a band's rows merged with the new values);
+    /// symbols without an entry are fenced (an entry being built from the older files is refused).
+    /// </summary>
+    public void Committed(IReadOnlyList<SymbolChange> changes)
+    {
+        foreach (var group in changes.GroupBy(c => (c.Table, c.Symbol)))
+        {
+            var (table, symbol) = group.Key;
+            if (!KeepsEntries(table))
+            {
+                continue;
+            }
+            if (_symbols.TryGet(table, symbol, out var entry))
+            {
+                var rows = entry.Batch;
+                foreach (var change in group)
+                {
+                    rows = UpsertMerge.Upsert(table.Definition, rows, change.Changed).Merged ?? rows;
+                }
+                _symbols.Replace(table, symbol, new SymbolEntry(ReferenceEquals(rows, entry.Batch) ? rows : ArrowConcat.ConcatenateManaged([rows])));
+            }
+            else
+            {
+                _symbols.Invalidate(table, symbol);
+            }
+        }
+    }
+
+    /// <summary>Another process changed the symbol: forget what we hold of it.</summary>
+    public void Invalidate(TableId table, string symbol) => _symbols.Invalidate(table, symbol);
+
+    /// <summary>Drops every entry of a table (another process changed symbols we cannot name).</summary>
+    public void InvalidateTable(TableDefinition table, IEnumerable<string> symbols)
+    {
+        foreach (var s in symbols)
+        {
+            _symbols.Invalidate(new TableId(table), s);
+        }
+    }
+
+    /// <summary>
+    /// Builds the entries of every symbol of the tables (one-row-per-key tables), as far as the budget allows, window
+    /// by window on all cores; never evicts (stops at 90% of the budget). Returns the rows loaded.
+    /// </summary>
+    public long Warm(LakeState state, IEnumerable<TableDefinition> tables, CancellationToken cancellationToken)
+    {
+        long loaded = 0;
+        foreach (var def in tables)
+        {
+            var table = new TableId(def);
+            if (!KeepsEntries(table) || !_symbols.Enabled)
+            {
+                continue;
+            }
+            var t = state.Table(def);
+            var symbols = t.SymbolList.Where(s => !_symbols.Contains(table, s)).ToArray();
+            var i = 0;
+            while (i < symbols.Length && _symbols.HasRoom)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var before = _symbols.Rows;
+                var window = new List<string>();
+                long rows = 0;
+                while (i < symbols.Length && rows < (1 << 20))
+                {
+                    window.Add(symbols[i]);
+                    rows += t.RunsOf(symbols[i]).Sum(r => (long)r.Count);
+                    i++;
+                }
+                LoadWindow(t, table, window, cancellationToken);
+                loaded += _symbols.Rows - before;
+            }
+        }
+        return loaded;
+    }
+
+    /// <summary>Entries of <paramref name="symbols"/> (row groups decoded once, all cores), added while the cache has room below its warm-up mark.</summary>
+    private void LoadWindow(TableState state, TableId table, List<string> symbols, CancellationToken cancellationToken)
+    {
+        var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
+        var groups = symbols.SelectMany(s => state.RunsOf(s)).SelectMany(r =>
+        {
+            var d = _directories.Get(table.Definition, r.File);
+            var (first, end) = d.RowGroupsOf(r.Start, r.Count);
+            return Enumerable.Range(first, end - first).Select(g => (File: r.File, Group: g));
+        }).Distinct().ToArray();
+        Parallel.ForEach(groups, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            x =>
+            {
+                var d = _directories.Get(table.Definition, x.File);
+                memo[(x.File.Name, x.Group)] = SegmentFiles.ReadRows(_files.StorePath(table.Definition, x.File.Name), table.Definition, d,
+                    d.RowGroupStarts[x.Group], d.RowGroupStarts[x.Group + 1] - d.RowGroupStarts[x.Group]);
+            });
+        Parallel.ForEach(symbols, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            (symbol, loop) =>
+            {
+                if (!_symbols.HasRoom)
+                {
+                    loop.Stop();
+                    return;
+                }
+                var generation = _symbols.Generation(table, symbol);
+                var entry = new SymbolEntry(LoadRuns(table.Definition, state.RunsOf(symbol), null, null, memo, cancellationToken, owned: true));
+                _symbols.TryAdd(table, symbol, entry, generation, evict: false);
+            });
+    }
+}

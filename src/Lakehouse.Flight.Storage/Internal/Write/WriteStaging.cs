@@ -1,0 +1,479 @@
+using System.Collections.Immutable;
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+
+namespace Lakehouse.Flight.Storage.Internal;
+
+/// <summary>
+/// What one commit writes, worked out against one version of the lake (under the writer locks of its tables):
+/// per symbol and band, the incoming rows are classified against the rows already there (inserted, updated,
+/// unchanged, rejected). Inserted rows (keys the table does not hold) go into new files; an updated key is
+/// replaced in the one file that holds it, which is rewritten whole with the same keys (copy-on-write), so every
+/// key stays in exactly one file and a correction rewrites one file, not the table. Rows already there are read
+/// only where an incoming day falls inside a file's span for the symbol, so appends of new days read nothing.
+/// </summary>
+internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore files)
+{
+    private readonly Dictionary<(TableDefinition Table, string? Source, int Band), List<RecordBatch>> _inserts = [];
+    private readonly Dictionary<(TableDefinition Table, string Symbol), SymbolUpdates> _updates = [];
+    private readonly Dictionary<TableDefinition, SortedSet<string>> _changed = [];
+    private readonly List<SymbolChange> _changes = [];
+
+    public LakeState State => state;
+
+    /// <summary>Changes for the caches once committed.</summary>
+    public IReadOnlyList<SymbolChange> Changes => _changes;
+
+    public bool HasChanges => _inserts.Count > 0 || _updates.Count > 0;
+
+    /// <summary>Tables whose files change.</summary>
+    public IEnumerable<TableDefinition> ChangedTables => _changed.Keys;
+
+    /// <summary>
+    /// Classifies one symbol's incoming rows (<paramref name="symbol"/>'s rows of <paramref name="rows"/>, already in the
+    /// table's shape) and returns its report (without the version and duration, set at commit).
+    /// </summary>
+    public StorageReport StageSymbol(TableId table, TableWrite write, RecordBatch rows, SymbolRows symbol, string runId,
+        DateTimeOffset now, string location)
+    {
+        var def = table.Definition;
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var reasons = new List<string>();
+        var rejected = new HashSet<int>();
+        if (def.Mode == WriteMode.Upsert && def.Validator is { } validate)
+        {
+            foreach (var r in symbol.Rows)
+            {
+                if (validate(rows, r, today) is { } reason)
+                {
+                    reasons.Add(reason);
+                    rejected.Add(r);
+                }
+            }
+        }
+        long inserted = 0, updated = 0, unchanged = 0;
+        foreach (var (band, bandRows) in symbol.Bands)
+        {
+            var picks = bandRows.Where(r => !rejected.Contains(r)).Select(r => new RowRef(0, r)).ToArray();
+            if (picks.Length == 0)
+            {
+                continue;
+            }
+            var incoming = ArrowRows.Take(def.Schema, [rows], picks);
+            var counts = StageBand(table, symbol.Symbol, band, incoming);
+            inserted += counts.Inserted;
+            updated += counts.Updated;
+            unchanged += counts.Unchanged;
+        }
+        if (write.Rejected?.GetValueOrDefault(symbol.Symbol) is { Count: > 0 } refused)
+        {
+            reasons.InsertRange(0, refused);
+        }
+        var days = (Date32Array)rows.Column(def.DateColumn);
+        var first = symbol.Rows.Min(r => days.Values[r]);
+        var last = symbol.Rows.Max(r => days.Values[r]);
+        return new StorageReport
+        {
+            RunId = runId,
+            Ts = now,
+            Source = table.Source ?? write.Source ?? SourcesOf(rows, symbol.Rows),
+            Layer = Layers.Name(def.Layer),
+            Table = def.Name,
+            Location = location,
+            Symbol = symbol.Symbol,
+            DateFrom = Iso(first),
+            DateTo = Iso(last),
+            Rows = symbol.Rows.Length + (reasons.Count - rejected.Count),
+            Inserted = inserted,
+            Updated = updated,
+            Unchanged = unchanged,
+            Rejected = reasons.Count,
+            RejectReasons = reasons.Count == 0 ? null : reasons.Take(10).ToArray(),
+        };
+    }
+
+    private (long Inserted, long Updated, long Unchanged) StageBand(TableId table, string symbol, int band, RecordBatch incoming)
+    {
+        var def = table.Definition;
+        var runs = state.Table(def).RunsOf(symbol)
+            .Where(r => r.File.Band == band && (!def.PerSource || r.File.Source == table.Source))
+            .ToImmutableArray();
+        var days = ((Date32Array)incoming.Column(def.DateColumn)).Values.ToArray();
+        System.Array.Sort(days);
+        // Only files whose span of this symbol's dates holds an incoming day can hold an incoming key.
+        var overlapping = runs.Where(r => HasDayWithin(days, r.MinDay, r.MaxDay)).ToImmutableArray();
+        if (overlapping.IsEmpty)
+        {
+            AddInsert(table, band, incoming);
+            Changed(table, symbol, band, incoming);
+            return (incoming.Length, 0, 0);
+        }
+        var current = Current(table, symbol, band, overlapping);
+        if (def.Mode == WriteMode.Append)
+        {
+            var (fresh, same) = UpsertMerge.AppendNew(def, current, incoming);
+            if (fresh.Length > 0)
+            {
+                AddInsert(table, band, fresh);
+                Changed(table, symbol, band, fresh);
+            }
+            return (fresh.Length, 0, same);
+        }
+        var split = UpsertMerge.Classify(def, current, incoming);
+        if (split.Inserted.Length > 0)
+        {
+            AddInsert(table, band, split.Inserted);
+        }
+        if (split.Updated.Length > 0)
+        {
+            if (!_updates.TryGetValue((def, symbol), out var updates))
+            {
+                _updates[(def, symbol)] = updates = new SymbolUpdates(table, symbol);
+            }
+            updates.Add(split.Updated, overlapping);
+        }
+        if (split.Inserted.Length + split.Updated.Length > 0)
+        {
+            Changed(table, symbol, band, split.Inserted.Length == 0 ? split.Updated
+                : split.Updated.Length == 0 ? split.Inserted : ArrowConcat.Concatenate([split.Inserted, split.Updated]));
+        }
+        return (split.Inserted.Length, split.Updated.Length, split.Unchanged);
+    }
+
+    /// <summary>The symbol's rows of the band in the files that may hold incoming keys: from its cache entry when it has one, else decoded.</summary>
+    private RecordBatch Current(TableId table, string symbol, int band, ImmutableArray<FileRun> runs)
+    {
+        var def = table.Definition;
+        if (!def.PerSource && cache.TryEntry(table, symbol, out var entry))
+        {
+            var (first, last) = def.BandBounds(band);
+            return ArrowConcat.SliceByDate(entry.Batch, def.Schema.GetFieldIndex(def.DateColumn), ArrowRows.DayNumber(first), ArrowRows.DayNumber(last));
+        }
+        return cache.LoadRuns(def, runs, null, null, null, CancellationToken.None);
+    }
+
+    private static bool HasDayWithin(int[] sortedDays, int min, int max)
+    {
+        var i = System.Array.BinarySearch(sortedDays, min);
+        i = i >= 0 ? i : ~i;
+        return i < sortedDays.Length && sortedDays[i] <= max;
+    }
+
+    private void AddInsert(TableId table, int band, RecordBatch rows)
+    {
+        var key = (table.Definition, table.Definition.PerSource ? table.Source : null, band);
+        if (!_inserts.TryGetValue(key, out var list))
+        {
+            _inserts[key] = list = [];
+        }
+        list.Add(rows);
+        MarkChanged(table.Definition, null);
+    }
+
+    private void Changed(TableId table, string symbol, int band, RecordBatch changed)
+    {
+        MarkChanged(table.Definition, symbol);
+        _changes.Add(new SymbolChange(table, symbol, band, changed));
+    }
+
+    private void MarkChanged(TableDefinition table, string? symbol)
+    {
+        if (!_changed.TryGetValue(table, out var set))
+        {
+            _changed[table] = set = new SortedSet<string>(StringComparer.Ordinal);
+        }
+        if (symbol is not null)
+        {
+            set.Add(symbol);
+        }
+    }
+
+    /// <summary>
+    /// Encodes every new file (all cores): the inserted rows per table, source and band, sorted by key and cut at
+    /// symbol boundaries into files of about <see cref="FileSizing.TargetRows"/>; and each file holding an updated key,
+    /// rewritten with the new values. Returns the files written and the names they replace.
+    /// </summary>
+    public (List<StagedFile> Written, List<(TableDefinition Table, string Name)> Replaced) WriteFiles(CancellationToken cancellationToken)
+    {
+        var jobs = new List<Func<StagedFile>>();
+        foreach (var ((def, source, band), batches) in _inserts)
+        {
+            var sorted = SortByKey(def, batches);
+            foreach (var chunk in FileSizing.Chunks(sorted))
+            {
+                jobs.Add(() => files.Write(def, band, source, chunk));
+            }
+        }
+        var replaced = new List<(TableDefinition, string)>();
+        foreach (var (def, file, updates) in PlanRewrites())
+        {
+            replaced.Add((def, file.Name));
+            jobs.Add(() => files.Write(def, file.Band, file.Source, Rewrite(def, file, updates)));
+        }
+        var written = new StagedFile?[jobs.Count];
+        try
+        {
+            Parallel.For(0, jobs.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                i => written[i] = jobs[i]());
+        }
+        catch
+        {
+            foreach (var w in written)
+            {
+                if (w is not null)
+                {
+                    DurableFile.TryDelete(w.Path);
+                }
+            }
+            throw;
+        }
+        return ([.. written.Select(w => w!)], replaced);
+    }
+
+    /// <summary>Bytes the new files may take (an upper estimate: inserted rows, and the files rewritten).</summary>
+    public long EstimatedFileBytes =>
+        (_inserts.Values.Sum(l => l.Sum(b => (long)b.Length)) * 48)
+        + _updates.Values.SelectMany(u => u.Runs).Select(r => r.File).Distinct().Sum(f => f.Bytes);
+
+    /// <summary>The symbols whose rows changed per table (for the log entry).</summary>
+    public IReadOnlyList<string> ChangedSymbols(TableDefinition table) => _changed.TryGetValue(table, out var set) ? [.. set] : [];
+
+    private static RecordBatch SortByKey(TableDefinition def, List<RecordBatch> batches)
+    {
+        // Batches arrive in symbol order (one per symbol and band), each usually in key order already.
+        if (batches.All(b => InKeyOrder(def, b)))
+        {
+            return batches.Count == 1 ? batches[0] : ArrowConcat.ConcatenateManaged(batches);
+        }
+        return UpsertMerge.Combine(def, batches);
+    }
+
+    private static bool InKeyOrder(TableDefinition def, RecordBatch batch)
+    {
+        if (def.Key.Count > 2 || def.Mode == WriteMode.Append)
+        {
+            return false;
+        }
+        var days = ((Date32Array)batch.Column(def.DateColumn)).Values;
+        for (var i = 1; i < days.Length; i++)
+        {
+            if (days[i] <= days[i - 1])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Which files hold the updated keys: each key is looked for in the runs whose dates cover it.</summary>
+    private IEnumerable<(TableDefinition Table, DataFile File, List<SymbolUpdates> Updates)> PlanRewrites()
+    {
+        var byFile = new Dictionary<(TableDefinition, string), (DataFile File, List<SymbolUpdates> Updates)>();
+        foreach (var updates in _updates.Values)
+        {
+            foreach (var run in updates.Runs)
+            {
+                if (!updates.AnyDayWithin(run.MinDay, run.MaxDay))
+                {
+                    continue;
+                }
+                var key = (updates.Table.Definition, run.File.Name);
+                if (!byFile.TryGetValue(key, out var entry))
+                {
+                    byFile[key] = entry = (run.File, []);
+                }
+                if (!entry.Updates.Contains(updates))
+                {
+                    entry.Updates.Add(updates);
+                }
+            }
+        }
+        return byFile.Select(kv => (kv.Key.Item1, kv.Value.File, kv.Value.Updates));
+    }
+
+    /// <summary>A file's rows with the updated keys' rows replaced by their new values (same keys, same order).</summary>
+    private RecordBatch Rewrite(TableDefinition def, DataFile file, List<SymbolUpdates> updates)
+    {
+        var rows = SegmentFiles.ReadAll(files.StorePath(def, file.Name), def);
+        var directory = SegmentFiles.DirectoryOf(def, rows);
+        var sources = new List<RecordBatch> { rows };
+        var picks = new RowRef[rows.Length];
+        for (var i = 0; i < picks.Length; i++)
+        {
+            picks[i] = new RowRef(0, i);
+        }
+        var keyColumns = UpsertMerge.KeyColumns(def);
+        foreach (var u in updates)
+        {
+            var at = directory.IndexOf(u.Symbol);
+            if (at < 0)
+            {
+                continue;
+            }
+            var source = sources.Count;
+            sources.Add(u.Rows);
+            for (var r = directory.Starts[at]; r < directory.Starts[at] + directory.Counts[at]; r++)
+            {
+                if (u.Find(rows, r, keyColumns) is { } j)
+                {
+                    picks[r] = new RowRef(source, j);
+                    u.Placed(j);
+                }
+            }
+        }
+        return ArrowRows.Take(def.Schema, sources, picks);
+    }
+
+    /// <summary>Checks that every updated key was found in exactly one file (the one-file-per-key rule held).</summary>
+    public void CheckPlaced()
+    {
+        foreach (var u in _updates.Values)
+        {
+            if (u.Unplaced() is { } missing)
+            {
+                throw new InvalidOperationException($"{u.Table}: updated key of {u.Symbol} at row {missing} was not found in any file of its band");
+            }
+        }
+    }
+
+    private static string SourcesOf(RecordBatch rows, int[] which)
+    {
+        var i = rows.Schema.GetFieldIndex("source");
+        if (i < 0)
+        {
+            return "";
+        }
+        var source = (StringArray)rows.Column(i);
+        return string.Join(',', which.Select(r => source.GetString(r)).Distinct());
+    }
+
+    private static string Iso(int day) =>
+        DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>One symbol's updated rows (new values) of one table, and the runs that may hold their keys.</summary>
+    private sealed class SymbolUpdates(TableId table, string symbol)
+    {
+        private readonly List<RecordBatch> _batches = [];
+        private readonly List<FileRun> _runs = [];
+        private Dictionary<(int Day, string Others), int>? _keys;
+        private RecordBatch? _rows;
+        private int[]? _placed;
+
+        public TableId Table { get; } = table;
+
+        public string Symbol { get; } = symbol;
+
+        public IReadOnlyList<FileRun> Runs => _runs;
+
+        /// <summary>All updated rows of the symbol (every band), in one batch.</summary>
+        public RecordBatch Rows => _rows ??= _batches.Count == 1 ? _batches[0] : ArrowConcat.Concatenate(_batches);
+
+        public void Add(RecordBatch rows, ImmutableArray<FileRun> runs)
+        {
+            _batches.Add(rows);
+            _runs.AddRange(runs);
+        }
+
+        public bool AnyDayWithin(int min, int max)
+        {
+            var days = ((Date32Array)Rows.Column(Table.Definition.DateColumn)).Values;
+            foreach (var d in days)
+            {
+                if (d >= min && d <= max)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /// <summary>The updated row with the key of row <paramref name="r"/> of <paramref name="file"/>, or null.</summary>
+        public int? Find(RecordBatch file, int r, int[] keyColumns)
+        {
+            _keys ??= KeysOf(Rows, keyColumns);
+            return _keys.TryGetValue(KeyOf(file, r, keyColumns), out var j) ? j : null;
+        }
+
+        public void Placed(int j)
+        {
+            lock (this)
+            {
+                (_placed ??= new int[Rows.Length])[j]++;
+            }
+        }
+
+        /// <summary>An updated row not placed exactly once, or null when all were.</summary>
+        public int? Unplaced()
+        {
+            for (var j = 0; j < Rows.Length; j++)
+            {
+                if (_placed is null || _placed[j] != 1)
+                {
+                    return j;
+                }
+            }
+            return null;
+        }
+
+        private static Dictionary<(int, string), int> KeysOf(RecordBatch rows, int[] keyColumns)
+        {
+            var keys = new Dictionary<(int, string), int>(rows.Length);
+            for (var j = 0; j < rows.Length; j++)
+            {
+                keys[KeyOf(rows, j, keyColumns)] = j;
+            }
+            return keys;
+        }
+
+        private static (int, string) KeyOf(RecordBatch rows, int r, int[] keyColumns)
+        {
+            var day = ((Date32Array)rows.Column(keyColumns[0])).Values[r];
+            if (keyColumns.Length == 1)
+            {
+                return (day, "");
+            }
+            return (day, string.Join('\u001f', keyColumns.Skip(1).Select(c => ((StringArray)rows.Column(c)).GetString(r))));
+        }
+    }
+}
+
+/// <summary>How large data files are: the compactor and the writers cut rows into files of about <see cref="TargetRows"/>.</summary>
+internal static class FileSizing
+{
+    /// <summary>Rows of a full data file: a correction rewrites one in ~70 ms; 100M rows are ~800 files (DuckDB lists and counts them in 0.2 s).</summary>
+    public const int TargetRows = 128 * 1024;
+
+    /// <summary>Rows under which a file is small: the compactor merges small files of a band.</summary>
+    public const int SmallRows = 32 * 1024;
+
+    /// <summary>Sorted rows cut at symbol boundaries into chunks of about <see cref="TargetRows"/> (never more than 1.5x unless one symbol is larger).</summary>
+    public static IEnumerable<RecordBatch> Chunks(RecordBatch sorted, int target = TargetRows)
+    {
+        if (sorted.Length <= target + (target / 2))
+        {
+            yield return sorted;
+            yield break;
+        }
+        var symbols = (StringArray)sorted.Column(TableDefinition.SymbolColumn);
+        var start = 0;
+        while (start < sorted.Length)
+        {
+            var end = Math.Min(sorted.Length, start + target);
+            if (sorted.Length - end < target / 2)
+            {
+                end = sorted.Length;
+            }
+            else
+            {
+                // Forward to the next symbol boundary, so a symbol's rows of a band stay in one file.
+                while (end < sorted.Length && symbols.GetBytes(end).SequenceEqual(symbols.GetBytes(end - 1)))
+                {
+                    end++;
+                }
+            }
+            yield return sorted.Slice(start, end - start);
+            start = end;
+        }
+    }
+}

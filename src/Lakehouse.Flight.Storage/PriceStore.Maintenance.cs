@@ -1,0 +1,206 @@
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Storage;
+
+/// <summary>What one compaction pass did: files merged, files written, their rows and bytes, merges given up because a write replaced a file first.</summary>
+public sealed record CompactionResult(int FilesIn, int FilesOut, long Rows, long Bytes, long Conflicts, long Ms);
+
+/// <summary>What a vacuum deleted: superseded files whose retention had ended, and their bytes.</summary>
+public sealed record VacuumResult(int Files, long Bytes, long Version);
+
+public sealed partial class PriceStore
+{
+    private readonly SemaphoreSlim _maintenanceGate = new(1, 1);
+
+    /// <summary>
+    /// One compaction pass (docs/decisions.md D35): merges each band's small files, and files so overlapping that a
+    /// symbol's rows are spread over too many, into files of about 128K rows cut by symbol. Rows are unchanged (one
+    /// commit per merge, operation <c>compact</c>); takes no writer lock while it reads and encodes. One pass at a time.
+    /// </summary>
+    public CompactionResult Compact(TableDefinition? table = null, CancellationToken cancellationToken = default) =>
+        CompactAsync(table, cancellationToken).GetAwaiter().GetResult();
+
+    public async Task<CompactionResult> CompactAsync(TableDefinition? table = null, CancellationToken cancellationToken = default)
+    {
+        await _metadata.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _metadata.Poll();
+            return await new Compactor(Catalog, _metadata, _files, _committer, _logger).CompactAsync(table, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Deletes superseded data files whose retention (<see cref="StoreOptions.Retention"/>, or <paramref name="retention"/>)
+    /// has ended, and commits a <c>vacuum</c> entry naming them so every process forgets them. Crash-safe: a file is
+    /// deleted only after the entry that expires it is committed (a crash in between leaves orphans the sweep removes).
+    /// </summary>
+    public async Task<VacuumResult> VacuumAsync(TimeSpan? retention = null, CancellationToken cancellationToken = default)
+    {
+        await _metadata.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var state = _metadata.CatchUp();
+            var cutoff = DateTimeOffset.UtcNow - (retention ?? Options.Retention);
+            var expired = state.Tombstones.Where(t => t.RemovedTs <= cutoff).ToArray();
+            if (expired.Length == 0)
+            {
+                return new VacuumResult(0, 0, state.Version);
+            }
+            var entry = new LogEntry
+            {
+                Ts = DateTimeOffset.UtcNow,
+                Operation = "vacuum",
+                Expired = expired.Select(t => t.Table + "/" + t.Name).ToArray(),
+            };
+            var (committed, _) = _metadata.Commit(entry, null);
+            long bytes = 0;
+            foreach (var t in expired)
+            {
+                if (Catalog.Tables.FirstOrDefault(d => d.Id == t.Table) is { } def)
+                {
+                    bytes += _files.Delete(def, t.Name);
+                    _metadata.Directories.Forget(def.Id, t.Name);
+                }
+            }
+            StorageLog.Vacuumed(_logger, expired.Length, bytes);
+            return new VacuumResult(expired.Length, bytes, committed.Version);
+        }
+        finally
+        {
+            _maintenanceGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Finishes what writers that died after their commit point left: table folders that do not show the current
+    /// version are published again, and manifest lines missing for the entries since the newest checkpoint are
+    /// appended (recorded first for the follow-up gold rebuild, <see cref="RecoveredCommits"/>); then data files no
+    /// version names (a writer that died before its commit) are deleted. Each table under its writer lock, so a live
+    /// writer is never overtaken. Runs at open (before it returns) and in the server's maintenance passes.
+    /// Returns how many commits it finished.
+    /// </summary>
+    public Task<int> RepairAsync(CancellationToken cancellationToken = default) => Task.Run(() => Repair(cancellationToken), cancellationToken);
+
+    private int Repair(CancellationToken cancellationToken)
+    {
+        foreach (var table in Catalog.Tables)
+        {
+            if (_files.ViewMatches(_metadata.Latest().Table(table)))
+            {
+                continue;
+            }
+            using (Lock([table], cancellationToken))
+            {
+                var current = _metadata.Latest().Table(table);
+                if (!_files.ViewMatches(current))
+                {
+                    _files.Publish(current);
+                    StorageLog.Republished(_logger, table.Id, current.Version);
+                }
+            }
+        }
+        var finished = 0;
+        var log = _metadata.Log;
+        var latest = _metadata.Latest().Version;
+        for (var v = log.LastCheckpointVersion() + 1; v <= latest; v++)
+        {
+            if (!log.Exists(v))
+            {
+                continue;
+            }
+            var entry = log.Read(v);
+            if (entry.Reports.Count == 0 || ManifestsHold(entry))
+            {
+                continue;
+            }
+            var tables = entry.Tables.Select(c => Catalog.Tables.FirstOrDefault(t => t.Id == c.Table)).OfType<TableDefinition>().ToArray();
+            using (Lock(tables, cancellationToken))
+            {
+                if (ManifestsHold(entry))
+                {
+                    continue;
+                }
+                RecordRecovered(entry);
+                foreach (var group in entry.Reports.GroupBy(r => Paths.ManifestFile(Layers.Parse(r.Layer), r.Table)))
+                {
+                    _manifests.AppendMissing(group.Key, group.Select(r => r.ToJson()).ToArray());
+                }
+                finished++;
+            }
+        }
+        if (finished > 0)
+        {
+            StorageLog.Recovered(_logger, finished, 0);
+        }
+        return finished;
+    }
+
+    /// <summary>Deletes the data files no version names and dead writers' temp files, each table under its writer lock.</summary>
+    private int SweepOrphans(CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        foreach (var table in Catalog.Tables)
+        {
+            if (!Directory.Exists(_files.StoreDir(table)))
+            {
+                continue;
+            }
+            using (Lock([table], cancellationToken))
+            {
+                removed += _files.SweepOrphans(table, _metadata.Latest());
+            }
+        }
+        removed += _files.SweepPublishFolders(Catalog);
+        foreach (var dir in new[] { Paths.LogDir, Paths.GoldReportsDir, Paths.ManifestDir })
+        {
+            if (!Directory.Exists(dir))
+            {
+                continue;
+            }
+            foreach (var temp in Directory.EnumerateFiles(dir, DurableFile.TempPrefix + "*"))
+            {
+                if (DurableFile.OwnerPid(temp) is { } pid && !ProcessLiveness.IsAlive(pid))
+                {
+                    DurableFile.TryDelete(temp);
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+
+    private IDisposable Lock(IEnumerable<TableDefinition> tables, CancellationToken cancellationToken)
+    {
+        var held = _locks.AcquireAsync(tables.Select(LockKey), cancellationToken).GetAwaiter().GetResult();
+        return new Releaser(held);
+    }
+
+    private sealed class Releaser(IAsyncDisposable held) : IDisposable
+    {
+        public void Dispose() => held.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>True when every manifest the entry writes holds a line of its version.</summary>
+    private bool ManifestsHold(LogEntry entry)
+    {
+        var needles = new[] { $"\"version\":{entry.Version},", $"\"version\":{entry.Version}}}" };
+        foreach (var file in entry.Reports.Select(r => Paths.ManifestFile(Layers.Parse(r.Layer), r.Table)).Distinct())
+        {
+            var tail = ManifestLog.ReadTail(file, 4 << 20);
+            if (!needles.Any(n => tail.Contains(n, StringComparison.Ordinal)))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
