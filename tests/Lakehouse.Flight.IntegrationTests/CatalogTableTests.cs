@@ -38,7 +38,7 @@ public sealed class CatalogTableTests : IAsyncLifetime
         var upload = Rows(("aapl", new DateOnly(2023, 12, 29), 1.5, 3), ("AAPL", new DateOnly(2024, 1, 2), 2.5, null), ("MSFT", new DateOnly(2024, 1, 2), 7.0, 1),
             ("MSFT", new DateOnly(2024, 1, 3), -1.0, 2));
 
-        var reports = await Put("""{"table":"test_scores","source":"lab"}""", upload);
+        var reports = await Put("""{"table":"test_scores","source":"lab","wait":true}""", upload);
 
         Assert.Equal(["silver/AAPL", "silver/MSFT"], reports.Select(r => $"{r.Layer}/{r.Symbol}"));
         Assert.Equal((2L, 0L), (reports[0].Inserted, reports[0].Rejected));
@@ -89,7 +89,7 @@ public sealed class CatalogTableTests : IAsyncLifetime
         Assert.Equal(3, info.TotalRecords);
 
         // The same upload again changes nothing.
-        var again = await Put("""{"table":"test_scores","source":"lab"}""", upload);
+        var again = await Put("""{"table":"test_scores","source":"lab","wait":true}""", upload);
         Assert.All(again, r => Assert.Equal(0L, r.Inserted + r.Updated));
         Assert.Equal(3L, again.Sum(r => r.Unchanged));
     }
@@ -97,7 +97,7 @@ public sealed class CatalogTableTests : IAsyncLifetime
     [Fact]
     public async Task DeclaredTable_OverHttp_ServesItsRows()
     {
-        await Put("""{"table":"test_scores","source":"lab"}""", Rows(("IBM", new DateOnly(2024, 5, 6), 4.25, 9)));
+        await Put("""{"table":"test_scores","source":"lab","wait":true}""", Rows(("IBM", new DateOnly(2024, 5, 6), 4.25, 9)));
         using var http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint };
 
         var json = await http.GetStringAsync("/prices/daily?symbol=IBM&table=test_scores&columns=day,score").DefaultTimeout();

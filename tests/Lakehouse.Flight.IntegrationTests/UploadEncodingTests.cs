@@ -14,7 +14,7 @@ namespace Lakehouse.Flight.IntegrationTests;
 /// </summary>
 public sealed class UploadEncodingTests : IAsyncLifetime
 {
-    private const string Command = """{"table":"prices_daily","source":"vendor_x","promote":true}""";
+    private const string Command = """{"table":"prices_daily","source":"vendor_x","promote":true,"wait":true}""";
     private static readonly IReadOnlyList<PriceBar> Bars = SyntheticSource.Generate(["IBM", "MSFT", "AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
     private TestServer _server = null!;
 

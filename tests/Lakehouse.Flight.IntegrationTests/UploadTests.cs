@@ -5,6 +5,7 @@ using Apache.Arrow.Types;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.IntegrationTests;
 
@@ -40,7 +41,7 @@ public sealed class UploadTests : IAsyncLifetime
             ("volume", b => Longs(b.Select(x => x.Volume))),
             ("__index_level_0__", b => Longs(b.Select((_, i) => (long)i))));
 
-        var reports = await Put("""{"table":"prices_daily","source":"vendor_x","promote":true}""", batch);
+        var reports = await Put("""{"table":"prices_daily","source":"vendor_x","promote":true,"wait":true}""", batch);
 
         Assert.Equal(["bronze", "silver"], reports.Select(r => r.Layer));
         Assert.All(reports, r => Assert.Equal((Jan.Count, (long)Jan.Count, "IBM"), (r.Rows, r.Inserted, r.Symbol)));
@@ -49,6 +50,55 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Equal(Jan.Select(b => (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)),
             read.Select(b => (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)));
         Assert.All(read, b => Assert.Equal("vendor_x", b.Source));
+    }
+
+    [Fact]
+    public async Task RawDoPut_WithoutWait_IsAnsweredOnceDurable_AndTheNextQueryReadsEveryRow()
+    {
+        var bars = SyntheticSource.Generate(["DFLT"], new DateOnly(2023, 12, 1), new DateOnly(2024, 2, 29));
+        var batch = Batch(bars,
+            ("symbol", b => Strings(b.Select(x => x.Symbol))),
+            ("date", b => Timestamps(b, TimeUnit.Nanosecond, TimeSpan.Zero)),
+            ("open", b => Doubles(b.Select(x => (double?)x.Open))),
+            ("high", b => Doubles(b.Select(x => (double?)x.High))),
+            ("low", b => Doubles(b.Select(x => (double?)x.Low))),
+            ("close", b => Doubles(b.Select(x => (double?)x.Close))),
+            ("volume", b => Longs(b.Select(x => x.Volume))));
+
+        using var answer = await PutRaw("""{"source":"vendor_d","promote":true}""", batch);
+
+        // No flags: answered once durable (the write-ahead log) and readable, before the files are written.
+        var ack = answer.RootElement;
+        Assert.Equal(("durable", true, (long)bars.Count), (ack.GetProperty("state").GetString(), ack.GetProperty("visible").GetBoolean(), ack.GetProperty("rows").GetInt64()));
+        using var client = _server.Client();
+        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["DFLT"])).ToListAsync();
+        Assert.Equal(bars.Select(b => (b.Date, b.Close, b.Volume)), read.Select(b => (b.Date, b.Close, b.Volume)));
+        var applied = await client.WaitForUploadAsync(ack.GetProperty("run_id").GetString()!).DefaultTimeout();
+        Assert.Equal([("bronze", (long)bars.Count), ("silver", (long)bars.Count)], applied.Select(r => (r.Layer, r.Inserted)));
+        // Applied: the files hold them (a store of its own reads the table's files).
+        var files = PriceStore.Open(new StoreOptions { DataDir = _server.DataDir, CacheBytes = 0 });
+        Assert.Equal(bars.Count, files.Read(PriceQuery.Create(symbols: ["DFLT"])).Sum(b => b.Length));
+    }
+
+    [Fact]
+    public async Task RawDoPut_WithoutWait_BronzeOnly_IsAnsweredOnceApplied_SoTheNextQueryReadsIt()
+    {
+        var batch = Batch(Jan,
+            ("symbol", b => Strings(b.Select(x => x.Symbol))),
+            ("date", b => new Date32Array.Builder().AppendRange(b.Select(x => x.Date)).Build()),
+            ("open", b => Doubles(b.Select(x => (double?)x.Open))),
+            ("high", b => Doubles(b.Select(x => (double?)x.High))),
+            ("low", b => Doubles(b.Select(x => (double?)x.Low))),
+            ("close", b => Doubles(b.Select(x => (double?)x.Close))),
+            ("volume", b => Longs(b.Select(x => x.Volume))));
+
+        // Bronze is not held in the read buffer: the default answer waits for the files instead.
+        using var answer = await PutRaw("""{"source":"vendor_b"}""", batch);
+
+        Assert.Equal(("applied", true), (answer.RootElement.GetProperty("state").GetString(), answer.RootElement.GetProperty("visible").GetBoolean()));
+        using var client = _server.Client();
+        var bronze = await client.GetPricesAsync(PriceQuery.Create("bronze", symbols: ["IBM"])).ToListAsync();
+        Assert.Equal(Jan.Count, bronze.Sum(b => b.Length));
     }
 
     [Fact]
@@ -65,7 +115,7 @@ public sealed class UploadTests : IAsyncLifetime
             ("adj_close", b => Doubles(b.Select(x => x.AdjClose))),
             ("volume", b => new Int32Array.Builder().AppendRange(b.Select(x => (int)x.Volume)).Build()));
 
-        await Put("""{"source":"vendor_y","promote":true}""", batch);
+        await Put("""{"source":"vendor_y","promote":true,"wait":true}""", batch);
 
         using var client = _server.Client();
         var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["IBM"])).ToListAsync();
@@ -170,6 +220,18 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.Contains(expected, ex.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(before, _server.Snapshot());
+    }
+
+    private async Task<JsonDocument> PutRaw(string command, params RecordBatch[] batches)
+    {
+        using var call = await _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor(command), batches[0].Schema).DefaultTimeout();
+        foreach (var b in batches)
+        {
+            await call.RequestStream.WriteAsync(b).DefaultTimeout();
+        }
+        await call.RequestStream.CompleteAsync().DefaultTimeout();
+        Assert.True(await call.ResponseStream.MoveNext().DefaultTimeout());
+        return JsonDocument.Parse(call.ResponseStream.Current.ApplicationMetadata.Memory);
     }
 
     private async Task<List<StorageReport>> Put(string command, params RecordBatch[] batches)

@@ -58,8 +58,10 @@ internal sealed partial class LakehouseFlightService
         var schema = await Decode(() => requestStream.ReadSchemaAsync(ct), ct).ConfigureAwait(false);
         var converter = UploadConverter.ForSchema(landing, schema);
         var promote = command.Promote && promoted is not null;
-        // {"wait": false}: each batch goes to the write-ahead log as it arrives; the answer follows the last byte by one fsync.
-        using var logged = command.HasWait && !command.Wait
+        // By default (no "wait") and with {"wait": false} each batch goes to the write-ahead log as it arrives; the
+        // answer follows the last byte by one fsync. {"wait": true} writes the files before it answers.
+        var explicitNoWait = command.HasWait && !command.Wait;
+        using var logged = !command.HasWait || !command.Wait
             ? _store.BeginUpload(promote ? [(landing, source), (promoted!, source)] : [(landing, source)])
             : null;
         var batches = new List<RecordBatch>();
@@ -87,10 +89,18 @@ internal sealed partial class LakehouseFlightService
         if (logged is not null)
         {
             var receipt = await logged.CommitAsync(ct).ConfigureAwait(false);
+            var applied = false;
+            if (!receipt.Visible && !explicitNoWait)
+            {
+                // The default promises the rows to the next query: an upload the read buffer cannot hold (too large,
+                // or bronze only) is answered once applied.
+                await _store.WaitForUploadAsync(receipt.RunId, ct).ConfigureAwait(false);
+                applied = true;
+            }
             ServerLog.Uploaded(_logger, rows, source, command.Promote);
             await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
             {
-                ["run_id"] = receipt.RunId, ["state"] = "durable", ["applied"] = false, ["visible"] = receipt.Visible,
+                ["run_id"] = receipt.RunId, ["state"] = applied ? "applied" : "durable", ["applied"] = applied, ["visible"] = receipt.Visible || applied,
                 ["rows"] = receipt.Rows, ["symbols"] = receipt.Symbols,
                 ["tables"] = receipt.Tables,
                 ["follow"] = $"DoAction upload-status {{\"run_id\":\"{receipt.RunId}\",\"wait\":true}} returns once it is applied",
