@@ -128,7 +128,8 @@ class ClientTests(unittest.TestCase):
 
         later = frame.assign(date=pd.to_datetime(["2024-03-01", "2024-03-04", "2024-03-01"]))
         table = pa.Table.from_pandas(later, preserve_index=False)
-        command = json.dumps({"table": "prices_daily", "source": "pytest", "promote": True}).encode()
+        # "wait": True answers with the reports once the files are written (no flag: once durable and readable).
+        command = json.dumps({"table": "prices_daily", "source": "pytest", "promote": True, "wait": True}).encode()
         for codec in ("lz4", "zstd"):
             options = fl.FlightCallOptions(write_options=pa.ipc.IpcWriteOptions(compression=codec))
             writer, reader = fl.connect(self.uri).do_put(fl.FlightDescriptor.for_command(command), table.schema, options)
