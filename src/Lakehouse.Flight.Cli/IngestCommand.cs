@@ -53,6 +53,8 @@ internal static class IngestCommand
         {
             await io.Err.WriteLineAsync($"error: {failure.Symbol}: {failure.Error}").ConfigureAwait(false);
         }
+        // What a server's maintenance would do next: merge the small files the commits left (nothing when there are few).
+        await services.Store.CompactAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         if (json)
         {
             foreach (var r in result.Reports)

@@ -35,11 +35,17 @@ public sealed record IngestResult(string RunId, IReadOnlyList<StorageReport> Rep
 /// </summary>
 public sealed class IngestionRunner
 {
-    /// <summary>Symbols per commit: big enough to amortise the journal and fsyncs, small enough for steady progress.</summary>
-    public const int ChunkSymbols = 10;
+    /// <summary>
+    /// Symbols per commit at most: a commit writes a file per band it touches, so chunks are large (few, large files;
+    /// docs/decisions.md D35) ...
+    /// </summary>
+    public const int ChunkSymbols = 500;
 
-    /// <summary>A chunk also commits once it holds this many rows, so memory stays bounded whatever the symbols hold.</summary>
-    public const int ChunkRows = 500_000;
+    /// <summary>... and commits once it holds this many rows, so memory stays bounded whatever the symbols hold ...</summary>
+    public const int ChunkRows = 1 << 20;
+
+    /// <summary>... or once its first symbol has waited this long, so a slow source (Yahoo) still shows steady progress.</summary>
+    public static readonly TimeSpan ChunkAge = TimeSpan.FromSeconds(5);
 
     private readonly PriceStore _store;
     private readonly GoldBuilder _gold;
@@ -77,6 +83,7 @@ public sealed class IngestionRunner
         var failures = new List<SymbolFailure>();
         var chunk = new List<SourceResult>();
         var chunkRows = 0;
+        long chunkStart = 0;
         var done = 0;
         long rows = 0;
         var fetch = new SourceRequest(request.Symbols, request.From, request.To, request.Path, request.Seed);
@@ -90,9 +97,13 @@ public sealed class IngestionRunner
                 continue;
             }
             var kept = WithinLakeDates(result, today);
+            if (chunk.Count == 0)
+            {
+                chunkStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
             chunk.Add(kept);
             chunkRows += kept.Bars.Count;
-            if (chunk.Count >= ChunkSymbols || chunkRows >= ChunkRows)
+            if (chunk.Count >= ChunkSymbols || chunkRows >= ChunkRows || System.Diagnostics.Stopwatch.GetElapsedTime(chunkStart) >= ChunkAge)
             {
                 rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, gold, failures, cancellationToken).ConfigureAwait(false);
                 done += chunk.Count;

@@ -71,7 +71,7 @@ public sealed class LakehouseServerOptions
     public long CacheBytes { get; set; } = 2L << 30;
 
     /// <summary>Rows per commit when an upload acknowledged before it is applied (<c>"wait": false</c>) lands.</summary>
-    public int UploadApplyChunkRows { get; set; } = 64 * 1024;
+    public int UploadApplyChunkRows { get; set; } = 1 << 20;
 
     /// <summary>
     /// Memory for acknowledged uploads that queries of silver return before they are applied (the queryable

@@ -357,6 +357,14 @@ public sealed partial class PriceStore
             state.Files.Values.Sum(f => f.Bytes), state.Version, _cache.Symbols.Rows, _cache.Bytes);
     }
 
+    /// <summary>The last date a table holds for a symbol (committed rows; from the index, no file is opened), or null.</summary>
+    public DateOnly? LastDate(TableDefinition table, string symbol)
+    {
+        _metadata.Poll();
+        var runs = _metadata.Current.Table(table).RunsOf(Lakehouse.Flight.Core.Symbols.Normalize(symbol));
+        return runs.IsEmpty ? null : DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + runs.Max(r => r.MaxDay));
+    }
+
     /// <summary>Symbols with data in a table (from the index; no file is opened).</summary>
     public int SymbolCount(TableDefinition table) => SymbolsOf(_metadata.Current.Table(table), PriceQuery.Create(Layers.Name(table.Layer), table.Name)).Count;
 

@@ -30,8 +30,15 @@ public sealed record GoldBuildResult(string RunId, IReadOnlyList<StorageReport> 
 /// </remarks>
 public sealed class GoldBuilder(PriceStore store)
 {
-    /// <summary>Symbols per commit: a chunk of 20-year symbols is a few MB of Arrow.</summary>
-    public const int ChunkSymbols = 10;
+    /// <summary>Symbols per commit: 200 symbols of 20 years are ~1M metric rows (~100 MB of Arrow), so a rebuild writes few, large files.</summary>
+    public const int ChunkSymbols = 200;
+
+    /// <summary>
+    /// A write that changes at most this many symbols writes each one's report file; a larger (bulk) write keeps
+    /// the existing report files current and creates none: a report holds every row of its symbol as CSV, ~7x the
+    /// size of the same rows in silver, so a report per symbol of a bulk load would outweigh the lake (D35).
+    /// </summary>
+    public const int ReportSymbolsPerWrite = 100;
 
     /// <summary>Written to the <c>source</c> field of gold manifest lines: the rows are derived from silver.</summary>
     public const string DerivedSource = "silver";
@@ -47,8 +54,9 @@ public sealed class GoldBuilder(PriceStore store)
     /// <summary>
     /// After a write: rebuilds gold for the symbols whose silver prices <paramref name="written"/> changed,
     /// under the write's run id (so the gold manifest lines name the run that caused them), and for symbols
-    /// written unchanged that have no report yet (a re-run after a crash between the silver commit and
-    /// gold). Nothing to do when silver did not change and every report exists.
+    /// written unchanged whose gold does not reach silver's last day (a re-run after a crash between the silver
+    /// commit and gold). Each changed symbol gets its report file, except in a bulk write (more than
+    /// <see cref="ReportSymbolsPerWrite"/> symbols) that keeps existing reports current and creates none.
     /// </summary>
     /// <exception cref="LakehouseException">Unavailable when the rebuild fails: the write itself stays committed, and the message says how to rebuild.</exception>
     public async Task<GoldBuildResult> RefreshAsync(IReadOnlyList<StorageReport> written, CancellationToken cancellationToken = default)
@@ -57,7 +65,7 @@ public sealed class GoldBuilder(PriceStore store)
         // commit and its gold rebuild, and this write is the re-run that must finish it.
         var changed = ChangedSymbols(written).Concat(written
                 .Where(r => r.Layer == "silver" && r.Table == PriceTables.PricesDaily && r.Inserted + r.Updated == 0 && r.Unchanged > 0
-                    && !File.Exists(store.ReportPath(DailyReport.FileName(r.Symbol))))
+                    && store.LastDate(GoldTables.DailyMetrics, r.Symbol) != store.LastDate(PriceTables.Silver, r.Symbol))
                 .Select(r => r.Symbol))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var runId = written.Count > 0 ? written[0].RunId : PriceStore.NewRunId();
@@ -67,7 +75,7 @@ public sealed class GoldBuilder(PriceStore store)
         }
         try
         {
-            return await BuildAsync(changed, progress: null, runId, cancellationToken).ConfigureAwait(false);
+            return await BuildAsync(changed, progress: null, runId, cancellationToken, ReportsFor(changed.Length)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
         {
@@ -99,7 +107,7 @@ public sealed class GoldBuilder(PriceStore store)
                 if (held.Length > 0)
                 {
                     var runId = commit.Reports.Count > 0 ? commit.Reports[0].RunId : null;
-                    written.AddRange((await BuildAsync(held, progress: null, runId, cancellationToken).ConfigureAwait(false)).Reports);
+                    written.AddRange((await BuildAsync(held, progress: null, runId, cancellationToken, ReportsFor(held.Length)).ConfigureAwait(false)).Reports);
                 }
             }
             store.SettleRecovered(commit);
@@ -108,11 +116,12 @@ public sealed class GoldBuilder(PriceStore store)
     }
 
     /// <summary>
-    /// Rebuilds gold tables and reports for <paramref name="symbols"/> (empty: every symbol silver holds).
+    /// Rebuilds gold tables and reports for <paramref name="symbols"/> (empty: every symbol silver holds); with
+    /// <paramref name="reportFor"/>, a report file only for the symbols it accepts.
     /// </summary>
     /// <exception cref="LakehouseException">NotFound when a symbol asked for has no silver rows.</exception>
     public async Task<GoldBuildResult> BuildAsync(IReadOnlyList<string> symbols, IProgress<GoldProgress>? progress = null,
-        string? runId = null, CancellationToken cancellationToken = default)
+        string? runId = null, CancellationToken cancellationToken = default, Func<string, bool>? reportFor = null)
     {
         runId ??= PriceStore.NewRunId();
         var todo = SymbolsToBuild(symbols, cancellationToken);
@@ -143,6 +152,10 @@ public sealed class GoldBuilder(PriceStore store)
                 // that the next rebuild of the symbol rewrites.
                 foreach (var (symbol, silver, _, metrics) in built)
                 {
+                    if (reportFor is not null && !reportFor(symbol))
+                    {
+                        continue;
+                    }
                     var name = DailyReport.FileName(symbol);
                     var bytes = Encoding.UTF8.GetBytes(DailyReport.Csv(silver, metrics));
                     var written = await store.WriteReportAsync(name, bytes, cancellationToken).ConfigureAwait(false);
@@ -154,6 +167,10 @@ public sealed class GoldBuilder(PriceStore store)
         }
         return new GoldBuildResult(runId, reports, files);
     }
+
+    private Func<string, bool>? ReportsFor(int symbols) => symbols <= ReportSymbolsPerWrite ? null : HasReport;
+
+    private bool HasReport(string symbol) => File.Exists(store.ReportPath(DailyReport.FileName(symbol)));
 
     private IReadOnlyList<string> SymbolsToBuild(IReadOnlyList<string> symbols, CancellationToken cancellationToken)
     {

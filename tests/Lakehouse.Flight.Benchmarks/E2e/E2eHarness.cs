@@ -164,7 +164,7 @@ internal static class E2eHarness
                 var duckRate = new InProcessRuns.Scan(duckScan.Value.Rows, scanWarm.Bytes, duckScan.Value.Seconds);
                 t.Add("DuckDB full scan of the Parquet folders (aggregate over every column)", Rate(duckRate) + " (MB = our Arrow bytes of the same rows)",
                     Join(X(duckRate.RowsPerSecond, scanCold.RowsPerSecond, "in-process cold scan")));
-                t.Add("DuckDB point query (read_parquet of the symbol folder + date filter)", $"median {Ms(Stats.Median(duckPoint))}, p99 {Ms(Stats.Percentile(duckPoint, 99))} ({duckPoint.Count} calls)");
+                t.Add("DuckDB point query (read_parquet of the table folder + symbol and date filter)", $"median {Ms(Stats.Median(duckPoint))}, p99 {Ms(Stats.Percentile(duckPoint, 99))} ({duckPoint.Count} calls)");
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
