@@ -7,6 +7,8 @@ using Lakehouse.Flight.Storage;
 // days <dataDir> <rounds> <day,day,...>: upsert Jan 2024 rows for those days, value = round, `rounds` times.
 // wal <dataDir> <firstK>: acknowledge upload k = firstK, firstK+1, ... through the write-ahead log
 // (printing "acked k") while the background applier lands them in commits of a few symbols.
+// maintain <dataDir> <firstK>: as loop, and after each upsert a compaction pass and a vacuum that expires every
+// superseded file, printing "compacting k", "vacuuming k" and "committed k" as it enters each step.
 // promote <dataDir> <sym,sym,...>: one commit of bronze and silver (a DoPut with promote) of a year of
 // varying prices per symbol, printing "committed"; run with LAKEHOUSE_TEST_CRASH_AFTER_COMMIT_POINT=1 the
 // store kills the process at the commit point instead, leaving the journal for the next opener.
@@ -40,6 +42,20 @@ if (mode == "wal")
     }
 }
 var store = PriceStore.Open(args[1]);
+if (mode == "maintain")
+{
+    for (var k = int.Parse(args[2], CultureInfo.InvariantCulture); ; k++)
+    {
+        await store.UpsertAsync(CrashWorkload.Generation(k));
+        Console.Out.WriteLine($"committed {k}");
+        Console.Out.WriteLine($"compacting {k}");
+        Console.Out.Flush();
+        await store.CompactAsync();
+        Console.Out.WriteLine($"vacuuming {k}");
+        Console.Out.Flush();
+        await store.VacuumAsync(TimeSpan.Zero);
+    }
+}
 if (mode == "loop")
 {
     for (var k = int.Parse(args[2], CultureInfo.InvariantCulture); ; k++)
