@@ -75,7 +75,7 @@ public sealed class GoldBuilder(PriceStore store)
         }
         try
         {
-            return await BuildAsync(changed, progress: null, runId, cancellationToken, ReportsFor(changed.Length)).ConfigureAwait(false);
+            return await BuildAsync(changed, progress: null, runId, cancellationToken, ReportsFor(changed.Length), ChangedFrom(written)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
         {
@@ -121,7 +121,18 @@ public sealed class GoldBuilder(PriceStore store)
     /// </summary>
     /// <exception cref="LakehouseException">NotFound when a symbol asked for has no silver rows.</exception>
     public async Task<GoldBuildResult> BuildAsync(IReadOnlyList<string> symbols, IProgress<GoldProgress>? progress = null,
-        string? runId = null, CancellationToken cancellationToken = default, Func<string, bool>? reportFor = null)
+        string? runId = null, CancellationToken cancellationToken = default, Func<string, bool>? reportFor = null) =>
+        await BuildAsync(symbols, progress, runId, cancellationToken, reportFor, changedFrom: null).ConfigureAwait(false);
+
+    /// <summary>
+    /// The build: with <paramref name="changedFrom"/> (the first date of each symbol's silver write), only the gold
+    /// rows from that date (monthly bars from its month) are written: every gold value is a function of silver rows
+    /// on or before its own date, so the rows before it cannot have changed, and a daily append or a correction
+    /// rewrites a few rows instead of the symbol's whole history (the upsert compares only what it is given).
+    /// A symbol whose gold does not reach the silver day before that date (an earlier rebuild failed) is rebuilt whole.
+    /// </summary>
+    private async Task<GoldBuildResult> BuildAsync(IReadOnlyList<string> symbols, IProgress<GoldProgress>? progress,
+        string? runId, CancellationToken cancellationToken, Func<string, bool>? reportFor, IReadOnlyDictionary<string, DateOnly>? changedFrom)
     {
         runId ??= PriceStore.NewRunId();
         var todo = SymbolsToBuild(symbols, cancellationToken);
@@ -132,20 +143,29 @@ public sealed class GoldBuilder(PriceStore store)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var built = new List<(string Symbol, RecordBatch Silver, RecordBatch Monthly, RecordBatch Metrics)>(chunk.Length);
+            var tails = new List<(RecordBatch Monthly, RecordBatch Metrics)>(chunk.Length);
             foreach (var symbol in chunk)
             {
                 var silver = ReadSilver(symbol, cancellationToken);
                 if (silver.Length > 0)
                 {
-                    built.Add((symbol, silver, GoldCalculator.Monthly(silver), GoldCalculator.DailyMetrics(silver)));
+                    var monthly = GoldCalculator.Monthly(silver);
+                    var metrics = GoldCalculator.DailyMetrics(silver);
+                    built.Add((symbol, silver, monthly, metrics));
+                    if (changedFrom?.GetValueOrDefault(symbol) is { } from && TailOnly(symbol, silver, from))
+                    {
+                        monthly = From(monthly, new DateOnly(from.Year, from.Month, 1));
+                        metrics = From(metrics, from);
+                    }
+                    tails.Add((monthly, metrics));
                 }
             }
             if (built.Count > 0)
             {
                 TableWrite[] writes =
                 [
-                    new(GoldTables.PricesMonthly, RecordBatches.Concatenate(built.Select(b => b.Monthly).ToArray()), DerivedSource),
-                    new(GoldTables.DailyMetrics, RecordBatches.Concatenate(built.Select(b => b.Metrics).ToArray()), DerivedSource),
+                    new(GoldTables.PricesMonthly, RecordBatches.Concatenate(tails.Select(b => b.Monthly).ToArray()), DerivedSource),
+                    new(GoldTables.DailyMetrics, RecordBatches.Concatenate(tails.Select(b => b.Metrics).ToArray()), DerivedSource),
                 ];
                 reports.AddRange(await store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false));
                 // Reports follow the tables they are made from: a crash in between leaves an old report
@@ -166,6 +186,49 @@ public sealed class GoldBuilder(PriceStore store)
             progress?.Report(new GoldProgress(done, todo.Count));
         }
         return new GoldBuildResult(runId, reports, files);
+    }
+
+    /// <summary>Per symbol whose silver prices changed, the first date of its silver write (its report's <c>date_from</c>).</summary>
+    private static Dictionary<string, DateOnly> ChangedFrom(IReadOnlyList<StorageReport> written)
+    {
+        var from = new Dictionary<string, DateOnly>(StringComparer.Ordinal);
+        foreach (var r in written)
+        {
+            if (r.Layer == "silver" && r.Table == PriceTables.PricesDaily && r.Inserted + r.Updated > 0
+                && DateOnly.TryParseExact(r.DateFrom, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var d))
+            {
+                from[r.Symbol] = from.TryGetValue(r.Symbol, out var seen) && seen < d ? seen : d;
+            }
+        }
+        return from;
+    }
+
+    /// <summary>Whether gold already holds the symbol up to its last silver day before <paramref name="from"/> (so only the tail needs writing).</summary>
+    private bool TailOnly(string symbol, RecordBatch silver, DateOnly from)
+    {
+        var dates = (Date32Array)silver.Column(silver.Schema.GetFieldIndex("date"));
+        DateOnly? before = null;
+        for (var i = dates.Length - 1; i >= 0; i--)
+        {
+            if (dates.GetDateOnly(i) is { } d && d < from)
+            {
+                before = d;
+                break;
+            }
+        }
+        return before is null || store.LastDate(GoldTables.DailyMetrics, symbol) >= before;
+    }
+
+    /// <summary>The rows of a date-sorted gold batch (first column after symbol is its date) on or after <paramref name="from"/>.</summary>
+    private static RecordBatch From(RecordBatch batch, DateOnly from)
+    {
+        var dates = (Date32Array)batch.Column(1);
+        var start = 0;
+        while (start < dates.Length && dates.GetDateOnly(start) < from)
+        {
+            start++;
+        }
+        return start == 0 ? batch : batch.Slice(start, batch.Length - start);
     }
 
     private Func<string, bool>? ReportsFor(int symbols) => symbols <= ReportSymbolsPerWrite ? null : HasReport;

@@ -121,6 +121,34 @@ public sealed class GoldBuilderTests : IDisposable
     }
 
     [Fact]
+    public async Task RefreshAsync_AfterADailyAppendAndAPastCorrection_WritesOnlyTheTail_AndGoldEqualsAFullRebuild()
+    {
+        var bars = Synthetic("MSFT", 2018, 2020);
+        await _store.UpsertAsync(bars.Where(b => b.Date < new DateOnly(2020, 12, 31)).ToList());
+        var builder = new GoldBuilder(_store);
+        await builder.BuildAsync(["MSFT"]);
+
+        // A daily append: one new day. Only that day's metrics row and its month's bar are written.
+        var append = await builder.RefreshAsync(await _store.UpsertAsync([bars[^1]]));
+        Assert.Equal([(GoldTables.PricesMonthlyName, 1L, 0L, 1L), (GoldTables.DailyMetricsName, 1L, 1L, 0L)],
+            append.Reports.Select(r => (r.Table, r.Rows, r.Inserted, r.Updated)));
+        AssertSameRows(GoldCalculator.DailyMetrics(Silver("MSFT")), Gold(GoldTables.DailyMetricsName, "MSFT"));
+        AssertSameRows(GoldCalculator.Monthly(Silver("MSFT")), Gold(GoldTables.PricesMonthlyName, "MSFT"));
+
+        // A correction in mid-2019: rows from that day on are compared, none before; the result is a full rebuild's.
+        var past = bars.First(b => b.Date >= new DateOnly(2019, 6, 10));
+        var correction = await builder.RefreshAsync(await _store.UpsertAsync([past with { Close = past.Low, AdjClose = past.Low }]));
+        var metrics = Assert.Single(correction.Reports, r => r.Table == GoldTables.DailyMetricsName);
+        Assert.Equal(bars.Count(b => b.Date >= past.Date), metrics.Rows);
+        Assert.Equal(past.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), metrics.DateFrom);
+        Assert.InRange(metrics.Updated, 2, metrics.Rows);
+        Assert.Equal(bars.Select(b => (b.Date.Year, b.Date.Month)).Distinct().Count(m => m.CompareTo((2019, 6)) >= 0),
+            Assert.Single(correction.Reports, r => r.Table == GoldTables.PricesMonthlyName).Rows);
+        AssertSameRows(GoldCalculator.DailyMetrics(Silver("MSFT")), Gold(GoldTables.DailyMetricsName, "MSFT"));
+        AssertSameRows(GoldCalculator.Monthly(Silver("MSFT")), Gold(GoldTables.PricesMonthlyName, "MSFT"));
+    }
+
+    [Fact]
     public async Task BuildAsync_Report_AtSeedPathWithHeaderAndOneRowPerDay()
     {
         var aapl = GoldTestData.YahooAapl();
