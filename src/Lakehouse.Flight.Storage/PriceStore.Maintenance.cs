@@ -111,31 +111,45 @@ public sealed partial class PriceStore
         var finished = 0;
         var log = _metadata.Log;
         var latest = _metadata.Latest().Version;
-        for (var v = log.LastCheckpointVersion() + 1; v <= latest; v++)
+        var from = log.LastCheckpointVersion() + 1;
+        // Each manifest's lines of the versions since the checkpoint, read once from its end (lines are appended in
+        // version order under the tables' locks; a repair appends a dead writer's lines later, still after the checkpoint).
+        var present = new Dictionary<string, Dictionary<long, HashSet<string>>>(StringComparer.Ordinal);
+        for (var v = from; v <= latest; v++)
         {
             if (!log.Exists(v))
             {
                 continue;
             }
             var entry = log.Read(v);
-            if (entry.Reports.Count == 0 || ManifestsHold(entry))
+            if (entry.Reports.Count == 0 || MissingLines(entry, present, from).Count == 0)
             {
                 continue;
             }
             var tables = entry.Tables.Select(c => Catalog.Tables.FirstOrDefault(t => t.Id == c.Table)).OfType<TableDefinition>().ToArray();
             using (Lock(tables, cancellationToken))
             {
-                if (ManifestsHold(entry))
+                // Again under the locks, from the files as they are now (the writer may have finished meanwhile).
+                present.Clear();
+                var missing = MissingLines(entry, present, from);
+                if (missing.Count == 0)
                 {
                     continue;
                 }
                 RecordRecovered(entry);
-                foreach (var group in entry.Reports.GroupBy(r => Paths.ManifestFile(Layers.Parse(r.Layer), r.Table)))
+                foreach (var (file, lines) in missing)
                 {
-                    _manifests.AppendMissing(group.Key, group.Select(r => r.ToJson()).ToArray());
+                    _manifests.Append(file, lines);
                 }
+                present.Clear();
                 finished++;
             }
+        }
+        // Bound what the next open reads: a process that exits right after its commits (the CLI) never ran the
+        // background checkpoint, so one is written here once the entries since the last are many.
+        if (latest - from + 1 >= LakeLog.CheckpointInterval && _metadata.Unindexed.Version >= from && _metadata.Unindexed.Version <= latest)
+        {
+            log.WriteCheckpoint(_metadata.Unindexed.ToCheckpoint());
         }
         if (finished > 0)
         {
@@ -189,18 +203,27 @@ public sealed partial class PriceStore
         public void Dispose() => held.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
-    /// <summary>True when every manifest the entry writes holds a line of its version.</summary>
-    private bool ManifestsHold(LogEntry entry)
+    /// <summary>
+    /// The manifest lines of <paramref name="entry"/> that its manifests do not hold, per file: exact, from the lines of
+    /// versions since <paramref name="from"/> (read once per file into <paramref name="present"/>).
+    /// </summary>
+    private List<(string File, string[] Lines)> MissingLines(LogEntry entry, Dictionary<string, Dictionary<long, HashSet<string>>> present, long from)
     {
-        var needles = new[] { $"\"version\":{entry.Version},", $"\"version\":{entry.Version}}}" };
-        foreach (var file in entry.Reports.Select(r => Paths.ManifestFile(Layers.Parse(r.Layer), r.Table)).Distinct())
+        var missing = new List<(string, string[])>();
+        foreach (var group in entry.Reports.GroupBy(r => Paths.ManifestFile(Layers.Parse(r.Layer), r.Table)))
         {
-            var tail = ManifestLog.ReadTail(file, 4 << 20);
-            if (!needles.Any(n => tail.Contains(n, StringComparison.Ordinal)))
+            if (!present.TryGetValue(group.Key, out var byVersion))
             {
-                return false;
+                byVersion = ManifestLog.LinesSince(group.Key, from);
+                present[group.Key] = byVersion;
+            }
+            var held = byVersion.GetValueOrDefault(entry.Version);
+            var lines = group.Select(r => r.ToJson()).Where(l => held is null || !held.Contains(l)).ToArray();
+            if (lines.Length > 0)
+            {
+                missing.Add((group.Key, lines));
             }
         }
-        return true;
+        return missing;
     }
 }

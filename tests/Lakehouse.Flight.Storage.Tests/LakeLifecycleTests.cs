@@ -53,6 +53,62 @@ public sealed class LakeLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_AgainAndAgain_AppendsNoManifestLineTwice_AndRestoresExactlyTheLinesACrashCut()
+    {
+        // Entry 1 is small; entry 2 writes 15,000 lines (~5 MB) after it, so entry 1's lines are far from the end.
+        var store = _lake.Open();
+        await store.UpsertAsync(Jan("AAPL"));
+        var many = Enumerable.Range(0, 15_000).Select(i => Jan($"S{i:D5}")[0]).ToArray();
+        await store.UpsertAsync(many);
+        var manifest = Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl");
+        var written = await File.ReadAllLinesAsync(manifest);
+        Assert.Equal(15_001, written.Length);
+        Assert.True(new FileInfo(manifest).Length > 4 << 20);
+
+        for (var i = 0; i < 3; i++)
+        {
+            var reopened = _lake.Open();
+            await reopened.Housekeeping;
+            Assert.Empty(reopened.RecoveredCommits());
+        }
+        Assert.Equal(written, await File.ReadAllLinesAsync(manifest));
+
+        // A writer killed while appending entry 2's lines: the last 10 lines (and half of one) never reached the file.
+        var cut = string.Join('\n', written[..^10]) + "\n" + written[^10][..40];
+        await File.WriteAllTextAsync(manifest, cut);
+        var repaired = _lake.Open();
+        await repaired.Housekeeping;
+
+        Assert.Equal(written.Order(StringComparer.Ordinal), (await File.ReadAllLinesAsync(manifest)).Order(StringComparer.Ordinal));
+        Assert.Equal([2L], repaired.RecoveredCommits().Select(c => c.Reports[0].Version ?? 0));
+    }
+
+    [Fact]
+    public async Task Open_AfterManyCommitsWithoutACheckpoint_WritesOne_SoTheNextOpenReadsFewEntries()
+    {
+        var store = _lake.Open();
+        for (var i = 0; i < 120; i++)
+        {
+            await store.UpsertAsync(Jan($"C{i:D3}"));
+        }
+        await store.Housekeeping;
+        // What a process that exits right after its commits leaves (its background checkpoint never ran).
+        var logDir = Path.Combine(_lake.Dir, "_metadata", "log");
+        foreach (var f in Directory.GetFiles(logDir).Where(f => Path.GetFileName(f).Contains("checkpoint", StringComparison.Ordinal)))
+        {
+            File.Delete(f);
+        }
+        Assert.DoesNotContain(Directory.GetFiles(logDir), f => f.Contains("checkpoint", StringComparison.Ordinal));
+
+        var reopened = _lake.Open();
+
+        Assert.Equal(120, reopened.Version);
+        Assert.True(File.Exists(Path.Combine(logDir, "00000000000000000120.checkpoint.json")));
+        Assert.Equal(120 * 23, UpsertTests.Read(_lake.Open(), PriceQuery.Create()).Count);
+        Assert.Equal(120, reopened.ReadManifest(PriceTables.Silver, limit: 1000).Count);
+    }
+
+    [Fact]
     public async Task Open_AfterTornManifestLine_ReadersSkipItAndNextAppendStartsClean()
     {
         var store = _lake.Open();

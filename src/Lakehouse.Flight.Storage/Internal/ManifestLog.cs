@@ -150,6 +150,86 @@ internal sealed class ManifestLog
         return offset + consumed;
     }
 
+    /// <summary>
+    /// The whole lines of versions &gt;= <paramref name="fromVersion"/> (lines carry the commit's <c>"version"</c>), by
+    /// version, read backwards from the end until a line of an earlier version; lines without one are skipped.
+    /// </summary>
+    public static Dictionary<long, HashSet<string>> LinesSince(string file, long fromVersion)
+    {
+        var found = new Dictionary<long, HashSet<string>>();
+        if (!File.Exists(file))
+        {
+            return found;
+        }
+        using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var end = fs.Length;
+        var carry = Array.Empty<byte>();
+        const int Block = 1 << 20;
+        while (end > 0)
+        {
+            var start = Math.Max(0, end - Block);
+            var block = new byte[(int)(end - start) + carry.Length];
+            fs.Seek(start, SeekOrigin.Begin);
+            fs.ReadExactly(block, 0, (int)(end - start));
+            carry.CopyTo(block, (int)(end - start));
+            // Lines wholly inside the block (the first one may continue in the previous block, unless at the file's start).
+            var lineEnd = block.Length;
+            var earlier = false;
+            for (var i = block.Length - 1; i >= -1; i--)
+            {
+                if (i >= 0 && block[i] != (byte)'\n')
+                {
+                    continue;
+                }
+                if (i < 0 && start > 0)
+                {
+                    break;
+                }
+                var line = Encoding.UTF8.GetString(block, i + 1, lineEnd - (i + 1));
+                lineEnd = Math.Max(i, 0);
+                if (line.Length == 0 || !line.EndsWith('}') || VersionOf(line) is not { } v)
+                {
+                    continue;
+                }
+                if (v < fromVersion)
+                {
+                    earlier = true;
+                    break;
+                }
+                if (!found.TryGetValue(v, out var set))
+                {
+                    found[v] = set = new HashSet<string>(StringComparer.Ordinal);
+                }
+                set.Add(line);
+            }
+            if (earlier)
+            {
+                break;
+            }
+            carry = block[..lineEnd];
+            end = start;
+        }
+        return found;
+    }
+
+    private static long? VersionOf(string line)
+    {
+        const string Key = "\"version\":";
+        var at = line.LastIndexOf(Key, StringComparison.Ordinal);
+        if (at < 0)
+        {
+            return null;
+        }
+        long v = 0;
+        var i = at + Key.Length;
+        var digits = 0;
+        for (; i < line.Length && char.IsAsciiDigit(line[i]); i++, digits++)
+        {
+            v = (v * 10) + (line[i] - '0');
+        }
+        return digits == 0 ? null : v;
+    }
+
     /// <summary>The last <paramref name="maxBytes"/> of a manifest as text ("" when it does not exist).</summary>
     public static string ReadTail(string file, int maxBytes)
     {
