@@ -93,7 +93,8 @@ internal static class LakeHarness
             }
         }
         Console.WriteLine();
-        Console.WriteLine($"## lake: {o.Symbols:N0} symbols x {o.Years} years ({o.From:yyyy-MM-dd}..{o.To:yyyy-MM-dd}) = {rows:N0} rows; " +
+        Console.WriteLine($"## lake: {o.Symbols:N0} symbols x {o.Years} years ({o.From:yyyy-MM-dd}..{o.To:yyyy-MM-dd}) = {rows:N0} rows; new build {now.Commit}" +
+            (old is null ? "" : $", old build {old.Commit}") + "; " +
             $"{Environment.ProcessorCount} cores, {RuntimeInformation.FrameworkDescription}; run took {Stopwatch.GetElapsedTime(total).TotalSeconds:F0} s");
         Console.WriteLine();
         LakeReport.Print(Console.Out, o, rows, targets, now, old, o.JsonOut);
@@ -166,13 +167,13 @@ internal static class LakeHarness
             await Try(r, ["dataset"], async () =>
             {
                 NeedPython(python);
-                var d = await Python(python!, "dataset", "--dir", silver, "--budget", F(o.Budget, "F0"), "--max-runs", "3").ConfigureAwait(false);
+                var d = await Python(python!, ["dataset", "--dir", silver, "--budget", F(o.Budget, "F0"), "--max-runs", "3", .. Stream(rows)]).ConfigureAwait(false);
                 var runs = d.GetProperty("runs").EnumerateArray().ToList();
                 arrowBytes = runs[0].GetProperty("arrow_bytes").GetInt64();
                 var seconds = Stats.Median(runs.Select(x => x.GetProperty("seconds").GetDouble()).ToList());
                 r.Set("dataset", arrowBytes / 1e6 / seconds,
                     $"{F(arrowBytes / 1e6 / seconds, "F0")} MB/s ({F(arrowBytes / 1e6, "F0")} MB of Arrow, {F(runs[0].GetProperty("rows").GetInt64())} rows, " +
-                    $"{F(runs[0].GetProperty("files").GetInt64())} files in {F(seconds, "F2")} s; pyarrow {d.GetProperty("pyarrow").GetString()})");
+                    $"{F(runs[0].GetProperty("files").GetInt64())} files in {F(seconds, "F2")} s{StreamNote(rows)}; pyarrow {d.GetProperty("pyarrow").GetString()})");
             }).ConfigureAwait(false);
         }
 
@@ -190,7 +191,10 @@ internal static class LakeHarness
                         await Try(r, ["point_cold", "point_cold_p99"], async () =>
                         {
                             using var flight = new FlightRuns(server.Address);
-                            var samples = await flight.PointQueriesAsync(PointQueries(o, o.PointQueries, 5, distinct: true)).ConfigureAwait(false);
+                            // The first symbol opens the channel and runs the read path's code once; it is not counted.
+                            var queries = PointQueries(o, o.PointQueries + 1, 5, distinct: true);
+                            await flight.PointQueriesAsync(queries.Take(1).ToArray()).ConfigureAwait(false);
+                            var samples = await flight.PointQueriesAsync(queries.Skip(1).ToArray()).ConfigureAwait(false);
                             r.Set("point_cold", Stats.Median(samples), $"{Ms(Stats.Median(samples))} ({samples.Count} symbols, each queried once; {cacheText})");
                             r.Set("point_cold_p99", Stats.Percentile(samples, 99), Ms(Stats.Percentile(samples, 99)));
                         }).ConfigureAwait(false);
@@ -201,13 +205,13 @@ internal static class LakeHarness
                         await Try(r, ["scan_pyarrow"], async () =>
                         {
                             NeedPython(python);
-                            var s = await Python(python!, "scan", "--address", $"grpc://{server.Address.Host}:{server.Address.Port}", "--ticket", "{}",
-                                "--budget", F(o.Budget, "F0"), "--max-runs", "3").ConfigureAwait(false);
+                            var s = await Python(python!, ["scan", "--address", $"grpc://{server.Address.Host}:{server.Address.Port}", "--ticket", "{}",
+                                "--budget", F(o.Budget, "F0"), "--max-runs", "3", .. Stream(rows)]).ConfigureAwait(false);
                             var runs = s.GetProperty("runs").EnumerateArray().ToList();
                             scanBytes = runs[0].GetProperty("arrow_bytes").GetInt64();
                             var seconds = Stats.Median(runs.Select(x => x.GetProperty("seconds").GetDouble()).ToList());
                             r.Set("scan_pyarrow", scanBytes / 1e6 / seconds, $"{F(scanBytes / 1e6 / seconds, "F0")} MB/s ({F(scanBytes / 1e6, "F0")} MB of Arrow, " +
-                                $"{F(runs[0].GetProperty("rows").GetInt64())} rows in {F(seconds, "F2")} s; {cacheText}; median of {runs.Count})");
+                                $"{F(runs[0].GetProperty("rows").GetInt64())} rows in {F(seconds, "F2")} s{StreamNote(rows)}; {cacheText}; median of {runs.Count})");
                         }).ConfigureAwait(false);
                     }
                     if (!o.Skips("curl"))
@@ -389,6 +393,12 @@ internal static class LakeHarness
             r.NotAvailableUnlessSet(keys, "server unavailable: " + why);
             return;
         }
+        // A harness stopped by a signal does not leave its server running.
+        var pid = server.Pid;
+        void Stop(object? sender, EventArgs e) => KillQuietly(pid);
+        AppDomain.CurrentDomain.ProcessExit += Stop;
+        using var stopOnSignal = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => KillQuietly(pid));
+        using var stopOnInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => KillQuietly(pid));
         await using (server.ConfigureAwait(false))
         {
             double? ok = null;
@@ -420,6 +430,19 @@ internal static class LakeHarness
             {
                 r.NotAvailableUnlessSet(keys, (server.HasExited ? "server exited: " : "") + ex.GetType().Name + ": " + ex.Message);
             }
+        }
+        AppDomain.CurrentDomain.ProcessExit -= Stop;
+    }
+
+    private static void KillQuietly(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            p.Kill(entireProcessTree: true);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
         }
     }
 
@@ -458,7 +481,9 @@ internal static class LakeHarness
         // A file of the file store linked from no table folder is a retained superseded version (current files are hard-linked into the views).
         var silverFiles = files.Where(f => f.Path.StartsWith(silverDir, StringComparison.Ordinal)).DistinctBy(f => f.Inode).ToList();
         var retained = files.Where(f => f.Path.StartsWith(storeDir, StringComparison.Ordinal) && f.Links == 1).ToList();
-        var counted = files.Where(f => !(f.Path.StartsWith(storeDir, StringComparison.Ordinal) && f.Links == 1)).DistinctBy(f => f.Inode).ToList();
+        // A hard-linked file is counted once, under its table folder rather than the file store.
+        var counted = files.Where(f => !(f.Path.StartsWith(storeDir, StringComparison.Ordinal) && f.Links == 1))
+            .OrderBy(f => f.Path.StartsWith(Path.Combine(lake, "_metadata") + "/", StringComparison.Ordinal)).DistinctBy(f => f.Inode).ToList();
         var silverBytes = silverFiles.Sum(f => f.Blocks);
         var lakeBytes = counted.Sum(f => f.Blocks);
         string Part(string top) => MB(counted.Where(f => f.Path.StartsWith(Path.Combine(lake, top) + "/", StringComparison.Ordinal)).Sum(f => f.Blocks));
@@ -560,6 +585,13 @@ internal static class LakeHarness
         }
         return null;
     }
+
+    /// <summary>Above 30M rows pyarrow reads batch by batch instead of into one table (100M rows are ~7 GB of Arrow).</summary>
+    private static string[] Stream(long rows) => rows > StreamAboveRows ? ["--stream"] : [];
+
+    private static string StreamNote(long rows) => rows > StreamAboveRows ? ", read batch by batch (--stream: not held in one table)" : "";
+
+    private const long StreamAboveRows = 30_000_000;
 
     private static void NeedPython(string? python)
     {

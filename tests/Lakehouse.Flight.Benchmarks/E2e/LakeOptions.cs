@@ -28,7 +28,8 @@ internal sealed class LakeOptions
     public double Budget { get; private set; } = 30;
     public TimeSpan ServerTimeout { get; private set; } = TimeSpan.FromMinutes(10);
     public string? JsonOut { get; private set; }
-    public long OldMaxRows { get; private set; } = 30_000_000;
+    /// <summary>The previous engine runs at sizes up to this (its month files: 2.6M rows take ~90 s to ingest and 3 GB; 26M ~16 GB).</summary>
+    public long OldMaxRows { get; private set; } = 3_000_000;
     public double KeepFreeGiB { get; private set; } = 20;
 
     public DateOnly From => new(LastYear - Years + 1, 1, 1);
@@ -42,7 +43,7 @@ internal sealed class LakeOptions
                     [--server-dll old/lakehouse.dll] [--new-server-dll path] [--python path] [--cache-mb N]
                     [--skip put,append,correction,disk,duckdb,dataset,start,point,cold,scan,curl,ingest,old]
                     [--point-queries 200] [--corrections 20] [--appends 3] [--max-upload-rows 5000000] [--batch-rows 100000]
-                    [--budget 30 (seconds of repeats per figure)] [--server-timeout 600] [--old-max-rows 30000000]
+                    [--budget 30 (seconds of repeats per figure)] [--server-timeout 600] [--old-max-rows 3000000]
                     [--keep-free-gb 20] [--json-out FILE]
         D holds lake/ (the lake measured), old-lake/ (--server-dll's), upload/ (the generated upload files) and
         reference.parquet; without --keep it is deleted at the end. --reuse measures a kept lake without writing it again.

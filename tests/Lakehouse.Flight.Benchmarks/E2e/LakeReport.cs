@@ -139,7 +139,7 @@ internal static class LakeReport
 
     private static string Versus(LakeTarget? t, double? now, double? old)
     {
-        if (t is null || now is not { } n || old is not { } o || n <= 0 || o <= 0 || !double.IsFinite(n) || !double.IsFinite(o))
+        if (t is null || t.Unit == "bytes" || now is not { } n || old is not { } o || n <= 0 || o <= 0 || !double.IsFinite(n) || !double.IsFinite(o))
         {
             return "";
         }

@@ -1,7 +1,7 @@
 # The pyarrow side of the `lake` harness (tests/Lakehouse.Flight.Benchmarks/E2e/LakeHarness.cs): written to a temp
 # file and run with the pyarrow the harness found. One mode per call; the last line printed is one JSON object.
 #   gen       --symbols N --prefix P --from D --to D --out DIR [--max-rows 5000000]   pandas DataFrames -> Arrow IPC files
-#   put       --address grpc://H:P --dir DIR [--batch-rows 100000]        DoPut with no flags of every file, then upload-status
+#   put       --address grpc://H:P --dir DIR [--batch-rows 100000]        DoPut {"promote": true} (no "wait") of every file, then upload-status
 #   dataset   --dir TABLE_DIR [--stream] [--budget S] [--max-runs N]      ds.dataset(dir, format='parquet').to_table()
 #   reference --dir TABLE_DIR --out FILE [--chunk-rows N]                  the rows as ONE zstd file sorted by (symbol, date)
 #   scan      --address grpc://H:P --ticket JSON [--stream] [--budget S]   do_get(ticket).read_all()
@@ -74,8 +74,9 @@ def cmd_put(a):
     import pyarrow.flight as fl
 
     client = fl.connect(a.address)
-    # No flags: what a user's first upload sends (promote defaults to true; no "wait").
-    command = json.dumps({"table": "prices_daily", "source": a.source}).encode()
+    # No "wait" flag (the server's default answer); "promote" as README's upload example, so the rows reach silver
+    # (a DoPut command without it lands in bronze only).
+    command = json.dumps({"table": "prices_daily", "source": a.source, "promote": True}).encode()
     files = sorted(glob.glob(os.path.join(a.dir, "upload-*.arrow")))
     tables = [pa.ipc.open_file(pa.memory_map(f)).read_all() for f in files]  # zero-copy: pages of the files
     puts = []
