@@ -89,7 +89,16 @@ internal static class LakeHarness
         {
             if (!o.Keep)
             {
-                TryDelete(root);
+                // Only what this harness writes there; the folder itself when that leaves it empty.
+                foreach (var made in new[] { "lake", "old-lake", "upload" })
+                {
+                    TryDelete(Path.Combine(root, made));
+                }
+                File.Delete(Path.Combine(root, "reference.parquet"));
+                if (!Directory.EnumerateFileSystemEntries(root).Any())
+                {
+                    Directory.Delete(root);
+                }
             }
         }
         Console.WriteLine();

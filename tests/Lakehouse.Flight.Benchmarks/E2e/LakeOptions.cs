@@ -46,7 +46,7 @@ internal sealed class LakeOptions
                     [--budget 30 (seconds of repeats per figure)] [--server-timeout 600] [--old-max-rows 3000000]
                     [--keep-free-gb 20] [--json-out FILE]
         D holds lake/ (the lake measured), old-lake/ (--server-dll's), upload/ (the generated upload files) and
-        reference.parquet; without --keep it is deleted at the end. --reuse measures a kept lake without writing it again.
+        reference.parquet; without --keep those are deleted at the end (and D when that empties it). --reuse measures a kept lake without writing it again.
         """;
 
     public static LakeOptions Parse(IReadOnlyList<string> args)
