@@ -15,6 +15,11 @@ if (args.Length > 0 && args[0] == "bulk")
     return await BulkHarness.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "lake")
+{
+    return await LakeHarness.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "e2e")
 {
     return await E2eHarness.RunAsync(args[1..]);
