@@ -242,9 +242,22 @@ public sealed class LakehouseServer : IAsyncDisposable
             // The warm-up reads the index: it starts once the index is listed.
             await Store.Ready.WaitAsync(stopping).ConfigureAwait(false);
             sw.Restart();
-            // Every table with one row per key; bronze stays on disk until read.
-            var n = Store.Catalog.Tables.Where(t => !t.PerSource).Sum(t => Store.Warm(t, stopping));
-            ServerLog.Warmed(_logger, n, sw.ElapsedMilliseconds);
+            // Every table with one row per key; bronze stays on disk until read. Within Lakehouse:WarmCacheTime.
+            using var budget = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            budget.CancelAfter(Options.WarmCacheTime);
+            var before = Store.CachedRows;
+            try
+            {
+                foreach (var t in Store.Catalog.Tables.Where(t => !t.PerSource))
+                {
+                    Store.Warm(t, budget.Token);
+                }
+            }
+            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+            {
+                // Out of time: what is loaded stays; the rest loads on first read.
+            }
+            ServerLog.Warmed(_logger, Store.CachedRows - before, sw.ElapsedMilliseconds);
             warmed = true;
         }
         catch (OperationCanceledException)

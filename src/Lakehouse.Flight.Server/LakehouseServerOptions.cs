@@ -24,6 +24,12 @@ public sealed class LakehouseServerOptions
     public bool WarmCache { get; set; } = true;
 
     /// <summary>
+    /// How long the cache warm-up may take before <c>/health</c> can say ok: a lake larger than the cache stops being
+    /// warmed then (its other symbols load on first read), so start-up to ok stays short whatever the lake's size.
+    /// </summary>
+    public TimeSpan WarmCacheTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// After the cache warm-up, run the serving code (reads in the process, then DoGet calls to the server's own
     /// Flight port) until the runtime has compiled it, before <c>/health</c> says ok, so the first clients meet
     /// compiled code, not the JIT (decisions D30). Only with <see cref="WarmCache"/>.
@@ -135,6 +141,14 @@ public sealed class LakehouseServerOptions
         if (ShutdownTimeout is < 0 or > 3600)
         {
             throw LakehouseException.Invalid($"Lakehouse:ShutdownTimeout must be between 0 and 3600 seconds (got {ShutdownTimeout})");
+        }
+        if (Retention < TimeSpan.Zero)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:Retention must be >= 0 (how long superseded files are kept, e.g. 30.00:00:00; got {Retention})");
+        }
+        if (WarmCacheTime < TimeSpan.Zero)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:WarmCacheTime must be >= 0 (e.g. 00:00:03; got {WarmCacheTime})");
         }
         if (CompactIntervalSeconds < 0)
         {

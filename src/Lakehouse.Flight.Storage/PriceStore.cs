@@ -90,6 +90,9 @@ public sealed partial class PriceStore
 
     internal FileStore Files => _files;
 
+    /// <summary>Rows the read cache holds now.</summary>
+    public long CachedRows => _cache.Symbols.Rows;
+
     /// <summary>The lake's current version (0: nothing committed yet).</summary>
     public long Version => _metadata.Unindexed.Version;
 

@@ -43,6 +43,8 @@ public sealed class OptionsTests
     [InlineData("short-token", "at least 16 characters")]
     [InlineData("cert", "Lakehouse:CertificatePath '/nope.pfx' does not exist")]
     [InlineData("import", "Lakehouse:ImportRoots has an empty entry")]
+    [InlineData("retention", "Lakehouse:Retention must be >= 0")]
+    [InlineData("warm", "Lakehouse:WarmCacheTime must be >= 0")]
     public void Validate_BadSetting_NamesIt(string kind, string expected)
     {
         var o = new LakehouseServerOptions();
@@ -55,6 +57,8 @@ public sealed class OptionsTests
             case "short-token": o.Auth.Tokens.Add(new TokenOptions { Token = "short" }); break;
             case "cert": o.CertificatePath = "/nope.pfx"; break;
             case "import": o.ImportRoots.Add(" "); break;
+            case "retention": o.Retention = TimeSpan.FromDays(-1); break;
+            case "warm": o.WarmCacheTime = TimeSpan.FromSeconds(-1); break;
         }
 
         var ex = Assert.Throws<LakehouseException>(o.Validate);

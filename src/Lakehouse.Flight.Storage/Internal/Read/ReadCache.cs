@@ -321,16 +321,21 @@ internal sealed class ReadCache
                     rows += t.RunsOf(symbols[i]).Sum(r => (long)r.Count);
                     i++;
                 }
-                LoadWindow(t, table, window, cancellationToken);
+                var room = LoadWindow(t, table, window, cancellationToken);
                 loaded += _symbols.Rows - before;
+                if (!room)
+                {
+                    break;
+                }
             }
         }
         return loaded;
     }
 
-    /// <summary>Entries of <paramref name="symbols"/> (row groups decoded once, all cores), added while the cache has room below its warm-up mark.</summary>
-    private void LoadWindow(TableState state, TableId table, List<string> symbols, CancellationToken cancellationToken)
+    /// <summary>Entries of <paramref name="symbols"/> (row groups decoded once, all cores), added while the cache has room below its warm-up mark; false once it has none.</summary>
+    private bool LoadWindow(TableState state, TableId table, List<string> symbols, CancellationToken cancellationToken)
     {
+        var full = false;
         var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
         var groups = symbols.SelectMany(s => state.RunsOf(s)).SelectMany(r =>
         {
@@ -355,7 +360,14 @@ internal sealed class ReadCache
                 }
                 var generation = _symbols.Generation(table, symbol);
                 var entry = new SymbolEntry(LoadRuns(table.Definition, state.RunsOf(symbol), null, null, memo, cancellationToken, owned: true));
-                _symbols.TryAdd(table, symbol, entry, generation, evict: false);
+                if (_symbols.TryAdd(table, symbol, entry, generation, evict: false) == SymbolCache.AddResult.NoRoom)
+                {
+                    // Full for entries of this size: the warm-up ends here (the cache would stay just below its mark
+                    // while every further window is decoded for nothing: a 100M-row lake was decoded whole, 35 s).
+                    full = true;
+                    loop.Stop();
+                }
             });
+        return !full;
     }
 }
