@@ -241,12 +241,23 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
 
     private static RecordBatch SortByKey(TableDefinition def, List<RecordBatch> batches)
     {
-        // Batches arrive in symbol order (one per symbol and band), each usually in key order already.
-        if (batches.All(b => InKeyOrder(def, b)))
+        // Each batch holds one symbol's rows of the band, usually in key order already. UpsertMerge.Combine orders by the
+        // key after the symbol (it merges one symbol's rows), so symbols are put in order here and merged one by one:
+        // a file interleaving symbols would break its symbol directory and the row groups' symbol statistics.
+        var parts = new List<RecordBatch>(batches.Count);
+        foreach (var group in batches.Where(b => b.Length > 0)
+                     .GroupBy(b => ((StringArray)b.Column(TableDefinition.SymbolColumn)).GetString(0), StringComparer.Ordinal)
+                     .OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            return batches.Count == 1 ? batches[0] : ArrowConcat.ConcatenateManaged(batches);
+            var list = group.ToList();
+            parts.Add(list.Count == 1 && InKeyOrder(def, list[0]) ? list[0] : UpsertMerge.Combine(def, list));
         }
-        return UpsertMerge.Combine(def, batches);
+        return parts.Count switch
+        {
+            0 => batches[0],
+            1 => parts[0],
+            _ => ArrowConcat.ConcatenateManaged(parts),
+        };
     }
 
     private static bool InKeyOrder(TableDefinition def, RecordBatch batch)
