@@ -93,6 +93,38 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         };
     }
 
+    /// <summary>
+    /// Stages rows already in the table's shape, lineage included (a migration from the seed layout), as inserts of a
+    /// symbol the table does not hold yet: no validation, no classification, no stamping, so every value is kept
+    /// exactly. Refuses a symbol the table (or, per source, that source) already has rows of: an insert next to them
+    /// could put one key into two files.
+    /// </summary>
+    public void StageRows(TableId table, string symbol, RecordBatch rows)
+    {
+        var def = table.Definition;
+        if (state.Table(def).RunsOf(symbol).Any(r => !def.PerSource || r.File.Source == table.Source))
+        {
+            throw new InvalidOperationException($"{table}: {symbol} already has rows; rows are staged as inserts only into a symbol without any");
+        }
+        var days = ((Date32Array)rows.Column(def.DateColumn)).Values;
+        var bands = new SortedDictionary<int, List<RowRef>>();
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var band = def.BandOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + days[r]));
+            if (!bands.TryGetValue(band, out var picks))
+            {
+                bands[band] = picks = [];
+            }
+            picks.Add(new RowRef(0, r));
+        }
+        foreach (var (band, picks) in bands)
+        {
+            var part = bands.Count == 1 ? rows : ArrowRows.Take(def.Schema, [rows], picks.ToArray());
+            AddInsert(table, band, part);
+            Changed(table, symbol, band, part);
+        }
+    }
+
     private (long Inserted, long Updated, long Unchanged) StageBand(TableId table, string symbol, int band, RecordBatch incoming)
     {
         var def = table.Definition;
