@@ -103,6 +103,10 @@ public sealed class SeedLayoutCliTests : IDisposable
         var lake = CopyFixture("lake");
         Assert.Equal(0, (await Cli("migrate", "--layout", "lake", "--data-dir", lake)).Code);
         var export = Path.Combine(_root, "export");
+        // An earlier export to the same folder killed before its rename (its process is gone): deleted by the next one.
+        var dead = Path.Combine(_root, $".tmp-{int.MaxValue}-{Guid.NewGuid():N}-export.tmp");
+        Directory.CreateDirectory(Path.Combine(dead, "silver"));
+        await File.WriteAllTextAsync(Path.Combine(dead, "silver", "half.parquet"), "cut short");
 
         var (code, stdout, stderr) = await Cli("export", "--layout", "seed", "--out", export, "--json", "--data-dir", lake);
 
@@ -123,7 +127,7 @@ public sealed class SeedLayoutCliTests : IDisposable
         }
         AssertSameFiles(Path.Combine(Fixture, "_metadata", "manifests"), Path.Combine(export, "_metadata", "manifests"));
         AssertSameFiles(Path.Combine(Fixture, "gold", "reports"), Path.Combine(export, "gold", "reports"));
-        // Nothing but the export beside it (the temp folder was renamed into place).
+        // Nothing but the export beside it (its temp folder was renamed into place, the dead one deleted).
         Assert.Equal([export], Directory.GetFileSystemEntries(_root).Where(e => e != lake).ToArray());
     }
 

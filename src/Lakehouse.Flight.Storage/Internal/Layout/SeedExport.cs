@@ -20,8 +20,9 @@ internal sealed class SeedExport(PriceStore store, IProgress<LayoutProgress>? pr
         var sw = Stopwatch.StartNew();
         var target = CheckTarget(outDir);
         // Written into a folder beside the target and renamed into place last: a folder named --out is always a
-        // complete export, and an export cut short leaves only the temp folder (a re-run into a new --out ignores it).
-        var root = Path.Combine(Path.GetDirectoryName(target)!, $"{DurableFile.TempPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}-{Path.GetFileName(target)}");
+        // complete export, and an export cut short leaves only the temp folder (the next export to the same --out deletes it).
+        var root = DurableFile.TempPathFor(target);
+        RemoveDeadExports(target);
         Directory.CreateDirectory(root);
         try
         {
@@ -85,6 +86,19 @@ internal sealed class SeedExport(PriceStore store, IProgress<LayoutProgress>? pr
         }
         Directory.CreateDirectory(parent);
         return root;
+    }
+
+    /// <summary>Deletes the temp folders of exports to <paramref name="target"/> whose process died (killed before its rename).</summary>
+    private static void RemoveDeadExports(string target)
+    {
+        var suffix = "-" + Path.GetFileName(target) + DurableFile.TempSuffix;
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetDirectoryName(target)!, DurableFile.TempPrefix + "*" + suffix))
+        {
+            if (DurableFile.OwnerPid(dir) is { } pid && !ProcessLiveness.IsAlive(pid))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
     }
 
     private static bool Within(string path, string dir)
