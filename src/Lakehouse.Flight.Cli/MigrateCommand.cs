@@ -15,6 +15,12 @@ internal static class MigrateCommand
 {
     private const long MigrationCacheBytes = 64L << 20;
 
+    /// <summary>
+    /// A layout migration verifies symbol by symbol what the lake reads, and a symbol's rows share row groups with its
+    /// neighbours': a cache that holds one row group of every band decodes each once.
+    /// </summary>
+    private const long LayoutCacheBytes = 512L << 20;
+
     public static CliCommand Create(CliIo io)
     {
         var dataDir = CommonOptions.DataDir();
@@ -118,7 +124,7 @@ internal static class MigrateCommand
         {
             throw LakehouseException.Invalid($"--layout '{layout}': the layout to migrate a data dir into is lake (from the seed layout)");
         }
-        var options = new StoreOptions { DataDir = dataDir, CacheBytes = MigrationCacheBytes };
+        var options = new StoreOptions { DataDir = dataDir, CacheBytes = LayoutCacheBytes };
         var result = await CliProgress.RunAsync(io, json, "migrate", progress =>
             PriceStore.MigrateSeedAsync(options, progress: new LayoutRelay(progress), cancellationToken: cancellationToken),
             plain: json ? null : s =>
