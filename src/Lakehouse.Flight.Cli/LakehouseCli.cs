@@ -23,6 +23,7 @@ internal static class LakehouseCli
         ReportCommand.Create,
         FlowCommand.Create,
         MigrateCommand.Create,
+        ExportCommand.Create,
         SmokeCommand.Create,
     ];
 

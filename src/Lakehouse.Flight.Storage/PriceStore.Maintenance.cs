@@ -92,21 +92,10 @@ public sealed partial class PriceStore
 
     private int Repair(CancellationToken cancellationToken)
     {
-        foreach (var table in Catalog.Tables)
+        if (!_layoutMigration)
         {
-            if (_files.ViewMatches(_metadata.Latest().Table(table)))
-            {
-                continue;
-            }
-            using (Lock([table], cancellationToken))
-            {
-                var current = _metadata.Latest().Table(table);
-                if (!_files.ViewMatches(current))
-                {
-                    _files.Publish(current);
-                    StorageLog.Republished(_logger, table.Id, current.Version);
-                }
-            }
+            // A migration from the seed layout publishes the views itself, once every table is verified.
+            RepublishViews(cancellationToken);
         }
         var finished = 0;
         var log = _metadata.Log;
@@ -156,6 +145,27 @@ public sealed partial class PriceStore
             StorageLog.Recovered(_logger, finished, 0);
         }
         return finished;
+    }
+
+    /// <summary>Publishes each table folder that does not show the latest version's files, under the table's writer lock.</summary>
+    private void RepublishViews(CancellationToken cancellationToken)
+    {
+        foreach (var table in Catalog.Tables)
+        {
+            if (_files.ViewMatches(_metadata.Latest().Table(table)))
+            {
+                continue;
+            }
+            using (Lock([table], cancellationToken))
+            {
+                var current = _metadata.Latest().Table(table);
+                if (!_files.ViewMatches(current))
+                {
+                    _files.Publish(current);
+                    StorageLog.Republished(_logger, table.Id, current.Version);
+                }
+            }
+        }
     }
 
     /// <summary>Deletes the data files no version names and dead writers' temp files, each table under its writer lock.</summary>

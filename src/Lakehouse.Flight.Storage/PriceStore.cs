@@ -28,8 +28,15 @@ public sealed partial class PriceStore
     private readonly CommitSequence _snapshot = new();
     private readonly ILogger _logger;
 
-    private PriceStore(StoreOptions options, ILogger logger)
+    /// <summary>
+    /// Opened by a migration from the seed layout (<see cref="MigrateSeedAsync"/>): the seed's folders are accepted,
+    /// and no table folder is published (commits, repairs) until the migration has verified every table.
+    /// </summary>
+    private readonly bool _layoutMigration;
+
+    private PriceStore(StoreOptions options, ILogger logger, bool layoutMigration = false)
     {
+        _layoutMigration = layoutMigration;
         Options = options;
         Catalog = options.Catalog;
         Paths = new LakePaths(options.DataDir);
@@ -56,6 +63,7 @@ public sealed partial class PriceStore
         _pending = new PendingRows(Math.Max(0, options.PendingUploadBytes));
         _committer = new Committer(Paths, Catalog, _metadata, _files, _locks, _cache, _manifests, logger);
         _committer.CheckpointDue += WriteCheckpointLater;
+        _committer.PublishViews = !layoutMigration;
     }
 
     /// <summary>
@@ -126,7 +134,10 @@ public sealed partial class PriceStore
 
     private void Recover()
     {
-        SeedLayout.ThrowIfSeedLake(Paths, Catalog);
+        if (!_layoutMigration)
+        {
+            SeedLayout.ThrowIfSeedLake(Paths, Catalog);
+        }
         _metadata.Open();
         _walScanNeeded = _wal.List().Count > 0;
         var writable = true;

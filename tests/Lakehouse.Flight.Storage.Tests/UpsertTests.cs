@@ -70,6 +70,22 @@ public sealed class UpsertTests : IDisposable
     }
 
     [Fact]
+    public async Task Land_SeveralSymbolsInOneWrite_BronzeFileIsSortedBySymbolThenDate()
+    {
+        var store = _lake.Open();
+
+        // Bronze (append, per source) and corporate actions (a three-column key) are sorted by a merge, not just concatenated.
+        await store.LandAsync(Q1("MSFT", "AAPL", "^GSPC"), "vendor_x", promote: false);
+
+        var rows = LakeFolder.Bars(_lake.Dir, PriceTables.Bronze);
+        Assert.Equal(Q1("MSFT", "AAPL", "^GSPC").Count, rows.Count);
+        Assert.Equal(rows.OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).Select(b => (b.Symbol, b.Date)),
+            rows.Select(b => (b.Symbol, b.Date)));
+        var file = Assert.Single(LakeFolder.Files(_lake.Dir, PriceTables.Bronze));
+        Assert.Equal(["AAPL", "MSFT", "^GSPC"], Internal.SegmentFiles.ReadDirectory(file).Symbols);
+    }
+
+    [Fact]
     public async Task Upsert_InvalidRows_AreRejectedWithReasonAndOthersLand()
     {
         var store = _lake.Open();

@@ -30,6 +30,12 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
     public static string LockKey(TableDefinition table) => $"table-{Layers.Name(table.Layer)}_{table.Name}";
 
     /// <summary>
+    /// False while a lake in the seed layout is migrated: commits leave the table folders (still the seed's month
+    /// files, the migration's source) as they are, and the migration publishes every view once all is verified.
+    /// </summary>
+    public bool PublishViews { get; set; } = true;
+
+    /// <summary>
     /// Runs <paramref name="stage"/> under the writer locks of <paramref name="tables"/> against the latest version and
     /// commits what it staged. Returns the reports with their version (unversioned when nothing changed).
     /// </summary>
@@ -171,7 +177,7 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
     /// <summary>After the commit point: the views and manifests (failures are logged; a repair redoes them), the checkpoint when due.</summary>
     private void AfterCommit(LogEntry entry, LakeState state)
     {
-        foreach (var change in entry.Tables)
+        foreach (var change in PublishViews ? entry.Tables : [])
         {
             if (catalog.Tables.FirstOrDefault(t => t.Id == change.Table) is not { } table)
             {

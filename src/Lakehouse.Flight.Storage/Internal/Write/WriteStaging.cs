@@ -93,6 +93,38 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         };
     }
 
+    /// <summary>
+    /// Stages rows already in the table's shape, lineage included (a migration from the seed layout), as inserts of a
+    /// symbol the table does not hold yet: no validation, no classification, no stamping, so every value is kept
+    /// exactly. Refuses a symbol the table (or, per source, that source) already has rows of: an insert next to them
+    /// could put one key into two files.
+    /// </summary>
+    public void StageRows(TableId table, string symbol, RecordBatch rows)
+    {
+        var def = table.Definition;
+        if (state.Table(def).RunsOf(symbol).Any(r => !def.PerSource || r.File.Source == table.Source))
+        {
+            throw new InvalidOperationException($"{table}: {symbol} already has rows; rows are staged as inserts only into a symbol without any");
+        }
+        var days = ((Date32Array)rows.Column(def.DateColumn)).Values;
+        var bands = new SortedDictionary<int, List<RowRef>>();
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var band = def.BandOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + days[r]));
+            if (!bands.TryGetValue(band, out var picks))
+            {
+                bands[band] = picks = [];
+            }
+            picks.Add(new RowRef(0, r));
+        }
+        foreach (var (band, picks) in bands)
+        {
+            var part = bands.Count == 1 ? rows : ArrowRows.Take(def.Schema, [rows], picks.ToArray());
+            AddInsert(table, band, part);
+            Changed(table, symbol, band, part);
+        }
+    }
+
     private (long Inserted, long Updated, long Unchanged) StageBand(TableId table, string symbol, int band, RecordBatch incoming)
     {
         var def = table.Definition;
@@ -241,12 +273,23 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
 
     private static RecordBatch SortByKey(TableDefinition def, List<RecordBatch> batches)
     {
-        // Batches arrive in symbol order (one per symbol and band), each usually in key order already.
-        if (batches.All(b => InKeyOrder(def, b)))
+        // Each batch holds one symbol's rows of the band, usually in key order already. UpsertMerge.Combine orders by the
+        // key after the symbol (it merges one symbol's rows), so symbols are put in order here and merged one by one:
+        // a file interleaving symbols would break its symbol directory and the row groups' symbol statistics.
+        var parts = new List<RecordBatch>(batches.Count);
+        foreach (var group in batches.Where(b => b.Length > 0)
+                     .GroupBy(b => ((StringArray)b.Column(TableDefinition.SymbolColumn)).GetString(0), StringComparer.Ordinal)
+                     .OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            return batches.Count == 1 ? batches[0] : ArrowConcat.ConcatenateManaged(batches);
+            var list = group.ToList();
+            parts.Add(list.Count == 1 && InKeyOrder(def, list[0]) ? list[0] : UpsertMerge.Combine(def, list));
         }
-        return UpsertMerge.Combine(def, batches);
+        return parts.Count switch
+        {
+            0 => batches[0],
+            1 => parts[0],
+            _ => ArrowConcat.ConcatenateManaged(parts),
+        };
     }
 
     private static bool InKeyOrder(TableDefinition def, RecordBatch batch)
