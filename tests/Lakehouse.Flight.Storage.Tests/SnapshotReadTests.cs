@@ -135,18 +135,25 @@ public sealed class SnapshotReadTests : IDisposable
         var writersDone = 0;
         var writers = Enumerable.Range(0, 2).Select(w => Task.Run(async () =>
         {
-            for (var i = 0; i < 12; i++)
+            try
             {
-                // Spread over the alphabet: symbols the reads pin, and those they load ahead for themselves.
-                var symbol = symbols[((i * 6) + w) % symbols.Length];
-                var g = Interlocked.Increment(ref generation);
-                await store.UpsertAsync(template.Where(b => b.Symbol == symbol).Select(b => b with { Volume = g }).ToArray());
-                lock (committed)
+                for (var i = 0; i < 12; i++)
                 {
-                    committed[symbol] = g;
+                    // Spread over the alphabet: symbols the reads pin, and those they load ahead for themselves.
+                    var symbol = symbols[((i * 6) + w) % symbols.Length];
+                    var g = Interlocked.Increment(ref generation);
+                    await store.UpsertAsync(template.Where(b => b.Symbol == symbol).Select(b => b with { Volume = g }).ToArray());
+                    lock (committed)
+                    {
+                        committed[symbol] = g;
+                    }
                 }
             }
-            Interlocked.Increment(ref writersDone);
+            finally
+            {
+                // Also when a write fails: the readers and the compactor stop, and the failure is the test's.
+                Interlocked.Increment(ref writersDone);
+            }
         })).ToArray();
         var compactor = Task.Run(async () =>
         {

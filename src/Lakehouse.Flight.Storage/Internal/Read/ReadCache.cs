@@ -269,9 +269,10 @@ internal sealed class ReadCache
                 var rows = entry.Batch;
                 foreach (var change in group)
                 {
-                    rows = UpsertMerge.Upsert(table.Definition, rows, change.Changed).Merged ?? rows;
+                    rows = change.Changed.Length == 0 ? rows : (UpsertMerge.Upsert(table.Definition, rows, change.Changed).Merged ?? rows);
                 }
-                _symbols.Replace(table, symbol, new SymbolEntry(ReferenceEquals(rows, entry.Batch) ? rows : ArrowConcat.ConcatenateManaged([rows])));
+                // A merged batch is fresh managed buffers already (ArrowRows.Take).
+                _symbols.Replace(table, symbol, new SymbolEntry(rows));
             }
             else
             {
