@@ -27,17 +27,10 @@ public sealed class CrashTests : IDisposable
                 Thread.Sleep(random.Next(5, 120));
                 child.KillHard();
                 kills++;
-                lastReported = child.Lines.Where(l => l.StartsWith("committed ", StringComparison.Ordinal))
-                    .Select(l => int.Parse(l["committed ".Length..], CultureInfo.InvariantCulture)).Max();
+                lastReported = LastCommitted(child);
             }
 
-            var store = PriceStore.Open(_lake.Dir);
-            var k = AssertConsistentGeneration(store);
-            // The killed upsert either committed (k = reported + 1) or left no trace (k = reported).
-            Assert.InRange(k, lastReported, lastReported + 1);
-            // The sweep of files no version names runs in the background after the index load (D25).
-            await store.Housekeeping;
-            AssertNoStrayFiles(store);
+            var (store, k) = await ReopenAfterKillAsync(lastReported);
             nextK = k + 1;
         }
         Assert.Equal(15, kills);
@@ -64,15 +57,10 @@ public sealed class CrashTests : IDisposable
                 Thread.Sleep(random.Next(0, step == "committed" ? 60 : 12));
                 child.KillHard();
                 killedIn[step] = killedIn.GetValueOrDefault(step) + 1;
-                lastReported = child.Lines.Where(l => l.StartsWith("committed ", StringComparison.Ordinal))
-                    .Select(l => int.Parse(l["committed ".Length..], CultureInfo.InvariantCulture)).Max();
+                lastReported = LastCommitted(child);
             }
 
-            var store = PriceStore.Open(_lake.Dir);
-            var k = AssertConsistentGeneration(store);
-            Assert.InRange(k, lastReported, lastReported + 1);
-            await store.Housekeeping;
-            AssertNoStrayFiles(store);
+            var (store, k) = await ReopenAfterKillAsync(lastReported);
             AssertDuckDbSeesTheStoresRows(store);
             nextK = k + 1;
         }
@@ -84,6 +72,25 @@ public sealed class CrashTests : IDisposable
             .ToList();
         Assert.Contains("compact", operations);
         Assert.Contains("vacuum", operations);
+    }
+
+    /// <summary>The last generation the child reported committed.</summary>
+    private static int LastCommitted(ChildProcess child) =>
+        child.Lines.Where(l => l.StartsWith("committed ", StringComparison.Ordinal))
+            .Select(l => int.Parse(l["committed ".Length..], CultureInfo.InvariantCulture)).Max();
+
+    /// <summary>
+    /// Opens the lake a killed child left: one whole generation, the killed upsert either committed (reported + 1)
+    /// or without a trace (reported), and once the background sweep ran (D25) no stray file. Returns the generation.
+    /// </summary>
+    private async Task<(PriceStore Store, int K)> ReopenAfterKillAsync(int lastReported)
+    {
+        var store = PriceStore.Open(_lake.Dir);
+        var k = AssertConsistentGeneration(store);
+        Assert.InRange(k, lastReported, lastReported + 1);
+        await store.Housekeeping;
+        AssertNoStrayFiles(store);
+        return (store, k);
     }
 
     /// <summary>DuckDB over the silver folder (what any engine reads) returns exactly the store's rows.</summary>
