@@ -268,7 +268,10 @@ public sealed partial class PriceStore
         }
         if (_cache.EntryForRead(state, new TableId(def), symbol, touched, scan, cancellationToken) is { } entry)
         {
-            yield return ArrowConcat.SliceByDate(entry.Batch, def.Schema.GetFieldIndex(def.DateColumn), from, to);
+            foreach (var slice in entry.Slices(def.Schema.GetFieldIndex(def.DateColumn), from, to))
+            {
+                yield return slice;
+            }
             yield break;
         }
         // A small read of a symbol without an entry (or a per-source table): just the row groups it needs.
@@ -315,7 +318,7 @@ public sealed partial class PriceStore
             }
             if (entry is not null && files > 0)
             {
-                rows = ArrowConcat.SliceByDate(entry.Batch, dateColumn, from, to).Length;
+                rows = entry.Slices(dateColumn, from, to).Sum(b => b.Length);
             }
             if (files > 0)
             {

@@ -213,7 +213,7 @@ public sealed partial class PriceStore
     /// </summary>
     public void AllowTempSweep() => _sweepAllowed.TrySetResult();
 
-    private void OnForeignChange(TableChange change)
+    private void OnForeignChange(long version, TableChange change)
     {
         if (Catalog.Tables.FirstOrDefault(t => t.Id == change.Table) is not { } table || table.PerSource)
         {
@@ -221,7 +221,7 @@ public sealed partial class PriceStore
         }
         foreach (var symbol in change.Symbols)
         {
-            _cache.Invalidate(new TableId(table), symbol);
+            _cache.Invalidate(new TableId(table), symbol, version);
         }
     }
 

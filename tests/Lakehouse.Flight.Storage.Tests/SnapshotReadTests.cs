@@ -163,7 +163,9 @@ public sealed class SnapshotReadTests : IDisposable
                 await Task.Delay(50);
             }
         });
-        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        // Readers on threads of their own: three synchronous loops on the pool of a 2-core machine left the writers'
+        // continuations queued behind them (the pool saw work completing and added no thread), and the test hung.
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Factory.StartNew(() =>
         {
             var reads = 0;
             while (Volatile.Read(ref writersDone) < 2 || reads == 0)
@@ -185,7 +187,7 @@ public sealed class SnapshotReadTests : IDisposable
                 reads++;
             }
             return reads;
-        })).ToArray();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
 
         await Task.WhenAll(writers);
         await compactor;

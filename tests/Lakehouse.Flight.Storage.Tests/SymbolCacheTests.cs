@@ -3,6 +3,7 @@ using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
+using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
@@ -109,6 +110,13 @@ public sealed class SymbolCacheTests : IDisposable
         // One row group decoded and kept; no entry of the symbol's 20 years.
         Assert.Equal(0, store.Stats(PriceTables.Silver).CachedRows);
         Assert.Equal(1, store.Cache.Groups.Count);
+        // The symbol's run of the file is kept apart, in its own buffers.
+        Assert.Equal(1, store.Cache.Runs.Count);
+
+        // A warm read comes from the run alone: with the groups gone, nothing is decoded again.
+        store.Cache.Groups.Clear();
+        Assert.Equal(rows, Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31"))));
+        Assert.Equal(0, store.Cache.Groups.Count);
     }
 
     [Fact]
@@ -125,6 +133,98 @@ public sealed class SymbolCacheTests : IDisposable
         var batches = store.Read(PriceQuery.Create()).ToList();
         Assert.Equal(3, batches.Count);
         Assert.Equal(Dump(_lake.Open(cacheBytes: 0).Read(PriceQuery.Create())), Dump(batches));
+    }
+
+    [Fact]
+    public async Task EntryBuiltFromAStateOlderThanACommit_IsNotKept()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(Bars("2019-01-01", "2021-12-31", "AAPL"));
+        var table = new TableId(PriceTables.Silver);
+        // A read takes its state; a commit changes the symbol before the read builds the entry from that state's files.
+        var before = store.Metadata.Current.Table(PriceTables.Silver);
+        await store.UpsertAsync(Bars("2020-06-01", "2020-06-30", "AAPL").Select(b => b with { Volume = b.Volume + 5 }).ToList());
+
+        var forTheRead = store.Cache.EntryForRead(before, table, "AAPL", touchedRuns: 3, scan: null, CancellationToken.None);
+
+        // The read gets the rows of its own state (the old June), but the cache keeps none of them.
+        Assert.NotNull(forTheRead);
+        Assert.Equal(Bars("2019-01-01", "2021-12-31", "AAPL").Count, forTheRead.Length);
+        Assert.False(store.Cache.TryEntry(table, "AAPL", out _));
+        var q = PriceQuery.Create(symbols: ["AAPL"]);
+        var current = Dump(_lake.Open(cacheBytes: 0).Read(q));
+        Assert.Equal(current, Dump(store.Read(q)));
+        Assert.True(store.Cache.TryEntry(table, "AAPL", out var entry));
+        Assert.Equal(current, Dump(entry.Chunks));
+    }
+
+    [Fact]
+    public void Splice_EqualsTheUpsertOfRowsThatDiffer()
+    {
+        var def = PriceTables.Silver;
+        var year = Bars("2020-01-01", "2020-12-31", "AAPL");
+        var random = new Random(20261206);
+        for (var round = 0; round < 200; round++)
+        {
+            var existing = year.Where(_ => random.NextDouble() < 0.7).ToList();
+            // Changed rows in any order: new values for keys there or not there, at the start, inside and at the end.
+            var changed = year.Where(_ => random.NextDouble() < (round % 4 == 0 ? 0.5 : 0.02))
+                .Select(b => b with { Volume = b.Volume + round + 1, Close = b.Close + 1 })
+                .OrderBy(_ => random.Next()).ToList();
+            if (round % 10 == 1)
+            {
+                changed.Add(year[^1] with { Date = year[^1].Date.AddDays(3), Volume = 9 });
+            }
+            if (changed.Count == 0)
+            {
+                continue;
+            }
+            var rows = PriceBarBatches.ToBatch(existing);
+            var expected = UpsertMerge.Upsert(def, rows, PriceBarBatches.ToBatch(changed)).Merged;
+
+            var spliced = UpsertMerge.Splice(def, rows, PriceBarBatches.ToBatch(changed));
+
+            Assert.NotNull(expected);
+            Assert.Equal(Dump([expected]), Dump([spliced]));
+            Assert.Equal(existing.Select(b => b.Date).Union(changed.Select(b => b.Date)).Count(), spliced.Length);
+
+            // The same over the entry cut into chunks (as appends leave it): same rows, chunks still in date order.
+            var cuts = Enumerable.Range(0, random.Next(0, 4)).Select(_ => random.Next(0, rows.Length + 1)).Append(0).Append(rows.Length)
+                .Distinct().Order().ToArray();
+            var chunks = cuts.Zip(cuts.Skip(1), (a, b) => rows.Slice(a, b - a)).ToList();
+            var chunked = UpsertMerge.Splice(def, chunks, PriceBarBatches.ToBatch(changed));
+            Assert.Equal(Dump([expected]), Dump(chunked));
+            var days = chunked.SelectMany(c => Enumerable.Range(0, c.Length).Select(i => ((Date32Array)c.Column("date")).GetDateOnly(i)!.Value)).ToList();
+            Assert.Equal(days.Order(), days);
+        }
+    }
+
+    [Fact]
+    public async Task DailyAppends_AddToASmallLastChunk_AndReadsEqualTheFiles()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(Bars("2015-01-01", "2023-12-31", "AAPL"));
+        var table = new TableId(PriceTables.Silver);
+        var q = PriceQuery.Create(symbols: ["AAPL"]);
+        Dump(store.Read(q));
+        Assert.True(store.Cache.TryEntry(table, "AAPL", out var built));
+        Assert.Single(built.Chunks);
+        var days = Bars("2024-01-01", "2025-06-30", "AAPL");
+        foreach (var day in days)
+        {
+            await store.UpsertAsync([day]);
+        }
+
+        Assert.True(store.Cache.TryEntry(table, "AAPL", out var entry));
+        // The history is still the chunk built from the files; a chunk per 512 appended days at most after it.
+        Assert.Same(built.Chunks[0], entry.Chunks[0]);
+        Assert.InRange(entry.Chunks.Count, 2, 2 + (days.Count / UpsertMerge.TailChunkRows));
+        Assert.All(entry.Chunks.Skip(1), c => Assert.InRange(c.Length, 1, UpsertMerge.TailChunkRows));
+        var reference = _lake.Open(cacheBytes: 0);
+        foreach (var query in new[] { q, PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2023-12-15", dateTo: "2024-02-10") })
+        {
+            Assert.Equal(Dump(reference.Read(query)), Dump(store.Read(query)));
+        }
     }
 
     private static List<string> Dump(IEnumerable<RecordBatch> batches) => BatchDump.Rows(batches);

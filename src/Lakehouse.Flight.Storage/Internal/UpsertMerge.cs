@@ -139,6 +139,123 @@ internal static class UpsertMerge
     }
 
     /// <summary>
+    /// <paramref name="existing"/> (one symbol's rows, sorted by key, unique keys) with <paramref name="changed"/> (rows
+    /// with unique keys, in any order) put in: a changed row replaces the existing row of its key or goes where its key
+    /// sorts. What <see cref="Upsert"/> gives for rows known to differ, in time linear in the existing rows (a binary
+    /// search per changed row, then one copy of each column in runs): a commit splices every symbol it touched into
+    /// the cache with it. The result owns fresh managed buffers.
+    /// </summary>
+    public static RecordBatch Splice(TableDefinition table, RecordBatch existing, RecordBatch changed)
+    {
+        var keys = KeyColumns(table);
+        if (!IsSorted(changed, keys))
+        {
+            changed = Sorted(table, [changed], Enumerable.Range(0, changed.Length).Select(r => new RowRef(0, r)).ToList(), thenBy: []);
+        }
+        var parts = new List<RecordBatch>();
+        var i = 0;
+        var runStart = 0;
+        for (var j = 0; j < changed.Length; j++)
+        {
+            // The first existing row not before changed row j: the rows up to it go first.
+            int lo = i, hi = existing.Length;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (CompareRows(existing, mid, changed, j, keys) < 0)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+            if (lo > i)
+            {
+                if (j > runStart)
+                {
+                    parts.Add(changed.Slice(runStart, j - runStart));
+                    runStart = j;
+                }
+                parts.Add(existing.Slice(i, lo - i));
+            }
+            i = lo < existing.Length && CompareRows(existing, lo, changed, j, keys) == 0 ? lo + 1 : lo;
+        }
+        if (changed.Length > runStart)
+        {
+            parts.Add(changed.Slice(runStart, changed.Length - runStart));
+        }
+        if (i < existing.Length)
+        {
+            parts.Add(existing.Slice(i, existing.Length - i));
+        }
+        return ArrowConcat.ConcatenateManaged(parts);
+    }
+
+    /// <summary>Rows under which the last chunk of a symbol entry takes appended rows in (copied with them).</summary>
+    internal const int TailChunkRows = 512;
+
+    /// <summary>
+    /// <see cref="Splice(TableDefinition, RecordBatch, RecordBatch)"/> over an entry in chunks (date-sorted, following
+    /// each other): rows after the last key go into the last chunk while it is small (else into a new one), so a daily
+    /// append copies at most <see cref="TailChunkRows"/> rows, not the symbol's history; other rows are spliced into
+    /// only the chunks their keys fall in.
+    /// </summary>
+    public static IReadOnlyList<RecordBatch> Splice(TableDefinition table, IReadOnlyList<RecordBatch> chunks, RecordBatch changed)
+    {
+        var keys = KeyColumns(table);
+        if (!IsSorted(changed, keys))
+        {
+            changed = Sorted(table, [changed], Enumerable.Range(0, changed.Length).Select(r => new RowRef(0, r)).ToList(), thenBy: []);
+        }
+        var first = 0;
+        while (first < chunks.Count && (chunks[first].Length == 0 || CompareRows(chunks[first], chunks[first].Length - 1, changed, 0, keys) < 0))
+        {
+            first++;
+        }
+        var result = new List<RecordBatch>(chunks.Count + 1);
+        if (first == chunks.Count)
+        {
+            // Every changed row comes after the entry's rows: an append.
+            var last = chunks.Count == 0 ? null : chunks[^1];
+            if (last is not null && last.Length < TailChunkRows)
+            {
+                result.AddRange(chunks.Take(chunks.Count - 1));
+                result.Add(ArrowConcat.ConcatenateManaged([last, changed]));
+            }
+            else
+            {
+                result.AddRange(chunks);
+                result.Add(ArrowConcat.ConcatenateManaged([changed]));
+            }
+            return result;
+        }
+        var end = first;
+        while (end + 1 < chunks.Count && chunks[end + 1].Length > 0 && CompareRows(chunks[end + 1], 0, changed, changed.Length - 1, keys) <= 0)
+        {
+            end++;
+        }
+        var merged = end == first ? chunks[first] : ArrowConcat.Concatenate(chunks.Skip(first).Take(end - first + 1).ToArray());
+        result.AddRange(chunks.Take(first));
+        result.Add(Splice(table, merged, changed));
+        result.AddRange(chunks.Skip(end + 1));
+        return result;
+    }
+
+    private static bool IsSorted(RecordBatch rows, int[] keys)
+    {
+        for (var r = 1; r < rows.Length; r++)
+        {
+            if (CompareRows(rows, r - 1, rows, r, keys) >= 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
     /// The raw landing's new rows: incoming rows with no identical row (all but lineage) already there or earlier in
     /// the upload, in incoming order, and how many were already there.
     /// </summary>

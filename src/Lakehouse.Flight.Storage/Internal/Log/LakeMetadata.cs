@@ -44,7 +44,7 @@ internal sealed class LakeMetadata
     public LakeLog Log => _log;
 
     /// <summary>Raised (under the commit sequence) for each table change another process committed: the caches drop those symbols.</summary>
-    public event Action<TableChange>? ForeignChange;
+    public event Action<long, TableChange>? ForeignChange;
 
     /// <summary>Completes once the state is indexed (faults with the error when loading failed).</summary>
     public Task Loaded => _loaded.Task;
@@ -163,9 +163,12 @@ internal sealed class LakeMetadata
             try
             {
                 _state = applied;
-                foreach (var change in entries.SelectMany(e => e.Tables))
+                foreach (var entry in entries)
                 {
-                    ForeignChange?.Invoke(change);
+                    foreach (var change in entry.Tables)
+                    {
+                        ForeignChange?.Invoke(entry.Version, change);
+                    }
                 }
             }
             finally

@@ -10,7 +10,7 @@ internal sealed record SymbolChange(TableId Table, string Symbol, int Band, Reco
 
 /// <summary>
 /// Decoded rows in memory within one byte budget: symbol entries (all of a symbol's rows, date-sorted, for tables
-/// with one row per key) serve scans and warm reads as zero-copy slices; decoded row groups keep small cold reads
+/// with one row per key) serve scans and warm reads as zero-copy slices; decoded runs (a symbol's rows of one file) keep small reads
 /// and per-source (bronze) tables. Data files never change, so an entry is the symbol's rows as of the latest
 /// commit as long as every commit splices or drops it (ours splice, other processes' drop).
 /// </summary>
@@ -25,6 +25,7 @@ internal sealed class ReadCache
     private readonly FileStore _files;
     private readonly DirectoryCache _directories;
     private readonly RowGroupCache _groups;
+    private readonly RowGroupCache _runs;
     private readonly SymbolCache _symbols;
 
     public ReadCache(FileStore files, DirectoryCache directories, long budgetBytes)
@@ -32,19 +33,24 @@ internal sealed class ReadCache
         _files = files;
         _directories = directories;
         BudgetBytes = budgetBytes;
-        // Symbol entries serve scans and warm reads; decoded row groups only cold small reads and bronze.
-        var groupBudget = budgetBytes / 16;
+        // Symbol entries serve scans and warm reads; decoded runs small reads and bronze; decoded row groups the
+        // neighbouring symbols of a read that decoded one (a run is ~26 KB of its 1.3 MB group: apart, so groups
+        // passing through do not push the runs of warm symbols out).
+        var groupBudget = budgetBytes / 32;
         _groups = new RowGroupCache(groupBudget);
-        _symbols = new SymbolCache(budgetBytes - groupBudget);
+        _runs = new RowGroupCache(groupBudget);
+        _symbols = new SymbolCache(budgetBytes - (2 * groupBudget));
     }
 
     public long BudgetBytes { get; }
 
-    public long Bytes => _groups.Bytes + _symbols.Bytes;
+    public long Bytes => _groups.Bytes + _runs.Bytes + _symbols.Bytes;
 
     internal SymbolCache Symbols => _symbols;
 
     internal RowGroupCache Groups => _groups;
+
+    internal RowGroupCache Runs => _runs;
 
     private static bool KeepsEntries(TableId table) => !table.Definition.PerSource;
 
@@ -65,9 +71,9 @@ internal sealed class ReadCache
         {
             return entry;
         }
-        if (scan is not null && scan.TryGet(symbol, out entry, out var generation))
+        if (scan is not null && scan.TryGet(symbol, out entry, out var builtAt))
         {
-            if (generation == _symbols.Generation(table, symbol))
+            if (_symbols.IsCurrent(table, symbol, builtAt))
             {
                 return entry;
             }
@@ -91,13 +97,12 @@ internal sealed class ReadCache
 
     private SymbolEntry? LoadForScan(TableState state, TableId table, string symbol, ScanLoads? scan, CancellationToken cancellationToken)
     {
-        var generation = _symbols.Generation(table, symbol);
         var runs = state.RunsOf(symbol);
         var room = scan?.CacheFull != true && _symbols.HasRoomFor(runs.Sum(r => (long)r.Count) * EstimatedRowBytes);
         var entry = new SymbolEntry(LoadRuns(table.Definition, runs, null, null, scan?.Groups, cancellationToken, owned: true));
         if (room)
         {
-            switch (_symbols.TryAdd(table, symbol, entry, generation, evict: false))
+            switch (_symbols.TryAdd(table, symbol, entry, state.Version, evict: false))
             {
                 case SymbolCache.AddResult.Added:
                     return entry;
@@ -107,15 +112,14 @@ internal sealed class ReadCache
             }
         }
         Interlocked.Increment(ref _scanLoaded);
-        scan?.Add(symbol, entry, generation);
+        scan?.Add(symbol, entry, state.Version);
         return entry;
     }
 
     private SymbolEntry BuildEntry(TableState state, TableId table, string symbol, CancellationToken cancellationToken)
     {
-        var generation = _symbols.Generation(table, symbol);
         var entry = new SymbolEntry(LoadRuns(table.Definition, state.RunsOf(symbol), null, null, null, cancellationToken, owned: true));
-        _symbols.TryAdd(table, symbol, entry, generation, evict: true);
+        _symbols.TryAdd(table, symbol, entry, state.Version, evict: true);
         return entry;
     }
 
@@ -162,7 +166,19 @@ internal sealed class ReadCache
         var path = _files.StorePath(table, run.File.Name);
         if (memo is null)
         {
-            return SegmentFiles.ReadRows(path, table, directory, run.Start, run.Count, _groups, table.Id + "/" + run.File.Name);
+            // A small read keeps the run it decoded (one symbol's rows of the file, its own buffers), not the row
+            // groups: a point query's year of one symbol is ~22 KB, its row group ~1.3 MB, so the same budget keeps
+            // ~60x more symbols warm (200 symbols' groups overflowed a 2 GiB cache's sixteenth: warm reads 3 ms).
+            var key = table.Id + "/" + run.File.Name + "@" + run.Start.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (_runs.Get(key, run.Count) is { } kept)
+            {
+                return kept;
+            }
+            // The row groups still go through their own cache: the next symbols of a scan or a gold build are in them.
+            var rows = ArrowConcat.ConcatenateManaged([SegmentFiles.ReadRows(path, table, directory, run.Start, run.Count, _groups,
+                table.Id + "/" + run.File.Name)]);
+            _runs.Put(key, run.Count, rows);
+            return rows;
         }
         var (first, end) = directory.RowGroupsOf(run.Start, run.Count);
         var parts = new List<RecordBatch>(end - first);
@@ -204,7 +220,7 @@ internal sealed class ReadCache
             }
             if (_symbols.TryGet(table, symbol, out var entry))
             {
-                rows += entry.Batch.Length;
+                rows += entry.Length;
                 continue;
             }
             var runs = state.RunsOf(symbol);
@@ -234,17 +250,16 @@ internal sealed class ReadCache
             foreach (var symbol in work)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var generation = _symbols.Generation(table, symbol);
                 var entry = new SymbolEntry(LoadRuns(table.Definition, state.RunsOf(symbol), null, null, memo, cancellationToken, owned: true));
                 if (scan is null)
                 {
-                    _symbols.TryAdd(table, symbol, entry, generation, evict: true);
+                    _symbols.TryAdd(table, symbol, entry, state.Version, evict: true);
                 }
-                else if (scan.CacheFull || _symbols.TryAdd(table, symbol, entry, generation, evict: false) != SymbolCache.AddResult.Added)
+                else if (scan.CacheFull || _symbols.TryAdd(table, symbol, entry, state.Version, evict: false) != SymbolCache.AddResult.Added)
                 {
                     scan.MarkCacheFull();
                     Interlocked.Increment(ref _scanLoaded);
-                    scan.Add(symbol, entry, generation);
+                    scan.Add(symbol, entry, state.Version);
                 }
             }
         }
@@ -252,10 +267,10 @@ internal sealed class ReadCache
     }
 
     /// <summary>
-    /// After our commit: splices each symbol's changed rows into its entry (a band's rows merged with the new values);
-    /// symbols without an entry are fenced (an entry being built from the older files is refused).
+    /// After our commit at <paramref name="version"/>: splices each symbol's changed rows into its entry; symbols
+    /// without an entry are fenced (an entry being built from an older state is refused).
     /// </summary>
-    public void Committed(IReadOnlyList<SymbolChange> changes)
+    public void Committed(IReadOnlyList<SymbolChange> changes, long version)
     {
         foreach (var group in changes.GroupBy(c => (c.Table, c.Symbol)))
         {
@@ -266,32 +281,22 @@ internal sealed class ReadCache
             }
             if (_symbols.TryGet(table, symbol, out var entry))
             {
-                var rows = entry.Batch;
+                var rows = entry.Chunks;
                 foreach (var change in group)
                 {
-                    rows = change.Changed.Length == 0 ? rows : (UpsertMerge.Upsert(table.Definition, rows, change.Changed).Merged ?? rows);
+                    rows = change.Changed.Length == 0 ? rows : UpsertMerge.Splice(table.Definition, rows, change.Changed);
                 }
-                // A merged batch is fresh managed buffers already (ArrowRows.Take).
-                _symbols.Replace(table, symbol, new SymbolEntry(rows));
+                _symbols.Replace(table, symbol, entry, new SymbolEntry(rows), version);
             }
             else
             {
-                _symbols.Invalidate(table, symbol);
+                _symbols.Invalidate(table, symbol, version);
             }
         }
     }
 
-    /// <summary>Another process changed the symbol: forget what we hold of it.</summary>
-    public void Invalidate(TableId table, string symbol) => _symbols.Invalidate(table, symbol);
-
-    /// <summary>Drops every entry of a table (another process changed symbols we cannot name).</summary>
-    public void InvalidateTable(TableDefinition table, IEnumerable<string> symbols)
-    {
-        foreach (var s in symbols)
-        {
-            _symbols.Invalidate(new TableId(table), s);
-        }
-    }
+    /// <summary>The commit at <paramref name="version"/> (another process's, or ours when its splice failed) changed the symbol: forget what we hold of it.</summary>
+    public void Invalidate(TableId table, string symbol, long version) => _symbols.Invalidate(table, symbol, version);
 
     /// <summary>
     /// Builds the entries of every symbol of the tables (one-row-per-key tables), as far as the budget allows, window
@@ -359,9 +364,8 @@ internal sealed class ReadCache
                     loop.Stop();
                     return;
                 }
-                var generation = _symbols.Generation(table, symbol);
                 var entry = new SymbolEntry(LoadRuns(table.Definition, state.RunsOf(symbol), null, null, memo, cancellationToken, owned: true));
-                if (_symbols.TryAdd(table, symbol, entry, generation, evict: false) == SymbolCache.AddResult.NoRoom)
+                if (_symbols.TryAdd(table, symbol, entry, state.Version, evict: false) == SymbolCache.AddResult.NoRoom)
                 {
                     // Full for entries of this size: the warm-up ends here (the cache would stay just below its mark
                     // while every further window is decoded for nothing: a 100M-row lake was decoded whole, 35 s).

@@ -4,8 +4,9 @@ using Apache.Arrow;
 namespace Lakehouse.Flight.Storage.Internal;
 
 /// <summary>
-/// Decoded row groups of data files (a cold small read decodes one and the next read of a neighbouring symbol finds
-/// it), within a byte budget, least recently used first out. Files never change, so an entry is valid until evicted;
+/// Decoded rows of data files within a byte budget, least recently used first out: row groups (a cold small read
+/// decodes one and the next read of a neighbouring symbol finds it), or, in a second instance, one symbol's run of
+/// a file per entry (what a warm point query reads again). Files never change, so an entry is valid until evicted;
 /// a vacuumed file's entries simply age out.
 /// </summary>
 internal sealed class RowGroupCache(long budgetBytes)

@@ -5,12 +5,12 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// <summary>
 /// The symbols one read larger than the cache has loaded ahead for itself (decisions D32): held by the read,
 /// never published to the cache, so such a scan evicts nothing (what the cache held before it is still there
-/// after it) and its memory is the window it loads ahead. Each load remembers the symbol's cache generation:
-/// a write or the change feed touching the symbol after the load makes it unusable (loaded again).
+/// after it) and its memory is the window it loads ahead. Each load remembers the table version it was built
+/// from: a commit changing the symbol after that version makes it unusable (loaded again).
 /// </summary>
 internal sealed class ScanLoads
 {
-    private readonly ConcurrentDictionary<string, (SymbolEntry Entry, long Generation)> _loaded = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (SymbolEntry Entry, long BuiltAt)> _loaded = new(StringComparer.Ordinal);
 
     private volatile bool _cacheFull;
 
@@ -21,17 +21,17 @@ internal sealed class ScanLoads
 
     public bool Contains(string symbol) => _loaded.ContainsKey(symbol);
 
-    public void Add(string symbol, SymbolEntry entry, long generation) => _loaded[symbol] = (entry, generation);
+    public void Add(string symbol, SymbolEntry entry, long builtAt) => _loaded[symbol] = (entry, builtAt);
 
-    public bool TryGet(string symbol, out SymbolEntry entry, out long generation)
+    public bool TryGet(string symbol, out SymbolEntry entry, out long builtAt)
     {
         if (_loaded.TryGetValue(symbol, out var loaded))
         {
-            (entry, generation) = loaded;
+            (entry, builtAt) = loaded;
             return true;
         }
         entry = null!;
-        generation = 0;
+        builtAt = 0;
         return false;
     }
 

@@ -4,29 +4,65 @@ using Apache.Arrow;
 namespace Lakehouse.Flight.Storage.Internal;
 
 /// <summary>
-/// All rows of one (table, symbol) as of the latest commit, date-sorted in one batch. Immutable: a write replaces
-/// the whole entry, so a reader holding it never sees a mix.
+/// All rows of one (table, symbol) as of the latest commit, date-sorted, in chunks whose dates follow each other (one
+/// chunk when built from files; a commit that appends days adds to a small last chunk instead of copying the
+/// symbol's history). Immutable: a write replaces the whole entry, so a reader holding it never sees a mix.
 /// </summary>
 internal sealed class SymbolEntry
 {
     public SymbolEntry(RecordBatch batch)
+        : this([batch])
     {
-        Batch = batch;
-        Size = SymbolCache.SizeOf(batch);
     }
 
-    public RecordBatch Batch { get; }
+    public SymbolEntry(IReadOnlyList<RecordBatch> chunks)
+    {
+        Chunks = chunks;
+        foreach (var c in chunks)
+        {
+            Length += c.Length;
+            Size += SymbolCache.SizeOf(c);
+        }
+    }
+
+    public IReadOnlyList<RecordBatch> Chunks { get; }
+
+    public int Length { get; }
 
     public long Size { get; }
 
     public long LastUse { get; set; }
 
+    /// <summary>The rows within [from, to] (day numbers), as zero-copy slices of the chunks, in date order.</summary>
+    public IEnumerable<RecordBatch> Slices(int dateColumn, int? from, int? to)
+    {
+        foreach (var chunk in Chunks)
+        {
+            var slice = ArrowConcat.SliceByDate(chunk, dateColumn, from, to);
+            if (slice.Length > 0 || Chunks.Count == 1)
+            {
+                yield return slice;
+            }
+        }
+    }
+
+    /// <summary>The rows within [from, to] as one batch (a copy only when they span chunks).</summary>
+    public RecordBatch Rows(int dateColumn, int? from, int? to)
+    {
+        var slices = Slices(dateColumn, from, to).Where(b => b.Length > 0).ToList();
+        return slices.Count switch
+        {
+            0 => Chunks[0].Slice(0, 0),
+            1 => slices[0],
+            _ => ArrowConcat.ConcatenateManaged(slices),
+        };
+    }
 }
 
 /// <summary>
-/// Symbol entries within a byte budget, least recently used symbols evicted first. A generation per
-/// key lets a reader that built an entry from files refuse to publish it when a write or the change
-/// feed touched the symbol meanwhile (its rows could predate that write).
+/// Symbol entries within a byte budget, least recently used symbols evicted first. Per key, the lake version of the
+/// last commit that changed the symbol (ours or another process's): an entry built from a table state older than
+/// that version is refused, whenever the builder looked (its rows could predate that commit).
 /// </summary>
 internal sealed class SymbolCache
 {
@@ -37,7 +73,7 @@ internal sealed class SymbolCache
     private const long ColumnOverhead = 320;
 
     private readonly ConcurrentDictionary<(TableId, string), SymbolEntry> _entries = new();
-    private readonly Dictionary<(TableId, string), long> _generations = [];
+    private readonly Dictionary<(TableId, string), long> _changedAt = [];
     private readonly object _gate = new();
     private readonly long _budgetBytes;
     private long _bytes;
@@ -53,7 +89,7 @@ internal sealed class SymbolCache
     public long Bytes => Interlocked.Read(ref _bytes);
 
     /// <summary>Rows held by entries.</summary>
-    public long Rows => _entries.Values.Sum(e => (long)e.Batch.Length);
+    public long Rows => _entries.Values.Sum(e => (long)e.Length);
 
     public int Count => _entries.Count;
 
@@ -83,13 +119,17 @@ internal sealed class SymbolCache
 
     public bool Contains(TableId table, string symbol) => _entries.ContainsKey((table, symbol));
 
-    public long Generation(TableId table, string symbol)
+    /// <summary>The version of the last commit that changed the symbol, as far as this process has seen (0: none).</summary>
+    public long ChangedAt(TableId table, string symbol)
     {
         lock (_gate)
         {
-            return _generations.GetValueOrDefault((table, symbol));
+            return _changedAt.GetValueOrDefault((table, symbol));
         }
     }
+
+    /// <summary>Rows built from a table state at <paramref name="builtAt"/> are the symbol's current rows.</summary>
+    public bool IsCurrent(TableId table, string symbol, long builtAt) => ChangedAt(table, symbol) <= builtAt;
 
     /// <summary>Below the warm-up mark (90% of the budget): what the warm-up and reads larger than the cache fill up to.</summary>
     public bool HasRoom => HasRoomFor(0);
@@ -104,7 +144,7 @@ internal sealed class SymbolCache
     {
         Added,
 
-        /// <summary>The symbol changed since the entry's generation (or, without eviction, an entry is there already).</summary>
+        /// <summary>The symbol changed after the state the entry was built from (or, without eviction, an entry is there already).</summary>
         Fenced,
 
         /// <summary>Without eviction: the entry would take the cache past its warm-up mark.</summary>
@@ -112,14 +152,15 @@ internal sealed class SymbolCache
     }
 
     /// <summary>
-    /// Publishes an entry built from files, unless the symbol changed since <paramref name="generation"/>; without
-    /// <paramref name="evict"/>, only if the cache stays within its warm-up mark with it (nothing is evicted).
+    /// Publishes an entry built from files of the table state at version <paramref name="builtAt"/>, unless a later
+    /// commit changed the symbol; without <paramref name="evict"/>, only if the cache stays within its warm-up mark
+    /// with it (nothing is evicted).
     /// </summary>
-    public AddResult TryAdd(TableId table, string symbol, SymbolEntry entry, long generation, bool evict = true)
+    public AddResult TryAdd(TableId table, string symbol, SymbolEntry entry, long builtAt, bool evict = true)
     {
         lock (_gate)
         {
-            if (_generations.GetValueOrDefault((table, symbol)) != generation || (!evict && _entries.ContainsKey((table, symbol))))
+            if (_changedAt.GetValueOrDefault((table, symbol)) > builtAt || (!evict && _entries.ContainsKey((table, symbol))))
             {
                 return AddResult.Fenced;
             }
@@ -133,28 +174,38 @@ internal sealed class SymbolCache
         return AddResult.Added;
     }
 
-    /// <summary>Installs an entry spliced by our own write (newer than anything being built).</summary>
-    public void Replace(TableId table, string symbol, SymbolEntry entry)
+    /// <summary>
+    /// Installs the entry our commit at <paramref name="version"/> spliced from <paramref name="spliced"/>, unless the
+    /// symbol's entry is no longer that one (then the symbol is dropped: the newer entry may lack the commit's rows).
+    /// </summary>
+    public void Replace(TableId table, string symbol, SymbolEntry spliced, SymbolEntry entry, long version)
     {
         lock (_gate)
         {
-            Bump((table, symbol));
-            Set((table, symbol), entry);
+            ChangedAt((table, symbol), version);
+            if (_entries.TryGetValue((table, symbol), out var current) && ReferenceEquals(current, spliced))
+            {
+                Set((table, symbol), entry);
+            }
+            else
+            {
+                Drop((table, symbol));
+            }
         }
         EvictIfOver();
     }
 
-    /// <summary>Drops a symbol's entry and fences out entries being built from older files.</summary>
-    public void Invalidate(TableId table, string symbol)
+    /// <summary>The commit at <paramref name="version"/> changed the symbol: drops its entry and fences out entries being built from older states.</summary>
+    public void Invalidate(TableId table, string symbol, long version)
     {
         lock (_gate)
         {
-            Bump((table, symbol));
+            ChangedAt((table, symbol), version);
             Drop((table, symbol));
         }
     }
 
-    private void Bump((TableId, string) key) => _generations[key] = _generations.GetValueOrDefault(key) + 1;
+    private void ChangedAt((TableId, string) key, long version) => _changedAt[key] = Math.Max(_changedAt.GetValueOrDefault(key), version);
 
     private void Set((TableId, string) key, SymbolEntry entry)
     {

@@ -106,7 +106,7 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
                 Reports = reports,
             };
             // The commit point: once this returns the write is committed (and its files must stay).
-            (committed, state) = metadata.Commit(entry, _ => SpliceCaches(staging.Changes));
+            (committed, state) = metadata.Commit(entry, next => SpliceCaches(staging.Changes, next.Version));
         }
         catch (Exception ex)
         {
@@ -125,18 +125,18 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
     }
 
     /// <summary>Our changes into the caches; a failure there drops the symbols instead (the caches must never hold an older row).</summary>
-    private void SpliceCaches(IReadOnlyList<SymbolChange> changes)
+    private void SpliceCaches(IReadOnlyList<SymbolChange> changes, long version)
     {
         try
         {
-            cache.Committed(changes);
+            cache.Committed(changes, version);
         }
         catch (Exception ex)
         {
             StorageLog.CacheSpliceFailed(logger, ex.Message);
             foreach (var c in changes)
             {
-                cache.Invalidate(c.Table, c.Symbol);
+                cache.Invalidate(c.Table, c.Symbol, version);
             }
         }
     }

@@ -180,7 +180,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         if (!def.PerSource && cache.TryEntry(table, symbol, out var entry))
         {
             var (first, last) = def.BandBounds(band);
-            return ArrowConcat.SliceByDate(entry.Batch, def.Schema.GetFieldIndex(def.DateColumn), ArrowRows.DayNumber(first), ArrowRows.DayNumber(last));
+            return entry.Rows(def.Schema.GetFieldIndex(def.DateColumn), ArrowRows.DayNumber(first), ArrowRows.DayNumber(last));
         }
         return cache.LoadRuns(def, runs, null, null, null, CancellationToken.None);
     }
