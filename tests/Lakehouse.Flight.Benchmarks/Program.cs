@@ -36,6 +36,10 @@ if (args.Length > 0 && args[0] == "generate")
 {
     return Universe.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "compact")
+{
+    return await Universe.CompactAsync(args[1..]);
+}
 if (args.Length > 0 && args[0] == "memory")
 {
     return await MemoryHarness.RunAsync(args[1..]);

@@ -39,6 +39,38 @@ internal static class Universe
     }
 
     /// <summary>
+    /// <c>compact --data-dir D [--seconds S]</c>: one compaction of a kept lake's silver (what the server's compactor
+    /// does), stopped after S seconds if not done; run under <c>/usr/bin/time -v</c> for its peak memory.
+    /// </summary>
+    public static async Task<int> CompactAsync(IReadOnlyList<string> args)
+    {
+        var dir = args.SkipWhile(a => a != "--data-dir").Skip(1).FirstOrDefault();
+        var seconds = int.Parse(args.SkipWhile(a => a != "--seconds").Skip(1).FirstOrDefault() ?? "0", CultureInfo.InvariantCulture);
+        if (dir is null)
+        {
+            Console.Error.WriteLine("compact needs --data-dir D");
+            return 2;
+        }
+        var store = PriceStore.Open(new StoreOptions { DataDir = dir, CacheBytes = 0 });
+        store.WaitReady();
+        var plan = Lakehouse.Flight.Storage.Internal.Compactor.Plan(store.Metadata.Current.Table(Lakehouse.Flight.Core.Tables.PriceTables.Silver));
+        Console.WriteLine($"plan: {plan.Count} set(s) of {plan.Sum(s => s.Count)} files, {plan.Sum(s => s.Sum(f => (long)f.Rows)):N0} rows");
+        using var stop = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await store.CompactAsync(Lakehouse.Flight.Core.Tables.PriceTables.Silver, stop.Token);
+            Console.WriteLine($"compaction: {result} in {Stopwatch.GetElapsedTime(start).TotalSeconds:F1} s");
+        }
+        catch (OperationCanceledException)
+        {
+            var done = store.Metadata.Current.Table(Lakehouse.Flight.Core.Tables.PriceTables.Silver).Files.Count;
+            Console.WriteLine($"stopped after {Stopwatch.GetElapsedTime(start).TotalSeconds:F1} s; silver now has {done} files");
+        }
+        return 0;
+    }
+
+    /// <summary>
     /// <c>generate --symbols N --years Y --data-dir D</c>: writes the universe into a kept data
     /// dir (silver month files) and its compacted copies, for runs by hand against a lake of any size (e.g. one
     /// several times a server's cache budget).

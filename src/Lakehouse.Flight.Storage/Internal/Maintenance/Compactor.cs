@@ -33,13 +33,17 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var start = sw.ElapsedMilliseconds;
-                var merged = Merge(table, set.Select(f => SegmentFiles.ReadAll(files.StorePath(table, f.Name), table)).ToList());
                 var written = new List<StagedFile>();
+                long setRows = 0;
                 try
                 {
-                    foreach (var chunk in FileSizing.Chunks(merged))
+                    foreach (var merged in MergeWindows(table, set, cancellationToken))
                     {
-                        written.Add(files.Write(table, set[0].Band, set[0].Source, chunk, temp: true));
+                        setRows += merged.Length;
+                        foreach (var chunk in FileSizing.Chunks(merged))
+                        {
+                            written.Add(files.Write(table, set[0].Band, set[0].Source, chunk, temp: true));
+                        }
                     }
                     if (await committer.ReplaceFilesAsync(table, written, set.Select(f => f.Name).ToArray(), "compact", cancellationToken)
                         .ConfigureAwait(false) is null)
@@ -56,12 +60,98 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
                 }
                 filesIn += set.Count;
                 filesOut += written.Count;
-                rows += merged.Length;
+                rows += setRows;
                 bytes += written.Sum(w => w.File.Bytes);
-                StorageLog.Compacted(logger, table.Id, set.Count, written.Count, merged.Length, written.Sum(w => w.File.Bytes), sw.ElapsedMilliseconds - start);
+                StorageLog.Compacted(logger, table.Id, set.Count, written.Count, setRows, written.Sum(w => w.File.Bytes), sw.ElapsedMilliseconds - start);
             }
         }
         return new CompactionResult(filesIn, filesOut, rows, bytes, conflicts, sw.ElapsedMilliseconds);
+    }
+
+    /// <summary>
+    /// The files' rows merged in windows of whole symbols of about <see cref="FileSizing.TargetRows"/> rows, in symbol
+    /// order: each window reads from every file only its symbols' rows (row groups decoded once each, dropped once the
+    /// window has passed them), so a pass holds a window and a row group per file, never the set. (A pass that merged
+    /// a billion-row lake's band of 400 overlapping files at once, 52M rows, ran a 24 GiB machine out of memory.)
+    /// </summary>
+    internal IEnumerable<RecordBatch> MergeWindows(TableDefinition table, List<DataFile> set, CancellationToken cancellationToken)
+    {
+        var directories = set.Select(f => metadata.Directories.Get(table, f)).ToArray();
+        var paths = set.Select(f => files.StorePath(table, f.Name)).ToArray();
+        var positions = new int[set.Count];
+        var groups = set.Select(_ => new Dictionary<int, RecordBatch>()).ToArray();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // The window: the next symbols in order across the files, until it holds about a full file of rows.
+            var ends = (int[])positions.Clone();
+            long rows = 0;
+            string? last = null;
+            while (rows < FileSizing.TargetRows)
+            {
+                string? next = null;
+                for (var i = 0; i < set.Count; i++)
+                {
+                    if (ends[i] < directories[i].Symbols.Length && (next is null || string.CompareOrdinal(directories[i].Symbols[ends[i]], next) < 0))
+                    {
+                        next = directories[i].Symbols[ends[i]];
+                    }
+                }
+                if (next is null)
+                {
+                    break;
+                }
+                for (var i = 0; i < set.Count; i++)
+                {
+                    if (ends[i] < directories[i].Symbols.Length && directories[i].Symbols[ends[i]] == next)
+                    {
+                        rows += directories[i].Counts[ends[i]];
+                        ends[i]++;
+                    }
+                }
+                last = next;
+            }
+            if (last is null)
+            {
+                yield break;
+            }
+            var parts = new List<RecordBatch>();
+            for (var i = 0; i < set.Count; i++)
+            {
+                if (ends[i] == positions[i])
+                {
+                    continue;
+                }
+                var d = directories[i];
+                var from = d.Starts[positions[i]];
+                var to = d.Starts[ends[i] - 1] + d.Counts[ends[i] - 1];
+                parts.Add(ReadRange(table, paths[i], d, from, to, groups[i]));
+                // Row groups wholly before the file's next window are done with.
+                foreach (var g in groups[i].Keys.Where(g => d.RowGroupStarts[g + 1] <= to).ToList())
+                {
+                    groups[i].Remove(g);
+                }
+                positions[i] = ends[i];
+            }
+            yield return Merge(table, parts);
+        }
+    }
+
+    private static RecordBatch ReadRange(TableDefinition table, string path, SymbolDirectory d, int from, int to, Dictionary<int, RecordBatch> groups)
+    {
+        var (first, end) = d.RowGroupsOf(from, to - from);
+        var slices = new List<RecordBatch>(end - first);
+        for (var g = first; g < end; g++)
+        {
+            if (!groups.TryGetValue(g, out var group))
+            {
+                groups[g] = group = SegmentFiles.ReadRows(path, table, d, d.RowGroupStarts[g], d.RowGroupStarts[g + 1] - d.RowGroupStarts[g]);
+            }
+            var a = Math.Max(from, d.RowGroupStarts[g]) - d.RowGroupStarts[g];
+            var b = Math.Min(to, d.RowGroupStarts[g + 1]) - d.RowGroupStarts[g];
+            slices.Add(group.Slice(a, b - a));
+        }
+        return slices.Count == 1 ? slices[0] : ArrowConcat.ConcatenateManaged(slices);
     }
 
     /// <summary>The sets of files to merge, per source and band: the small ones, or a cluster of overlapping ones.</summary>
