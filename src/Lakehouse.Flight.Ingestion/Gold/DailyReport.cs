@@ -45,7 +45,7 @@ public static class DailyReport
 
     /// <summary>
     /// Writes the report line by line (nothing but one line is held as text), header first. The metrics
-    /// must be <see cref="GoldCalculator.DailyMetrics"/> of the same rows: same length, same dates.
+    /// must be <see cref="GoldCalculator.DailyMetrics(RecordBatch)"/> of the same rows: same length, same dates.
     /// </summary>
     public static void Write(TextWriter writer, RecordBatch silver, RecordBatch metrics)
     {

@@ -143,25 +143,47 @@ public sealed class GoldBuilder(PriceStore store)
         foreach (var chunk in todo.Chunk(ChunkSymbols))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var built = new List<(string Symbol, RecordBatch Silver, RecordBatch Monthly, RecordBatch Metrics)>(chunk.Length);
+            var reported = new List<(string Symbol, RecordBatch Silver, RecordBatch Metrics)>();
             var tails = new List<(RecordBatch Monthly, RecordBatch Metrics)>(chunk.Length);
             foreach (var symbol in chunk)
             {
-                var silver = ReadSilver(symbol, cancellationToken);
-                if (silver.Length > 0)
+                var parts = ReadSilverParts(symbol, cancellationToken);
+                if (parts.Sum(b => b.Length) == 0)
                 {
-                    var monthly = GoldCalculator.Monthly(silver);
-                    var metrics = GoldCalculator.DailyMetrics(silver);
-                    built.Add((symbol, silver, monthly, metrics));
-                    if (changedFrom?.GetValueOrDefault(symbol) is { } from && TailOnly(symbol, silver, from))
-                    {
-                        monthly = From(monthly, new DateOnly(from.Year, from.Month, 1));
-                        metrics = From(metrics, from);
-                    }
-                    tails.Add((monthly, metrics));
+                    continue;
                 }
+                var report = reportFor is null || reportFor(symbol);
+                RecordBatch monthly, metrics;
+                if (changedFrom?.GetValueOrDefault(symbol) is { } from && !report && TailWindow(parts, from) is { } tail
+                    && TailOnly(symbol, tail.Before, from))
+                {
+                    // Only the rows from the write's first date (monthly bars from its month), from a window of the
+                    // rows before it and the highest price before that: an append reads and copies ~250 rows, not the
+                    // symbol's history.
+                    monthly = GoldCalculator.Monthly(From(tail.Window, new DateOnly(from.Year, from.Month, 1)));
+                    metrics = GoldCalculator.DailyMetrics(tail.Window, from, tail.PriorPeak);
+                }
+                else if (changedFrom?.GetValueOrDefault(symbol) is { } changed && Concat(parts) is var whole && TailOnly(symbol, LastBefore(whole, changed), changed))
+                {
+                    // The tail only, but the report needs every row anyway.
+                    monthly = GoldCalculator.Monthly(From(whole, new DateOnly(changed.Year, changed.Month, 1)));
+                    var all = GoldCalculator.DailyMetrics(whole);
+                    metrics = From(all, changed);
+                    reported.Add((symbol, whole, all));
+                }
+                else
+                {
+                    var silver = Concat(parts);
+                    monthly = GoldCalculator.Monthly(silver);
+                    metrics = GoldCalculator.DailyMetrics(silver);
+                    if (report)
+                    {
+                        reported.Add((symbol, silver, metrics));
+                    }
+                }
+                tails.Add((monthly, metrics));
             }
-            if (built.Count > 0)
+            if (tails.Count > 0)
             {
                 TableWrite[] writes =
                 [
@@ -171,12 +193,8 @@ public sealed class GoldBuilder(PriceStore store)
                 reports.AddRange(await store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false));
                 // Reports follow the tables they are made from: a crash in between leaves an old report
                 // that the next rebuild of the symbol rewrites.
-                foreach (var (symbol, silver, _, metrics) in built)
+                foreach (var (symbol, silver, metrics) in reported)
                 {
-                    if (reportFor is not null && !reportFor(symbol))
-                    {
-                        continue;
-                    }
                     var name = DailyReport.FileName(symbol);
                     var bytes = Encoding.UTF8.GetBytes(DailyReport.Csv(silver, metrics));
                     var written = await store.WriteReportAsync(name, bytes, cancellationToken).ConfigureAwait(false);
@@ -204,23 +222,82 @@ public sealed class GoldBuilder(PriceStore store)
         return from;
     }
 
-    /// <summary>Whether gold already holds the symbol up to its last silver day before <paramref name="from"/> (so only the tail needs writing).</summary>
-    private bool TailOnly(string symbol, RecordBatch silver, DateOnly from)
+    /// <summary>Whether gold already holds the symbol up to <paramref name="before"/>, its last silver day before the write (so only the tail needs writing).</summary>
+    private bool TailOnly(string symbol, DateOnly? before, DateOnly from) =>
+        before is null || (before < from && store.LastDate(GoldTables.DailyMetrics, symbol) >= before);
+
+    /// <summary>The last date of a date-sorted silver batch before <paramref name="from"/>.</summary>
+    private static DateOnly? LastBefore(RecordBatch silver, DateOnly from)
     {
         var dates = (Date32Array)silver.Column(silver.Schema.GetFieldIndex("date"));
-        DateOnly? before = null;
         for (var i = dates.Length - 1; i >= 0; i--)
         {
             if (dates.GetDateOnly(i) is { } d && d < from)
             {
-                before = d;
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Rows kept before a tail's first date: more than the longest window (sma_200) and a month.</summary>
+    private const int TailLookbackRows = 250;
+
+    /// <summary>
+    /// The rows a tail from <paramref name="from"/> is computed from (from <see cref="TailLookbackRows"/> rows before
+    /// it), the highest price of the rows before those, and the last date before <paramref name="from"/>; the parts
+    /// (the symbol's cached history and its appended days) are not concatenated whole.
+    /// </summary>
+    private static (RecordBatch Window, double PriorPeak, DateOnly? Before)? TailWindow(RecordBatch[] parts, DateOnly from)
+    {
+        var fromDay = from.DayNumber - new DateOnly(1970, 1, 1).DayNumber;
+        var n = parts.Sum(p => p.Length);
+        var s = n;
+        var offset = n;
+        for (var b = parts.Length - 1; b >= 0; b--)
+        {
+            offset -= parts[b].Length;
+            var dates = ((Date32Array)parts[b].Column("date")).Values;
+            var i = dates.Length;
+            while (i > 0 && dates[i - 1] >= fromDay)
+            {
+                i--;
+            }
+            s = offset + i;
+            if (i > 0)
+            {
                 break;
             }
         }
-        return before is null || store.LastDate(GoldTables.DailyMetrics, symbol) >= before;
+        var start = Math.Max(0, s - TailLookbackRows);
+        var peak = double.NegativeInfinity;
+        DateOnly? before = null;
+        var window = new List<RecordBatch>();
+        var row = 0;
+        foreach (var p in parts)
+        {
+            var close = ((DoubleArray)p.Column("close")).Values;
+            var adj = (DoubleArray)p.Column("adj_close");
+            var adjValues = adj.Values;
+            for (var i = 0; i < p.Length && row + i < start; i++)
+            {
+                peak = Math.Max(peak, adj.IsValid(i) ? adjValues[i] : close[i]);
+            }
+            var first = Math.Max(0, start - row);
+            if (first < p.Length)
+            {
+                window.Add(first == 0 ? p : p.Slice(first, p.Length - first));
+            }
+            if (s > row && s - 1 < row + p.Length)
+            {
+                before = ((Date32Array)p.Column("date")).GetDateOnly(s - 1 - row);
+            }
+            row += p.Length;
+        }
+        return window.Count == 0 ? null : (window.Count == 1 ? window[0] : RecordBatches.Concatenate(window), peak, before);
     }
 
-    /// <summary>The rows of a date-sorted gold batch (first column after symbol is its date) on or after <paramref name="from"/>.</summary>
+    /// <summary>The rows of a date-sorted silver or gold batch (first column after symbol is its date) on or after <paramref name="from"/>.</summary>
     private static RecordBatch From(RecordBatch batch, DateOnly from)
     {
         var dates = (Date32Array)batch.Column(1);
@@ -252,9 +329,13 @@ public sealed class GoldBuilder(PriceStore store)
         return asked;
     }
 
-    private RecordBatch ReadSilver(string symbol, CancellationToken cancellationToken)
+    private RecordBatch[] ReadSilverParts(string symbol, CancellationToken cancellationToken) =>
+        store.Read(PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, [symbol]), cancellationToken).Where(b => b.Length > 0).ToArray();
+
+    private static RecordBatch Concat(RecordBatch[] parts) => parts.Length switch
     {
-        var batches = store.Read(PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, [symbol]), cancellationToken).ToArray();
-        return batches.Length == 0 ? RecordBatches.Empty(PriceTables.SilverSchema) : RecordBatches.Concatenate(batches);
-    }
+        0 => RecordBatches.Empty(PriceTables.SilverSchema),
+        1 => parts[0],
+        _ => RecordBatches.Concatenate(parts),
+    };
 }

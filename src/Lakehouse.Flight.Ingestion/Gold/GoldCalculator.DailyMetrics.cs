@@ -22,7 +22,23 @@ public static partial class GoldCalculator
     /// Rows are consecutive trading days: a gap in the dates (a holiday, a missing month) is not filled.
     /// p must be finite and positive (silver guarantees it); otherwise <see cref="ArgumentException"/>.
     /// </summary>
-    public static RecordBatch DailyMetrics(RecordBatch silver)
+    public static RecordBatch DailyMetrics(RecordBatch silver) => DailyMetrics(silver, from: null);
+
+    /// <summary>
+    /// The rows of <see cref="DailyMetrics(RecordBatch)"/> dated on or after <paramref name="from"/> (all rows when
+    /// null), computed from the earlier rows without computing theirs: every value depends only on its own window of
+    /// prices (summed afresh, not by a running sum that would carry the history's rounding) and on the running peak,
+    /// so the tail is bit for bit the full computation's tail. A daily append computes one row per symbol, not its
+    /// whole history.
+    /// </summary>
+    public static RecordBatch DailyMetrics(RecordBatch silver, DateOnly? from) => DailyMetrics(silver, from, double.NegativeInfinity);
+
+    /// <summary>
+    /// <see cref="DailyMetrics(RecordBatch, DateOnly?)"/> of a window of the symbol's rows: <paramref name="silver"/>
+    /// starts at least 200 rows before <paramref name="from"/> (the longest window) and <paramref name="priorPeak"/> is
+    /// the highest price of the rows before it, so the rows from <paramref name="from"/> are those of the whole series.
+    /// </summary>
+    public static RecordBatch DailyMetrics(RecordBatch silver, DateOnly? from, double priorPeak)
     {
         var input = SilverInput.Read(silver, "silver batch");
         var closeArray = input.Doubles("close");
@@ -44,61 +60,88 @@ public static partial class GoldCalculator
             price[i] = p;
         }
 
-        var dateOut = ArrowColumns.Buffer<int>(n);
-        input.Date.Values.CopyTo(ArrowColumns.Span<int>(dateOut));
-        var closeOut = ArrowColumns.Buffer<double>(n);
-        close.CopyTo(ArrowColumns.Span<double>(closeOut));
-
-        var returnOut = ArrowColumns.Buffer<double>(n);
-        var logReturnOut = ArrowColumns.Buffer<double>(n);
-        var ret = ArrowColumns.Span<double>(returnOut);
-        var logRet = ArrowColumns.Span<double>(logReturnOut);
-        for (var i = 1; i < n; i++)
+        var s = 0;
+        if (from is { } day)
         {
-            var ratio = price[i] / price[i - 1];
-            ret[i] = ratio - 1;
-            logRet[i] = Math.Log(ratio);
+            var first = day.DayNumber - ArrowColumns.UnixEpochDayNumber;
+            while (s < n && input.Date.Values[s] < first)
+            {
+                s++;
+            }
+        }
+        var m = n - s;
+
+        var dateOut = ArrowColumns.Buffer<int>(m);
+        input.Date.Values[s..].CopyTo(ArrowColumns.Span<int>(dateOut));
+        var closeOut = ArrowColumns.Buffer<double>(m);
+        close[s..].CopyTo(ArrowColumns.Span<double>(closeOut));
+
+        // Returns of rows [r0, n) (r0 = the first row whose return an output row's vol window needs).
+        var r0 = Math.Max(1, s - Window.Vol + 1);
+        var ret = new double[n];
+        for (var i = r0; i < n; i++)
+        {
+            ret[i] = price[i] / price[i - 1] - 1;
+        }
+        var returnOut = ArrowColumns.Buffer<double>(m);
+        var logReturnOut = ArrowColumns.Buffer<double>(m);
+        var retOut = ArrowColumns.Span<double>(returnOut);
+        var logRetOut = ArrowColumns.Span<double>(logReturnOut);
+        for (var i = Math.Max(1, s); i < n; i++)
+        {
+            retOut[i - s] = ret[i];
+            logRetOut[i - s] = Math.Log(price[i] / price[i - 1]);
         }
 
-        var volOut = ArrowColumns.Buffer<double>(n);
-        // Returns start at row 1, so the first full window of 20 returns ends at row 20.
-        Rolling.SampleStdDev(ret[Math.Min(1, n)..], Window.Vol, ArrowColumns.Span<double>(volOut)[Math.Min(1, n)..]);
+        var volOut = ArrowColumns.Buffer<double>(m);
+        var vol = ArrowColumns.Span<double>(volOut);
         var annualise = Math.Sqrt(TradingDaysPerYear);
-        foreach (ref var x in ArrowColumns.Span<double>(volOut))
+        // Returns start at row 1, so the first full window of 20 returns ends at row 20.
+        for (var i = Math.Max(Window.Vol, s); i < n; i++)
         {
-            x *= annualise;
+            vol[i - s] = Rolling.SampleStdDev(ret.AsSpan(i - Window.Vol + 1, Window.Vol)) * annualise;
         }
 
-        var drawdownOut = ArrowColumns.Buffer<double>(n);
+        var drawdownOut = ArrowColumns.Buffer<double>(m);
         var drawdown = ArrowColumns.Span<double>(drawdownOut);
-        var peak = double.NegativeInfinity;
-        for (var i = 0; i < n; i++)
+        var peak = priorPeak;
+        for (var i = 0; i < s; i++)
         {
             peak = Math.Max(peak, price[i]);
-            drawdown[i] = price[i] / peak - 1;
+        }
+        for (var i = s; i < n; i++)
+        {
+            peak = Math.Max(peak, price[i]);
+            drawdown[i - s] = price[i] / peak - 1;
         }
 
         return new RecordBatch(GoldSchemas.DailyMetrics,
         [
-            ArrowColumns.Repeat(input.Symbol, n),
-            ArrowColumns.Dates(dateOut, n),
-            ArrowColumns.Doubles(closeOut, n),
-            ArrowColumns.Copy(adjArray),
-            ArrowColumns.Doubles(returnOut, n, ArrowColumns.Validity.Prefix(n, 1)),
-            ArrowColumns.Doubles(logReturnOut, n, ArrowColumns.Validity.Prefix(n, 1)),
-            MovingAverage(price, Window.Sma20, n),
-            MovingAverage(price, Window.Sma50, n),
-            MovingAverage(price, Window.Sma200, n),
-            ArrowColumns.Doubles(volOut, n, ArrowColumns.Validity.Prefix(n, Window.Vol)),
-            ArrowColumns.Doubles(drawdownOut, n),
-        ], n);
+            ArrowColumns.Repeat(input.Symbol, m),
+            ArrowColumns.Dates(dateOut, m),
+            ArrowColumns.Doubles(closeOut, m),
+            ArrowColumns.Copy(s == 0 ? adjArray : (DoubleArray)adjArray.Slice(s, m)),
+            ArrowColumns.Doubles(returnOut, m, ArrowColumns.Validity.Prefix(m, 1 - s)),
+            ArrowColumns.Doubles(logReturnOut, m, ArrowColumns.Validity.Prefix(m, 1 - s)),
+            MovingAverage(price, Window.Sma20, s),
+            MovingAverage(price, Window.Sma50, s),
+            MovingAverage(price, Window.Sma200, s),
+            ArrowColumns.Doubles(volOut, m, ArrowColumns.Validity.Prefix(m, Window.Vol - s)),
+            ArrowColumns.Doubles(drawdownOut, m),
+        ], m);
     }
 
-    private static DoubleArray MovingAverage(double[] price, int window, int n)
+    /// <summary>sma over <paramref name="window"/> rows for rows [<paramref name="from"/>, n), null until the window is full.</summary>
+    private static DoubleArray MovingAverage(double[] price, int window, int from)
     {
-        var values = ArrowColumns.Buffer<double>(n);
-        Rolling.Mean(price, window, ArrowColumns.Span<double>(values));
-        return ArrowColumns.Doubles(values, n, ArrowColumns.Validity.Prefix(n, window - 1));
+        var m = price.Length - from;
+        var values = ArrowColumns.Buffer<double>(m);
+        var mean = ArrowColumns.Span<double>(values);
+        for (var i = Math.Max(window - 1, from); i < price.Length; i++)
+        {
+            mean[i - from] = Rolling.Sum(price.AsSpan(i - window + 1, window)) / window;
+        }
+        return ArrowColumns.Doubles(values, m, ArrowColumns.Validity.Prefix(m, window - 1 - from));
     }
 
     private static class Window

@@ -9,6 +9,6 @@ public static class GoldSchemas
     /// <summary><see cref="GoldTables.PricesMonthlySchema"/>.</summary>
     public static Schema PricesMonthly => GoldTables.PricesMonthlySchema;
 
-    /// <summary><see cref="GoldTables.DailyMetricsSchema"/>. See <see cref="GoldCalculator.DailyMetrics"/>.</summary>
+    /// <summary><see cref="GoldTables.DailyMetricsSchema"/>. See <see cref="GoldCalculator.DailyMetrics(RecordBatch)"/>.</summary>
     public static Schema DailyMetrics => GoldTables.DailyMetricsSchema;
 }

@@ -149,6 +149,39 @@ public sealed class GoldBuilderTests : IDisposable
     }
 
     [Fact]
+    public async Task RefreshAsync_BulkAppendsAndACorrection_ComputeTailsFromAWindow_AndGoldEqualsAFullRebuild()
+    {
+        // More symbols than get reports: each tail is computed from ~250 rows before it and the peak before those.
+        var symbols = Enumerable.Range(0, GoldBuilder.ReportSymbolsPerWrite + 5).Select(i => $"B{i:D3}").ToArray();
+        var bars = SyntheticSource.Generate(symbols, new DateOnly(2018, 1, 1), new DateOnly(2020, 12, 31));
+        var days = bars.Select(b => b.Date).Distinct().Order().ToArray();
+        await _store.UpsertAsync(bars.Where(b => b.Date < days[^3]).ToList());
+        var builder = new GoldBuilder(_store);
+        await builder.BuildAsync([]);
+        // The cache holds every symbol whole; the appends land in small last chunks of the entries.
+        _store.Warm(PriceTables.Silver);
+
+        foreach (var day in days[^3..])
+        {
+            var append = await builder.RefreshAsync(await _store.UpsertAsync(bars.Where(b => b.Date == day).ToList()));
+            var metrics = append.Reports.Where(r => r.Table == GoldTables.DailyMetricsName).ToList();
+            Assert.Equal(symbols.Length, metrics.Count);
+            Assert.All(metrics, r => Assert.Equal((1L, 1L), (r.Rows, r.Inserted)));
+            Assert.Empty(append.Files);
+        }
+        // One bulk write correcting a day of 2019 for every symbol: the tail from that day, 400 rows after it.
+        var past = days.First(d => d >= new DateOnly(2019, 8, 1));
+        var corrected = bars.Where(b => b.Date == past).Select(b => b with { Close = b.Low, AdjClose = b.Low }).ToList();
+        await builder.RefreshAsync(await _store.UpsertAsync(corrected));
+
+        foreach (var symbol in symbols.Where((_, i) => i % 20 == 0).Append(symbols[^1]))
+        {
+            AssertSameRows(GoldCalculator.DailyMetrics(Silver(symbol)), Gold(GoldTables.DailyMetricsName, symbol));
+            AssertSameRows(GoldCalculator.Monthly(Silver(symbol)), Gold(GoldTables.PricesMonthlyName, symbol));
+        }
+    }
+
+    [Fact]
     public async Task BuildAsync_Report_AtSeedPathWithHeaderAndOneRowPerDay()
     {
         var aapl = GoldTestData.YahooAapl();

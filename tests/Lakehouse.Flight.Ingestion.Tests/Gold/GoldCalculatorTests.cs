@@ -114,6 +114,30 @@ public sealed class GoldCalculatorTests
     }
 
     [Fact]
+    public void DailyMetrics_FromADate_IsTheFullComputationsTailBitForBit()
+    {
+        // Nulls in adj_close and a gap in the dates; tails starting inside and at the edges of every window.
+        var bars = GoldTestData.WithNullsAndGap();
+        var silver = PriceBarBatches.ToBatch(bars);
+        var full = GoldCalculator.DailyMetrics(silver);
+        var names = full.Schema.FieldsList.Select(f => f.Name).Where(n => n is not ("symbol" or "date")).ToArray();
+        foreach (var start in new[] { 0, 1, 2, 19, 20, 21, 49, 50, 199, 200, 201, bars.Count - 1 })
+        {
+            var tail = GoldCalculator.DailyMetrics(silver, bars[start].Date);
+
+            Assert.Equal(bars.Count - start, tail.Length);
+            Assert.Equal(bars.Skip(start).Select(b => b.Date), Dates(tail));
+            foreach (var name in names)
+            {
+                // Exact equality, nulls included: the tail is written next to rows of full computations.
+                Assert.Equal(Doubles(full, name).Skip(start), Doubles(tail, name));
+            }
+        }
+        Assert.Equal(0, GoldCalculator.DailyMetrics(silver, bars[^1].Date.AddDays(1)).Length);
+        Assert.True(bars.Count > 210, "the data must outlast the longest window");
+    }
+
+    [Fact]
     public void Calculators_SlicedBatch_SameAsTheRowsCopied()
     {
         // A slice shares its parent's buffers at an offset: every span and validity bit must honour it.
@@ -206,6 +230,12 @@ public sealed class GoldCalculatorTests
 
         Assert.Contains(message, monthly.Message, StringComparison.Ordinal);
         Assert.Contains(message, metrics.Message, StringComparison.Ordinal);
+    }
+
+    private static DateOnly[] Dates(RecordBatch batch)
+    {
+        var dates = (Date32Array)batch.Column("date");
+        return Enumerable.Range(0, dates.Length).Select(i => dates.GetDateOnly(i)!.Value).ToArray();
     }
 
     internal static double?[] Doubles(RecordBatch batch, string column)

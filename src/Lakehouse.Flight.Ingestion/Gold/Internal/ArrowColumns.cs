@@ -45,7 +45,7 @@ internal static class ArrowColumns
         public static Validity Prefix(int length, int nullPrefix)
         {
             var v = new Validity(length);
-            var nulls = Math.Min(length, nullPrefix);
+            var nulls = Math.Clamp(nullPrefix, 0, length);
             for (var i = nulls; i < length; i++)
             {
                 BitUtility.SetBit(v._bits, i);

@@ -1,69 +1,57 @@
 namespace Lakehouse.Flight.Ingestion.Gold.Internal;
 
 /// <summary>
-/// Trailing-window statistics over a span. A position whose window is not full is left at 0; the caller
-/// marks it null.
+/// Statistics of one trailing window, each computed from the window's values alone (never carried over from the
+/// previous window), so a value is the same whether the series was computed whole or only its tail.
 /// </summary>
 internal static class Rolling
 {
     /// <summary>
-    /// Mean of the last <paramref name="window"/> values, by one running sum (O(1) per row whatever the
-    /// window). The sum is compensated (Neumaier) because a plain running sum adds and removes thousands of
-    /// values and would drift from the window's true sum; with compensation the error stays at a few ulps.
+    /// The sum of <paramref name="x"/> in four interleaved partial sums added at the end: a fixed order (the same on
+    /// every machine, unlike a vector width), four independent additions per step, and a rounding error that grows
+    /// with a quarter of the window's length. For sma_200 of positive prices the relative error stays ~1e-15.
     /// </summary>
-    public static void Mean(ReadOnlySpan<double> x, int window, Span<double> mean)
+    public static double Sum(ReadOnlySpan<double> x)
     {
-        var sum = 0.0;
-        var compensation = 0.0;
-        for (var i = 0; i < x.Length; i++)
+        double a = 0, b = 0, c = 0, d = 0;
+        var i = 0;
+        for (; i + 4 <= x.Length; i += 4)
         {
-            Add(ref sum, ref compensation, x[i]);
-            if (i >= window)
-            {
-                Add(ref sum, ref compensation, -x[i - window]);
-            }
-            if (i >= window - 1)
-            {
-                mean[i] = (sum + compensation) / window;
-            }
+            a += x[i];
+            b += x[i + 1];
+            c += x[i + 2];
+            d += x[i + 3];
         }
+        for (; i < x.Length; i++)
+        {
+            a += x[i];
+        }
+        return (a + b) + (c + d);
     }
 
     /// <summary>
-    /// Sample standard deviation (n - 1 denominator) of the last <paramref name="window"/> values. Each
-    /// window is recomputed in two passes (mean, then squared deviations) rather than updated by a running
-    /// sum of squares: the window is short (20), two-pass is exact to rounding and cannot drift or cancel
-    /// catastrophically after a volatile stretch leaves the window, and it stays O(window) per row.
+    /// Sample standard deviation (n - 1 denominator) of <paramref name="w"/>, in two passes (mean, then squared
+    /// deviations) rather than from a running sum of squares: the window is short (20), two-pass is exact to rounding
+    /// and cannot cancel catastrophically after a volatile stretch leaves the window.
     /// </summary>
-    public static void SampleStdDev(ReadOnlySpan<double> x, int window, Span<double> stdDev)
+    public static double SampleStdDev(ReadOnlySpan<double> w)
     {
-        for (var end = window; end <= x.Length; end++)
+        var sum = 0.0;
+        foreach (var v in w)
         {
-            var w = x[(end - window)..end];
-            var sum = 0.0;
-            foreach (var v in w)
-            {
-                sum += v;
-            }
-            var mean = sum / window;
-            var squares = 0.0;
-            var residual = 0.0;
-            foreach (var v in w)
-            {
-                var d = v - mean;
-                squares += d * d;
-                residual += d;
-            }
-            // The residual term corrects the mean's own rounding (the "corrected two-pass" algorithm).
-            var m2 = squares - residual * residual / window;
-            stdDev[end - 1] = Math.Sqrt(Math.Max(0, m2) / (window - 1));
+            sum += v;
         }
-    }
-
-    private static void Add(ref double sum, ref double compensation, double value)
-    {
-        var t = sum + value;
-        compensation += Math.Abs(sum) >= Math.Abs(value) ? (sum - t) + value : (value - t) + sum;
-        sum = t;
+        var mean = sum / w.Length;
+        var squares = 0.0;
+        var residual = 0.0;
+        foreach (var v in w)
+        {
+            var dv = v - mean;
+            squares += dv * dv;
+            residual += dv;
+        }
+        // The residual term corrects the mean's own rounding (the "corrected two-pass" algorithm).
+        var m2 = squares - residual * residual / w.Length;
+        return Math.Sqrt(Math.Max(0, m2) / (w.Length - 1));
     }
 }
