@@ -5,14 +5,14 @@ using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Cli;
 
-/// <summary><c>lakehouse stats</c>: symbols, partitions and rows per dataset.</summary>
+/// <summary><c>lakehouse stats</c>: symbols, data files and rows per table.</summary>
 internal static class StatsCommand
 {
     public static CliCommand Create(CliIo io)
     {
         var dataDir = CommonOptions.DataDir();
         var json = CommonOptions.Json();
-        var command = new Command("stats", "Symbols, partitions, rows and months of each table of the lake.") { dataDir, json };
+        var command = new Command("stats", "Symbols, data files, rows and dates of each table of the lake.") { dataDir, json };
         command.SetAction((parse, ct) => RunAsync(io, parse.GetValue(json), CommonOptions.DataDirOf(parse, dataDir), ct));
         return new CliCommand(command, "lakehouse stats", "lakehouse stats --json --data-dir /srv/lake");
     }

@@ -158,7 +158,7 @@ public sealed partial class LakehouseClient : IDisposable
     }
 
     /// <summary>
-    /// The planned symbols from the FlightInfo's app_metadata (a JSON array of {symbol, rows, partitions}):
+    /// The planned symbols from the FlightInfo's app_metadata (a JSON array of {symbol, rows, files}):
     /// endpoint tickets cannot say, since a query with a limit is one endpoint over every symbol.
     /// </summary>
     private static string[] PlanSymbols(FlightInfo info)

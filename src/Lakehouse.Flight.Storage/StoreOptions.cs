@@ -8,13 +8,13 @@ public sealed class StoreOptions
     /// <summary>The lake's root folder. Default <c>./data</c>.</summary>
     public string DataDir { get; set; } = "data";
 
-    /// <summary>Memory for decoded partitions; 0 turns the cache off. Default 2 GiB.</summary>
+    /// <summary>Memory for decoded rows (symbol entries, runs, row groups); 0 turns the cache off. Default 2 GiB.</summary>
     public long CacheBytes { get; set; } = 2L << 30;
 
-    /// <summary>How long a writer waits for a partition lock held by another writer.</summary>
+    /// <summary>How long a writer waits for a table's writer lock held by another writer.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Reads coalesce small partitions into batches of up to this many rows.</summary>
+    /// <summary>Reads coalesce small slices (symbols with few rows in range) into batches of up to this many rows.</summary>
     public int TargetBatchRows { get; set; } = 64 * 1024;
 
     /// <summary>Rows per commit when an acknowledged upload is applied (whole symbols; readers see each commit whole).</summary>
@@ -44,7 +44,7 @@ public sealed class StoreOptions
     public bool DeferTempSweep { get; set; }
 
     /// <summary>
-    /// Test hook: awaited by the background open before the partition index walk starts, so a test can hold
+    /// Test hook: awaited by the background open before the index load (the data files' directories) starts, so a test can hold
     /// a store (and a server) in its warming state.
     /// </summary>
     internal Func<Task>? BeforeIndexLoad { get; set; }

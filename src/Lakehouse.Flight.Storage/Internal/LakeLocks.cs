@@ -3,9 +3,9 @@ using System.Collections.Concurrent;
 namespace Lakehouse.Flight.Storage.Internal;
 
 /// <summary>
-/// Writer locks, one per (table, symbol): a semaphore for threads of this process, then an exclusive
-/// lock file for other processes on the same data dir (the CLI beside a running server). Keys are
-/// always taken in ordinal order, so two writers over overlapping symbol sets cannot deadlock.
+/// Writer locks, one per table (and one for the layout migration): a semaphore for threads of this process, then an
+/// exclusive lock file for other processes on the same data dir (the CLI beside a running server). Keys are always
+/// taken in ordinal order, so two writers over overlapping sets of tables cannot deadlock.
 /// </summary>
 internal sealed class LakeLocks
 {

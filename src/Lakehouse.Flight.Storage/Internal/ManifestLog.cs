@@ -23,8 +23,8 @@ internal sealed class ManifestLog
     public void Append(string file, IReadOnlyList<string> lines) => Append(file, lines, skipPresent: false);
 
     /// <summary>
-    /// Appends the lines the file's tail does not already hold: recovery replays a journal whose
-    /// writer may have died after its manifest append but before deleting the journal.
+    /// Appends the lines the file's tail does not already hold: the repair of a commit whose writer may have died
+    /// after some of its manifest lines were appended.
     /// </summary>
     public void AppendMissing(string file, IReadOnlyList<string> lines) => Append(file, lines, skipPresent: true);
 
@@ -53,7 +53,7 @@ internal sealed class ManifestLog
             // A torn tail (an append cut short by a crash or a full disk; appends are serialised by the
             // lock file, so no one is writing it now) is cut off, not fenced: a reader (ours, DuckDB,
             // pandas) must only ever meet whole JSON lines. The lines it held are appended again by the
-            // roll-forward of their journal.
+            // repair, from their commit's log entry.
             var end = CompleteLength(fs);
             if (end != before)
             {
@@ -74,7 +74,7 @@ internal sealed class ManifestLog
             }
             catch (IOException)
             {
-                // Leave whole lines only: the journal that owns these lines appends them again later.
+                // Leave whole lines only: the repair appends these lines again from their commit's log entry.
                 TryTruncate(fs, before);
                 throw;
             }

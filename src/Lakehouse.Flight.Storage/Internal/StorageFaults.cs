@@ -15,7 +15,7 @@ internal static partial class StorageFaults
     private const int Erofs = 30;
     private const int Edquot = 122;
 
-    /// <summary>Bytes a write may use beyond what it stages (journal, manifest lines, folder entries).</summary>
+    /// <summary>Bytes a write may use beyond what it stages (log entry, manifest lines, folder entries).</summary>
     public const long Margin = 1L << 20;
 
     public static bool IsDiskFull(Exception ex) => Unwrap(ex) is IOException { HResult: Enospc or Edquot };

@@ -15,7 +15,7 @@ internal sealed record StagedFile(TableDefinition Table, string Path, DataFile F
 /// (<c>silver/prices_daily/</c>) is a view of its current version: hard links to exactly the current files. A commit
 /// publishes a new view by building it beside the old one and swapping the two folders in one
 /// <c>renameat2(RENAME_EXCHANGE)</c>, so a reader listing the folder sees one version's files, never a superseded or
-/// uncommitted one (docs/decisions.md D34).
+/// uncommitted one (docs/decisions.md D35).
 /// </summary>
 internal sealed partial class FileStore(LakePaths paths)
 {
