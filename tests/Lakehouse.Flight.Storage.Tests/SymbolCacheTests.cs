@@ -159,6 +159,26 @@ public sealed class SymbolCacheTests : IDisposable
     }
 
     [Fact]
+    public void ConcatenateManaged_OfOneSlice_CopiesOnlyItsRows()
+    {
+        var whole = PriceBarBatches.ToBatch(Bars("2024-01-01", "2024-12-31", "AAPL", "MSFT", "NVDA", "TSLA"));
+        var slice = whole.Slice(10, 5);
+
+        var copy = ArrowConcat.ConcatenateManaged([slice]);
+
+        // Arrow's concatenator would hand the slice back, keeping every buffer of the whole batch alive.
+        Assert.Equal(Dump([slice]), Dump([copy]));
+        Assert.Equal(SymbolCache.SizeOf(whole), SymbolCache.SizeOf(slice));
+        Assert.True(SymbolCache.SizeOf(copy) < SymbolCache.SizeOf(whole) / 10, $"copy {SymbolCache.SizeOf(copy)} bytes of {SymbolCache.SizeOf(whole)}");
+
+        // A column type our copier does not handle goes through Arrow's concatenator, still as a copy.
+        var flags = new RecordBatch(new Apache.Arrow.Schema.Builder().Field(f => f.Name("flag").DataType(Apache.Arrow.Types.BooleanType.Default)).Build(),
+            [new BooleanArray.Builder().AppendRange(Enumerable.Range(0, 100).Select(i => i % 3 == 0)).Build()], 100);
+        var one = ArrowConcat.ConcatenateManaged([flags.Slice(90, 10)]);
+        Assert.Equal(Enumerable.Range(90, 10).Select(i => (bool?)(i % 3 == 0)), Enumerable.Range(0, 10).Select(i => ((BooleanArray)one.Column(0)).GetValue(i)));
+    }
+
+    [Fact]
     public void Splice_EqualsTheUpsertOfRowsThatDiffer()
     {
         var def = PriceTables.Silver;

@@ -13,7 +13,9 @@ internal static class ArrowConcat
         // Our copier, not Arrow's concatenator: that one hands a single array back as it is (a slice kept its whole
         // parent's buffers: a cached year of one symbol held its 16K-row group, 1.3 MB for 22 KB) and copies validity
         // bit by bit (the cache splice of a 5,000-symbol daily append spent most of its time there).
-        ManagedCopy.Concatenate(batches[0].Schema, batches);
+        ManagedCopy.Supports(batches[0].Schema)
+            ? ManagedCopy.Concatenate(batches[0].Schema, batches)
+            : RecordBatches.Concatenate(batches.Count == 1 ? [batches[0], batches[0].Slice(0, 0)] : batches, ManagedAllocator.Instance);
 
     /// <summary>Rows of a date-sorted batch within [from, to] (day numbers since the Unix epoch), zero-copy.</summary>
     public static RecordBatch SliceByDate(RecordBatch batch, int dateColumn, int? from, int? to)

@@ -11,6 +11,10 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// </summary>
 internal static class ManagedCopy
 {
+    /// <summary>Whether every column is of a type this copier handles (a table of other types uses Arrow's concatenator).</summary>
+    public static bool Supports(Schema schema) =>
+        schema.FieldsList.All(f => f.DataType is StringType or Date32Type or DoubleType or Int64Type or Int32Type or TimestampType);
+
     public static RecordBatch Concatenate(Schema schema, IReadOnlyList<RecordBatch> batches)
     {
         var length = 0;
