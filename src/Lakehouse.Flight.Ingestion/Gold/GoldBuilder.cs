@@ -155,22 +155,24 @@ public sealed class GoldBuilder(PriceStore store)
                 }
                 var report = reportFor is null || reportFor(symbol);
                 RecordBatch monthly, metrics;
-                if (changedFrom?.GetValueOrDefault(symbol) is { } from && !report && TailWindow(parts, from) is { } tail
-                    && TailOnly(symbol, tail.Before, from))
+                if (changedFrom?.GetValueOrDefault(symbol) is { } from && TailWindow(parts, from) is { } tail
+                    && TailOnly(symbol, tail.Before))
                 {
                     // Only the rows from the write's first date (monthly bars from its month), from a window of the
                     // rows before it and the highest price before that: an append reads and copies ~250 rows, not the
-                    // symbol's history.
+                    // symbol's history (unless its report needs every row anyway).
                     monthly = GoldCalculator.Monthly(From(tail.Window, new DateOnly(from.Year, from.Month, 1)));
-                    metrics = GoldCalculator.DailyMetrics(tail.Window, from, tail.PriorPeak);
-                }
-                else if (changedFrom?.GetValueOrDefault(symbol) is { } changed && Concat(parts) is var whole && TailOnly(symbol, LastBefore(whole, changed), changed))
-                {
-                    // The tail only, but the report needs every row anyway.
-                    monthly = GoldCalculator.Monthly(From(whole, new DateOnly(changed.Year, changed.Month, 1)));
-                    var all = GoldCalculator.DailyMetrics(whole);
-                    metrics = From(all, changed);
-                    reported.Add((symbol, whole, all));
+                    if (report)
+                    {
+                        var whole = Concat(parts);
+                        var all = GoldCalculator.DailyMetrics(whole);
+                        metrics = From(all, from);
+                        reported.Add((symbol, whole, all));
+                    }
+                    else
+                    {
+                        metrics = GoldCalculator.DailyMetrics(tail.Window, from, tail.PriorPeak);
+                    }
                 }
                 else
                 {
@@ -224,22 +226,8 @@ public sealed class GoldBuilder(PriceStore store)
     }
 
     /// <summary>Whether gold already holds the symbol up to <paramref name="before"/>, its last silver day before the write (so only the tail needs writing).</summary>
-    private bool TailOnly(string symbol, DateOnly? before, DateOnly from) =>
-        before is null || (before < from && store.LastDate(GoldTables.DailyMetrics, symbol) >= before);
-
-    /// <summary>The last date of a date-sorted silver batch before <paramref name="from"/>.</summary>
-    private static DateOnly? LastBefore(RecordBatch silver, DateOnly from)
-    {
-        var dates = (Date32Array)silver.Column(silver.Schema.GetFieldIndex("date"));
-        for (var i = dates.Length - 1; i >= 0; i--)
-        {
-            if (dates.GetDateOnly(i) is { } d && d < from)
-            {
-                return d;
-            }
-        }
-        return null;
-    }
+    private bool TailOnly(string symbol, DateOnly? before) =>
+        before is null || store.LastDate(GoldTables.DailyMetrics, symbol) >= before;
 
     /// <summary>Rows kept before a tail's first date: more than the longest window (sma_200) and a month.</summary>
     private const int TailLookbackRows = 250;

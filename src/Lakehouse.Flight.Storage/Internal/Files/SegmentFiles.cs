@@ -129,12 +129,10 @@ internal static class SegmentFiles
         {
             return RecordBatches.Empty(table.Schema);
         }
-        var (first, end) = directory.RowGroupsOf(start, count);
-        var parts = new List<RecordBatch>(end - first);
         FileReader? reader = null;
         try
         {
-            for (var g = first; g < end; g++)
+            return FromGroups(directory, start, count, g =>
             {
                 var group = cache?.Get(cacheKey!, g);
                 if (group is null)
@@ -143,15 +141,30 @@ internal static class SegmentFiles
                     group = DecodeGroups(reader, table, [g]);
                     cache?.Put(cacheKey!, g, group);
                 }
-                var groupStart = directory.RowGroupStarts[g];
-                var from = Math.Max(start, groupStart) - groupStart;
-                var to = Math.Min(start + count, directory.RowGroupStarts[g + 1]) - groupStart;
-                parts.Add(from == 0 && to == group.Length ? group : group.Slice(from, to - from));
-            }
+                return group;
+            });
         }
         finally
         {
             reader?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Rows [start, start + count) of a file put together from its decoded row groups (<paramref name="group"/> gives
+    /// group g whole, from a cache or a decode): a slice of one group, or the slices of several copied into one batch.
+    /// </summary>
+    public static RecordBatch FromGroups(SymbolDirectory directory, int start, int count, Func<int, RecordBatch> group)
+    {
+        var (first, end) = directory.RowGroupsOf(start, count);
+        var parts = new List<RecordBatch>(end - first);
+        for (var g = first; g < end; g++)
+        {
+            var rows = group(g);
+            var groupStart = directory.RowGroupStarts[g];
+            var from = Math.Max(start, groupStart) - groupStart;
+            var to = Math.Min(start + count, directory.RowGroupStarts[g + 1]) - groupStart;
+            parts.Add(from == 0 && to == rows.Length ? rows : rows.Slice(from, to - from));
         }
         return parts.Count == 1 ? parts[0] : ArrowConcat.ConcatenateManaged(parts);
     }

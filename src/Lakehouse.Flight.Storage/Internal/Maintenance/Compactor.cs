@@ -137,22 +137,9 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
         }
     }
 
-    private static RecordBatch ReadRange(TableDefinition table, string path, SymbolDirectory d, int from, int to, Dictionary<int, RecordBatch> groups)
-    {
-        var (first, end) = d.RowGroupsOf(from, to - from);
-        var slices = new List<RecordBatch>(end - first);
-        for (var g = first; g < end; g++)
-        {
-            if (!groups.TryGetValue(g, out var group))
-            {
-                groups[g] = group = SegmentFiles.ReadRows(path, table, d, d.RowGroupStarts[g], d.RowGroupStarts[g + 1] - d.RowGroupStarts[g]);
-            }
-            var a = Math.Max(from, d.RowGroupStarts[g]) - d.RowGroupStarts[g];
-            var b = Math.Min(to, d.RowGroupStarts[g + 1]) - d.RowGroupStarts[g];
-            slices.Add(group.Slice(a, b - a));
-        }
-        return slices.Count == 1 ? slices[0] : ArrowConcat.ConcatenateManaged(slices);
-    }
+    private static RecordBatch ReadRange(TableDefinition table, string path, SymbolDirectory d, int from, int to, Dictionary<int, RecordBatch> groups) =>
+        SegmentFiles.FromGroups(d, from, to - from, g => groups.TryGetValue(g, out var group) ? group
+            : groups[g] = SegmentFiles.ReadRows(path, table, d, d.RowGroupStarts[g], d.RowGroupStarts[g + 1] - d.RowGroupStarts[g]));
 
     /// <summary>The sets of files to merge, per source and band: the small ones, or a cluster of overlapping ones.</summary>
     internal static List<List<DataFile>> Plan(TableState state)

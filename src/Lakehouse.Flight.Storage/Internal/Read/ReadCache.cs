@@ -180,18 +180,8 @@ internal sealed class ReadCache
             _runs.Put(key, run.Count, rows);
             return rows;
         }
-        var (first, end) = directory.RowGroupsOf(run.Start, run.Count);
-        var parts = new List<RecordBatch>(end - first);
-        for (var g = first; g < end; g++)
-        {
-            var group = memo.GetOrAdd((run.File.Name, g), key => SegmentFiles.ReadRows(path, table, directory,
-                directory.RowGroupStarts[key.Item2], directory.RowGroupStarts[key.Item2 + 1] - directory.RowGroupStarts[key.Item2]));
-            var groupStart = directory.RowGroupStarts[g];
-            var a = Math.Max(run.Start, groupStart) - groupStart;
-            var b = Math.Min(run.Start + run.Count, directory.RowGroupStarts[g + 1]) - groupStart;
-            parts.Add(group.Slice(a, b - a));
-        }
-        return parts.Count == 1 ? parts[0] : ArrowConcat.ConcatenateManaged(parts);
+        return SegmentFiles.FromGroups(directory, run.Start, run.Count, g => memo.GetOrAdd((run.File.Name, g), key => SegmentFiles.ReadRows(path,
+            table, directory, directory.RowGroupStarts[key.Item2], directory.RowGroupStarts[key.Item2 + 1] - directory.RowGroupStarts[key.Item2])));
     }
 
     /// <summary>

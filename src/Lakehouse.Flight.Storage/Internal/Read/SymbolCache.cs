@@ -175,15 +175,16 @@ internal sealed class SymbolCache
     }
 
     /// <summary>
-    /// Installs the entry our commit at <paramref name="version"/> spliced from <paramref name="spliced"/>, unless the
-    /// symbol's entry is no longer that one (then the symbol is dropped: the newer entry may lack the commit's rows).
+    /// Installs <paramref name="entry"/>, which our commit at <paramref name="version"/> spliced from the entry
+    /// <paramref name="before"/>, unless the symbol's entry is no longer that one (then the symbol is dropped: the
+    /// entry there now may lack the commit's rows).
     /// </summary>
-    public void Replace(TableId table, string symbol, SymbolEntry spliced, SymbolEntry entry, long version)
+    public void Replace(TableId table, string symbol, SymbolEntry before, SymbolEntry entry, long version)
     {
         lock (_gate)
         {
             ChangedAt((table, symbol), version);
-            if (_entries.TryGetValue((table, symbol), out var current) && ReferenceEquals(current, spliced))
+            if (_entries.TryGetValue((table, symbol), out var current) && ReferenceEquals(current, before))
             {
                 Set((table, symbol), entry);
             }
