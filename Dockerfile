@@ -25,8 +25,10 @@ COPY --from=build /app ./
 # The lake lives on a volume owned by the image's non-root user ($APP_UID is set by the base image).
 RUN mkdir -p /data && chown "$APP_UID" /data
 VOLUME /data
-ENV LAKEHOUSE_DATA_DIR=/data \
-    DOTNET_gcServer=1
+# Workstation GC (the runtime's default), as measured: server GC streamed scans no faster and raised peak memory
+# against the cache budget (docs/decisions.md D31; docs/benchmarks.md "Server GC against workstation GC").
+# The runtimeconfig also carries System.GC.ConserveMemory=7 (D31).
+ENV LAKEHOUSE_DATA_DIR=/data
 EXPOSE 8815 8080
 USER $APP_UID
 ENTRYPOINT ["dotnet", "lakehouse.dll"]

@@ -86,7 +86,7 @@ internal static class MigrateCommand
 
     private static async Task<int> RunAsync(CliIo io, LegacyMigrationRequest request, bool json, string dataDir, CancellationToken cancellationToken)
     {
-        // A migration reads each partition back once: the store's read cache (2 GB by default, for a
+        // A migration reads each chunk back once: the store's read cache (2 GB by default, for a
         // server's hot reads) would only grow with the lake, so it gets a small cap here.
         var migration = new LegacyMigration(Storage.PriceStore.Open(new Storage.StoreOptions { DataDir = dataDir, CacheBytes = MigrationCacheBytes }));
         var result = await CliProgress.RunAsync(io, json, "migrate", progress =>

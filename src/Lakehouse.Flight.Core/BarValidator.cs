@@ -1,6 +1,9 @@
 namespace Lakehouse.Flight.Core;
 
-/// <summary>The silver rules of DESIGN.md. Returns a reason for the first rule a row breaks.</summary>
+/// <summary>
+/// The row rules of silver <c>prices_daily</c> (prices finite and &gt; 0, low and high around open and close,
+/// volume &gt;= 0, a date in <see cref="LakeDates"/>). Returns a reason for the first rule a row breaks.
+/// </summary>
 public static class BarValidator
 {
     /// <summary>The first date a bar may carry (<see cref="LakeDates.Min"/>: one definition for every door).</summary>

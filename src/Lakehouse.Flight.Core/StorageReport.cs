@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Lakehouse.Flight.Core;
 
-/// <summary>One manifest line and the result of every write (DESIGN.md "Manifest line and StorageReport").</summary>
+/// <summary>One manifest line and the result of every write: one JSON shape for the manifests, the CLI's <c>--json</c> and every answer.</summary>
 public sealed record StorageReport
 {
     [JsonPropertyName("run_id")] public string RunId { get; init; } = "";

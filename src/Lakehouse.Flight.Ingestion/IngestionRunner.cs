@@ -118,7 +118,7 @@ public sealed class IngestionRunner
             done += chunk.Count;
             progress?.Report(new IngestionProgress(done, request.Symbols.Count, rows, failures.Count));
         }
-        // Bronze reports first, then silver, then corporate actions: the order LandAsync has always had.
+        // Bronze reports first, then silver, then corporate actions: the order of every write's reports (LandAsync's too).
         var ordered = reports.OrderBy(r => r.Layer == "bronze" ? 0 : r.Table == PriceTables.PricesDaily ? 1 : 2).ToArray();
         return new IngestResult(runId, ordered, failures) { Gold = gold };
     }

@@ -83,8 +83,8 @@ public sealed class LakehouseServer : IAsyncDisposable
     {
         options.Validate();
         // The host reads appsettings.json from the working folder, where `./data` (the default lake) usually is:
-        // watching it for changes would put an inotify watch on every partition folder under it (4 s before
-        // listening with a 120,000-partition lake, each watch counted against fs.inotify.max_user_watches).
+        // watching it for changes would put an inotify watch on every folder under it, recursively, before the host
+        // listens, each counted against fs.inotify.max_user_watches (docs/decisions.md D28).
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [NoConfigReload] });
         builder.Logging.ClearProviders();
         if (configureLogging is not null)

@@ -143,7 +143,7 @@ public sealed partial class PriceStore
         var writable = true;
         try
         {
-            // Before the open returns, as the journal's roll-forward did: a crashed writer's commit is finished
+            // Before the open returns: a crashed writer's commit is finished
             // (table folders, manifest lines, the record for its gold) before anything is served.
             Repair(CancellationToken.None);
         }

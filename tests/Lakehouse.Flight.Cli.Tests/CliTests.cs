@@ -35,7 +35,7 @@ public sealed class CliTests : IDisposable
         Assert.All(reports, r => Assert.Equal((65L, 65L, "2024-01-01", "2024-03-29"), (r.Rows, r.Inserted, r.DateFrom, r.DateTo)));
         using (var doc = JsonDocument.Parse(stdout.Split('\n')[0]))
         {
-            // The manifest shape of DESIGN.md, in its order.
+            // The manifest line's shape (README, StorageReport), in its order.
             Assert.Equal(["run_id", "ts", "engine", "source", "layer", "table", "location", "symbol", "date_from", "date_to", "rows",
                 "inserted", "updated", "unchanged", "rejected", "duration_ms", "version"], doc.RootElement.EnumerateObject().Select(p => p.Name));
         }

@@ -116,7 +116,7 @@ public sealed class ArrowStreamTests : IAsyncLifetime
     [Fact]
     public async Task HttpArrowStream_OverHttp11_TensOfKilobytesPerChunk_SameStreamAsHttpClientReads()
     {
-        // decisions D33: written in Kestrel's 4 KiB blocks, every chunk carried 4,089 bytes (2x slower to curl).
+        // Response bytes go into the pipe 64 KiB at a time, so HTTP/1.1 chunks are large, not one per 4 KiB pool block (decisions D33).
         const string Query = "/prices/arrow?symbols=AAPL,MSFT";
         var expected = await _http.GetByteArrayAsync(new Uri(Query, UriKind.Relative)).DefaultTimeout();
         using var tcp = new System.Net.Sockets.TcpClient();

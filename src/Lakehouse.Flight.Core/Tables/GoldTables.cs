@@ -4,8 +4,8 @@ using Apache.Arrow.Types;
 namespace Lakehouse.Flight.Core.Tables;
 
 /// <summary>
-/// The gold tables as DESIGN.md fixes them ("Other tables"): derived from silver <c>prices_daily</c>, one
-/// file per symbol and year (<c>gold/&lt;table&gt;/symbol=S/year=Y/data.parquet</c>), never written by users.
+/// The gold tables: derived from silver <c>prices_daily</c> by the gold builder, never written by users (DoPut
+/// refuses them). Their schemas are part of the product's contract with other engines.
 /// </summary>
 public static class GoldTables
 {
@@ -46,8 +46,8 @@ public static class GoldTables
         .Field(f => f.Name("drawdown").DataType(DoubleType.Default).Nullable(true))
         .Build();
 
-    // A year of one symbol is about 252 rows (a few KB): per-year files keep a rebuild's rewrite to the
-    // years whose values changed while a full-history read opens 20 files, not 240.
+    // Bands: a year of daily metrics per file, as silver; a decade of monthly bars (12 rows a symbol a year), so
+    // a data file holds enough rows. SymbolYear is only the seed layout's shape (export, migration).
     public static readonly TableDefinition PricesMonthly = new(Layer.Gold, PricesMonthlyName, PricesMonthlySchema, ["symbol", "month"],
         Partitioning.SymbolYear, WriteMode.Upsert, derived: true,
         description: "monthly bars derived from silver prices_daily, one row per (symbol, month)", bandYears: 10);

@@ -3,7 +3,7 @@ using Apache.Arrow.Types;
 
 namespace Lakehouse.Flight.Core.Tables;
 
-/// <summary>The product's tables as DESIGN.md fixes them: each schema is written out once, here.</summary>
+/// <summary>The product's bronze and silver tables: each schema is written out once, here (a contract with other engines).</summary>
 public static class PriceTables
 {
     public const string PricesDaily = "prices_daily";

@@ -36,8 +36,8 @@ public sealed class GoldBuilder(PriceStore store)
     /// <summary>
     /// A write that changes at most this many symbols writes each one's report file; a larger (bulk) write leaves
     /// report files alone: a report holds every row of its symbol as CSV (~7x the size of the same rows in silver, so
-    /// a report per symbol of a bulk load would outweigh the lake), and rewriting every existing report made a daily
-    /// bar of 500 symbols take 8 s (D35). <c>build-gold</c>, <c>lakehouse report</c> and the daily flow write them.
+    /// a report per symbol of a bulk load would outweigh the lake), and rewriting every existing report would dominate
+    /// a daily bar of many symbols (docs/decisions.md D35). <c>build-gold</c>, <c>lakehouse report</c> and the daily flow write them.
     /// </summary>
     public const int ReportSymbolsPerWrite = 100;
 

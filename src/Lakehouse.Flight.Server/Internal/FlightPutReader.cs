@@ -11,7 +11,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// <summary>
 /// The DoPut upload, read below the stock Flight reader. Apache.Arrow.Flight 23.0.0's
 /// <c>FlightServerRecordBatchStreamReader</c> builds its IPC reader with no compression codec factory and
-/// cannot take dictionary batches, so pandas' categorical columns and LZ4/ZSTD bodies were refused. Here the
+/// cannot take dictionary batches, so it would refuse pandas' categorical columns and LZ4/ZSTD bodies. Here the
 /// request body's FlightData messages are read straight from the (guarded) request pipe as an IPC stream
 /// (<see cref="FlightDataIpcStream"/>) and decoded by Apache.Arrow's own <see cref="ArrowStreamReader"/>
 /// with Apache.Arrow.Compression's codecs, which handles dictionary batches (replacements and deltas).

@@ -142,7 +142,7 @@ internal sealed partial class LakehouseFlightService
         var ticket = jobs.EnqueueIngest(request, new Progress(updates.Writer));
         var id = ticket.Record.Id;
         _ = ticket.Completion.ContinueWith(_ => updates.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-        // A caller that goes away cancels its job (between commits), as the inline run did.
+        // A caller that goes away cancels its job (it stops between commits): nobody is left to read the result.
         await using (ct.Register(() => jobs.Cancel(id)).ConfigureAwait(false))
         {
             await foreach (var update in updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))

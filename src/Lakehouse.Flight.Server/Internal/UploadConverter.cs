@@ -155,8 +155,8 @@ internal sealed class UploadConverter
     }
 
     /// <summary>
-    /// The key date of every row inside the lake's dates, bronze included: a bronze row dated 9999-12-31
-    /// was once stored and outlived every fix, so the whole upload is refused, naming the first such row.
+    /// The key date of every row inside the lake's dates, bronze included: bronze keeps what it stores for good,
+    /// so the whole upload is refused, naming the first such row (docs/decisions.md D34).
     /// </summary>
     private void CheckDates(Date32Array dates, string column, long firstRow)
     {

@@ -8,10 +8,10 @@ using Microsoft.Extensions.Logging;
 namespace Lakehouse.Flight.Server.Jobs;
 
 /// <summary>
-/// Finishes what a crashed writer's commit promised (docs/decisions.md D34): commits rolled forward by a
-/// recovery pass (at the store's open, or by a writer of this server that found a dead process's journal)
-/// are recorded by the store in <c>_metadata/recovered/</c>; this service rebuilds the gold of their
-/// symbols once the partition index is listed, then whenever the store signals a new one, and every
+/// Finishes what a crashed writer's commit promised (docs/decisions.md D34, D35): commits a repair finished
+/// (at the store's open, or a later repair pass of this server) are recorded by the store in
+/// <c>_metadata/recovered/</c>; this service rebuilds the gold of their symbols once the store's index is
+/// loaded (its ready gate), then whenever the store signals a new one, and every
 /// <see cref="Rescan"/> for records other processes (the CLI) left. <c>/health</c> says <c>warming</c>
 /// with <c>gold</c> loading until the records found at start are finished. A failed rebuild (a full disk)
 /// leaves the records for the next pass or start.

@@ -10,9 +10,9 @@ internal static class ArrowConcat
 
     /// <summary>One batch on the managed heap (for long-lived symbol entries); a single batch is copied too, so slices of an old entry do not pin it.</summary>
     public static RecordBatch ConcatenateManaged(IReadOnlyList<RecordBatch> batches) =>
-        // Our copier, not Arrow's concatenator: that one hands a single array back as it is (a slice kept its whole
-        // parent's buffers: a cached year of one symbol held its 16K-row group, 1.3 MB for 22 KB) and copies validity
-        // bit by bit (the cache splice of a 5,000-symbol daily append spent most of its time there).
+        // Our copier, not Arrow's concatenator: that one hands a single array back as it is (a slice keeps its whole
+        // parent's buffers alive: a cached run would pin its decoded row group) and copies validity bit by bit, slow
+        // on the cache splice of a daily append (docs/decisions.md D36).
         ManagedCopy.Supports(batches[0].Schema)
             ? ManagedCopy.Concatenate(batches[0].Schema, batches)
             : RecordBatches.Concatenate(batches.Count == 1 ? [batches[0], batches[0].Slice(0, 0)] : batches, ManagedAllocator.Instance);

@@ -68,7 +68,7 @@ internal static class UpsertMerge
 
     /// <summary>
     /// Raw landing: incoming rows are appended unless a row with the same values (all but lineage) is
-    /// already in the partition or earlier in the upload; nothing is ever replaced. Sorted by key, then
+    /// already in the existing rows or earlier in the upload; nothing is ever replaced. Sorted by key, then
     /// by when rows landed.
     /// </summary>
     public static MergeResult Append(TableDefinition table, RecordBatch? existing, RecordBatch incoming)

@@ -59,7 +59,7 @@ internal static class E2eHarness
         if (o.Reuse && Directory.Exists(Path.Combine(dataDir, "silver")))
         {
             log.WriteLine($"reusing {dataDir}");
-            // Every run starts from the month files alone: the first figures are the old path's.
+            // Leftovers of the seed-era engine's compacted copies are removed, so a reused lake reads the data files alone.
             TryDelete(Path.Combine(dataDir, "_metadata", "compact"));
         }
         else

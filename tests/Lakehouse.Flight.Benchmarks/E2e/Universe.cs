@@ -72,7 +72,7 @@ internal static class Universe
 
     /// <summary>
     /// <c>generate --symbols N --years Y --data-dir D</c>: writes the universe into a kept data
-    /// dir (silver month files) and its compacted copies, for runs by hand against a lake of any size (e.g. one
+    /// dir (silver, then a compaction pass), for runs by hand against a lake of any size (e.g. one
     /// several times a server's cache budget).
     /// </summary>
     public static int Run(IReadOnlyList<string> args)

@@ -7,11 +7,11 @@ using Lakehouse.Flight.Storage;
 namespace Lakehouse.Flight.Benchmarks.Micro;
 
 /// <summary>
-/// Upsert of 100 bars of one symbol into partitions that already exist (2024-01-02 .. 2024-05-20:
-/// 100 business days over 5 month partitions). "Changed" bumps every volume each call so all 5
-/// partitions are really rewritten (Parquet encode, fsync, rename, journal, manifest); "Unchanged"
+/// Upsert of 100 bars of one symbol over days that already exist (2024-01-02 .. 2024-05-20:
+/// 100 business days of one year band). "Changed" bumps every volume each call so the file holding
+/// them is really rewritten (Parquet encode, fsync, log entry, folder publish, manifest); "Unchanged"
 /// sends the stored values again, which only reads and compares. "1 row" is the daily path: one
-/// symbol's bar of the day into its month partition (one partition rewritten).
+/// symbol's bar of the day (one file rewritten).
 /// </summary>
 [MemoryDiagnoser]
 public class UpsertBenchmarks

@@ -76,8 +76,8 @@ public sealed class YahooResilienceTests
         var result = (await server.FetchAsync(["SLOW"], From, To, o =>
         {
             o.MaxRetries = 1;
-            // Long enough for a cold process on a loaded machine to get each request to the server (with
-            // 300 ms, CI once saw the retry time out before the listener counted it); the server still hangs for 30 s.
+            // Long enough for a cold process on a loaded machine to get each request to the server before the
+            // attempt times out (so the listener counts the retry); the server still hangs for 30 s.
             o.AttemptTimeout = TimeSpan.FromSeconds(1);
             o.TotalTimeout = TimeSpan.FromSeconds(4);
         }))["SLOW"];

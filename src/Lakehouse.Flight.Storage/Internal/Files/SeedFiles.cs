@@ -12,7 +12,7 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// The seed layout's small files (one per symbol-month) through Parquet.Net (fully managed), for any table
 /// schema: Arrow columns map to Parquet columns by name. Used by <c>lakehouse export --layout seed</c> and by
 /// the migration of a seed-layout lake: a month partition holds ~21 rows, so the fixed cost per file decides,
-/// and there Parquet.Net encodes ~7x and decodes ~2x faster than ParquetSharp (docs/decisions.md D1). Types are
+/// and there Parquet.Net encodes and decodes faster than ParquetSharp (docs/decisions.md D1). Types are
 /// the ones DuckDB and Spark expect: DATE for date32, TIMESTAMP(MICROS, UTC) for timestamps, REQUIRED for
 /// non-null columns.
 /// </summary>

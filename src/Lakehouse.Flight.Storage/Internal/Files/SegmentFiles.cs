@@ -17,10 +17,10 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// </summary>
 internal static class SegmentFiles
 {
-    /// <summary>Rows per row group: a cold point query decodes one (about 2 ms for 16K rows of daily bars).</summary>
+    /// <summary>Rows per row group: a cold point query decodes one, so this bounds its cost (docs/decisions.md D35).</summary>
     public const int RowGroupRows = 16 * 1024;
 
-    /// <summary>zstd level 1: pyarrow's default; level 3 is 3% smaller and 25% slower to write.</summary>
+    /// <summary>zstd level 1: pyarrow's default; higher levels gained little size for slower writes (docs/decisions.md D35).</summary>
     private const int CompressionLevel = 1;
 
     /// <summary>

@@ -71,8 +71,8 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
     /// <summary>
     /// The files' rows merged in windows of whole symbols of about <see cref="FileSizing.TargetRows"/> rows, in symbol
     /// order: each window reads from every file only its symbols' rows (row groups decoded once each, dropped once the
-    /// window has passed them), so a pass holds a window and a row group per file, never the set. (A pass that merged
-    /// a billion-row lake's band of 400 overlapping files at once, 52M rows, ran a 24 GiB machine out of memory.)
+    /// window has passed them), so a pass holds a window and a row group per file, never the set, however many files
+    /// overlap (docs/decisions.md D36).
     /// </summary>
     internal IEnumerable<RecordBatch> MergeWindows(TableDefinition table, List<DataFile> set, CancellationToken cancellationToken)
     {

@@ -167,8 +167,8 @@ internal sealed class ReadCache
         if (memo is null)
         {
             // A small read keeps the run it decoded (one symbol's rows of the file, its own buffers), not the row
-            // groups: a point query's year of one symbol is ~22 KB, its row group ~1.3 MB, so the same budget keeps
-            // ~60x more symbols warm (200 symbols' groups overflowed a 2 GiB cache's sixteenth: warm reads 3 ms).
+            // groups: a point query's year of one symbol is a small part of its row group, so the same budget keeps
+            // many times more symbols warm (docs/decisions.md D36).
             var key = table.Id + "/" + run.File.Name + "@" + run.Start.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (_runs.Get(key, run.Count) is { } kept)
             {
@@ -358,7 +358,7 @@ internal sealed class ReadCache
                 if (_symbols.TryAdd(table, symbol, entry, state.Version, evict: false) == SymbolCache.AddResult.NoRoom)
                 {
                     // Full for entries of this size: the warm-up ends here (the cache would stay just below its mark
-                    // while every further window is decoded for nothing: a 100M-row lake was decoded whole, 35 s).
+                    // while every further window of a lake larger than the cache is decoded for nothing).
                     full = true;
                     loop.Stop();
                 }

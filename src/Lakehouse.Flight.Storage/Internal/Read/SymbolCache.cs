@@ -67,8 +67,8 @@ internal sealed class SymbolEntry
 internal sealed class SymbolCache
 {
     // What a batch costs beyond its buffers: RecordBatch, arrays, ArrayData, buffer lists and memory
-    // owners per column, plus the entry and the dictionary node. Measured against GC.GetTotalMemory
-    // (docs/benchmarks.md, "Symbol-level cache").
+    // owners per column, plus the entry and the dictionary node, so the budget matches what GC.GetTotalMemory
+    // sees (figures: docs/benchmarks.md, "Symbol-level cache").
     private const long EntryOverhead = 512;
     private const long ColumnOverhead = 320;
 

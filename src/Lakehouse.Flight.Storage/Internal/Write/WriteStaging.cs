@@ -484,7 +484,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
 /// <summary>How large data files are: the compactor and the writers cut rows into files of about <see cref="TargetRows"/>.</summary>
 internal static class FileSizing
 {
-    /// <summary>Rows of a full data file: a correction rewrites one in ~70 ms; 100M rows are ~800 files (DuckDB lists and counts them in 0.2 s).</summary>
+    /// <summary>Rows of a full data file: the trade between what a correction rewrites (one file) and how many files a reader lists (docs/decisions.md D35).</summary>
     public const int TargetRows = 128 * 1024;
 
     /// <summary>Rows under which a file is small: the compactor merges small files of a band.</summary>
