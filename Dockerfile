@@ -14,6 +14,7 @@ COPY src/Lakehouse.Flight.Core/Lakehouse.Flight.Core.csproj src/Lakehouse.Flight
 COPY src/Lakehouse.Flight.Storage/Lakehouse.Flight.Storage.csproj src/Lakehouse.Flight.Storage/
 COPY src/Lakehouse.Flight.Ingestion/Lakehouse.Flight.Ingestion.csproj src/Lakehouse.Flight.Ingestion/
 COPY src/Lakehouse.Flight.Server/Lakehouse.Flight.Server.csproj src/Lakehouse.Flight.Server/
+COPY src/Lakehouse.Flight.Client/Lakehouse.Flight.Client.csproj src/Lakehouse.Flight.Client/
 COPY src/Lakehouse.Flight.Cli/Lakehouse.Flight.Cli.csproj src/Lakehouse.Flight.Cli/
 RUN dotnet restore src/Lakehouse.Flight.Cli/Lakehouse.Flight.Cli.csproj
 COPY src/ src/

@@ -166,13 +166,13 @@ public sealed class LakehouseServer : IAsyncDisposable
         app.MapLakehouseHttpApi();
         app.MapLakehouseArrowStream();
         app.MapOpenApi();
-        // The store is opened above (a broken data dir fails start-up, not the first call); its partition
-        // index is listed in the background meanwhile (D25).
+        // The store is opened above (a broken data dir fails start-up, not the first call); its index (the files'
+        // symbol directories) loads in the background meanwhile (D25, D35).
         return Task.FromResult(new LakehouseServer(app, options, host, httpListen, certificate, address));
     }
 
     /// <summary>
-    /// The ready gate for calls (D25): a call that needs the partition index waits for it asynchronously,
+    /// The ready gate for calls (D25): a call that needs the store's index waits for it asynchronously,
     /// without holding a thread. Health, the action list, the handshake and the OpenAPI document are answered
     /// at once; DoAction waits per action (health does not).
     /// </summary>
@@ -239,7 +239,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         var warmed = false;
         try
         {
-            // The warm-up reads the index: it starts once the index is listed.
+            // The warm-up reads the index: it starts once the index is loaded.
             await Store.Ready.WaitAsync(stopping).ConfigureAwait(false);
             sw.Restart();
             // Every table with one row per key; bronze stays on disk until read. Within Lakehouse:WarmCacheTime.

@@ -41,7 +41,7 @@ internal sealed partial class LakehouseFlightService
         var body = request.Body.ToByteArray();
         if (type != "health" && !_store.IsReady)
         {
-            // The ready gate (D25): every action but health needs the whole partition index.
+            // The ready gate (D25): every action but health needs the whole index.
             await _store.Ready.WaitAsync(ct).ConfigureAwait(false);
         }
         switch (type)

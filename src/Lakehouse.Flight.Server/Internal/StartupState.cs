@@ -4,7 +4,7 @@ namespace Lakehouse.Flight.Server.Internal;
 
 /// <summary>
 /// Where start-up stands (docs/decisions.md D25), for <c>/health</c> and the <c>health</c> action: the server
-/// listens before the partition index is listed and the cache warmed; until both are done it says
+/// listens before the store's index is loaded and the cache warmed; until both are done it says
 /// <c>warming</c> and what is still loading. Calls that need the index wait for it (the store's ready gate),
 /// so no answer is computed on a partial index.
 /// </summary>
