@@ -8,7 +8,7 @@ using Lakehouse.Flight.Storage;
 namespace Lakehouse.Flight.Cli.Tests;
 
 /// <summary>
-/// Issue 25 at the command line: a far <c>--to</c> is a usage error, a lake holding a <c>year=9999</c>
+/// Dates and disk faults at the command line (decisions D34): a far <c>--to</c> is a usage error, a lake holding a <c>year=9999</c>
 /// partition is reported by <c>stats</c>, a legacy file of DECIMAL prices is a data error (exit 1).
 /// </summary>
 public sealed class DateAndFaultCliTests : IDisposable

@@ -8,7 +8,7 @@ using Lakehouse.Flight.Storage;
 namespace Lakehouse.Flight.Cli.Tests;
 
 /// <summary>
-/// The seed layout (issue 22, point 4): <c>lakehouse migrate --layout lake</c> on a lake the previous engine wrote
+/// The seed layout (decisions D35): <c>lakehouse migrate --layout lake</c> on a lake the previous engine wrote
 /// (Fixtures/seed-lake, see its README), killed at each step and run again, and <c>lakehouse export --layout seed</c>
 /// back. Rows are compared as DuckDB reads them (<c>read_parquet(..., hive_partitioning = 1)</c>), every column.
 /// </summary>

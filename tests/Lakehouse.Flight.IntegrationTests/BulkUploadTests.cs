@@ -9,7 +9,7 @@ using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.IntegrationTests;
 
-/// <summary>DoPut with <c>"wait": false</c>: acknowledged once durable, applied by the server's background applier (issue 12).</summary>
+/// <summary>DoPut with <c>"wait": false</c>: acknowledged once durable, applied by the server's background applier (decisions D24, D27).</summary>
 public sealed class BulkUploadTests : IAsyncLifetime
 {
     private TestServer _server = null!;

@@ -10,7 +10,7 @@ using Lakehouse.Flight.Storage;
 namespace Lakehouse.Flight.IntegrationTests;
 
 /// <summary>
-/// Dates at every door (issue 25, holes 1 and 2): upload rows, ingestion ranges and job ranges outside
+/// Dates at every door (decisions D34): upload rows, ingestion ranges and job ranges outside
 /// 1900-01-01..tomorrow are refused naming the row or field; a far date in a read is only a bound; and a
 /// lake that already holds a <c>year=9999</c> partition (written by an old build) is served.
 /// </summary>

@@ -12,7 +12,7 @@ namespace Lakehouse.Flight.IntegrationTests;
 
 /// <summary>
 /// Every error path of the jobs API and the Flight actions on a real read-only disk and a real full disk
-/// (issue 25, hole 3): each answer has the status that says what happened, and no message carries a path
+/// (decisions D34): each answer has the status that says what happened, and no message carries a path
 /// of the data dir, an exception type name or a native (C++) type name.
 /// </summary>
 public sealed partial class FaultedDiskErrorTests

@@ -8,7 +8,7 @@ using Lakehouse.Flight.Storage.Tests;
 namespace Lakehouse.Flight.IntegrationTests;
 
 /// <summary>
-/// Crash recovery finishes what the commit promised (issue 25, hole 4): a writer of bronze and silver is
+/// Crash recovery finishes what the commit promised (decisions D34): a writer of bronze and silver is
 /// SIGKILLed right after its commit point (the journal is durable, nothing applied, no gold built); the
 /// next opener rolls the commit forward and records that gold of its symbols is stale; the server
 /// rebuilds that gold before it says <c>ok</c>, and gold matches DuckDB's computation over silver.

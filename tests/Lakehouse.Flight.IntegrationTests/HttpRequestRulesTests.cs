@@ -7,7 +7,7 @@ using Lakehouse.Flight.Ingestion;
 namespace Lakehouse.Flight.IntegrationTests;
 
 /// <summary>
-/// Issue 25, hole 5, over HTTP: the jobs API reads no body, so a body is refused (400 problem+json)
+/// The HTTP request rules (decisions D34): the jobs API reads no body, so a body is refused (400 problem+json)
 /// rather than ignored; <c>/health</c> answers liveness to anyone and the lake's counts only to callers
 /// with valid credentials when auth is on.
 /// </summary>

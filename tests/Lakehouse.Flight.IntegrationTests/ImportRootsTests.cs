@@ -8,7 +8,7 @@ using Lakehouse.Flight.Storage.Internal;
 namespace Lakehouse.Flight.IntegrationTests;
 
 /// <summary>
-/// Actions that name a server file read only under <c>Lakehouse:ImportRoots</c> (issue 25, hole 5): a path
+/// Actions that name a server file read only under <c>Lakehouse:ImportRoots</c> (decisions D34): a path
 /// outside them, or a symlink inside them that leads outside, is PERMISSION_DENIED naming the setting; a
 /// file that is not Parquet is INVALID_ARGUMENT without native type names or server paths.
 /// </summary>

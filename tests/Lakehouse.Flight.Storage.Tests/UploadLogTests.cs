@@ -7,7 +7,7 @@ using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
-/// <summary>Uploads acknowledged once durable in the write-ahead log and applied afterwards (issue 12).</summary>
+/// <summary>Uploads acknowledged once durable in the write-ahead log and applied afterwards (decisions D24).</summary>
 public sealed class UploadLogTests : IDisposable
 {
     private readonly TempLake _lake = new();
