@@ -117,9 +117,9 @@ internal sealed class SymbolRuns
 /// <summary>
 /// The queryable buffer (docs/decisions.md D27): uploads acknowledged from the write-ahead log and not yet
 /// applied, held in memory so reads include them from the acknowledgement on, in the order they were
-/// acknowledged. Only tables with one row per key and no source folders (silver) are covered; bronze and
+/// acknowledged. Only tables with one row per key and not kept per source (silver) are covered; bronze and
 /// gold follow when the upload is applied. Bounded by <see cref="BudgetBytes"/>: an upload that does not
-/// fit is visible once applied, as before.
+/// fit stays out of the buffer whole and is visible once applied.
 /// </summary>
 internal sealed class PendingRows(long budgetBytes)
 {
