@@ -92,8 +92,8 @@ internal sealed class FlightPutReader : IDisposable
     }
 
     /// <summary>
-    /// Managed memory for the decoded buffers (the GC frees them with the batches, as it did the stock
-    /// reader's ByteStrings), with a cap per message: a compressed buffer states its own decompressed size,
+    /// Managed memory for the decoded buffers (the GC frees them with the batches: no pool to return them to),
+    /// with a cap per message: a compressed buffer states its own decompressed size,
     /// so without one a few bytes on the wire could ask for 2 GiB.
     /// </summary>
     private sealed class UploadAllocator(long maxPerMessage) : MemoryAllocator(alignment: 8)
