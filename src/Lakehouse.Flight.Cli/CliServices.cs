@@ -24,6 +24,8 @@ internal sealed class CliServices : IDisposable
 
     public Ingestion.Gold.GoldBuilder Gold => _provider.GetRequiredService<Ingestion.Gold.GoldBuilder>();
 
+    public Ingestion.Legacy.LegacyMigration Migration => _provider.GetRequiredService<Ingestion.Legacy.LegacyMigration>();
+
     /// <summary>
     /// Rebuilds the gold owed by commits a crashed writer left and a recovery rolled forward (the server does
     /// the same at start); a failure is a warning line, and the records stay for the next process.
@@ -48,11 +50,18 @@ internal sealed class CliServices : IDisposable
         .AddEnvironmentVariables()
         .Build();
 
-    public static CliServices Open(string dataDir, IConfiguration? configuration = null)
+    /// <param name="dataDir">The lake's folder.</param>
+    /// <param name="configuration">Settings (appsettings.json, then environment); <see cref="Configuration"/> when null.</param>
+    /// <param name="store">Store settings a command changes on top of the data dir (a migration's small read cache).</param>
+    public static CliServices Open(string dataDir, IConfiguration? configuration = null, Action<StoreOptions>? store = null)
     {
         configuration ??= Configuration();
         var services = new ServiceCollection()
-            .AddLakehouseStorage(o => o.DataDir = dataDir)
+            .AddLakehouseStorage(o =>
+            {
+                o.DataDir = dataDir;
+                store?.Invoke(o);
+            })
             .AddLakehouseIngestion()
             .AddDailyFlow(new DailyFlowOptions())
             .AddYahooSource(configuration.GetSection(YahooOptions.SectionName));

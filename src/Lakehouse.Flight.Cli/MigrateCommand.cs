@@ -88,7 +88,8 @@ internal static class MigrateCommand
     {
         // A migration reads each chunk back once: the store's read cache (2 GB by default, for a
         // server's hot reads) would only grow with the lake, so it gets a small cap here.
-        var migration = new LegacyMigration(Storage.PriceStore.Open(new Storage.StoreOptions { DataDir = dataDir, CacheBytes = MigrationCacheBytes }));
+        using var services = CliServices.Open(dataDir, store: o => o.CacheBytes = MigrationCacheBytes);
+        var migration = services.Migration;
         var result = await CliProgress.RunAsync(io, json, "migrate", progress =>
             migration.RunAsync(request, new Relay(progress), cancellationToken),
             plain: json ? null : s => io.Err.WriteLine(s.Label)).ConfigureAwait(false);

@@ -29,7 +29,8 @@ internal static class ReportCommand
     private static async Task<int> RunAsync(CliIo io, IReadOnlyList<string> symbolList, bool json, string dataDir, CancellationToken cancellationToken)
     {
         var symbols = Symbols.NormalizeAll(symbolList);
-        var builder = new GoldBuilder(PriceStore.Open(dataDir));
+        using var services = CliServices.Open(dataDir);
+        var builder = services.Gold;
         await CliServices.FinishRecoveredGoldAsync(builder, io, cancellationToken).ConfigureAwait(false);
         var result = await CliProgress.RunAsync(io, json, "report", progress =>
             builder.BuildAsync(symbols, new Relay(progress), cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -10,9 +10,10 @@ namespace Lakehouse.Flight.Ingestion;
 /// landed last wins, whatever its source (a vendor's correction supersedes the first print). Gold is
 /// then rebuilt for the symbols whose silver changed; the result lists the silver reports (gold's are in its manifests).
 /// </summary>
-public static class BronzePromoter
+public sealed class BronzePromoter(PriceStore store, LakeWriter writer)
 {
-    public static async Task<IReadOnlyList<StorageReport>> PromoteAsync(PriceStore store, string? source, IReadOnlyList<string> symbols,
+    /// <exception cref="LakehouseException">Unavailable when gold's rebuild failed after silver committed (the message says how to rebuild).</exception>
+    public async Task<IReadOnlyList<StorageReport>> PromoteAsync(string? source, IReadOnlyList<string> symbols,
         DateOnly? from, DateOnly? to, string? runId = null, CancellationToken cancellationToken = default)
     {
         var onlySource = string.IsNullOrWhiteSpace(source) ? null : Sources.Normalize(source);
@@ -36,9 +37,8 @@ public static class BronzePromoter
             }
         }
         var bars = latest.Values.OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).ToArray();
-        var reports = await store.WriteAsync([new TableWrite(PriceTables.Silver, PriceBarBatches.ToBatch(bars))], runId, cancellationToken)
+        var written = await writer.WriteAsync([new TableWrite(PriceTables.Silver, PriceBarBatches.ToBatch(bars))], runId, cancellationToken)
             .ConfigureAwait(false);
-        await new Gold.GoldBuilder(store).RefreshAsync(reports, cancellationToken).ConfigureAwait(false);
-        return reports;
+        return written.ReportsOrThrow();
     }
 }

@@ -33,7 +33,7 @@ public sealed record IngestResult(string RunId, IReadOnlyList<StorageReport> Rep
 /// stops the others), progress after each commit, cancellation between chunks. After each commit the
 /// gold layer is rebuilt for the chunk's symbols whose silver prices changed (<see cref="GoldBuilder.RefreshAsync"/>).
 /// </summary>
-public sealed class IngestionRunner
+public sealed class IngestionRunner(PriceStore store, LakeWriter writer, IEnumerable<IPriceSource> sources)
 {
     /// <summary>
     /// Symbols per commit at most: a commit writes a file per band it touches, so chunks are large (few, large files;
@@ -47,16 +47,7 @@ public sealed class IngestionRunner
     /// <summary>... or once its first symbol has waited this long, so a slow source (Yahoo) still shows steady progress.</summary>
     public static readonly TimeSpan ChunkAge = TimeSpan.FromSeconds(5);
 
-    private readonly PriceStore _store;
-    private readonly GoldBuilder _gold;
-    private readonly Dictionary<string, IPriceSource> _sources;
-
-    public IngestionRunner(PriceStore store, IEnumerable<IPriceSource> sources)
-    {
-        _store = store;
-        _gold = new GoldBuilder(store);
-        _sources = sources.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
-    }
+    private readonly Dictionary<string, IPriceSource> _sources = sources.ToDictionary(s => s.Name, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Names of the sources this runner can use.</summary>
     public IReadOnlyList<string> SourceNames => _sources.Keys.Order(StringComparer.Ordinal).ToArray();
@@ -144,17 +135,11 @@ public sealed class IngestionRunner
                 writes.Add(new TableWrite(PriceTables.CorporateActions, CorporateActionBatches.ToBatch(actions), source));
             }
         }
-        var committed = await _store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false);
-        reports.AddRange(committed);
-        try
-        {
-            gold.AddRange((await _gold.RefreshAsync(committed, cancellationToken).ConfigureAwait(false)).Reports);
-        }
-        catch (LakehouseException ex)
-        {
-            // The chunk's silver is committed; its gold is stale until rebuilt, which the failure says.
-            failures.AddRange(GoldBuilder.ChangedSymbols(committed).Select(s => new SymbolFailure(s, ex.Message)));
-        }
+        var written = await writer.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false);
+        reports.AddRange(written.Reports);
+        gold.AddRange(written.Gold);
+        // The chunk's silver is committed; a symbol whose gold is stale until rebuilt is a failure that says so.
+        failures.AddRange(written.StaleSymbols.Select(s => new SymbolFailure(s, written.GoldError!.Message)));
         return bars.Length;
     }
 
@@ -183,7 +168,7 @@ public sealed class IngestionRunner
         {
             return [];
         }
-        var known = _store.Read(PriceQuery.Create("silver", PriceTables.CorporateActionsName, [result.Symbol]))
+        var known = store.Read(PriceQuery.Create("silver", PriceTables.CorporateActionsName, [result.Symbol]))
             .SelectMany(CorporateActionBatches.ToActions)
             .Select(a => (a.Date, a.Type))
             .ToHashSet();
@@ -192,7 +177,7 @@ public sealed class IngestionRunner
         {
             return [];
         }
-        var stored = _store.Read(PriceQuery.Create(symbols: [result.Symbol])).SelectMany(PriceBarBatches.ToBars).ToArray();
+        var stored = store.Read(PriceQuery.Create(symbols: [result.Symbol])).SelectMany(PriceBarBatches.ToBars).ToArray();
         // Fetched bars carry the source's name; so do the rescaled ones, whatever source first wrote them.
         return PriceAdjustments.Rescale(stored, result.Bars, fresh).Select(b => b with { Source = string.IsNullOrEmpty(b.Source) ? source : b.Source }).ToArray();
     }

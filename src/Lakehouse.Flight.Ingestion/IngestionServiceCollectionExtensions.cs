@@ -6,7 +6,7 @@ namespace Lakehouse.Flight.Ingestion;
 public static class IngestionServiceCollectionExtensions
 {
     /// <summary>
-    /// The ingestion runner and the gold builder, with the sources that need no settings (synthetic, CSV files); Yahoo registers
+    /// The ingestion runner, the lake writer (commit, then gold), the promoter, the gold builder and the legacy migration, with the sources that need no settings (synthetic, CSV files); Yahoo registers
     /// itself with <c>AddYahooSource</c>. Every <see cref="IPriceSource"/> registered is offered by name.
     /// </summary>
     public static IServiceCollection AddLakehouseIngestion(this IServiceCollection services)
@@ -15,6 +15,8 @@ public static class IngestionServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPriceSource, Csv.CsvPriceSource>(sp => new Csv.CsvPriceSource(sp.GetService<TimeProvider>())));
         services.TryAddSingleton<IngestionRunner>();
         services.TryAddSingleton<Gold.GoldBuilder>();
+        services.TryAddSingleton<LakeWriter>();
+        services.TryAddSingleton<BronzePromoter>();
         services.TryAddSingleton<Legacy.LegacyMigration>();
         return services;
     }

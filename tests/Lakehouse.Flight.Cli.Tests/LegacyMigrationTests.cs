@@ -11,6 +11,12 @@ namespace Lakehouse.Flight.Cli.Tests;
 /// One legacy file and one lake it was migrated into, shared by the tests of the class: a migration
 /// of 200k rows writes ~13,000 partition files, too slow on a shared machine to repeat per test.
 /// </summary>
+/// <summary>A migration over a store, composed as the DI container composes it.</summary>
+internal static class Migrations
+{
+    public static LegacyMigration Over(PriceStore store) => new(store, new Ingestion.LakeWriter(store, new Ingestion.Gold.GoldBuilder(store)));
+}
+
 public sealed class MigratedLake : IAsyncLifetime
 {
     // 200 symbols x 1,010 days sorted by date: 202,000 rows in 5 row groups, each holding every symbol.
@@ -28,7 +34,7 @@ public sealed class MigratedLake : IAsyncLifetime
         Directory.CreateDirectory(Path.GetDirectoryName(Legacy)!);
         Fixture = LegacyFixture.Write(Legacy, SymbolCount, Days);
         LegacyFixture.WriteManifest(Path.Combine(Root, "old", "_manifests", "prices_ingestion.jsonl"), 3);
-        First = await new LegacyMigration(PriceStore.Open(Lake)).RunAsync(new LegacyMigrationRequest(Legacy) { ChunkSymbols = 5 });
+        First = await Migrations.Over(PriceStore.Open(Lake)).RunAsync(new LegacyMigrationRequest(Legacy) { ChunkSymbols = 5 });
     }
 
     public Task DisposeAsync()
@@ -56,7 +62,7 @@ public sealed class LegacyMigrationTests(MigratedLake lake) : IClassFixture<Migr
     private string Lake(string name) => name == "lake" ? lake.Lake : Path.Combine(_root, name + "-" + Guid.NewGuid().ToString("N")[..6]);
 
     private static Task<MigrationResult> Migrate(string dataDir, LegacyMigrationRequest request) =>
-        new LegacyMigration(PriceStore.Open(dataDir)).RunAsync(request);
+        Migrations.Over(PriceStore.Open(dataDir)).RunAsync(request);
 
     [Fact]
     public void Migrate_PandasQuirks_AccountsForEveryRowAndSilverHoldsTheLastValues()

@@ -41,7 +41,7 @@ public sealed class LakeLifecycleTests : IDisposable
         var fixedBar = bars[0] with { Close = bars[0].Close + 1, High = bars[0].High + 1 };
 
         var reports = await store.LandAsync([fixedBar], "vendor_x", promote: false);
-        var promoted = await BronzePromoter.PromoteAsync(store, "vendor_x", ["AAPL"], null, null);
+        var promoted = await new BronzePromoter(store, new LakeWriter(store, new Ingestion.Gold.GoldBuilder(store))).PromoteAsync("vendor_x", ["AAPL"], null, null);
 
         Assert.Equal(1, Assert.Single(reports).Inserted);
         Assert.Equal(bars.Count + 1, store.Read(PriceQuery.Create("bronze", symbols: ["AAPL"])).Sum(b => b.Length));

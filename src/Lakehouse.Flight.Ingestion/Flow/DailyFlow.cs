@@ -15,27 +15,20 @@ namespace Lakehouse.Flight.Ingestion.Flow;
 /// <c>_metadata/flows/daily.jsonl</c>; a symbol that fails is listed and the others go on; a day that
 /// completed without failures is not run again; a holiday is an empty fetch and writes nothing.
 /// </summary>
-public sealed class DailyFlow
+public sealed class DailyFlow(IngestionRunner runner, PriceStore store, DailyFlowOptions options, IEnumerable<IFlowStep> steps, TimeProvider? time = null)
 {
     private static readonly JsonSerializerOptions Json = new(StorageReport.JsonOptions) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private readonly IngestionRunner _runner;
-    private readonly PriceStore _store;
-    private readonly DailyFlowOptions _options;
-    private readonly IReadOnlyList<IFlowStep> _steps;
-    private readonly TimeProvider _time;
+    private readonly IngestionRunner _runner = runner;
+    private readonly PriceStore _store = store;
+    private readonly DailyFlowOptions _options = options;
+    private readonly IReadOnlyList<IFlowStep> _steps = WithoutReplacedGold(steps.ToArray());
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _logGate = new();
 
-    public DailyFlow(IngestionRunner runner, PriceStore store, DailyFlowOptions options, IEnumerable<IFlowStep> steps, TimeProvider? time = null)
-    {
-        _runner = runner;
-        _store = store;
-        _options = options;
-        var all = steps.ToArray();
-        // A step registered under the built-in gold step's name replaces it.
-        _steps = all.Where(s => s is not GoldFlowStep || !all.Any(o => o is not GoldFlowStep && o.Name == s.Name)).ToArray();
-        _time = time ?? TimeProvider.System;
-    }
+    /// <summary>The steps, where a step registered under the built-in gold step's name replaces it.</summary>
+    private static IFlowStep[] WithoutReplacedGold(IFlowStep[] all) =>
+        all.Where(s => s is not GoldFlowStep || !all.Any(o => o is not GoldFlowStep && o.Name == s.Name)).ToArray();
 
     /// <summary>The flow's log: one JSON line per step of every run.</summary>
     public string LogPath => Path.Combine(_store.Paths.MetadataDir, "flows", "daily.jsonl");

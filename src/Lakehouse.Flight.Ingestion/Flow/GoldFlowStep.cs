@@ -12,7 +12,7 @@ namespace Lakehouse.Flight.Ingestion.Flow;
 /// rebuild (tens of ms) per symbol otherwise. A step registered with <c>AddFlowStep("gold", ...)</c>
 /// replaces it.
 /// </summary>
-internal sealed class GoldFlowStep(PriceStore store) : IFlowStep
+internal sealed class GoldFlowStep(PriceStore store, GoldBuilder gold) : IFlowStep
 {
     public const string StepName = "gold";
 
@@ -31,7 +31,7 @@ internal sealed class GoldFlowStep(PriceStore store) : IFlowStep
         {
             return FlowStepResult.Empty;
         }
-        var result = await new GoldBuilder(store).BuildAsync(held, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var result = await gold.BuildAsync(held, cancellationToken: cancellationToken).ConfigureAwait(false);
         return new FlowStepResult(result.Reports.Sum(r => r.Inserted + r.Updated));
     }
 }

@@ -58,10 +58,9 @@ public sealed partial class LegacyMigration
             var reasons = rejected.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal);
             // One source: stamp it; several: each row keeps the source column it carries.
             writes.Add(new TableWrite(PriceTables.Silver, Batch(run, final, null), sources.Length == 1 ? run.SourceNames[sources[0]] : null, reasons));
-            var written = await _store.WriteAsync(writes, run.RunId, cancellationToken).ConfigureAwait(false);
-            run.Reports.AddRange(written);
             // Gold follows silver as after any write; its reports go to the gold manifests, not the migration's result.
-            await new Gold.GoldBuilder(_store).RefreshAsync(written, cancellationToken).ConfigureAwait(false);
+            var written = await writer.WriteAsync(writes, run.RunId, cancellationToken).ConfigureAwait(false);
+            run.Reports.AddRange(written.ReportsOrThrow());
         }
         run.RowsMigrated += migrated;
         Verify(run, final, cancellationToken);

@@ -55,7 +55,7 @@ public sealed partial class LegacyMigration
                 }
             }
         }
-        var location = _store.Paths.DisplayRoot.Replace('\\', '/') + "/silver/" + PriceTables.PricesDaily;
+        var location = store.Paths.DisplayRoot.Replace('\\', '/') + "/silver/" + PriceTables.PricesDaily;
         foreach (var symbol in final.Keys.Union(rejected.Keys).Order(StringComparer.Ordinal))
         {
             var byDay = final.GetValueOrDefault(symbol);
@@ -86,7 +86,7 @@ public sealed partial class LegacyMigration
             yield break;
         }
         var query = PriceQuery.Create("silver", PriceTables.PricesDaily, final.Keys);
-        foreach (var batch in _store.Read(query, cancellationToken))
+        foreach (var batch in store.Read(query, cancellationToken))
         {
             var symbol = (StringArray)batch.Column("symbol");
             var date = (Date32Array)batch.Column("date");

@@ -8,7 +8,7 @@ namespace Lakehouse.Flight.Ingestion.Legacy;
 /// <summary>
 /// Moves the prototype's single file (<c>data/prices_daily.parquet</c>) into the lake: bronze under
 /// source <c>legacy</c> (or the file's own source column) and upserted into silver, a commit per chunk
-/// of symbols through <see cref="PriceStore.WriteAsync"/>. Behind <c>lakehouse migrate</c> and the
+/// of symbols through <see cref="LakeWriter"/> (gold follows). Behind <c>lakehouse migrate</c> and the
 /// Flight action <c>migrate-legacy</c>.
 /// </summary>
 /// <remarks>
@@ -19,13 +19,10 @@ namespace Lakehouse.Flight.Ingestion.Legacy;
 /// every row read is accounted for as migrated, a duplicate key (the later row in the file wins) or
 /// invalid (with a reason). Each chunk is read back from silver and compared with what was read.
 /// </remarks>
-public sealed partial class LegacyMigration
+public sealed partial class LegacyMigration(PriceStore store, LakeWriter writer)
 {
     private const int MaxExamples = 20;
 
-    private readonly PriceStore _store;
-
-    public LegacyMigration(PriceStore store) => _store = store;
 
     /// <summary>Where the prototype kept its manifest, beside the legacy file: <c>_manifests/prices_ingestion.jsonl</c>.</summary>
     public static string DefaultManifestFor(string from) =>
@@ -53,7 +50,7 @@ public sealed partial class LegacyMigration
             done += chunk.Length;
             progress?.Report(new MigrationProgress("migrate", done, order.Length, run.RowsMigrated));
         }
-        var manifest = LegacyManifestCopy.Copy(request.LegacyManifest ?? DefaultManifestFor(request.From), _store.Paths.ManifestDir, request.DryRun);
+        var manifest = LegacyManifestCopy.Copy(request.LegacyManifest ?? DefaultManifestFor(request.From), store.Paths.ManifestDir, request.DryRun);
 
         var silver = run.Reports.Where(r => r.Layer == "silver").ToArray();
         return new MigrationResult

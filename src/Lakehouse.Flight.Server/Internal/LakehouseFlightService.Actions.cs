@@ -60,7 +60,7 @@ internal sealed partial class LakehouseFlightService
                 var promoteFrom = PriceQuery.ParseDate(p.DateFrom, "date_from");
                 var promoteTo = PriceQuery.ParseDate(p.DateTo, "date_to");
                 LakeDates.CheckRange(promoteFrom, promoteTo);
-                var reports = await BronzePromoter.PromoteAsync(_store, p.Source, Symbols.NormalizeAll(p.Symbols),
+                var reports = await promoter.PromoteAsync(p.Source, Symbols.NormalizeAll(p.Symbols),
                     promoteFrom, promoteTo, cancellationToken: ct).ConfigureAwait(false);
                 await Write(responseStream, reports).ConfigureAwait(false);
                 break;
@@ -237,7 +237,7 @@ internal sealed partial class LakehouseFlightService
         {
             try
             {
-                return await new LegacyMigration(_store).RunAsync(request, new ChannelProgress<MigrationProgress>(updates.Writer), ct).ConfigureAwait(false);
+                return await migration.RunAsync(request, new ChannelProgress<MigrationProgress>(updates.Writer), ct).ConfigureAwait(false);
             }
             finally
             {

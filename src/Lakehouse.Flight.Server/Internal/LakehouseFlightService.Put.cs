@@ -116,9 +116,8 @@ internal sealed partial class LakehouseFlightService
             {
                 writes.Add(new TableWrite(promoted!, all, source));
             }
-            reports = await _store.WriteAsync(writes, cancellationToken: ct).ConfigureAwait(false);
             // Gold follows silver; its reports go to the gold manifests, not into the PutResult.
-            await gold.RefreshAsync(reports, ct).ConfigureAwait(false);
+            reports = (await writer.WriteAsync(writes, cancellationToken: ct).ConfigureAwait(false)).ReportsOrThrow();
         }
         ServerLog.Uploaded(_logger, rows, source, command.Promote);
         await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(reports, StorageReport.JsonOptions)))

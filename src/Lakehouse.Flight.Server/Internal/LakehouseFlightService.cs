@@ -17,7 +17,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// RPC is overridden: the base class throws NotImplementedException, which would reach clients as Unknown.
 /// </summary>
 internal sealed partial class LakehouseFlightService(
-    PriceStore store, IngestionRunner runner, GoldBuilder gold, Jobs.JobService jobs, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
+    PriceStore store, IngestionRunner runner, GoldBuilder gold, LakeWriter writer, BronzePromoter promoter, Ingestion.Legacy.LegacyMigration migration, Jobs.JobService jobs, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
     FlightMetrics metrics, StartupState startup, ImportRoots imports, ILogger<LakehouseFlightService> logger) : FlightServer
 {
     private readonly StartupState _startup = startup;

@@ -26,17 +26,11 @@ internal sealed record Caller(string Name, Role Role)
 /// Checks Basic credentials, issues Bearer tokens at Handshake and resolves tokens on every call.
 /// Secrets are compared in constant time; issued tokens live in memory (a restart logs everyone out).
 /// </summary>
-internal sealed class TokenService
+internal sealed class TokenService(AuthOptions options, TimeProvider? time = null)
 {
-    private readonly AuthOptions _options;
-    private readonly TimeProvider _time;
+    private readonly AuthOptions _options = options;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, (Caller Caller, DateTimeOffset Expires)> _issued = new(StringComparer.Ordinal);
-
-    public TokenService(AuthOptions options, TimeProvider? time = null)
-    {
-        _options = options;
-        _time = time ?? TimeProvider.System;
-    }
 
     public bool Enabled => _options.Enabled;
 

@@ -39,7 +39,8 @@ internal static class LegacyMigrationBench
         {
             options.CacheBytes = long.Parse(args[2], CultureInfo.InvariantCulture) << 20;
         }
-        var migration = new LegacyMigration(PriceStore.Open(options));
+        var store = PriceStore.Open(options);
+        var migration = new LegacyMigration(store, new Ingestion.LakeWriter(store, new Ingestion.Gold.GoldBuilder(store)));
         var clock = Stopwatch.StartNew();
         var result = await migration.RunAsync(new LegacyMigrationRequest(file),
             new Progress<MigrationProgress>(p => Console.Error.WriteLine($"{clock.Elapsed.TotalSeconds,7:F1}s {p.Phase} {p.Done}/{p.Total} rows {p.Rows:N0}")));

@@ -217,7 +217,7 @@ public sealed class GoldBuilderTests : IDisposable
     [Fact]
     public async Task RunAsync_SecondIngest_RebuildsGoldForTouchedSymbolsOnly()
     {
-        var runner = new IngestionRunner(_store, [new SyntheticPriceSource()]);
+        var runner = new IngestionRunner(_store, new LakeWriter(_store, new GoldBuilder(_store)), [new SyntheticPriceSource()]);
         var from = new DateOnly(2024, 1, 1);
         var to = new DateOnly(2024, 3, 31);
         var first = await runner.RunAsync(new IngestRequest("synthetic", ["AAPL", "MSFT"], from, to));
@@ -239,7 +239,7 @@ public sealed class GoldBuilderTests : IDisposable
         await _store.LandAsync(Synthetic("IBM", 2023, 2023), "vendor_x", promote: false);
         Assert.Empty(_store.SymbolsFor(PriceQuery.Create("gold", GoldTables.PricesMonthlyName)));
 
-        await BronzePromoter.PromoteAsync(_store, "vendor_x", ["IBM"], null, null);
+        await new BronzePromoter(_store, new LakeWriter(_store, new GoldBuilder(_store))).PromoteAsync("vendor_x", ["IBM"], null, null);
 
         AssertSameRows(GoldCalculator.Monthly(Silver("IBM")), Gold(GoldTables.PricesMonthlyName, "IBM"));
         Assert.True(File.Exists(Path.Combine(_dir, "gold", "reports", "IBM_daily_report.csv")));

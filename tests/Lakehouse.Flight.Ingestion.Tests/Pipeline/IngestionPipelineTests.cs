@@ -17,6 +17,8 @@ public sealed class IngestionPipelineTests : IDisposable
     private const string Nvda = "historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json";
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-pipeline", Guid.NewGuid().ToString("N"));
 
+    private static LakeWriter Writer(PriceStore store) => new(store, new Ingestion.Gold.GoldBuilder(store));
+
     public void Dispose()
     {
         if (Directory.Exists(_dir))
@@ -31,7 +33,7 @@ public sealed class IngestionPipelineTests : IDisposable
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["AAPL"] = YahooFixture.Load(Aapl) });
         using var source = YahooPriceSource.Create(yahoo.Options());
         var store = PriceStore.Open(_dir);
-        var runner = new IngestionRunner(store, [source]);
+        var runner = new IngestionRunner(store, Writer(store), [source]);
         var request = new IngestRequest("yahoo", ["AAPL"], new DateOnly(2020, 8, 31), new DateOnly(2020, 11, 6));
 
         var first = await runner.RunAsync(request);
@@ -59,7 +61,7 @@ public sealed class IngestionPipelineTests : IDisposable
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["NVDA"] = YahooFixture.Load(Nvda) });
         using var source = YahooPriceSource.Create(yahoo.Options());
         var store = PriceStore.Open(_dir);
-        var runner = new IngestionRunner(store, [source]);
+        var runner = new IngestionRunner(store, Writer(store), [source]);
         var split = new DateOnly(2021, 7, 20);
 
         await runner.RunAsync(new IngestRequest("yahoo", ["NVDA"], new DateOnly(2021, 2, 1), split.AddDays(-1)));
@@ -88,7 +90,7 @@ public sealed class IngestionPipelineTests : IDisposable
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["AAPL"] = YahooFixture.Load(Aapl) });
         using var source = YahooPriceSource.Create(yahoo.Options());
         var store = PriceStore.Open(_dir);
-        var runner = new IngestionRunner(store, [source]);
+        var runner = new IngestionRunner(store, Writer(store), [source]);
 
         await runner.RunAsync(new IngestRequest("yahoo", ["AAPL"], new DateOnly(2020, 8, 31), new DateOnly(2020, 10, 15)));
         var before = Bars(store, "AAPL").ToDictionary(b => b.Date);
@@ -123,8 +125,8 @@ public sealed class IngestionPipelineTests : IDisposable
         var yahooLake = PriceStore.Open(Path.Combine(_dir, "lake-yahoo"));
         var stooqLake = PriceStore.Open(Path.Combine(_dir, "lake-stooq"));
 
-        var y = await new IngestionRunner(yahooLake, [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: yahooCsv));
-        await new IngestionRunner(stooqLake, [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: stooqCsv));
+        var y = await new IngestionRunner(yahooLake, Writer(yahooLake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: yahooCsv));
+        await new IngestionRunner(stooqLake, Writer(stooqLake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: stooqCsv));
 
         var fromYahoo = Bars(yahooLake, "IBM");
         var fromStooq = Bars(stooqLake, "IBM");
@@ -144,7 +146,7 @@ public sealed class IngestionPipelineTests : IDisposable
         await File.WriteAllTextAsync(csv, "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.5,100\n9999-12-31,10,11,9,10.5,10.5,100\n1850-01-02,10,11,9,10.5,10.5,100\n");
         var lake = PriceStore.Open(Path.Combine(_dir, "lake"));
 
-        var result = await new IngestionRunner(lake, [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: csv));
+        var result = await new IngestionRunner(lake, Writer(lake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: csv));
 
         var silver = Report(result, "silver", PriceTables.PricesDaily);
         Assert.Equal((1L, 2L), (silver.Inserted, silver.Rejected));

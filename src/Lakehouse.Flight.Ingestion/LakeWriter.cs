@@ -1,0 +1,41 @@
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Ingestion.Gold;
+using Lakehouse.Flight.Storage;
+
+namespace Lakehouse.Flight.Ingestion;
+
+/// <summary>What one write committed, and what followed in gold.</summary>
+/// <param name="Reports">One StorageReport per table and symbol the commit wrote.</param>
+/// <param name="Gold">Reports of the gold rebuild for the symbols whose silver prices changed (also in gold's manifests).</param>
+/// <param name="GoldError">Why that rebuild failed, or null: the commit stands and gold is stale for <see cref="StaleSymbols"/>.</param>
+public sealed record LakeWriteResult(IReadOnlyList<StorageReport> Reports, IReadOnlyList<StorageReport> Gold, LakehouseException? GoldError)
+{
+    /// <summary>Symbols whose gold the failed rebuild left behind silver (empty when gold is current).</summary>
+    public IReadOnlyList<string> StaleSymbols => GoldError is null ? [] : GoldBuilder.ChangedSymbols(Reports);
+
+    /// <summary>The commit's reports, or the gold failure thrown for callers that report a write whole or not at all.</summary>
+    public IReadOnlyList<StorageReport> ReportsOrThrow() => GoldError is null ? Reports : throw GoldError;
+}
+
+/// <summary>
+/// The write path of everything that changes silver (ingestion, promotion, uploads, the legacy migration):
+/// commits the table writes atomically, then rebuilds gold for the symbols whose silver prices changed,
+/// under the write's run id. A gold failure does not undo the commit; it comes back in
+/// <see cref="LakeWriteResult.GoldError"/> for the caller to report.
+/// </summary>
+public sealed class LakeWriter(PriceStore store, GoldBuilder gold)
+{
+    public async Task<LakeWriteResult> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null, CancellationToken cancellationToken = default)
+    {
+        var committed = await store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var rebuilt = await gold.RefreshAsync(committed, cancellationToken).ConfigureAwait(false);
+            return new LakeWriteResult(committed, rebuilt.Reports, null);
+        }
+        catch (LakehouseException ex)
+        {
+            return new LakeWriteResult(committed, [], ex);
+        }
+    }
+}
