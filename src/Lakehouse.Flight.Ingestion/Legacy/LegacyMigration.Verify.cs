@@ -85,17 +85,17 @@ public sealed partial class LegacyMigration
         {
             yield break;
         }
-        var query = PriceQuery.Create("silver", PriceTables.PricesDaily, final.Keys);
+        var query = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, final.Keys);
         foreach (var batch in _store.Read(query, cancellationToken))
         {
-            var symbol = (StringArray)batch.Column("symbol");
-            var date = (Date32Array)batch.Column("date");
-            var open = (DoubleArray)batch.Column("open");
-            var high = (DoubleArray)batch.Column("high");
-            var low = (DoubleArray)batch.Column("low");
-            var close = (DoubleArray)batch.Column("close");
-            var adj = (DoubleArray)batch.Column("adj_close");
-            var volume = (Int64Array)batch.Column("volume");
+            var symbol = PriceColumns.Symbol.Of(batch);
+            var date = PriceColumns.Date.Of(batch);
+            var open = PriceColumns.Open.Of(batch);
+            var high = PriceColumns.High.Of(batch);
+            var low = PriceColumns.Low.Of(batch);
+            var close = PriceColumns.Close.Of(batch);
+            var adj = PriceColumns.AdjClose.Of(batch);
+            var volume = PriceColumns.Volume.Of(batch);
             for (var i = 0; i < batch.Length; i++)
             {
                 yield return (symbol.GetString(i), date.Values[i],
