@@ -46,20 +46,13 @@ public static class PriceBarBatches
     /// <summary>The rows of a batch holding the silver columns (any order, extra columns ignored) as bars.</summary>
     public static IEnumerable<PriceBar> ToBars(RecordBatch batch)
     {
-        var symbol = PriceColumns.Symbol.Of(batch);
-        var date = PriceColumns.Date.Of(batch);
-        var open = PriceColumns.Open.Of(batch);
-        var high = PriceColumns.High.Of(batch);
-        var low = PriceColumns.Low.Of(batch);
-        var close = PriceColumns.Close.Of(batch);
-        var adj = PriceColumns.AdjClose.Of(batch);
-        var volume = PriceColumns.Volume.Of(batch);
+        var c = new PriceArrays(batch);
         var source = PriceColumns.Source.Of(batch);
         var ingested = PriceColumns.IngestedAt.Of(batch);
         for (var i = 0; i < batch.Length; i++)
         {
-            yield return new PriceBar(symbol.GetString(i), date.GetDateOnly(i)!.Value, open.GetValue(i)!.Value, high.GetValue(i)!.Value,
-                low.GetValue(i)!.Value, close.GetValue(i)!.Value, adj.GetValue(i), volume.GetValue(i)!.Value, source.GetString(i),
+            yield return new PriceBar(c.Symbol.GetString(i), c.Date.GetDateOnly(i)!.Value, c.Open.GetValue(i)!.Value, c.High.GetValue(i)!.Value,
+                c.Low.GetValue(i)!.Value, c.Close.GetValue(i)!.Value, c.AdjClose.GetValue(i), c.Volume.GetValue(i)!.Value, source.GetString(i),
                 ingested.GetTimestamp(i)!.Value);
         }
     }

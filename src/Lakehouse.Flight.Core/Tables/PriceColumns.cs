@@ -24,6 +24,26 @@ public static class PriceColumns
     public static readonly TableColumn<StringArray> RunId = TableColumn.Utf8(Table, TableDefinition.RunIdColumn);
 }
 
+/// <summary>The bar columns of one <c>prices_daily</c> batch (symbol to volume), each found once: what a loop over its rows reads.</summary>
+public sealed class PriceArrays(RecordBatch batch)
+{
+    public StringArray Symbol { get; } = PriceColumns.Symbol.Of(batch);
+
+    public Date32Array Date { get; } = PriceColumns.Date.Of(batch);
+
+    public DoubleArray Open { get; } = PriceColumns.Open.Of(batch);
+
+    public DoubleArray High { get; } = PriceColumns.High.Of(batch);
+
+    public DoubleArray Low { get; } = PriceColumns.Low.Of(batch);
+
+    public DoubleArray Close { get; } = PriceColumns.Close.Of(batch);
+
+    public DoubleArray AdjClose { get; } = PriceColumns.AdjClose.Of(batch);
+
+    public Int64Array Volume { get; } = PriceColumns.Volume.Of(batch);
+}
+
 /// <summary>The columns of silver <c>corporate_actions</c>, in declared order.</summary>
 public static class CorporateActionColumns
 {

@@ -37,26 +37,14 @@ public static class PriceTables
         WriteMode.Upsert, validator: ValidateAction,
         description: "dividends, splits and capital gains, one row per (symbol, date, type)");
 
-    /// <summary>The price columns of a batch, found once per batch rather than seven times per row.</summary>
-    private sealed class Bars(RecordBatch batch)
-    {
-        public readonly StringArray Symbol = PriceColumns.Symbol.Of(batch);
-        public readonly Date32Array Date = PriceColumns.Date.Of(batch);
-        public readonly DoubleArray Open = PriceColumns.Open.Of(batch);
-        public readonly DoubleArray High = PriceColumns.High.Of(batch);
-        public readonly DoubleArray Low = PriceColumns.Low.Of(batch);
-        public readonly DoubleArray Close = PriceColumns.Close.Of(batch);
-        public readonly DoubleArray AdjClose = PriceColumns.AdjClose.Of(batch);
-        public readonly Int64Array Volume = PriceColumns.Volume.Of(batch);
-    }
-
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RecordBatch, Bars> Columns = new();
+    // The price columns of a batch, found once per batch rather than seven times per row.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RecordBatch, PriceArrays> Columns = new();
 
     private static readonly int UnixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
 
     private static string? ValidatePrice(RecordBatch batch, int row, DateOnly today)
     {
-        var c = Columns.GetValue(batch, b => new Bars(b));
+        var c = Columns.GetValue(batch, b => new PriceArrays(b));
         var date = DateOnly.FromDayNumber(UnixEpochDay + c.Date.Values[row]);
         double? adj = c.AdjClose.IsNull(row) ? null : c.AdjClose.Values[row];
         var (open, high, low, close, volume) = (c.Open.Values[row], c.High.Values[row], c.Low.Values[row], c.Close.Values[row], c.Volume.Values[row]);

@@ -88,18 +88,12 @@ public sealed partial class LegacyMigration
         var query = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, final.Keys);
         foreach (var batch in _store.Read(query, cancellationToken))
         {
-            var symbol = PriceColumns.Symbol.Of(batch);
-            var date = PriceColumns.Date.Of(batch);
-            var open = PriceColumns.Open.Of(batch);
-            var high = PriceColumns.High.Of(batch);
-            var low = PriceColumns.Low.Of(batch);
-            var close = PriceColumns.Close.Of(batch);
-            var adj = PriceColumns.AdjClose.Of(batch);
-            var volume = PriceColumns.Volume.Of(batch);
+            var c = new PriceArrays(batch);
             for (var i = 0; i < batch.Length; i++)
             {
-                yield return (symbol.GetString(i), date.Values[i],
-                    new LegacyRow(date.Values[i], open.Values[i], high.Values[i], low.Values[i], close.Values[i], adj.GetValue(i), volume.Values[i], -1));
+                var day = c.Date.Values[i];
+                yield return (c.Symbol.GetString(i), day,
+                    new LegacyRow(day, c.Open.Values[i], c.High.Values[i], c.Low.Values[i], c.Close.Values[i], c.AdjClose.GetValue(i), c.Volume.Values[i], -1));
             }
         }
     }
