@@ -28,20 +28,24 @@ public static class CorporateActionBatches
             source.Append(a.Source ?? "");
             ingested.Append(a.IngestedAt);
         }
-        return new RecordBatch(PriceTables.CorporateActionsSchema,
-            [symbol.Build(), date.Build(), type.Build(), value.Build(), numerator.Build(), denominator.Build(), source.Build(), ingested.Build()], n);
+        return new TableBatchBuilder(PriceTables.CorporateActions)
+            .Set(CorporateActionColumns.Symbol, symbol.Build()).Set(CorporateActionColumns.Date, date.Build())
+            .Set(CorporateActionColumns.Type, type.Build()).Set(CorporateActionColumns.Value, value.Build())
+            .Set(CorporateActionColumns.Numerator, numerator.Build()).Set(CorporateActionColumns.Denominator, denominator.Build())
+            .Set(CorporateActionColumns.Source, source.Build()).Set(CorporateActionColumns.IngestedAt, ingested.Build())
+            .Build(n);
     }
 
     public static IEnumerable<CorporateAction> ToActions(RecordBatch batch)
     {
-        var symbol = (StringArray)batch.Column("symbol");
-        var date = (Date32Array)batch.Column("date");
-        var type = (StringArray)batch.Column("type");
-        var value = (DoubleArray)batch.Column("value");
-        var numerator = (DoubleArray)batch.Column("numerator");
-        var denominator = (DoubleArray)batch.Column("denominator");
-        var source = (StringArray)batch.Column("source");
-        var ingested = (TimestampArray)batch.Column("ingested_at");
+        var symbol = CorporateActionColumns.Symbol.Of(batch);
+        var date = CorporateActionColumns.Date.Of(batch);
+        var type = CorporateActionColumns.Type.Of(batch);
+        var value = CorporateActionColumns.Value.Of(batch);
+        var numerator = CorporateActionColumns.Numerator.Of(batch);
+        var denominator = CorporateActionColumns.Denominator.Of(batch);
+        var source = CorporateActionColumns.Source.Of(batch);
+        var ingested = CorporateActionColumns.IngestedAt.Of(batch);
         for (var i = 0; i < batch.Length; i++)
         {
             yield return new CorporateAction(symbol.GetString(i), date.GetDateOnly(i)!.Value, type.GetString(i), value.GetValue(i),

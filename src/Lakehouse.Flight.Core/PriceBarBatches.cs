@@ -35,30 +35,24 @@ public static class PriceBarBatches
             source.Append(b.Source ?? "");
             ingested.Append(b.IngestedAt);
         }
-        return new RecordBatch(PriceTables.SilverSchema,
-        [
-            symbol.Build(), date.Build(), open.Build(), high.Build(), low.Build(), close.Build(),
-            adj.Build(), volume.Build(), source.Build(), ingested.Build(),
-        ], n);
+        return new TableBatchBuilder(PriceTables.Silver)
+            .Set(PriceColumns.Symbol, symbol.Build()).Set(PriceColumns.Date, date.Build())
+            .Set(PriceColumns.Open, open.Build()).Set(PriceColumns.High, high.Build()).Set(PriceColumns.Low, low.Build())
+            .Set(PriceColumns.Close, close.Build()).Set(PriceColumns.AdjClose, adj.Build()).Set(PriceColumns.Volume, volume.Build())
+            .Set(PriceColumns.Source, source.Build()).Set(PriceColumns.IngestedAt, ingested.Build())
+            .Build(n);
     }
 
     /// <summary>The rows of a batch holding the silver columns (any order, extra columns ignored) as bars.</summary>
     public static IEnumerable<PriceBar> ToBars(RecordBatch batch)
     {
-        var symbol = (StringArray)batch.Column("symbol");
-        var date = (Date32Array)batch.Column("date");
-        var open = (DoubleArray)batch.Column("open");
-        var high = (DoubleArray)batch.Column("high");
-        var low = (DoubleArray)batch.Column("low");
-        var close = (DoubleArray)batch.Column("close");
-        var adj = (DoubleArray)batch.Column("adj_close");
-        var volume = (Int64Array)batch.Column("volume");
-        var source = (StringArray)batch.Column("source");
-        var ingested = (TimestampArray)batch.Column("ingested_at");
+        var c = new PriceArrays(batch);
+        var source = PriceColumns.Source.Of(batch);
+        var ingested = PriceColumns.IngestedAt.Of(batch);
         for (var i = 0; i < batch.Length; i++)
         {
-            yield return new PriceBar(symbol.GetString(i), date.GetDateOnly(i)!.Value, open.GetValue(i)!.Value, high.GetValue(i)!.Value,
-                low.GetValue(i)!.Value, close.GetValue(i)!.Value, adj.GetValue(i), volume.GetValue(i)!.Value, source.GetString(i),
+            yield return new PriceBar(c.Symbol.GetString(i), c.Date.GetDateOnly(i)!.Value, c.Open.GetValue(i)!.Value, c.High.GetValue(i)!.Value,
+                c.Low.GetValue(i)!.Value, c.Close.GetValue(i)!.Value, c.AdjClose.GetValue(i), c.Volume.GetValue(i)!.Value, source.GetString(i),
                 ingested.GetTimestamp(i)!.Value);
         }
     }

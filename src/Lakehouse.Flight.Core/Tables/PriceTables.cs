@@ -10,69 +10,41 @@ public static class PriceTables
     public const string CorporateActionsName = "corporate_actions";
 
     /// <summary>timestamp(us, UTC): <c>ingested_at</c> everywhere.</summary>
-    public static readonly TimestampType TimestampType = new(TimeUnit.Microsecond, "UTC");
+    public static readonly TimestampType TimestampType = (TimestampType)PriceColumns.IngestedAt.Type;
 
     /// <summary>Silver <c>prices_daily</c>, also DoGet's default output.</summary>
-    public static readonly Schema SilverSchema = new Schema.Builder()
-        .Field(f => f.Name("symbol").DataType(StringType.Default).Nullable(false))
-        .Field(f => f.Name("date").DataType(Date32Type.Default).Nullable(false))
-        .Field(f => f.Name("open").DataType(DoubleType.Default).Nullable(false))
-        .Field(f => f.Name("high").DataType(DoubleType.Default).Nullable(false))
-        .Field(f => f.Name("low").DataType(DoubleType.Default).Nullable(false))
-        .Field(f => f.Name("close").DataType(DoubleType.Default).Nullable(false))
-        .Field(f => f.Name("adj_close").DataType(DoubleType.Default).Nullable(true))
-        .Field(f => f.Name("volume").DataType(Int64Type.Default).Nullable(false))
-        .Field(f => f.Name("source").DataType(StringType.Default).Nullable(false))
-        .Field(f => f.Name("ingested_at").DataType(TimestampType).Nullable(false))
-        .Build();
+    public static readonly Schema SilverSchema = TableColumn.Schema(PriceColumns.Symbol, PriceColumns.Date, PriceColumns.Open,
+        PriceColumns.High, PriceColumns.Low, PriceColumns.Close, PriceColumns.AdjClose, PriceColumns.Volume, PriceColumns.Source,
+        PriceColumns.IngestedAt);
 
     /// <summary>Bronze <c>prices_daily</c>: the silver columns plus the run that landed each raw row.</summary>
-    public static readonly Schema BronzeSchema = new(
-        [.. SilverSchema.FieldsList, new Field("run_id", StringType.Default, nullable: false)], metadata: null);
+    public static readonly Schema BronzeSchema = new([.. SilverSchema.FieldsList, PriceColumns.RunId.Field], metadata: null);
 
-    public static readonly Schema CorporateActionsSchema = new Schema.Builder()
-        .Field(f => f.Name("symbol").DataType(StringType.Default).Nullable(false))
-        .Field(f => f.Name("date").DataType(Date32Type.Default).Nullable(false))
-        .Field(f => f.Name("type").DataType(StringType.Default).Nullable(false))
-        .Field(f => f.Name("value").DataType(DoubleType.Default).Nullable(true))
-        .Field(f => f.Name("numerator").DataType(DoubleType.Default).Nullable(true))
-        .Field(f => f.Name("denominator").DataType(DoubleType.Default).Nullable(true))
-        .Field(f => f.Name("source").DataType(StringType.Default).Nullable(false))
-        .Field(f => f.Name("ingested_at").DataType(TimestampType).Nullable(false))
-        .Build();
+    public static readonly Schema CorporateActionsSchema = TableColumn.Schema(CorporateActionColumns.Symbol, CorporateActionColumns.Date,
+        CorporateActionColumns.Type, CorporateActionColumns.Value, CorporateActionColumns.Numerator, CorporateActionColumns.Denominator,
+        CorporateActionColumns.Source, CorporateActionColumns.IngestedAt);
 
-    public static readonly TableDefinition Silver = new(Layer.Silver, PricesDaily, SilverSchema, ["symbol", "date"],
+    public static readonly TableDefinition Silver = new(Layer.Silver, PricesDaily, SilverSchema, [PriceColumns.Symbol.Name, PriceColumns.Date.Name],
         Partitioning.SymbolYearMonth, WriteMode.Upsert, validator: ValidatePrice,
         description: "clean daily bars, one row per (symbol, date)");
 
-    public static readonly TableDefinition Bronze = new(Layer.Bronze, PricesDaily, BronzeSchema, ["symbol", "date"],
+    public static readonly TableDefinition Bronze = new(Layer.Bronze, PricesDaily, BronzeSchema, [PriceColumns.Symbol.Name, PriceColumns.Date.Name],
         Partitioning.SymbolYearMonth, WriteMode.Append, perSource: true,
         description: "raw daily bars as received, per source");
 
     public static readonly TableDefinition CorporateActions = new(Layer.Silver, CorporateActionsName, CorporateActionsSchema,
-        ["symbol", "date", "type"], Partitioning.Symbol, WriteMode.Upsert, validator: ValidateAction,
+        [CorporateActionColumns.Symbol.Name, CorporateActionColumns.Date.Name, CorporateActionColumns.Type.Name], Partitioning.Symbol,
+        WriteMode.Upsert, validator: ValidateAction,
         description: "dividends, splits and capital gains, one row per (symbol, date, type)");
 
-    /// <summary>The price columns of a batch, found by name once per batch rather than seven times per row.</summary>
-    private sealed class PriceColumns(RecordBatch batch)
-    {
-        public readonly StringArray Symbol = (StringArray)batch.Column("symbol");
-        public readonly Date32Array Date = (Date32Array)batch.Column("date");
-        public readonly DoubleArray Open = (DoubleArray)batch.Column("open");
-        public readonly DoubleArray High = (DoubleArray)batch.Column("high");
-        public readonly DoubleArray Low = (DoubleArray)batch.Column("low");
-        public readonly DoubleArray Close = (DoubleArray)batch.Column("close");
-        public readonly DoubleArray AdjClose = (DoubleArray)batch.Column("adj_close");
-        public readonly Int64Array Volume = (Int64Array)batch.Column("volume");
-    }
-
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RecordBatch, PriceColumns> Columns = new();
+    // The price columns of a batch, found once per batch rather than seven times per row.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RecordBatch, PriceArrays> Columns = new();
 
     private static readonly int UnixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
 
     private static string? ValidatePrice(RecordBatch batch, int row, DateOnly today)
     {
-        var c = Columns.GetValue(batch, b => new PriceColumns(b));
+        var c = Columns.GetValue(batch, b => new PriceArrays(b));
         var date = DateOnly.FromDayNumber(UnixEpochDay + c.Date.Values[row]);
         double? adj = c.AdjClose.IsNull(row) ? null : c.AdjClose.Values[row];
         var (open, high, low, close, volume) = (c.Open.Values[row], c.High.Values[row], c.Low.Values[row], c.Close.Values[row], c.Volume.Values[row]);
@@ -84,12 +56,12 @@ public static class PriceTables
 
     private static string? ValidateAction(RecordBatch batch, int row, DateOnly today)
     {
-        var symbol = ((StringArray)batch.Column("symbol")).GetString(row);
-        var date = ((Date32Array)batch.Column("date")).GetDateOnly(row)!.Value;
-        var type = ((StringArray)batch.Column("type")).GetString(row);
-        var value = ((DoubleArray)batch.Column("value")).GetValue(row);
-        var num = ((DoubleArray)batch.Column("numerator")).GetValue(row);
-        var den = ((DoubleArray)batch.Column("denominator")).GetValue(row);
+        var symbol = CorporateActionColumns.Symbol.Of(batch).GetString(row);
+        var date = CorporateActionColumns.Date.Of(batch).GetDateOnly(row)!.Value;
+        var type = CorporateActionColumns.Type.Of(batch).GetString(row);
+        var value = CorporateActionColumns.Value.Of(batch).GetValue(row);
+        var num = CorporateActionColumns.Numerator.Of(batch).GetValue(row);
+        var den = CorporateActionColumns.Denominator.Of(batch).GetValue(row);
         var at = $"{symbol} {date:yyyy-MM-dd} {type}";
         if (!LakeDates.Accepts(date, today))
         {

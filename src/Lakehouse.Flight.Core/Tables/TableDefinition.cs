@@ -41,7 +41,7 @@ public delegate string? RowValidator(RecordBatch batch, int row, DateOnly today)
 public sealed class TableDefinition
 {
     /// <summary>Columns that record where and when a row came from; they never make a row "updated".</summary>
-    public static readonly IReadOnlyList<string> DefaultLineage = ["source", "ingested_at", "run_id"];
+    public static readonly IReadOnlyList<string> DefaultLineage = [SourceColumn, IngestedAtColumn, RunIdColumn];
 
     private static readonly System.Buffers.SearchValues<char> NameChars =
         System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789_");
@@ -102,6 +102,15 @@ public sealed class TableDefinition
     public IReadOnlyList<string> Key { get; }
 
     public const string SymbolColumn = "symbol";
+
+    /// <summary>Lineage: where a row came from (stamped by the store when a write names its source).</summary>
+    public const string SourceColumn = "source";
+
+    /// <summary>Lineage: when the store took the row in, timestamp(us, UTC).</summary>
+    public const string IngestedAtColumn = "ingested_at";
+
+    /// <summary>Lineage (bronze): the run that landed the row.</summary>
+    public const string RunIdColumn = "run_id";
 
     /// <summary>The date column of the key: rows are sorted and partitioned by it.</summary>
     public string DateColumn => Key[1];

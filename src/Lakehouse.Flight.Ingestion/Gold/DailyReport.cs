@@ -1,6 +1,7 @@
 using System.Globalization;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Gold.Internal;
 
 namespace Lakehouse.Flight.Ingestion.Gold;
@@ -18,9 +19,8 @@ namespace Lakehouse.Flight.Ingestion.Gold;
 /// </remarks>
 public static class DailyReport
 {
+    /// <summary>The report's first line: a file contract, so written out; it names the silver and metric columns below.</summary>
     public const string Header = "symbol,date,open,high,low,close,adj_close,volume,return,log_return,sma_20,sma_50,sma_200,vol_20,drawdown";
-
-    private static readonly string[] MetricColumns = ["return", "log_return", "sma_20", "sma_50", "sma_200", "vol_20", "drawdown"];
 
     /// <summary>
     /// The report's file name: <c>{symbol}_daily_report.csv</c> with the symbol normalised (upper-cased,
@@ -52,15 +52,14 @@ public static class DailyReport
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(metrics);
         var input = SilverInput.Read(silver, "silver batch");
-        var open = input.Doubles("open");
-        var high = input.Doubles("high");
-        var low = input.Doubles("low");
-        var close = input.Doubles("close");
-        var adj = input.Doubles("adj_close", nullable: true);
-        var volume = input.Int64s("volume");
-        var metricDates = SilverInput.Column<Date32Array>(metrics, "date", "date32", "metrics batch", nullable: false);
-        var metricArrays = System.Array.ConvertAll(MetricColumns,
-            name => SilverInput.Column<DoubleArray>(metrics, name, "float64", "metrics batch", nullable: true));
+        var open = input.Column(PriceColumns.Open);
+        var high = input.Column(PriceColumns.High);
+        var low = input.Column(PriceColumns.Low);
+        var close = input.Column(PriceColumns.Close);
+        var adj = input.Column(PriceColumns.AdjClose);
+        var volume = input.Column(PriceColumns.Volume);
+        var metricDates = SilverInput.Column(metrics, DailyMetricsColumns.Date, "metrics batch");
+        var metricArrays = DailyMetricsColumns.Metrics.Select(c => c.Of(metrics)).ToArray();
         if (metrics.Length != input.Length || !metricDates.Values.SequenceEqual(input.Date.Values))
         {
             throw new ArgumentException(

@@ -161,12 +161,12 @@ public sealed class GoldBuilder(PriceStore store)
                     // Only the rows from the write's first date (monthly bars from its month), from a window of the
                     // rows before it and the highest price before that: an append reads and copies ~250 rows, not the
                     // symbol's history (unless its report needs every row anyway).
-                    monthly = GoldCalculator.Monthly(From(tail.Window, new DateOnly(from.Year, from.Month, 1)));
+                    monthly = GoldCalculator.Monthly(From(tail.Window, PriceColumns.Date, new DateOnly(from.Year, from.Month, 1)));
                     if (report)
                     {
                         var whole = Concat(parts);
                         var all = GoldCalculator.DailyMetrics(whole);
-                        metrics = From(all, from);
+                        metrics = From(all, DailyMetricsColumns.Date, from);
                         reported.Add((symbol, whole, all));
                     }
                     else
@@ -246,7 +246,7 @@ public sealed class GoldBuilder(PriceStore store)
         for (var b = parts.Length - 1; b >= 0; b--)
         {
             offset -= parts[b].Length;
-            var dates = ((Date32Array)parts[b].Column("date")).Values;
+            var dates = PriceColumns.Date.Of(parts[b]).Values;
             var i = dates.Length;
             while (i > 0 && dates[i - 1] >= fromDay)
             {
@@ -265,8 +265,8 @@ public sealed class GoldBuilder(PriceStore store)
         var row = 0;
         foreach (var p in parts)
         {
-            var close = ((DoubleArray)p.Column("close")).Values;
-            var adj = (DoubleArray)p.Column("adj_close");
+            var close = PriceColumns.Close.Of(p).Values;
+            var adj = PriceColumns.AdjClose.Of(p);
             var adjValues = adj.Values;
             var upTo = Math.Min(p.Length, Math.Max(0, start - row));
             if (adj.NullCount == 0)
@@ -291,17 +291,17 @@ public sealed class GoldBuilder(PriceStore store)
             }
             if (s > row && s - 1 < row + p.Length)
             {
-                before = ((Date32Array)p.Column("date")).GetDateOnly(s - 1 - row);
+                before = PriceColumns.Date.Of(p).GetDateOnly(s - 1 - row);
             }
             row += p.Length;
         }
         return window.Count == 0 ? null : (window.Count == 1 ? window[0] : RecordBatches.Concatenate(window), peak, before);
     }
 
-    /// <summary>The rows of a date-sorted silver or gold batch (first column after symbol is its date) on or after <paramref name="from"/>.</summary>
-    private static RecordBatch From(RecordBatch batch, DateOnly from)
+    /// <summary>The rows of a batch sorted by <paramref name="date"/> on or after <paramref name="from"/>.</summary>
+    private static RecordBatch From(RecordBatch batch, TableColumn<Date32Array> date, DateOnly from)
     {
-        var dates = (Date32Array)batch.Column(1);
+        var dates = date.Of(batch);
         var start = 0;
         while (start < dates.Length && dates.GetDateOnly(start) < from)
         {
@@ -340,7 +340,7 @@ public sealed class GoldBuilder(PriceStore store)
         var query = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols);
         foreach (var batch in store.Read(query, cancellationToken))
         {
-            var column = (StringArray)batch.Column(batch.Schema.GetFieldIndex(TableDefinition.SymbolColumn));
+            var column = PriceColumns.Symbol.Of(batch);
             var start = 0;
             for (var i = 1; i <= batch.Length; i++)
             {

@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Gold.Internal;
 
 namespace Lakehouse.Flight.Ingestion.Gold;
@@ -9,7 +10,7 @@ public static partial class GoldCalculator
     public const int TradingDaysPerYear = 252;
 
     /// <summary>
-    /// Daily metrics (<see cref="GoldSchemas.DailyMetrics"/>). Every metric is computed on the price
+    /// Daily metrics (<see cref="GoldTables.DailyMetrics"/>). Every metric is computed on the price
     /// p = adj_close, or close on a row whose adj_close is null (a source without adjusted prices still gets
     /// metrics; the output's adj_close column stays null there so the fallback is visible):
     /// <list type="bullet">
@@ -41,8 +42,8 @@ public static partial class GoldCalculator
     public static RecordBatch DailyMetrics(RecordBatch silver, DateOnly? from, double priorPeak)
     {
         var input = SilverInput.Read(silver, "silver batch");
-        var closeArray = input.Doubles("close");
-        var adjArray = input.Doubles("adj_close", nullable: true);
+        var closeArray = input.Column(PriceColumns.Close);
+        var adjArray = input.Column(PriceColumns.AdjClose);
         var n = input.Length;
 
         var price = new double[n];
@@ -115,20 +116,19 @@ public static partial class GoldCalculator
             drawdown[i - s] = price[i] / peak - 1;
         }
 
-        return new RecordBatch(GoldSchemas.DailyMetrics,
-        [
-            ArrowColumns.Repeat(input.Symbol, m),
-            ArrowColumns.Dates(dateOut, m),
-            ArrowColumns.Doubles(closeOut, m),
-            ArrowColumns.Copy(s == 0 ? adjArray : (DoubleArray)adjArray.Slice(s, m)),
-            ArrowColumns.Doubles(returnOut, m, ArrowColumns.Validity.Prefix(m, 1 - s)),
-            ArrowColumns.Doubles(logReturnOut, m, ArrowColumns.Validity.Prefix(m, 1 - s)),
-            MovingAverage(price, Window.Sma20, s),
-            MovingAverage(price, Window.Sma50, s),
-            MovingAverage(price, Window.Sma200, s),
-            ArrowColumns.Doubles(volOut, m, ArrowColumns.Validity.Prefix(m, Window.Vol - s)),
-            ArrowColumns.Doubles(drawdownOut, m),
-        ], m);
+        return new TableBatchBuilder(GoldTables.DailyMetrics)
+            .Set(DailyMetricsColumns.Symbol, ArrowColumns.Repeat(input.Symbol, m))
+            .Set(DailyMetricsColumns.Date, ArrowColumns.Dates(dateOut, m))
+            .Set(DailyMetricsColumns.Close, ArrowColumns.Doubles(closeOut, m))
+            .Set(DailyMetricsColumns.AdjClose, ArrowColumns.Copy(s == 0 ? adjArray : (DoubleArray)adjArray.Slice(s, m)))
+            .Set(DailyMetricsColumns.Return, ArrowColumns.Doubles(returnOut, m, ArrowColumns.Validity.Prefix(m, 1 - s)))
+            .Set(DailyMetricsColumns.LogReturn, ArrowColumns.Doubles(logReturnOut, m, ArrowColumns.Validity.Prefix(m, 1 - s)))
+            .Set(DailyMetricsColumns.Sma20, MovingAverage(price, Window.Sma20, s))
+            .Set(DailyMetricsColumns.Sma50, MovingAverage(price, Window.Sma50, s))
+            .Set(DailyMetricsColumns.Sma200, MovingAverage(price, Window.Sma200, s))
+            .Set(DailyMetricsColumns.Vol20, ArrowColumns.Doubles(volOut, m, ArrowColumns.Validity.Prefix(m, Window.Vol - s)))
+            .Set(DailyMetricsColumns.Drawdown, ArrowColumns.Doubles(drawdownOut, m))
+            .Build(m);
     }
 
     /// <summary>sma over <paramref name="window"/> rows for rows [<paramref name="from"/>, n), null until the window is full.</summary>

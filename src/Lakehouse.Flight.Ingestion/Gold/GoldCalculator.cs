@@ -1,4 +1,5 @@
 using Apache.Arrow;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Gold.Internal;
 
 namespace Lakehouse.Flight.Ingestion.Gold;
@@ -12,7 +13,7 @@ namespace Lakehouse.Flight.Ingestion.Gold;
 public static partial class GoldCalculator
 {
     /// <summary>
-    /// Monthly bars (<see cref="GoldSchemas.PricesMonthly"/>), one row per calendar month that has trading
+    /// Monthly bars (<see cref="GoldTables.PricesMonthlySchema"/>), one row per calendar month that has trading
     /// days (a month without rows is absent, not a zero row): open = the first day's open, close = the last
     /// day's close, high = max(high), low = min(low), adj_close = the last day's adj_close (null when that
     /// day has none), volume = sum, trading_days = number of rows.
@@ -21,13 +22,13 @@ public static partial class GoldCalculator
     {
         var input = SilverInput.Read(silver, "silver batch");
         var dates = input.Date.Values;
-        var open = input.Doubles("open").Values;
-        var high = input.Doubles("high").Values;
-        var low = input.Doubles("low").Values;
-        var close = input.Doubles("close").Values;
-        var adjArray = input.Doubles("adj_close", nullable: true);
+        var open = input.Column(PriceColumns.Open).Values;
+        var high = input.Column(PriceColumns.High).Values;
+        var low = input.Column(PriceColumns.Low).Values;
+        var close = input.Column(PriceColumns.Close).Values;
+        var adjArray = input.Column(PriceColumns.AdjClose);
         var adj = adjArray.Values;
-        var volume = input.Int64s("volume").Values;
+        var volume = input.Column(PriceColumns.Volume).Values;
         var n = input.Length;
 
         // Rows are date-ascending, so a month is one run of rows; a run ends at the first date on or after
@@ -83,18 +84,17 @@ public static partial class GoldCalculator
             start = end;
         }
 
-        return new RecordBatch(GoldSchemas.PricesMonthly,
-        [
-            ArrowColumns.Repeat(input.Symbol, months),
-            ArrowColumns.Dates(monthOut, months),
-            ArrowColumns.Doubles(openOut, months),
-            ArrowColumns.Doubles(highOut, months),
-            ArrowColumns.Doubles(lowOut, months),
-            ArrowColumns.Doubles(closeOut, months),
-            ArrowColumns.Doubles(adjOut, months, adjValid),
-            ArrowColumns.Int64s(volumeOut, months),
-            ArrowColumns.Int32s(daysOut, months),
-        ], months);
+        return new TableBatchBuilder(GoldTables.PricesMonthly)
+            .Set(PricesMonthlyColumns.Symbol, ArrowColumns.Repeat(input.Symbol, months))
+            .Set(PricesMonthlyColumns.Month, ArrowColumns.Dates(monthOut, months))
+            .Set(PricesMonthlyColumns.Open, ArrowColumns.Doubles(openOut, months))
+            .Set(PricesMonthlyColumns.High, ArrowColumns.Doubles(highOut, months))
+            .Set(PricesMonthlyColumns.Low, ArrowColumns.Doubles(lowOut, months))
+            .Set(PricesMonthlyColumns.Close, ArrowColumns.Doubles(closeOut, months))
+            .Set(PricesMonthlyColumns.AdjClose, ArrowColumns.Doubles(adjOut, months, adjValid))
+            .Set(PricesMonthlyColumns.Volume, ArrowColumns.Int64s(volumeOut, months))
+            .Set(PricesMonthlyColumns.TradingDays, ArrowColumns.Int32s(daysOut, months))
+            .Build(months);
     }
 
     /// <summary>The end (exclusive) of the month run starting at row <paramref name="start"/>, and that month's first day as date32.</summary>

@@ -1,5 +1,4 @@
 using Apache.Arrow;
-using Apache.Arrow.Types;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Legacy.Internal;
@@ -9,10 +8,6 @@ namespace Lakehouse.Flight.Ingestion.Legacy;
 
 public sealed partial class LegacyMigration
 {
-    /// <summary>Silver's columns without <c>ingested_at</c> (the store stamps it): the catalogue's schema, not a copy.</summary>
-    private static readonly Schema RowsSchema = new(
-        [.. PriceTables.SilverSchema.FieldsList.Where(f => f.Name != "ingested_at")], metadata: null);
-
     /// <summary>Pass 2 for one chunk: read its rows, resolve duplicates, commit bronze + silver atomically, read silver back and compare.</summary>
     private async Task MigrateChunkAsync(RunState run, int[] chunk, CancellationToken cancellationToken)
     {
@@ -165,7 +160,10 @@ public sealed partial class LegacyMigration
         : reason.Contains("date must be", StringComparison.Ordinal) ? "date out of range"
         : "fails the silver rules";
 
-    /// <summary>The chunk's rows (of one source, or all with <paramref name="source"/> null), symbol then date.</summary>
+    /// <summary>
+    /// The chunk's rows (of one source, or all with <paramref name="source"/> null), symbol then date, in silver's columns
+    /// but <c>ingested_at</c> (the store stamps it).
+    /// </summary>
     private static RecordBatch Batch(RunState run, SortedDictionary<string, Dictionary<int, LegacyRow>> final, int? source)
     {
         var symbol = new StringArray.Builder();
@@ -206,8 +204,12 @@ public sealed partial class LegacyMigration
                 n++;
             }
         }
-        return new RecordBatch(RowsSchema,
-            [symbol.Build(), date.Build(), open.Build(), high.Build(), low.Build(), close.Build(), adj.Build(), volume.Build(), src.Build()], n);
+        return new TableBatchBuilder(PriceTables.Silver)
+            .Set(PriceColumns.Symbol, symbol.Build()).Set(PriceColumns.Date, date.Build())
+            .Set(PriceColumns.Open, open.Build()).Set(PriceColumns.High, high.Build()).Set(PriceColumns.Low, low.Build())
+            .Set(PriceColumns.Close, close.Build()).Set(PriceColumns.AdjClose, adj.Build()).Set(PriceColumns.Volume, volume.Build())
+            .Set(PriceColumns.Source, src.Build())
+            .BuildSet(n);
     }
 
     private static string Iso(int day) =>

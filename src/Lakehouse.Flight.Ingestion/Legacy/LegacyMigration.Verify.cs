@@ -85,21 +85,15 @@ public sealed partial class LegacyMigration
         {
             yield break;
         }
-        var query = PriceQuery.Create("silver", PriceTables.PricesDaily, final.Keys);
+        var query = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, final.Keys);
         foreach (var batch in store.Read(query, cancellationToken))
         {
-            var symbol = (StringArray)batch.Column("symbol");
-            var date = (Date32Array)batch.Column("date");
-            var open = (DoubleArray)batch.Column("open");
-            var high = (DoubleArray)batch.Column("high");
-            var low = (DoubleArray)batch.Column("low");
-            var close = (DoubleArray)batch.Column("close");
-            var adj = (DoubleArray)batch.Column("adj_close");
-            var volume = (Int64Array)batch.Column("volume");
+            var c = new PriceArrays(batch);
             for (var i = 0; i < batch.Length; i++)
             {
-                yield return (symbol.GetString(i), date.Values[i],
-                    new LegacyRow(date.Values[i], open.Values[i], high.Values[i], low.Values[i], close.Values[i], adj.GetValue(i), volume.Values[i], -1));
+                var day = c.Date.Values[i];
+                yield return (c.Symbol.GetString(i), day,
+                    new LegacyRow(day, c.Open.Values[i], c.High.Values[i], c.Low.Values[i], c.Close.Values[i], c.AdjClose.GetValue(i), c.Volume.Values[i], -1));
             }
         }
     }

@@ -37,7 +37,7 @@ internal sealed class UploadConverter
         table.Schema.FieldsList.Where(f => !f.IsNullable && !TableDefinition.DefaultLineage.Contains(f.Name)).Select(f => f.Name);
 
     private static IEnumerable<string> Optional(TableDefinition table) =>
-        table.Schema.FieldsList.Where(f => f.Name != "run_id" && (f.IsNullable || TableDefinition.DefaultLineage.Contains(f.Name))).Select(f => f.Name);
+        table.Schema.FieldsList.Where(f => f.Name != TableDefinition.RunIdColumn && (f.IsNullable || TableDefinition.DefaultLineage.Contains(f.Name))).Select(f => f.Name);
 
     /// <summary>Checks names and types; throws InvalidArgument naming the first bad column.</summary>
     /// <param name="table">The table the upload lands in.</param>

@@ -25,18 +25,18 @@ internal static class IncomingRows
         {
             var field = schema.FieldsList[c];
             var i = rows.Schema.GetFieldIndex(field.Name);
-            if (field.Name == "ingested_at" && field.DataType is TimestampType ts)
+            if (field.Name == TableDefinition.IngestedAtColumn && field.DataType is TimestampType ts)
             {
                 var micros = (now.UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
                 arrays[c] = new TimestampArray(ts, Fill(n, micros), ArrowBuffer.Empty, n, 0, 0);
                 continue;
             }
-            if (field.Name == "run_id" && field.DataType is StringType)
+            if (field.Name == TableDefinition.RunIdColumn && field.DataType is StringType)
             {
                 arrays[c] = Constant(n, runId);
                 continue;
             }
-            if (field.Name == "source" && field.DataType is StringType && (source is not null || i < 0))
+            if (field.Name == TableDefinition.SourceColumn && field.DataType is StringType && (source is not null || i < 0))
             {
                 var fixedSource = source ?? "unknown";
                 arrays[c] = Constant(n, fixedSource);
@@ -52,7 +52,7 @@ internal static class IncomingRows
             var array = rows.Column(i);
             CheckType(table, field, array);
             CheckDates(table, field, array);
-            if (field.Name == "source" && array is StringArray given)
+            if (field.Name == TableDefinition.SourceColumn && array is StringArray given)
             {
                 // A row without a source still says where it came from.
                 array = Strings(n, r => given.IsNull(r) || given.GetString(r).Length == 0 ? "unknown" : given.GetString(r));
@@ -122,14 +122,14 @@ internal static class IncomingRows
         CheckUnexpected(table, rows.Schema);
         foreach (var field in schema.FieldsList)
         {
-            if (field.Name is "ingested_at" or "run_id" || (field.Name == "source" && source is not null))
+            if (field.Name is TableDefinition.IngestedAtColumn or TableDefinition.RunIdColumn || (field.Name == TableDefinition.SourceColumn && source is not null))
             {
                 continue;
             }
             var i = rows.Schema.GetFieldIndex(field.Name);
             if (i < 0)
             {
-                if (!field.IsNullable && field.Name != "source")
+                if (!field.IsNullable && field.Name != TableDefinition.SourceColumn)
                 {
                     throw LakehouseException.Invalid($"missing column '{field.Name}' for {table.Id}");
                 }
@@ -138,7 +138,7 @@ internal static class IncomingRows
             var array = rows.Column(i);
             CheckType(table, field, array);
             CheckDates(table, field, array);
-            if (field.Name != "source")
+            if (field.Name != TableDefinition.SourceColumn)
             {
                 CheckNulls(table, field, array);
             }

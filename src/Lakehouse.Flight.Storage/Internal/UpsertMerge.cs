@@ -305,7 +305,7 @@ internal static class UpsertMerge
     public static int[] KeyColumns(TableDefinition table) => Indices(table, table.Key.Skip(1).ToArray());
 
     private static int[] LandingOrder(TableDefinition table) =>
-        Indices(table, new[] { "source", "ingested_at" }.Where(c => table.Schema.GetFieldIndex(c) >= 0).ToArray());
+        Indices(table, new[] { TableDefinition.SourceColumn, TableDefinition.IngestedAtColumn }.Where(c => table.Schema.GetFieldIndex(c) >= 0).ToArray());
 
     private static int[] Indices(TableDefinition table, IReadOnlyList<string> columns) =>
         columns.Select(c => table.Schema.GetFieldIndex(c)).ToArray();

@@ -1,11 +1,21 @@
 using System.Globalization;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Gold;
 
 namespace Lakehouse.Flight.Ingestion.Tests.Gold;
 
 public sealed class DailyReportTests
 {
+    [Fact]
+    public void Header_NamesTheDeclaredSilverAndMetricColumnsInOrder()
+    {
+        TableColumn[] columns = [PriceColumns.Symbol, PriceColumns.Date, PriceColumns.Open, PriceColumns.High, PriceColumns.Low,
+            PriceColumns.Close, PriceColumns.AdjClose, PriceColumns.Volume, .. DailyMetricsColumns.Metrics];
+
+        Assert.Equal(DailyReport.Header, string.Join(',', columns.Select(c => c.Name)));
+    }
+
     [Fact]
     public void Csv_SyntheticSeries_HeaderAndFirstAndLastLinesParseBack()
     {

@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Gold;
 using Xunit.Abstractions;
 
@@ -19,7 +20,7 @@ public sealed class GoldCalculatorDuckDbTests(ITestOutputHelper output)
 
         var ours = GoldCalculator.Monthly(silver);
 
-        Assert.Equal(GoldSchemas.PricesMonthly, ours.Schema);
+        Assert.Equal(GoldTables.PricesMonthlySchema, ours.Schema);
         var (compared, worst) = DuckDbGold.AssertSame(ours, duck.Monthly());
         output.WriteLine($"{series}: {ours.Length} months, {compared} doubles, worst relative difference {worst:E2}");
         Assert.True(compared >= ours.Length * 4, $"only {compared} doubles compared");
@@ -34,7 +35,7 @@ public sealed class GoldCalculatorDuckDbTests(ITestOutputHelper output)
 
         var ours = GoldCalculator.DailyMetrics(silver);
 
-        Assert.Equal(GoldSchemas.DailyMetrics, ours.Schema);
+        Assert.Equal(GoldTables.DailyMetricsSchema, ours.Schema);
         var (compared, worst) = DuckDbGold.AssertSame(ours, duck.Metrics());
         output.WriteLine($"{series}: {ours.Length} rows, {compared} doubles, worst relative difference {worst:E2}");
         Assert.True(compared >= ours.Length * 4, $"only {compared} doubles compared");

@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Gold;
 
 namespace Lakehouse.Flight.Ingestion.Tests.Gold;
@@ -179,9 +180,9 @@ public sealed class GoldCalculatorTests
         var metrics = GoldCalculator.DailyMetrics(empty);
 
         Assert.Equal(0, monthly.Length);
-        Assert.Equal(GoldSchemas.PricesMonthly, monthly.Schema);
+        Assert.Equal(GoldTables.PricesMonthlySchema, monthly.Schema);
         Assert.Equal(0, metrics.Length);
-        Assert.Equal(GoldSchemas.DailyMetrics, metrics.Schema);
+        Assert.Equal(GoldTables.DailyMetricsSchema, metrics.Schema);
         Assert.All(metrics.Arrays, a => Assert.Equal(0, a.Length));
     }
 

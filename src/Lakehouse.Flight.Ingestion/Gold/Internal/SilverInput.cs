@@ -1,10 +1,11 @@
 using Apache.Arrow;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Ingestion.Gold.Internal;
 
 /// <summary>
-/// The silver columns a gold computation reads, found by name (any order, extra columns ignored) and checked
-/// once: right Arrow types, no nulls where silver allows none, one symbol, dates strictly ascending.
+/// The silver columns a gold computation reads, found through <see cref="PriceColumns"/> (any order, extra columns
+/// ignored) and checked once: right Arrow types, no nulls where silver allows none, one symbol, dates strictly ascending.
 /// </summary>
 internal sealed class SilverInput
 {
@@ -27,8 +28,8 @@ internal sealed class SilverInput
     {
         ArgumentNullException.ThrowIfNull(batch);
         var input = new SilverInput(batch);
-        var symbol = Column<StringArray>(batch, "symbol", "utf8", what, nullable: false);
-        input.Date = Column<Date32Array>(batch, "date", "date32", what, nullable: false);
+        var symbol = Column(batch, PriceColumns.Symbol, what);
+        input.Date = Column(batch, PriceColumns.Date, what);
         if (batch.Length == 0)
         {
             return input;
@@ -64,29 +65,20 @@ internal sealed class SilverInput
         return input;
     }
 
-    public DoubleArray Doubles(string name, bool nullable = false) => Column<DoubleArray>(Batch, name, "float64", "silver batch", nullable);
-
-    public Int64Array Int64s(string name) => Column<Int64Array>(Batch, name, "int64", "silver batch", nullable: false);
+    /// <summary>A silver column of the batch; a column silver declares non-null must hold no null.</summary>
+    public T Column<T>(TableColumn<T> column)
+        where T : class, IArrowArray => Column(Batch, column, "silver batch");
 
     public static DateOnly DateAt(int days) => DateOnly.FromDayNumber(ArrowColumns.UnixEpochDayNumber + days);
 
-    /// <summary>A column by name and type; <paramref name="nullable"/> false refuses any null in it.</summary>
-    public static T Column<T>(RecordBatch batch, string name, string arrowType, string what, bool nullable)
+    /// <summary><paramref name="column"/> of <paramref name="batch"/>; a column declared non-null must hold no null.</summary>
+    public static T Column<T>(RecordBatch batch, TableColumn<T> column, string what)
         where T : class, IArrowArray
     {
-        var index = batch.Schema.GetFieldIndex(name);
-        if (index < 0)
+        var array = column.Of(batch);
+        if (!column.Nullable && array.NullCount > 0)
         {
-            throw new ArgumentException($"{what} has no '{name}' column ({arrowType})", nameof(batch));
-        }
-        if (batch.Column(index) is not T array)
-        {
-            throw new ArgumentException(
-                $"{what} column '{name}' is {batch.Schema.GetFieldByIndex(index).DataType.Name}; {arrowType} expected", nameof(batch));
-        }
-        if (!nullable && array.NullCount > 0)
-        {
-            throw new ArgumentException($"{what} column '{name}' has {array.NullCount} null(s); it must have none", nameof(batch));
+            throw new ArgumentException($"{what} column '{column.Name}' has {array.NullCount} null(s); it must have none", nameof(batch));
         }
         return array;
     }

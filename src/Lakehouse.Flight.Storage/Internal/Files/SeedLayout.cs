@@ -115,9 +115,9 @@ internal static class SeedLayout
             throw LakehouseException.InvalidData($"{name} is not a readable partition file of {def.Id} ({ex.Message})", ex);
         }
         CheckColumn(rows, TableDefinition.SymbolColumn, symbol, name, def);
-        if (table.Source is { } source && def.Schema.GetFieldIndex("source") >= 0)
+        if (table.Source is { } source && def.Schema.GetFieldIndex(TableDefinition.SourceColumn) >= 0)
         {
-            CheckColumn(rows, "source", source, name, def);
+            CheckColumn(rows, TableDefinition.SourceColumn, source, name, def);
         }
         return rows;
     }

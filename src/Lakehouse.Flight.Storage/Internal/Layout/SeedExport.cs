@@ -130,7 +130,7 @@ internal sealed class SeedExport(PriceStore store, IProgress<LayoutProgress>? pr
     private static (long Files, long Bytes) WriteSymbol(string root, TableDefinition table, string symbol, RecordBatch rows)
     {
         var days = ((Date32Array)rows.Column(table.DateColumn)).Values;
-        var sources = table.PerSource ? (StringArray)rows.Column("source") : null;
+        var sources = table.PerSource ? (StringArray)rows.Column(TableDefinition.SourceColumn) : null;
         var parts = new Dictionary<(string Source, int Year, int Month), List<RowRef>>();
         for (var r = 0; r < rows.Length; r++)
         {

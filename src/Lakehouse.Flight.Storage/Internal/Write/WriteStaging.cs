@@ -382,7 +382,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
 
     private static string SourcesOf(RecordBatch rows, int[] which)
     {
-        var i = rows.Schema.GetFieldIndex("source");
+        var i = rows.Schema.GetFieldIndex(TableDefinition.SourceColumn);
         if (i < 0)
         {
             return "";
