@@ -36,19 +36,10 @@ public sealed record StorageReport
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = false,
-        Converters = { new UtcSecondsConverter() },
+        Converters = { new Wire.UtcMillisecondsConverter() },
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     public static StorageReport? FromJson(string line) => JsonSerializer.Deserialize<StorageReport>(line, JsonOptions);
-
-    private sealed class UtcSecondsConverter : JsonConverter<DateTimeOffset>
-    {
-        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            DateTimeOffset.Parse(reader.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-
-        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-    }
 }
