@@ -83,6 +83,32 @@ public sealed class WireContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task JobStatus_HttpAndJobFile_HaveTheRequestStateAndReports()
+    {
+        var results = await ActionAsync("ingest", """{"symbols":["IBM"],"date_from":"2024-01-01","date_to":"2024-01-31"}""");
+        var jobId = JsonSerializer.Deserialize(results[0], WireJson.Default.ProgressMessage)!.Progress!.JobId!;
+        using var http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+
+        var json = await http.GetByteArrayAsync(new Uri($"/prices/jobs/{jobId}", UriKind.Relative)).DefaultTimeout();
+
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal(
+            ["job_id", "kind", "state", "source", "symbols", "date_from", "date_to", "promote", "seed", "created_at", "started_at", "finished_at",
+                "error", "reports", "failed", "progress"],
+            Names(doc.RootElement));
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("failed").ValueKind);
+        var job = JsonSerializer.Deserialize(json, WireJson.Default.JobStatus)!;
+        Assert.Equal((jobId, "ingest", "succeeded", "synthetic", "2024-01-01", "2024-01-31"), (job.Id, job.Kind, job.State, job.Source, job.DateFrom, job.DateTo));
+        Assert.Equal(["IBM"], job.Symbols);
+        Assert.Equal([("bronze", "IBM"), ("silver", "IBM")], job.Reports!.Select(r => (r.Layer, r.Symbol)).Order());
+        Assert.Equal((1, 1), (job.Progress!.SymbolsDone, job.Progress.SymbolsTotal));
+        Assert.True(job.FinishedAt >= job.StartedAt);
+        var file = JsonSerializer.Deserialize(File.ReadAllBytes(Path.Combine(_server.DataDir, "_metadata", "jobs", jobId + ".json")), WireJson.Default.JobStatus)!;
+        Assert.Equal((job.Id, job.State, job.FinishedAt), (file.Id, file.State, file.FinishedAt));
+        Assert.Equal(job.Reports, file.Reports);
+    }
+
+    [Fact]
     public async Task ProgressMessage_BuildGold_HasSymbolCountsOnly()
     {
         var results = await ActionAsync("build-gold", """{"symbols":["AAPL","MSFT"]}""");

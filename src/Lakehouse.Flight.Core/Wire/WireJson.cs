@@ -6,9 +6,8 @@ namespace Lakehouse.Flight.Core.Wire;
 /// <summary>
 /// The JSON of every action, DoPut, FlightInfo and HTTP result and of the SDK's request bodies: the server
 /// writes and the SDK reads through this one source-generated context, so a name is spelt in one place (the
-/// records' <c>JsonPropertyName</c>). StorageReport timestamps are UTC with milliseconds, as in the manifests.
+/// records' <c>JsonPropertyName</c>).
 /// </summary>
-[JsonSourceGenerationOptions(Converters = [typeof(UtcMillisecondsConverter)])]
 [JsonSerializable(typeof(StorageReport))]
 [JsonSerializable(typeof(IReadOnlyList<StorageReport>))]
 [JsonSerializable(typeof(ProgressMessage))]
@@ -18,6 +17,8 @@ namespace Lakehouse.Flight.Core.Wire;
 [JsonSerializable(typeof(MigrateLegacyResult))]
 [JsonSerializable(typeof(HealthReport))]
 [JsonSerializable(typeof(PutAcknowledgement))]
+[JsonSerializable(typeof(JobStatus))]
+[JsonSerializable(typeof(IReadOnlyList<JobStatus>))]
 [JsonSerializable(typeof(IReadOnlyList<PlanEntry>))]
 [JsonSerializable(typeof(UploadCommandBody))]
 [JsonSerializable(typeof(UploadStatusBody))]
@@ -26,7 +27,7 @@ namespace Lakehouse.Flight.Core.Wire;
 [JsonSerializable(typeof(ManifestBody))]
 public sealed partial class WireJson : JsonSerializerContext;
 
-/// <summary>The manifests' timestamp form: <c>2026-11-26T16:00:00.000Z</c>; any ISO form is read.</summary>
+/// <summary>StorageReport's timestamp form (manifests and every result): <c>2026-11-26T16:00:00.000Z</c>; any ISO form is read.</summary>
 internal sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>
 {
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>

@@ -27,7 +27,7 @@ internal sealed class IngestAction(IngestionRunner runner, JobService jobs, Impo
     {
         var request = Parse(call.Body);
         runner.Source(request.Source);
-        var (id, record) = await call.RunWithProgressAsync<ActionProgress, (string, JobRecord)>(async (progress, ct) =>
+        var record = await call.RunWithProgressAsync<ActionProgress, JobStatus>(async (progress, ct) =>
         {
             var relay = new JobProgressRelay(Name, progress);
             var ticket = relay.Enqueue(listener => jobs.EnqueueIngest(request, listener));
@@ -40,8 +40,9 @@ internal sealed class IngestAction(IngestionRunner runner, JobService jobs, Impo
                     ExceptionDispatchInfo.Throw(failure);
                 }
             }
-            return (ticket.Record.Id, JobRecord.FromJson(ticket.Record.ToJson())!);
+            return ticket.Record.ToStatus();
         }, p => p).ConfigureAwait(false);
+        var id = record.Id;
         if (record.State == JobStates.Cancelled)
         {
             throw new RpcException(new Status(StatusCode.Cancelled, $"job {id}: {record.Error}"));
@@ -59,8 +60,7 @@ internal sealed class IngestAction(IngestionRunner runner, JobService jobs, Impo
         }
         if (failures.Count > 0)
         {
-            await call.WriteAsync(new FailedSymbols(failures.Select(f => new FailedSymbol(f.Symbol, f.Error)).ToArray()), WireJson.Default.FailedSymbols)
-                .ConfigureAwait(false);
+            await call.WriteAsync(new FailedSymbols(failures), WireJson.Default.FailedSymbols).ConfigureAwait(false);
         }
         await call.WriteAsync(reports, WireJson.Default.IReadOnlyListStorageReport).ConfigureAwait(false);
     }
