@@ -10,10 +10,11 @@ namespace Lakehouse.Flight.Core.Wire;
 /// </summary>
 public sealed record HealthReport
 {
-    [JsonPropertyName("status")] public string Status { get; init; } = "ok";
+    /// <summary><c>ok</c> whenever the server answers (empty in a body that is not a health report).</summary>
+    [JsonPropertyName("status")] public string Status { get; init; } = "";
 
     /// <summary><c>ok</c>, <c>warming</c> or <c>failed</c>.</summary>
-    [JsonPropertyName("state")] public string State { get; init; } = "ok";
+    [JsonPropertyName("state")] public string State { get; init; } = "";
 
     /// <summary>What is still loading: <c>index</c>, <c>cache</c>, <c>code</c>, <c>gold</c>.</summary>
     [JsonPropertyName("loading")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Loading { get; init; }
