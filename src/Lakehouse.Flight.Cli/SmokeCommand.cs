@@ -4,6 +4,7 @@ using System.Text.Json;
 using Grpc.Core;
 using Lakehouse.Flight.Client;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Wire;
 
 namespace Lakehouse.Flight.Cli;
 
@@ -128,11 +129,10 @@ internal static class SmokeCommand
                 }
                 using var response = await httpClient.SendAsync(request, ct).ConfigureAwait(false);
                 var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-                using var doc = JsonDocument.Parse(body);
-                var status = doc.RootElement.TryGetProperty("status", out var s) ? s.GetString() : null;
+                var status = JsonSerializer.Deserialize(body, WireJson.Default.HealthReport)?.Status;
                 return response.IsSuccessStatusCode && status == "ok"
                     ? $"{(int)response.StatusCode} status=ok"
-                    : throw new HttpRequestException($"{(int)response.StatusCode} status={status ?? "?"}");
+                    : throw new HttpRequestException($"{(int)response.StatusCode} status={(string.IsNullOrEmpty(status) ? "?" : status)}");
             }).ConfigureAwait(false);
         }
         Print(io, checks, json, server);

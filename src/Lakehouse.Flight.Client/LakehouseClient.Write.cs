@@ -5,6 +5,7 @@ using Grpc.Core;
 using Lakehouse.Flight.Client.Internal;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Core.Wire;
 
 namespace Lakehouse.Flight.Client;
 
@@ -67,10 +68,9 @@ public sealed partial class LakehouseClient
         {
             throw new InvalidOperationException("the server acknowledged nothing: an empty upload is not queued");
         }
-        using var doc = JsonDocument.Parse(results[^1]);
-        var root = doc.RootElement;
-        return new UploadAcknowledgement(root.GetProperty("run_id").GetString()!, root.GetProperty("rows").GetInt64(), root.GetProperty("symbols").GetInt32(),
-            root.TryGetProperty("visible", out var visible) && visible.ValueKind == JsonValueKind.True);
+        var ack = JsonSerializer.Deserialize(results[^1], WireJson.Default.PutAcknowledgement)
+            ?? throw new InvalidOperationException("the server's upload acknowledgement is empty");
+        return new UploadAcknowledgement(ack.RunId, ack.Rows, ack.Symbols, ack.Visible);
     }
 
     /// <summary>Waits until an upload acknowledged by <see cref="SubmitUploadAsync"/> is applied (the <c>upload-status</c> action).</summary>
@@ -81,23 +81,23 @@ public sealed partial class LakehouseClient
     public async Task<IReadOnlyList<StorageReport>> WaitForUploadAsync(string runId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(runId);
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["run_id"] = runId, ["wait"] = true });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new UploadStatusBody(runId, Wait: true), WireJson.Default.UploadStatusBody);
         IReadOnlyList<StorageReport> reports = [];
         await foreach (var result in ActionAsync("upload-status", body, cancellationToken).ConfigureAwait(false))
         {
-            using var doc = JsonDocument.Parse(result);
-            var root = doc.RootElement;
-            if (root.GetProperty("state").GetString() is "failed")
+            var status = JsonSerializer.Deserialize(result, WireJson.Default.UploadStatusResult)
+                ?? throw new InvalidOperationException($"the server's upload-status answer for {runId} is empty");
+            if (status.State == UploadStatusResult.Failed)
             {
-                throw new InvalidOperationException($"upload {runId} failed: {root.GetProperty("error").GetString()}");
+                throw new InvalidOperationException($"upload {runId} failed: {status.Error}");
             }
-            reports = Reports(System.Text.Encoding.UTF8.GetBytes(root.GetProperty("reports").GetRawText()));
+            reports = status.Reports;
         }
         return reports;
     }
 
     private static string UploadCommand(string source, bool promote, bool wait) =>
-        JsonSerializer.Serialize(new Dictionary<string, object> { ["table"] = PriceTables.PricesDaily, ["source"] = source, ["promote"] = promote, ["wait"] = wait });
+        JsonSerializer.Serialize(new UploadCommandBody(PriceTables.PricesDaily, source, promote, wait), WireJson.Default.UploadCommandBody);
 
     /// <summary>Sends a DoPut and returns the app_metadata of each PutResult.</summary>
     private async Task<List<byte[]>> PutAsync(string command, Schema schema, IEnumerable<RecordBatch> batches, CancellationToken cancellationToken)
@@ -140,24 +140,20 @@ public sealed partial class LakehouseClient
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
-        {
-            ["source"] = request.Source, ["symbols"] = request.Symbols, ["date_from"] = QueryText.Date(request.From),
-            ["date_to"] = QueryText.Date(request.To), ["promote"] = request.Promote, ["seed"] = request.Seed, ["path"] = request.Path ?? "",
-        });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new IngestBody(request.Source, request.Symbols, QueryText.Date(request.From),
+            QueryText.Date(request.To), request.Promote, request.Seed, request.Path ?? ""), WireJson.Default.IngestBody);
         IReadOnlyList<StorageReport> reports = [];
         await foreach (var result in ActionAsync("ingest", body, cancellationToken).ConfigureAwait(false))
         {
-            using var doc = JsonDocument.Parse(result);
-            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("progress", out var p))
-            {
-                progress?.Report(new IngestProgress(p.GetProperty("symbols_done").GetInt32(), p.GetProperty("symbols_total").GetInt32(),
-                    p.GetProperty("rows").GetInt64()));
-            }
-            else
+            if (!IsObject(result))
             {
                 reports = Reports(result);
             }
+            else if (JsonSerializer.Deserialize(result, WireJson.Default.ProgressMessage)?.Progress is { } p)
+            {
+                progress?.Report(new IngestProgress(p.SymbolsDone ?? 0, p.SymbolsTotal ?? 0, p.Rows ?? 0));
+            }
+            // The other object is {"failed":[...]} (symbols that could not be ingested): the reports cover the rest.
         }
         return reports;
     }
@@ -170,7 +166,7 @@ public sealed partial class LakehouseClient
     public async Task<IReadOnlyList<StorageReport>> PromoteAsync(string? source = null, IReadOnlyList<string>? symbols = null,
         CancellationToken cancellationToken = default)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["source"] = source ?? "", ["symbols"] = symbols ?? [] });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new PromoteBody(source ?? "", symbols ?? []), WireJson.Default.PromoteBody);
         IReadOnlyList<StorageReport> reports = [];
         await foreach (var result in ActionAsync("promote", body, cancellationToken).ConfigureAwait(false))
         {
@@ -185,7 +181,7 @@ public sealed partial class LakehouseClient
     /// <param name="cancellationToken">Cancels the call.</param>
     public async Task<IReadOnlyList<StorageReport>> GetManifestAsync(string layer = "silver", int limit = 50, CancellationToken cancellationToken = default)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object> { ["layer"] = layer, ["table"] = PriceTables.PricesDaily, ["limit"] = limit });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new ManifestBody(layer, PriceTables.PricesDaily, limit), WireJson.Default.ManifestBody);
         IReadOnlyList<StorageReport> reports = [];
         await foreach (var result in ActionAsync("manifest", body, cancellationToken).ConfigureAwait(false))
         {

@@ -8,6 +8,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Lakehouse.Flight.Client.Internal;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Wire;
 
 namespace Lakehouse.Flight.Client;
 
@@ -165,8 +166,8 @@ public sealed partial class LakehouseClient : IDisposable
     {
         if (!info.AppMetadata.IsEmpty)
         {
-            using var doc = JsonDocument.Parse(info.AppMetadata.Memory);
-            return doc.RootElement.EnumerateArray().Select(e => e.GetProperty("symbol").GetString()!).ToArray();
+            var plan = JsonSerializer.Deserialize(info.AppMetadata.Span, WireJson.Default.IReadOnlyListPlanEntry) ?? [];
+            return plan.Select(e => e.Symbol).ToArray();
         }
         // A server without the plan metadata: one endpoint per symbol.
         return info.Endpoints.SelectMany(e => QueryCodec.ParseQuery(e.Ticket.Ticket.Span).Symbols).Distinct().ToArray();
@@ -183,5 +184,8 @@ public sealed partial class LakehouseClient : IDisposable
     }
 
     private static IReadOnlyList<StorageReport> Reports(ReadOnlySpan<byte> json) =>
-        JsonSerializer.Deserialize<List<StorageReport>>(json, StorageReport.JsonOptions) ?? [];
+        JsonSerializer.Deserialize(json, WireJson.Default.IReadOnlyListStorageReport) ?? [];
+
+    /// <summary>A JSON object (a progress or failure result), not an array of reports.</summary>
+    private static bool IsObject(ReadOnlySpan<byte> json) => json.TrimStart(" \t\r\n"u8) is [(byte)'{', ..];
 }

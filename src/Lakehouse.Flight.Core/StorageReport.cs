@@ -7,7 +7,7 @@ namespace Lakehouse.Flight.Core;
 public sealed record StorageReport
 {
     [JsonPropertyName("run_id")] public string RunId { get; init; } = "";
-    [JsonPropertyName("ts")] public DateTimeOffset Ts { get; init; }
+    [JsonPropertyName("ts")] [JsonConverter(typeof(Wire.UtcMillisecondsConverter))] public DateTimeOffset Ts { get; init; }
     [JsonPropertyName("engine")] public string Engine { get; init; } = "parquet";
     [JsonPropertyName("source")] public string Source { get; init; } = "";
     [JsonPropertyName("layer")] public string Layer { get; init; } = "";
@@ -36,19 +36,9 @@ public sealed record StorageReport
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = false,
-        Converters = { new UtcSecondsConverter() },
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
     public static StorageReport? FromJson(string line) => JsonSerializer.Deserialize<StorageReport>(line, JsonOptions);
-
-    private sealed class UtcSecondsConverter : JsonConverter<DateTimeOffset>
-    {
-        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            DateTimeOffset.Parse(reader.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
-
-        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-            writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-    }
 }

@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Server.Internal;
+using Lakehouse.Flight.Server.Internal.Actions;
 using Lakehouse.Flight.Server.Jobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<ListenerPorts>();
         services.AddSingleton<StartupState>();
         services.AddSingleton<ServingWarmup>();
+        services.AddFlightActions();
         services.AddSingleton<CompactionService>();
         services.AddHostedService(sp => sp.GetRequiredService<CompactionService>());
         services.AddLakehouseJobs(options);

@@ -3,6 +3,7 @@ using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Server.Internal;
 using Lakehouse.Flight.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -127,22 +128,21 @@ internal static class HttpApi
     /// </summary>
     private static IResult GetHealth(HttpContext http, PriceStore store, StartupState startup, TokenService tokens)
     {
-        var health = new Dictionary<string, object?>();
-        startup.Describe(health);
-        if (!tokens.Enabled || Authenticated(tokens, http.Request.Headers.Authorization.ToString()))
+        var health = startup.Describe();
+        if (tokens.Enabled && !Authenticated(tokens, http.Request.Headers.Authorization.ToString()))
         {
-            startup.DescribeLake(health);
+            return Results.Json(health, WireJson.Default.HealthReport);
         }
-        else
-        {
-            return Results.Ok(health);
-        }
+        health = startup.DescribeLake(health);
         if (store.IsReady)
         {
             // Counted from the whole index only: while it is listed, a partial count would mislead.
-            health["datasets"] = store.Catalog.Tables.Select(t => new { layer = Layers.Name(t.Layer), table = t.Name, symbols = store.SymbolCount(t) }).ToList();
+            health = health with
+            {
+                Datasets = store.Catalog.Tables.Select(t => new DatasetHealth(Layers.Name(t.Layer), t.Name, store.SymbolCount(t))).ToArray(),
+            };
         }
-        return Results.Ok(health);
+        return Results.Json(health, WireJson.Default.HealthReport);
     }
 
     private static bool Authenticated(TokenService tokens, string header)

@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Server.Jobs;
 using Microsoft.AspNetCore.Builder;
@@ -54,19 +55,19 @@ internal static class JobsApi
         LakeDates.CheckRange(from, to);
         var src = runner.Source(q.Text("source") ?? SyntheticSource.Name).Name;
         var ticket = jobs.EnqueueIngest(new IngestRequest(src, list, from, to));
-        return Results.Accepted($"/prices/jobs/{ticket.Record.Id}", Snapshot(ticket.Record));
+        return Status(http, ticket.Record, accepted: true);
     }
 
     private static IResult ListJobs(HttpContext http, JobService jobs)
     {
         var n = HttpQuery.Of(http, ListParameters.Names()).Int("limit", DefaultListLimit, 1, 10_000);
-        return Results.Ok(jobs.List(n).Select(Snapshot).ToArray());
+        return Results.Json<IReadOnlyList<JobStatus>>(jobs.List(n).Select(j => j.ToStatus()).ToArray(), WireJson.Default.IReadOnlyListJobStatus);
     }
 
     private static IResult GetJob(HttpContext http, JobService jobs, string id)
     {
         _ = HttpQuery.Of(http);
-        return jobs.Find(id) is { } job ? Results.Ok(Snapshot(job)) : NotFound(id);
+        return jobs.Find(id) is { } job ? Status(http, job, accepted: false) : NotFound(id);
     }
 
     private static IResult DeleteJob(HttpContext http, JobService jobs, string id)
@@ -82,15 +83,23 @@ internal static class JobsApi
             throw new LakehouseException(LakehouseErrorKind.Conflict, $"job '{id}' already finished ({before}): there is nothing to cancel");
         }
         var job = jobs.Cancel(id) ?? throw new LakehouseException(LakehouseErrorKind.NotFound, $"no job '{id}'");
-        var snapshot = Snapshot(job);
         // A running job stops at its next commit boundary: 202 and its Location to poll; a queued one is cancelled now.
-        return before == JobStates.Running ? Results.Accepted($"/prices/jobs/{id}", snapshot) : Results.Ok(snapshot);
+        return Status(http, job, accepted: before == JobStates.Running);
     }
 
     private static IResult NotFound(string id) =>
         Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not Found",
             detail: $"no job '{id}': GET /prices/jobs lists recent jobs; records are kept under _metadata/jobs/");
 
-    /// <summary>A copy a worker does not mutate while the response is serialised.</summary>
-    private static JobRecord Snapshot(JobRecord record) => JobRecord.FromJson(record.ToJson())!;
+    /// <summary>The job's status: 200, or 202 with its Location to poll.</summary>
+    private static IResult Status(HttpContext http, JobRecord job, bool accepted)
+    {
+        var status = job.ToStatus();
+        if (!accepted)
+        {
+            return Results.Json(status, WireJson.Default.JobStatus);
+        }
+        http.Response.Headers.Location = $"/prices/jobs/{status.Id}";
+        return Results.Json(status, WireJson.Default.JobStatus, statusCode: StatusCodes.Status202Accepted);
+    }
 }

@@ -5,6 +5,7 @@ using Apache.Arrow.Flight.Server;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Server.Internal;
@@ -98,13 +99,11 @@ internal sealed partial class LakehouseFlightService
                 applied = true;
             }
             ServerLog.Uploaded(_logger, rows, source, command.Promote);
-            await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
-            {
-                ["run_id"] = receipt.RunId, ["state"] = applied ? "applied" : "durable", ["applied"] = applied, ["visible"] = receipt.Visible || applied,
-                ["rows"] = receipt.Rows, ["symbols"] = receipt.Symbols,
-                ["tables"] = receipt.Tables,
-                ["follow"] = $"DoAction upload-status {{\"run_id\":\"{receipt.RunId}\",\"wait\":true}} returns once it is applied",
-            }))).ConfigureAwait(false);
+            var acknowledgement = new PutAcknowledgement(receipt.RunId, applied ? "applied" : "durable", applied, receipt.Visible || applied,
+                receipt.Rows, receipt.Symbols, receipt.Tables,
+                $"DoAction upload-status {{\"run_id\":\"{receipt.RunId}\",\"wait\":true}} returns once it is applied");
+            await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(acknowledgement, WireJson.Default.PutAcknowledgement)))
+                .ConfigureAwait(false);
             return;
         }
         IReadOnlyList<StorageReport> reports = [];
@@ -120,7 +119,7 @@ internal sealed partial class LakehouseFlightService
             reports = (await writer.WriteAsync(writes, cancellationToken: ct).ConfigureAwait(false)).ReportsOrThrow();
         }
         ServerLog.Uploaded(_logger, rows, source, command.Promote);
-        await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(reports, StorageReport.JsonOptions)))
+        await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(reports, WireJson.Default.IReadOnlyListStorageReport)))
             .ConfigureAwait(false);
     }
 

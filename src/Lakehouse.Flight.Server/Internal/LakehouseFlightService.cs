@@ -4,8 +4,8 @@ using Apache.Arrow.Flight;
 using Apache.Arrow.Flight.Server;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Ingestion;
-using Lakehouse.Flight.Ingestion.Gold;
 using Lakehouse.Flight.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -17,10 +17,9 @@ namespace Lakehouse.Flight.Server.Internal;
 /// RPC is overridden: the base class throws NotImplementedException, which would reach clients as Unknown.
 /// </summary>
 internal sealed partial class LakehouseFlightService(
-    PriceStore store, IngestionRunner runner, GoldBuilder gold, LakeWriter writer, BronzePromoter promoter, Ingestion.Legacy.LegacyMigration migration, Jobs.JobService jobs, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
-    FlightMetrics metrics, StartupState startup, ImportRoots imports, ILogger<LakehouseFlightService> logger) : FlightServer
+    PriceStore store, LakeWriter writer, Actions.FlightActions actions, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
+    FlightMetrics metrics, ILogger<LakehouseFlightService> logger) : FlightServer
 {
-    private readonly StartupState _startup = startup;
     private readonly PriceStore _store = store;
     private readonly LakehouseServerOptions _options = options;
     private readonly TokenService _tokens = tokens;
@@ -62,7 +61,7 @@ internal sealed partial class LakehouseFlightService(
         {
             total = Math.Min(total, query.Limit);
         }
-        var plan = JsonSerializer.SerializeToUtf8Bytes(plans.Select(p => new PlanEntry(p.Symbol, p.Rows, p.Files)).ToArray(), PlanJson.Default.PlanEntryArray);
+        var plan = JsonSerializer.SerializeToUtf8Bytes(plans.Select(p => new PlanEntry(p.Symbol, p.Rows, p.Files)).ToArray(), WireJson.Default.IReadOnlyListPlanEntry);
         return Task.FromResult(new FlightInfo(schema, request, endpoints, total, -1, ordered: true, Google.Protobuf.ByteString.CopyFrom(plan)));
     }
 
@@ -142,12 +141,3 @@ internal sealed partial class LakehouseFlightService(
         }
     }
 }
-
-/// <summary>One symbol of a GetFlightInfo plan (the FlightInfo's app_metadata is a JSON array of these).</summary>
-internal sealed record PlanEntry(
-    [property: System.Text.Json.Serialization.JsonPropertyName("symbol")] string Symbol,
-    [property: System.Text.Json.Serialization.JsonPropertyName("rows")] long Rows,
-    [property: System.Text.Json.Serialization.JsonPropertyName("files")] int Files);
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(PlanEntry[]))]
-internal sealed partial class PlanJson : System.Text.Json.Serialization.JsonSerializerContext;

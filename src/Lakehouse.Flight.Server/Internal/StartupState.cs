@@ -1,3 +1,4 @@
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Server.Internal;
@@ -56,20 +57,13 @@ internal sealed class StartupState(PriceStore store, LakehouseServerOptions opti
     }
 
     /// <summary>The health body shared by HTTP and the Flight action: liveness (<c>status</c>) and readiness (<c>state</c>); anyone may see it.</summary>
-    public void Describe(IDictionary<string, object?> health)
+    public HealthReport Describe() => new()
     {
-        health["status"] = "ok";
-        health["state"] = State;
-        if (Loading is { Count: > 0 } loading)
-        {
-            health["loading"] = loading;
-        }
-    }
+        Status = "ok",
+        State = State,
+        Loading = Loading is { Count: > 0 } loading ? loading : null,
+    };
 
     /// <summary>What the lake holds (its version and data files): only for callers with valid credentials when auth is on.</summary>
-    public void DescribeLake(IDictionary<string, object?> health)
-    {
-        health["version"] = store.Version;
-        health["files"] = store.DataFiles;
-    }
+    public HealthReport DescribeLake(HealthReport health) => health with { Version = store.Version, Files = store.DataFiles };
 }

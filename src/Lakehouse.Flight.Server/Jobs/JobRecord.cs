@@ -1,6 +1,6 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Server.Jobs;
@@ -27,53 +27,62 @@ internal sealed class JobRecord
     public const string IngestKind = "ingest";
     public const string FlowKind = "flow";
 
-    internal static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    /// <summary>Job files are indented, for people reading <c>_metadata/jobs/</c>.</summary>
+    private static readonly WireJson FileJson = new(new JsonSerializerOptions { WriteIndented = true });
 
-    [JsonPropertyName("job_id")] public required string Id { get; init; }
-    [JsonPropertyName("kind")] public string Kind { get; init; } = IngestKind;
-    [JsonPropertyName("state")] public string State { get; set; } = JobStates.Queued;
-    [JsonPropertyName("source")] public string Source { get; init; } = "";
-    [JsonPropertyName("symbols")] public IReadOnlyList<string> Symbols { get; init; } = [];
-    [JsonPropertyName("date_from")] public string? DateFrom { get; init; }
-    [JsonPropertyName("date_to")] public string? DateTo { get; init; }
-    [JsonPropertyName("flow_date")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FlowDate { get; init; }
-    [JsonPropertyName("promote")] public bool Promote { get; init; } = true;
-    [JsonPropertyName("path")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Path { get; init; }
-    [JsonPropertyName("seed")] public long Seed { get; init; } = 42;
-    [JsonPropertyName("created_at")] public DateTimeOffset CreatedAt { get; init; }
-    [JsonPropertyName("started_at")] public DateTimeOffset? StartedAt { get; set; }
-    [JsonPropertyName("finished_at")] public DateTimeOffset? FinishedAt { get; set; }
-    [JsonPropertyName("error")] public string? Error { get; set; }
+    public required string Id { get; init; }
+    public string Kind { get; init; } = IngestKind;
+    public string State { get; set; } = JobStates.Queued;
+    public string Source { get; init; } = "";
+    public IReadOnlyList<string> Symbols { get; init; } = [];
+    public string? DateFrom { get; init; }
+    public string? DateTo { get; init; }
+    public string? FlowDate { get; init; }
+    public bool Promote { get; init; } = true;
+    public string? Path { get; init; }
+    public long Seed { get; init; } = 42;
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public string? Error { get; set; }
 
     /// <summary>Why a job that succeeded did nothing (a daily flow whose day had already completed).</summary>
-    [JsonPropertyName("note")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Note { get; set; }
-    [JsonPropertyName("reports")] public IReadOnlyList<StorageReport>? Reports { get; set; }
-    [JsonPropertyName("failed")] public IReadOnlyList<SymbolFailure>? Failed { get; set; }
+    public string? Note { get; set; }
+    public IReadOnlyList<StorageReport>? Reports { get; set; }
+    public IReadOnlyList<SymbolFailure>? Failed { get; set; }
 
     /// <summary>Symbols committed and rows written so far (a running job's progress).</summary>
-    [JsonPropertyName("progress")] public JobProgress? Progress { get; set; }
+    public JobProgress? Progress { get; set; }
 
-    [JsonIgnore] internal Lock Gate { get; } = new();
+    internal Lock Gate { get; } = new();
 
     /// <summary>The ingestion this job runs (null for a flow job).</summary>
     public IngestRequest? ToIngestRequest() => Kind == IngestKind
         ? new IngestRequest(Source, Symbols, PriceQuery.ParseDate(DateFrom, "date_from"), PriceQuery.ParseDate(DateTo, "date_to"), Promote, Path, Seed)
         : null;
 
-    public byte[] ToJson()
+    /// <summary>A copy a worker does not mutate while it is serialised: what the API answers and the file holds.</summary>
+    public JobStatus ToStatus()
     {
         lock (Gate)
         {
-            return JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
+            return new JobStatus
+            {
+                Id = Id, Kind = Kind, State = State, Source = Source, Symbols = Symbols, DateFrom = DateFrom, DateTo = DateTo, FlowDate = FlowDate,
+                Promote = Promote, Path = Path, Seed = Seed, CreatedAt = CreatedAt, StartedAt = StartedAt, FinishedAt = FinishedAt, Error = Error,
+                Note = Note, Reports = Reports, Failed = Failed?.Select(f => new FailedSymbol(f.Symbol, f.Error)).ToArray(), Progress = Progress,
+            };
         }
     }
 
-    public static JobRecord? FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize<JobRecord>(json, JsonOptions);
-}
+    public static JobRecord From(JobStatus s) => new()
+    {
+        Id = s.Id, Kind = s.Kind, State = s.State, Source = s.Source, Symbols = s.Symbols, DateFrom = s.DateFrom, DateTo = s.DateTo, FlowDate = s.FlowDate,
+        Promote = s.Promote, Path = s.Path, Seed = s.Seed, CreatedAt = s.CreatedAt, StartedAt = s.StartedAt, FinishedAt = s.FinishedAt, Error = s.Error,
+        Note = s.Note, Reports = s.Reports, Failed = s.Failed?.Select(f => new SymbolFailure(f.Symbol, f.Error)).ToArray(), Progress = s.Progress,
+    };
 
-/// <summary>A running job's progress.</summary>
-internal sealed record JobProgress(
-    [property: JsonPropertyName("symbols_done")] int SymbolsDone,
-    [property: JsonPropertyName("symbols_total")] int SymbolsTotal,
-    [property: JsonPropertyName("rows")] long Rows,
-    [property: JsonPropertyName("failed")] int Failed);
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(ToStatus(), FileJson.JobStatus);
+
+    public static JobRecord? FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize(json, FileJson.JobStatus) is { } s ? From(s) : null;
+}

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Ingestion.Flow;
 using Lakehouse.Flight.Storage;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Ingestion.Legacy.Internal;
 
