@@ -34,7 +34,7 @@ internal static class HttpApi
                 "stream (Accept: application/vnd.apache.arrow.stream); q-values are honoured; 406 when nothing in Accept is served.")
             .WithQueryParameters(DailyParameters);
         api.MapJobsApi();
-        app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness (status) and readiness (state: ok, or warming with what is loading) to anyone; partition and dataset totals too with valid credentials when authentication is on.");
+        app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness (status) and readiness (state: ok, or warming with what is loading) to anyone; the lake version, data file count and per-table symbol counts too with valid credentials when authentication is on.");
     }
 
     /// <summary>The formats of /prices/daily, the default first.</summary>
@@ -123,7 +123,7 @@ internal static class HttpApi
 
     /// <summary>
     /// Cheap by design (load balancers poll it): counts from the in-memory index, no file is opened. Liveness
-    /// needs no credentials; with auth on, what the lake holds (partitions, symbols per dataset) is told only
+    /// needs no credentials; with auth on, what the lake holds (version, data files, symbols per dataset) is told only
     /// to a caller whose credentials are valid (a missing or wrong one still gets liveness). Names no server path.
     /// </summary>
     private static IResult GetHealth(HttpContext http, PriceStore store, StartupState startup, TokenService tokens)

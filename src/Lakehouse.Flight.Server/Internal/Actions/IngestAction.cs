@@ -17,7 +17,7 @@ internal sealed class IngestAction(IngestionRunner runner, JobService jobs, Impo
     public string Name => "ingest";
 
     public string Description =>
-        "Fetch bars from a source into bronze and promote them to silver (writer). Body: {\"source\":\"synthetic\",\"symbols\":[\"AAPL\"],\"date_from\":\"2024-01-01\",\"date_to\":\"2024-03-31\",\"promote\":true}. Streams {\"progress\":...} results, one per commit of up to 10 symbols (each commit atomic; a symbol that fails is listed in \"failed\" and does not stop the others); the last result is the JSON array of StorageReports.";
+        $$"""Fetch bars from a source into bronze and promote them to silver (writer). Body: {"source":"synthetic","symbols":["AAPL"],"date_from":"2024-01-01","date_to":"2024-03-31","promote":true}. Streams {"progress":...} results, one per commit of up to {{IngestionRunner.ChunkSymbols}} symbols (each commit atomic; a symbol that fails is listed in "failed" and does not stop the others); the last result is the JSON array of StorageReports.""";
 
     public bool RequiresWriter => true;
 
