@@ -97,10 +97,10 @@ public sealed class DateAndFaultCliTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "silver")));
     }
 
-    [Storage.Tests.TmpfsFact]
+    [TmpfsFact]
     public async Task IngestAndReport_OnAReadOnlyDataDir_ExitOneWithTheReadOnlyLineAndNoPath()
     {
-        using var disk = Storage.Tests.Tmpfs.Mount(8);
+        using var disk = Tmpfs.Mount(8);
         using (var o = new StringWriter())
         using (var e = new StringWriter())
         {

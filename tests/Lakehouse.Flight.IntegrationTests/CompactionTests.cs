@@ -96,7 +96,7 @@ public sealed class CompactionTests
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         while (!condition())
         {
             Assert.True(DateTime.UtcNow < deadline, "the compactor did not get there within the test deadline");

@@ -3,7 +3,6 @@ using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion.Tests.Gold;
 using Lakehouse.Flight.Storage;
-using Lakehouse.Flight.Storage.Tests;
 
 namespace Lakehouse.Flight.IntegrationTests;
 
@@ -101,8 +100,8 @@ public sealed class GoldRecoveryTests : IDisposable
 
     private static async Task WaitHealthOkAsync(TestServer server)
     {
-        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         while (true)
         {
             using var health = JsonDocument.Parse(await http.GetStringAsync(new Uri("/health", UriKind.Relative)).DefaultTimeout());

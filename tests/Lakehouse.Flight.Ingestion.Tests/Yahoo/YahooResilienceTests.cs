@@ -65,19 +65,19 @@ public sealed class YahooResilienceTests
         {
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+                // Never answers: only the client's attempt timeout ends the request.
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
             }
             catch (OperationCanceledException)
             {
             }
         });
-        var started = DateTimeOffset.UtcNow;
 
         var result = (await server.FetchAsync(["SLOW"], From, To, o =>
         {
             o.MaxRetries = 1;
             // Long enough for a cold process on a loaded machine to get each request to the server (with
-            // 300 ms, CI once saw the retry time out before the listener counted it); the server still hangs for 30 s.
+            // 300 ms, CI once saw the retry time out before the listener counted it).
             o.AttemptTimeout = TimeSpan.FromSeconds(1);
             o.TotalTimeout = TimeSpan.FromSeconds(4);
         }))["SLOW"];
@@ -85,7 +85,6 @@ public sealed class YahooResilienceTests
         Assert.StartsWith("yahoo did not answer for SLOW in time", result.Error, StringComparison.Ordinal);
         Assert.Contains("AttemptTimeout", result.Error, StringComparison.Ordinal);
         Assert.Equal(2, server.Attempts("SLOW"));
-        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(10));
     }
 
     [Fact]
