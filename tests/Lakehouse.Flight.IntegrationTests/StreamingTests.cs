@@ -103,18 +103,9 @@ public sealed class StreamingTests : IClassFixture<BigLakeFixture>
         }
 
         // The stream's handler has returned (it counts a message only while it runs): nothing more can be sent.
-        await WaitUntil(() => metrics.ActiveStreams == 0);
+        await TestTimeouts.WaitUntilAsync(() => metrics.ActiveStreams == 0, "the stream's handler returns");
         var sent = metrics.MessagesSent - sentBefore;
         var total = _lake.Rows / Server.Internal.DoGetStreamer.RowsPerMessage(PriceTables.SilverSchema, 1 << 20);
         Assert.True(sent < total / 2, $"server sent {sent} of about {total} messages after the client cancelled at 3");
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
-        while (!condition())
-        {
-            await Task.Delay(20, timeout.Token);
-        }
     }
 }
