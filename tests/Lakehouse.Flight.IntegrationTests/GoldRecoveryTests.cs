@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Ingestion.Tests.Gold;
 using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.IntegrationTests;

@@ -14,11 +14,25 @@ public sealed class YahooThrottlingTests
         var fixture = YahooFixture.Load(AaplFile);
         var inFlight = 0;
         var maxInFlight = 0;
+        var arrivals = 0;
+        var pair = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new object();
         await using var server = await YahooTestServer.StartAsync(async (_, _, context) =>
         {
             var now = Interlocked.Increment(ref inFlight);
             InterlockedMax(ref maxInFlight, now);
-            await Task.Delay(100, context.RequestAborted);
+            // Each request waits for a partner: the answers leave two by two, so two are certainly in flight at once.
+            Task partner;
+            lock (gate)
+            {
+                partner = pair.Task;
+                if (++arrivals % 2 == 0)
+                {
+                    pair.SetResult();
+                    pair = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+            await partner.WaitAsync(context.RequestAborted);
             Interlocked.Decrement(ref inFlight);
             await YahooTestServer.Reply(context, StatusCodes.Status200OK, fixture.BodyJson);
         });
