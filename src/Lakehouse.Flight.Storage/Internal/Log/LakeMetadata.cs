@@ -28,6 +28,7 @@ internal sealed class LakeMetadata
     private readonly object _followGate = new();
     private volatile LakeState _state;
     private volatile bool _ready;
+    private int _waiters;
 
     public LakeMetadata(TableCatalog catalog, LakeLog log, DirectoryCache directories, CommitSequence snapshot, ILogger logger)
     {
@@ -53,8 +54,6 @@ internal sealed class LakeMetadata
 
     /// <summary>Callers held at the gate now: a test opens the gate once the calls it started are seen waiting.</summary>
     public int Waiters => Volatile.Read(ref _waiters);
-
-    private int _waiters;
 
     public void WaitLoaded()
     {
