@@ -180,7 +180,7 @@ public sealed class LakehouseServer : IAsyncDisposable
     {
         try
         {
-            await store.Ready.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            await store.WaitReadyAsync(context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception) when (store.Ready.IsFaulted)
         {

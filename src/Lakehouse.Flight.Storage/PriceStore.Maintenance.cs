@@ -24,7 +24,7 @@ public sealed partial class PriceStore
 
     public async Task<CompactionResult> CompactAsync(TableDefinition? table = null, CancellationToken cancellationToken = default)
     {
-        await _metadata.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _metadata.WaitLoadedAsync(cancellationToken).ConfigureAwait(false);
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -44,7 +44,7 @@ public sealed partial class PriceStore
     /// </summary>
     public async Task<VacuumResult> VacuumAsync(TimeSpan? retention = null, CancellationToken cancellationToken = default)
     {
-        await _metadata.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _metadata.WaitLoadedAsync(cancellationToken).ConfigureAwait(false);
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -129,6 +129,12 @@ public sealed partial class PriceStore
     /// <summary>Blocks until <see cref="Ready"/>; rethrows its error.</summary>
     public void WaitReady() => _metadata.WaitLoaded();
 
+    /// <summary>Completes when <see cref="Ready"/> does (a call's wait: counted in <see cref="ReadyWaiters"/> meanwhile).</summary>
+    public Task WaitReadyAsync(CancellationToken cancellationToken = default) => _metadata.WaitLoadedAsync(cancellationToken);
+
+    /// <summary>Calls held at the ready gate now (tests open the gate once the calls they started wait there).</summary>
+    internal int ReadyWaiters => _metadata.Waiters;
+
     /// <summary>Data files of the current version (all tables); does not wait for the index (health reports it while loading).</summary>
     public long DataFiles => _metadata.Unindexed.Tables.Values.Sum(t => (long)t.Files.Count);
 

@@ -5,18 +5,9 @@ namespace Lakehouse.Flight.Cli.Tests;
 
 public sealed class CliExperienceTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli-ux", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-cli-ux");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     private static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
     {
@@ -63,9 +54,9 @@ public sealed class CliExperienceTests : IDisposable
     [Fact]
     public async Task StatsJson_EveryLineIsAJsonObject()
     {
-        await Cli("ingest", "--source", "synthetic", "--symbols", "AAPL", "--from", "2024-01-01", "--to", "2024-01-31", "--data-dir", _dir);
+        await Cli("ingest", "--source", "synthetic", "--symbols", "AAPL", "--from", "2024-01-01", "--to", "2024-01-31", "--data-dir", _temp.Path);
 
-        var (code, stdout, _) = await Cli("stats", "--json", "--data-dir", _dir);
+        var (code, stdout, _) = await Cli("stats", "--json", "--data-dir", _temp.Path);
 
         Assert.Equal(0, code);
         var silver = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
@@ -79,7 +70,7 @@ public sealed class CliExperienceTests : IDisposable
         // A real process whose stdout is a pipe: what a script or `| tee` sees.
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "lakehouse.dll"), "ingest", "--source", "synthetic", "--symbols", "AAPL,MSFT",
-                     "--from", "2024-01-01", "--to", "2024-01-31", "--data-dir", _dir })
+                     "--from", "2024-01-01", "--to", "2024-01-31", "--data-dir", _temp.Path })
         {
             psi.ArgumentList.Add(a);
         }

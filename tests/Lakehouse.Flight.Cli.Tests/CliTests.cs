@@ -5,21 +5,15 @@ namespace Lakehouse.Flight.Cli.Tests;
 
 public sealed class CliTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-cli-tests");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     private async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _dir], stdout, stderr, CancellationToken.None);
+        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _temp.Path], stdout, stderr, CancellationToken.None);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -40,8 +34,8 @@ public sealed class CliTests : IDisposable
                 "inserted", "updated", "unchanged", "rejected", "duration_ms", "version"], doc.RootElement.EnumerateObject().Select(p => p.Name));
         }
         // One file of the 2024 band per table, in the table's folder (bronze's named after its source).
-        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "silver", "prices_daily"), "2024-*.parquet"));
-        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "bronze", "prices_daily"), "2024-synthetic-*.parquet"));
+        Assert.Single(Directory.GetFiles(Path.Combine(_temp.Path, "silver", "prices_daily"), "2024-*.parquet"));
+        Assert.Single(Directory.GetFiles(Path.Combine(_temp.Path, "bronze", "prices_daily"), "2024-synthetic-*.parquet"));
     }
 
     [Fact]
@@ -78,6 +72,6 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Contains(fragment, stderr, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "silver")));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "silver")));
     }
 }

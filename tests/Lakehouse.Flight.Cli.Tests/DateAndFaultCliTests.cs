@@ -13,21 +13,15 @@ namespace Lakehouse.Flight.Cli.Tests;
 /// </summary>
 public sealed class DateAndFaultCliTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-cli-tests");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     private async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _dir], stdout, stderr, CancellationToken.None);
+        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _temp.Path], stdout, stderr, CancellationToken.None);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -44,7 +38,7 @@ public sealed class DateAndFaultCliTests : IDisposable
         Assert.Contains(named, stderr, StringComparison.Ordinal);
         Assert.Contains("1900-01-01", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "bronze")));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "bronze")));
     }
 
     [Fact]
@@ -54,14 +48,14 @@ public sealed class DateAndFaultCliTests : IDisposable
 
         Assert.Equal(2, code);
         Assert.Contains("--date 9999-12-31 is outside the dates the lake accepts", stderr, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "bronze")));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "bronze")));
     }
 
     [Fact]
     public async Task Stats_LakeHoldingAYear9999Partition_ReportsItAndExitsZero()
     {
         // What an old build let a DoPut leave in bronze: one row dated 9999-12-31.
-        var store = PriceStore.Open(_dir);
+        var store = PriceStore.Open(_temp.Path);
         PriceBar[] bars =
         [
             new("ZZV", new DateOnly(2020, 1, 1), 10, 11, 9, 10, 10, 100, "v1", DateTimeOffset.UnixEpoch),
@@ -83,7 +77,7 @@ public sealed class DateAndFaultCliTests : IDisposable
     [Fact]
     public async Task Migrate_LegacyFileWithDecimalPrices_ExitsOneWithItsMessage()
     {
-        var legacy = Path.Combine(_dir, "old", "prices_daily.parquet");
+        var legacy = Path.Combine(_temp.Path, "old", "prices_daily.parquet");
         Directory.CreateDirectory(Path.GetDirectoryName(legacy)!);
         WriteDecimalLegacyFile(legacy);
 
@@ -94,13 +88,13 @@ public sealed class DateAndFaultCliTests : IDisposable
         Assert.Contains("decimal", stderr, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("close", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "silver")));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "silver")));
     }
 
-    [Storage.Tests.TmpfsFact]
+    [TmpfsFact]
     public async Task IngestAndReport_OnAReadOnlyDataDir_ExitOneWithTheReadOnlyLineAndNoPath()
     {
-        using var disk = Storage.Tests.Tmpfs.Mount(8);
+        using var disk = Tmpfs.Mount(8);
         using (var o = new StringWriter())
         using (var e = new StringWriter())
         {

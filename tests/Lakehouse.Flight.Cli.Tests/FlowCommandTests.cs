@@ -4,21 +4,15 @@ namespace Lakehouse.Flight.Cli.Tests;
 
 public sealed class FlowCommandTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-cli-tests");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     private async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _dir], stdout, stderr, CancellationToken.None);
+        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _temp.Path], stdout, stderr, CancellationToken.None);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -36,8 +30,8 @@ public sealed class FlowCommandTests : IDisposable
         Assert.Equal(["AAPL", "MSFT"], lines[0].GetProperty("symbols").EnumerateArray().Select(s => s.GetString()));
         // The built-in gold step: the runner already built gold for the new rows, so this pass finds it current.
         Assert.Equal(0, lines[1].GetProperty("rows").GetInt64());
-        Assert.Equal(3, File.ReadAllLines(Path.Combine(_dir, "_metadata", "flows", "daily.jsonl")).Length);
-        var report = File.ReadAllLines(Path.Combine(_dir, "gold", "reports", "MSFT_daily_report.csv"));
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(_temp.Path, "_metadata", "flows", "daily.jsonl")).Length);
+        var report = File.ReadAllLines(Path.Combine(_temp.Path, "gold", "reports", "MSFT_daily_report.csv"));
         Assert.Equal(1 + 6, report.Length);
         Assert.StartsWith("MSFT,2024-03-15,", report[^1], StringComparison.Ordinal);
         Assert.Equal(0, again);
@@ -52,7 +46,7 @@ public sealed class FlowCommandTests : IDisposable
         Assert.Equal(0, code);
         var ingest = JsonDocument.Parse(stdout.Split('\n')[0]).RootElement;
         Assert.Equal(("ingest", 0L), (ingest.GetProperty("step").GetString(), ingest.GetProperty("rows").GetInt64()));
-        Assert.Equal(["daily.jsonl"], Directory.EnumerateFiles(_dir, "*", SearchOption.AllDirectories)
+        Assert.Equal(["daily.jsonl"], Directory.EnumerateFiles(_temp.Path, "*", SearchOption.AllDirectories)
             .Where(f => !f.Contains("_metadata" + Path.DirectorySeparatorChar + "locks", StringComparison.Ordinal)).Select(Path.GetFileName));
     }
 

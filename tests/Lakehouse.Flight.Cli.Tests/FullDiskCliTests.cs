@@ -1,4 +1,3 @@
-using Lakehouse.Flight.Storage.Tests;
 
 namespace Lakehouse.Flight.Cli.Tests;
 

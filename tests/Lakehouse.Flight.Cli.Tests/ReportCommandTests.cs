@@ -4,15 +4,9 @@ namespace Lakehouse.Flight.Cli.Tests;
 
 public sealed class ReportCommandTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-cli-tests");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task Report_AfterIngest_PrintsOneUnchangedLinePerReportFile()
@@ -26,7 +20,7 @@ public sealed class ReportCommandTests : IDisposable
         Assert.Equal(2, lines.Length);
         foreach (var (line, symbol) in lines.Zip(new[] { "AAPL", "MSFT" }))
         {
-            var path = Path.Combine(_dir, "gold", "reports", $"{symbol}_daily_report.csv");
+            var path = Path.Combine(_temp.Path, "gold", "reports", $"{symbol}_daily_report.csv");
             Assert.StartsWith("unchanged", line, StringComparison.Ordinal);
             Assert.EndsWith(path, line, StringComparison.Ordinal);
             Assert.Contains(" 65 rows", line, StringComparison.Ordinal);
@@ -38,7 +32,7 @@ public sealed class ReportCommandTests : IDisposable
     public async Task ReportJson_DeletedReport_RewritesItAndPrintsGoldReports()
     {
         await Run("ingest", "--source", "synthetic", "--symbols", "AAPL", "--from", "2024-01-01", "--to", "2024-03-31");
-        var path = Path.Combine(_dir, "gold", "reports", "AAPL_daily_report.csv");
+        var path = Path.Combine(_temp.Path, "gold", "reports", "AAPL_daily_report.csv");
         var before = File.ReadAllText(path);
         File.Delete(path);
 
@@ -66,7 +60,7 @@ public sealed class ReportCommandTests : IDisposable
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _dir], stdout, stderr, CancellationToken.None);
+        var code = await LakehouseCli.RunAsync([.. args, "--data-dir", _temp.Path], stdout, stderr, CancellationToken.None);
         return (code, stdout.ToString(), stderr.ToString());
     }
 }

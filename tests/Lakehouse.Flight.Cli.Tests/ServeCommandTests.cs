@@ -8,18 +8,9 @@ namespace Lakehouse.Flight.Cli.Tests;
 
 public sealed partial class ServeCommandTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-cli", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-cli");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void Executable_ShipsTheGcSettingThatBoundsAScanOfALakeLargerThanTheCache()
@@ -38,7 +29,7 @@ public sealed partial class ServeCommandTests : IDisposable
         var stderr = new LockedWriter();
         using var cts = new CancellationTokenSource();
 
-        var run = LakehouseCli.RunAsync(["serve", "--data-dir", _dir, "--flight-port", "0", "--http-port", "0", "--demo"], stdout, stderr, cts.Token);
+        var run = LakehouseCli.RunAsync(["serve", "--data-dir", _temp.Path, "--flight-port", "0", "--http-port", "0", "--demo"], stdout, stderr, cts.Token);
         Match? match = null;
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
         {
@@ -64,7 +55,7 @@ public sealed partial class ServeCommandTests : IDisposable
         Assert.True(http.Success, $"stdout: {stdout.Text}");
         Assert.Contains("\"status\":\"ok\"", health, StringComparison.Ordinal);
         Assert.InRange(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 65535);
-        var stats = PriceStore.Open(_dir).Stats(PriceTables.Silver);
+        var stats = PriceStore.Open(_temp.Path).Stats(PriceTables.Silver);
         Assert.Equal(ServeCommand.DemoSymbols.Length, stats.Symbols);
         Assert.True(stats.Rows > ServeCommand.DemoSymbols.Length * 700L, $"{stats.Rows} rows");
     }
@@ -74,7 +65,7 @@ public sealed partial class ServeCommandTests : IDisposable
     {
         var stderr = new LockedWriter();
 
-        var exit = await LakehouseCli.RunAsync(["serve", "--data-dir", _dir, "--flight-prot", "1"], new LockedWriter(), stderr, CancellationToken.None);
+        var exit = await LakehouseCli.RunAsync(["serve", "--data-dir", _temp.Path, "--flight-prot", "1"], new LockedWriter(), stderr, CancellationToken.None);
 
         Assert.Equal(2, exit);
         Assert.Contains("--flight-prot", stderr.Text, StringComparison.Ordinal);

@@ -7,18 +7,9 @@ namespace Lakehouse.Flight.Cli.Tests;
 [Collection(ServerAndMigrationTests.Name)]
 public sealed class SmokeCommandTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-smoke-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-smoke-tests");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     private static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
     {
@@ -31,9 +22,9 @@ public sealed class SmokeCommandTests : IDisposable
     [Fact]
     public async Task Smoke_AgainstARunningServer_AllChecksPass()
     {
-        var ingest = await Cli("ingest", "--source", "synthetic", "--symbols", "AAPL", "--from", "2024-01-01", "--to", "2024-01-31", "--data-dir", _dir);
+        var ingest = await Cli("ingest", "--source", "synthetic", "--symbols", "AAPL", "--from", "2024-01-01", "--to", "2024-01-31", "--data-dir", _temp.Path);
         Assert.Equal(0, ingest.Code);
-        await using var server = await LakehouseServer.BuildAsync(new LakehouseServerOptions { DataDir = _dir, Host = "127.0.0.1", FlightPort = 0, HttpPort = 0 });
+        await using var server = await LakehouseServer.BuildAsync(new LakehouseServerOptions { DataDir = _temp.Path, Host = "127.0.0.1", FlightPort = 0, HttpPort = 0 });
         var flight = await server.StartAsync(CancellationToken.None);
         var http = server.HttpEndpoint!;
 
@@ -50,7 +41,7 @@ public sealed class SmokeCommandTests : IDisposable
         Assert.Matches(@"http health\s+ok\s+\d+ ms\s+200 status=ok", stdout);
         Assert.Contains("all checks passed", stdout, StringComparison.Ordinal);
         // The scratch bar stays in bronze: silver (what users read) is untouched.
-        Assert.False(Directory.Exists(Path.Combine(_dir, "silver", "prices_daily", "symbol=SMOKE.TEST")));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "silver", "prices_daily", "symbol=SMOKE.TEST")));
         await server.StopAsync(CancellationToken.None);
     }
 
@@ -85,28 +76,19 @@ public sealed class SmokeCommandTests : IDisposable
 [Collection(ServerAndMigrationTests.Name)]
 public sealed class MigrateLegacyActionTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-migrate-action", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-migrate-action");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task MigrateLegacyAction_StreamsProgressThenReportsAndVerification()
     {
-        var legacy = Path.Combine(_dir, "old", "prices_daily.parquet");
+        var legacy = Path.Combine(_temp.Path, "old", "prices_daily.parquet");
         Directory.CreateDirectory(Path.GetDirectoryName(legacy)!);
         var fixture = LegacyFixture.Write(legacy, symbols: 12, days: 40);
         await using var server = await LakehouseServer.BuildAsync(new LakehouseServerOptions
         {
-            DataDir = Path.Combine(_dir, "lake"), Host = "127.0.0.1", FlightPort = 0, HttpPort = 0,
+            DataDir = Path.Combine(_temp.Path, "lake"), Host = "127.0.0.1", FlightPort = 0, HttpPort = 0,
             // The legacy file's folder is an import root: actions read server files only there.
             ImportRoots = [Path.GetDirectoryName(legacy)!],
         });

@@ -25,7 +25,7 @@ public sealed class ArrowStreamTests : IAsyncLifetime
         _server = await TestServer.StartAsync(o => o.MaxSendMessageBytes = 64 * 1024);
         var bars = SyntheticSource.Generate(["MSFT", "AAPL", "^GSPC"], new DateOnly(2000, 1, 1), new DateOnly(2009, 12, 31));
         await _server.Server.Store.UpsertAsync(bars).DefaultTimeout();
-        _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
     }
 
     public async Task DisposeAsync()
@@ -141,7 +141,7 @@ public sealed class ArrowStreamTests : IAsyncLifetime
     public async Task HttpArrowStream_AuthOn_ReaderTokenNeeded()
     {
         await using var server = await TestServer.StartAsync(TestServer.WithAuth);
-        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
         using var anonymous = await http.GetAsync(new Uri("/prices/arrow", UriKind.Relative)).DefaultTimeout();
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/prices/arrow", UriKind.Relative));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestServer.ReaderToken);

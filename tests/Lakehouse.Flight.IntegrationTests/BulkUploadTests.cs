@@ -47,7 +47,7 @@ public sealed class BulkUploadTests : IAsyncLifetime
         Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataDir, "_metadata", "wal"), "*.arrows"));
         // Gold follows the applied upload as it follows a direct one.
         var report = Path.Combine(_server.DataDir, "gold", "reports", "DDD_daily_report.csv");
-        using var timeout = new CancellationTokenSource(TaskExtensions.Default);
+        using var timeout = new CancellationTokenSource(TestTimeouts.Default);
         while (!File.Exists(report))
         {
             await Task.Delay(20, timeout.Token);

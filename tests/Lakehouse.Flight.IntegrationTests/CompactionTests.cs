@@ -40,7 +40,7 @@ public sealed class CompactionTests
             Assert.Equal(expected, DuckDb(dir));
 
             // The compactor merges the band's small files into one, and changes no row.
-            await WaitUntilAsync(() => Band2024(dir) == 1);
+            await TestTimeouts.WaitUntilAsync(() => Band2024(dir) == 1, "the compactor merges 2024 into one band");
             Assert.Equal(expected, await DoGetAsync(server));
             Assert.Equal(expected, DuckDb(dir));
             Assert.Equal(2 + 1, TableFiles(dir).Length);
@@ -92,15 +92,5 @@ public sealed class CompactionTests
             rows.Add(FormattableString.Invariant($"{r.GetString(0)} {DateOnly.FromDateTime(r.GetDateTime(1)):yyyy-MM-dd} {r.GetDouble(2)} {r.GetInt64(3)}"));
         }
         return rows;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the compactor did not get there within the test deadline");
-            await Task.Delay(50);
-        }
     }
 }

@@ -126,7 +126,7 @@ public sealed class ConcurrencyTests : IAsyncLifetime
         await call.RequestStream.WriteAsync(ToBatch(bars)).DefaultTimeout();
         await cts.CancelAsync();
         call.Dispose();
-        using (var timeout = new CancellationTokenSource(TaskExtensions.Default))
+        using (var timeout = new CancellationTokenSource(TestTimeouts.Default))
         {
             while (metrics.UploadsEnded == ended)
             {

@@ -6,7 +6,6 @@ using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
-using Lakehouse.Flight.Storage.Tests;
 
 namespace Lakehouse.Flight.IntegrationTests;
 
@@ -30,7 +29,7 @@ public sealed partial class FaultedDiskErrorTests
         using var client = server.Client();
         await client.UploadAsync(SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29)), "vendor_x", promote: true)
             .DefaultTimeout();
-        var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
         using var posted = await http.PostAsync(new Uri("/prices/jobs/daily/range?symbol=IBM&date_from=2024-01-01&date_to=2024-01-31", UriKind.Relative), null)
             .DefaultTimeout();
         Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
@@ -165,7 +164,7 @@ public sealed partial class FaultedDiskErrorTests
 
     private static async Task WaitFinishedAsync(HttpClient http, string id)
     {
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         while (true)
         {
             var job = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/prices/jobs/{id}", UriKind.Relative)).DefaultTimeout()).RootElement;

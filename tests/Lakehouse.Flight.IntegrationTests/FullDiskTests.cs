@@ -4,7 +4,6 @@ using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
-using Lakehouse.Flight.Storage.Tests;
 
 namespace Lakehouse.Flight.IntegrationTests;
 

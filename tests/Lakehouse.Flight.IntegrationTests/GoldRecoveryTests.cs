@@ -1,9 +1,7 @@
 using System.Text.Json;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Ingestion.Tests.Gold;
 using Lakehouse.Flight.Storage;
-using Lakehouse.Flight.Storage.Tests;
 
 namespace Lakehouse.Flight.IntegrationTests;
 
@@ -17,32 +15,23 @@ public sealed class GoldRecoveryTests : IDisposable
 {
     private static readonly string[] Symbols = ["RCA", "RCB", "RCC"];
 
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-it");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _temp.Dispose();
 
     /// <summary>Runs the crash child's promote write, killed by the store's test-only hook at the commit point.</summary>
     private void KillWriterAtCommitPoint()
     {
         using var child = new ChildProcess(new Dictionary<string, string> { ["LAKEHOUSE_TEST_CRASH_AFTER_COMMIT_POINT"] = "1" },
-            "promote", _dir, string.Join(',', Symbols));
+            "promote", _temp.Path, string.Join(',', Symbols));
         Assert.True(child.WaitForExit(TimeSpan.FromSeconds(60)), "the writer neither committed nor died");
         // SIGKILL (128 + 9), not a normal exit: it never printed "committed".
         Assert.Equal(137, child.ExitCode);
         Assert.DoesNotContain("committed", child.Lines);
         // Committed (its log entry is durable) and nothing after: no table folder published, no gold.
-        Assert.True(File.Exists(Path.Combine(_dir, "_metadata", "log", "00000000000000000001.json")));
-        Assert.False(Directory.Exists(Path.Combine(_dir, "silver", "prices_daily")));
-        Assert.False(Directory.Exists(Path.Combine(_dir, "gold")));
+        Assert.True(File.Exists(Path.Combine(_temp.Path, "_metadata", "log", "00000000000000000001.json")));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "silver", "prices_daily")));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "gold")));
     }
 
     [Fact]
@@ -50,13 +39,13 @@ public sealed class GoldRecoveryTests : IDisposable
     {
         KillWriterAtCommitPoint();
 
-        await using var server = await TestServer.StartAsync(dataDir: _dir);
+        await using var server = await TestServer.StartAsync(dataDir: _temp.Path);
         await WaitHealthOkAsync(server);
 
         await AssertGoldMatchesSilverAsync(server);
-        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir, "silver", "prices_daily"), "*.parquet"));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_temp.Path, "silver", "prices_daily"), "*.parquet"));
         // What recovery recorded for the process that finishes it is settled once gold is rebuilt.
-        var recovered = Path.Combine(_dir, "_metadata", "recovered");
+        var recovered = Path.Combine(_temp.Path, "_metadata", "recovered");
         Assert.False(Directory.Exists(recovered) && Directory.EnumerateFiles(recovered).Any());
     }
 
@@ -65,14 +54,14 @@ public sealed class GoldRecoveryTests : IDisposable
     {
         KillWriterAtCommitPoint();
         // A process with no gold builder (a bare store, as the crash child is) rolls the commit forward and goes away.
-        var bare = PriceStore.Open(_dir);
+        var bare = PriceStore.Open(_temp.Path);
         await bare.Ready;
         Assert.Equal(Symbols.Sum(s => CrashWorkload.Year(s).Count), bare.Read(PriceQuery.Create(symbols: Symbols)).Sum(b => b.Length));
-        Assert.Single(Directory.EnumerateFiles(Path.Combine(_dir, "_metadata", "recovered")));
-        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir, "silver", "prices_daily"), "*.parquet"));
-        Assert.False(Directory.Exists(Path.Combine(_dir, "gold")));
+        Assert.Single(Directory.EnumerateFiles(Path.Combine(_temp.Path, "_metadata", "recovered")));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_temp.Path, "silver", "prices_daily"), "*.parquet"));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "gold")));
 
-        await using var server = await TestServer.StartAsync(dataDir: _dir);
+        await using var server = await TestServer.StartAsync(dataDir: _temp.Path);
         await WaitHealthOkAsync(server);
 
         await AssertGoldMatchesSilverAsync(server);
@@ -101,8 +90,8 @@ public sealed class GoldRecoveryTests : IDisposable
 
     private static async Task WaitHealthOkAsync(TestServer server)
     {
-        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         while (true)
         {
             using var health = JsonDocument.Parse(await http.GetStringAsync(new Uri("/health", UriKind.Relative)).DefaultTimeout());

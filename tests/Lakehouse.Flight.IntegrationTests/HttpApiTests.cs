@@ -20,7 +20,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         _server = await TestServer.StartAsync();
         _bars = SyntheticSource.Generate(["AAPL", "^GSPC"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
         await _server.Server.Store.UpsertAsync(_bars).DefaultTimeout();
-        _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
     }
 
     public async Task DisposeAsync()
@@ -103,7 +103,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         var location = response.Headers.Location!;
         Assert.StartsWith("/prices/jobs/", location.OriginalString, StringComparison.Ordinal);
         JsonElement job;
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         do
         {
             await Task.Delay(50);
@@ -160,7 +160,7 @@ public sealed class HttpAuthTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync(TestServer.WithAuth);
-        _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
     }
 
     public async Task DisposeAsync()

@@ -18,7 +18,7 @@ public sealed class HttpParameterTests : IAsyncLifetime
         _server = await TestServer.StartAsync();
         _bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29));
         await _server.Server.Store.UpsertAsync(_bars).DefaultTimeout();
-        _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
     }
 
     public async Task DisposeAsync()

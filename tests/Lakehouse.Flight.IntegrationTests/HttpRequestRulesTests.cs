@@ -20,7 +20,7 @@ public sealed class HttpRequestRulesTests
     public async Task PostRangeJob_WithABody_Is400ProblemAndQueuesNothing(string body, string mediaType)
     {
         await using var server = await TestServer.StartAsync();
-        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
 
         using var response = await http.PostAsync(new Uri("/prices/jobs/daily/range?symbol=AAPL&date_from=2024-01-01&date_to=2024-01-31", UriKind.Relative),
             new StringContent(body, Encoding.UTF8, mediaType)).DefaultTimeout();
@@ -36,7 +36,7 @@ public sealed class HttpRequestRulesTests
     public async Task DeleteJob_WithABody_Is400Problem()
     {
         await using var server = await TestServer.StartAsync();
-        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
 
         using var request = new HttpRequestMessage(HttpMethod.Delete, "/prices/jobs/20990101000000000-deadbeef") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
         using var response = await http.SendAsync(request).DefaultTimeout();
@@ -54,7 +54,7 @@ public sealed class HttpRequestRulesTests
             await writer.UploadAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29)), "vendor_x", promote: true)
                 .DefaultTimeout();
         }
-        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
 
         var anonymous = await HealthAsync(http, null);
         var wrong = await HealthAsync(http, "wrong-token");

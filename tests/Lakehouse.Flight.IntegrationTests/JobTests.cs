@@ -35,7 +35,7 @@ public sealed class JobTests : IAsyncLifetime
             o.Jobs.QueueCapacity = capacity;
         }, configureServices: s => s.AddSingleton<IPriceSource>(source ?? _source), dataDir: dataDir);
         _servers.Add(server);
-        return (server, new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TaskExtensions.Default });
+        return (server, new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default });
     }
 
     private static async Task<string> PostAsync(HttpClient http, string symbol, HttpStatusCode expected = HttpStatusCode.Accepted)
@@ -55,7 +55,7 @@ public sealed class JobTests : IAsyncLifetime
 
     private static async Task<JsonElement> WaitForAsync(HttpClient http, string id, Func<string, bool> state)
     {
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         while (true)
         {
             var job = await GetAsync(http, id);
@@ -69,7 +69,7 @@ public sealed class JobTests : IAsyncLifetime
 
     private async Task WaitStartedAsync(string symbol)
     {
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         while (!_source.Started.Contains(symbol) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(20);

@@ -14,7 +14,7 @@ internal static class RawGrpc
     {
         DefaultRequestVersion = HttpVersion.Version20,
         DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        Timeout = TaskExtensions.Default,
+        Timeout = TestTimeouts.Default,
     };
 
     /// <summary>One gRPC message frame: the compressed-flag byte, a big-endian length, the body.</summary>

@@ -52,7 +52,7 @@ internal static class RawPut
     public static async Task<List<StorageReport>> SendAsync(Uri endpoint, string command, IEnumerable<IpcMessage> messages)
     {
         using var channel = GrpcChannel.ForAddress($"http://{endpoint.Host}:{endpoint.Port}");
-        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(DoPut, null, new CallOptions(cancellationToken: TaskExtensions.DefaultTimeoutToken()));
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(DoPut, null, new CallOptions(cancellationToken: TestTimeouts.DefaultTimeoutToken()));
         var first = true;
         try
         {

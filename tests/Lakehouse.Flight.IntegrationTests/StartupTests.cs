@@ -64,7 +64,8 @@ public sealed class StartupTests : IAsyncLifetime
         var newcomer = SyntheticSource.Generate(["NEWCO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
         using var writer = server.Client();
         var write = writer.UploadAsync(newcomer, "vendor_n", promote: true);
-        await Task.Delay(300);
+        // The gate opens only once the five calls (DoGet, two GetFlightInfo, ListFlights, DoPut) are seen parked at it.
+        await TestTimeouts.WaitUntilAsync(() => server.Server.Store.ReadyWaiters == 5, "the five calls wait at the ready gate");
         Assert.False(answers.IsCompleted, "an answer was computed while the index was still held");
         Assert.False(write.IsCompleted, "a write committed while the index was still held");
         Assert.False(server.Server.Store.IsReady);
@@ -85,7 +86,7 @@ public sealed class StartupTests : IAsyncLifetime
         Assert.Equal(newcomer.Select(b => (b.Date, b.Close)), landed.Select(b => (b.Date, b.Close)));
 
         // Once listed and warmed: state ok, nothing loading, the totals of the whole lake.
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         JsonElement last;
         do
         {

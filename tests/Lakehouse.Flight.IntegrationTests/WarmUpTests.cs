@@ -101,7 +101,7 @@ public sealed class WarmUpTests
             o.WarmCache = true;
             o.WarmServing = false;
         });
-        var deadline = DateTime.UtcNow + TaskExtensions.Default;
+        var deadline = DateTime.UtcNow + TestTimeouts.Default;
         DatasetStats stats;
         while ((stats = server.Server.Store.Stats(PriceTables.Silver)).CachedRows < rows && DateTime.UtcNow < deadline)
         {

@@ -87,7 +87,7 @@ public sealed class WireContractTests : IAsyncLifetime
     {
         var results = await ActionAsync("ingest", """{"symbols":["IBM"],"date_from":"2024-01-01","date_to":"2024-01-31"}""");
         var jobId = JsonSerializer.Deserialize(results[0], WireJson.Default.ProgressMessage)!.Progress!.JobId!;
-        using var http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        using var http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
 
         var json = await http.GetByteArrayAsync(new Uri($"/prices/jobs/{jobId}", UriKind.Relative)).DefaultTimeout();
 
@@ -255,7 +255,7 @@ public sealed class WireContractTests : IAsyncLifetime
     [Fact]
     public async Task HealthReport_Http_HasDatasetsWithSymbolCounts()
     {
-        using var http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TaskExtensions.Default };
+        using var http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
 
         var json = await http.GetByteArrayAsync(new Uri("/health", UriKind.Relative)).DefaultTimeout();
 

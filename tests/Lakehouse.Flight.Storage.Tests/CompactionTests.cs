@@ -2,7 +2,6 @@ using System.Globalization;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
-using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -23,7 +22,7 @@ public sealed class CompactionTests : IDisposable
         var store = _lake.Open(cacheBytes: 0);
         for (var k = 0; k < 5; k++)
         {
-            await store.UpsertAsync(SyntheticSource.Generate(symbols.Where((_, i) => i % 5 == k), new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31)));
+            await store.UpsertAsync(TestBars.Generate(symbols.Where((_, i) => i % 5 == k), new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31)));
         }
         var before = BatchDump.Rows(store.Read(PriceQuery.Create()));
         Assert.Equal(5, store.Metadata.Current.Table(PriceTables.Silver).Files.Count);

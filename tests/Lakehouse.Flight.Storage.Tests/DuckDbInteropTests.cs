@@ -1,6 +1,5 @@
 using DuckDB.NET.Data;
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
@@ -15,7 +14,7 @@ public sealed class DuckDbInteropTests : IDisposable
     {
         var store = _lake.Open();
         var symbols = new[] { "AAPL", "^GSPC", "EURUSD=X", "BRK.B", "BTC-USD" };
-        var bars = SyntheticSource.Generate(symbols, new DateOnly(2023, 11, 15), new DateOnly(2024, 2, 10)).ToList();
+        var bars = TestBars.Generate(symbols, new DateOnly(2023, 11, 15), new DateOnly(2024, 2, 10)).ToList();
         bars[3] = bars[3] with { AdjClose = null };
         await store.UpsertAsync(bars);
 

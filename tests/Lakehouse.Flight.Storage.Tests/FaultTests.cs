@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using DuckDB.NET.Data;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
-using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
@@ -14,12 +13,12 @@ public sealed class FaultTests
     {
         using var disk = Tmpfs.Mount(4);
         var store = PriceStore.Open(disk.Path);
-        await store.UpsertAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
+        await store.UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
         var filler = disk.Fill(leaveBytes: 256 * 1024);
         var before = Snapshot(disk.Path);
 
         var ex = await Assert.ThrowsAsync<LakehouseException>(() =>
-            store.UpsertAsync(SyntheticSource.Generate(["MSFT", "IBM", "KO"], new DateOnly(2020, 1, 1), new DateOnly(2023, 12, 31))));
+            store.UpsertAsync(TestBars.Generate(["MSFT", "IBM", "KO"], new DateOnly(2020, 1, 1), new DateOnly(2023, 12, 31))));
 
         Assert.Equal(LakehouseErrorKind.DiskFull, ex.Kind);
         Assert.StartsWith("disk full: this write needs", ex.Message, StringComparison.Ordinal);
@@ -42,7 +41,7 @@ public sealed class FaultTests
 
         // Space back: the same write goes through.
         File.Delete(filler);
-        var reports = await store.UpsertAsync(SyntheticSource.Generate(["MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2023, 1, 31)));
+        var reports = await store.UpsertAsync(TestBars.Generate(["MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2023, 1, 31)));
         Assert.Equal(22L, Assert.Single(reports).Inserted); // January 2023: 22 weekdays
     }
 
@@ -50,7 +49,7 @@ public sealed class FaultTests
     public async Task ReadOnlyDisk_WritesRefusedAtOnce_ReadsGoOn()
     {
         using var disk = Tmpfs.Mount(8);
-        await PriceStore.Open(disk.Path).UpsertAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31)));
+        await PriceStore.Open(disk.Path).UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31)));
         disk.RemountReadOnly();
         try
         {
@@ -58,7 +57,7 @@ public sealed class FaultTests
 
             var rows = store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length);
             var ex = await Assert.ThrowsAsync<LakehouseException>(() =>
-                store.UpsertAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 4, 1), new DateOnly(2024, 4, 30))).WaitAsync(TimeSpan.FromSeconds(30)));
+                store.UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2024, 4, 1), new DateOnly(2024, 4, 30))).WaitAsync(TimeSpan.FromSeconds(30)));
 
             Assert.Equal(65, rows);
             Assert.Equal(LakehouseErrorKind.FailedPrecondition, ex.Kind);
@@ -104,11 +103,11 @@ public sealed class FaultTests
     {
         using var lake = new TempLake();
         var store = lake.Open();
-        await store.UpsertAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
+        await store.UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
         var manifest = store.Paths.ManifestFile(PriceTables.Silver);
         await File.AppendAllTextAsync(manifest, """{"run_id":"torn","ts":"2024-""");
 
-        await store.UpsertAsync(SyntheticSource.Generate(["MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
+        await store.UpsertAsync(TestBars.Generate(["MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
 
         var lines = await File.ReadAllLinesAsync(manifest);
         Assert.Equal(2, lines.Length);

@@ -1,6 +1,5 @@
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
-using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -12,7 +11,7 @@ public sealed class LakeLifecycleTests : IDisposable
     public void Dispose() => _lake.Dispose();
 
     private static IReadOnlyList<PriceBar> Jan(params string[] symbols) =>
-        SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+        TestBars.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
 
     [Fact]
     public async Task Land_SameRecordsTwice_AddsNothingToBronze()
@@ -30,26 +29,6 @@ public sealed class LakeLifecycleTests : IDisposable
         var raw = store.Read(PriceQuery.Create("bronze", symbols: ["AAPL"])).Sum(b => b.Length);
         Assert.Equal(bars.Count, raw);
         Assert.False(Directory.Exists(Path.Combine(_lake.Dir, "silver")));
-    }
-
-    [Fact]
-    public async Task Land_CorrectedRecord_KeepsBothRawRowsAndPromoteTakesTheLatest()
-    {
-        var store = _lake.Open();
-        var bars = Jan("AAPL").ToList();
-        await store.LandAsync(bars, "vendor_x", promote: true);
-        var fixedBar = bars[0] with { Close = bars[0].Close + 1, High = bars[0].High + 1 };
-
-        var reports = await store.LandAsync([fixedBar], "vendor_x", promote: false);
-        var promoted = await new BronzePromoter(store, new LakeWriter(store, new Ingestion.Gold.GoldBuilder(store))).PromoteAsync("vendor_x", ["AAPL"], null, null);
-
-        Assert.Equal(1, Assert.Single(reports).Inserted);
-        Assert.Equal(bars.Count + 1, store.Read(PriceQuery.Create("bronze", symbols: ["AAPL"])).Sum(b => b.Length));
-        var silver = Assert.Single(promoted);
-        Assert.Equal((1L, (long)bars.Count - 1), (silver.Updated, silver.Unchanged));
-        var row = UpsertTests.Read(store, PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-01-01", dateTo: "2024-01-01"));
-        Assert.Equal(fixedBar.Close, Assert.Single(row).Close);
-        Assert.Equal("vendor_x", row[0].Source);
     }
 
     [Fact]
@@ -176,7 +155,7 @@ public sealed class LakeLifecycleTests : IDisposable
     public async Task Plan_CountsExactRowsPerSymbolAndPrunesFiles()
     {
         var store = _lake.Open();
-        var bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2024, 12, 31));
+        var bars = TestBars.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2024, 12, 31));
         await store.UpsertAsync(bars);
 
         var plan = store.Plan(PriceQuery.Create(symbols: ["MSFT", "NOPE"], dateFrom: "2024-02-10", dateTo: "2024-04-05"));
@@ -200,7 +179,7 @@ public sealed class WarmTests : IDisposable
     [Fact]
     public async Task Warm_LoadsEveryRowOnce_AndReadsAfterwardsEqualFileContents()
     {
-        var bars = SyntheticSource.Generate(["AAPL", "MSFT", "^GSPC"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
+        var bars = TestBars.Generate(["AAPL", "MSFT", "^GSPC"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
         await _lake.Open().UpsertAsync(bars);
         var store = _lake.Open();
 
@@ -216,7 +195,7 @@ public sealed class WarmTests : IDisposable
     [Fact]
     public async Task Warm_WithCacheOff_LoadsNothingAndReadsStillWork()
     {
-        var bars = SyntheticSource.Generate(["AAPL"], new DateOnly(2023, 1, 1), new DateOnly(2023, 6, 30));
+        var bars = TestBars.Generate(["AAPL"], new DateOnly(2023, 1, 1), new DateOnly(2023, 6, 30));
         await _lake.Open().UpsertAsync(bars);
         var store = _lake.Open(cacheBytes: 0);
 

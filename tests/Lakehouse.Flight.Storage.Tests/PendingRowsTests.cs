@@ -1,7 +1,6 @@
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
-using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
@@ -27,7 +26,7 @@ public sealed class PendingRowsTests : IDisposable
     ];
 
     private static IReadOnlyList<PriceBar> Bars(string from, string to, params string[] symbols) =>
-        SyntheticSource.Generate(symbols, DateOnly.Parse(from, System.Globalization.CultureInfo.InvariantCulture),
+        TestBars.Generate(symbols, DateOnly.Parse(from, System.Globalization.CultureInfo.InvariantCulture),
             DateOnly.Parse(to, System.Globalization.CultureInfo.InvariantCulture));
 
     private static TableWrite[] Landing(IReadOnlyList<PriceBar> bars, string source = "vendor_x")

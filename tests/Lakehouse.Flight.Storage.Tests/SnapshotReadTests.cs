@@ -2,7 +2,6 @@ using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage.Internal;
-using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
@@ -21,7 +20,7 @@ public sealed class SnapshotReadTests : IDisposable
     {
         // Small batches so the read yields many times; volume carries the commit's generation.
         var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = cacheOn ? 1L << 28 : 0, TargetBatchRows = 50 });
-        var template = SyntheticSource.Generate(Symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30));
+        var template = TestBars.Generate(Symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30));
         await store.UpsertAsync(template.Select(b => b with { Volume = 1 }).ToArray());
         var query = PriceQuery.Create(symbols: Symbols, columns: ["symbol", "date", "volume"]);
 
@@ -229,7 +228,7 @@ public sealed class SnapshotReadTests : IDisposable
     {
         var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = cacheBytes, TargetBatchRows = 500 });
         var symbols = Enumerable.Range(1, 40).Select(i => $"W{i:D2}").ToArray();
-        var template = SyntheticSource.Generate(symbols, new DateOnly(2018, 1, 1), new DateOnly(2024, 12, 31));
+        var template = TestBars.Generate(symbols, new DateOnly(2018, 1, 1), new DateOnly(2024, 12, 31));
         Assert.True(template.Count > 64 << 10);
         await store.UpsertAsync(template.Select(b => b with { Volume = 1 }).ToArray());
         return (store, template, PriceQuery.Create(symbols: symbols, columns: ["symbol", "date", "volume"]));

@@ -1,6 +1,5 @@
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
-using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -20,7 +19,7 @@ public sealed class StartupGateTests : IDisposable
     public void Dispose() => _lake.Dispose();
 
     private static IReadOnlyList<PriceBar> Bars(params string[] symbols) =>
-        SyntheticSource.Generate(symbols, new DateOnly(2023, 1, 1), new DateOnly(2024, 6, 30));
+        TestBars.Generate(symbols, new DateOnly(2023, 1, 1), new DateOnly(2024, 6, 30));
 
     private PriceStore OpenHeld(TaskCompletionSource hold, Func<Task>? before = null) =>
         PriceStore.Open(new StoreOptions
@@ -51,7 +50,8 @@ public sealed class StartupGateTests : IDisposable
         var all = Task.Run(() => Rows(store.Read(PriceQuery.Create())));
         var plan = Task.Run(() => store.Plan(query));
         var stats = Task.Run(() => store.Stats(PriceTables.Silver));
-        await Task.Delay(200);
+        // The gate opens only once all four calls are seen parked at it: a call that did not wait never counts.
+        await TestTimeouts.WaitUntilAsync(() => store.ReadyWaiters == 4, "the four calls wait at the ready gate");
 
         Assert.False(store.IsReady);
         Assert.False(store.Ready.IsCompleted);
@@ -72,10 +72,10 @@ public sealed class StartupGateTests : IDisposable
         await _lake.Open().UpsertAsync(Bars("AAPL"));
         var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var store = OpenHeld(hold);
-        var newcomer = SyntheticSource.Generate(["NEWCO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+        var newcomer = TestBars.Generate(["NEWCO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
 
         var write = store.UpsertAsync(newcomer);
-        await Task.Delay(200);
+        await TestTimeouts.WaitUntilAsync(() => store.ReadyWaiters == 1, "the write waits at the ready gate");
         Assert.False(write.IsCompleted, "a write was staged against a partial index");
         hold.SetResult();
         var reports = await write;
@@ -94,7 +94,7 @@ public sealed class StartupGateTests : IDisposable
     {
         var bars = Bars("AAPL");
         await _lake.Open().UpsertAsync(bars);
-        var july = SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 7, 1), new DateOnly(2024, 7, 31));
+        var july = TestBars.Generate(["AAPL"], new DateOnly(2024, 7, 1), new DateOnly(2024, 7, 31));
         var manifest = Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl");
         var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -2,7 +2,6 @@ using System.Globalization;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
-using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -15,7 +14,7 @@ public sealed class SymbolCacheTests : IDisposable
     public void Dispose() => _lake.Dispose();
 
     private static IReadOnlyList<PriceBar> Bars(string from, string to, params string[] symbols) =>
-        SyntheticSource.Generate(symbols, DateOnly.Parse(from, CultureInfo.InvariantCulture), DateOnly.Parse(to, CultureInfo.InvariantCulture));
+        TestBars.Generate(symbols, DateOnly.Parse(from, CultureInfo.InvariantCulture), DateOnly.Parse(to, CultureInfo.InvariantCulture));
 
     [Fact]
     public async Task Write_SplicesIntoEntry_ReadsEqualFilesAndEntryStays()

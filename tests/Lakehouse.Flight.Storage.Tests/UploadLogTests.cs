@@ -2,7 +2,6 @@ using System.Globalization;
 using DuckDB.NET.Data;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
-using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
@@ -23,7 +22,7 @@ public sealed class UploadLogTests : IDisposable
     public async Task Enqueue_IsDurable_ReadFromTheBufferUntilApplied_ThenEqualsADirectLanding()
     {
         var store = _lake.Open();
-        var bars = SyntheticSource.Generate(["AAA", "BBB", "CCC"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30));
+        var bars = TestBars.Generate(["AAA", "BBB", "CCC"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30));
         var receipt = await store.EnqueueAsync(Landing(PriceBarBatches.ToBatch(bars)));
 
         Assert.Equal(bars.Count, receipt.Rows);
@@ -80,7 +79,7 @@ public sealed class UploadLogTests : IDisposable
     public async Task Enqueue_DuplicateKey_IsRefusedBeforeTheAcknowledgement_AndLeavesNoEntry()
     {
         var store = _lake.Open();
-        var bars = SyntheticSource.Generate(["AAA"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)).ToList();
+        var bars = TestBars.Generate(["AAA"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)).ToList();
         bars.Add(bars[0] with { Close = bars[0].Close + 1 });
 
         var ex = await Assert.ThrowsAsync<LakehouseException>(() => store.EnqueueAsync(Landing(PriceBarBatches.ToBatch(bars))));

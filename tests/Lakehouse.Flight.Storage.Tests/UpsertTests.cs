@@ -1,7 +1,6 @@
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
-using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
@@ -12,7 +11,7 @@ public sealed class UpsertTests : IDisposable
     public void Dispose() => _lake.Dispose();
 
     private static IReadOnlyList<PriceBar> Q1(params string[] symbols) =>
-        SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+        TestBars.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
 
     [Fact]
     public async Task Upsert_SameRangeTwice_SecondIsAllUnchanged()

@@ -15,24 +15,18 @@ public sealed class IngestionPipelineTests : IDisposable
 {
     private const string Aapl = "chart-AAPL-2020-08-31-to-2020-11-07.json";
     private const string Nvda = "historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-pipeline", Guid.NewGuid().ToString("N"));
+    private readonly TempDir _temp = new("lakehouse-pipeline");
+
+    public void Dispose() => _temp.Dispose();
 
     private static LakeWriter Writer(PriceStore store) => new(store, new Ingestion.Gold.GoldBuilder(store));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
 
     [Fact]
     public async Task YahooFixture_IngestedTwice_SecondRunChangesNothing()
     {
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["AAPL"] = YahooFixture.Load(Aapl) });
         using var source = YahooPriceSource.Create(yahoo.Options());
-        var store = PriceStore.Open(_dir);
+        var store = PriceStore.Open(_temp.Path);
         var runner = new IngestionRunner(store, Writer(store), [source]);
         var request = new IngestRequest("yahoo", ["AAPL"], new DateOnly(2020, 8, 31), new DateOnly(2020, 11, 6));
 
@@ -60,7 +54,7 @@ public sealed class IngestionPipelineTests : IDisposable
     {
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["NVDA"] = YahooFixture.Load(Nvda) });
         using var source = YahooPriceSource.Create(yahoo.Options());
-        var store = PriceStore.Open(_dir);
+        var store = PriceStore.Open(_temp.Path);
         var runner = new IngestionRunner(store, Writer(store), [source]);
         var split = new DateOnly(2021, 7, 20);
 
@@ -89,7 +83,7 @@ public sealed class IngestionPipelineTests : IDisposable
     {
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["AAPL"] = YahooFixture.Load(Aapl) });
         using var source = YahooPriceSource.Create(yahoo.Options());
-        var store = PriceStore.Open(_dir);
+        var store = PriceStore.Open(_temp.Path);
         var runner = new IngestionRunner(store, Writer(store), [source]);
 
         await runner.RunAsync(new IngestRequest("yahoo", ["AAPL"], new DateOnly(2020, 8, 31), new DateOnly(2020, 10, 15)));
@@ -115,15 +109,15 @@ public sealed class IngestionPipelineTests : IDisposable
     [Fact]
     public async Task YahooAndStooqCsvOfTheSameDays_GiveTheSameSilverRows()
     {
-        Directory.CreateDirectory(_dir);
-        var yahooCsv = Path.Combine(_dir, "yahoo", "IBM.csv");
-        var stooqCsv = Path.Combine(_dir, "stooq", "IBM.csv");
+        Directory.CreateDirectory(_temp.Path);
+        var yahooCsv = Path.Combine(_temp.Path, "yahoo", "IBM.csv");
+        var stooqCsv = Path.Combine(_temp.Path, "stooq", "IBM.csv");
         Directory.CreateDirectory(Path.GetDirectoryName(yahooCsv)!);
         Directory.CreateDirectory(Path.GetDirectoryName(stooqCsv)!);
         await File.WriteAllTextAsync(yahooCsv, "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,160.5,162.1,159.9,161.8,155.2,4500000\n2024-01-03,161.0,161.9,158.4,159.2,152.7,3900000\n2024-01-04,159.5,null,158.0,160.1,153.6,3100000\n");
         await File.WriteAllTextAsync(stooqCsv, "Date,Open,High,Low,Close,Volume\n2024-01-02,160.5,162.1,159.9,161.8,4500000\n2024-01-03,161.0,161.9,158.4,159.2,3900000\n");
-        var yahooLake = PriceStore.Open(Path.Combine(_dir, "lake-yahoo"));
-        var stooqLake = PriceStore.Open(Path.Combine(_dir, "lake-stooq"));
+        var yahooLake = PriceStore.Open(Path.Combine(_temp.Path, "lake-yahoo"));
+        var stooqLake = PriceStore.Open(Path.Combine(_temp.Path, "lake-stooq"));
 
         var y = await new IngestionRunner(yahooLake, Writer(yahooLake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: yahooCsv));
         await new IngestionRunner(stooqLake, Writer(stooqLake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: stooqCsv));
@@ -141,10 +135,10 @@ public sealed class IngestionPipelineTests : IDisposable
     [Fact]
     public async Task CsvRowDatedOutsideTheLakesDates_IsRejectedWithItsReasonAndLandsNowhere()
     {
-        Directory.CreateDirectory(_dir);
-        var csv = Path.Combine(_dir, "ZZV.csv");
+        Directory.CreateDirectory(_temp.Path);
+        var csv = Path.Combine(_temp.Path, "ZZV.csv");
         await File.WriteAllTextAsync(csv, "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.5,100\n9999-12-31,10,11,9,10.5,10.5,100\n1850-01-02,10,11,9,10.5,10.5,100\n");
-        var lake = PriceStore.Open(Path.Combine(_dir, "lake"));
+        var lake = PriceStore.Open(Path.Combine(_temp.Path, "lake"));
 
         var result = await new IngestionRunner(lake, Writer(lake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: csv));
 
@@ -153,7 +147,7 @@ public sealed class IngestionPipelineTests : IDisposable
         Assert.Contains(silver.RejectReasons!, r => r.Contains("9999-12-31 is outside the dates the lake accepts", StringComparison.Ordinal));
         Assert.Equal(1L, Report(result, "bronze", PriceTables.PricesDaily).Inserted);
         Assert.Equal([new DateOnly(2020, 1, 2)], lake.Read(PriceQuery.Create("bronze", symbols: ["ZZV"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Date));
-        Assert.False(Directory.Exists(Path.Combine(_dir, "lake", "bronze", "prices_daily", "source=csv", "symbol=ZZV", "year=9999")));
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "lake", "bronze", "prices_daily", "source=csv", "symbol=ZZV", "year=9999")));
     }
 
     private static StorageReport Report(IngestResult result, string layer, string table) =>

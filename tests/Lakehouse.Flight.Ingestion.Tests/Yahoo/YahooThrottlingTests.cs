@@ -14,11 +14,25 @@ public sealed class YahooThrottlingTests
         var fixture = YahooFixture.Load(AaplFile);
         var inFlight = 0;
         var maxInFlight = 0;
+        var arrivals = 0;
+        var pair = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new object();
         await using var server = await YahooTestServer.StartAsync(async (_, _, context) =>
         {
             var now = Interlocked.Increment(ref inFlight);
             InterlockedMax(ref maxInFlight, now);
-            await Task.Delay(100, context.RequestAborted);
+            // Each request waits for a partner: the answers leave two by two, so two are certainly in flight at once.
+            Task partner;
+            lock (gate)
+            {
+                partner = pair.Task;
+                if (++arrivals % 2 == 0)
+                {
+                    pair.SetResult();
+                    pair = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+            await partner.WaitAsync(context.RequestAborted);
             Interlocked.Decrement(ref inFlight);
             await YahooTestServer.Reply(context, StatusCodes.Status200OK, fixture.BodyJson);
         });
@@ -84,7 +98,8 @@ public sealed class YahooThrottlingTests
             }
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+                // Hangs until the client drops the request: the only way this handler ends.
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
             }
             catch (OperationCanceledException)
             {
@@ -92,7 +107,6 @@ public sealed class YahooThrottlingTests
             }
         });
         using var source = Ingestion.Yahoo.YahooPriceSource.Create(server.Options());
-        var started = DateTimeOffset.UtcNow;
 
         SourceResult? first = null;
         await foreach (var r in source.FetchAsync(new SourceRequest(["SLOW1", "FAST", "SLOW2"], new(2020, 8, 31), new(2020, 11, 6))))
@@ -102,11 +116,11 @@ public sealed class YahooThrottlingTests
         }
 
         Assert.Equal("FAST", first!.Symbol);
-        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(10));
-        // The two hanging requests were dropped by the client, not left running.
-        for (var i = 0; i < 50 && Volatile.Read(ref aborted) < 2; i++)
+        // The two hanging requests were dropped by the client, not left running (they never end otherwise).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (Volatile.Read(ref aborted) < 2)
         {
-            await Task.Delay(100);
+            await Task.Delay(10, timeout.Token);
         }
         Assert.Equal(2, Volatile.Read(ref aborted));
     }

@@ -28,6 +28,7 @@ internal sealed class LakeMetadata
     private readonly object _followGate = new();
     private volatile LakeState _state;
     private volatile bool _ready;
+    private int _waiters;
 
     public LakeMetadata(TableCatalog catalog, LakeLog log, DirectoryCache directories, CommitSequence snapshot, ILogger logger)
     {
@@ -51,11 +52,38 @@ internal sealed class LakeMetadata
 
     public bool IsLoaded => _ready;
 
+    /// <summary>Callers held at the gate now: a test opens the gate once the calls it started are seen waiting.</summary>
+    public int Waiters => Volatile.Read(ref _waiters);
+
     public void WaitLoaded()
     {
         if (!_ready)
         {
-            _loaded.Task.GetAwaiter().GetResult();
+            Interlocked.Increment(ref _waiters);
+            try
+            {
+                _loaded.Task.GetAwaiter().GetResult();
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiters);
+            }
+        }
+    }
+
+    public async Task WaitLoadedAsync(CancellationToken cancellationToken)
+    {
+        if (!_ready)
+        {
+            Interlocked.Increment(ref _waiters);
+            try
+            {
+                await _loaded.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiters);
+            }
         }
     }
 

@@ -43,10 +43,7 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
         Func<WriteStaging, IReadOnlyList<StorageReport>> stage, CancellationToken cancellationToken)
     {
         // The ready gate: nothing is staged against, or committed over, a partial index.
-        if (!metadata.IsLoaded)
-        {
-            await metadata.Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await metadata.WaitLoadedAsync(cancellationToken).ConfigureAwait(false);
         var sw = Stopwatch.StartNew();
         await using (await locks.AcquireAsync(tables.Select(LockKey), cancellationToken).ConfigureAwait(false))
         {

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 
-namespace Lakehouse.Flight.Storage.Tests;
+namespace Lakehouse.Flight.Testing;
 
 /// <summary>Starts the CrashChild program (built beside this test project) as a real second process.</summary>
-internal sealed class ChildProcess : IDisposable
+public sealed class ChildProcess : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];

@@ -1,12 +1,12 @@
 using System.Diagnostics;
 
-namespace Lakehouse.Flight.Storage.Tests;
+namespace Lakehouse.Flight.Testing;
 
 /// <summary>
 /// A small tmpfs mounted for one test, to meet a full or read-only disk for real. Needs root and
 /// mount(8) (CI runs as root); elsewhere the tests that use it are skipped with a message.
 /// </summary>
-internal sealed class Tmpfs : IDisposable
+public sealed class Tmpfs : IDisposable
 {
     private static readonly Lazy<string?> Unavailable = new(Probe);
 
@@ -101,7 +101,7 @@ internal sealed class Tmpfs : IDisposable
 }
 
 /// <summary>A fact that runs only where a tmpfs can be mounted (and says why it is skipped elsewhere).</summary>
-internal sealed class TmpfsFactAttribute : FactAttribute
+public sealed class TmpfsFactAttribute : FactAttribute
 {
     public TmpfsFactAttribute()
     {

@@ -4,13 +4,13 @@ using Apache.Arrow;
 using DuckDB.NET.Data;
 using Lakehouse.Flight.Core;
 
-namespace Lakehouse.Flight.Ingestion.Tests.Gold;
+namespace Lakehouse.Flight.Testing;
 
 /// <summary>
 /// The gold tables computed independently by DuckDB window functions over the same silver rows, and a
 /// cell-by-cell comparison with our batches (doubles within 1e-9 relative, nulls in the same places).
 /// </summary>
-internal sealed class DuckDbGold : IDisposable
+public sealed class DuckDbGold : IDisposable
 {
     public const double RelativeTolerance = 1e-9;
 

@@ -6,10 +6,10 @@ using Lakehouse.Flight.Client;
 using Lakehouse.Flight.Server;
 using Microsoft.Extensions.Logging;
 
-namespace Lakehouse.Flight.IntegrationTests;
+namespace Lakehouse.Flight.Testing;
 
 /// <summary>A real server on 127.0.0.1:0 over a data dir of its own, with the SDK and a raw FlightClient pointed at it.</summary>
-internal sealed class TestServer : IAsyncDisposable
+public sealed class TestServer : IAsyncDisposable
 {
     public const string WriterToken = "writer-token-0123456789";
     public const string ReaderToken = "reader-token-0123456789";
@@ -89,12 +89,6 @@ internal sealed class TestServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopKeepingDataAsync();
-        try
-        {
-            Directory.Delete(DataDir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        TempDir.Delete(DataDir);
     }
 }

@@ -3,7 +3,7 @@ using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Client.Tests;
 
-public sealed class LakehouseClientTests
+public sealed class LakehouseClientConstructorTests
 {
     [Theory]
     [InlineData("grpc://localhost:8815")]
