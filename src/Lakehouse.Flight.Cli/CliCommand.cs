@@ -42,5 +42,5 @@ internal static class CommonOptions
     public static IReadOnlyList<string> ListOf(ParseResult parse, Option<string[]> option) =>
         (parse.GetValue(option) ?? []).SelectMany(x => x.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
 
-    public static DateOnly? DateOf(ParseResult parse, Option<string?> option) => PriceQuery.ParseDate(parse.GetValue(option), option.Name);
+    public static DateOnly? DateOf(ParseResult parse, Option<string?> option) => TableQuery.ParseDate(parse.GetValue(option), option.Name);
 }

@@ -18,7 +18,7 @@ internal sealed class CliServices : IDisposable
 
     private CliServices(ServiceProvider provider) => _provider = provider;
 
-    public PriceStore Store => _provider.GetRequiredService<PriceStore>();
+    public LakeStore Store => _provider.GetRequiredService<LakeStore>();
 
     public IngestionRunner Runner => _provider.GetRequiredService<IngestionRunner>();
 

@@ -5,7 +5,7 @@ using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Cli;
 
-/// <summary><c>lakehouse export --layout seed</c>: the lake's current version written in the seed layout (month files); see <see cref="PriceStore.ExportSeedAsync"/>.</summary>
+/// <summary><c>lakehouse export --layout seed</c>: the lake's current version written in the seed layout (month files); see <see cref="LakeStore.ExportSeedAsync"/>.</summary>
 internal static class ExportCommand
 {
     /// <summary>An export reads each symbol once: the server's 2 GB read cache would only hold what is not read again.</summary>
@@ -38,7 +38,7 @@ internal static class ExportCommand
         {
             throw LakehouseException.Invalid($"--layout '{layout}' cannot be exported: the one layout to export is seed (the lake layout is the data dir itself)");
         }
-        var store = PriceStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = ExportCacheBytes });
+        var store = LakeStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = ExportCacheBytes });
         var result = await CliProgress.RunAsync(io, json, "export", progress =>
             store.ExportSeedAsync(outDir, new Relay(progress), cancellationToken)).ConfigureAwait(false);
         if (json)

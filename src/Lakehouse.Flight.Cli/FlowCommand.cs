@@ -49,7 +49,7 @@ internal static class FlowCommand
         }
         options.Source = source ?? options.Source;
         options.LookbackDays = lookbackDays ?? options.LookbackDays;
-        var date = LakeDates.Check(PriceQuery.ParseDate(dateText, "--date"), "--date");
+        var date = LakeDates.Check(TableQuery.ParseDate(dateText, "--date"), "--date");
         if (options.Validate().Where(e => !e.Contains("Enabled", StringComparison.Ordinal)).ToArray() is { Length: > 0 } errors)
         {
             throw LakehouseException.Invalid(string.Join("; ", errors));

@@ -39,8 +39,8 @@ internal static class IngestCommand
             throw LakehouseException.Invalid("--symbols is required: e.g. --symbols AAPL,MSFT (a CSV source may give --path instead)");
         }
         // A CSV file holds what it holds: the range only filters it. Other sources need one.
-        var from = PriceQuery.ParseDate(path is null ? fromText ?? throw LakehouseException.Invalid("--from is required: the first date, e.g. 2024-01-01") : fromText, "--from");
-        var to = PriceQuery.ParseDate(path is null ? toText ?? throw LakehouseException.Invalid("--to is required: the last date, e.g. 2024-03-31") : toText, "--to");
+        var from = TableQuery.ParseDate(path is null ? fromText ?? throw LakehouseException.Invalid("--from is required: the first date, e.g. 2024-01-01") : fromText, "--from");
+        var to = TableQuery.ParseDate(path is null ? toText ?? throw LakehouseException.Invalid("--to is required: the last date, e.g. 2024-03-31") : toText, "--to");
         LakeDates.CheckRange(from, to, "--from", "--to");
 
         using var services = CliServices.Open(dataDir);

@@ -9,7 +9,7 @@ namespace Lakehouse.Flight.Cli;
 /// <summary>
 /// <c>lakehouse migrate</c>: <c>--from FILE</c> moves the prototype's single file into bronze and silver, verified (see
 /// <see cref="LegacyMigration"/>); <c>--layout lake</c> moves a data dir in the seed layout (month files, written by earlier
-/// versions) into the current layout in place, verified (see <see cref="PriceStore.MigrateSeedAsync"/>).
+/// versions) into the current layout in place, verified (see <see cref="LakeStore.MigrateSeedAsync"/>).
 /// </summary>
 internal static class MigrateCommand
 {
@@ -127,7 +127,7 @@ internal static class MigrateCommand
         }
         var options = new StoreOptions { DataDir = dataDir, CacheBytes = LayoutCacheBytes };
         var result = await CliProgress.RunAsync(io, json, "migrate", progress =>
-            PriceStore.MigrateSeedAsync(options, progress: new LayoutRelay(progress), cancellationToken: cancellationToken),
+            LakeStore.MigrateSeedAsync(options, progress: new LayoutRelay(progress), cancellationToken: cancellationToken),
             plain: json ? null : s =>
             {
                 // One line per table and phase when it ends (a lake of 20,000 symbols would print 100,000 lines otherwise).

@@ -42,9 +42,9 @@ internal static class QueryCommand
             throw LakehouseException.Invalid($"--format '{format}' is not one of table, csv, json");
         }
         var limit = limitGiven ?? (format == "table" ? 100 : 0);
-        var query = PriceQuery.Create(layer, tableName, symbols, from, to, columns, limit);
+        var query = TableQuery.Create(layer, tableName, symbols, from, to, columns, limit);
 
-        var store = PriceStore.Open(dataDir);
+        var store = LakeStore.Open(dataDir);
         var schema = store.SchemaOf(query);
         var names = schema.FieldsList.Select(f => f.Name).ToArray();
         var rows = store.Read(query, cancellationToken).SelectMany(b => Rows(b, names.Length));

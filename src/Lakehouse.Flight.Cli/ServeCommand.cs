@@ -95,7 +95,7 @@ internal static class ServeCommand
         var from = new DateOnly(to.Year - 3, 1, 1);
         await io.Err.WriteLineAsync($"--demo: writing {DemoSymbols.Length} synthetic symbols from {from:yyyy-MM-dd} to {to:yyyy-MM-dd} into {dataDir}")
             .ConfigureAwait(false);
-        await services.Runner.RunAsync(new IngestRequest(SyntheticSource.Name, Symbols.NormalizeAll(DemoSymbols), from, to),
+        await services.Runner.RunAsync(new IngestRequest(SyntheticBars.Name, Symbols.NormalizeAll(DemoSymbols), from, to),
             cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

@@ -86,7 +86,7 @@ internal static class SmokeCommand
         {
             await Run("schema", async ct =>
             {
-                var schema = await client.GetSchemaAsync(PriceQuery.Create(), ct).ConfigureAwait(false);
+                var schema = await client.GetSchemaAsync(TableQuery.Create(), ct).ConfigureAwait(false);
                 var names = schema.FieldsList.Select(f => f.Name).ToArray();
                 return names.Contains("symbol") && names.Contains("date") && names.Contains("close")
                     ? $"silver/prices_daily: {string.Join(", ", names)}"
@@ -96,7 +96,7 @@ internal static class SmokeCommand
             {
                 long rows = 0;
                 var batches = 0;
-                await foreach (var batch in client.GetPricesAsync(PriceQuery.Create(limit: 100), ct).ConfigureAwait(false))
+                await foreach (var batch in client.GetPricesAsync(TableQuery.Create(limit: 100), ct).ConfigureAwait(false))
                 {
                     rows += batch.Length;
                     batches++;

@@ -19,7 +19,7 @@ internal static class StatsCommand
 
     private static Task<int> RunAsync(CliIo io, bool json, string dataDir, CancellationToken cancellationToken)
     {
-        var store = PriceStore.Open(dataDir);
+        var store = LakeStore.Open(dataDir);
         foreach (var table in store.Catalog.Tables)
         {
             var s = store.Stats(table, cancellationToken);

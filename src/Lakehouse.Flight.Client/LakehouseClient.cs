@@ -20,7 +20,7 @@ namespace Lakehouse.Flight.Client;
 /// <example>
 /// <code>
 /// using var client = new LakehouseClient(new Uri("grpc://localhost:8815"));
-/// await foreach (var batch in client.GetPricesAsync(PriceQuery.Create(symbols: ["AAPL"])))
+/// await foreach (var batch in client.GetPricesAsync(TableQuery.Create(symbols: ["AAPL"])))
 /// {
 ///     Console.WriteLine(batch.Length);
 /// }
@@ -84,9 +84,9 @@ public sealed partial class LakehouseClient : IDisposable
     }
 
     /// <summary>Streams the rows of a query as Arrow record batches, ordered by symbol then date; nothing is buffered beyond a batch.</summary>
-    /// <param name="query">What to read; build it with <see cref="PriceQuery.Create"/>.</param>
+    /// <param name="query">What to read; build it with <see cref="TableQuery.Create"/>.</param>
     /// <param name="cancellationToken">Stops the stream (the server stops reading too).</param>
-    public IAsyncEnumerable<RecordBatch> GetPricesAsync(PriceQuery query, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<RecordBatch> GetPricesAsync(TableQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         return _compression is null
@@ -97,7 +97,7 @@ public sealed partial class LakehouseClient : IDisposable
     /// <summary>Streams the rows of a query as typed <see cref="PriceBar"/>s (all columns are read whatever the projection).</summary>
     /// <param name="query">What to read.</param>
     /// <param name="cancellationToken">Stops the stream.</param>
-    public async IAsyncEnumerable<PriceBar> ReadBarsAsync(PriceQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<PriceBar> ReadBarsAsync(TableQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         await foreach (var batch in GetPricesAsync(QueryText.AllColumns(query), cancellationToken).ConfigureAwait(false))
@@ -112,7 +112,7 @@ public sealed partial class LakehouseClient : IDisposable
     /// <summary>The schema a query returns (its projection applied).</summary>
     /// <param name="query">The query.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public async Task<Schema> GetSchemaAsync(PriceQuery query, CancellationToken cancellationToken = default)
+    public async Task<Schema> GetSchemaAsync(TableQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         using var call = _flight.GetSchema(FlightDescriptor.CreateCommandDescriptor(QueryCodec.Encode(query)), Headers(), null, cancellationToken);
@@ -122,7 +122,7 @@ public sealed partial class LakehouseClient : IDisposable
     /// <summary>Plans a query: exact row count and the symbols it covers (Flight GetFlightInfo).</summary>
     /// <param name="query">The query.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
-    public async Task<QueryPlan> PlanAsync(PriceQuery query, CancellationToken cancellationToken = default)
+    public async Task<QueryPlan> PlanAsync(TableQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         using var call = _flight.GetInfo(FlightDescriptor.CreateCommandDescriptor(QueryCodec.Encode(query)), Headers(), null, cancellationToken);

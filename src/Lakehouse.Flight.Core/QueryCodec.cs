@@ -49,27 +49,27 @@ public static class QueryCodec
         }
     }
 
-    public static PriceQuery ParseQuery(ReadOnlySpan<byte> body) => ParseTicket(body).Query;
+    public static TableQuery ParseQuery(ReadOnlySpan<byte> body) => ParseTicket(body).Query;
 
     /// <summary>A DoGet ticket: the query, and the IPC compression the reader asked for (null: none).</summary>
-    public static (PriceQuery Query, Apache.Arrow.Ipc.CompressionCodecType? Compression) ParseTicket(ReadOnlySpan<byte> body)
+    public static (TableQuery Query, Apache.Arrow.Ipc.CompressionCodecType? Compression) ParseTicket(ReadOnlySpan<byte> body)
     {
         if (body.IsEmpty)
         {
-            return (PriceQuery.Create(), null);
+            return (TableQuery.Create(), null);
         }
-        var msg = Parse(body, Protocol.PriceQuery.Parser, "query");
-        var query = PriceQuery.Create(msg.Layer, msg.Table, msg.Symbols, msg.DateFrom, msg.DateTo, msg.Columns, msg.Limit);
+        var msg = Parse(body, Protocol.TableQuery.Parser, "query");
+        var query = TableQuery.Create(msg.Layer, msg.Table, msg.Symbols, msg.DateFrom, msg.DateTo, msg.Columns, msg.Limit);
         return (query, IpcCompression.Parse(msg.Compression));
     }
 
     /// <summary>The self-describing ticket/command for a query (JSON, readable in logs and by any client).</summary>
-    public static byte[] Encode(PriceQuery query) => Encode(query, null);
+    public static byte[] Encode(TableQuery query) => Encode(query, null);
 
     /// <summary>A DoGet ticket for a query whose stream the server compresses with <paramref name="compression"/> (null: none).</summary>
-    public static byte[] Encode(PriceQuery query, Apache.Arrow.Ipc.CompressionCodecType? compression)
+    public static byte[] Encode(TableQuery query, Apache.Arrow.Ipc.CompressionCodecType? compression)
     {
-        var msg = new Protocol.PriceQuery
+        var msg = new Protocol.TableQuery
         {
             Layer = Layers.Name(query.Layer),
             Table = query.Table,

@@ -10,14 +10,14 @@ namespace Lakehouse.Flight.Ingestion;
 /// landed last wins, whatever its source (a vendor's correction supersedes the first print). Gold is
 /// then rebuilt for the symbols whose silver changed; the result lists the silver reports (gold's are in its manifests).
 /// </summary>
-public sealed class BronzePromoter(PriceStore store, LakeWriter writer)
+public sealed class BronzePromoter(LakeStore store, LakeWriter writer)
 {
     /// <exception cref="LakehouseException">Unavailable when gold's rebuild failed after silver committed (the message says how to rebuild).</exception>
     public async Task<IReadOnlyList<StorageReport>> PromoteAsync(string? source, IReadOnlyList<string> symbols,
         DateOnly? from, DateOnly? to, string? runId = null, CancellationToken cancellationToken = default)
     {
         var onlySource = string.IsNullOrWhiteSpace(source) ? null : Sources.Normalize(source);
-        var query = PriceQuery.Create("bronze", PriceTables.PricesDaily, symbols,
+        var query = TableQuery.Create("bronze", PriceTables.PricesDaily, symbols,
             from?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             to?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
         var latest = new Dictionary<(string, DateOnly), PriceBar>();

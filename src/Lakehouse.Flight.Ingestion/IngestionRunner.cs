@@ -33,7 +33,7 @@ public sealed record IngestResult(string RunId, IReadOnlyList<StorageReport> Rep
 /// stops the others), progress after each commit, cancellation between chunks. After each commit the
 /// gold layer is rebuilt for the chunk's symbols whose silver prices changed (<see cref="GoldBuilder.RefreshAsync"/>).
 /// </summary>
-public sealed class IngestionRunner(PriceStore store, LakeWriter writer, IEnumerable<IPriceSource> sources)
+public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumerable<IPriceSource> sources)
 {
     /// <summary>
     /// Symbols per commit at most: a commit writes a file per band it touches, so chunks are large (few, large files;
@@ -68,7 +68,7 @@ public sealed class IngestionRunner(PriceStore store, LakeWriter writer, IEnumer
         // Every door checks its own range (naming its own field); this one guards the runner's other callers.
         var today = LakeDates.Today();
         LakeDates.CheckRange(request.From, request.To, today: today);
-        var runId = PriceStore.NewRunId();
+        var runId = LakeStore.NewRunId();
         var reports = new List<StorageReport>();
         var gold = new List<StorageReport>();
         var failures = new List<SymbolFailure>();
@@ -168,7 +168,7 @@ public sealed class IngestionRunner(PriceStore store, LakeWriter writer, IEnumer
         {
             return [];
         }
-        var known = store.Read(PriceQuery.Create("silver", PriceTables.CorporateActionsName, [result.Symbol]))
+        var known = store.Read(TableQuery.Create("silver", PriceTables.CorporateActionsName, [result.Symbol]))
             .SelectMany(CorporateActionBatches.ToActions)
             .Select(a => (a.Date, a.Type))
             .ToHashSet();
@@ -177,7 +177,7 @@ public sealed class IngestionRunner(PriceStore store, LakeWriter writer, IEnumer
         {
             return [];
         }
-        var stored = store.Read(PriceQuery.Create(symbols: [result.Symbol])).SelectMany(PriceBarBatches.ToBars).ToArray();
+        var stored = store.Read(TableQuery.Create(symbols: [result.Symbol])).SelectMany(PriceBarBatches.ToBars).ToArray();
         // Fetched bars carry the source's name; so do the rescaled ones, whatever source first wrote them.
         return PriceAdjustments.Rescale(stored, result.Bars, fresh).Select(b => b with { Source = string.IsNullOrEmpty(b.Source) ? source : b.Source }).ToArray();
     }

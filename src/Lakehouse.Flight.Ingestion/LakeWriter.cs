@@ -23,7 +23,7 @@ public sealed record LakeWriteResult(IReadOnlyList<StorageReport> Reports, IRead
 /// under the write's run id. A gold failure does not undo the commit; it comes back in
 /// <see cref="LakeWriteResult.GoldError"/> for the caller to report.
 /// </summary>
-public sealed class LakeWriter(PriceStore store, GoldBuilder gold)
+public sealed class LakeWriter(LakeStore store, GoldBuilder gold)
 {
     public async Task<LakeWriteResult> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null, CancellationToken cancellationToken = default)
     {

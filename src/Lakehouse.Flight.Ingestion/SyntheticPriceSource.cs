@@ -3,10 +3,10 @@ using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Ingestion;
 
-/// <summary><see cref="SyntheticSource"/> as an <see cref="IPriceSource"/>: demos, tests and benchmarks.</summary>
+/// <summary><see cref="SyntheticBars"/> as an <see cref="IPriceSource"/>: demos, tests and benchmarks.</summary>
 public sealed class SyntheticPriceSource : IPriceSource
 {
-    public string Name => SyntheticSource.Name;
+    public string Name => SyntheticBars.Name;
 
     public async IAsyncEnumerable<SourceResult> FetchAsync(SourceRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -16,15 +16,15 @@ public sealed class SyntheticPriceSource : IPriceSource
         {
             throw LakehouseException.Invalid($"date_from {from:yyyy-MM-dd} is after date_to {to:yyyy-MM-dd}");
         }
-        if (from < SyntheticSource.Epoch)
+        if (from < SyntheticBars.Epoch)
         {
             // Starting later than asked without a word would look like missing data.
-            throw LakehouseException.Invalid($"the synthetic source generates bars from {SyntheticSource.Epoch:yyyy-MM-dd} on; date_from {from:yyyy-MM-dd} is earlier");
+            throw LakehouseException.Invalid($"the synthetic source generates bars from {SyntheticBars.Epoch:yyyy-MM-dd} on; date_from {from:yyyy-MM-dd} is earlier");
         }
         foreach (var symbol in request.Symbols)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return new SourceResult(symbol, SyntheticSource.GenerateOne(symbol, from, to, request.Seed).ToArray(), [], []);
+            yield return new SourceResult(symbol, SyntheticBars.GenerateOne(symbol, from, to, request.Seed).ToArray(), [], []);
             await Task.CompletedTask.ConfigureAwait(false);
         }
     }

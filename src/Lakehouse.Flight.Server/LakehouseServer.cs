@@ -56,7 +56,7 @@ public sealed class LakehouseServer : IAsyncDisposable
     public string BindHost { get; }
 
     /// <summary>The store the server serves (one per data dir).</summary>
-    public PriceStore Store => _app.Services.GetRequiredService<PriceStore>();
+    public LakeStore Store => _app.Services.GetRequiredService<LakeStore>();
 
     public IServiceProvider Services => _app.Services;
 
@@ -154,7 +154,7 @@ public sealed class LakehouseServer : IAsyncDisposable
         app.Use(next => context => ports.InvokeAsync(context, next));
         var guard = app.Services.GetRequiredService<FlightRequestGuard>();
         app.Use(next => context => guard.InvokeAsync(context, next));
-        var store = app.Services.GetRequiredService<PriceStore>();
+        var store = app.Services.GetRequiredService<LakeStore>();
         app.Use(next => context => store.IsReady || !NeedsIndex(context.Request.Path) ? next(context) : WhenReadyAsync(store, context, next));
         if (options.FastDoGet)
         {
@@ -176,7 +176,7 @@ public sealed class LakehouseServer : IAsyncDisposable
     /// without holding a thread. Health, the action list, the handshake and the OpenAPI document are answered
     /// at once; DoAction waits per action (health does not).
     /// </summary>
-    private static async Task WhenReadyAsync(PriceStore store, Microsoft.AspNetCore.Http.HttpContext context, Microsoft.AspNetCore.Http.RequestDelegate next)
+    private static async Task WhenReadyAsync(LakeStore store, Microsoft.AspNetCore.Http.HttpContext context, Microsoft.AspNetCore.Http.RequestDelegate next)
     {
         try
         {

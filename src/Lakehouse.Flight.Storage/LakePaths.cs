@@ -36,7 +36,7 @@ public sealed class LakePaths
     /// <summary>The commit log: one entry per version, checkpoints (docs/architecture.md "The commit log").</summary>
     public string LogDir => Path.Combine(MetadataDir, "log");
 
-    /// <summary>Commits a recovery pass rolled forward whose follow-up (gold) is not done yet (<see cref="PriceStore.RecoveredCommits"/>).</summary>
+    /// <summary>Commits a recovery pass rolled forward whose follow-up (gold) is not done yet (<see cref="LakeStore.RecoveredCommits"/>).</summary>
     public string RecoveredDir => Path.Combine(MetadataDir, "recovered");
 
     /// <summary>The write-ahead log of uploads acknowledged before they are applied.</summary>

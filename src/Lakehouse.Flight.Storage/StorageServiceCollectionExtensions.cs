@@ -19,7 +19,7 @@ public static class StorageServiceCollectionExtensions
             .Validate(o => o.LockTimeout > TimeSpan.Zero, "the writer lock timeout must be positive")
             .Validate(o => o.TargetBatchRows > 0, "the read batch size must be > 0")
             .ValidateOnStart();
-        services.AddSingleton(sp => PriceStore.Open(sp.GetRequiredService<IOptions<StoreOptions>>().Value,
+        services.AddSingleton(sp => LakeStore.Open(sp.GetRequiredService<IOptions<StoreOptions>>().Value,
             sp.GetService<ILoggerFactory>()?.CreateLogger("Lakehouse.Flight.Storage")));
         return services;
     }

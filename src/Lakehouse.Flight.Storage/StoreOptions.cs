@@ -38,7 +38,7 @@ public sealed class StoreOptions
 
     /// <summary>
     /// The sweep of files no version names (a listing of the file store, after the index load)
-    /// waits for <see cref="PriceStore.AllowTempSweep"/>. The server sets it and allows the sweep once its cache
+    /// waits for <see cref="LakeStore.AllowTempSweep"/>. The server sets it and allows the sweep once its cache
     /// warm-up is done. Default false: the sweep follows the walk.
     /// </summary>
     public bool DeferTempSweep { get; set; }

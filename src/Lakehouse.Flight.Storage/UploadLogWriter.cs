@@ -6,13 +6,13 @@ using Lakehouse.Flight.Storage.Internal;
 namespace Lakehouse.Flight.Storage;
 
 /// <summary>
-/// An upload streaming into the write-ahead log (<see cref="PriceStore.BeginUpload"/>): <see cref="Add"/>
+/// An upload streaming into the write-ahead log (<see cref="LakeStore.BeginUpload"/>): <see cref="Add"/>
 /// checks each batch against every target table and appends it; <see cref="CommitAsync"/> makes the entry
 /// durable and hands it to the applier. Disposed without a commit, it deletes what it wrote.
 /// </summary>
 public sealed class UploadLogWriter : IDisposable
 {
-    private readonly PriceStore _store;
+    private readonly LakeStore _store;
     private readonly WriteAheadLog.EntryWriter _entry;
     private readonly WalHeader _header;
     private readonly (TableDefinition Table, string? Source)[] _targets;
@@ -25,7 +25,7 @@ public sealed class UploadLogWriter : IDisposable
     private List<RecordBatch>? _kept;
     private SymbolRuns? _runs;
 
-    internal UploadLogWriter(PriceStore store, WriteAheadLog.EntryWriter entry, WalHeader header, (TableDefinition, string?)[] targets)
+    internal UploadLogWriter(LakeStore store, WriteAheadLog.EntryWriter entry, WalHeader header, (TableDefinition, string?)[] targets)
     {
         _store = store;
         _entry = entry;
@@ -116,7 +116,7 @@ public sealed class UploadLogWriter : IDisposable
         _done = true;
         var (kept, runs) = (_kept, _runs);
         (_kept, _runs) = (null, null);
-        return Task.FromResult(_store.Logged(WriteAheadLog.Parse(_entry.Path)!, _header, _rows, _keys[0]!.Symbols, kept, runs, _bytes));
+        return Task.FromResult(_store.QueueDurableUpload(WriteAheadLog.Parse(_entry.Path)!, _header, _rows, _keys[0]!.Symbols, kept, runs, _bytes));
     }
 
     public void Dispose()
@@ -125,7 +125,7 @@ public sealed class UploadLogWriter : IDisposable
         {
             _done = true;
             _entry.Dispose();
-            PriceStore.Disowned(_entry.Path);
+            LakeStore.ReleaseOwnedEntry(_entry.Path);
         }
     }
 }

@@ -55,7 +55,7 @@ public sealed class DateAndFaultCliTests : IDisposable
     public async Task Stats_LakeHoldingAYear9999Partition_ReportsItAndExitsZero()
     {
         // What an old build let a DoPut leave in bronze: one row dated 9999-12-31.
-        var store = PriceStore.Open(_temp.Path);
+        var store = LakeStore.Open(_temp.Path);
         PriceBar[] bars =
         [
             new("ZZV", new DateOnly(2020, 1, 1), 10, 11, 9, 10, 10, 100, "v1", DateTimeOffset.UnixEpoch),

@@ -166,9 +166,9 @@ public sealed class LegacyFixture
 
     public static Dictionary<(string Symbol, int Day), Bar> Read(string dataDir, string layer)
     {
-        var store = Storage.PriceStore.Open(dataDir);
+        var store = Storage.LakeStore.Open(dataDir);
         var result = new Dictionary<(string, int), Bar>();
-        foreach (var batch in store.Read(PriceQuery.Create(layer)))
+        foreach (var batch in store.Read(TableQuery.Create(layer)))
         {
             var symbol = (StringArray)batch.Column("symbol");
             var date = (Date32Array)batch.Column("date");

@@ -14,7 +14,7 @@ namespace Lakehouse.Flight.Cli.Tests;
 /// <summary>A migration over a store, composed as the DI container composes it.</summary>
 internal static class Migrations
 {
-    public static LegacyMigration Over(PriceStore store) => new(store, new Ingestion.LakeWriter(store, new Ingestion.Gold.GoldBuilder(store)));
+    public static LegacyMigration Over(LakeStore store) => new(store, new Ingestion.LakeWriter(store, new Ingestion.Gold.GoldBuilder(store)));
 }
 
 public sealed class MigratedLake : IAsyncLifetime
@@ -34,7 +34,7 @@ public sealed class MigratedLake : IAsyncLifetime
         Directory.CreateDirectory(Path.GetDirectoryName(Legacy)!);
         Fixture = LegacyFixture.Write(Legacy, SymbolCount, Days);
         LegacyFixture.WriteManifest(Path.Combine(Root, "old", "_manifests", "prices_ingestion.jsonl"), 3);
-        First = await Migrations.Over(PriceStore.Open(Lake)).RunAsync(new LegacyMigrationRequest(Legacy) { ChunkSymbols = 5 });
+        First = await Migrations.Over(LakeStore.Open(Lake)).RunAsync(new LegacyMigrationRequest(Legacy) { ChunkSymbols = 5 });
     }
 
     public Task DisposeAsync()
@@ -62,7 +62,7 @@ public sealed class LegacyMigrationTests(MigratedLake lake) : IClassFixture<Migr
     private string Lake(string name) => name == "lake" ? lake.Lake : Path.Combine(_root, name + "-" + Guid.NewGuid().ToString("N")[..6]);
 
     private static Task<MigrationResult> Migrate(string dataDir, LegacyMigrationRequest request) =>
-        Migrations.Over(PriceStore.Open(dataDir)).RunAsync(request);
+        Migrations.Over(LakeStore.Open(dataDir)).RunAsync(request);
 
     [Fact]
     public void Migrate_PandasQuirks_AccountsForEveryRowAndSilverHoldsTheLastValues()
@@ -182,7 +182,7 @@ public sealed class LegacyMigrationTests(MigratedLake lake) : IClassFixture<Migr
 
     /// <summary>Bronze's rows (values and source; lineage times differ between runs).</summary>
     private static List<string> BronzeRows(string dir) =>
-        PriceStore.Open(dir).Read(PriceQuery.Create("bronze")).SelectMany(PriceBarBatches.ToBars)
+        LakeStore.Open(dir).Read(TableQuery.Create("bronze")).SelectMany(PriceBarBatches.ToBars)
             .Select(b => FormattableString.Invariant($"{b.Symbol} {b.Date:yyyy-MM-dd} {b.Open} {b.High} {b.Low} {b.Close} {b.AdjClose} {b.Volume} {b.Source}"))
             .ToList();
 

@@ -36,7 +36,7 @@ public sealed class SeedLayoutCliTests : IDisposable
     {
         var lake = CopyFixture("lake");
         var before = Dump(lake);
-        var open = Assert.Throws<LakehouseException>(() => PriceStore.Open(lake));
+        var open = Assert.Throws<LakehouseException>(() => LakeStore.Open(lake));
         Assert.Equal(LakehouseErrorKind.FailedPrecondition, open.Kind);
         Assert.Contains("lakehouse migrate --layout lake", open.Message, StringComparison.Ordinal);
 
@@ -78,17 +78,17 @@ public sealed class SeedLayoutCliTests : IDisposable
         AssertSameFiles(Path.Combine(Fixture, "gold", "reports"), Path.Combine(lake, "gold", "reports"));
 
         // The store opens it and reads the values: silver holds the corrected csv record, bronze both records.
-        var store = PriceStore.Open(lake);
+        var store = LakeStore.Open(lake);
         await store.Ready;
-        var silver = store.Read(PriceQuery.Create("silver", "prices_daily", ["AAPL"])).SelectMany(PriceBarBatches.ToBars).ToList();
+        var silver = store.Read(TableQuery.Create("silver", "prices_daily", ["AAPL"])).SelectMany(PriceBarBatches.ToBars).ToList();
         Assert.Equal(50, silver.Count);
         var corrected = Assert.Single(silver, b => b.Date == new DateOnly(2020, 10, 7));
         Assert.Equal((115.09, 114.21, 96849001L, "csv"), (corrected.Close, corrected.AdjClose!.Value, corrected.Volume, corrected.Source));
-        var bronze = store.Read(PriceQuery.Create("bronze", "prices_daily", ["AAPL"])).SelectMany(PriceBarBatches.ToBars)
+        var bronze = store.Read(TableQuery.Create("bronze", "prices_daily", ["AAPL"])).SelectMany(PriceBarBatches.ToBars)
             .Where(b => b.Source == "csv").Select(b => (b.Date, b.Close)).ToList();
         Assert.Equal([(new DateOnly(2020, 10, 5), 116.5), (new DateOnly(2020, 10, 6), 113.16), (new DateOnly(2020, 10, 7), 115.08),
             (new DateOnly(2020, 10, 7), 115.09)], bronze.Order());
-        var gspc = store.Read(PriceQuery.Create("silver", "prices_daily", ["^GSPC"])).Sum(b => b.Length);
+        var gspc = store.Read(TableQuery.Create("silver", "prices_daily", ["^GSPC"])).Sum(b => b.Length);
         Assert.Equal(50, gspc);
 
         // A second run finds nothing to migrate.
@@ -163,9 +163,9 @@ public sealed class SeedLayoutCliTests : IDisposable
 
         Assert.True(code == 0, stderr);
         Assert.Equal(original, Dump(export));
-        var store = PriceStore.Open(export);
+        var store = LakeStore.Open(export);
         await store.Ready;
-        Assert.Equal(original["silver/prices_daily"].Count, store.Read(PriceQuery.Create("silver", "prices_daily")).Sum(b => b.Length));
+        Assert.Equal(original["silver/prices_daily"].Count, store.Read(TableQuery.Create("silver", "prices_daily")).Sum(b => b.Length));
         AssertSameFiles(Path.Combine(lake, "_metadata", "manifests"), Path.Combine(export, "_metadata", "manifests"));
     }
 
@@ -189,7 +189,7 @@ public sealed class SeedLayoutCliTests : IDisposable
             Assert.DoesNotContain("migrated", child.Output, StringComparison.Ordinal);
         }
         Assert.True(File.Exists(Path.Combine(lake, "_metadata", "layout-migration.json")));
-        var open = Assert.Throws<LakehouseException>(() => PriceStore.Open(lake));
+        var open = Assert.Throws<LakehouseException>(() => LakeStore.Open(lake));
         Assert.Equal(LakehouseErrorKind.FailedPrecondition, open.Kind);
         Assert.Contains("interrupted", open.Message, StringComparison.Ordinal);
         Assert.Contains("lakehouse migrate --layout lake", open.Message, StringComparison.Ordinal);
@@ -211,9 +211,9 @@ public sealed class SeedLayoutCliTests : IDisposable
             Assert.Empty(Directory.EnumerateDirectories(Path.Combine(lake, Layers.Name(table.Layer), table.Name)));
         }
         AssertSameFiles(Path.Combine(Fixture, "_metadata", "manifests"), Path.Combine(lake, "_metadata", "manifests"));
-        var store = PriceStore.Open(lake);
+        var store = LakeStore.Open(lake);
         await store.Ready;
-        Assert.Equal(100, store.Read(PriceQuery.Create("silver", "prices_daily")).Sum(b => b.Length));
+        Assert.Equal(100, store.Read(TableQuery.Create("silver", "prices_daily")).Sum(b => b.Length));
     }
 
     [Fact]

@@ -55,7 +55,7 @@ public sealed partial class ServeCommandTests : IDisposable
         Assert.True(http.Success, $"stdout: {stdout.Text}");
         Assert.Contains("\"status\":\"ok\"", health, StringComparison.Ordinal);
         Assert.InRange(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 65535);
-        var stats = PriceStore.Open(_temp.Path).Stats(PriceTables.Silver);
+        var stats = LakeStore.Open(_temp.Path).Stats(PriceTables.Silver);
         Assert.Equal(ServeCommand.DemoSymbols.Length, stats.Symbols);
         Assert.True(stats.Rows > ServeCommand.DemoSymbols.Length * 700L, $"{stats.Rows} rows");
     }

@@ -28,7 +28,7 @@ public sealed class LakehouseClientAuthTests : IAsyncLifetime
         Assert.False(string.IsNullOrWhiteSpace(token));
         Assert.Equal(token, client.Token);
         Assert.Equal(1, reports.Where(r => r.Layer == "silver").Sum(r => r.Inserted));
-        Assert.Equal([185.03], (await client.ReadBarsAsync(PriceQuery.Create(symbols: ["IBM"])).ToListAsync()).Select(b => b.Close));
+        Assert.Equal([185.03], (await client.ReadBarsAsync(TableQuery.Create(symbols: ["IBM"])).ToListAsync()).Select(b => b.Close));
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class LakehouseClientAuthTests : IAsyncLifetime
     {
         using var client = _server.Client();
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => client.PlanAsync(PriceQuery.Create(symbols: ["IBM"]))).DefaultTimeout();
+        var ex = await Assert.ThrowsAsync<RpcException>(() => client.PlanAsync(TableQuery.Create(symbols: ["IBM"]))).DefaultTimeout();
 
         Assert.Equal(StatusCode.Unauthenticated, ex.StatusCode);
         Assert.Contains("Handshake", ex.Status.Detail, StringComparison.Ordinal);
@@ -62,6 +62,6 @@ public sealed class LakehouseClientAuthTests : IAsyncLifetime
         var ex = await Assert.ThrowsAsync<RpcException>(() => reader.UploadAsync(Bars, "vendor_x", promote: true)).DefaultTimeout();
 
         Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
-        Assert.Empty(await writer.ReadBarsAsync(PriceQuery.Create("bronze", symbols: ["IBM"])).ToListAsync());
+        Assert.Empty(await writer.ReadBarsAsync(TableQuery.Create("bronze", symbols: ["IBM"])).ToListAsync());
     }
 }

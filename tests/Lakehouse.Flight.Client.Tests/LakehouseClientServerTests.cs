@@ -42,7 +42,7 @@ public sealed class LakehouseClientServerTests : IAsyncLifetime
         Assert.Equal(
             [("bronze", "AAPL", 3L), ("bronze", "MSFT", 2L), ("silver", "AAPL", 3L), ("silver", "MSFT", 2L)],
             reports.Select(r => (r.Layer, r.Symbol, r.Inserted)).Order());
-        var read = await _client.ReadBarsAsync(PriceQuery.Create(symbols: ["MSFT", "AAPL"])).ToListAsync();
+        var read = await _client.ReadBarsAsync(TableQuery.Create(symbols: ["MSFT", "AAPL"])).ToListAsync();
         Assert.Equal(
             Bars.Select(b => (b.Symbol, b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)),
             read.Select(b => (b.Symbol, b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)));
@@ -54,7 +54,7 @@ public sealed class LakehouseClientServerTests : IAsyncLifetime
     {
         await _client.UploadAsync(Bars, "vendor_x", promote: true).DefaultTimeout();
 
-        var batches = await _client.GetPricesAsync(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-01-08", dateTo: "2024-01-09",
+        var batches = await _client.GetPricesAsync(TableQuery.Create(symbols: ["AAPL"], dateFrom: "2024-01-08", dateTo: "2024-01-09",
             columns: ["symbol", "date", "close"])).ToListAsync();
 
         var batch = Assert.Single(batches);
@@ -69,8 +69,8 @@ public sealed class LakehouseClientServerTests : IAsyncLifetime
     {
         await _client.UploadAsync(Bars, "vendor_x", promote: true).DefaultTimeout();
 
-        var plan = await _client.PlanAsync(PriceQuery.Create(symbols: ["MSFT", "AAPL", "NONE"], dateFrom: "2024-01-08")).DefaultTimeout();
-        var schema = await _client.GetSchemaAsync(PriceQuery.Create(columns: ["date", "volume"])).DefaultTimeout();
+        var plan = await _client.PlanAsync(TableQuery.Create(symbols: ["MSFT", "AAPL", "NONE"], dateFrom: "2024-01-08")).DefaultTimeout();
+        var schema = await _client.GetSchemaAsync(TableQuery.Create(columns: ["date", "volume"])).DefaultTimeout();
 
         Assert.Equal(3, plan.TotalRecords);
         Assert.Equal(["AAPL", "MSFT"], plan.Symbols);
@@ -99,7 +99,7 @@ public sealed class LakehouseClientServerTests : IAsyncLifetime
 
         Assert.Equal((5L, 2), (ack.Rows, ack.Symbols));
         Assert.Equal(5, reports.Where(r => r.Layer == "silver").Sum(r => r.Inserted));
-        var read = await _client.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL"])).ToListAsync();
+        var read = await _client.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL"])).ToListAsync();
         Assert.Equal([181.18, 185.56, 185.14], read.Select(b => b.Close));
     }
 
@@ -107,7 +107,7 @@ public sealed class LakehouseClientServerTests : IAsyncLifetime
     public async Task GetPricesAsync_UnknownColumn_RpcExceptionInvalidArgumentNamingIt()
     {
         var ex = await Assert.ThrowsAsync<RpcException>(() =>
-            _client.GetPricesAsync(PriceQuery.Create(symbols: ["AAPL"], columns: ["colour"])).ToListAsync()).DefaultTimeout();
+            _client.GetPricesAsync(TableQuery.Create(symbols: ["AAPL"], columns: ["colour"])).ToListAsync()).DefaultTimeout();
 
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.Contains("colour", ex.Status.Detail, StringComparison.Ordinal);
@@ -123,7 +123,7 @@ public sealed class LakehouseClientServerTests : IAsyncLifetime
         var silver = Assert.Single(reports, r => r.Layer == "silver");
         Assert.Equal((1L, 1L), (silver.Inserted, silver.Rejected));
         Assert.Contains("AAPL 2024-01-08: high 170 is below max(open, close) 185.56", Assert.Single(silver.RejectReasons!), StringComparison.Ordinal);
-        var read = await _client.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL"])).ToListAsync();
+        var read = await _client.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL"])).ToListAsync();
         Assert.Equal([(new DateOnly(2024, 1, 5), 181.18)], read.Select(b => (b.Date, b.Close)));
     }
 
@@ -137,6 +137,6 @@ public sealed class LakehouseClientServerTests : IAsyncLifetime
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.Contains("row 1", ex.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("9999-12-31", ex.Status.Detail, StringComparison.Ordinal);
-        Assert.Empty(await _client.ReadBarsAsync(PriceQuery.Create("bronze", symbols: ["AAPL"])).ToListAsync());
+        Assert.Empty(await _client.ReadBarsAsync(TableQuery.Create("bronze", symbols: ["AAPL"])).ToListAsync());
     }
 }

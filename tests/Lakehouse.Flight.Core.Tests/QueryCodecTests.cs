@@ -23,7 +23,7 @@ public sealed class QueryCodecTests
     [Fact]
     public void ParseQuery_BinaryProtobuf_GivesSameQueryAsJson()
     {
-        var msg = new Protocol.PriceQuery { Layer = "bronze", DateFrom = "2024-02-01" };
+        var msg = new Protocol.TableQuery { Layer = "bronze", DateFrom = "2024-02-01" };
         msg.Symbols.Add("^gspc");
 
         var q = QueryCodec.ParseQuery(msg.ToByteArray());
@@ -35,7 +35,7 @@ public sealed class QueryCodecTests
     [Fact]
     public void Encode_ThenParse_RoundTrips()
     {
-        var q = PriceQuery.Create("silver", null, ["AAPL"], "2024-01-01", "2024-01-31", ["close"], 10);
+        var q = TableQuery.Create("silver", null, ["AAPL"], "2024-01-01", "2024-01-31", ["close"], 10);
 
         var back = QueryCodec.ParseQuery(QueryCodec.Encode(q));
 
@@ -85,7 +85,7 @@ public sealed class QueryCodecTests
     [Fact]
     public void EncodeWithCompression_ThenParseTicket_RoundTripsQueryAndCodec()
     {
-        var q = PriceQuery.Create("silver", null, ["AAPL", "MSFT"], "2024-01-01", null, ["date", "close"]);
+        var q = TableQuery.Create("silver", null, ["AAPL", "MSFT"], "2024-01-01", null, ["date", "close"]);
 
         var (back, compression) = QueryCodec.ParseTicket(QueryCodec.Encode(q, Apache.Arrow.Ipc.CompressionCodecType.Zstd));
 

@@ -24,7 +24,7 @@ public sealed class TableCatalogTests
     [Fact]
     public void Resolve_Projection_KeepsTheOrderAsked()
     {
-        var (table, schema) = TableCatalog.Default.Resolve(PriceQuery.Create(columns: ["close", "date"]));
+        var (table, schema) = TableCatalog.Default.Resolve(TableQuery.Create(columns: ["close", "date"]));
 
         Assert.Same(PriceTables.Silver, table);
         Assert.Equal(["close", "date"], schema.FieldsList.Select(f => f.Name));

@@ -17,7 +17,7 @@ public sealed class SyntheticPriceSourceTests
         Assert.Equal(["AAPL", "MSFT"], results.Select(r => r.Symbol));
         Assert.All(results, r => Assert.Equal(23, r.Bars.Count));
         Assert.All(results.SelectMany(r => r.Bars), b => Assert.DoesNotContain(b.Date.DayOfWeek, new[] { DayOfWeek.Saturday, DayOfWeek.Sunday }));
-        Assert.Equal(SyntheticSource.GenerateOne("AAPL", new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), results[0].Bars);
+        Assert.Equal(SyntheticBars.GenerateOne("AAPL", new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), results[0].Bars);
     }
 
     [Fact]

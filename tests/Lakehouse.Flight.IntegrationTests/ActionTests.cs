@@ -41,7 +41,7 @@ public sealed class ActionTests : IAsyncLifetime
         var reports = await client.IngestAsync(new IngestOptions { Symbols = symbols, From = from, To = to }, new SyncProgress(progress))
             .DefaultTimeout();
 
-        var expected = SyntheticSource.Generate(symbols, from, to, 42);
+        var expected = SyntheticBars.Generate(symbols, from, to, 42);
         // One progress result per commit: 25 synthetic symbols fit one chunk of IngestionRunner.ChunkSymbols.
         Assert.Equal([25], progress.Select(p => p.Done));
         Assert.All(progress, p => Assert.Equal(25, p.Total));
@@ -49,7 +49,7 @@ public sealed class ActionTests : IAsyncLifetime
         Assert.Equal(50, reports.Count);
         Assert.Equal(25, reports.Count(r => r.Layer == "silver"));
         Assert.Equal(expected.Count, reports.Where(r => r.Layer == "silver").Sum(r => r.Inserted));
-        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["T07"])).ToListAsync();
+        var read = await client.ReadBarsAsync(TableQuery.Create(symbols: ["T07"])).ToListAsync();
         Assert.Equal(expected.Where(b => b.Symbol == "T07").Select(b => (b.Date, b.Close)), read.Select(b => (b.Date, b.Close)));
     }
 
@@ -57,21 +57,21 @@ public sealed class ActionTests : IAsyncLifetime
     public async Task Promote_AfterBronzeOnlyUpload_FillsSilver()
     {
         using var client = _server.Client();
-        var bars = SyntheticSource.Generate(["NKE"], new DateOnly(2024, 3, 1), new DateOnly(2024, 3, 31));
+        var bars = SyntheticBars.Generate(["NKE"], new DateOnly(2024, 3, 1), new DateOnly(2024, 3, 31));
         await client.UploadAsync(bars, "vendor_x").DefaultTimeout();
 
         var reports = await client.PromoteAsync("vendor_x", ["NKE"]).DefaultTimeout();
 
         var report = Assert.Single(reports);
         Assert.Equal(("silver", (long)bars.Count), (report.Layer, report.Inserted));
-        Assert.Equal(bars.Count, (await client.ReadBarsAsync(PriceQuery.Create(symbols: ["NKE"])).ToListAsync()).Count);
+        Assert.Equal(bars.Count, (await client.ReadBarsAsync(TableQuery.Create(symbols: ["NKE"])).ToListAsync()).Count);
     }
 
     [Fact]
     public async Task StatsManifestHealth_ThroughRawClient_ReturnJson()
     {
         using var client = _server.Client();
-        var bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+        var bars = SyntheticBars.Generate(["AAPL", "MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
         await client.UploadAsync(bars, "vendor_x", promote: true).DefaultTimeout();
 
         var stats = await Action("stats", "");

@@ -23,7 +23,7 @@ public sealed class ArrowStreamTests : IAsyncLifetime
     {
         // Small messages so a symbol spans several slices: the streams must agree across the cuts too.
         _server = await TestServer.StartAsync(o => o.MaxSendMessageBytes = 64 * 1024);
-        var bars = SyntheticSource.Generate(["MSFT", "AAPL", "^GSPC"], new DateOnly(2000, 1, 1), new DateOnly(2009, 12, 31));
+        var bars = SyntheticBars.Generate(["MSFT", "AAPL", "^GSPC"], new DateOnly(2000, 1, 1), new DateOnly(2009, 12, 31));
         await _server.Server.Store.UpsertAsync(bars).DefaultTimeout();
         _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
     }
@@ -56,7 +56,7 @@ public sealed class ArrowStreamTests : IAsyncLifetime
     [Fact]
     public async Task HttpArrowStream_EveryTableOfTheCatalogue_Served()
     {
-        await _server.Server.Store.LandAsync(SyntheticSource.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "vendor_x", promote: false)
+        await _server.Server.Store.LandAsync(SyntheticBars.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "vendor_x", promote: false)
             .DefaultTimeout();
         using var bronze = await _http.GetAsync(new Uri("/prices/arrow?layer=bronze&table=prices_daily&symbols=IBM", UriKind.Relative)).DefaultTimeout();
         using var actions = await _http.GetAsync(new Uri("/prices/arrow?table=corporate_actions", UriKind.Relative)).DefaultTimeout();
@@ -159,7 +159,7 @@ public sealed class ArrowStreamTests : IAsyncLifetime
     [InlineData("zstd")]
     public async Task CompressedDoGet_ThroughTheClient_SameRowsAsUncompressed(string compression)
     {
-        var query = PriceQuery.Create(symbols: ["AAPL", "^GSPC"], dateFrom: "2001-01-01", dateTo: "2007-12-31");
+        var query = TableQuery.Create(symbols: ["AAPL", "^GSPC"], dateFrom: "2001-01-01", dateTo: "2007-12-31");
         using var plainClient = _server.Client();
         using var packedClient = new LakehouseClient(_server.Endpoint, new LakehouseClientOptions { Compression = compression });
         var plain = await RowsAsync(plainClient.GetPricesAsync(query));
@@ -182,8 +182,8 @@ public sealed class ArrowStreamTests : IAsyncLifetime
     public async Task CompressedDoGet_ErrorsAndEmptyResults_SameAsUncompressed()
     {
         using var client = new LakehouseClient(_server.Endpoint, new LakehouseClientOptions { Compression = "zstd" });
-        var empty = await RowsAsync(client.GetPricesAsync(PriceQuery.Create(symbols: ["NONE"])));
-        var bad = await Assert.ThrowsAsync<RpcException>(() => RowsAsync(client.GetPricesAsync(PriceQuery.Create(symbols: ["MSFT"], columns: ["colour"]))));
+        var empty = await RowsAsync(client.GetPricesAsync(TableQuery.Create(symbols: ["NONE"])));
+        var bad = await Assert.ThrowsAsync<RpcException>(() => RowsAsync(client.GetPricesAsync(TableQuery.Create(symbols: ["MSFT"], columns: ["colour"]))));
 
         Assert.Empty(empty);
         Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);

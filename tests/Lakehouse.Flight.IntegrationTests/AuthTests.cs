@@ -9,7 +9,7 @@ namespace Lakehouse.Flight.IntegrationTests;
 
 public sealed class AuthTests : IAsyncLifetime
 {
-    private static readonly IReadOnlyList<PriceBar> Bars = SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+    private static readonly IReadOnlyList<PriceBar> Bars = SyntheticBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
     private TestServer _server = null!;
 
     public async Task InitializeAsync()
@@ -77,7 +77,7 @@ public sealed class AuthTests : IAsyncLifetime
 
         Assert.False(string.IsNullOrEmpty(token));
         Assert.Equal(Bars.Count, Assert.Single(reports).Rows);
-        Assert.Equal(Bars.Count, (await client.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL"])).ToListAsync()).Count);
+        Assert.Equal(Bars.Count, (await client.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL"])).ToListAsync()).Count);
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.All([put, ingest, promote], ex => Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode));
         Assert.Contains("needs the writer role", put.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(before, _server.Snapshot());
-        Assert.Equal(Bars.Count, (await reader.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL"])).ToListAsync()).Count);
+        Assert.Equal(Bars.Count, (await reader.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL"])).ToListAsync()).Count);
         Assert.Single(await reader.GetManifestAsync().DefaultTimeout());
     }
 

@@ -23,11 +23,11 @@ public sealed class BulkUploadTests : IAsyncLifetime
     public async Task SubmitUpload_IsAcknowledged_ThenApplied_AsADirectUploadWouldBe()
     {
         using var client = _server.Client();
-        var bars = SyntheticSource.Generate(["AAA", "BBB", "CCC", "DDD"], new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31));
+        var bars = SyntheticBars.Generate(["AAA", "BBB", "CCC", "DDD"], new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31));
 
         var ack = await client.SubmitUploadAsync(PriceTables.SilverSchema, [PriceBarBatches.ToBatch(bars)], "vendor_x", promote: true).DefaultTimeout();
         // Read at once: silver has the upload from the acknowledgement on (the queryable buffer, or its commits).
-        var atOnce = await client.ReadBarsAsync(PriceQuery.Create()).ToListAsync().DefaultTimeout();
+        var atOnce = await client.ReadBarsAsync(TableQuery.Create()).ToListAsync().DefaultTimeout();
         var reports = await client.WaitForUploadAsync(ack.RunId).DefaultTimeout();
 
         Assert.True(ack.Visible);
@@ -39,7 +39,7 @@ public sealed class BulkUploadTests : IAsyncLifetime
         Assert.All(reports, r => Assert.Equal(ack.RunId, r.RunId));
         Assert.Equal(bars.Count, reports.Where(r => r.Layer == "silver").Sum(r => r.Inserted));
         Assert.Equal(bars.Count, reports.Where(r => r.Layer == "bronze").Sum(r => r.Inserted));
-        var read = await client.ReadBarsAsync(PriceQuery.Create()).ToListAsync().DefaultTimeout();
+        var read = await client.ReadBarsAsync(TableQuery.Create()).ToListAsync().DefaultTimeout();
         Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)), read.Select(b => (b.Symbol, b.Date, b.Close, b.Volume)));
         // Silver rows carry the upload's source, as a direct DoPut stamps it.
         Assert.All(read, b => Assert.Equal("vendor_x", b.Source));
@@ -57,7 +57,7 @@ public sealed class BulkUploadTests : IAsyncLifetime
     [Fact]
     public async Task DoPutWaitFalse_AnswersTheRunToFollow_AndUploadStatusKnowsIt()
     {
-        var bars = SyntheticSource.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+        var bars = SyntheticBars.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
         using var call = _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"vendor_x","promote":true,"wait":false}"""),
             new Metadata());
         await call.RequestStream.WriteAsync(PriceBarBatches.ToBatch(bars)).DefaultTimeout();
@@ -87,7 +87,7 @@ public sealed class BulkUploadTests : IAsyncLifetime
     [Fact]
     public async Task DoPutWaitFalse_DuplicateKeyAcrossBatches_IsRefusedBeforeTheAcknowledgement_AndLeavesNoEntry()
     {
-        var bars = SyntheticSource.Generate(["DUP"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29));
+        var bars = SyntheticBars.Generate(["DUP"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29));
         var before = _server.Snapshot();
         using var call = _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"vendor_x","promote":true,"wait":false}"""),
             new Metadata());
@@ -117,7 +117,7 @@ public sealed class BulkUploadTests : IAsyncLifetime
         // of whole symbols: 83 rows per symbol and 200 rows per commit make pairs (Q00,Q01), (Q02,Q03), ...
         // A committed state has every symbol whole at one generation, and both symbols of a pair alike.
         var symbols = Enumerable.Range(0, 24).Select(i => $"Q{i:D2}").ToArray();
-        var template = SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 4, 30));
+        var template = SyntheticBars.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 4, 30));
         var store = _server.Server.Store;
         await store.UpsertAsync(template.Select(b => b with { Volume = 1 }).ToArray()).DefaultTimeout();
         var ticket = new FlightTicket(JsonSerializer.Serialize(new { symbols, columns = new[] { "symbol", "volume" } }));
@@ -171,10 +171,10 @@ public sealed class BulkUploadTests : IAsyncLifetime
     public async Task AfterApplicationAndCompaction_DuckDbOverTheTableFolder_ReturnsExactlyWhatDoGetReturns()
     {
         using var client = _server.Client();
-        var first = SyntheticSource.Generate(["AAA", "BBB", "CCC"], new DateOnly(2023, 1, 1), new DateOnly(2024, 6, 30));
+        var first = SyntheticBars.Generate(["AAA", "BBB", "CCC"], new DateOnly(2023, 1, 1), new DateOnly(2024, 6, 30));
         await client.UploadAsync(first, "vendor_x", promote: true).DefaultTimeout();
         // The bulk upload changes some of those rows, adds others and a new symbol.
-        var second = SyntheticSource.Generate(["BBB", "CCC", "DDD"], new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31), seed: 7);
+        var second = SyntheticBars.Generate(["BBB", "CCC", "DDD"], new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31), seed: 7);
         var ack = await client.SubmitUploadAsync(PriceTables.SilverSchema, [PriceBarBatches.ToBatch(second)], "vendor_y", promote: true).DefaultTimeout();
         await client.WaitForUploadAsync(ack.RunId).DefaultTimeout();
         var store = _server.Server.Store;
@@ -186,7 +186,7 @@ public sealed class BulkUploadTests : IAsyncLifetime
         await client.UploadAsync([changed], "vendor_z", promote: true).DefaultTimeout();
 
         var flight = new List<(string, DateOnly, double, double, double, double, double?, long, string)>();
-        await foreach (var b in client.ReadBarsAsync(PriceQuery.Create()))
+        await foreach (var b in client.ReadBarsAsync(TableQuery.Create()))
         {
             flight.Add((b.Symbol, b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume, b.Source));
         }

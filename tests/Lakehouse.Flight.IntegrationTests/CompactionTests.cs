@@ -18,7 +18,7 @@ public sealed class CompactionTests
     {
         var dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
         string[] symbols = ["AAPL", "MSFT", "^GSPC"];
-        await PriceStore.Open(dir).UpsertAsync(SyntheticSource.Generate(symbols, new DateOnly(2022, 1, 1), new DateOnly(2023, 12, 29)))
+        await LakeStore.Open(dir).UpsertAsync(SyntheticBars.Generate(symbols, new DateOnly(2022, 1, 1), new DateOnly(2023, 12, 29)))
             .DefaultTimeout();
         try
         {
@@ -34,7 +34,7 @@ public sealed class CompactionTests
                 .Take(6).ToArray();
             foreach (var day in days)
             {
-                await store.UpsertAsync(SyntheticSource.Generate(symbols, day, day)).DefaultTimeout();
+                await store.UpsertAsync(SyntheticBars.Generate(symbols, day, day)).DefaultTimeout();
             }
             var expected = await DoGetAsync(server);
             Assert.Equal(expected, DuckDb(dir));

@@ -20,7 +20,7 @@ public sealed class ConcurrencyTests : IAsyncLifetime
     public async Task Endpoints_ReadInParallel_TogetherReturnEveryRow()
     {
         var symbols = Enumerable.Range(0, 8).Select(i => $"P{i}").ToArray();
-        var bars = SyntheticSource.Generate(symbols, new DateOnly(2020, 1, 1), new DateOnly(2023, 12, 31));
+        var bars = SyntheticBars.Generate(symbols, new DateOnly(2020, 1, 1), new DateOnly(2023, 12, 31));
         await _server.Server.Store.UpsertAsync(bars).DefaultTimeout();
 
         var info = await _server.Raw.GetInfo(FlightDescriptor.CreateCommandDescriptor("{}")).ResponseAsync.DefaultTimeout();
@@ -53,7 +53,7 @@ public sealed class ConcurrencyTests : IAsyncLifetime
         // Every commit rewrites all symbols with one generation number in `volume`; a read that mixed
         // two commits would return two numbers.
         var symbols = Enumerable.Range(0, 10).Select(i => $"G{i:D2}").ToArray();
-        var template = SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+        var template = SyntheticBars.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
         IReadOnlyList<PriceBar> Generation(long g) => template.Select(b => b with { Volume = g }).ToArray();
         var store = _server.Server.Store;
         await store.UpsertAsync(Generation(1)).DefaultTimeout();
@@ -113,12 +113,12 @@ public sealed class ConcurrencyTests : IAsyncLifetime
     public async Task DoPut_ClientCancelsBeforeCompleting_NothingIsWritten()
     {
         using var client = _server.Client();
-        await client.UploadAsync(SyntheticSource.Generate(["KO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "seed", promote: true)
+        await client.UploadAsync(SyntheticBars.Generate(["KO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "seed", promote: true)
             .DefaultTimeout();
         var metrics = _server.Server.Metrics;
         var ended = metrics.UploadsEnded;
         var before = _server.Snapshot();
-        var bars = SyntheticSource.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+        var bars = SyntheticBars.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
         using var cts = new CancellationTokenSource();
 
         var call = await _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"source":"vendor_x","promote":true}"""),
@@ -135,7 +135,7 @@ public sealed class ConcurrencyTests : IAsyncLifetime
         }
 
         Assert.Equal(before, _server.Snapshot());
-        Assert.Empty(await client.ReadBarsAsync(PriceQuery.Create(symbols: ["IBM"])).ToListAsync());
+        Assert.Empty(await client.ReadBarsAsync(TableQuery.Create(symbols: ["IBM"])).ToListAsync());
     }
 
     [Fact]

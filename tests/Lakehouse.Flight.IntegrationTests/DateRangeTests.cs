@@ -37,7 +37,7 @@ public sealed class DateRangeTests
         Assert.Contains("1900-01-01", ex.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(before, server.Snapshot());
         Assert.False(Directory.Exists(Path.Combine(server.DataDir, "bronze", "prices_daily")));
-        Assert.Empty(await client.ReadBarsAsync(PriceQuery.Create("bronze", symbols: ["FAR"])).ToListAsync());
+        Assert.Empty(await client.ReadBarsAsync(TableQuery.Create("bronze", symbols: ["FAR"])).ToListAsync());
     }
 
     [Theory]
@@ -78,7 +78,7 @@ public sealed class DateRangeTests
     private static async Task<string> LakeWithYear9999Async()
     {
         var dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
-        var store = PriceStore.Open(dir);
+        var store = LakeStore.Open(dir);
         PriceBar[] bars = [Bar("ZZV", new DateOnly(2020, 1, 1), 10), Bar("ZZV", Far, 11), Bar("ZZV", new DateOnly(2020, 1, 3), 12)];
         await store.WriteAsync([new TableWrite(PriceTables.Bronze, PriceBarBatches.ToBatch(bars), "v1")]);
         await store.UpsertAsync(bars.Where(b => b.Date.Year == 2020).ToArray());
@@ -105,7 +105,7 @@ public sealed class DateRangeTests
             """{"layer":"bronze","symbols":["ZZV"],"date_from":"2020-01-02","date_to":"9999-12-31"}""")).ResponseAsync.DefaultTimeout();
         var stats = await Action(server, "stats");
         using var client = server.Client();
-        var rows = await client.ReadBarsAsync(PriceQuery.Create("bronze", symbols: ["ZZV"], dateTo: "9999-12-31")).ToListAsync();
+        var rows = await client.ReadBarsAsync(TableQuery.Create("bronze", symbols: ["ZZV"], dateTo: "9999-12-31")).ToListAsync();
 
         Assert.Equal(3, listed.Single(i => i.Descriptor.Paths.SequenceEqual(["bronze", "prices_daily"])).TotalRecords);
         Assert.Equal(2, listed.Single(i => i.Descriptor.Paths.SequenceEqual(["silver", "prices_daily"])).TotalRecords);
@@ -127,7 +127,7 @@ public sealed class DateRangeTests
         await client.UploadAsync([Bar("RD", new DateOnly(2024, 1, 2), 10), Bar("RD", new DateOnly(2024, 1, 3), 11)], "v1", promote: true).DefaultTimeout();
         using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint };
 
-        var flight = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["RD"], dateFrom: "0001-01-01", dateTo: "9999-12-31")).ToListAsync();
+        var flight = await client.ReadBarsAsync(TableQuery.Create(symbols: ["RD"], dateFrom: "0001-01-01", dateTo: "9999-12-31")).ToListAsync();
         var plan = await server.Raw.GetInfo(FlightDescriptor.CreateCommandDescriptor("""{"symbols":["RD"],"date_to":"9999-12-31"}""")).ResponseAsync.DefaultTimeout();
         using var daily = JsonDocument.Parse(await http.GetStringAsync(new Uri("/prices/daily?symbol=RD&date_from=0001-01-01&date_to=9999-12-31", UriKind.Relative)).DefaultTimeout());
 

@@ -15,7 +15,7 @@ public sealed class DoGetPathTests
     public async Task DoGet_EitherPath_SameRowsErrorsAndEmptyStream(bool fast)
     {
         await using var server = await TestServer.StartAsync(o => o.FastDoGet = fast);
-        var bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2000, 1, 1), new DateOnly(2004, 12, 31));
+        var bars = SyntheticBars.Generate(["AAPL", "MSFT"], new DateOnly(2000, 1, 1), new DateOnly(2004, 12, 31));
         await server.Server.Store.UpsertAsync(bars).DefaultTimeout();
 
         var read = new List<(string, DateOnly, double, long)>();

@@ -27,7 +27,7 @@ public sealed partial class FaultedDiskErrorTests
     {
         var server = await TestServer.StartAsync(root: disk.Path);
         using var client = server.Client();
-        await client.UploadAsync(SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29)), "vendor_x", promote: true)
+        await client.UploadAsync(SyntheticBars.Generate(["AAPL", "MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29)), "vendor_x", promote: true)
             .DefaultTimeout();
         var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
         using var posted = await http.PostAsync(new Uri("/prices/jobs/daily/range?symbol=IBM&date_from=2024-01-01&date_to=2024-01-31", UriKind.Relative), null)
@@ -119,7 +119,7 @@ public sealed partial class FaultedDiskErrorTests
             }
         }
         using var client = server.Client();
-        Assert.Equal(2, (await client.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-01-02", dateTo: "2024-01-03")).ToListAsync()).Count);
+        Assert.Equal(2, (await client.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL"], dateFrom: "2024-01-02", dateTo: "2024-01-03")).ToListAsync()).Count);
     }
 
     private static void AssertClean(string message, string diskPath)

@@ -128,9 +128,9 @@ public sealed class FlowSchedulerTests : IAsyncLifetime
         Assert.Equal(new DateTimeOffset(2026, 1, 9, 22, 30, 0, TimeSpan.Zero), fire);
         Assert.Equal("succeeded", job.State);
         Assert.Equal("BAD", Assert.Single(job.Failed!).Symbol);
-        Assert.Equal(4, _server.Server.Store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
-        Assert.Equal(4, _server.Server.Store.Read(PriceQuery.Create(symbols: ["MSFT"])).Sum(b => b.Length));
-        Assert.Equal(0, _server.Server.Store.Read(PriceQuery.Create(symbols: ["BAD"])).Sum(b => b.Length));
+        Assert.Equal(4, _server.Server.Store.Read(TableQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+        Assert.Equal(4, _server.Server.Store.Read(TableQuery.Create(symbols: ["MSFT"])).Sum(b => b.Length));
+        Assert.Equal(0, _server.Server.Store.Read(TableQuery.Create(symbols: ["BAD"])).Sum(b => b.Length));
         Assert.Equal(["AAPL", "MSFT"], Assert.Single(_goldCalls));
         var log = FlowLog();
         Assert.Equal(["ingest", "gold", "done"], log.Select(l => l.GetProperty("step").GetString()));

@@ -16,12 +16,12 @@ public sealed class FullDiskTests
         using var disk = Tmpfs.Mount(6);
         await using var server = await TestServer.StartAsync(root: disk.Path);
         using var client = server.Client();
-        await client.UploadAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "vendor_x", promote: true)
+        await client.UploadAsync(SyntheticBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "vendor_x", promote: true)
             .DefaultTimeout();
         disk.Fill(leaveBytes: 256 * 1024);
 
         var put = await Assert.ThrowsAsync<RpcException>(() =>
-            client.UploadAsync(SyntheticSource.Generate(["FULL1", "FULL2"], new DateOnly(2020, 1, 1), new DateOnly(2023, 12, 31)), "vendor_x", promote: true));
+            client.UploadAsync(SyntheticBars.Generate(["FULL1", "FULL2"], new DateOnly(2020, 1, 1), new DateOnly(2023, 12, 31)), "vendor_x", promote: true));
 
         Assert.Equal(StatusCode.ResourceExhausted, put.StatusCode);
         Assert.StartsWith("disk full:", put.Status.Detail, StringComparison.Ordinal);
@@ -46,7 +46,7 @@ public sealed class FullDiskTests
         Assert.Contains("disk full", job.GetProperty("error").GetString(), StringComparison.Ordinal);
 
         // Still up, still answering from what is committed.
-        var rows = (await client.GetPricesAsync(PriceQuery.Create(symbols: ["AAPL"])).ToListAsync()).Sum(b => b.Length);
+        var rows = (await client.GetPricesAsync(TableQuery.Create(symbols: ["AAPL"])).ToListAsync()).Sum(b => b.Length);
         Assert.Equal(23, rows);
         using var health = JsonDocument.Parse(await http.GetStringAsync(new Uri("/health", UriKind.Relative)).DefaultTimeout());
         Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());

@@ -53,7 +53,7 @@ internal sealed class GatedPriceSource : IPriceSource
             }
             yield return Failing.Contains(symbol)
                 ? SourceResult.Failed(symbol, $"{symbol}: the test source fails this symbol")
-                : new SourceResult(symbol, SyntheticSource.GenerateOne(symbol, request.From!.Value, request.To!.Value, request.Seed).ToArray(), [], []);
+                : new SourceResult(symbol, SyntheticBars.GenerateOne(symbol, request.From!.Value, request.To!.Value, request.Seed).ToArray(), [], []);
         }
     }
 }

@@ -54,9 +54,9 @@ public sealed class GoldRecoveryTests : IDisposable
     {
         KillWriterAtCommitPoint();
         // A process with no gold builder (a bare store, as the crash child is) rolls the commit forward and goes away.
-        var bare = PriceStore.Open(_temp.Path);
+        var bare = LakeStore.Open(_temp.Path);
         await bare.Ready;
-        Assert.Equal(Symbols.Sum(s => CrashWorkload.Year(s).Count), bare.Read(PriceQuery.Create(symbols: Symbols)).Sum(b => b.Length));
+        Assert.Equal(Symbols.Sum(s => CrashWorkload.Year(s).Count), bare.Read(TableQuery.Create(symbols: Symbols)).Sum(b => b.Length));
         Assert.Single(Directory.EnumerateFiles(Path.Combine(_temp.Path, "_metadata", "recovered")));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(_temp.Path, "silver", "prices_daily"), "*.parquet"));
         Assert.False(Directory.Exists(Path.Combine(_temp.Path, "gold")));
@@ -73,9 +73,9 @@ public sealed class GoldRecoveryTests : IDisposable
         var compared = 0;
         foreach (var symbol in Symbols)
         {
-            var silver = RecordBatches.Concatenate(await client.GetPricesAsync(PriceQuery.Create(symbols: [symbol])).ToListAsync());
-            var metrics = await client.GetPricesAsync(PriceQuery.Create("gold", "daily_metrics", [symbol])).ToListAsync();
-            var monthly = await client.GetPricesAsync(PriceQuery.Create("gold", "prices_monthly", [symbol])).ToListAsync();
+            var silver = RecordBatches.Concatenate(await client.GetPricesAsync(TableQuery.Create(symbols: [symbol])).ToListAsync());
+            var metrics = await client.GetPricesAsync(TableQuery.Create("gold", "daily_metrics", [symbol])).ToListAsync();
+            var monthly = await client.GetPricesAsync(TableQuery.Create("gold", "prices_monthly", [symbol])).ToListAsync();
             Assert.Equal(CrashWorkload.Year(symbol).Count, silver.Length);
             Assert.NotEmpty(metrics);
             using var duck = new DuckDbGold(silver);

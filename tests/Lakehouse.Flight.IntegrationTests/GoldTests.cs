@@ -25,7 +25,7 @@ public sealed class GoldTests : IAsyncLifetime
     public async Task DoPutWithPromote_RebuildsGold_ServedByFlightAndHttp()
     {
         using var client = _server.Client();
-        var bars = SyntheticSource.Generate(["AAPL", "MSFT"], From, To);
+        var bars = SyntheticBars.Generate(["AAPL", "MSFT"], From, To);
         var aapl = bars.Where(b => b.Symbol == "AAPL").ToList();
 
         var put = await client.UploadAsync(bars, "vendor_x", promote: true).DefaultTimeout();
@@ -81,7 +81,7 @@ public sealed class GoldTests : IAsyncLifetime
     {
         using var client = _server.Client();
         var symbols = Enumerable.Range(0, 12).Select(i => $"G{i:D2}").ToArray();
-        await client.UploadAsync(SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31)), "vendor_x", promote: true)
+        await client.UploadAsync(SyntheticBars.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31)), "vendor_x", promote: true)
             .DefaultTimeout();
 
         var results = await Action("build-gold", """{"symbols":[]}""");
@@ -118,7 +118,7 @@ public sealed class GoldTests : IAsyncLifetime
     public async Task DoPut_ToGoldTable_IsRefusedAndWritesNothing(string table)
     {
         var before = _server.Snapshot();
-        var batch = PriceBarBatches.ToBatch(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
+        var batch = PriceBarBatches.ToBatch(SyntheticBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
 
         var ex = await Assert.ThrowsAsync<RpcException>(async () =>
         {

@@ -18,7 +18,7 @@ public sealed class HttpApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync();
-        _bars = SyntheticSource.Generate(["AAPL", "^GSPC"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+        _bars = SyntheticBars.Generate(["AAPL", "^GSPC"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
         await _server.Server.Store.UpsertAsync(_bars).DefaultTimeout();
         _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
     }
@@ -114,7 +114,7 @@ public sealed class HttpApiTests : IAsyncLifetime
         Assert.Equal("succeeded", job.GetProperty("state").GetString());
         var reports = job.GetProperty("reports").EnumerateArray().ToList();
         Assert.Equal([("bronze", 23L), ("silver", 23L)], reports.Select(r => (r.GetProperty("layer").GetString(), r.GetProperty("inserted").GetInt64())));
-        Assert.Equal(23, _server.Server.Store.Read(PriceQuery.Create(symbols: ["NEWCO"])).Sum(b => b.Length));
+        Assert.Equal(23, _server.Server.Store.Read(TableQuery.Create(symbols: ["NEWCO"])).Sum(b => b.Length));
     }
 
     [Fact]

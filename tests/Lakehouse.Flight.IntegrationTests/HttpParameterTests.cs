@@ -16,7 +16,7 @@ public sealed class HttpParameterTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync();
-        _bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29));
+        _bars = SyntheticBars.Generate(["AAPL", "MSFT"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29));
         await _server.Server.Store.UpsertAsync(_bars).DefaultTimeout();
         _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
     }

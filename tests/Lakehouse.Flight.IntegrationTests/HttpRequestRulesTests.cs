@@ -51,7 +51,7 @@ public sealed class HttpRequestRulesTests
         await using var server = await TestServer.StartAsync(TestServer.WithAuth);
         using (var writer = server.Client(TestServer.WriterToken))
         {
-            await writer.UploadAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29)), "vendor_x", promote: true)
+            await writer.UploadAsync(SyntheticBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29)), "vendor_x", promote: true)
                 .DefaultTimeout();
         }
         using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };

@@ -81,7 +81,7 @@ public sealed class ImportRootsTests : IAsyncLifetime
         Assert.True(migration.GetProperty("verified").GetBoolean());
         Assert.Equal(3, migration.GetProperty("rows_migrated").GetInt64());
         using var client = _server.Client();
-        Assert.Equal([10.0, 11.0, 12.0], (await client.ReadBarsAsync(PriceQuery.Create(symbols: ["LEG"])).ToListAsync()).Select(b => b.Close));
+        Assert.Equal([10.0, 11.0, 12.0], (await client.ReadBarsAsync(TableQuery.Create(symbols: ["LEG"])).ToListAsync()).Select(b => b.Close));
     }
 
     /// <summary>A legacy file of three rows (silver's columns, as the prototype's later files had them).</summary>

@@ -183,7 +183,7 @@ public sealed class JobTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.DoesNotContain("MSFT", _source.Started);
-        Assert.Equal(0, server.Server.Store.Read(PriceQuery.Create(symbols: ["AAPL", "MSFT"])).Sum(b => b.Length));
+        Assert.Equal(0, server.Server.Store.Read(TableQuery.Create(symbols: ["AAPL", "MSFT"])).Sum(b => b.Length));
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed class ListenerTests : IAsyncLifetime
     {
         _server = await TestServer.StartAsync();
         using var client = _server.Client();
-        await client.UploadAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "vendor_x", promote: true)
+        await client.UploadAsync(SyntheticBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "vendor_x", promote: true)
             .DefaultTimeout();
     }
 

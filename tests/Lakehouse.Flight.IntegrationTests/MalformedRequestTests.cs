@@ -125,7 +125,7 @@ public sealed class MalformedRequestTests : IAsyncLifetime
     [Fact]
     public async Task OversizedRecordBatch_FromTheFlightClient_IsResourceExhausted()
     {
-        var bars = Ingestion.SyntheticSource.Generate(Enumerable.Range(0, 12).Select(i => $"S{i}").ToArray(), new DateOnly(2015, 1, 1), new DateOnly(2024, 12, 31));
+        var bars = Ingestion.SyntheticBars.Generate(Enumerable.Range(0, 12).Select(i => $"S{i}").ToArray(), new DateOnly(2015, 1, 1), new DateOnly(2024, 12, 31));
         var batch = Core.PriceBarBatches.ToBatch(bars);
         using var call = await _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor("""{"table":"prices_daily","source":"vendor_x"}"""),
             batch.Schema).DefaultTimeout();
@@ -144,7 +144,7 @@ public sealed class MalformedRequestTests : IAsyncLifetime
         Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
         Assert.StartsWith("a DoPut message of ", ex.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("over the server's limit of 1 MiB per message (Lakehouse:MaxReceiveMessageBytes): send smaller record batches", ex.Status.Detail, StringComparison.Ordinal);
-        Assert.Equal(0, _server.Server.Store.Read(Core.PriceQuery.Create(symbols: ["S0"])).Sum(b => b.Length));
+        Assert.Equal(0, _server.Server.Store.Read(Core.TableQuery.Create(symbols: ["S0"])).Sum(b => b.Length));
     }
 
     [Fact]

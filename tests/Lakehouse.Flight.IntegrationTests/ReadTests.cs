@@ -18,7 +18,7 @@ public sealed class ReadTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync();
-        _bars = SyntheticSource.Generate(["AAPL", "MSFT", "^GSPC"], From, To);
+        _bars = SyntheticBars.Generate(["AAPL", "MSFT", "^GSPC"], From, To);
         using var client = _server.Client();
         await client.UploadAsync(_bars, "vendor_x", promote: true).DefaultTimeout();
     }
@@ -30,7 +30,7 @@ public sealed class ReadTests : IAsyncLifetime
     {
         using var client = _server.Client();
 
-        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL", "MSFT", "^GSPC"])).ToListAsync();
+        var read = await client.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL", "MSFT", "^GSPC"])).ToListAsync();
 
         var expected = _bars.OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).ToList();
         Assert.Equal(expected.Count, read.Count);
@@ -171,7 +171,7 @@ public sealed class ReadTests : IAsyncLifetime
     public async Task PlanAndSchema_ThroughSdk_MatchTheData()
     {
         using var client = _server.Client();
-        var query = PriceQuery.Create(symbols: ["^GSPC", "AAPL"], columns: ["close"]);
+        var query = TableQuery.Create(symbols: ["^GSPC", "AAPL"], columns: ["close"]);
 
         var plan = await client.PlanAsync(query).DefaultTimeout();
         var schema = await client.GetSchemaAsync(query).DefaultTimeout();
@@ -191,7 +191,7 @@ public sealed class ReadTests : IAsyncLifetime
     public async Task PlanAsync_AnyQueryShape_ReturnsSymbolsAndRowsOfTheRead(string shape, string symbols, long limit)
     {
         using var client = _server.Client();
-        var query = PriceQuery.Create(symbols: symbols.Split(',', StringSplitOptions.RemoveEmptyEntries), dateFrom: "2024-02-01", limit: limit);
+        var query = TableQuery.Create(symbols: symbols.Split(',', StringSplitOptions.RemoveEmptyEntries), dateFrom: "2024-02-01", limit: limit);
 
         var plan = await client.PlanAsync(query).DefaultTimeout();
         var read = (await client.GetPricesAsync(query).ToListAsync()).Sum(b => b.Length);
@@ -206,7 +206,7 @@ public sealed class ReadTests : IAsyncLifetime
     [Fact]
     public async Task DoGet_ManyRows_IsSlicedIntoSmallMessages()
     {
-        await _server.Server.Store.UpsertAsync(SyntheticSource.Generate(["BIG"], new DateOnly(1990, 1, 1), new DateOnly(2023, 12, 31))).DefaultTimeout();
+        await _server.Server.Store.UpsertAsync(SyntheticBars.Generate(["BIG"], new DateOnly(1990, 1, 1), new DateOnly(2023, 12, 31))).DefaultTimeout();
         var maxRows = Server.Internal.DoGetStreamer.RowsPerMessage(PriceTables.SilverSchema, 1 << 20);
 
         using var call = _server.Raw.GetStream(new FlightTicket("""{"symbols":["BIG"]}"""));

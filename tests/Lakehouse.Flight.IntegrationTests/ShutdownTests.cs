@@ -16,7 +16,7 @@ public sealed class ShutdownTests
     private static async Task<(TestServer Server, int Rows)> StartWithRowsAsync(int shutdownSeconds)
     {
         var server = await TestServer.StartAsync(o => o.ShutdownTimeout = shutdownSeconds);
-        var bars = SyntheticSource.Generate(Symbols, new DateOnly(2023, 1, 1), new DateOnly(2024, 12, 31));
+        var bars = SyntheticBars.Generate(Symbols, new DateOnly(2023, 1, 1), new DateOnly(2024, 12, 31));
         await server.Server.Store.UpsertAsync(bars).DefaultTimeout();
         return (server, bars.Count);
     }

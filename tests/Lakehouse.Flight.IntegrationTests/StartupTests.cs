@@ -21,8 +21,8 @@ public sealed class StartupTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _bars = SyntheticSource.Generate(Symbols, new DateOnly(2023, 1, 1), new DateOnly(2024, 6, 30));
-        var store = PriceStore.Open(_dir);
+        _bars = SyntheticBars.Generate(Symbols, new DateOnly(2023, 1, 1), new DateOnly(2024, 6, 30));
+        var store = LakeStore.Open(_dir);
         await store.UpsertAsync(_bars).DefaultTimeout();
     }
 
@@ -61,7 +61,7 @@ public sealed class StartupTests : IAsyncLifetime
             Assert.Equal(("ok", "warming"), (action.RootElement.GetProperty("status").GetString(), action.RootElement.GetProperty("state").GetString()));
         }
         var answers = CollectAsync(server);
-        var newcomer = SyntheticSource.Generate(["NEWCO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+        var newcomer = SyntheticBars.Generate(["NEWCO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
         using var writer = server.Client();
         var write = writer.UploadAsync(newcomer, "vendor_n", promote: true);
         // The gate opens only once the five calls (DoGet, two GetFlightInfo, ListFlights, DoPut) are seen parked at it.
@@ -82,7 +82,7 @@ public sealed class StartupTests : IAsyncLifetime
         Assert.Equal(expected.Datasets, actual.Datasets);
         // The write landed whole.
         Assert.Equal(newcomer.Count, reports.Where(r => r.Layer == "silver").Sum(r => r.Inserted));
-        var landed = await writer.ReadBarsAsync(PriceQuery.Create(symbols: ["NEWCO"])).ToListAsync();
+        var landed = await writer.ReadBarsAsync(TableQuery.Create(symbols: ["NEWCO"])).ToListAsync();
         Assert.Equal(newcomer.Select(b => (b.Date, b.Close)), landed.Select(b => (b.Date, b.Close)));
 
         // Once listed and warmed: state ok, nothing loading, the totals of the whole lake.
@@ -110,7 +110,7 @@ public sealed class StartupTests : IAsyncLifetime
         var rowsTask = Task.Run(async () =>
         {
             using var client = server.Client();
-            return await client.ReadBarsAsync(PriceQuery.Create(symbols: Symbols, dateFrom: "2023-03-15", dateTo: "2024-05-20")).ToListAsync();
+            return await client.ReadBarsAsync(TableQuery.Create(symbols: Symbols, dateFrom: "2023-03-15", dateTo: "2024-05-20")).ToListAsync();
         });
         var planTask = Task.Run(async () =>
         {

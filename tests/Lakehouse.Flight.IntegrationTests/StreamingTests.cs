@@ -24,7 +24,7 @@ public sealed class BigLakeFixture : IAsyncLifetime
         Server = await TestServer.StartAsync(o => o.CacheBytes = 0, root);
         foreach (var chunk in Symbols.Chunk(20))
         {
-            var bars = SyntheticSource.Generate(chunk, From, To);
+            var bars = SyntheticBars.Generate(chunk, From, To);
             await Server.Server.Store.UpsertAsync(bars);
             Rows += bars.Count;
         }
@@ -54,7 +54,7 @@ public sealed class StreamingTests : IClassFixture<BigLakeFixture>
         double lastClose = 0;
         string? lastSymbol = null;
 
-        await foreach (var batch in client.GetPricesAsync(PriceQuery.Create()).WithCancellation(TestTimeouts.DefaultTimeoutToken()))
+        await foreach (var batch in client.GetPricesAsync(TableQuery.Create()).WithCancellation(TestTimeouts.DefaultTimeoutToken()))
         {
             rows += batch.Length;
             bytes += batch.Length * 80L;
@@ -70,7 +70,7 @@ public sealed class StreamingTests : IClassFixture<BigLakeFixture>
 
         Assert.Equal(_lake.Rows, rows);
         Assert.True(batches > 100, $"{batches} messages: the result was not sliced");
-        var expectedLast = SyntheticSource.GenerateOne(BigLakeFixture.Symbols[^1], BigLakeFixture.To.AddDays(-7), BigLakeFixture.To).Last();
+        var expectedLast = SyntheticBars.GenerateOne(BigLakeFixture.Symbols[^1], BigLakeFixture.To.AddDays(-7), BigLakeFixture.To).Last();
         Assert.Equal((expectedLast.Symbol, expectedLast.Close), (lastSymbol, lastClose));
         // The whole result is ~160 MB in Arrow; a server that built the table would hold all of it. What may
         // legitimately be live: the client's HTTP/2 receive window (grows up to 16 MB), Kestrel's and
@@ -84,7 +84,7 @@ public sealed class StreamingTests : IClassFixture<BigLakeFixture>
         var metrics = _lake.Server.Server.Metrics;
         var sentBefore = metrics.MessagesSent;
         using var cts = new CancellationTokenSource();
-        var ticket = new FlightTicket(QueryCodec.Encode(PriceQuery.Create()));
+        var ticket = new FlightTicket(QueryCodec.Encode(TableQuery.Create()));
         var received = 0;
 
         using (var call = _lake.Server.Raw.GetStream(ticket, null, null, cts.Token))

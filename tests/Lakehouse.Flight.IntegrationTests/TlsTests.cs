@@ -21,7 +21,7 @@ public sealed class TlsTests : IDisposable
             o.CertificatePath = _pfx;
             o.CertificatePassword = "pw";
         });
-        var bars = SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+        var bars = SyntheticBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
         await server.Server.Store.UpsertAsync(bars).DefaultTimeout();
         string? seen = null;
         using var handler = new SocketsHttpHandler();
@@ -32,7 +32,7 @@ public sealed class TlsTests : IDisposable
         };
 
         using var client = new LakehouseClient(server.Endpoint, new LakehouseClientOptions { HttpHandler = handler });
-        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL"])).ToListAsync();
+        var read = await client.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL"])).ToListAsync();
 
         Assert.Equal("grpc+tls", server.Endpoint.Scheme);
         Assert.Equal(cert.GetCertHashString(), seen);
@@ -44,7 +44,7 @@ public sealed class TlsTests : IDisposable
     {
         using var cert = await SelfSignedPfxAsync();
         var dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
-        await Storage.PriceStore.Open(dir).UpsertAsync(SyntheticSource.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30))).DefaultTimeout();
+        await Storage.LakeStore.Open(dir).UpsertAsync(SyntheticBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30))).DefaultTimeout();
         await using var server = await TestServer.StartAsync(o =>
         {
             o.CertificatePath = _pfx;

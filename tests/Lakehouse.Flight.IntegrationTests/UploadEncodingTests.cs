@@ -15,7 +15,7 @@ namespace Lakehouse.Flight.IntegrationTests;
 public sealed class UploadEncodingTests : IAsyncLifetime
 {
     private const string Command = """{"table":"prices_daily","source":"vendor_x","promote":true,"wait":true}""";
-    private static readonly IReadOnlyList<PriceBar> Bars = SyntheticSource.Generate(["IBM", "MSFT", "AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
+    private static readonly IReadOnlyList<PriceBar> Bars = SyntheticBars.Generate(["IBM", "MSFT", "AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31));
     private TestServer _server = null!;
 
     public async Task InitializeAsync()
@@ -23,7 +23,7 @@ public sealed class UploadEncodingTests : IAsyncLifetime
         _server = await TestServer.StartAsync();
         // Something on disk already, so "unchanged" after a refused upload means something.
         using var client = _server.Client();
-        await client.UploadAsync(SyntheticSource.Generate(["KO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "seed", promote: true)
+        await client.UploadAsync(SyntheticBars.Generate(["KO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)), "seed", promote: true)
             .DefaultTimeout();
     }
 
@@ -118,7 +118,7 @@ public sealed class UploadEncodingTests : IAsyncLifetime
     {
         using var client = _server.Client();
         var symbols = expected.Select(b => b.Symbol).Distinct().ToList();
-        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: symbols)).ToListAsync();
+        var read = await client.ReadBarsAsync(TableQuery.Create(symbols: symbols)).ToListAsync();
         Assert.Equal(
             expected.OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).Select(b => (b.Symbol, b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)),
             read.Select(b => (b.Symbol, b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)));

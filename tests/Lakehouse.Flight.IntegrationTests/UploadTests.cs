@@ -12,7 +12,7 @@ namespace Lakehouse.Flight.IntegrationTests;
 public sealed class UploadTests : IAsyncLifetime
 {
     private const int Cap = 100;
-    private static readonly IReadOnlyList<PriceBar> Jan = SyntheticSource.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
+    private static readonly IReadOnlyList<PriceBar> Jan = SyntheticBars.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31));
     private TestServer _server = null!;
 
     public async Task InitializeAsync()
@@ -20,7 +20,7 @@ public sealed class UploadTests : IAsyncLifetime
         _server = await TestServer.StartAsync(o => o.MaxUploadRows = Cap);
         // Something on disk already, so "unchanged" after a refused upload means something.
         using var client = _server.Client();
-        await client.UploadAsync(SyntheticSource.Generate(["KO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29)), "seed", promote: true)
+        await client.UploadAsync(SyntheticBars.Generate(["KO"], new DateOnly(2024, 1, 1), new DateOnly(2024, 2, 29)), "seed", promote: true)
             .DefaultTimeout();
     }
 
@@ -46,7 +46,7 @@ public sealed class UploadTests : IAsyncLifetime
         Assert.Equal(["bronze", "silver"], reports.Select(r => r.Layer));
         Assert.All(reports, r => Assert.Equal((Jan.Count, (long)Jan.Count, "IBM"), (r.Rows, r.Inserted, r.Symbol)));
         using var client = _server.Client();
-        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["IBM"])).ToListAsync();
+        var read = await client.ReadBarsAsync(TableQuery.Create(symbols: ["IBM"])).ToListAsync();
         Assert.Equal(Jan.Select(b => (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)),
             read.Select(b => (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)));
         Assert.All(read, b => Assert.Equal("vendor_x", b.Source));
@@ -55,7 +55,7 @@ public sealed class UploadTests : IAsyncLifetime
     [Fact]
     public async Task RawDoPut_WithoutWait_IsAnsweredOnceDurable_AndTheNextQueryReadsEveryRow()
     {
-        var bars = SyntheticSource.Generate(["DFLT"], new DateOnly(2023, 12, 1), new DateOnly(2024, 2, 29));
+        var bars = SyntheticBars.Generate(["DFLT"], new DateOnly(2023, 12, 1), new DateOnly(2024, 2, 29));
         var batch = Batch(bars,
             ("symbol", b => Strings(b.Select(x => x.Symbol))),
             ("date", b => Timestamps(b, TimeUnit.Nanosecond, TimeSpan.Zero)),
@@ -71,13 +71,13 @@ public sealed class UploadTests : IAsyncLifetime
         var ack = answer.RootElement;
         Assert.Equal(("durable", true, (long)bars.Count), (ack.GetProperty("state").GetString(), ack.GetProperty("visible").GetBoolean(), ack.GetProperty("rows").GetInt64()));
         using var client = _server.Client();
-        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["DFLT"])).ToListAsync();
+        var read = await client.ReadBarsAsync(TableQuery.Create(symbols: ["DFLT"])).ToListAsync();
         Assert.Equal(bars.Select(b => (b.Date, b.Close, b.Volume)), read.Select(b => (b.Date, b.Close, b.Volume)));
         var applied = await client.WaitForUploadAsync(ack.GetProperty("run_id").GetString()!).DefaultTimeout();
         Assert.Equal([("bronze", (long)bars.Count), ("silver", (long)bars.Count)], applied.Select(r => (r.Layer, r.Inserted)));
         // Applied: the files hold them (a store of its own reads the table's files).
-        var files = PriceStore.Open(new StoreOptions { DataDir = _server.DataDir, CacheBytes = 0 });
-        Assert.Equal(bars.Count, files.Read(PriceQuery.Create(symbols: ["DFLT"])).Sum(b => b.Length));
+        var files = LakeStore.Open(new StoreOptions { DataDir = _server.DataDir, CacheBytes = 0 });
+        Assert.Equal(bars.Count, files.Read(TableQuery.Create(symbols: ["DFLT"])).Sum(b => b.Length));
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class UploadTests : IAsyncLifetime
 
         Assert.Equal(("applied", true), (answer.RootElement.GetProperty("state").GetString(), answer.RootElement.GetProperty("visible").GetBoolean()));
         using var client = _server.Client();
-        var bronze = await client.GetPricesAsync(PriceQuery.Create("bronze", symbols: ["IBM"])).ToListAsync();
+        var bronze = await client.GetPricesAsync(TableQuery.Create("bronze", symbols: ["IBM"])).ToListAsync();
         Assert.Equal(Jan.Count, bronze.Sum(b => b.Length));
     }
 
@@ -118,7 +118,7 @@ public sealed class UploadTests : IAsyncLifetime
         await Put("""{"source":"vendor_y","promote":true,"wait":true}""", batch);
 
         using var client = _server.Client();
-        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["IBM"])).ToListAsync();
+        var read = await client.ReadBarsAsync(TableQuery.Create(symbols: ["IBM"])).ToListAsync();
         Assert.Equal(bars.Select(b => (b.Date, b.Close, b.AdjClose, b.Volume)), read.Select(b => (b.Date, b.Close, b.AdjClose, b.Volume)));
         Assert.Null(read[2].AdjClose);
     }
@@ -131,8 +131,8 @@ public sealed class UploadTests : IAsyncLifetime
         var reports = await client.UploadAsync(Jan, "vendor_z").DefaultTimeout();
 
         Assert.Equal("bronze", Assert.Single(reports).Layer);
-        Assert.Empty(await client.ReadBarsAsync(PriceQuery.Create(symbols: ["IBM"])).ToListAsync());
-        var bronze = await client.GetPricesAsync(PriceQuery.Create("bronze", symbols: ["IBM"])).ToListAsync();
+        Assert.Empty(await client.ReadBarsAsync(TableQuery.Create(symbols: ["IBM"])).ToListAsync());
+        var bronze = await client.GetPricesAsync(TableQuery.Create("bronze", symbols: ["IBM"])).ToListAsync();
         Assert.Equal(Jan.Count, bronze.Sum(b => b.Length));
         // Bronze's folder holds one file of the 2024 band for the source; silver has none.
         var file = Assert.Single(Directory.GetFiles(Path.Combine(_server.DataDir, "bronze", "prices_daily"), "2024-vendor_z-*.parquet"));
@@ -181,7 +181,7 @@ public sealed class UploadTests : IAsyncLifetime
         };
         var bars = kind switch
         {
-            "over-cap" => SyntheticSource.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30)),
+            "over-cap" => SyntheticBars.Generate(["IBM"], new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30)),
             "bad-symbol" => Jan.Select((b, i) => i == 3 ? b with { Symbol = "../x" } : b).ToList(),
             "duplicate" => [.. Jan, Jan[0]],
             _ => Jan,

@@ -14,8 +14,8 @@ public sealed class WarmUpTests
     public async Task Start_WithWarmCache_DecodesEverySilverPartitionInTheBackground()
     {
         var dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
-        var bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
-        await PriceStore.Open(dir).UpsertAsync(bars).DefaultTimeout();
+        var bars = SyntheticBars.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
+        await LakeStore.Open(dir).UpsertAsync(bars).DefaultTimeout();
 
         try
         {
@@ -49,7 +49,7 @@ public sealed class WarmUpTests
             Assert.False(health.RootElement.TryGetProperty("loading", out _));
         }
         using var client = server.Client();
-        var read = await client.ReadBarsAsync(PriceQuery.Create(symbols: ["MSFT"], dateFrom: "2023-03-01", dateTo: "2023-03-31")).ToListAsync();
+        var read = await client.ReadBarsAsync(TableQuery.Create(symbols: ["MSFT"], dateFrom: "2023-03-01", dateTo: "2023-03-31")).ToListAsync();
         Assert.Equal(bars.Where(b => b.Symbol == "MSFT" && b.Date.Month == 3).Select(b => (b.Date, b.Close)), read.Select(b => (b.Date, b.Close)));
     }
 
@@ -88,8 +88,8 @@ public sealed class WarmUpTests
     private static async Task<(string Dir, IReadOnlyList<PriceBar> Bars)> LakeAsync()
     {
         var dir = Path.Combine(Path.GetTempPath(), "lakehouse-it", Guid.NewGuid().ToString("N"));
-        var bars = SyntheticSource.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
-        await PriceStore.Open(dir).UpsertAsync(bars).DefaultTimeout();
+        var bars = SyntheticBars.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2023, 12, 31));
+        await LakeStore.Open(dir).UpsertAsync(bars).DefaultTimeout();
         return (dir, bars);
     }
 

@@ -16,7 +16,7 @@ public sealed class WireContractTests : IAsyncLifetime
 {
     private static readonly DateOnly From = new(2024, 1, 1);
     private static readonly DateOnly To = new(2024, 1, 31);
-    private static readonly IReadOnlyList<PriceBar> Bars = SyntheticSource.Generate(["AAPL", "MSFT"], From, To);
+    private static readonly IReadOnlyList<PriceBar> Bars = SyntheticBars.Generate(["AAPL", "MSFT"], From, To);
 
     private TestServer _server = null!;
 
@@ -73,7 +73,7 @@ public sealed class WireContractTests : IAsyncLifetime
         Assert.Equal(["progress"], Names(first.RootElement));
         Assert.Equal(["action", "job_id", "symbols_done", "symbols_total", "rows", "failed"], Names(first.RootElement.GetProperty("progress")));
         var progress = JsonSerializer.Deserialize(results[0], WireJson.Default.ProgressMessage)!.Progress!;
-        var expectedRows = SyntheticSource.Generate(["NVDA", "AMD"], From, To, 42).Count;
+        var expectedRows = SyntheticBars.Generate(["NVDA", "AMD"], From, To, 42).Count;
         Assert.Equal(("ingest", 2, 2, (long)expectedRows, 0), (progress.Action, progress.SymbolsDone, progress.SymbolsTotal, progress.Rows, progress.Failed));
         Assert.Null(progress.Phase);
         var job = _server.Server.Services.GetService(typeof(Server.Jobs.JobService)) as Server.Jobs.JobService;
@@ -178,7 +178,7 @@ public sealed class WireContractTests : IAsyncLifetime
     [Fact]
     public async Task PutAcknowledgement_NoWaitUpload_NamesTheRunToFollow()
     {
-        var bars = SyntheticSource.Generate(["TSLA"], From, To, 3);
+        var bars = SyntheticBars.Generate(["TSLA"], From, To, 3);
         var command = JsonSerializer.Serialize(new UploadCommandBody(PriceTables.PricesDaily, "vendor_y", Promote: true, Wait: false), WireJson.Default.UploadCommandBody);
         var call = await _server.Raw.StartPut(FlightDescriptor.CreateCommandDescriptor(command), PriceTables.SilverSchema).DefaultTimeout();
         await call.RequestStream.WriteAsync(PriceBarBatches.ToBatch(bars)).DefaultTimeout();
@@ -203,7 +203,7 @@ public sealed class WireContractTests : IAsyncLifetime
     public async Task UploadStatusResult_AfterNoWaitUpload_IsAppliedWithReportsAndNullError()
     {
         using var client = _server.Client();
-        var bars = SyntheticSource.Generate(["ORCL"], From, To, 5);
+        var bars = SyntheticBars.Generate(["ORCL"], From, To, 5);
         var ack = await client.SubmitUploadAsync(PriceTables.SilverSchema, [PriceBarBatches.ToBatch(bars)], "vendor_z", promote: true).DefaultTimeout();
 
         var result = Assert.Single(await ActionAsync("upload-status",

@@ -15,7 +15,7 @@ using Lakehouse.Flight.Storage;
 var mode = args[0];
 if (mode == "promote")
 {
-    var promoteStore = PriceStore.Open(args[1]);
+    var promoteStore = LakeStore.Open(args[1]);
     var bars = PriceBarBatches.ToBatch(args[2].Split(',').SelectMany(CrashWorkload.Year).ToArray());
     Console.Out.WriteLine("ready");
     Console.Out.Flush();
@@ -26,7 +26,7 @@ if (mode == "promote")
 }
 if (mode == "wal")
 {
-    var walStore = PriceStore.Open(new StoreOptions { DataDir = args[1], UploadApplyChunkRows = CrashWorkload.WalChunkRows });
+    var walStore = LakeStore.Open(new StoreOptions { DataDir = args[1], UploadApplyChunkRows = CrashWorkload.WalChunkRows });
     _ = Task.Run(() => walStore.RunUploadApplierAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None));
     for (var k = int.Parse(args[2], CultureInfo.InvariantCulture); ; k++)
     {
@@ -41,7 +41,7 @@ if (mode == "wal")
         }
     }
 }
-var store = PriceStore.Open(args[1]);
+var store = LakeStore.Open(args[1]);
 if (mode == "maintain")
 {
     for (var k = int.Parse(args[2], CultureInfo.InvariantCulture); ; k++)

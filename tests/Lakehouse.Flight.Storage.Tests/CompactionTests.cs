@@ -24,7 +24,7 @@ public sealed class CompactionTests : IDisposable
         {
             await store.UpsertAsync(TestBars.Generate(symbols.Where((_, i) => i % 5 == k), new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31)));
         }
-        var before = BatchDump.Rows(store.Read(PriceQuery.Create()));
+        var before = BatchDump.Rows(store.Read(TableQuery.Create()));
         Assert.Equal(5, store.Metadata.Current.Table(PriceTables.Silver).Files.Count);
 
         var result = await store.CompactAsync(PriceTables.Silver);
@@ -41,8 +41,8 @@ public sealed class CompactionTests : IDisposable
         }
         Assert.All(files, f => Assert.InRange(f.Rows, 1, FileSizing.TargetRows * 3 / 2));
         Assert.Equal(before.Count, files.Sum(f => f.Rows));
-        Assert.Equal(before, BatchDump.Rows(store.Read(PriceQuery.Create())));
-        Assert.Equal(before, BatchDump.Rows(_lake.Open(cacheBytes: 0).Read(PriceQuery.Create())));
+        Assert.Equal(before, BatchDump.Rows(store.Read(TableQuery.Create())));
+        Assert.Equal(before, BatchDump.Rows(_lake.Open(cacheBytes: 0).Read(TableQuery.Create())));
         // Nothing left to merge.
         Assert.Equal(0, (await store.CompactAsync(PriceTables.Silver)).FilesIn);
     }

@@ -39,6 +39,6 @@ public sealed class ConcurrencyTests : IDisposable
         Assert.Equal(expectedDays, rows.Select(r => r.Date.Day).ToArray());
         Assert.All(rows, r => Assert.Equal(rounds, r.Close));
         // Every upsert left exactly one manifest line: 8 writers x rounds + the child's rounds.
-        Assert.Equal((8 * rounds) + rounds, PriceStore.Open(_lake.Dir).ReadManifest(PriceTables.Silver, limit: 1000).Count);
+        Assert.Equal((8 * rounds) + rounds, LakeStore.Open(_lake.Dir).ReadManifest(PriceTables.Silver, limit: 1000).Count);
     }
 }

@@ -83,9 +83,9 @@ public sealed class CrashTests : IDisposable
     /// Opens the lake a killed child left: one whole generation, the killed upsert either committed (reported + 1)
     /// or without a trace (reported), and once the background sweep ran (D25) no stray file. Returns the generation.
     /// </summary>
-    private async Task<(PriceStore Store, int K)> ReopenAfterKillAsync(int lastReported)
+    private async Task<(LakeStore Store, int K)> ReopenAfterKillAsync(int lastReported)
     {
-        var store = PriceStore.Open(_lake.Dir);
+        var store = LakeStore.Open(_lake.Dir);
         var k = AssertConsistentGeneration(store);
         Assert.InRange(k, lastReported, lastReported + 1);
         await store.Housekeeping;
@@ -94,9 +94,9 @@ public sealed class CrashTests : IDisposable
     }
 
     /// <summary>DuckDB over the silver folder (what any engine reads) returns exactly the store's rows.</summary>
-    private void AssertDuckDbSeesTheStoresRows(PriceStore store)
+    private void AssertDuckDbSeesTheStoresRows(LakeStore store)
     {
-        var ours = store.Read(PriceQuery.Create(symbols: CrashWorkload.SymbolsUsed)).SelectMany(PriceBarBatches.ToBars)
+        var ours = store.Read(TableQuery.Create(symbols: CrashWorkload.SymbolsUsed)).SelectMany(PriceBarBatches.ToBars)
             .Select(b => (b.Symbol, b.Date, b.Close)).Order().ToList();
         var duck = new List<(string, DateOnly, double)>();
         using (var conn = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:"))
@@ -128,12 +128,12 @@ public sealed class CrashTests : IDisposable
         Assert.Empty(LakeFolder.Files(_lake.Dir, PriceTables.Silver));
         Assert.False(File.Exists(Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl")));
 
-        var first = PriceStore.Open(_lake.Dir);
+        var first = LakeStore.Open(_lake.Dir);
         var recovered = Assert.Single(first.RecoveredCommits());
         // Another process opening the lake before anyone finished the follow-up still sees it.
-        var second = PriceStore.Open(_lake.Dir);
+        var second = LakeStore.Open(_lake.Dir);
         Assert.Equal([recovered.Id], second.RecoveredCommits().Select(c => c.Id));
-        Assert.Equal(symbols.Sum(s => CrashWorkload.Year(s).Count), first.Read(PriceQuery.Create(symbols: symbols)).Sum(b => b.Length));
+        Assert.Equal(symbols.Sum(s => CrashWorkload.Year(s).Count), first.Read(TableQuery.Create(symbols: symbols)).Sum(b => b.Length));
         Assert.Equal([("bronze", "KA"), ("bronze", "KB"), ("silver", "KA"), ("silver", "KB")],
             recovered.Reports.Select(r => (r.Layer, r.Symbol)).Order());
         Assert.All(recovered.Reports, r => Assert.Equal(CrashWorkload.Year(r.Symbol).Count, r.Inserted));
@@ -142,17 +142,17 @@ public sealed class CrashTests : IDisposable
         second.SettleRecovered(recovered);
 
         Assert.False(first.HasRecoveredCommits);
-        Assert.Empty(PriceStore.Open(_lake.Dir).RecoveredCommits());
+        Assert.Empty(LakeStore.Open(_lake.Dir).RecoveredCommits());
         Assert.Equal(symbols.Sum(s => CrashWorkload.Year(s).Count), LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
         await first.Housekeeping;
     }
 
     /// <summary>Every partition opens; all rows of all symbols carry one generation K; row counts are those of K.</summary>
-    private int AssertConsistentGeneration(PriceStore store)
+    private int AssertConsistentGeneration(LakeStore store)
     {
         // Every data file in the folder opens and holds rows, and the folder holds exactly the store's rows.
         var folder = LakeFolder.Bars(_lake.Dir, PriceTables.Silver);
-        var rows = store.Read(PriceQuery.Create(symbols: CrashWorkload.SymbolsUsed)).SelectMany(PriceBarBatches.ToBars).ToList();
+        var rows = store.Read(TableQuery.Create(symbols: CrashWorkload.SymbolsUsed)).SelectMany(PriceBarBatches.ToBars).ToList();
         Assert.Equal(rows.Select(r => (r.Symbol, r.Date, r.Close)).Order(), folder.Select(r => (r.Symbol, r.Date, r.Close)).Order());
         var generations = rows.Select(r => (int)r.Close).Distinct().ToArray();
         var k = Assert.Single(generations);
@@ -166,7 +166,7 @@ public sealed class CrashTests : IDisposable
     }
 
     /// <summary>No temp file anywhere, and every data file in the store is one a version names (current, or kept for retention).</summary>
-    private void AssertNoStrayFiles(PriceStore store)
+    private void AssertNoStrayFiles(LakeStore store)
     {
         var temps = Directory.EnumerateFiles(_lake.Dir, DurableFile.TempPrefix + "*", SearchOption.AllDirectories).ToArray();
         Assert.Empty(temps);

@@ -18,7 +18,7 @@ public sealed class DuckDbInteropTests : IDisposable
         bars[3] = bars[3] with { AdjClose = null };
         await store.UpsertAsync(bars);
 
-        var ours = store.Read(PriceQuery.Create()).SelectMany(PriceBarBatches.ToBars)
+        var ours = store.Read(TableQuery.Create()).SelectMany(PriceBarBatches.ToBars)
             .Select(b => (b.Symbol, b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume, b.Source, b.IngestedAt))
             .ToList();
 

@@ -12,7 +12,7 @@ public sealed class FaultTests
     public async Task FullDisk_WriteIsRefusedBeforeTheCommitPoint_LakeUnchangedAndManifestsWhole()
     {
         using var disk = Tmpfs.Mount(4);
-        var store = PriceStore.Open(disk.Path);
+        var store = LakeStore.Open(disk.Path);
         await store.UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
         var filler = disk.Fill(leaveBytes: 256 * 1024);
         var before = Snapshot(disk.Path);
@@ -25,9 +25,9 @@ public sealed class FaultTests
         Assert.DoesNotContain(disk.Path, ex.Message, StringComparison.Ordinal);
         Assert.Equal(before, Snapshot(disk.Path));
         AssertManifestsAreJsonLines(disk.Path);
-        Assert.Equal(23, store.Read(PriceQuery.Create()).Sum(b => b.Length));
+        Assert.Equal(23, store.Read(TableQuery.Create()).Sum(b => b.Length));
         // What the store answers is what DuckDB reads from the files.
-        var closes = store.Read(PriceQuery.Create(columns: ["close"])).Sum(b => ((Apache.Arrow.DoubleArray)b.Column(0)).Values.ToArray().Sum());
+        var closes = store.Read(TableQuery.Create(columns: ["close"])).Sum(b => ((Apache.Arrow.DoubleArray)b.Column(0)).Values.ToArray().Sum());
         using (var duck = new DuckDBConnection("DataSource=:memory:"))
         {
             duck.Open();
@@ -49,13 +49,13 @@ public sealed class FaultTests
     public async Task ReadOnlyDisk_WritesRefusedAtOnce_ReadsGoOn()
     {
         using var disk = Tmpfs.Mount(8);
-        await PriceStore.Open(disk.Path).UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31)));
+        await LakeStore.Open(disk.Path).UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 31)));
         disk.RemountReadOnly();
         try
         {
-            var store = PriceStore.Open(disk.Path);
+            var store = LakeStore.Open(disk.Path);
 
-            var rows = store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length);
+            var rows = store.Read(TableQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length);
             var ex = await Assert.ThrowsAsync<LakehouseException>(() =>
                 store.UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2024, 4, 1), new DateOnly(2024, 4, 30))).WaitAsync(TimeSpan.FromSeconds(30)));
 

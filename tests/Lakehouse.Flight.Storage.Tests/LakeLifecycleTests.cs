@@ -26,7 +26,7 @@ public sealed class LakeLifecycleTests : IDisposable
         var again = Assert.Single(second);
         Assert.Equal((0L, (long)bars.Count), (again.Inserted, again.Unchanged));
         Assert.Equal("bronze", again.Layer);
-        var raw = store.Read(PriceQuery.Create("bronze", symbols: ["AAPL"])).Sum(b => b.Length);
+        var raw = store.Read(TableQuery.Create("bronze", symbols: ["AAPL"])).Sum(b => b.Length);
         Assert.Equal(bars.Count, raw);
         Assert.False(Directory.Exists(Path.Combine(_lake.Dir, "silver")));
     }
@@ -83,7 +83,7 @@ public sealed class LakeLifecycleTests : IDisposable
 
         Assert.Equal(120, reopened.Version);
         Assert.True(File.Exists(Path.Combine(logDir, "00000000000000000120.checkpoint.json")));
-        Assert.Equal(120 * 23, UpsertTests.Read(_lake.Open(), PriceQuery.Create()).Count);
+        Assert.Equal(120 * 23, UpsertTests.Read(_lake.Open(), TableQuery.Create()).Count);
         Assert.Equal(120, reopened.ReadManifest(PriceTables.Silver, limit: 1000).Count);
     }
 
@@ -131,7 +131,7 @@ public sealed class LakeLifecycleTests : IDisposable
         Assert.False(File.Exists(foreign));
         Assert.Single(Directory.GetFiles(Path.Combine(_lake.Dir, "_metadata", "displaced"), "copied-by-hand.parquet", SearchOption.AllDirectories));
         Assert.Equal(Jan("AAPL").Count, LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
-        Assert.Equal(Jan("AAPL").Count, reopened.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+        Assert.Equal(Jan("AAPL").Count, reopened.Read(TableQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
     }
 
     [Fact]
@@ -140,15 +140,15 @@ public sealed class LakeLifecycleTests : IDisposable
         var reader = _lake.Open();
         var writer = _lake.Open();
         await writer.UpsertAsync(Jan("AAPL"));
-        Assert.Equal(Jan("AAPL").Count, reader.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+        Assert.Equal(Jan("AAPL").Count, reader.Read(TableQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
 
         var changed = Jan("AAPL").Select(b => b with { Close = b.Open, High = Math.Max(b.High, b.Open), Low = Math.Min(b.Low, b.Open) }).ToArray();
         await writer.UpsertAsync(changed);
         await writer.UpsertAsync(Jan("MSFT"));
 
-        var aapl = UpsertTests.Read(reader, PriceQuery.Create(symbols: ["AAPL"]));
+        var aapl = UpsertTests.Read(reader, TableQuery.Create(symbols: ["AAPL"]));
         Assert.Equal(changed.Select(b => b.Close), aapl.Select(b => b.Close));
-        Assert.Equal(["AAPL", "MSFT"], reader.SymbolsFor(PriceQuery.Create()));
+        Assert.Equal(["AAPL", "MSFT"], reader.SymbolsFor(TableQuery.Create()));
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public sealed class LakeLifecycleTests : IDisposable
         var bars = TestBars.Generate(["AAPL", "MSFT"], new DateOnly(2023, 1, 1), new DateOnly(2024, 12, 31));
         await store.UpsertAsync(bars);
 
-        var plan = store.Plan(PriceQuery.Create(symbols: ["MSFT", "NOPE"], dateFrom: "2024-02-10", dateTo: "2024-04-05"));
+        var plan = store.Plan(TableQuery.Create(symbols: ["MSFT", "NOPE"], dateFrom: "2024-02-10", dateTo: "2024-04-05"));
 
         var msft = Assert.Single(plan);
         Assert.Equal("MSFT", msft.Symbol);
@@ -187,7 +187,7 @@ public sealed class WarmTests : IDisposable
 
         Assert.Equal(bars.Count, loaded);
         Assert.Equal(0, store.Warm(PriceTables.Silver));
-        var rows = UpsertTests.Read(store, PriceQuery.Create());
+        var rows = UpsertTests.Read(store, TableQuery.Create());
         Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close)).OrderBy(x => x.Symbol, StringComparer.Ordinal).ThenBy(x => x.Date),
             rows.Select(b => (b.Symbol, b.Date, b.Close)));
     }
@@ -200,6 +200,6 @@ public sealed class WarmTests : IDisposable
         var store = _lake.Open(cacheBytes: 0);
 
         Assert.Equal(0, store.Warm(PriceTables.Silver));
-        Assert.Equal(bars.Count, store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+        Assert.Equal(bars.Count, store.Read(TableQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
     }
 }

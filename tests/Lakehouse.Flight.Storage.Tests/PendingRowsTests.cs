@@ -15,14 +15,14 @@ public sealed class PendingRowsTests : IDisposable
 
     public void Dispose() => _lake.Dispose();
 
-    private static readonly PriceQuery[] Queries =
+    private static readonly TableQuery[] Queries =
     [
-        PriceQuery.Create(),
-        PriceQuery.Create(symbols: ["AAA"]),
-        PriceQuery.Create(symbols: ["CCC", "AAA"], dateFrom: "2024-02-10", dateTo: "2024-03-20"),
-        PriceQuery.Create(symbols: ["BBB"], dateFrom: "2024-07-01", dateTo: "2024-07-31", columns: ["date", "close", "source", "ingested_at"]),
-        PriceQuery.Create(dateFrom: "2024-03-29", dateTo: "2024-04-02"),
-        PriceQuery.Create(symbols: ["AAA"], limit: 7),
+        TableQuery.Create(),
+        TableQuery.Create(symbols: ["AAA"]),
+        TableQuery.Create(symbols: ["CCC", "AAA"], dateFrom: "2024-02-10", dateTo: "2024-03-20"),
+        TableQuery.Create(symbols: ["BBB"], dateFrom: "2024-07-01", dateTo: "2024-07-31", columns: ["date", "close", "source", "ingested_at"]),
+        TableQuery.Create(dateFrom: "2024-03-29", dateTo: "2024-04-02"),
+        TableQuery.Create(symbols: ["AAA"], limit: 7),
     ];
 
     private static IReadOnlyList<PriceBar> Bars(string from, string to, params string[] symbols) =>
@@ -35,7 +35,7 @@ public sealed class PendingRowsTests : IDisposable
         return [new(PriceTables.Bronze, rows, source), new(PriceTables.Silver, rows, source)];
     }
 
-    private static (List<string> Rows, List<string> Plans) Snapshot(PriceStore store) =>
+    private static (List<string> Rows, List<string> Plans) Snapshot(LakeStore store) =>
         (Queries.SelectMany(q => BatchDump.Rows(store.Read(q)).Prepend($"-- {q}")).ToList(),
          // Rows exactly; the files a pending symbol will take are only estimated until its rows are applied.
          Queries.SelectMany(q => store.Plan(q).Select(p => $"{q}: {p.Symbol} {p.Rows}")).ToList());
@@ -45,8 +45,8 @@ public sealed class PendingRowsTests : IDisposable
     {
         var store = _lake.Open();
         await store.LandAsync(Bars("2024-01-01", "2024-06-30", "AAA", "BBB"), "vendor_a", promote: true);
-        var before = BatchDump.Rows(store.Read(PriceQuery.Create()));
-        var januaryQuery = PriceQuery.Create(symbols: ["AAA"], dateFrom: "2024-01-01", dateTo: "2024-01-31", columns: ["source", "ingested_at"]);
+        var before = BatchDump.Rows(store.Read(TableQuery.Create()));
+        var januaryQuery = TableQuery.Create(symbols: ["AAA"], dateFrom: "2024-01-01", dateTo: "2024-01-31", columns: ["source", "ingested_at"]);
         var januaryLineage = BatchDump.Rows(store.Read(januaryQuery));
 
         // First upload: AAA's January again (unchanged: the old lineage stays), AAA's March changed (updated),
@@ -66,7 +66,7 @@ public sealed class PendingRowsTests : IDisposable
         Assert.True(store.PendingUploadBytes > 0);
         var pending = Snapshot(store);
         // Bronze is not in the buffer: it follows when the uploads are applied.
-        Assert.Empty(BatchDump.Rows(store.Read(PriceQuery.Create("bronze", "prices_daily", symbols: ["CCC"]))));
+        Assert.Empty(BatchDump.Rows(store.Read(TableQuery.Create("bronze", "prices_daily", symbols: ["CCC"]))));
         Assert.Equal(2, await store.ApplyUploadsAsync());
         var applied = Snapshot(store);
 
@@ -76,7 +76,7 @@ public sealed class PendingRowsTests : IDisposable
         Assert.Equal(0, store.PendingUploadBytes);
         // What the reads saw is what the uploads did: CCC without the refused bar, March from the second upload,
         // January with its first landing's lineage.
-        var all = store.Read(PriceQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList();
+        var all = store.Read(TableQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList();
         Assert.Equal(ccc.Count - 1, all.Count(b => b.Symbol == "CCC"));
         Assert.Equal(march2.Select(b => b.Close), all.Where(b => b.Symbol == "AAA" && b.Date.Month == 3).Select(b => b.Close));
         Assert.Equal(januaryLineage, BatchDump.Rows(store.Read(januaryQuery)));
@@ -95,7 +95,7 @@ public sealed class PendingRowsTests : IDisposable
         var bars = Bars("2024-01-01", "2024-02-29", "AAA");
         var receipt = await store.EnqueueAsync(Landing(bars));
         Assert.True(receipt.Visible);
-        Assert.Equal(bars.Count, store.Read(PriceQuery.Create(symbols: ["AAA"])).Sum(b => b.Length));
+        Assert.Equal(bars.Count, store.Read(TableQuery.Create(symbols: ["AAA"])).Sum(b => b.Length));
 
         // A direct write applies the acknowledged upload first, then lands over it.
         var changed = bars.Take(5).Select(b => b with { Close = b.Close + 3, High = b.High + 3 }).ToList();
@@ -103,34 +103,34 @@ public sealed class PendingRowsTests : IDisposable
 
         Assert.Equal(0, store.PendingUploads);
         Assert.Equal(0, store.PendingUploadBytes);
-        var closes = store.Read(PriceQuery.Create(symbols: ["AAA"])).SelectMany(PriceBarBatches.ToBars).Take(5).Select(b => b.Close);
+        var closes = store.Read(TableQuery.Create(symbols: ["AAA"])).SelectMany(PriceBarBatches.ToBars).Take(5).Select(b => b.Close);
         Assert.Equal(changed.Select(b => b.Close), closes);
     }
 
     [Fact]
     public async Task UploadLargerThanTheBuffer_IsVisibleOnceApplied()
     {
-        var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, PendingUploadBytes = 4096 });
+        var store = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, PendingUploadBytes = 4096 });
         var bars = Bars("2024-01-01", "2024-06-30", "AAA", "BBB");
 
         var receipt = await store.EnqueueAsync(Landing(bars));
 
         Assert.False(receipt.Visible);
         Assert.Equal(0, store.PendingUploadBytes);
-        Assert.Empty(store.Read(PriceQuery.Create()));
-        Assert.Empty(store.Plan(PriceQuery.Create()));
+        Assert.Empty(store.Read(TableQuery.Create()));
+        Assert.Empty(store.Plan(TableQuery.Create()));
         await store.ApplyUploadsAsync();
-        Assert.Equal(bars.Count, store.Read(PriceQuery.Create()).Sum(b => b.Length));
+        Assert.Equal(bars.Count, store.Read(TableQuery.Create()).Sum(b => b.Length));
     }
 
     [Fact]
     public async Task BufferOff_UploadIsVisibleOnceApplied()
     {
-        var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, PendingUploadBytes = 0 });
+        var store = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, PendingUploadBytes = 0 });
         var receipt = await store.EnqueueAsync(Landing(Bars("2024-01-01", "2024-01-31", "AAA")));
 
         Assert.False(receipt.Visible);
-        Assert.Empty(store.Read(PriceQuery.Create()));
+        Assert.Empty(store.Read(TableQuery.Create()));
     }
 
     [Fact]
@@ -142,10 +142,10 @@ public sealed class PendingRowsTests : IDisposable
         await store.EnqueueAsync(Landing(bars));
 
         // The buffer is the acknowledging process's memory; other processes read the month files.
-        Assert.Equal(bars.Count, store.Read(PriceQuery.Create()).Sum(b => b.Length));
-        Assert.Empty(other.Read(PriceQuery.Create()));
+        Assert.Equal(bars.Count, store.Read(TableQuery.Create()).Sum(b => b.Length));
+        Assert.Empty(other.Read(TableQuery.Create()));
         await store.ApplyUploadsAsync();
-        Assert.Equal(BatchDump.Rows(store.Read(PriceQuery.Create())), BatchDump.Rows(other.Read(PriceQuery.Create())));
+        Assert.Equal(BatchDump.Rows(store.Read(TableQuery.Create())), BatchDump.Rows(other.Read(TableQuery.Create())));
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public sealed class PendingRowsTests : IDisposable
         await store.ApplyUploadsAsync();
 
         Assert.Equal(Snapshot(store).Rows, pending.Rows);
-        Assert.Equal(march.Select(b => b.Close + 1), store.Read(PriceQuery.Create(symbols: ["AAA"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Close));
+        Assert.Equal(march.Select(b => b.Close + 1), store.Read(TableQuery.Create(symbols: ["AAA"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Close));
     }
 
     [Fact]
@@ -188,6 +188,6 @@ public sealed class PendingRowsTests : IDisposable
         Assert.Contains("row 3 is day 3000000", ex.Message, StringComparison.Ordinal);
         Assert.Contains("outside 0001-01-01..9999-12-31", direct.Message, StringComparison.Ordinal);
         Assert.Equal(0, store.PendingUploads);
-        Assert.Equal(Bars("2024-01-01", "2024-01-31", "AAA").Count, store.Read(PriceQuery.Create()).Sum(b => b.Length));
+        Assert.Equal(Bars("2024-01-01", "2024-01-31", "AAA").Count, store.Read(TableQuery.Create()).Sum(b => b.Length));
     }
 }

@@ -19,10 +19,10 @@ public sealed class SnapshotReadTests : IDisposable
     public async Task Read_PausedAfterItsFirstBatch_DoesNotSeeACommitThatLandsMeanwhile(bool cacheOn)
     {
         // Small batches so the read yields many times; volume carries the commit's generation.
-        var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = cacheOn ? 1L << 28 : 0, TargetBatchRows = 50 });
+        var store = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = cacheOn ? 1L << 28 : 0, TargetBatchRows = 50 });
         var template = TestBars.Generate(Symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 6, 30));
         await store.UpsertAsync(template.Select(b => b with { Volume = 1 }).ToArray());
-        var query = PriceQuery.Create(symbols: Symbols, columns: ["symbol", "date", "volume"]);
+        var query = TableQuery.Create(symbols: Symbols, columns: ["symbol", "date", "volume"]);
 
         var volumes = new List<long>();
         using (var read = store.Read(query).GetEnumerator())
@@ -202,7 +202,7 @@ public sealed class SnapshotReadTests : IDisposable
     }
 
     /// <summary>A whole read: its row count and the distinct volumes of each symbol.</summary>
-    private static (long Rows, SortedDictionary<string, SortedSet<long>> BySymbol) ReadVolumes(PriceStore store, PriceQuery query)
+    private static (long Rows, SortedDictionary<string, SortedSet<long>> BySymbol) ReadVolumes(LakeStore store, TableQuery query)
     {
         long rows = 0;
         var bySymbol = new SortedDictionary<string, SortedSet<long>>(StringComparer.Ordinal);
@@ -224,19 +224,19 @@ public sealed class SnapshotReadTests : IDisposable
         return (rows, bySymbol);
     }
 
-    private async Task<(PriceStore Store, IReadOnlyList<PriceBar> Template, PriceQuery Query)> WideLakeAsync(long cacheBytes)
+    private async Task<(LakeStore Store, IReadOnlyList<PriceBar> Template, TableQuery Query)> WideLakeAsync(long cacheBytes)
     {
-        var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = cacheBytes, TargetBatchRows = 500 });
+        var store = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = cacheBytes, TargetBatchRows = 500 });
         var symbols = Enumerable.Range(1, 40).Select(i => $"W{i:D2}").ToArray();
         var template = TestBars.Generate(symbols, new DateOnly(2018, 1, 1), new DateOnly(2024, 12, 31));
         Assert.True(template.Count > 64 << 10);
         await store.UpsertAsync(template.Select(b => b with { Volume = 1 }).ToArray());
-        return (store, template, PriceQuery.Create(symbols: symbols, columns: ["symbol", "date", "volume"]));
+        return (store, template, TableQuery.Create(symbols: symbols, columns: ["symbol", "date", "volume"]));
     }
 
     /// <summary>Reads the query with a commit rewriting every symbol (volume 2) after its first batch: volumes in order, and per symbol.</summary>
     private static async Task<(List<long> Volumes, SortedDictionary<string, List<long>> BySymbol)> ReadAcrossACommitAsync(
-        PriceStore store, IReadOnlyList<PriceBar> template, PriceQuery query)
+        LakeStore store, IReadOnlyList<PriceBar> template, TableQuery query)
     {
         var volumes = new List<long>();
         var bySymbol = new SortedDictionary<string, List<long>>(StringComparer.Ordinal);

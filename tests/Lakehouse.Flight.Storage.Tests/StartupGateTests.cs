@@ -5,7 +5,7 @@ using Lakehouse.Flight.Storage.Internal;
 namespace Lakehouse.Flight.Storage.Tests;
 
 /// <summary>
-/// The ready gate (docs/decisions.md D25): <see cref="PriceStore.Open(StoreOptions, Microsoft.Extensions.Logging.ILogger?)"/>
+/// The ready gate (docs/decisions.md D25): <see cref="LakeStore.Open(StoreOptions, Microsoft.Extensions.Logging.ILogger?)"/>
 /// returns before the partition index is listed; every read, plan, write and compaction waits for the walk,
 /// so none is computed on a partial index.
 /// </summary>
@@ -21,8 +21,8 @@ public sealed class StartupGateTests : IDisposable
     private static IReadOnlyList<PriceBar> Bars(params string[] symbols) =>
         TestBars.Generate(symbols, new DateOnly(2023, 1, 1), new DateOnly(2024, 6, 30));
 
-    private PriceStore OpenHeld(TaskCompletionSource hold, Func<Task>? before = null) =>
-        PriceStore.Open(new StoreOptions
+    private LakeStore OpenHeld(TaskCompletionSource hold, Func<Task>? before = null) =>
+        LakeStore.Open(new StoreOptions
         {
             DataDir = _lake.Dir,
             CacheBytes = 1L << 28,
@@ -42,12 +42,12 @@ public sealed class StartupGateTests : IDisposable
         await _lake.Open().UpsertAsync(Bars("AAPL", "MSFT", "^GSPC"));
         var reference = _lake.Open();
         reference.WaitReady();
-        var query = PriceQuery.Create(symbols: ["AAPL", "^GSPC"], dateFrom: "2023-02-10", dateTo: "2024-04-03");
+        var query = TableQuery.Create(symbols: ["AAPL", "^GSPC"], dateFrom: "2023-02-10", dateTo: "2024-04-03");
         var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var store = OpenHeld(hold);
         var rows = Task.Run(() => Rows(store.Read(query)));
-        var all = Task.Run(() => Rows(store.Read(PriceQuery.Create())));
+        var all = Task.Run(() => Rows(store.Read(TableQuery.Create())));
         var plan = Task.Run(() => store.Plan(query));
         var stats = Task.Run(() => store.Stats(PriceTables.Silver));
         // The gate opens only once all four calls are seen parked at it: a call that did not wait never counts.
@@ -60,7 +60,7 @@ public sealed class StartupGateTests : IDisposable
         await store.Ready;
 
         Assert.Equal(Rows(reference.Read(query)), await rows);
-        Assert.Equal(Rows(reference.Read(PriceQuery.Create())), await all);
+        Assert.Equal(Rows(reference.Read(TableQuery.Create())), await all);
         Assert.Equal(reference.Plan(query), await plan);
         var (expected, actual) = (reference.Stats(PriceTables.Silver), await stats);
         Assert.Equal((expected.Symbols, expected.Files, expected.Rows), (actual.Symbols, actual.Files, actual.Rows));
@@ -83,10 +83,10 @@ public sealed class StartupGateTests : IDisposable
         Assert.Equal(newcomer.Count, Assert.Single(reports).Inserted);
         // AAPL's 2023 and 2024 files, and NEWCO's rows in a new 2024 file.
         Assert.Equal(3, store.DataFiles);
-        Assert.Equal(["AAPL", "NEWCO"], store.SymbolsFor(PriceQuery.Create()));
-        Assert.Equal(newcomer.Count, store.Read(PriceQuery.Create(symbols: ["NEWCO"])).Sum(b => b.Length));
+        Assert.Equal(["AAPL", "NEWCO"], store.SymbolsFor(TableQuery.Create()));
+        Assert.Equal(newcomer.Count, store.Read(TableQuery.Create(symbols: ["NEWCO"])).Sum(b => b.Length));
         var fresh = _lake.Open();
-        Assert.Equal(Bars("AAPL").Count + newcomer.Count, fresh.Read(PriceQuery.Create()).Sum(b => b.Length));
+        Assert.Equal(Bars("AAPL").Count + newcomer.Count, fresh.Read(TableQuery.Create()).Sum(b => b.Length));
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class StartupGateTests : IDisposable
         await store.Housekeeping;
 
         // Its data file is named by a committed version: the sweep keeps it, and reads see the commit.
-        Assert.Equal(bars.Count + july.Count, store.Read(PriceQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
+        Assert.Equal(bars.Count + july.Count, store.Read(TableQuery.Create(symbols: ["AAPL"])).Sum(b => b.Length));
         Assert.Equal(1, await store.RepairAsync());
         Assert.Equal(store.Metadata.Current.Table(PriceTables.Silver).Files.Keys.Order(),
             LakeFolder.Files(_lake.Dir, PriceTables.Silver).Select(Path.GetFileName).Order()!);

@@ -21,8 +21,8 @@ public sealed class SymbolCacheTests : IDisposable
     {
         var store = _lake.Open();
         await store.UpsertAsync(Bars("2020-01-01", "2022-12-31", "AAPL", "MSFT"));
-        var all = PriceQuery.Create(symbols: ["AAPL"]);
-        Dump(store.Read(PriceQuery.Create()));
+        var all = TableQuery.Create(symbols: ["AAPL"]);
+        Dump(store.Read(TableQuery.Create()));
         var loaded = store.Stats(PriceTables.Silver);
         Assert.Equal(loaded.Rows, loaded.CachedRows);
 
@@ -41,9 +41,9 @@ public sealed class SymbolCacheTests : IDisposable
         foreach (var q in new[]
         {
             all,
-            PriceQuery.Create(),
-            PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2019-11-15", dateTo: "2021-06-10"),
-            PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2023-03-01", dateTo: "2023-03-31", columns: ["date", "volume"]),
+            TableQuery.Create(),
+            TableQuery.Create(symbols: ["AAPL"], dateFrom: "2019-11-15", dateTo: "2021-06-10"),
+            TableQuery.Create(symbols: ["AAPL"], dateFrom: "2023-03-01", dateTo: "2023-03-31", columns: ["date", "volume"]),
         })
         {
             Assert.Equal(Dump(reference.Read(q)), Dump(store.Read(q)));
@@ -56,7 +56,7 @@ public sealed class SymbolCacheTests : IDisposable
     {
         var store = _lake.Open();
         await store.UpsertAsync(Bars("2020-01-01", "2021-12-31", "AAPL"));
-        Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"])));
+        Dump(store.Read(TableQuery.Create(symbols: ["AAPL"])));
         Assert.Equal(Bars("2020-01-01", "2021-12-31", "AAPL").Count, store.Stats(PriceTables.Silver).CachedRows);
 
         // A second instance stands in for another process: its commit reaches us through the log.
@@ -65,7 +65,7 @@ public sealed class SymbolCacheTests : IDisposable
 
         Assert.Equal(0, store.Stats(PriceTables.Silver).CachedRows);
         var reference = _lake.Open(cacheBytes: 0);
-        var q = PriceQuery.Create(symbols: ["AAPL"]);
+        var q = TableQuery.Create(symbols: ["AAPL"]);
         Assert.Equal(Dump(reference.Read(q)), Dump(store.Read(q)));
     }
 
@@ -79,9 +79,9 @@ public sealed class SymbolCacheTests : IDisposable
         var reference = _lake.Open(cacheBytes: 0);
         var queries = new[]
         {
-            PriceQuery.Create(),
-            PriceQuery.Create(symbols: ["CCC", "AAA"], dateFrom: "2020-02-10", dateTo: "2021-01-05"),
-            PriceQuery.Create(symbols: ["FFF"], dateFrom: "2021-07-01", dateTo: "2021-07-31"),
+            TableQuery.Create(),
+            TableQuery.Create(symbols: ["CCC", "AAA"], dateFrom: "2020-02-10", dateTo: "2021-01-05"),
+            TableQuery.Create(symbols: ["FFF"], dateFrom: "2021-07-01", dateTo: "2021-07-31"),
         };
         for (var round = 0; round < 3; round++)
         {
@@ -103,7 +103,7 @@ public sealed class SymbolCacheTests : IDisposable
         await _lake.Open(cacheBytes: 0).UpsertAsync(Bars("2005-01-01", "2024-12-31", "AAPL"));
         var store = _lake.Open();
 
-        var rows = Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31")));
+        var rows = Dump(store.Read(TableQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31")));
 
         Assert.Equal(21, rows.Count);
         // One row group decoded and kept; no entry of the symbol's 20 years.
@@ -114,7 +114,7 @@ public sealed class SymbolCacheTests : IDisposable
 
         // A warm read comes from the run alone: with the groups gone, nothing is decoded again.
         store.Cache.Groups.Clear();
-        Assert.Equal(rows, Dump(store.Read(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31"))));
+        Assert.Equal(rows, Dump(store.Read(TableQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31"))));
         Assert.Equal(0, store.Cache.Groups.Count);
     }
 
@@ -129,9 +129,9 @@ public sealed class SymbolCacheTests : IDisposable
         Assert.Equal(total, store.Warm(PriceTables.Silver));
 
         Assert.Equal(total, store.Stats(PriceTables.Silver).CachedRows);
-        var batches = store.Read(PriceQuery.Create()).ToList();
+        var batches = store.Read(TableQuery.Create()).ToList();
         Assert.Equal(3, batches.Count);
-        Assert.Equal(Dump(_lake.Open(cacheBytes: 0).Read(PriceQuery.Create())), Dump(batches));
+        Assert.Equal(Dump(_lake.Open(cacheBytes: 0).Read(TableQuery.Create())), Dump(batches));
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class SymbolCacheTests : IDisposable
         Assert.NotNull(forTheRead);
         Assert.Equal(Bars("2019-01-01", "2021-12-31", "AAPL").Count, forTheRead.Length);
         Assert.False(store.Cache.TryEntry(table, "AAPL", out _));
-        var q = PriceQuery.Create(symbols: ["AAPL"]);
+        var q = TableQuery.Create(symbols: ["AAPL"]);
         var current = Dump(_lake.Open(cacheBytes: 0).Read(q));
         Assert.Equal(current, Dump(store.Read(q)));
         Assert.True(store.Cache.TryEntry(table, "AAPL", out var entry));
@@ -224,7 +224,7 @@ public sealed class SymbolCacheTests : IDisposable
         var store = _lake.Open();
         await store.UpsertAsync(Bars("2015-01-01", "2023-12-31", "AAPL"));
         var table = new TableId(PriceTables.Silver);
-        var q = PriceQuery.Create(symbols: ["AAPL"]);
+        var q = TableQuery.Create(symbols: ["AAPL"]);
         Dump(store.Read(q));
         Assert.True(store.Cache.TryEntry(table, "AAPL", out var built));
         Assert.Single(built.Chunks);
@@ -240,7 +240,7 @@ public sealed class SymbolCacheTests : IDisposable
         Assert.InRange(entry.Chunks.Count, 2, 2 + (days.Count / UpsertMerge.TailChunkRows));
         Assert.All(entry.Chunks.Skip(1), c => Assert.InRange(c.Length, 1, UpsertMerge.TailChunkRows));
         var reference = _lake.Open(cacheBytes: 0);
-        foreach (var query in new[] { q, PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2023-12-15", dateTo: "2024-02-10") })
+        foreach (var query in new[] { q, TableQuery.Create(symbols: ["AAPL"], dateFrom: "2023-12-15", dateTo: "2024-02-10") })
         {
             Assert.Equal(Dump(reference.Read(query)), Dump(store.Read(query)));
         }

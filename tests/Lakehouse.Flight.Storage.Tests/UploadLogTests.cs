@@ -34,16 +34,16 @@ public sealed class UploadLogTests : IDisposable
         Assert.True(receipt.Visible);
         Assert.False(Directory.Exists(Path.Combine(_lake.Dir, "silver", "prices_daily", "symbol=AAA")));
         Assert.Empty(store.ReadManifest(PriceTables.Silver));
-        Assert.Empty(store.Read(PriceQuery.Create("bronze", "prices_daily")));
-        var buffered = BatchDump.Rows(store.Read(PriceQuery.Create()));
+        Assert.Empty(store.Read(TableQuery.Create("bronze", "prices_daily")));
+        var buffered = BatchDump.Rows(store.Read(TableQuery.Create()));
         Assert.Equal(bars.Count, buffered.Count);
         Assert.Equal("pending", store.UploadStatusOf(receipt.RunId)!.State);
         Assert.Equal(1, store.PendingUploads);
 
         Assert.Equal(1, await store.ApplyUploadsAsync());
 
-        Assert.Equal(buffered, BatchDump.Rows(store.Read(PriceQuery.Create())));
-        var silver = store.Read(PriceQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList();
+        Assert.Equal(buffered, BatchDump.Rows(store.Read(TableQuery.Create())));
+        var silver = store.Read(TableQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList();
         Assert.Equal(bars.Count, silver.Count);
         Assert.Equal(bars.Select(b => (b.Symbol, b.Date, b.Close)).Order(), silver.Select(b => (b.Symbol, b.Date, b.Close)).Order());
         Assert.Empty(Directory.GetFiles(WalDir, "*.arrows"));
@@ -72,7 +72,7 @@ public sealed class UploadLogTests : IDisposable
 
         Assert.Equal("applied", status.State);
         Assert.Equal(CrashWorkload.WalSymbolsPerUpload * CrashWorkload.WalDays,
-            store.Read(PriceQuery.Create(symbols: CrashWorkload.WalSymbols(3))).Sum(b => b.Length));
+            store.Read(TableQuery.Create(symbols: CrashWorkload.WalSymbols(3))).Sum(b => b.Length));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public sealed class UploadLogTests : IDisposable
 
         Assert.Equal("applied", store.UploadStatusOf(receipt.RunId)!.State);
         await store.ApplyUploadsAsync();
-        var rows = store.Read(PriceQuery.Create(symbols: ["ORD"])).SelectMany(PriceBarBatches.ToBars).ToList();
+        var rows = store.Read(TableQuery.Create(symbols: ["ORD"])).SelectMany(PriceBarBatches.ToBars).ToList();
         Assert.Equal(3, rows.Count);
         Assert.All(rows, r => Assert.Equal(2, r.Close));
         var manifest = store.ReadManifest(PriceTables.Silver);
@@ -134,7 +134,7 @@ public sealed class UploadLogTests : IDisposable
         Assert.Equal(1, await reopened.ApplyUploadsAsync());
 
         Assert.Empty(Directory.GetFiles(WalDir, "*.arrows"));
-        var rows = reopened.Read(PriceQuery.Create(symbols: CrashWorkload.WalSymbols(1))).SelectMany(PriceBarBatches.ToBars).ToList();
+        var rows = reopened.Read(TableQuery.Create(symbols: CrashWorkload.WalSymbols(1))).SelectMany(PriceBarBatches.ToBars).ToList();
         Assert.Equal(CrashWorkload.WalSymbolsPerUpload * CrashWorkload.WalDays, rows.Count);
         Assert.Equal(CrashWorkload.WalSymbolsPerUpload, reopened.ReadManifest(PriceTables.Silver).Count(r => r.RunId == receipt.RunId));
         Assert.Null(reopened.UploadStatusOf("20261201T000000000-deadbeef"));
@@ -147,7 +147,7 @@ public sealed class UploadLogTests : IDisposable
     [Fact]
     public async Task AdoptedUpload_PartlyCommittedBeforeTheCrash_IsAppliedExactlyOnce()
     {
-        var store = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, UploadApplyChunkRows = CrashWorkload.WalChunkRows });
+        var store = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, UploadApplyChunkRows = CrashWorkload.WalChunkRows });
         var rows = PriceBarBatches.ToBatch(CrashWorkload.WalUpload(7));
         var receipt = await store.EnqueueAsync(Landing(rows, "wal"));
         var entry = Assert.Single(Directory.GetFiles(WalDir, "*.arrows"));
@@ -164,7 +164,7 @@ public sealed class UploadLogTests : IDisposable
         var parts = Path.GetFileName(entry).Split('-', 3);
         await File.WriteAllBytesAsync(Path.Combine(WalDir, $"{parts[0]}-{DeadPid()}-{parts[2]}"), copy);
 
-        var reopened = PriceStore.Open(new StoreOptions { DataDir = _lake.Dir, UploadApplyChunkRows = CrashWorkload.WalChunkRows });
+        var reopened = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, UploadApplyChunkRows = CrashWorkload.WalChunkRows });
         await reopened.ApplyUploadsAsync();
 
         foreach (var table in new[] { PriceTables.Silver, PriceTables.Bronze })
@@ -201,12 +201,12 @@ public sealed class UploadLogTests : IDisposable
             nextK = acked.Keys.Max() + 2;
         }
 
-        var store = PriceStore.Open(_lake.Dir);
+        var store = LakeStore.Open(_lake.Dir);
         await store.ApplyUploadsAsync();
 
         Assert.True(acked.Count >= 15, $"each round should acknowledge at least one upload; got {acked.Count}");
         Assert.Empty(Directory.GetFiles(WalDir, "*.arrows"));
-        var silver = store.Read(PriceQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList();
+        var silver = store.Read(TableQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList();
         var silverLines = store.ReadManifest(PriceTables.Silver, 1_000_000);
         var bronzeLines = store.ReadManifest(PriceTables.Bronze, 1_000_000);
         for (var k = 1; k < nextK; k++)

@@ -42,7 +42,7 @@ public sealed class UpsertTests : IDisposable
         var report = Assert.Single(await store.UpsertAsync(bars));
 
         Assert.Equal((0L, 1L, (long)bars.Count - 1), (report.Inserted, report.Updated, report.Unchanged));
-        var read = Read(PriceStore.Open(_lake.Dir), PriceQuery.Create(symbols: ["AAPL"], dateFrom: $"{target.Date:yyyy-MM-dd}", dateTo: $"{target.Date:yyyy-MM-dd}"));
+        var read = Read(LakeStore.Open(_lake.Dir), TableQuery.Create(symbols: ["AAPL"], dateFrom: $"{target.Date:yyyy-MM-dd}", dateTo: $"{target.Date:yyyy-MM-dd}"));
         Assert.Equal(target.Close + 0.01, Assert.Single(read).Close);
     }
 
@@ -99,7 +99,7 @@ public sealed class UpsertTests : IDisposable
         Assert.NotNull(report.RejectReasons);
         Assert.Contains(report.RejectReasons!, r => r.Contains("low", StringComparison.Ordinal));
         Assert.Contains(report.RejectReasons!, r => r.Contains("volume", StringComparison.Ordinal));
-        Assert.Equal(2, Read(store, PriceQuery.Create(symbols: ["MSFT"])).Count);
+        Assert.Equal(2, Read(store, TableQuery.Create(symbols: ["MSFT"])).Count);
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public sealed class UpsertTests : IDisposable
         var bars = Q1("MSFT", "AAPL");
         await store.UpsertAsync(bars);
 
-        var query = PriceQuery.Create(symbols: ["msft", "AAPL"], dateFrom: "2024-01-15", dateTo: "2024-02-20", columns: ["date", "close", "symbol"]);
+        var query = TableQuery.Create(symbols: ["msft", "AAPL"], dateFrom: "2024-01-15", dateTo: "2024-02-20", columns: ["date", "close", "symbol"]);
         var batches = store.Read(query).ToList();
 
         Assert.All(batches, b => Assert.Equal(["date", "close", "symbol"], b.Schema.FieldsList.Select(f => f.Name)));
@@ -160,14 +160,14 @@ public sealed class UpsertTests : IDisposable
         var bars = Q1("AAPL");
         await writer.UpsertAsync(bars);
 
-        var reader = PriceStore.Open(_lake.Dir);
-        var read = Read(reader, PriceQuery.Create(symbols: ["AAPL"]));
+        var reader = LakeStore.Open(_lake.Dir);
+        var read = Read(reader, TableQuery.Create(symbols: ["AAPL"]));
 
         Assert.Equal(bars.Select(b => (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)),
             read.Select(b => (b.Date, b.Open, b.High, b.Low, b.Close, b.AdjClose, b.Volume)));
         Assert.All(read, b => Assert.Equal("synthetic", b.Source));
     }
 
-    internal static List<PriceBar> Read(PriceStore store, PriceQuery query) =>
+    internal static List<PriceBar> Read(LakeStore store, TableQuery query) =>
         store.Read(query).SelectMany(PriceBarBatches.ToBars).ToList();
 }

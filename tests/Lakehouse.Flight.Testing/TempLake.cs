@@ -9,7 +9,7 @@ public sealed class TempLake : IDisposable
 
     public string Dir => _dir.Path;
 
-    public PriceStore Open(long cacheBytes = 1L << 28) => PriceStore.Open(new StoreOptions { DataDir = Dir, CacheBytes = cacheBytes });
+    public LakeStore Open(long cacheBytes = 1L << 28) => LakeStore.Open(new StoreOptions { DataDir = Dir, CacheBytes = cacheBytes });
 
     public void Dispose() => _dir.Dispose();
 }

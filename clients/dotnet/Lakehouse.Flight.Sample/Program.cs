@@ -17,7 +17,7 @@ foreach (var d in await client.ListDatasetsAsync())
 }
 
 // Columnar: stream record batches, as a backtest would.
-var query = PriceQuery.Create(symbols: ["AAPL", "MSFT"], dateFrom: "2024-01-01", dateTo: "2024-03-31", columns: ["symbol", "date", "close"]);
+var query = TableQuery.Create(symbols: ["AAPL", "MSFT"], dateFrom: "2024-01-01", dateTo: "2024-03-31", columns: ["symbol", "date", "close"]);
 long rows = 0;
 double sum = 0;
 await foreach (var batch in client.GetPricesAsync(query))
@@ -33,7 +33,7 @@ Console.WriteLine($"AAPL+MSFT Q1 2024: {rows} rows, mean close {(rows == 0 ? 0 :
 
 // Typed: the same data as PriceBar records.
 var last = default(PriceBar);
-await foreach (var bar in client.ReadBarsAsync(PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31")))
+await foreach (var bar in client.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31")))
 {
     last = bar;
 }

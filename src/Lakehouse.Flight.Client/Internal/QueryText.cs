@@ -8,6 +8,6 @@ internal static class QueryText
     public static string Date(DateOnly d) => d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The same query with every column (typed reads need them all).</summary>
-    public static PriceQuery AllColumns(PriceQuery q) => PriceQuery.Create(Layers.Name(q.Layer), q.Table, q.Symbols,
+    public static TableQuery AllColumns(TableQuery q) => TableQuery.Create(Layers.Name(q.Layer), q.Table, q.Symbols,
         q.DateFrom is { } f ? Date(f) : null, q.DateTo is { } t ? Date(t) : null, null, q.Limit);
 }

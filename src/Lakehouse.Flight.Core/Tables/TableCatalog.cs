@@ -47,7 +47,7 @@ public sealed class TableCatalog
             $"unknown dataset '{Layers.Name(layer)}/{name}': valid datasets are {string.Join(", ", _tables.Select(t => t.Id))}");
 
     /// <summary>The table a query reads and its output schema (projection applied).</summary>
-    public (TableDefinition Table, Apache.Arrow.Schema Schema) Resolve(PriceQuery query)
+    public (TableDefinition Table, Apache.Arrow.Schema Schema) Resolve(TableQuery query)
     {
         var table = Get(query.Layer, query.Table);
         return (table, table.Project(query.Columns));

@@ -15,12 +15,12 @@ namespace Lakehouse.Flight.Ingestion.Flow;
 /// <c>_metadata/flows/daily.jsonl</c>; a symbol that fails is listed and the others go on; a day that
 /// completed without failures is not run again; a holiday is an empty fetch and writes nothing.
 /// </summary>
-public sealed class DailyFlow(IngestionRunner runner, PriceStore store, DailyFlowOptions options, IEnumerable<IFlowStep> steps, TimeProvider? time = null)
+public sealed class DailyFlow(IngestionRunner runner, LakeStore store, DailyFlowOptions options, IEnumerable<IFlowStep> steps, TimeProvider? time = null)
 {
     private static readonly JsonSerializerOptions Json = new(StorageReport.JsonOptions) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly IngestionRunner _runner = runner;
-    private readonly PriceStore _store = store;
+    private readonly LakeStore _store = store;
     private readonly DailyFlowOptions _options = options;
     private readonly IReadOnlyList<IFlowStep> _steps = WithoutReplacedGold(steps.ToArray());
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -89,7 +89,7 @@ public sealed class DailyFlow(IngestionRunner runner, PriceStore store, DailyFlo
             throw LakehouseException.Invalid("the daily flow has no symbols: set Lakehouse:Flow:Watchlist (e.g. AAPL,MSFT)");
         }
         var total = Stopwatch.StartNew();
-        var runId = PriceStore.NewRunId();
+        var runId = LakeStore.NewRunId();
         var from = date.AddDays(-_options.LookbackDays);
         var lines = new List<FlowLogLine>();
         var failures = new List<SymbolFailure>();

@@ -12,7 +12,7 @@ namespace Lakehouse.Flight.Ingestion.Flow;
 /// rebuild (tens of ms) per symbol otherwise. A step registered with <c>AddFlowStep("gold", ...)</c>
 /// replaces it.
 /// </summary>
-internal sealed class GoldFlowStep(PriceStore store, GoldBuilder gold) : IFlowStep
+internal sealed class GoldFlowStep(LakeStore store, GoldBuilder gold) : IFlowStep
 {
     public const string StepName = "gold";
 
@@ -25,7 +25,7 @@ internal sealed class GoldFlowStep(PriceStore store, GoldBuilder gold) : IFlowSt
             return FlowStepResult.Empty;
         }
         // A watchlist symbol with no silver rows yet (a new listing on a holiday) has nothing to build.
-        var query = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, context.Symbols);
+        var query = TableQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, context.Symbols);
         var held = store.Plan(query, cancellationToken).Select(p => p.Symbol).Distinct(StringComparer.Ordinal).ToArray();
         if (held.Length == 0)
         {

@@ -28,7 +28,7 @@ public sealed record GoldBuildResult(string RunId, IReadOnlyList<StorageReport> 
 /// Symbols are processed <see cref="ChunkSymbols"/> at a time (one commit each), so memory holds a
 /// few symbols, never the universe.
 /// </remarks>
-public sealed class GoldBuilder(PriceStore store)
+public sealed class GoldBuilder(LakeStore store)
 {
     /// <summary>Symbols per commit: 200 symbols of 20 years are ~1M metric rows (~100 MB of Arrow), so a rebuild writes few, large files.</summary>
     public const int ChunkSymbols = 200;
@@ -69,7 +69,7 @@ public sealed class GoldBuilder(PriceStore store)
                     && store.LastDate(GoldTables.DailyMetrics, r.Symbol) != store.LastDate(PriceTables.Silver, r.Symbol))
                 .Select(r => r.Symbol))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var runId = written.Count > 0 ? written[0].RunId : PriceStore.NewRunId();
+        var runId = written.Count > 0 ? written[0].RunId : LakeStore.NewRunId();
         if (changed.Length == 0)
         {
             return new GoldBuildResult(runId, [], []);
@@ -87,7 +87,7 @@ public sealed class GoldBuilder(PriceStore store)
     }
 
     /// <summary>
-    /// Finishes what commits rolled forward after a crash promised (<see cref="PriceStore.RecoveredCommits"/>):
+    /// Finishes what commits rolled forward after a crash promised (<see cref="LakeStore.RecoveredCommits"/>):
     /// rebuilds gold of the symbols whose silver prices they changed (and of symbols whose gold commit was
     /// rolled forward, whose report files may be older), under each commit's run id, then settles the commit.
     /// A failure leaves the commits unsettled for the next pass or start. Returns the gold reports written.
@@ -103,7 +103,7 @@ public sealed class GoldBuilder(PriceStore store)
                 .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             if (symbols.Length > 0)
             {
-                var held = store.Plan(PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols), cancellationToken)
+                var held = store.Plan(TableQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols), cancellationToken)
                     .Select(p => p.Symbol).ToArray();
                 if (held.Length > 0)
                 {
@@ -135,7 +135,7 @@ public sealed class GoldBuilder(PriceStore store)
     private async Task<GoldBuildResult> BuildAsync(IReadOnlyList<string> symbols, IProgress<GoldProgress>? progress,
         string? runId, CancellationToken cancellationToken, Func<string, bool>? reportFor, IReadOnlyDictionary<string, DateOnly>? changedFrom)
     {
-        runId ??= PriceStore.NewRunId();
+        runId ??= LakeStore.NewRunId();
         var todo = SymbolsToBuild(symbols, cancellationToken);
         var reports = new List<StorageReport>(todo.Count * 2);
         var files = new List<ReportFile>(todo.Count);
@@ -314,7 +314,7 @@ public sealed class GoldBuilder(PriceStore store)
 
     private IReadOnlyList<string> SymbolsToBuild(IReadOnlyList<string> symbols, CancellationToken cancellationToken)
     {
-        var silver = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols.Count == 0 ? null : Symbols.NormalizeAll(symbols));
+        var silver = TableQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols.Count == 0 ? null : Symbols.NormalizeAll(symbols));
         if (symbols.Count == 0)
         {
             return store.SymbolsFor(silver);
@@ -337,7 +337,7 @@ public sealed class GoldBuilder(PriceStore store)
     private Dictionary<string, RecordBatch[]> ReadSilver(IReadOnlyList<string> symbols, CancellationToken cancellationToken)
     {
         var bySymbol = new Dictionary<string, List<RecordBatch>>(StringComparer.Ordinal);
-        var query = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols);
+        var query = TableQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols);
         foreach (var batch in store.Read(query, cancellationToken))
         {
             var column = PriceColumns.Symbol.Of(batch);

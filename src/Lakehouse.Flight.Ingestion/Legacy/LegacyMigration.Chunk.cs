@@ -9,7 +9,7 @@ namespace Lakehouse.Flight.Ingestion.Legacy;
 public sealed partial class LegacyMigration
 {
     /// <summary>Pass 2 for one chunk: read its rows, resolve duplicates, commit bronze + silver atomically, read silver back and compare.</summary>
-    private async Task MigrateChunkAsync(RunState run, int[] chunk, CancellationToken cancellationToken)
+    private async Task MigrateChunkAsync(MigrationRun run, int[] chunk, CancellationToken cancellationToken)
     {
         var rows = chunk.ToDictionary(id => id, _ => new List<LegacyRow>());
         var rejected = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -61,7 +61,7 @@ public sealed partial class LegacyMigration
         Verify(run, final, cancellationToken);
     }
 
-    private static async Task ReadChunkAsync(RunState run, int[] chunk, Dictionary<int, List<LegacyRow>> rows,
+    private static async Task ReadChunkAsync(MigrationRun run, int[] chunk, Dictionary<int, List<LegacyRow>> rows,
         Dictionary<string, List<string>> rejected, CancellationToken cancellationToken)
     {
         var file = run.File;
@@ -112,7 +112,7 @@ public sealed partial class LegacyMigration
     private readonly record struct Columns(IArrowArray Symbol, IArrowArray Date, IArrowArray Open, IArrowArray High, IArrowArray Low,
         IArrowArray Close, IArrowArray? AdjClose, IArrowArray Volume, IArrowArray? Source);
 
-    private static (string Kind, string Reason)? Parse(RunState run, Columns c, int i, string symbol, DateOnly today, out LegacyRow row)
+    private static (string Kind, string Reason)? Parse(MigrationRun run, Columns c, int i, string symbol, DateOnly today, out LegacyRow row)
     {
         row = default;
         var day = LegacyValues.Day(c.Date, i, out var dateError);
@@ -164,7 +164,7 @@ public sealed partial class LegacyMigration
     /// The chunk's rows (of one source, or all with <paramref name="source"/> null), symbol then date, in silver's columns
     /// but <c>ingested_at</c> (the store stamps it).
     /// </summary>
-    private static RecordBatch Batch(RunState run, SortedDictionary<string, Dictionary<int, LegacyRow>> final, int? source)
+    private static RecordBatch Batch(MigrationRun run, SortedDictionary<string, Dictionary<int, LegacyRow>> final, int? source)
     {
         var symbol = new StringArray.Builder();
         var date = new Date32Array.Builder();

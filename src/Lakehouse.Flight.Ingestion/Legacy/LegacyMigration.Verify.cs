@@ -12,7 +12,7 @@ public sealed partial class LegacyMigration
     /// checksum at the legacy keys against what was read from the file (silver may also hold other
     /// dates from other sources; those are not the migration's to check).
     /// </summary>
-    private void Verify(RunState run, SortedDictionary<string, Dictionary<int, LegacyRow>> final, CancellationToken cancellationToken)
+    private void Verify(MigrationRun run, SortedDictionary<string, Dictionary<int, LegacyRow>> final, CancellationToken cancellationToken)
     {
         var lake = final.Keys.ToDictionary(s => s, _ => new ValueChecksum(), StringComparer.Ordinal);
         foreach (var (symbol, day, bar) in Silver(final, cancellationToken))
@@ -34,7 +34,7 @@ public sealed partial class LegacyMigration
     }
 
     /// <summary>A dry run: what an upsert of the chunk would do to silver, as silver reports that are not written.</summary>
-    private IEnumerable<StorageReport> Compare(RunState run, SortedDictionary<string, Dictionary<int, LegacyRow>> final,
+    private IEnumerable<StorageReport> Compare(MigrationRun run, SortedDictionary<string, Dictionary<int, LegacyRow>> final,
         Dictionary<string, List<string>> rejected, CancellationToken cancellationToken)
     {
         var same = final.Keys.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
@@ -85,7 +85,7 @@ public sealed partial class LegacyMigration
         {
             yield break;
         }
-        var query = PriceQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, final.Keys);
+        var query = TableQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, final.Keys);
         foreach (var batch in store.Read(query, cancellationToken))
         {
             var c = new PriceArrays(batch);

@@ -19,7 +19,7 @@ namespace Lakehouse.Flight.Ingestion.Legacy;
 /// every row read is accounted for as migrated, a duplicate key (the later row in the file wins) or
 /// invalid (with a reason). Each chunk is read back from silver and compared with what was read.
 /// </remarks>
-public sealed partial class LegacyMigration(PriceStore store, LakeWriter writer)
+public sealed partial class LegacyMigration(LakeStore store, LakeWriter writer)
 {
     private const int MaxExamples = 20;
 
@@ -38,7 +38,7 @@ public sealed partial class LegacyMigration(PriceStore store, LakeWriter writer)
         }
         var fixedSource = request.Source is null ? null : Sources.Normalize(request.Source);
         using var file = LegacyFile.Open(request.From, request.FromDisplay ?? request.From);
-        var run = new RunState(file, fixedSource, request.DryRun, PriceStore.NewRunId());
+        var run = new MigrationRun(file, fixedSource, request.DryRun, LakeStore.NewRunId());
 
         await ScanAsync(run, progress, cancellationToken).ConfigureAwait(false);
         var order = Enumerable.Range(0, run.Names.Count).Where(id => run.Counts[id] > 0).OrderBy(id => run.Names[id], StringComparer.Ordinal).ToArray();
@@ -76,7 +76,7 @@ public sealed partial class LegacyMigration(PriceStore store, LakeWriter writer)
     }
 
     /// <summary>Pass 1: the symbol column only. Rows whose symbol is not a valid symbol are counted invalid here, once.</summary>
-    private static async Task ScanAsync(RunState run, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
+    private static async Task ScanAsync(MigrationRun run, IProgress<MigrationProgress>? progress, CancellationToken cancellationToken)
     {
         var file = run.File;
         for (var rg = 0; rg < file.RowGroups; rg++)

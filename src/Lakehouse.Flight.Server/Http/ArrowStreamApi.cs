@@ -36,10 +36,10 @@ internal static class ArrowStreamApi
         new("compression", "none, lz4 or zstd (IPC body compression)"),
     ];
 
-    private static async Task<IResult> GetArrowAsync(HttpContext http, PriceStore store, DoGetStreamer streamer)
+    private static async Task<IResult> GetArrowAsync(HttpContext http, LakeStore store, DoGetStreamer streamer)
     {
         var q = HttpQuery.Of(http, Parameters.Names());
-        var query = PriceQuery.Create(q.Text("layer"), q.Text("table"), q.Symbols(), q.Text("date_from"), q.Text("date_to"), q.Columns());
+        var query = TableQuery.Create(q.Text("layer"), q.Text("table"), q.Symbols(), q.Text("date_from"), q.Text("date_to"), q.Columns());
         var codec = IpcCompression.Parse(q.Text("compression"));
         _ = HttpAccept.Choose(http.Request, HttpApi.ArrowStream);
         // Resolve now so a bad table or column is a problem+json, not a broken stream.

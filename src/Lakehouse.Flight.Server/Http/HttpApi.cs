@@ -54,7 +54,7 @@ internal static class HttpApi
 
     public const int MaxDailySymbols = 100;
 
-    private static async Task<IResult> GetDailyAsync(HttpContext http, PriceStore store)
+    private static async Task<IResult> GetDailyAsync(HttpContext http, LakeStore store)
     {
         var q = HttpQuery.Of(http, DailyParameters.Names());
         var symbols = q.Symbols();
@@ -68,7 +68,7 @@ internal static class HttpApi
                 $"{symbols.Count} symbols is more than /prices/daily serves ({MaxDailySymbols}): use GET /prices/arrow (no row limit) or Flight DoGet for bulk reads");
         }
         var n = q.Int("limit", DefaultLimit, 1, MaxLimit);
-        var query = PriceQuery.Create(q.Text("layer"), q.Text("table"), symbols, q.Text("date_from"), q.Text("date_to"), q.Columns());
+        var query = TableQuery.Create(q.Text("layer"), q.Text("table"), symbols, q.Text("date_from"), q.Text("date_to"), q.Columns());
         var format = HttpAccept.Choose(http.Request, DailyFormats);
         var batch = LastRowsPerSymbol(store, query, n, http.RequestAborted);
         if (format == ArrowStream)
@@ -87,7 +87,7 @@ internal static class HttpApi
     }
 
     /// <summary>The last <paramref name="limit"/> rows of each symbol of the query, in symbol order, as one batch.</summary>
-    private static RecordBatch LastRowsPerSymbol(PriceStore store, PriceQuery query, int limit, CancellationToken ct)
+    private static RecordBatch LastRowsPerSymbol(LakeStore store, TableQuery query, int limit, CancellationToken ct)
     {
         var parts = query.Symbols.Select(s => LastRows(store, query.ForSymbol(s), limit, ct)).Where(b => b.Length > 0).ToList();
         return parts.Count switch
@@ -99,7 +99,7 @@ internal static class HttpApi
     }
 
     /// <summary>The last <paramref name="limit"/> rows of a one-symbol query, as one batch (the latest are what a dashboard asks for).</summary>
-    private static RecordBatch LastRows(PriceStore store, PriceQuery query, int limit, CancellationToken ct)
+    private static RecordBatch LastRows(LakeStore store, TableQuery query, int limit, CancellationToken ct)
     {
         var tail = new List<RecordBatch>();
         var rows = 0;
@@ -126,7 +126,7 @@ internal static class HttpApi
     /// needs no credentials; with auth on, what the lake holds (version, data files, symbols per dataset) is told only
     /// to a caller whose credentials are valid (a missing or wrong one still gets liveness). Names no server path.
     /// </summary>
-    private static IResult GetHealth(HttpContext http, PriceStore store, StartupState startup, TokenService tokens)
+    private static IResult GetHealth(HttpContext http, LakeStore store, StartupState startup, TokenService tokens)
     {
         var health = startup.Describe();
         if (tokens.Enabled && !Authenticated(tokens, http.Request.Headers.Authorization.ToString()))

@@ -50,10 +50,10 @@ internal static class JobsApi
         {
             throw LakehouseException.Invalid("query parameter 'symbol' (or 'symbols=A,B') is required");
         }
-        var from = PriceQuery.ParseDate(q.Text("date_from"), "date_from") ?? throw LakehouseException.Invalid("query parameter 'date_from' is required (YYYY-MM-DD)");
-        var to = PriceQuery.ParseDate(q.Text("date_to"), "date_to") ?? throw LakehouseException.Invalid("query parameter 'date_to' is required (YYYY-MM-DD)");
+        var from = TableQuery.ParseDate(q.Text("date_from"), "date_from") ?? throw LakehouseException.Invalid("query parameter 'date_from' is required (YYYY-MM-DD)");
+        var to = TableQuery.ParseDate(q.Text("date_to"), "date_to") ?? throw LakehouseException.Invalid("query parameter 'date_to' is required (YYYY-MM-DD)");
         LakeDates.CheckRange(from, to);
-        var src = runner.Source(q.Text("source") ?? SyntheticSource.Name).Name;
+        var src = runner.Source(q.Text("source") ?? SyntheticBars.Name).Name;
         var ticket = jobs.EnqueueIngest(new IngestRequest(src, list, from, to));
         return Status(http, ticket.Record, accepted: true);
     }

@@ -12,7 +12,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// superseded files past <see cref="LakehouseServerOptions.Retention"/>. Compaction holds no writer lock while it
 /// reads and encodes; a stop cancels a pass between merges.
 /// </summary>
-internal sealed class CompactionService(PriceStore store, LakehouseServerOptions options, ILogger<CompactionService> logger) : BackgroundService
+internal sealed class CompactionService(LakeStore store, LakehouseServerOptions options, ILogger<CompactionService> logger) : BackgroundService
 {
     private static readonly TimeSpan VacuumEvery = TimeSpan.FromHours(1);
 

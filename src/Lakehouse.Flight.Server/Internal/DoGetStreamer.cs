@@ -20,9 +20,9 @@ internal interface IDoGetSink
 /// a schema-only stream), then the store's batches cut to at most one message each, checking the
 /// token before each (Flight writers neither split batches nor watch cancellation), with metrics and a log line.
 /// </summary>
-internal sealed class DoGetStreamer(PriceStore store, LakehouseServerOptions options, FlightMetrics metrics, ILogger<DoGetStreamer> logger)
+internal sealed class DoGetStreamer(LakeStore store, LakehouseServerOptions options, FlightMetrics metrics, ILogger<DoGetStreamer> logger)
 {
-    public async Task StreamAsync(PriceQuery query, IDoGetSink sink, CancellationToken cancellationToken)
+    public async Task StreamAsync(TableQuery query, IDoGetSink sink, CancellationToken cancellationToken)
     {
         var schema = store.SchemaOf(query);
         var maxRows = RowsPerMessage(schema, options.MaxSendMessageBytes);

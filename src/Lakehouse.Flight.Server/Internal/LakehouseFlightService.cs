@@ -17,10 +17,10 @@ namespace Lakehouse.Flight.Server.Internal;
 /// RPC is overridden: the base class throws NotImplementedException, which would reach clients as Unknown.
 /// </summary>
 internal sealed partial class LakehouseFlightService(
-    PriceStore store, LakeWriter writer, Actions.FlightActions actions, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
+    LakeStore store, LakeWriter writer, Actions.FlightActions actions, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
     FlightMetrics metrics, ILogger<LakehouseFlightService> logger) : FlightServer
 {
-    private readonly PriceStore _store = store;
+    private readonly LakeStore _store = store;
     private readonly LakehouseServerOptions _options = options;
     private readonly TokenService _tokens = tokens;
     private readonly FlightMetrics _metrics = metrics;
@@ -35,7 +35,7 @@ internal sealed partial class LakehouseFlightService(
             {
                 continue;
             }
-            var query = PriceQuery.Create(Layers.Name(table.Layer), table.Name);
+            var query = TableQuery.Create(Layers.Name(table.Layer), table.Name);
             var stats = _store.Stats(table, context.CancellationToken);
             var endpoint = new FlightEndpoint(new FlightTicket(QueryCodec.Encode(query)), []);
             var descriptor = FlightDescriptor.CreatePathDescriptor(Layers.Name(table.Layer), table.Name);
@@ -106,15 +106,15 @@ internal sealed partial class LakehouseFlightService(
     }
 
     /// <summary>A path descriptor <c>[layer, table]</c> or a query command (JSON or protobuf).</summary>
-    private static PriceQuery QueryOf(FlightDescriptor descriptor)
+    private static TableQuery QueryOf(FlightDescriptor descriptor)
     {
         if (descriptor.Type == FlightDescriptorType.Path)
         {
             var path = descriptor.Paths.ToArray();
             return path.Length switch
             {
-                1 => PriceQuery.Create(path[0]),
-                2 => PriceQuery.Create(path[0], path[1]),
+                1 => TableQuery.Create(path[0]),
+                2 => TableQuery.Create(path[0], path[1]),
                 _ => throw LakehouseException.Invalid(
                     $"path descriptor [{string.Join(", ", path)}] is not a dataset: use [\"silver\", \"prices_daily\"] or a query command"),
             };

@@ -28,7 +28,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// almost nothing more. These are real calls: the server's counters count them.</item>
 /// </list>
 /// </summary>
-internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions options, TokenService tokens)
+internal sealed class ServingWarmup(LakeStore store, LakehouseServerOptions options, TokenService tokens)
 {
     /// <summary>Rounds of the scan and the point queries in the process.</summary>
     internal const int Rounds = 2;
@@ -119,7 +119,7 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
     /// <see cref="QuietMethods"/> methods each, at most <see cref="LoopbackRounds"/> rounds. With authentication on,
     /// the calls carry a reader token issued for the warm-up and revoked after it.
     /// </summary>
-    private async Task<(int Calls, long Bytes)> LoopbackAsync(Loopback loopback, PriceQuery scan, List<PriceQuery> points, CancellationToken cancellationToken)
+    private async Task<(int Calls, long Bytes)> LoopbackAsync(Loopback loopback, TableQuery scan, List<TableQuery> points, CancellationToken cancellationToken)
     {
         var token = tokens.Enabled ? tokens.Issue(new Caller("serving-warm-up", Role.Reader)) : null;
         using var handler = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false };
@@ -238,7 +238,7 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
     }
 
     /// <summary>One read as DoGet serves it below the transport (or as the HTTP Arrow stream), into the drained pipe.</summary>
-    private static async Task ServeAsync(DoGetStreamer streamer, PipeWriter pipe, PriceQuery query, bool http, CancellationToken cancellationToken)
+    private static async Task ServeAsync(DoGetStreamer streamer, PipeWriter pipe, TableQuery query, bool http, CancellationToken cancellationToken)
     {
         // Through the ticket codec, as a client's ticket arrives.
         var (parsed, compression) = QueryCodec.ParseTicket(QueryCodec.Encode(query));
@@ -270,9 +270,9 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
     }
 
     /// <summary>One query per symbol (up to <see cref="PointsPerRound"/> symbols): its latest month, as a user's point query asks it.</summary>
-    private List<PriceQuery> PointQueries(TableDefinition table, IReadOnlyList<string> symbols, CancellationToken cancellationToken)
+    private List<TableQuery> PointQueries(TableDefinition table, IReadOnlyList<string> symbols, CancellationToken cancellationToken)
     {
-        var queries = new List<PriceQuery>();
+        var queries = new List<TableQuery>();
         var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
         foreach (var symbol in symbols.Take(PointsPerRound))
         {
@@ -288,8 +288,8 @@ internal sealed class ServingWarmup(PriceStore store, LakehouseServerOptions opt
         return queries;
     }
 
-    private static PriceQuery Query(TableDefinition table, IEnumerable<string>? symbols = null, DateOnly? from = null, DateOnly? to = null) =>
-        PriceQuery.Create(Layers.Name(table.Layer), table.Name, symbols, Day(from), Day(to));
+    private static TableQuery Query(TableDefinition table, IEnumerable<string>? symbols = null, DateOnly? from = null, DateOnly? to = null) =>
+        TableQuery.Create(Layers.Name(table.Layer), table.Name, symbols, Day(from), Day(to));
 
     private static string? Day(DateOnly? date) => date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

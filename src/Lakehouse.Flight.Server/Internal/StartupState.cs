@@ -9,7 +9,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// <c>warming</c> and what is still loading. Calls that need the index wait for it (the store's ready gate),
 /// so no answer is computed on a partial index.
 /// </summary>
-internal sealed class StartupState(PriceStore store, LakehouseServerOptions options)
+internal sealed class StartupState(LakeStore store, LakehouseServerOptions options)
 {
     private volatile bool _cacheDone = !options.WarmCache;
     private volatile bool _codeDone = !options.WarmCache || !options.WarmServing;

@@ -6,7 +6,7 @@ namespace Lakehouse.Flight.Server.Jobs;
 /// <summary><c>_metadata/jobs/{id}.json</c>: one record per job, replaced whole (temp + rename) at each state change.</summary>
 internal sealed class JobFiles
 {
-    public JobFiles(PriceStore store) => Dir = Path.Combine(store.Paths.MetadataDir, "jobs");
+    public JobFiles(LakeStore store) => Dir = Path.Combine(store.Paths.MetadataDir, "jobs");
 
     public string Dir { get; }
 

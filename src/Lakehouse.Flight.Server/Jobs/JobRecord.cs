@@ -58,7 +58,7 @@ internal sealed class JobRecord
 
     /// <summary>The ingestion this job runs (null for a flow job).</summary>
     public IngestRequest? ToIngestRequest() => Kind == IngestKind
-        ? new IngestRequest(Source, Symbols, PriceQuery.ParseDate(DateFrom, "date_from"), PriceQuery.ParseDate(DateTo, "date_to"), Promote, Path, Seed)
+        ? new IngestRequest(Source, Symbols, TableQuery.ParseDate(DateFrom, "date_from"), TableQuery.ParseDate(DateTo, "date_to"), Promote, Path, Seed)
         : null;
 
     /// <summary>A copy a worker does not mutate while it is serialised: what the API answers and the file holds.</summary>

@@ -21,13 +21,13 @@ internal sealed class RecoveredGold : BackgroundService
     /// <summary>How often records of other processes are looked for.</summary>
     public static readonly TimeSpan Rescan = TimeSpan.FromSeconds(30);
 
-    private readonly PriceStore _store;
+    private readonly LakeStore _store;
     private readonly GoldBuilder _gold;
     private readonly StartupState _startup;
     private readonly ILogger<RecoveredGold> _logger;
     private readonly SemaphoreSlim _signal = new(0);
 
-    public RecoveredGold(PriceStore store, GoldBuilder gold, StartupState startup, ILogger<RecoveredGold> logger)
+    public RecoveredGold(LakeStore store, GoldBuilder gold, StartupState startup, ILogger<RecoveredGold> logger)
     {
         _store = store;
         _gold = gold;

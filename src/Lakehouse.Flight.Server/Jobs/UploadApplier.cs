@@ -15,9 +15,9 @@ internal sealed class UploadApplier : BackgroundService
     /// <summary>How often the log is looked at for uploads of processes that died.</summary>
     public static readonly TimeSpan Rescan = TimeSpan.FromSeconds(30);
 
-    private readonly PriceStore _store;
+    private readonly LakeStore _store;
 
-    public UploadApplier(PriceStore store, GoldBuilder gold)
+    public UploadApplier(LakeStore store, GoldBuilder gold)
     {
         _store = store;
         _store.OnUploadApplied(async (reports, ct) => await gold.RefreshAsync(reports, ct).ConfigureAwait(false));

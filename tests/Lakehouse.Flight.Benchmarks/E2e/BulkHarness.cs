@@ -73,7 +73,7 @@ internal static class BulkHarness
                 var ackSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 // Readable in silver: one DoGet of the uploaded symbols right after the acknowledgement returns every row.
                 long readable = 0;
-                await foreach (var b in client.GetPricesAsync(PriceQuery.Create(symbols: newSymbols, columns: ["symbol", "date", "close"])).ConfigureAwait(false))
+                await foreach (var b in client.GetPricesAsync(TableQuery.Create(symbols: newSymbols, columns: ["symbol", "date", "close"])).ConfigureAwait(false))
                 {
                     readable += b.Length;
                 }
@@ -125,7 +125,7 @@ internal static class BulkHarness
                     allVisible &= smallAck.Visible;
                 }
                 long smallRead = 0;
-                await foreach (var b in client.GetPricesAsync(PriceQuery.Create(symbols: [$"SMALLW{smallPuts - 1:D3}"])).ConfigureAwait(false))
+                await foreach (var b in client.GetPricesAsync(TableQuery.Create(symbols: [$"SMALLW{smallPuts - 1:D3}"])).ConfigureAwait(false))
                 {
                     smallRead += b.Length;
                 }
@@ -134,11 +134,11 @@ internal static class BulkHarness
                     throw new InvalidOperationException($"a small upload was not readable at its answer (visible: {allVisible}, rows read {smallRead})");
                 }
                 // The store alone (no gRPC, no gold) for the same small landings, in this process on another lake.
-                var store = Storage.PriceStore.Open(new Storage.StoreOptions { DataDir = Path.Combine(dataDir, "in-process") });
+                var store = Storage.LakeStore.Open(new Storage.StoreOptions { DataDir = Path.Combine(dataDir, "in-process") });
                 var land = new List<double>();
                 for (var i = 0; i < smallPuts + 5; i++)
                 {
-                    var bars = Ingestion.SyntheticSource.Generate([$"LAND{i:D3}"], new DateOnly(2024, 1, 1), new DateOnly(2024, 5, 17));
+                    var bars = Ingestion.SyntheticBars.Generate([$"LAND{i:D3}"], new DateOnly(2024, 1, 1), new DateOnly(2024, 5, 17));
                     var s = Stopwatch.GetTimestamp();
                     await store.LandAsync(bars, "bench", promote: true).ConfigureAwait(false);
                     if (i >= 5)
@@ -183,7 +183,7 @@ internal static class BulkHarness
 
     private static List<RecordBatch> Batches(IReadOnlyList<string> symbols, DateOnly from, DateOnly to)
     {
-        var bars = Ingestion.SyntheticSource.Generate(symbols, from, to);
+        var bars = Ingestion.SyntheticBars.Generate(symbols, from, to);
         const int size = 8192;
         return Enumerable.Range(0, (bars.Count + size - 1) / size).Select(i => PriceBarBatches.ToBatch(bars, i * size, Math.Min(size, bars.Count - (i * size)))).ToList();
     }

@@ -45,7 +45,7 @@ internal sealed class DuckDbRuns : IDisposable
     /// any user writes): DuckDB prunes files and row groups by the symbol and date statistics. (With the seed's month
     /// files this took 12.7 s per query at 120,000 files, so the glob had to name the symbol's folder.)
     /// </summary>
-    public List<double> PointQueries(IReadOnlyList<PriceQuery> queries)
+    public List<double> PointQueries(IReadOnlyList<TableQuery> queries)
     {
         var samples = new List<double>(queries.Count);
         foreach (var q in queries)

@@ -76,11 +76,11 @@ internal static class E2eHarness
 
         // 2. In-process baselines: our reader with no network, IPC serialisation, planning.
         log.WriteLine("in-process: point queries (cache off)");
-        var cold = PriceStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = 0 });
+        var cold = LakeStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = 0 });
         InProcessRuns.PointQueries(cold, warmup);
         var inColdPoint = InProcessRuns.PointQueries(cold, queries);
         log.WriteLine("in-process: full scans");
-        var store = PriceStore.Open(new StoreOptions { DataDir = dataDir });
+        var store = LakeStore.Open(new StoreOptions { DataDir = dataDir });
         // The directories are loaded in the background (D25).
         store.WaitReady();
         var indexed = store.DataFiles;
@@ -92,7 +92,7 @@ internal static class E2eHarness
         var inWarmPoint = InProcessRuns.PointQueries(store, queries);
         var inPlanWarm = InProcessRuns.Plans(store, planQueries);
         log.WriteLine("in-process: Arrow IPC serialisation");
-        var (ipc, ipcBytes) = InProcessRuns.IpcSerialise(kept, store.SchemaOf(PriceQuery.Create()));
+        var (ipc, ipcBytes) = InProcessRuns.IpcSerialise(kept, store.SchemaOf(TableQuery.Create()));
         kept.Clear();
         var stats = store.Stats(PriceTables.Silver);
         var managed = GC.GetTotalMemory(forceFullCollection: true);
@@ -101,7 +101,7 @@ internal static class E2eHarness
 
         t.Add("in-process point query (1 symbol x 1 month), cache off", $"median {Ms(Stats.Median(inColdPoint))}, p99 {Ms(Stats.Percentile(inColdPoint, 99))} ({inColdPoint.Count} calls)");
         t.Add("in-process point query, cache warm", $"median {Ms(Stats.Median(inWarmPoint))}, p99 {Ms(Stats.Percentile(inWarmPoint, 99))} ({inWarmPoint.Count} calls)");
-        t.Add("in-process full scan (PriceStore.Read), cache cold", Rate(scanCold), X(scanCold.RowsPerSecond, scanWarm.RowsPerSecond, "of warm"));
+        t.Add("in-process full scan (LakeStore.Read), cache cold", Rate(scanCold), X(scanCold.RowsPerSecond, scanWarm.RowsPerSecond, "of warm"));
         t.Add("in-process full scan, cache warm", Rate(scanWarm));
         t.Add("in-process store memory, cache warm after full scans (this process; VmRSS, VmHWM)",
             $"RSS {F(selfRss)} MiB, HWM {F(selfHwm)} MiB, managed heap after full GC {F(managed / 1048576.0)} MiB; " +
@@ -118,16 +118,16 @@ internal static class E2eHarness
         GC.Collect();
         GC.WaitForPendingFinalizers();
 
-        // What a server start-up pays to have every partition in memory (PriceStore.Warm, all cores).
+        // What a server start-up pays to have every partition in memory (LakeStore.Warm, all cores).
         log.WriteLine("in-process: Warm()");
         var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
-        var fresh = PriceStore.Open(new StoreOptions { DataDir = dataDir });
+        var fresh = LakeStore.Open(new StoreOptions { DataDir = dataDir });
         var warmStart = Stopwatch.GetTimestamp();
         var warmed = fresh.Warm(PriceTables.Silver);
         var warmSeconds = Stopwatch.GetElapsedTime(warmStart).TotalSeconds;
         var heapWarm = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
         var warmStats = fresh.Stats(PriceTables.Silver);
-        t.Add("in-process PriceStore.Warm() (decode every file into the cache, all cores)",
+        t.Add("in-process LakeStore.Warm() (decode every file into the cache, all cores)",
             $"{F(warmed / warmSeconds)} rows/s ({F(warmed)} rows in {F(warmSeconds, "F2")} s)",
             X(scanWarm.Rows / warmSeconds, scanCold.RowsPerSecond, "in-process cold scan (rows/s)"));
         t.Add("in-process managed heap held by a warmed store (GC.GetTotalMemory(true) after Open + Warm() minus before)",
@@ -218,7 +218,7 @@ internal static class E2eHarness
     }
 
     private static async Task MeasureServerAsync(E2eOptions o, ServerProcess server, ReportTable t, TextWriter log,
-        IReadOnlyList<PriceQuery> queries, IReadOnlyList<PriceQuery> planQueries, List<double> inColdPoint, List<double> inWarmPoint,
+        IReadOnlyList<TableQuery> queries, IReadOnlyList<TableQuery> planQueries, List<double> inColdPoint, List<double> inWarmPoint,
         List<double> inPlanSmall, InProcessRuns.Scan scanCold, InProcessRuns.Scan scanWarm, InProcessRuns.Scan ipc,
         double duckRows, List<double>? duckPoint, double landRate)
     {
@@ -411,17 +411,17 @@ internal static class E2eHarness
     private static int PerPut(E2eOptions o) => Math.Max(1, Math.Min(10, o.PutSymbols));
 
     /// <summary>Deterministic 1 symbol x 1 month queries over the universe.</summary>
-    internal static List<PriceQuery> PointQueries(E2eOptions o, int count, int seed)
+    internal static List<TableQuery> PointQueries(E2eOptions o, int count, int seed)
     {
         var rng = new Random(seed);
         var months = o.Years * 12;
-        var list = new List<PriceQuery>(count);
+        var list = new List<TableQuery>(count);
         for (var i = 0; i < count; i++)
         {
             var symbol = Universe.Symbol(rng.Next(1, o.Symbols + 1));
             var first = o.From.AddMonths(rng.Next(months));
             var last = first.AddMonths(1).AddDays(-1);
-            list.Add(PriceQuery.Create(symbols: [symbol], dateFrom: first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            list.Add(TableQuery.Create(symbols: [symbol], dateFrom: first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 dateTo: last.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
         }
         return list;

@@ -30,9 +30,9 @@ internal sealed class FlightRuns : IDisposable
         MaxSendMessageSize = 1 << 30,
     });
 
-    public static byte[] Json(PriceQuery q) => QueryCodec.Encode(q);
+    public static byte[] Json(TableQuery q) => QueryCodec.Encode(q);
 
-    public static FlightTicket Ticket(PriceQuery q) => new(Google.Protobuf.ByteString.CopyFrom(Json(q)));
+    public static FlightTicket Ticket(TableQuery q) => new(Google.Protobuf.ByteString.CopyFrom(Json(q)));
 
     private static async Task<(long Rows, long Bytes)> DrainAsync(FlightClient client, FlightTicket ticket)
     {
@@ -48,7 +48,7 @@ internal sealed class FlightRuns : IDisposable
         return (rows, bytes);
     }
 
-    public async Task<List<double>> PointQueriesAsync(IReadOnlyList<PriceQuery> queries)
+    public async Task<List<double>> PointQueriesAsync(IReadOnlyList<TableQuery> queries)
     {
         var samples = new List<double>(queries.Count);
         foreach (var q in queries)
@@ -69,7 +69,7 @@ internal sealed class FlightRuns : IDisposable
     public async Task<InProcessRuns.Scan> FullScanOneStreamAsync()
     {
         var start = Stopwatch.GetTimestamp();
-        var (rows, bytes) = await DrainAsync(_client, Ticket(PriceQuery.Create())).ConfigureAwait(false);
+        var (rows, bytes) = await DrainAsync(_client, Ticket(TableQuery.Create())).ConfigureAwait(false);
         return new InProcessRuns.Scan(rows, bytes, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 
@@ -77,7 +77,7 @@ internal sealed class FlightRuns : IDisposable
     public async Task<(InProcessRuns.Scan Scan, int Endpoints)> FullScanParallelAsync(int streams)
     {
         var start = Stopwatch.GetTimestamp();
-        var info = await _client.GetInfo(FlightDescriptor.CreateCommandDescriptor(Json(PriceQuery.Create()))).ResponseAsync.ConfigureAwait(false);
+        var info = await _client.GetInfo(FlightDescriptor.CreateCommandDescriptor(Json(TableQuery.Create()))).ResponseAsync.ConfigureAwait(false);
         var endpoints = info.Endpoints;
         var tasks = Enumerable.Range(0, streams).Select(k => Task.Run(async () =>
         {
@@ -96,7 +96,7 @@ internal sealed class FlightRuns : IDisposable
         return (new InProcessRuns.Scan(parts.Sum(p => p.rows), parts.Sum(p => p.bytes), Stopwatch.GetElapsedTime(start).TotalSeconds), endpoints.Count);
     }
 
-    public async Task<List<double>> PlanOneSymbolAsync(IReadOnlyList<PriceQuery> queries)
+    public async Task<List<double>> PlanOneSymbolAsync(IReadOnlyList<TableQuery> queries)
     {
         var samples = new List<double>(queries.Count);
         foreach (var q in queries)
@@ -123,7 +123,7 @@ internal sealed class FlightRuns : IDisposable
         for (var i = 0; i < symbols.Count; i += symbolsPerPut)
         {
             // Built before the clock starts: the figure is the server's ingest rate, not the generator's.
-            batches.Add(PriceBarBatches.ToBatch(SyntheticSource.Generate(symbols.Skip(i).Take(symbolsPerPut), from, to)));
+            batches.Add(PriceBarBatches.ToBatch(SyntheticBars.Generate(symbols.Skip(i).Take(symbolsPerPut), from, to)));
         }
         var start = Stopwatch.GetTimestamp();
         foreach (var batch in batches)

@@ -17,12 +17,12 @@ internal static class InProcessRuns
         public double MBPerSecond => Bytes / 1e6 / Seconds;
     }
 
-    /// <summary>Reads every row of silver through PriceStore.Read; keeps the batches when asked (for the IPC baseline).</summary>
-    public static Scan FullScan(PriceStore store, List<RecordBatch>? keep = null)
+    /// <summary>Reads every row of silver through LakeStore.Read; keeps the batches when asked (for the IPC baseline).</summary>
+    public static Scan FullScan(LakeStore store, List<RecordBatch>? keep = null)
     {
         var start = Stopwatch.GetTimestamp();
         long rows = 0, bytes = 0;
-        foreach (var batch in store.Read(PriceQuery.Create()))
+        foreach (var batch in store.Read(TableQuery.Create()))
         {
             rows += batch.Length;
             bytes += Stats.ArrowBytes(batch);
@@ -110,7 +110,7 @@ internal static class InProcessRuns
         public override void SetLength(long value) => throw new NotSupportedException();
     }
 
-    public static List<double> PointQueries(PriceStore store, IReadOnlyList<PriceQuery> queries)
+    public static List<double> PointQueries(LakeStore store, IReadOnlyList<TableQuery> queries)
     {
         var samples = new List<double>(queries.Count);
         foreach (var q in queries)
@@ -133,11 +133,11 @@ internal static class InProcessRuns
     /// <summary>LandAsync (bronze + promote) of new symbols, <paramref name="perCall"/> symbols per call; rows and seconds.</summary>
     public static (long Rows, double Seconds) Land(string dataDir, IReadOnlyList<string> symbols, DateOnly from, DateOnly to, int perCall)
     {
-        var store = PriceStore.Open(new StoreOptions { DataDir = dataDir });
+        var store = LakeStore.Open(new StoreOptions { DataDir = dataDir });
         var chunks = new List<IReadOnlyList<PriceBar>>();
         for (var i = 0; i < symbols.Count; i += perCall)
         {
-            chunks.Add(Lakehouse.Flight.Ingestion.SyntheticSource.Generate(symbols.Skip(i).Take(perCall), from, to));
+            chunks.Add(Lakehouse.Flight.Ingestion.SyntheticBars.Generate(symbols.Skip(i).Take(perCall), from, to));
         }
         long rows = 0;
         var start = Stopwatch.GetTimestamp();
@@ -149,7 +149,7 @@ internal static class InProcessRuns
         return (rows, Stopwatch.GetElapsedTime(start).TotalSeconds);
     }
 
-    public static List<double> Plans(PriceStore store, IReadOnlyList<PriceQuery> queries)
+    public static List<double> Plans(LakeStore store, IReadOnlyList<TableQuery> queries)
     {
         var samples = new List<double>(queries.Count);
         foreach (var q in queries)

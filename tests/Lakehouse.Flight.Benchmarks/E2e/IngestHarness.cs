@@ -58,7 +58,7 @@ internal static class IngestHarness
 
     private static async Task<(long Rows, double Seconds)> Time(string root, string lake, IPriceSource source, IngestRequest request)
     {
-        var store = PriceStore.Open(Path.Combine(root, lake));
+        var store = LakeStore.Open(Path.Combine(root, lake));
         var runner = new IngestionRunner(store, new LakeWriter(store, new Ingestion.Gold.GoldBuilder(store)), [source]);
         var sw = Stopwatch.StartNew();
         var result = await runner.RunAsync(request);

@@ -285,7 +285,7 @@ internal static class LakeHarness
                         for (var i = 0; i < o.Appends; i++)
                         {
                             day = NextBusinessDay(day);
-                            var bars = SyntheticSource.Generate(symbols, day, day);
+                            var bars = SyntheticBars.Generate(symbols, day, day);
                             var batch = PriceBarBatches.ToBatch(bars);
                             var s = Stopwatch.GetTimestamp();
                             var reports = await client.UploadAsync(PriceTables.SilverSchema, [batch], "bench", promote: true).ConfigureAwait(false);
@@ -309,7 +309,7 @@ internal static class LakeHarness
                             {
                                 date = date.AddDays(1);
                             }
-                            var bar = SyntheticSource.Generate([symbol], date, date)[0];
+                            var bar = SyntheticBars.Generate([symbol], date, date)[0];
                             var fixedBar = bar with { Volume = bar.Volume + 1 + i };
                             var s = Stopwatch.GetTimestamp();
                             var reports = await client.UploadAsync(PriceTables.SilverSchema, [PriceBarBatches.ToBatch([fixedBar])], "bench", promote: true).ConfigureAwait(false);
@@ -559,7 +559,7 @@ internal static class LakeHarness
         return n >= rows ? seconds : throw new InvalidOperationException($"DuckDB counted {n:N0} rows, not {rows:N0}");
     }
 
-    private static double DuckPoint(string table, PriceQuery q)
+    private static double DuckPoint(string table, TableQuery q)
     {
         var start = Stopwatch.GetTimestamp();
         using var c = Duck();
@@ -692,16 +692,16 @@ internal static class LakeHarness
     }
 
     /// <summary>Deterministic 1 symbol x 1 month queries; <paramref name="distinct"/>: each symbol at most once (first query of a symbol).</summary>
-    private static List<PriceQuery> PointQueries(LakeOptions o, int count, int seed, bool distinct)
+    private static List<TableQuery> PointQueries(LakeOptions o, int count, int seed, bool distinct)
     {
         var rng = new Random(seed);
         var symbols = Enumerable.Range(1, o.Symbols).OrderBy(_ => rng.Next()).ToArray();
-        var list = new List<PriceQuery>();
+        var list = new List<TableQuery>();
         for (var i = 0; i < (distinct ? Math.Min(count, o.Symbols) : count); i++)
         {
             var symbol = Universe.Symbol(distinct ? symbols[i] : rng.Next(1, o.Symbols + 1));
             var first = o.From.AddMonths(rng.Next(o.Years * 12));
-            list.Add(PriceQuery.Create(symbols: [symbol], dateFrom: first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            list.Add(TableQuery.Create(symbols: [symbol], dateFrom: first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
                 dateTo: first.AddMonths(1).AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
         }
         return list;

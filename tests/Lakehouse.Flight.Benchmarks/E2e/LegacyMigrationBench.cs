@@ -39,7 +39,7 @@ internal static class LegacyMigrationBench
         {
             options.CacheBytes = long.Parse(args[2], CultureInfo.InvariantCulture) << 20;
         }
-        var store = PriceStore.Open(options);
+        var store = LakeStore.Open(options);
         var migration = new LegacyMigration(store, new Ingestion.LakeWriter(store, new Ingestion.Gold.GoldBuilder(store)));
         var clock = Stopwatch.StartNew();
         var result = await migration.RunAsync(new LegacyMigrationRequest(file),

@@ -5,7 +5,7 @@ using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Benchmarks.E2e;
 
-/// <summary>The benchmark universe: SYM0001.. over business days, written by PriceStore.UpsertAsync in chunks of symbols.</summary>
+/// <summary>The benchmark universe: SYM0001.. over business days, written by LakeStore.UpsertAsync in chunks of symbols.</summary>
 internal static class Universe
 {
     public static string Symbol(int i) => "SYM" + i.ToString("D4", CultureInfo.InvariantCulture);
@@ -16,7 +16,7 @@ internal static class Universe
     public static (long Rows, double Seconds) Generate(E2eOptions o, string dataDir, TextWriter log)
     {
         // Cache off: generation must not leave decoded partitions in this process's memory.
-        var store = PriceStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = 0 });
+        var store = LakeStore.Open(new StoreOptions { DataDir = dataDir, CacheBytes = 0 });
         var symbols = Symbols(o.Symbols);
         long rows = 0;
         var start = Stopwatch.GetTimestamp();
@@ -24,7 +24,7 @@ internal static class Universe
         for (var i = 0; i < symbols.Count; i += o.ChunkSymbols)
         {
             var chunk = symbols.Skip(i).Take(o.ChunkSymbols).ToArray();
-            var bars = SyntheticSource.Generate(chunk, o.From, o.To);
+            var bars = SyntheticBars.Generate(chunk, o.From, o.To);
             store.UpsertAsync(bars).GetAwaiter().GetResult();
             rows += bars.Count;
             if (Stopwatch.GetElapsedTime(lastLog).TotalSeconds >= 10)
@@ -51,7 +51,7 @@ internal static class Universe
             Console.Error.WriteLine("compact needs --data-dir D");
             return 2;
         }
-        var store = PriceStore.Open(new StoreOptions { DataDir = dir, CacheBytes = 0 });
+        var store = LakeStore.Open(new StoreOptions { DataDir = dir, CacheBytes = 0 });
         store.WaitReady();
         var plan = Lakehouse.Flight.Storage.Internal.Compactor.Plan(store.Metadata.Current.Table(Lakehouse.Flight.Core.Tables.PriceTables.Silver));
         Console.WriteLine($"plan: {plan.Count} set(s) of {plan.Sum(s => s.Count)} files, {plan.Sum(s => s.Sum(f => (long)f.Rows)):N0} rows");
@@ -95,7 +95,7 @@ internal static class Universe
         var (rows, seconds) = Generate(o, o.DataDir, Console.Out);
         Console.WriteLine($"generated {o.Symbols} symbols x {o.Years} years: {rows:N0} rows in {seconds:F1} s into {o.DataDir}");
         {
-            var compacted = PriceStore.Open(new StoreOptions { DataDir = o.DataDir, CacheBytes = 0 }).Compact();
+            var compacted = LakeStore.Open(new StoreOptions { DataDir = o.DataDir, CacheBytes = 0 }).Compact();
             Console.WriteLine($"compaction: {compacted}");
         }
         return 0;

@@ -39,7 +39,7 @@ def cmd_gen(a):
     for k, first in enumerate(range(0, len(symbols), per_put)):
         chunk = symbols[first:first + per_put]
         shape = (len(chunk), ndays)
-        # A seeded random walk with valid OHLC in cents, as SyntheticSource writes.
+        # A seeded random walk with valid OHLC in cents, as SyntheticBars writes.
         level0 = np.log(20 + rng.random(len(chunk)) * 480)
         level = level0[:, None] + np.cumsum((rng.random(shape) - 0.5) * 0.04 + 0.0002, axis=1)
         close = np.maximum(0.01, np.round(np.exp(level), 2))

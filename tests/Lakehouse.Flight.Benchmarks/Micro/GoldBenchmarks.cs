@@ -20,7 +20,7 @@ public class GoldBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _silver = PriceBarBatches.ToBatch(SyntheticSource.GenerateOne("AAPL", new DateOnly(2001, 1, 1), new DateOnly(2020, 12, 31)).ToList());
+        _silver = PriceBarBatches.ToBatch(SyntheticBars.GenerateOne("AAPL", new DateOnly(2001, 1, 1), new DateOnly(2020, 12, 31)).ToList());
         _metrics = GoldCalculator.DailyMetrics(_silver);
     }
 

@@ -22,7 +22,7 @@ public class GoldBuildBenchmarks
     private static readonly DateOnly To = new(2020, 12, 31);
 
     private BenchLake _lake = null!;
-    private PriceStore _store = null!;
+    private LakeStore _store = null!;
     private GoldBuilder _builder = null!;
     private PriceBar[] _bars = [];
     private int _fresh;
@@ -32,8 +32,8 @@ public class GoldBuildBenchmarks
     public void Setup()
     {
         _lake = BenchLake.Create("gold");
-        _store = PriceStore.Open(_lake.Dir);
-        _bars = SyntheticSource.GenerateOne("AAPL", From, To).ToArray();
+        _store = LakeStore.Open(_lake.Dir);
+        _bars = SyntheticBars.GenerateOne("AAPL", From, To).ToArray();
         _store.UpsertAsync(_bars).GetAwaiter().GetResult();
         _builder = new GoldBuilder(_store);
         _builder.BuildAsync(["AAPL"]).GetAwaiter().GetResult();

@@ -29,10 +29,10 @@ public class GoldUniverseBenchmarks
     public void Setup()
     {
         _lake = BenchLake.Create("gold-universe");
-        var store = PriceStore.Open(_lake.Dir);
+        var store = LakeStore.Open(_lake.Dir);
         foreach (var chunk in Enumerable.Range(0, Symbols).Select(i => $"S{i:D3}").Chunk(10))
         {
-            store.UpsertAsync(SyntheticSource.Generate(chunk, new DateOnly(2001, 1, 1), new DateOnly(2020, 12, 31))).GetAwaiter().GetResult();
+            store.UpsertAsync(SyntheticBars.Generate(chunk, new DateOnly(2001, 1, 1), new DateOnly(2020, 12, 31))).GetAwaiter().GetResult();
         }
         _builder = new GoldBuilder(store);
         _builder.BuildAsync([]).GetAwaiter().GetResult();
@@ -48,7 +48,7 @@ public class GoldUniverseBenchmarks
     public void DropGold()
     {
         Directory.Delete(Path.Combine(_lake.Dir, "gold"), recursive: true);
-        _builder = new GoldBuilder(PriceStore.Open(_lake.Dir));
+        _builder = new GoldBuilder(LakeStore.Open(_lake.Dir));
     }
 
     [Benchmark(Description = "build-gold, all symbols x 20 y, first build")]

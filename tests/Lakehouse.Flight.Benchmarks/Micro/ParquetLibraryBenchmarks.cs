@@ -26,7 +26,7 @@ public class ParquetLibraryBenchmarks
         _dir = Path.Combine(Path.GetTempPath(), "lakehouse-bench", "parquet-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_dir);
         var symbols = Enumerable.Range(0, 500).Select(i => $"S{i:D4}").ToArray();
-        _batch = PriceBarBatches.ToBatch(SyntheticSource.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31)));
+        _batch = PriceBarBatches.ToBatch(SyntheticBars.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31)));
         _segment = Path.Combine(_dir, "segment.parquet");
         SegmentFiles.Write(_segment, PriceTables.Silver, _batch);
         _seed = Path.Combine(_dir, "seed.parquet");

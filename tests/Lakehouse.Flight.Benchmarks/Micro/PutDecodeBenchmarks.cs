@@ -36,7 +36,7 @@ public class PutDecodeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var bars = SyntheticSource.Generate(["AAPL", "MSFT", "IBM", "KO"], new DateOnly(2000, 1, 1), new DateOnly(2007, 12, 31));
+        var bars = SyntheticBars.Generate(["AAPL", "MSFT", "IBM", "KO"], new DateOnly(2000, 1, 1), new DateOnly(2007, 12, 31));
         var batch = PriceBarBatches.ToBatch(bars, 0, BatchRows);
         _plain = Body(batch, null);
         _lz4 = Body(batch, CompressionCodecType.Lz4Frame);

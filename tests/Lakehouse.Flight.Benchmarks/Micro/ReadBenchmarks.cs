@@ -7,7 +7,7 @@ using Lakehouse.Flight.Storage;
 namespace Lakehouse.Flight.Benchmarks.Micro;
 
 /// <summary>
-/// PriceStore.Read of one symbol over one month and over 20 years (2005..2024: 240 partitions,
+/// LakeStore.Read of one symbol over one month and over 20 years (2005..2024: 240 partitions,
 /// about 5,200 rows). Cold = partition cache off, so every partition is opened and decoded (the OS
 /// page cache is warm); warm = partition cache on and filled in setup.
 /// </summary>
@@ -15,9 +15,9 @@ namespace Lakehouse.Flight.Benchmarks.Micro;
 public class ReadBenchmarks
 {
     private BenchLake _lake = null!;
-    private PriceStore _store = null!;
-    private PriceQuery _month = null!;
-    private PriceQuery _twentyYears = null!;
+    private LakeStore _store = null!;
+    private TableQuery _month = null!;
+    private TableQuery _twentyYears = null!;
 
     [Params(false, true)]
     public bool Cache { get; set; }
@@ -28,8 +28,8 @@ public class ReadBenchmarks
         _lake = BenchLake.Create("read");
         _lake.Fill(["AAPL", "MSFT"], new DateOnly(2005, 1, 1), new DateOnly(2024, 12, 31));
         _store = _lake.Open(Cache ? 1L << 28 : 0);
-        _month = PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31");
-        _twentyYears = PriceQuery.Create(symbols: ["AAPL"], dateFrom: "2005-01-01", dateTo: "2024-12-31");
+        _month = TableQuery.Create(symbols: ["AAPL"], dateFrom: "2024-03-01", dateTo: "2024-03-31");
+        _twentyYears = TableQuery.Create(symbols: ["AAPL"], dateFrom: "2005-01-01", dateTo: "2024-12-31");
         Drain(_twentyYears);
     }
 
@@ -42,7 +42,7 @@ public class ReadBenchmarks
     [Benchmark(Description = "read 1 symbol x 20 years")]
     public long ReadTwentyYears() => Drain(_twentyYears);
 
-    private long Drain(PriceQuery query)
+    private long Drain(TableQuery query)
     {
         long rows = 0;
         foreach (RecordBatch batch in _store.Read(query))

@@ -12,7 +12,7 @@ public class TicketParsingBenchmarks
     private readonly byte[] _json = Encoding.UTF8.GetBytes(
         """{"symbols":["AAPL","MSFT"],"date_from":"2024-01-01","date_to":"2024-03-31","columns":["date","close"]}""");
 
-    private readonly byte[] _protobuf = new Lakehouse.Flight.Protocol.PriceQuery
+    private readonly byte[] _protobuf = new Lakehouse.Flight.Protocol.TableQuery
     {
         Symbols = { "AAPL", "MSFT" },
         DateFrom = "2024-01-01",
@@ -21,8 +21,8 @@ public class TicketParsingBenchmarks
     }.ToByteArray();
 
     [Benchmark(Description = "parse ticket, JSON")]
-    public PriceQuery Json() => QueryCodec.ParseQuery(_json);
+    public TableQuery Json() => QueryCodec.ParseQuery(_json);
 
     [Benchmark(Description = "parse ticket, protobuf")]
-    public PriceQuery Protobuf() => QueryCodec.ParseQuery(_protobuf);
+    public TableQuery Protobuf() => QueryCodec.ParseQuery(_protobuf);
 }

@@ -17,7 +17,7 @@ namespace Lakehouse.Flight.Benchmarks.Micro;
 public class UpsertBenchmarks
 {
     private BenchLake _lake = null!;
-    private PriceStore _store = null!;
+    private LakeStore _store = null!;
     private PriceBar[] _bars = [];
     private long _bump;
 
@@ -30,7 +30,7 @@ public class UpsertBenchmarks
         _lake = BenchLake.Create("upsert");
         _lake.Fill(["AAPL"], new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31));
         _store = _lake.Open(Cache ? 1L << 28 : 0);
-        _bars = SyntheticSource.GenerateOne("AAPL", new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31)).Take(100).ToArray();
+        _bars = SyntheticBars.GenerateOne("AAPL", new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31)).Take(100).ToArray();
     }
 
     [GlobalCleanup]

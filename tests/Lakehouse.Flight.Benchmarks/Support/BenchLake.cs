@@ -18,13 +18,13 @@ internal sealed class BenchLake : IDisposable
         return new BenchLake(dir);
     }
 
-    public PriceStore Open(long cacheBytes) => PriceStore.Open(new StoreOptions { DataDir = Dir, CacheBytes = cacheBytes });
+    public LakeStore Open(long cacheBytes) => LakeStore.Open(new StoreOptions { DataDir = Dir, CacheBytes = cacheBytes });
 
     /// <summary>Upserts synthetic bars of <paramref name="symbols"/> over [from, to] (no cache, so nothing stays in memory).</summary>
     public void Fill(IReadOnlyList<string> symbols, DateOnly from, DateOnly to)
     {
         var store = Open(0);
-        store.UpsertAsync(SyntheticSource.Generate(symbols, from, to)).GetAwaiter().GetResult();
+        store.UpsertAsync(SyntheticBars.Generate(symbols, from, to)).GetAwaiter().GetResult();
     }
 
     public void Dispose()

@@ -11,9 +11,9 @@ namespace Lakehouse.Flight.Ingestion.Tests.Gold;
 public sealed class GoldBuilderTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-gold-" + Guid.NewGuid().ToString("N"));
-    private readonly PriceStore _store;
+    private readonly LakeStore _store;
 
-    public GoldBuilderTests() => _store = PriceStore.Open(_dir);
+    public GoldBuilderTests() => _store = LakeStore.Open(_dir);
 
     public void Dispose()
     {
@@ -153,7 +153,7 @@ public sealed class GoldBuilderTests : IDisposable
     {
         // More symbols than get reports: each tail is computed from ~250 rows before it and the peak before those.
         var symbols = Enumerable.Range(0, GoldBuilder.ReportSymbolsPerWrite + 5).Select(i => $"B{i:D3}").ToArray();
-        var bars = SyntheticSource.Generate(symbols, new DateOnly(2018, 1, 1), new DateOnly(2020, 12, 31));
+        var bars = SyntheticBars.Generate(symbols, new DateOnly(2018, 1, 1), new DateOnly(2020, 12, 31));
         var days = bars.Select(b => b.Date).Distinct().Order().ToArray();
         await _store.UpsertAsync(bars.Where(b => b.Date < days[^3]).ToList());
         var builder = new GoldBuilder(_store);
@@ -230,14 +230,14 @@ public sealed class GoldBuilderTests : IDisposable
         Assert.All(second.Gold, r => Assert.Equal(second.RunId, r.RunId));
         Assert.Equal(msftReport, File.ReadAllBytes(Path.Combine(_dir, "gold", "reports", "MSFT_daily_report.csv")));
         AssertSameRows(GoldCalculator.DailyMetrics(Silver("NVDA")), Gold(GoldTables.DailyMetricsName, "NVDA"));
-        Assert.Equal(["AAPL", "MSFT", "NVDA"], _store.SymbolsFor(PriceQuery.Create("gold", GoldTables.DailyMetricsName)));
+        Assert.Equal(["AAPL", "MSFT", "NVDA"], _store.SymbolsFor(TableQuery.Create("gold", GoldTables.DailyMetricsName)));
     }
 
     [Fact]
     public async Task PromoteAsync_BronzeOnlyLanding_RebuildsGold()
     {
         await _store.LandAsync(Synthetic("IBM", 2023, 2023), "vendor_x", promote: false);
-        Assert.Empty(_store.SymbolsFor(PriceQuery.Create("gold", GoldTables.PricesMonthlyName)));
+        Assert.Empty(_store.SymbolsFor(TableQuery.Create("gold", GoldTables.PricesMonthlyName)));
 
         await new BronzePromoter(_store, new LakeWriter(_store, new GoldBuilder(_store))).PromoteAsync("vendor_x", ["IBM"], null, null);
 
@@ -268,15 +268,15 @@ public sealed class GoldBuilderTests : IDisposable
     }
 
     private static List<PriceBar> Synthetic(string symbol, int fromYear, int toYear) =>
-        [.. SyntheticSource.GenerateOne(symbol, new DateOnly(fromYear, 1, 1), new DateOnly(toYear, 12, 31))];
+        [.. SyntheticBars.GenerateOne(symbol, new DateOnly(fromYear, 1, 1), new DateOnly(toYear, 12, 31))];
 
     private string Glob(string table) => Path.Combine(_dir, "gold", table, "**", "*.parquet").Replace('\\', '/');
 
-    private RecordBatch Silver(string symbol) => Read(PriceQuery.Create("silver", PriceTables.PricesDaily, [symbol]));
+    private RecordBatch Silver(string symbol) => Read(TableQuery.Create("silver", PriceTables.PricesDaily, [symbol]));
 
-    private RecordBatch Gold(string table, string symbol) => Read(PriceQuery.Create("gold", table, [symbol]));
+    private RecordBatch Gold(string table, string symbol) => Read(TableQuery.Create("gold", table, [symbol]));
 
-    private RecordBatch Read(PriceQuery query) => RecordBatches.Concatenate(_store.Read(query).ToArray());
+    private RecordBatch Read(TableQuery query) => RecordBatches.Concatenate(_store.Read(query).ToArray());
 
     /// <summary>SHA-256 and write time of every file under gold/, by path relative to it.</summary>
     /// <summary>A gold file's table and band (<c>daily_metrics/2020</c>), or the report's own path.</summary>

@@ -11,7 +11,7 @@ internal static class GoldTestData
 
     /// <summary>Twenty years of synthetic AAPL bars (about 5,500 rows).</summary>
     public static RecordBatch SyntheticAapl() =>
-        PriceBarBatches.ToBatch(SyntheticSource.GenerateOne("AAPL", new DateOnly(2000, 1, 1), new DateOnly(2020, 12, 31)).ToList());
+        PriceBarBatches.ToBatch(SyntheticBars.GenerateOne("AAPL", new DateOnly(2000, 1, 1), new DateOnly(2020, 12, 31)).ToList());
 
     /// <summary>Weekdays from <paramref name="first"/> on.</summary>
     public static IEnumerable<DateOnly> Weekdays(DateOnly first)
@@ -50,7 +50,7 @@ internal static class GoldTestData
     /// </summary>
     public static List<PriceBar> WithNullsAndGap()
     {
-        var bars = SyntheticSource.GenerateOne("MSFT", new DateOnly(2023, 1, 1), new DateOnly(2024, 3, 31))
+        var bars = SyntheticBars.GenerateOne("MSFT", new DateOnly(2023, 1, 1), new DateOnly(2024, 3, 31))
             .Where(b => !(b.Date.Year == 2023 && b.Date.Month == 3))
             .Select(b => b with { AdjClose = Math.Round(b.Close * 0.97, 4) })
             .ToList();

@@ -19,14 +19,14 @@ public sealed class IngestionPipelineTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static LakeWriter Writer(PriceStore store) => new(store, new Ingestion.Gold.GoldBuilder(store));
+    private static LakeWriter Writer(LakeStore store) => new(store, new Ingestion.Gold.GoldBuilder(store));
 
     [Fact]
     public async Task YahooFixture_IngestedTwice_SecondRunChangesNothing()
     {
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["AAPL"] = YahooFixture.Load(Aapl) });
         using var source = YahooPriceSource.Create(yahoo.Options());
-        var store = PriceStore.Open(_temp.Path);
+        var store = LakeStore.Open(_temp.Path);
         var runner = new IngestionRunner(store, Writer(store), [source]);
         var request = new IngestRequest("yahoo", ["AAPL"], new DateOnly(2020, 8, 31), new DateOnly(2020, 11, 6));
 
@@ -54,7 +54,7 @@ public sealed class IngestionPipelineTests : IDisposable
     {
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["NVDA"] = YahooFixture.Load(Nvda) });
         using var source = YahooPriceSource.Create(yahoo.Options());
-        var store = PriceStore.Open(_temp.Path);
+        var store = LakeStore.Open(_temp.Path);
         var runner = new IngestionRunner(store, Writer(store), [source]);
         var split = new DateOnly(2021, 7, 20);
 
@@ -83,7 +83,7 @@ public sealed class IngestionPipelineTests : IDisposable
     {
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["AAPL"] = YahooFixture.Load(Aapl) });
         using var source = YahooPriceSource.Create(yahoo.Options());
-        var store = PriceStore.Open(_temp.Path);
+        var store = LakeStore.Open(_temp.Path);
         var runner = new IngestionRunner(store, Writer(store), [source]);
 
         await runner.RunAsync(new IngestRequest("yahoo", ["AAPL"], new DateOnly(2020, 8, 31), new DateOnly(2020, 10, 15)));
@@ -116,8 +116,8 @@ public sealed class IngestionPipelineTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(stooqCsv)!);
         await File.WriteAllTextAsync(yahooCsv, "Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,160.5,162.1,159.9,161.8,155.2,4500000\n2024-01-03,161.0,161.9,158.4,159.2,152.7,3900000\n2024-01-04,159.5,null,158.0,160.1,153.6,3100000\n");
         await File.WriteAllTextAsync(stooqCsv, "Date,Open,High,Low,Close,Volume\n2024-01-02,160.5,162.1,159.9,161.8,4500000\n2024-01-03,161.0,161.9,158.4,159.2,3900000\n");
-        var yahooLake = PriceStore.Open(Path.Combine(_temp.Path, "lake-yahoo"));
-        var stooqLake = PriceStore.Open(Path.Combine(_temp.Path, "lake-stooq"));
+        var yahooLake = LakeStore.Open(Path.Combine(_temp.Path, "lake-yahoo"));
+        var stooqLake = LakeStore.Open(Path.Combine(_temp.Path, "lake-stooq"));
 
         var y = await new IngestionRunner(yahooLake, Writer(yahooLake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: yahooCsv));
         await new IngestionRunner(stooqLake, Writer(stooqLake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: stooqCsv));
@@ -138,7 +138,7 @@ public sealed class IngestionPipelineTests : IDisposable
         Directory.CreateDirectory(_temp.Path);
         var csv = Path.Combine(_temp.Path, "ZZV.csv");
         await File.WriteAllTextAsync(csv, "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,10,11,9,10.5,10.5,100\n9999-12-31,10,11,9,10.5,10.5,100\n1850-01-02,10,11,9,10.5,10.5,100\n");
-        var lake = PriceStore.Open(Path.Combine(_temp.Path, "lake"));
+        var lake = LakeStore.Open(Path.Combine(_temp.Path, "lake"));
 
         var result = await new IngestionRunner(lake, Writer(lake), [new CsvPriceSource()]).RunAsync(new IngestRequest("csv", [], null, null, Path: csv));
 
@@ -146,16 +146,16 @@ public sealed class IngestionPipelineTests : IDisposable
         Assert.Equal((1L, 2L), (silver.Inserted, silver.Rejected));
         Assert.Contains(silver.RejectReasons!, r => r.Contains("9999-12-31 is outside the dates the lake accepts", StringComparison.Ordinal));
         Assert.Equal(1L, Report(result, "bronze", PriceTables.PricesDaily).Inserted);
-        Assert.Equal([new DateOnly(2020, 1, 2)], lake.Read(PriceQuery.Create("bronze", symbols: ["ZZV"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Date));
+        Assert.Equal([new DateOnly(2020, 1, 2)], lake.Read(TableQuery.Create("bronze", symbols: ["ZZV"])).SelectMany(PriceBarBatches.ToBars).Select(b => b.Date));
         Assert.False(Directory.Exists(Path.Combine(_temp.Path, "lake", "bronze", "prices_daily", "source=csv", "symbol=ZZV", "year=9999")));
     }
 
     private static StorageReport Report(IngestResult result, string layer, string table) =>
         result.Reports.Single(r => r.Layer == layer && r.Table == table);
 
-    private static List<PriceBar> Bars(PriceStore store, string symbol) =>
-        store.Read(PriceQuery.Create(symbols: [symbol])).SelectMany(PriceBarBatches.ToBars).ToList();
+    private static List<PriceBar> Bars(LakeStore store, string symbol) =>
+        store.Read(TableQuery.Create(symbols: [symbol])).SelectMany(PriceBarBatches.ToBars).ToList();
 
-    private static List<CorporateAction> Actions(PriceStore store, string symbol) =>
-        store.Read(PriceQuery.Create("silver", PriceTables.CorporateActionsName, [symbol])).SelectMany(CorporateActionBatches.ToActions).ToList();
+    private static List<CorporateAction> Actions(LakeStore store, string symbol) =>
+        store.Read(TableQuery.Create("silver", PriceTables.CorporateActionsName, [symbol])).SelectMany(CorporateActionBatches.ToActions).ToList();
 }

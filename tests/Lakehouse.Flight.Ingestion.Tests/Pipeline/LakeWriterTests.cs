@@ -46,9 +46,9 @@ public sealed class LakeWriterTests : IDisposable
     public async Task WriteAsync_Silver_CommitsThenGoldFollowsForTheChangedSymbolsOnly()
     {
         var writer = _services.GetRequiredService<LakeWriter>();
-        var store = _services.GetRequiredService<PriceStore>();
-        var msft = SyntheticSource.GenerateOne("MSFT", new DateOnly(2020, 1, 1), new DateOnly(2021, 12, 31)).ToArray();
-        var ibm = SyntheticSource.GenerateOne("IBM", new DateOnly(2020, 1, 1), new DateOnly(2021, 12, 31)).ToArray();
+        var store = _services.GetRequiredService<LakeStore>();
+        var msft = SyntheticBars.GenerateOne("MSFT", new DateOnly(2020, 1, 1), new DateOnly(2021, 12, 31)).ToArray();
+        var ibm = SyntheticBars.GenerateOne("IBM", new DateOnly(2020, 1, 1), new DateOnly(2021, 12, 31)).ToArray();
 
         var first = await writer.WriteAsync([new TableWrite(PriceTables.Silver, PriceBarBatches.ToBatch([.. ibm, .. msft]), "test")]);
 
@@ -58,8 +58,8 @@ public sealed class LakeWriterTests : IDisposable
         Assert.Equal(["daily_metrics/IBM", "daily_metrics/MSFT", "prices_monthly/IBM", "prices_monthly/MSFT"],
             first.Gold.Select(r => $"{r.Table}/{r.Symbol}").Order(StringComparer.Ordinal));
         Assert.All(first.Gold, r => Assert.Equal(first.Reports[0].RunId, r.RunId));
-        var silver = Read(store, PriceQuery.Create("silver", PriceTables.PricesDaily, ["MSFT"]));
-        AssertSameValues(GoldCalculator.DailyMetrics(silver), Read(store, PriceQuery.Create("gold", GoldTables.DailyMetricsName, ["MSFT"])));
+        var silver = Read(store, TableQuery.Create("silver", PriceTables.PricesDaily, ["MSFT"]));
+        AssertSameValues(GoldCalculator.DailyMetrics(silver), Read(store, TableQuery.Create("gold", GoldTables.DailyMetricsName, ["MSFT"])));
 
         // A correction of one MSFT bar: only MSFT's gold is rebuilt, and it equals the computation over the new silver.
         var corrected = msft[^1] with { High = msft[^1].High * 2, Close = msft[^1].High * 2, AdjClose = msft[^1].High * 2 };
@@ -67,12 +67,12 @@ public sealed class LakeWriterTests : IDisposable
 
         Assert.Equal([("MSFT", 0L, 1L)], second.Reports.Select(r => (r.Symbol, r.Inserted, r.Updated)));
         Assert.Equal(["MSFT"], second.Gold.Select(r => r.Symbol).Distinct());
-        silver = Read(store, PriceQuery.Create("silver", PriceTables.PricesDaily, ["MSFT"]));
+        silver = Read(store, TableQuery.Create("silver", PriceTables.PricesDaily, ["MSFT"]));
         Assert.Equal(corrected.Close, ((DoubleArray)silver.Column(silver.Schema.GetFieldIndex("close"))).GetValue(silver.Length - 1));
-        AssertSameValues(GoldCalculator.DailyMetrics(silver), Read(store, PriceQuery.Create("gold", GoldTables.DailyMetricsName, ["MSFT"])));
+        AssertSameValues(GoldCalculator.DailyMetrics(silver), Read(store, TableQuery.Create("gold", GoldTables.DailyMetricsName, ["MSFT"])));
     }
 
-    private static RecordBatch Read(PriceStore store, PriceQuery query) => RecordBatches.Concatenate(store.Read(query).ToArray());
+    private static RecordBatch Read(LakeStore store, TableQuery query) => RecordBatches.Concatenate(store.Read(query).ToArray());
 
     /// <summary>Every column of <paramref name="expected"/> equals the stored one with the same name, row by row.</summary>
     private static void AssertSameValues(RecordBatch expected, RecordBatch stored)

@@ -7,7 +7,7 @@ namespace Lakehouse.Flight.Server.Internal.Actions;
 /// <c>health</c>: answered at once, also during start-up. Every Flight call is authenticated (the interceptor),
 /// so the lake's figures go with it.
 /// </summary>
-internal sealed class HealthAction(PriceStore store, StartupState startup, TokenService tokens) : IFlightAction
+internal sealed class HealthAction(LakeStore store, StartupState startup, TokenService tokens) : IFlightAction
 {
     public string Name => "health";
 

@@ -70,10 +70,10 @@ internal sealed class IngestAction(IngestionRunner runner, JobService jobs, Impo
         var r = QueryCodec.Parse(body, Protocol.IngestRequest.Parser, "ingest body");
         var symbols = Symbols.NormalizeAll(r.Symbols);
         var request = new IngestRequest(
-            string.IsNullOrWhiteSpace(r.Source) ? SyntheticSource.Name : r.Source.Trim().ToLowerInvariant(),
+            string.IsNullOrWhiteSpace(r.Source) ? SyntheticBars.Name : r.Source.Trim().ToLowerInvariant(),
             symbols,
-            PriceQuery.ParseDate(r.DateFrom, "date_from"),
-            PriceQuery.ParseDate(r.DateTo, "date_to"),
+            TableQuery.ParseDate(r.DateFrom, "date_from"),
+            TableQuery.ParseDate(r.DateTo, "date_to"),
             Promote: r.Promote || !PromoteGivenInJson(body),
             // A server-side CSV file or folder: only under the import roots.
             Path: string.IsNullOrWhiteSpace(r.Path) ? null : imports.Resolve(r.Path, "path"),

@@ -5,7 +5,7 @@ using Lakehouse.Flight.Storage;
 namespace Lakehouse.Flight.Server.Internal.Actions;
 
 /// <summary><c>manifest</c>: the latest manifest lines of a table.</summary>
-internal sealed class ManifestAction(PriceStore store) : IFlightAction
+internal sealed class ManifestAction(LakeStore store) : IFlightAction
 {
     public const int DefaultLimit = 50;
 
@@ -21,7 +21,7 @@ internal sealed class ManifestAction(PriceStore store) : IFlightAction
     public Task RunAsync(ActionCall call)
     {
         var m = call.Body.Length == 0 ? new Protocol.ManifestRequest() : QueryCodec.Parse(call.Body, Protocol.ManifestRequest.Parser, "manifest body");
-        var q = PriceQuery.Create(m.Layer, m.Table);
+        var q = TableQuery.Create(m.Layer, m.Table);
         var table = store.Catalog.Get(q.Layer, q.Table);
         return call.WriteAsync(store.ReadManifest(table, m.Limit > 0 ? m.Limit : DefaultLimit), WireJson.Default.IReadOnlyListStorageReport);
     }

@@ -19,8 +19,8 @@ internal sealed class PromoteAction(BronzePromoter promoter) : IFlightAction
     public async Task RunAsync(ActionCall call)
     {
         var p = call.Body.Length == 0 ? new Protocol.PromoteRequest() : QueryCodec.Parse(call.Body, Protocol.PromoteRequest.Parser, "promote body");
-        var from = PriceQuery.ParseDate(p.DateFrom, "date_from");
-        var to = PriceQuery.ParseDate(p.DateTo, "date_to");
+        var from = TableQuery.ParseDate(p.DateFrom, "date_from");
+        var to = TableQuery.ParseDate(p.DateTo, "date_to");
         LakeDates.CheckRange(from, to);
         var reports = await promoter.PromoteAsync(p.Source, Symbols.NormalizeAll(p.Symbols), from, to,
             cancellationToken: call.CancellationToken).ConfigureAwait(false);

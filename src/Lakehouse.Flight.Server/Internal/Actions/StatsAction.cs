@@ -5,7 +5,7 @@ using Lakehouse.Flight.Storage;
 namespace Lakehouse.Flight.Server.Internal.Actions;
 
 /// <summary><c>stats</c>: the totals of every table of the catalogue.</summary>
-internal sealed class StatsAction(PriceStore store) : IFlightAction
+internal sealed class StatsAction(LakeStore store) : IFlightAction
 {
     public string Name => "stats";
 

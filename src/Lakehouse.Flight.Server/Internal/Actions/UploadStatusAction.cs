@@ -5,7 +5,7 @@ using Lakehouse.Flight.Storage;
 namespace Lakehouse.Flight.Server.Internal.Actions;
 
 /// <summary><c>upload-status</c>: where an upload acknowledged before it was applied stands.</summary>
-internal sealed class UploadStatusAction(PriceStore store) : IFlightAction
+internal sealed class UploadStatusAction(LakeStore store) : IFlightAction
 {
     public string Name => "upload-status";
 

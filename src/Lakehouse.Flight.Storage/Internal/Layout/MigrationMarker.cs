@@ -46,7 +46,7 @@ internal sealed record MigrationMarker
     /// <summary>Creates the marker unless another run created one first (then returns that one).</summary>
     public static MigrationMarker Create(LakePaths paths)
     {
-        var marker = new MigrationMarker { Id = PriceStore.NewRunId(), Started = DateTimeOffset.UtcNow, Phase = Commit };
+        var marker = new MigrationMarker { Id = LakeStore.NewRunId(), Started = DateTimeOffset.UtcNow, Phase = Commit };
         var path = SeedLayout.MarkerPath(paths);
         var temp = DurableFile.WriteTemp(path, s => s.Write(JsonSerializer.SerializeToUtf8Bytes(marker, StorageReport.JsonOptions)));
         try

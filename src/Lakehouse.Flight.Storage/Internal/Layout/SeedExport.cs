@@ -13,7 +13,7 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// <see cref="SeedFiles"/>, into a temp folder beside the target; one <c>syncfs</c>, then the folder is renamed to
 /// the target, so the target is either absent (or empty) or a complete export.
 /// </summary>
-internal sealed class SeedExport(PriceStore store, IProgress<LayoutProgress>? progress)
+internal sealed class SeedExport(LakeStore store, IProgress<LayoutProgress>? progress)
 {
     public SeedExportResult Run(string outDir, CancellationToken cancellationToken)
     {

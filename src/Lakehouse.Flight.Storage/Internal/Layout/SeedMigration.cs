@@ -19,12 +19,12 @@ namespace Lakehouse.Flight.Storage.Internal;
 /// their own), every table folder is published, the seed copy is deleted (unless kept), and the marker last.</item>
 /// </list>
 /// </summary>
-internal sealed class SeedMigration(PriceStore store, SeedMigrationOptions options, IProgress<LayoutProgress>? progress)
+internal sealed class SeedMigration(LakeStore store, SeedMigrationOptions options, IProgress<LayoutProgress>? progress)
 {
     private const string LockKey = "layout-migration";
 
     private readonly LakePaths _paths = store.Paths;
-    private readonly string _runId = PriceStore.NewRunId();
+    private readonly string _runId = LakeStore.NewRunId();
 
     /// <summary>The seed's rows as read while committing, per table and symbol: verification compares them with the lake without reading the files again.</summary>
     private readonly Dictionary<(string Table, string Symbol), (long Files, RowChecksum Sum)> _seen = [];

@@ -3,7 +3,7 @@ using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage;
 
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     /// <summary>
     /// Writes <c>gold/reports/<paramref name="fileName"/></c> whole (a temp file beside it, flushed, renamed

@@ -19,7 +19,7 @@ public sealed record SeedTableExport(
     [property: JsonPropertyName("rows")] long Rows,
     [property: JsonPropertyName("bytes")] long Bytes);
 
-/// <summary>What <see cref="PriceStore.ExportSeedAsync"/> wrote: the lake's version, per table what it holds, and the metadata copied.</summary>
+/// <summary>What <see cref="LakeStore.ExportSeedAsync"/> wrote: the lake's version, per table what it holds, and the metadata copied.</summary>
 public sealed record SeedExportResult(
     [property: JsonPropertyName("out")] string OutDir,
     [property: JsonPropertyName("version")] long Version,
@@ -35,7 +35,7 @@ public sealed record SeedExportResult(
     [JsonPropertyName("bytes")] public long Bytes => Tables.Sum(t => t.Bytes);
 }
 
-/// <summary>How <see cref="PriceStore.MigrateSeedAsync"/> runs.</summary>
+/// <summary>How <see cref="LakeStore.MigrateSeedAsync"/> runs.</summary>
 public sealed record SeedMigrationOptions
 {
     /// <summary>A commit closes after the symbol that brings it to this many rows (memory stays bounded; a re-run redoes at most one).</summary>
@@ -58,7 +58,7 @@ public sealed record SeedTableMigration(
     [JsonPropertyName("verified")] public bool Verified => Mismatches.Count == 0 && SeedRows == LakeRows && SeedChecksum == LakeChecksum;
 }
 
-/// <summary>What <see cref="PriceStore.MigrateSeedAsync"/> did.</summary>
+/// <summary>What <see cref="LakeStore.MigrateSeedAsync"/> did.</summary>
 public sealed record SeedMigrationResult(
     [property: JsonPropertyName("data_dir")] string DataDir,
     [property: JsonPropertyName("version")] long Version,
@@ -74,7 +74,7 @@ public sealed record SeedMigrationResult(
     [JsonPropertyName("verified")] public bool Verified => Tables.All(t => t.Verified);
 }
 
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     /// <summary>
     /// Writes every table of the current version into <paramref name="outDir"/> in the seed layout, exactly as the
@@ -113,7 +113,7 @@ public sealed partial class PriceStore
             Directory.CreateDirectory(paths.MetadataDir);
             marker = MigrationMarker.Create(paths);
         }
-        var store = new PriceStore(options, logger ?? NullLogger.Instance, layoutMigration: true);
+        var store = new LakeStore(options, logger ?? NullLogger.Instance, layoutMigration: true);
         store.Recover();
         await store.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
         return await new SeedMigration(store, migration ?? new SeedMigrationOptions(), progress)

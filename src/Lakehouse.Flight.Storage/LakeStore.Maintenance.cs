@@ -10,7 +10,7 @@ public sealed record CompactionResult(int FilesIn, int FilesOut, long Rows, long
 /// <summary>What a vacuum deleted: superseded files whose retention had ended, and their bytes.</summary>
 public sealed record VacuumResult(int Files, long Bytes, long Version);
 
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     private readonly SemaphoreSlim _maintenanceGate = new(1, 1);
 

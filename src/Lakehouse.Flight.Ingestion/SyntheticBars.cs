@@ -7,7 +7,7 @@ namespace Lakehouse.Flight.Ingestion;
 /// (Monday to Friday) with valid OHLC. The bar of a (symbol, date, seed) is the same whatever range is
 /// asked for, so re-ingesting any overlapping range is a no-op.
 /// </summary>
-public static class SyntheticSource
+public static class SyntheticBars
 {
     public const string Name = "synthetic";
 

@@ -13,7 +13,7 @@ namespace Lakehouse.Flight.Storage;
 public sealed record TableWrite(TableDefinition Table, RecordBatch Rows, string? Source = null,
     IReadOnlyDictionary<string, IReadOnlyList<string>>? Rejected = null);
 
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     /// <summary>
     /// Upserts bars into silver by (symbol, date): each valid row is inserted, updated (some value

@@ -7,9 +7,9 @@ namespace Lakehouse.Flight.Core;
 /// date range and a projection. Built only through <see cref="Create"/>, so a query that exists is safe
 /// to turn into paths.
 /// </summary>
-public sealed record PriceQuery
+public sealed record TableQuery
 {
-    private PriceQuery(Layer layer, string table, IReadOnlyList<string> symbols, DateOnly? from, DateOnly? to,
+    private TableQuery(Layer layer, string table, IReadOnlyList<string> symbols, DateOnly? from, DateOnly? to,
         IReadOnlyList<string> columns, long limit)
     {
         Layer = layer;
@@ -37,7 +37,7 @@ public sealed record PriceQuery
     /// table and its columns exist is the server's catalogue's call (<c>TableCatalog.Resolve</c>), so
     /// a client can read a table it has never heard of.
     /// </summary>
-    public static PriceQuery Create(string? layer = null, string? table = null, IEnumerable<string>? symbols = null,
+    public static TableQuery Create(string? layer = null, string? table = null, IEnumerable<string>? symbols = null,
         string? dateFrom = null, string? dateTo = null, IEnumerable<string>? columns = null, long limit = 0)
     {
         var l = Layers.Parse(layer);
@@ -70,11 +70,11 @@ public sealed record PriceQuery
             }
             cols.Add(name);
         }
-        return new PriceQuery(l, t, Core.Symbols.NormalizeAll(symbols ?? []), from, to, cols, limit);
+        return new TableQuery(l, t, Core.Symbols.NormalizeAll(symbols ?? []), from, to, cols, limit);
     }
 
     /// <summary>The same query for one symbol (one Flight endpoint per symbol).</summary>
-    public PriceQuery ForSymbol(string symbol) =>
+    public TableQuery ForSymbol(string symbol) =>
         new(Layer, Table, [Core.Symbols.Normalize(symbol)], DateFrom, DateTo, Columns, Limit);
 
     public static DateOnly? ParseDate(string? value, string field)

@@ -22,7 +22,7 @@ public sealed record UploadReceipt(string RunId, long Rows, int Symbols, IReadOn
 /// <param name="Error">Why the last attempt failed (a full disk is retried; a refused upload is final).</param>
 public sealed record UploadStatus(string RunId, string State, long Rows, IReadOnlyList<StorageReport> Reports, string? Error);
 
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     /// <summary>
     /// WAL entries some store of this process wrote and has not applied yet: never adopted by another
@@ -32,7 +32,7 @@ public sealed partial class PriceStore
 
     private readonly WriteAheadLog _wal;
     private readonly List<(WalEntry Entry, WalHeader Header)> _walQueue = [];
-    private readonly ConcurrentDictionary<string, RunState> _runs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UploadRun> _runs = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _applyGate = new(1, 1);
 
     /// <summary>Commits of one upload in flight at once (disjoint symbols): two overlap CPU work with disk waits on 2 cores.</summary>
@@ -122,7 +122,7 @@ public sealed partial class PriceStore
     }
 
     /// <summary>Called by <see cref="UploadLogWriter"/> once its entry is durable: the applier takes it from here.</summary>
-    internal UploadReceipt Logged(WalEntry entry, WalHeader header, long rows, int symbols, IReadOnlyList<RecordBatch>? kept, SymbolRuns? runs,
+    internal UploadReceipt QueueDurableUpload(WalEntry entry, WalHeader header, long rows, int symbols, IReadOnlyList<RecordBatch>? kept, SymbolRuns? runs,
         long bytes)
     {
         // Applied in the order of acknowledgement (an upload begun earlier but acknowledged later lands later),
@@ -130,7 +130,7 @@ public sealed partial class PriceStore
         entry = entry with { Ticks = WriteAheadLog.NextTicks() };
         // In the buffer before the applier can take it: the applier's removal always follows the add.
         var visible = HoldForReads(header, entry.Ticks, kept, runs, bytes);
-        _runs[header.RunId] = new RunState(rows);
+        _runs[header.RunId] = new UploadRun(rows);
         lock (_walQueue)
         {
             _walQueue.Add((entry, header));
@@ -141,7 +141,7 @@ public sealed partial class PriceStore
             Catalog.Get(Layers.Parse(t.Layer), t.Table).PerSource ? $"{t.Layer}/{t.Table}/source={t.Source}" : $"{t.Layer}/{t.Table}").ToArray(), visible);
     }
 
-    internal static void Disowned(string path) => OwnedEntries.TryRemove(path, out _);
+    internal static void ReleaseOwnedEntry(string path) => OwnedEntries.TryRemove(path, out _);
 
     /// <summary>
     /// Applies every acknowledged upload this process may apply (its own, and those of processes that
@@ -314,7 +314,7 @@ public sealed partial class PriceStore
                     continue;
                 }
                 OwnedEntries[e.Path] = 0;
-                _runs.TryAdd(e.RunId, new RunState(0));
+                _runs.TryAdd(e.RunId, new UploadRun(0));
                 lock (_walQueue)
                 {
                     _walQueue.Add((e with { Adopted = true }, read));
@@ -334,7 +334,7 @@ public sealed partial class PriceStore
 
     private async Task ApplyUploadAsync(WalEntry entry, WalHeader header, bool adopted, CancellationToken cancellationToken)
     {
-        var run = _runs.GetOrAdd(header.RunId, _ => new RunState(0));
+        var run = _runs.GetOrAdd(header.RunId, _ => new UploadRun(0));
         run.Set("applying", null);
         try
         {
@@ -531,7 +531,7 @@ public sealed partial class PriceStore
     }
 
 
-    private sealed class RunState(long rows)
+    private sealed class UploadRun(long rows)
     {
         public long Rows { get; set; } = rows;
 

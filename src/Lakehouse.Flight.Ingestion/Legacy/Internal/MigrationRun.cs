@@ -7,7 +7,7 @@ namespace Lakehouse.Flight.Ingestion.Legacy.Internal;
 internal readonly record struct LegacyRow(int Day, double Open, double High, double Low, double Close, double? AdjClose, long Volume, int Source);
 
 /// <summary>What a migration run keeps between its passes and chunks: symbol ids, counts and the tallies it reports.</summary>
-internal sealed class RunState(LegacyFile file, string? fixedSource, bool dryRun, string runId)
+internal sealed class MigrationRun(LegacyFile file, string? fixedSource, bool dryRun, string runId)
 {
     private const int MaxExamples = 20;
 

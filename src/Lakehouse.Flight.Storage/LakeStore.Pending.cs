@@ -11,7 +11,7 @@ namespace Lakehouse.Flight.Storage;
 /// (<see cref="UpsertMerge.Upsert"/>, the same validation, lineage and key order), so a read before the
 /// commit returns what a read after it returns.
 /// </summary>
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     private readonly PendingRows _pending;
 

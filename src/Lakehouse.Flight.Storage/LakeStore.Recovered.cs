@@ -5,13 +5,13 @@ namespace Lakehouse.Flight.Storage;
 
 /// <summary>
 /// A commit of a writer that died after its commit point, finished by a repair pass (at
-/// <see cref="PriceStore.Open(StoreOptions, Microsoft.Extensions.Logging.ILogger?)"/>, or the server's maintenance):
+/// <see cref="LakeStore.Open(StoreOptions, Microsoft.Extensions.Logging.ILogger?)"/>, or the server's maintenance):
 /// its table folders and manifest lines are in place, but what the writer meant to do after the commit (rebuild
 /// gold) never ran. <see cref="Reports"/> are the commit's manifest lines.
 /// </summary>
 public sealed record RecoveredCommit(string Id, IReadOnlyList<StorageReport> Reports);
 
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     /// <summary>
     /// Raised (on the recovering thread) when a recovery pass of this process recorded commits in

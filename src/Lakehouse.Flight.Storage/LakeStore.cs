@@ -15,7 +15,7 @@ namespace Lakehouse.Flight.Storage;
 /// the data files and table folders (<c>FileStore</c>, <c>SegmentFiles</c>), the caches (<c>ReadCache</c>), and
 /// maintenance (<c>Compactor</c>, vacuum, recovery).
 /// </summary>
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     private readonly LakeMetadata _metadata;
     private readonly ReadCache _cache;
@@ -34,7 +34,7 @@ public sealed partial class PriceStore
     /// </summary>
     private readonly bool _layoutMigration;
 
-    private PriceStore(StoreOptions options, ILogger logger, bool layoutMigration = false)
+    private LakeStore(StoreOptions options, ILogger logger, bool layoutMigration = false)
     {
         _layoutMigration = layoutMigration;
         Options = options;
@@ -111,14 +111,14 @@ public sealed partial class PriceStore
     /// for the directories (<see cref="Ready"/>), so none is computed on a partial index (docs/decisions.md D25).
     /// </summary>
     /// <exception cref="LakehouseException">FailedPrecondition: the data dir holds a lake in the seed layout (migrate it first).</exception>
-    public static PriceStore Open(StoreOptions options, ILogger? logger = null)
+    public static LakeStore Open(StoreOptions options, ILogger? logger = null)
     {
-        var store = new PriceStore(options, logger ?? NullLogger.Instance);
+        var store = new LakeStore(options, logger ?? NullLogger.Instance);
         store.Recover();
         return store;
     }
 
-    public static PriceStore Open(string dataDir, ILogger? logger = null) => Open(new StoreOptions { DataDir = dataDir }, logger);
+    public static LakeStore Open(string dataDir, ILogger? logger = null) => Open(new StoreOptions { DataDir = dataDir }, logger);
 
     /// <summary>Completes when the store is ready: every data file's directory is loaded. Faults with the error when loading failed.</summary>
     public Task Ready => _metadata.Loaded;

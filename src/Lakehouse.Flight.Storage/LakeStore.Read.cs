@@ -5,26 +5,26 @@ using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage;
 
-public sealed partial class PriceStore
+public sealed partial class LakeStore
 {
     /// <summary>Output slices of at least this many rows are not coalesced.</summary>
     private const int SmallSliceRows = 4096;
 
     /// <summary>The output schema of a query (its projection applied); InvalidArgument for an unknown table or column.</summary>
-    public Schema SchemaOf(PriceQuery query) => Catalog.Resolve(query).Schema;
+    public Schema SchemaOf(TableQuery query) => Catalog.Resolve(query).Schema;
 
     /// <summary>
     /// Streams the rows of a query ordered by symbol, then key. Only the files and row groups holding the symbols
     /// and dates asked for are read; small slices are coalesced into batches of up to
     /// <see cref="StoreOptions.TargetBatchRows"/> rows. An unknown symbol yields nothing.
     /// </summary>
-    public IEnumerable<RecordBatch> Read(PriceQuery query, CancellationToken cancellationToken = default)
+    public IEnumerable<RecordBatch> Read(TableQuery query, CancellationToken cancellationToken = default)
     {
         var (table, schema) = Catalog.Resolve(query);
         return ReadResolved(table, schema, query, cancellationToken);
     }
 
-    private IEnumerable<RecordBatch> ReadResolved(TableDefinition table, Schema schema, PriceQuery query, CancellationToken cancellationToken)
+    private IEnumerable<RecordBatch> ReadResolved(TableDefinition table, Schema schema, TableQuery query, CancellationToken cancellationToken)
     {
         _metadata.Poll();
         var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
@@ -132,7 +132,7 @@ public sealed partial class PriceStore
     /// reached, or past <paramref name="max"/> rows: the symbols after that are read as the stream reaches them
     /// (each one whole, from the latest commit).
     /// </summary>
-    private List<RecordBatch[]> Pin(TableDefinition table, PriceQuery query, IReadOnlyList<string> symbols, long max, ScanLoads? scan,
+    private List<RecordBatch[]> Pin(TableDefinition table, TableQuery query, IReadOnlyList<string> symbols, long max, ScanLoads? scan,
         CancellationToken cancellationToken) =>
         _snapshot.Consistent(() =>
         {
@@ -156,7 +156,7 @@ public sealed partial class PriceStore
         }, cancellationToken);
 
     /// <summary>A symbol past the pinned window, as of the commit current when the stream reaches it (resolved while no commit applies).</summary>
-    private RecordBatch[] ReadStreamed(TableDefinition table, PriceQuery query, string symbol, ScanLoads? scan, CancellationToken cancellationToken) =>
+    private RecordBatch[] ReadStreamed(TableDefinition table, TableQuery query, string symbol, ScanLoads? scan, CancellationToken cancellationToken) =>
         _snapshot.Consistent(() => ReadSymbol(table, query, symbol, cancellationToken, scan).ToArray(), cancellationToken);
 
     /// <summary>
@@ -164,7 +164,7 @@ public sealed partial class PriceStore
     /// touches too few runs of standing in as an empty slot (read from its row groups), so indexes match
     /// <paramref name="symbols"/>. With it, the rows the read is estimated to cover.
     /// </summary>
-    private (IReadOnlyList<string>? List, long EstimatedRows) PrefetchList(TableState state, PriceQuery query, IReadOnlyList<string> symbols)
+    private (IReadOnlyList<string>? List, long EstimatedRows) PrefetchList(TableState state, TableQuery query, IReadOnlyList<string> symbols)
     {
         var def = state.Definition;
         if (def.PerSource || query.Limit > 0 || symbols.Count < 2)
@@ -201,18 +201,18 @@ public sealed partial class PriceStore
     /// </summary>
     private long PinnedRowsMax => Math.Max(MinPinnedRows, Options.CacheBytes / 256);
 
-    private static (int? From, int? To) Days(PriceQuery query) =>
+    private static (int? From, int? To) Days(TableQuery query) =>
         (query.DateFrom is { } f ? ArrowRows.DayNumber(f) : null, query.DateTo is { } t ? ArrowRows.DayNumber(t) : null);
 
     /// <summary>Symbols a query covers, in output order.</summary>
-    public IReadOnlyList<string> SymbolsFor(PriceQuery query)
+    public IReadOnlyList<string> SymbolsFor(TableQuery query)
     {
         var table = Catalog.Resolve(query).Table;
         _metadata.Poll();
         return SymbolsOf(_metadata.Current.Table(table), query);
     }
 
-    private IReadOnlyList<string> SymbolsOf(TableState state, PriceQuery query)
+    private IReadOnlyList<string> SymbolsOf(TableState state, TableQuery query)
     {
         if (query.Symbols.Count > 0)
         {
@@ -232,7 +232,7 @@ public sealed partial class PriceStore
     }
 
     /// <summary>Rows of one symbol in the query's range, in key order (full schema, not projected), acknowledged uploads merged in.</summary>
-    private IEnumerable<RecordBatch> ReadSymbol(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken,
+    private IEnumerable<RecordBatch> ReadSymbol(TableDefinition def, TableQuery query, string symbol, CancellationToken cancellationToken,
         ScanLoads? scan = null)
     {
         if (_pending.IsEmpty || !PendingRows.Covers(def) || !_pending.Holds(new TableId(def), symbol))
@@ -251,7 +251,7 @@ public sealed partial class PriceStore
     }
 
     /// <summary>Rows of one symbol in the query's range as committed, in key order (full schema, not projected).</summary>
-    private IEnumerable<RecordBatch> ReadCommitted(TableDefinition def, PriceQuery query, string symbol, CancellationToken cancellationToken,
+    private IEnumerable<RecordBatch> ReadCommitted(TableDefinition def, TableQuery query, string symbol, CancellationToken cancellationToken,
         ScanLoads? scan = null)
     {
         var (from, to) = Days(query);
@@ -279,7 +279,7 @@ public sealed partial class PriceStore
     }
 
     /// <summary>Per symbol: the data files a query touches and its exact row count (from the files' directories, or decoded dates where a range cuts a run).</summary>
-    public IReadOnlyList<SymbolPlan> Plan(PriceQuery query, CancellationToken cancellationToken = default)
+    public IReadOnlyList<SymbolPlan> Plan(TableQuery query, CancellationToken cancellationToken = default)
     {
         var def = Catalog.Resolve(query).Table;
         _metadata.Poll();
@@ -332,7 +332,7 @@ public sealed partial class PriceStore
     /// A symbol's plan from what a read returns (its rows merged with pending uploads). The files are an estimate
     /// until applied: the committed files in range, and one more when the uploads add rows (they land in a new file).
     /// </summary>
-    private SymbolPlan PendingPlan(TableState state, PriceQuery query, string symbol, CancellationToken cancellationToken)
+    private SymbolPlan PendingPlan(TableState state, TableQuery query, string symbol, CancellationToken cancellationToken)
     {
         var (from, to) = Days(query);
         var files = state.RunsOf(symbol).Count(r => r.Overlaps(from, to));
@@ -348,7 +348,7 @@ public sealed partial class PriceStore
     /// <summary>Totals of one table: symbols, data files, rows (acknowledged uploads included), date span, version.</summary>
     public DatasetStats Stats(TableDefinition table, CancellationToken cancellationToken = default)
     {
-        var plans = Plan(PriceQuery.Create(Layers.Name(table.Layer), table.Name), cancellationToken);
+        var plans = Plan(TableQuery.Create(Layers.Name(table.Layer), table.Name), cancellationToken);
         var state = _metadata.Current.Table(table);
         DateOnly? first = null, last = null;
         if (!state.Files.IsEmpty)
@@ -369,7 +369,7 @@ public sealed partial class PriceStore
     }
 
     /// <summary>Symbols with data in a table (from the index; no file is opened).</summary>
-    public int SymbolCount(TableDefinition table) => SymbolsOf(_metadata.Current.Table(table), PriceQuery.Create(Layers.Name(table.Layer), table.Name)).Count;
+    public int SymbolCount(TableDefinition table) => SymbolsOf(_metadata.Current.Table(table), TableQuery.Create(Layers.Name(table.Layer), table.Name)).Count;
 
     /// <summary>The most recent manifest lines of a table, oldest first; a torn or unreadable line is skipped.</summary>
     public IReadOnlyList<StorageReport> ReadManifest(TableDefinition table, int limit = 50)
