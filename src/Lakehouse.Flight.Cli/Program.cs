@@ -13,4 +13,4 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
     context.Cancel = true;
     cts.Cancel();
 });
-return await LakehouseCli.RunAsync(args, Console.Out, Console.Error, cts.Token);
+return await LakehouseCli.RunAsync(args, Console.Out, Console.Error, cts.Token).ConfigureAwait(false);

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion.Gold;
-using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Cli;
 

@@ -2,7 +2,6 @@ using System.CommandLine;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Server;
-using Microsoft.Extensions.Configuration;
 
 namespace Lakehouse.Flight.Cli;
 
@@ -62,7 +61,8 @@ internal static class ServeCommand
         {
             await FillDemoAsync(options.DataDir, io, cancellationToken).ConfigureAwait(false);
         }
-        await using var server = await LakehouseServer.BuildAsync(options).ConfigureAwait(false);
+        var server = await LakehouseServer.BuildAsync(options).ConfigureAwait(false);
+        await using var serverDisposal = server.ConfigureAwait(false);
         var endpoint = await server.StartAsync(cancellationToken).ConfigureAwait(false);
         await io.Out.WriteLineAsync($"Flight listening on {endpoint.Scheme}://{endpoint.Host}:{endpoint.Port}").ConfigureAwait(false);
         if (server.HttpEndpoint is { } http)

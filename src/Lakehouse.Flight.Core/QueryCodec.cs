@@ -1,6 +1,5 @@
 using System.Text;
 using Google.Protobuf;
-using Lakehouse.Flight.Protocol;
 
 namespace Lakehouse.Flight.Core;
 
@@ -12,7 +11,7 @@ public static class QueryCodec
 {
     private static readonly JsonParser Parser = new(JsonParser.Settings.Default.WithIgnoreUnknownFields(false));
 
-    public static T Parse<T>(ReadOnlySpan<byte> body, MessageParser<T> parser, string what)
+    internal static T Parse<T>(ReadOnlySpan<byte> body, MessageParser<T> parser, string what)
         where T : IMessage<T>, new()
     {
         if (LooksLikeJson(body))

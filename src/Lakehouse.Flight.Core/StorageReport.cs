@@ -7,7 +7,7 @@ namespace Lakehouse.Flight.Core;
 public sealed record StorageReport
 {
     [JsonPropertyName("run_id")] public string RunId { get; init; } = "";
-    [JsonPropertyName("ts")] [JsonConverter(typeof(Wire.UtcMillisecondsConverter))] public DateTimeOffset Ts { get; init; }
+    [JsonPropertyName("ts")][JsonConverter(typeof(Wire.UtcMillisecondsConverter))] public DateTimeOffset Ts { get; init; }
     [JsonPropertyName("engine")] public string Engine { get; init; } = "parquet";
     [JsonPropertyName("source")] public string Source { get; init; } = "";
     [JsonPropertyName("layer")] public string Layer { get; init; } = "";

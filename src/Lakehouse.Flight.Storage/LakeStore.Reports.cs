@@ -1,5 +1,4 @@
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage;
 

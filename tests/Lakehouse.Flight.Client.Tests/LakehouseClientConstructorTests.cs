@@ -1,6 +1,3 @@
-using Lakehouse.Flight.Client.Internal;
-using Lakehouse.Flight.Core;
-
 namespace Lakehouse.Flight.Client.Tests;
 
 public sealed class LakehouseClientConstructorTests

@@ -1,5 +1,3 @@
-using Apache.Arrow;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Core.Tests;

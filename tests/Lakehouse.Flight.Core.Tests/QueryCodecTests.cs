@@ -1,6 +1,5 @@
 using System.Text;
 using Google.Protobuf;
-using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Core.Tests;
 

@@ -1,5 +1,3 @@
-using Lakehouse.Flight.Core;
-
 namespace Lakehouse.Flight.Core.Tests;
 
 public sealed class SymbolsAndPathsTests

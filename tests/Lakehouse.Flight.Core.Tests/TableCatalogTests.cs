@@ -1,6 +1,5 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Core.Tests;

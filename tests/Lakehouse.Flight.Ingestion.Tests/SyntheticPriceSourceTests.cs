@@ -1,5 +1,4 @@
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Ingestion.Tests;
 

@@ -1,7 +1,5 @@
 using Apache.Arrow.Flight;
 using DuckDB.NET.Data;
-using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage;
 

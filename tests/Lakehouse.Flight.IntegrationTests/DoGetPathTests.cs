@@ -1,7 +1,6 @@
 using Apache.Arrow;
 using Apache.Arrow.Flight;
 using Grpc.Core;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.IntegrationTests;

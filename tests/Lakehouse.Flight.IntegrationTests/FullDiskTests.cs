@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;

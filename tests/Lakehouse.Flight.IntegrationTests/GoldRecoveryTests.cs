@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Storage;
 

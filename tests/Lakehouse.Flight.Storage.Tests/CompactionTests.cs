@@ -1,5 +1,4 @@
 using System.Globalization;
-using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage.Internal;

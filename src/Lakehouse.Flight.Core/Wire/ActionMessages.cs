@@ -17,23 +17,23 @@ public sealed record ActionProgress
     [JsonPropertyName("action")] public string Action { get; init; } = "";
 
     /// <summary>The job an <c>ingest</c> call runs as (<c>GET /prices/jobs/{id}</c> shows it too).</summary>
-    [JsonPropertyName("job_id")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? JobId { get; init; }
+    [JsonPropertyName("job_id")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? JobId { get; init; }
 
     /// <summary><c>scan</c> or <c>migrate</c> (migrate-legacy).</summary>
-    [JsonPropertyName("phase")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Phase { get; init; }
+    [JsonPropertyName("phase")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Phase { get; init; }
 
-    [JsonPropertyName("symbols_done")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? SymbolsDone { get; init; }
-    [JsonPropertyName("symbols_total")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? SymbolsTotal { get; init; }
+    [JsonPropertyName("symbols_done")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? SymbolsDone { get; init; }
+    [JsonPropertyName("symbols_total")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? SymbolsTotal { get; init; }
 
     /// <summary>Units of the phase finished (migrate-legacy: row groups scanned, symbols committed).</summary>
-    [JsonPropertyName("done")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Done { get; init; }
-    [JsonPropertyName("total")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Total { get; init; }
+    [JsonPropertyName("done")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Done { get; init; }
+    [JsonPropertyName("total")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Total { get; init; }
 
     /// <summary>Rows written (or read, while scanning) so far.</summary>
-    [JsonPropertyName("rows")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Rows { get; init; }
+    [JsonPropertyName("rows")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Rows { get; init; }
 
     /// <summary>Symbols that failed so far (ingest).</summary>
-    [JsonPropertyName("failed")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Failed { get; init; }
+    [JsonPropertyName("failed")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Failed { get; init; }
 }
 
 /// <summary>The symbols an <c>ingest</c> could not land, sent before its reports: <c>{"failed":[{"symbol","error"}]}</c>.</summary>

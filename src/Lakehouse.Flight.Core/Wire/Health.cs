@@ -17,26 +17,26 @@ public sealed record HealthReport
     [JsonPropertyName("state")] public string State { get; init; } = "";
 
     /// <summary>What is still loading: <c>index</c>, <c>cache</c>, <c>code</c>, <c>gold</c>.</summary>
-    [JsonPropertyName("loading")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Loading { get; init; }
+    [JsonPropertyName("loading")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Loading { get; init; }
 
     /// <summary>The lake's version.</summary>
-    [JsonPropertyName("version")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Version { get; init; }
+    [JsonPropertyName("version")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Version { get; init; }
 
     /// <summary>Data files the lake's current version names.</summary>
-    [JsonPropertyName("files")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Files { get; init; }
+    [JsonPropertyName("files")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Files { get; init; }
 
-    [JsonPropertyName("datasets")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<DatasetHealth>? Datasets { get; init; }
+    [JsonPropertyName("datasets")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<DatasetHealth>? Datasets { get; init; }
 
     /// <summary>The data dir as the server shows it (never resolved further than its configuration).</summary>
-    [JsonPropertyName("data_dir")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DataDir { get; init; }
+    [JsonPropertyName("data_dir")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DataDir { get; init; }
 
     /// <summary>Whether the server asks for credentials.</summary>
-    [JsonPropertyName("auth")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Auth { get; init; }
+    [JsonPropertyName("auth")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Auth { get; init; }
 
     /// <summary>Uploads acknowledged and not yet applied.</summary>
-    [JsonPropertyName("uploads_pending")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? UploadsPending { get; init; }
+    [JsonPropertyName("uploads_pending")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? UploadsPending { get; init; }
 
-    [JsonPropertyName("uploads_buffered_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? UploadsBufferedBytes { get; init; }
+    [JsonPropertyName("uploads_buffered_bytes")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? UploadsBufferedBytes { get; init; }
 }
 
 /// <summary>One dataset of <c>/health</c>: how many symbols it holds.</summary>

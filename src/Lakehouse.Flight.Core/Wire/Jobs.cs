@@ -20,9 +20,9 @@ public sealed record JobStatus
     [JsonPropertyName("symbols")] public IReadOnlyList<string> Symbols { get; init; } = [];
     [JsonPropertyName("date_from")] public string? DateFrom { get; init; }
     [JsonPropertyName("date_to")] public string? DateTo { get; init; }
-    [JsonPropertyName("flow_date")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FlowDate { get; init; }
+    [JsonPropertyName("flow_date")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? FlowDate { get; init; }
     [JsonPropertyName("promote")] public bool Promote { get; init; } = true;
-    [JsonPropertyName("path")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Path { get; init; }
+    [JsonPropertyName("path")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Path { get; init; }
     [JsonPropertyName("seed")] public long Seed { get; init; } = 42;
     [JsonPropertyName("created_at")] public DateTimeOffset CreatedAt { get; init; }
     [JsonPropertyName("started_at")] public DateTimeOffset? StartedAt { get; init; }
@@ -30,7 +30,7 @@ public sealed record JobStatus
     [JsonPropertyName("error")] public string? Error { get; init; }
 
     /// <summary>Why a job that succeeded did nothing (a daily flow whose day had already completed).</summary>
-    [JsonPropertyName("note")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Note { get; init; }
+    [JsonPropertyName("note")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Note { get; init; }
     [JsonPropertyName("reports")] public IReadOnlyList<StorageReport>? Reports { get; init; }
     [JsonPropertyName("failed")] public IReadOnlyList<FailedSymbol>? Failed { get; init; }
 

@@ -25,7 +25,7 @@ namespace Lakehouse.Flight.Core.Wire;
 [JsonSerializable(typeof(IngestBody))]
 [JsonSerializable(typeof(PromoteBody))]
 [JsonSerializable(typeof(ManifestBody))]
-public sealed partial class WireJson : JsonSerializerContext;
+internal sealed partial class WireJson : JsonSerializerContext;
 
 /// <summary>StorageReport's timestamp form (manifests and every result): <c>2026-11-26T16:00:00.000Z</c>; any ISO form is read.</summary>
 internal sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>

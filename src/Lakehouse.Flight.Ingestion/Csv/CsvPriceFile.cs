@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Lakehouse.Flight.Core;
 using CsvHelper;
+using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Ingestion.Csv;
 

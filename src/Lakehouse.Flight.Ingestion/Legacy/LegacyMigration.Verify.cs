@@ -1,4 +1,3 @@
-using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Legacy.Internal;

@@ -1,5 +1,4 @@
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Legacy.Internal;
 using Lakehouse.Flight.Storage;
 

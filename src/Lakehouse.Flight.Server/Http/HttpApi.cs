@@ -9,7 +9,6 @@ using Lakehouse.Flight.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Lakehouse.Flight.Server.Http;
 

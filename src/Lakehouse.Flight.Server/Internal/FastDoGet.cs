@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Text;
-using Apache.Arrow.Ipc;
 using Google.Protobuf;
 using Grpc.Core;
 using Lakehouse.Flight.Core;

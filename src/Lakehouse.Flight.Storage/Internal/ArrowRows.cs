@@ -34,22 +34,22 @@ internal static class ArrowRows
         switch (type)
         {
             case StringType:
-            {
-                var b = new StringArray.Builder();
-                foreach (var p in picks)
                 {
-                    var a = (StringArray)columns[p.Source];
-                    if (a.IsNull(p.Row))
+                    var b = new StringArray.Builder();
+                    foreach (var p in picks)
                     {
-                        b.AppendNull();
+                        var a = (StringArray)columns[p.Source];
+                        if (a.IsNull(p.Row))
+                        {
+                            b.AppendNull();
+                        }
+                        else
+                        {
+                            b.Append(a.GetBytes(p.Row));
+                        }
                     }
-                    else
-                    {
-                        b.Append(a.GetBytes(p.Row));
-                    }
+                    return b.Build();
                 }
-                return b.Build();
-            }
             case Date32Type:
                 return TakePrimitive<int>(columns, picks, (v, bits, n, nulls) => new Date32Array(v, bits, n, nulls, 0));
             case DoubleType:

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Apache.Arrow;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage.Internal;

@@ -1,5 +1,5 @@
-using Lakehouse.Flight.Core;
 using Apache.Arrow;
+using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage.Internal;

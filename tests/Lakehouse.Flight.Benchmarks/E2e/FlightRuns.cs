@@ -6,7 +6,6 @@ using Apache.Arrow.Flight.Client;
 using Grpc.Net.Client;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
-using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Benchmarks.E2e;
 

@@ -1,10 +1,8 @@
 using System.Diagnostics;
-using System.Reflection;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Storage;
-using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Benchmarks.E2e;
 

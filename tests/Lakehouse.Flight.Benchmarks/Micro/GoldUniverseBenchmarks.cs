@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Lakehouse.Flight.Benchmarks.Support;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Ingestion.Gold;
 using Lakehouse.Flight.Storage;

@@ -1,4 +1,3 @@
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Storage;
 

@@ -1,4 +1,3 @@
-using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Ingestion.Csv;
 
 namespace Lakehouse.Flight.Ingestion.Tests.Csv;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Ingestion.Yahoo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

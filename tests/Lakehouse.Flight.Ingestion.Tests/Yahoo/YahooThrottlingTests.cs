@@ -1,4 +1,3 @@
-using Lakehouse.Flight.Core;
 using Microsoft.AspNetCore.Http;
 
 namespace Lakehouse.Flight.Ingestion.Tests.Yahoo;

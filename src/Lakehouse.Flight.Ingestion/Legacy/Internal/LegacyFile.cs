@@ -1,5 +1,4 @@
 using Apache.Arrow;
-using Apache.Arrow.Ipc;
 using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Ingestion.Legacy.Internal;

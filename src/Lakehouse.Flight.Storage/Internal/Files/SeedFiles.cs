@@ -1,8 +1,8 @@
-using Lakehouse.Flight.Core;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using Lakehouse.Flight.Core;
 using Parquet;
 using Parquet.Schema;
 
@@ -33,7 +33,8 @@ internal static class SeedFiles
     public static async Task WriteAsync(Stream output, RecordBatch batch)
     {
         var (schema, fields) = ParquetSchemaOf(batch.Schema);
-        await using var writer = await ParquetWriter.CreateAsync(schema, output).ConfigureAwait(false);
+        var writer = await ParquetWriter.CreateAsync(schema, output).ConfigureAwait(false);
+        await using var writerDisposal = writer.ConfigureAwait(false);
         writer.CustomMetadata = new Dictionary<string, string> { ["created_by"] = "lakehouse-flight" };
         using var rg = writer.CreateRowGroup();
         for (var c = 0; c < fields.Length; c++)
@@ -55,7 +56,8 @@ internal static class SeedFiles
     private static async ValueTask<long> RowCountAsync(string path)
     {
         using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096);
-        await using var reader = await ParquetReader.CreateAsync(fs, ReadOptions).ConfigureAwait(false);
+        var reader = await ParquetReader.CreateAsync(fs, ReadOptions).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         return reader.Metadata?.NumRows ?? 0;
     }
 
@@ -81,29 +83,29 @@ internal static class SeedFiles
         switch (array)
         {
             case StringArray s:
-            {
-                var values = new string?[n];
-                for (var i = 0; i < n; i++)
                 {
-                    values[i] = s.IsNull(i) ? null : s.GetString(i);
+                    var values = new string?[n];
+                    for (var i = 0; i < n; i++)
+                    {
+                        values[i] = s.IsNull(i) ? null : s.GetString(i);
+                    }
+                    await rg.WriteAsync(field, values).ConfigureAwait(false);
+                    break;
                 }
-                await rg.WriteAsync(field, values).ConfigureAwait(false);
-                break;
-            }
             case Date32Array d when field.IsNullable:
                 await rg.WriteAsync<DateOnly>(field, (ReadOnlyMemory<DateOnly?>)Nullable(d, v => DateOnly.FromDayNumber(UnixEpochDay + v))).ConfigureAwait(false);
                 break;
             case Date32Array d:
-            {
-                var days = d.Values;
-                var dates = new DateOnly[n];
-                for (var i = 0; i < n; i++)
                 {
-                    dates[i] = DateOnly.FromDayNumber(UnixEpochDay + days[i]);
+                    var days = d.Values;
+                    var dates = new DateOnly[n];
+                    for (var i = 0; i < n; i++)
+                    {
+                        dates[i] = DateOnly.FromDayNumber(UnixEpochDay + days[i]);
+                    }
+                    await rg.WriteAsync<DateOnly>(field, dates).ConfigureAwait(false);
+                    break;
                 }
-                await rg.WriteAsync<DateOnly>(field, dates).ConfigureAwait(false);
-                break;
-            }
             case DoubleArray d when field.IsNullable:
                 await rg.WriteAsync<double>(field, (ReadOnlyMemory<double?>)Nullable(d, v => v)).ConfigureAwait(false);
                 break;
@@ -126,16 +128,16 @@ internal static class SeedFiles
                 await rg.WriteAsync<DateTime>(field, (ReadOnlyMemory<DateTime?>)Nullable(t, v => DateTime.UnixEpoch.AddTicks(v * 10))).ConfigureAwait(false);
                 break;
             case TimestampArray t:
-            {
-                var micros = t.Values;
-                var values = new DateTime[n];
-                for (var i = 0; i < n; i++)
                 {
-                    values[i] = DateTime.UnixEpoch.AddTicks(micros[i] * 10);
+                    var micros = t.Values;
+                    var values = new DateTime[n];
+                    for (var i = 0; i < n; i++)
+                    {
+                        values[i] = DateTime.UnixEpoch.AddTicks(micros[i] * 10);
+                    }
+                    await rg.WriteAsync<DateTime>(field, values).ConfigureAwait(false);
+                    break;
                 }
-                await rg.WriteAsync<DateTime>(field, values).ConfigureAwait(false);
-                break;
-            }
             default:
                 throw new NotSupportedException($"column '{field.Name}': {array.Data.DataType.Name} is not a table type");
         }
@@ -156,7 +158,8 @@ internal static class SeedFiles
 
     private static async ValueTask<RecordBatch> ReadAsync(Stream stream, Schema schema, string path)
     {
-        await using var reader = await ParquetReader.CreateAsync(stream, ReadOptions).ConfigureAwait(false);
+        var reader = await ParquetReader.CreateAsync(stream, ReadOptions).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         var fileFields = reader.Schema.GetDataFields().ToDictionary(f => f.Name, StringComparer.Ordinal);
         var fields = new DataField?[schema.FieldsList.Count];
         for (var c = 0; c < fields.Length; c++)
@@ -199,33 +202,33 @@ internal static class SeedFiles
         switch (type)
         {
             case StringType:
-            {
-                var values = new string?[n];
-                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
-                var b = new StringArray.Builder();
-                foreach (var v in values)
                 {
-                    b.Append(v);
+                    var values = new string?[n];
+                    await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                    var b = new StringArray.Builder();
+                    foreach (var v in values)
+                    {
+                        b.Append(v);
+                    }
+                    return b.Build();
                 }
-                return b.Build();
-            }
             case Date32Type when field.IsNullable:
-            {
-                var values = new DateOnly?[n];
-                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
-                return Primitive<int, DateOnly>(values, d => d.DayNumber - UnixEpochDay, (buf, bits, nulls) => new Date32Array(buf, bits, n, nulls, 0));
-            }
-            case Date32Type:
-            {
-                var values = new DateOnly[n];
-                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
-                var days = new int[n];
-                for (var i = 0; i < n; i++)
                 {
-                    days[i] = values[i].DayNumber - UnixEpochDay;
+                    var values = new DateOnly?[n];
+                    await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                    return Primitive<int, DateOnly>(values, d => d.DayNumber - UnixEpochDay, (buf, bits, nulls) => new Date32Array(buf, bits, n, nulls, 0));
                 }
-                return new Date32Array(Buffer(days), ArrowBuffer.Empty, n, 0, 0);
-            }
+            case Date32Type:
+                {
+                    var values = new DateOnly[n];
+                    await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                    var days = new int[n];
+                    for (var i = 0; i < n; i++)
+                    {
+                        days[i] = values[i].DayNumber - UnixEpochDay;
+                    }
+                    return new Date32Array(Buffer(days), ArrowBuffer.Empty, n, 0, 0);
+                }
             case DoubleType:
                 return await ReadPrimitiveAsync<double>(rg, field, n, (buf, bits, nulls) => new DoubleArray(buf, bits, n, nulls, 0)).ConfigureAwait(false);
             case Int64Type:
@@ -233,22 +236,22 @@ internal static class SeedFiles
             case Int32Type:
                 return await ReadPrimitiveAsync<int>(rg, field, n, (buf, bits, nulls) => new Int32Array(buf, bits, n, nulls, 0)).ConfigureAwait(false);
             case TimestampType ts when field.IsNullable:
-            {
-                var values = new DateTime?[n];
-                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
-                return Primitive<long, DateTime>(values, Micros, (buf, bits, nulls) => new TimestampArray(ts, buf, bits, n, nulls, 0));
-            }
-            case TimestampType ts:
-            {
-                var values = new DateTime[n];
-                await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
-                var micros = new long[n];
-                for (var i = 0; i < n; i++)
                 {
-                    micros[i] = Micros(values[i]);
+                    var values = new DateTime?[n];
+                    await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                    return Primitive<long, DateTime>(values, Micros, (buf, bits, nulls) => new TimestampArray(ts, buf, bits, n, nulls, 0));
                 }
-                return new TimestampArray(ts, Buffer(micros), ArrowBuffer.Empty, n, 0, 0);
-            }
+            case TimestampType ts:
+                {
+                    var values = new DateTime[n];
+                    await rg.ReadAsync(field, values.AsMemory()).ConfigureAwait(false);
+                    var micros = new long[n];
+                    for (var i = 0; i < n; i++)
+                    {
+                        micros[i] = Micros(values[i]);
+                    }
+                    return new TimestampArray(ts, Buffer(micros), ArrowBuffer.Empty, n, 0, 0);
+                }
             default:
                 throw new NotSupportedException($"column '{field.Name}': {type.Name} is not a table type");
         }

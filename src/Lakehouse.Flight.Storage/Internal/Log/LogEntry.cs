@@ -68,7 +68,8 @@ internal sealed record Checkpoint
 
     [JsonPropertyName("ts")] public DateTimeOffset Ts { get; init; }
 
-    [JsonPropertyName("tables")] public IReadOnlyDictionary<string, IReadOnlyList<DataFile>> Tables { get; init; } =
+    [JsonPropertyName("tables")]
+    public IReadOnlyDictionary<string, IReadOnlyList<DataFile>> Tables { get; init; } =
         new Dictionary<string, IReadOnlyList<DataFile>>();
 
     [JsonPropertyName("tombstones")] public IReadOnlyList<Tombstone> Tombstones { get; init; } = [];
