@@ -17,7 +17,7 @@ internal static class IngestCommand
         var to = new Option<string?>("--to") { Description = "Last date, inclusive", HelpName = "YYYY-MM-DD" };
         var path = new Option<string?>("--path") { Description = "CSV file or folder (--source csv)", HelpName = "FILE_OR_FOLDER" };
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic source", HelpName = "N", DefaultValueFactory = _ => 42 };
-        var command = new Command("ingest", "Fetch bars from a source into bronze and promote them to silver, a commit per 10 symbols.")
+        var command = new Command("ingest", $"Fetch bars from a source into bronze and promote them to silver, a commit per {IngestionRunner.ChunkSymbols} symbols (each all-or-nothing).")
         {
             dataDir, source, symbols, from, to, path, seed, json,
         };

@@ -9,10 +9,10 @@ public sealed class IngestOptions
     /// <summary>Symbols to ingest.</summary>
     public IReadOnlyList<string> Symbols { get; set; } = [];
 
-    /// <summary>First date, inclusive.</summary>
+    /// <summary>First date, inclusive; unset for no lower bound (all of a CSV file, the source's default range otherwise).</summary>
     public DateOnly From { get; set; }
 
-    /// <summary>Last date, inclusive.</summary>
+    /// <summary>Last date, inclusive; unset for no upper bound.</summary>
     public DateOnly To { get; set; }
 
     /// <summary>Also upsert into silver (default true).</summary>

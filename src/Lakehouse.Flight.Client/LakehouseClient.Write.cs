@@ -136,13 +136,15 @@ public sealed partial class LakehouseClient
     /// <param name="progress">Receives one report per committed chunk; may be null.</param>
     /// <param name="cancellationToken">Stops the run between chunks (committed chunks stay).</param>
     /// <returns>The StorageReports of the run (bronze, then silver).</returns>
+    /// <exception cref="IngestFailedSymbolsException">Some symbols could not be ingested; the others were committed (its <c>Reports</c>).</exception>
     public async Task<IReadOnlyList<StorageReport>> IngestAsync(IngestOptions request, IProgress<IngestProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var body = JsonSerializer.SerializeToUtf8Bytes(new IngestBody(request.Source, request.Symbols, QueryText.Date(request.From),
-            QueryText.Date(request.To), request.Promote, request.Seed, request.Path ?? ""), WireJson.Default.IngestBody);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new IngestBody(request.Source, request.Symbols, OptionalDate(request.From),
+            OptionalDate(request.To), request.Promote, request.Seed, request.Path ?? ""), WireJson.Default.IngestBody);
         IReadOnlyList<StorageReport> reports = [];
+        IReadOnlyList<FailedSymbol> failed = [];
         await foreach (var result in ActionAsync("ingest", body, cancellationToken).ConfigureAwait(false))
         {
             if (!IsObject(result))
@@ -153,10 +155,17 @@ public sealed partial class LakehouseClient
             {
                 progress?.Report(new IngestProgress(p.SymbolsDone ?? 0, p.SymbolsTotal ?? 0, p.Rows ?? 0));
             }
-            // The other object is {"failed":[...]} (symbols that could not be ingested): the reports cover the rest.
+            else if (JsonSerializer.Deserialize(result, WireJson.Default.FailedSymbols)?.Failed is { Count: > 0 } f)
+            {
+                // Sent before the reports: the symbols that could not be ingested (the others were committed).
+                failed = f;
+            }
         }
-        return reports;
+        return failed.Count == 0 ? reports : throw new IngestFailedSymbolsException(reports, failed);
     }
+
+    /// <summary>A date of <see cref="IngestOptions"/>; unset (<c>default</c>) is sent as no bound.</summary>
+    private static string OptionalDate(DateOnly date) => date == default ? "" : QueryText.Date(date);
 
     /// <summary>Re-derives silver from bronze (the <c>promote</c> action).</summary>
     /// <param name="source">Only this bronze source; null for all.</param>

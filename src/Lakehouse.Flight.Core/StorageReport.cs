@@ -33,9 +33,14 @@ public sealed record StorageReport
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? RejectReasons { get; init; }
 
+    /// <summary>
+    /// The options of every JSON file the lake keeps (manifests, the commit log, the flow log, markers) and of the CLI's
+    /// <c>--json</c>: any <see cref="DateTimeOffset"/> is written in UTC with milliseconds (<c>2026-11-26T16:00:00.000Z</c>).
+    /// </summary>
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = false,
+        Converters = { new Wire.UtcMillisecondsConverter() },
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);

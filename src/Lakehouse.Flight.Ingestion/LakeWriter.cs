@@ -20,14 +20,21 @@ public sealed record LakeWriteResult(IReadOnlyList<StorageReport> Reports, IRead
 /// <summary>
 /// The write path of everything that changes silver (ingestion, promotion, uploads, the legacy migration):
 /// commits the table writes atomically, then rebuilds gold for the symbols whose silver prices changed,
-/// under the write's run id. A gold failure does not undo the commit; it comes back in
-/// <see cref="LakeWriteResult.GoldError"/> for the caller to report.
+/// under the write's run id. Uploads the store applies from its write-ahead log are committed by the store
+/// itself; the server hands their reports to <see cref="AfterCommitAsync"/>, the same rule. A gold failure
+/// does not undo the commit; it comes back in <see cref="LakeWriteResult.GoldError"/> for the caller to report.
 /// </summary>
 public sealed class LakeWriter(LakeStore store, GoldBuilder gold)
 {
     public async Task<LakeWriteResult> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null, CancellationToken cancellationToken = default)
     {
         var committed = await store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false);
+        return await AfterCommitAsync(committed, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What follows a commit: gold for the symbols whose silver prices <paramref name="committed"/> changed.</summary>
+    public async Task<LakeWriteResult> AfterCommitAsync(IReadOnlyList<StorageReport> committed, CancellationToken cancellationToken = default)
+    {
         try
         {
             var rebuilt = await gold.RefreshAsync(committed, cancellationToken).ConfigureAwait(false);

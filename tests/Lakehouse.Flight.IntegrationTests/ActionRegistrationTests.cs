@@ -13,7 +13,11 @@ public sealed partial class ActionRegistrationTests : IAsyncLifetime
     private TestServer _server = null!;
 
     public async Task InitializeAsync() =>
-        _server = await TestServer.StartAsync(TestServer.WithAuth, configureServices: services => services.AddFlightAction<CountAction>());
+        _server = await TestServer.StartAsync(TestServer.WithAuth, configureServices: services =>
+        {
+            services.AddFlightAction<CountAction>();
+            services.AddFlightAction<HoldAction>();
+        });
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
@@ -27,8 +31,8 @@ public sealed partial class ActionRegistrationTests : IAsyncLifetime
             actions.Add(call.ResponseStream.Current);
         }
 
-        Assert.Equal(["ingest", "promote", "build-gold", "migrate-legacy", "upload-status", "stats", "manifest", "health", "count"], actions.Select(a => a.Type));
-        Assert.Equal(CountAction.Text, actions[^1].Description);
+        Assert.Equal(["ingest", "promote", "build-gold", "migrate-legacy", "upload-status", "stats", "manifest", "health", "count", "hold"], actions.Select(a => a.Type));
+        Assert.Equal(CountAction.Text, actions[^2].Description);
     }
 
     [Fact]
@@ -63,6 +67,20 @@ public sealed partial class ActionRegistrationTests : IAsyncLifetime
         Assert.Contains("the count action", ex.Status.Detail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ProgressThatCannotBeWritten_StopsTheWorkBeforeTheCallEnds()
+    {
+        using var call = _server.Raw.DoAction(new FlightAction("hold", ""), TestServer.Bearer(TestServer.WriterToken));
+        Assert.True(await call.ResponseStream.MoveNext().DefaultTimeout());
+        Assert.Equal("""{"progress":{"action":"hold","done":1}}""", call.ResponseStream.Current.Body.ToStringUtf8());
+
+        // The second update cannot be described: the call fails, and by then the work (waiting forever) was cancelled and ended.
+        await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext().DefaultTimeout());
+
+        Assert.True(HoldAction.WorkEnded.Task.IsCompleted, "the work was still running when the call ended");
+        Assert.True(await HoldAction.WorkEnded.Task, "the work ended without seeing the cancellation");
+    }
+
     /// <summary>Counts to the body's <c>to</c>, reporting each step through the shared progress helper.</summary>
     private sealed class CountAction : IFlightAction
     {
@@ -90,6 +108,37 @@ public sealed partial class ActionRegistrationTests : IAsyncLifetime
             }, i => new ActionProgress { Action = Name, Done = i, Total = to }).ConfigureAwait(false);
             await call.WriteAsync(new Counted(counted), CountJson.Default.Counted).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Reports 1 and 2 then waits forever; 2 cannot be described. Tells whether its work ended cancelled.</summary>
+    private sealed class HoldAction : IFlightAction
+    {
+        public static readonly TaskCompletionSource<bool> WorkEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Name => "hold";
+
+        public string Description => "Holds its call (writer).";
+
+        public bool RequiresWriter => true;
+
+        public bool WaitsForIndex => false;
+
+        public async Task RunAsync(ActionCall call) =>
+            await call.RunWithProgressAsync<int, int>(async (progress, ct) =>
+            {
+                try
+                {
+                    progress.Report(1);
+                    progress.Report(2);
+                    await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
+                    return 0;
+                }
+                finally
+                {
+                    WorkEnded.TrySetResult(ct.IsCancellationRequested);
+                }
+            }, i => i < 2 ? new ActionProgress { Action = Name, Done = i } : throw new InvalidOperationException("update 2 cannot be described"))
+            .ConfigureAwait(false);
     }
 
     internal sealed record Counted([property: JsonPropertyName("counted")] int Value);

@@ -75,8 +75,17 @@ public sealed class ImportRootsTests : IAsyncLifetime
         Directory.CreateDirectory(Path.Combine(Import, "old"));
         WriteLegacyFile(Path.Combine(Import, "old", "prices_daily.parquet"));
 
-        var result = await ActionAsync("migrate-legacy", """{"from":"old/prices_daily.parquet"}""");
+        var results = await ResultsAsync("migrate-legacy", """{"from":"old/prices_daily.parquet"}""");
 
+        // Progress on the wire: one object per step, with exactly these fields; the last step counts every row.
+        var progress = results[..^1].Select(r => r.GetProperty("progress")).ToList();
+        Assert.NotEmpty(progress);
+        Assert.All(progress, p => Assert.Equal(["action", "phase", "done", "total", "rows"], p.EnumerateObject().Select(f => f.Name)));
+        Assert.All(progress, p => Assert.Equal("migrate-legacy", p.GetProperty("action").GetString()));
+        Assert.Equal(("migrate", 1L, 1L, 3L), (progress[^1].GetProperty("phase").GetString(), progress[^1].GetProperty("done").GetInt64(),
+            progress[^1].GetProperty("total").GetInt64(), progress[^1].GetProperty("rows").GetInt64()));
+        var result = results[^1];
+        Assert.Equal(["reports", "migration"], result.EnumerateObject().Select(f => f.Name));
         var migration = result.GetProperty("migration");
         Assert.True(migration.GetProperty("verified").GetBoolean());
         Assert.Equal(3, migration.GetProperty("rows_migrated").GetInt64());
@@ -92,14 +101,16 @@ public sealed class ImportRootsTests : IAsyncLifetime
         File.WriteAllBytes(path, SeedFiles.Encode(PriceBarBatches.ToBatch(bars.ToArray())));
     }
 
-    private async Task<JsonElement> ActionAsync(string type, string body)
+    private async Task<JsonElement> ActionAsync(string type, string body) => (await ResultsAsync(type, body))[^1];
+
+    private async Task<List<JsonElement>> ResultsAsync(string type, string body)
     {
         using var call = _server.Raw.DoAction(new FlightAction(type, Encoding.UTF8.GetBytes(body)));
-        JsonElement last = default;
+        var results = new List<JsonElement>();
         while (await call.ResponseStream.MoveNext().DefaultTimeout())
         {
-            last = JsonDocument.Parse(call.ResponseStream.Current.Body.ToByteArray()).RootElement.Clone();
+            results.Add(JsonDocument.Parse(call.ResponseStream.Current.Body.ToByteArray()).RootElement.Clone());
         }
-        return last;
+        return results;
     }
 }

@@ -22,7 +22,6 @@ public sealed partial class LegacyMigration(LakeStore store, LakeWriter writer)
 {
     private const int MaxExamples = 20;
 
-
     /// <summary>Where the prototype kept its manifest, beside the legacy file: <c>_manifests/prices_ingestion.jsonl</c>.</summary>
     public static string DefaultManifestFor(string from) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(from)) ?? ".", "_manifests", "prices_ingestion.jsonl");

@@ -30,8 +30,8 @@ internal sealed partial class LakehouseFlightService
         }
         if (action.WaitsForIndex && !_store.IsReady)
         {
-            // The ready gate (D25): an action that reads or writes the lake needs the whole partition index.
-            await _store.Ready.WaitAsync(ct).ConfigureAwait(false);
+            // The ready gate (D25): an action that reads or writes the lake needs the store's whole index.
+            await _store.WaitReadyAsync(ct).ConfigureAwait(false);
         }
         await action.RunAsync(new ActionCall(request.Body.ToByteArray(), responseStream, ct)).ConfigureAwait(false);
         ServerLog.ActionDone(_logger, action.Name, caller.Name, sw.ElapsedMilliseconds);

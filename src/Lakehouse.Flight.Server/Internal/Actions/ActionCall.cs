@@ -23,27 +23,46 @@ internal sealed class ActionCall(byte[] body, IAsyncStreamWriter<FlightResult> r
     /// <summary>
     /// Runs <paramref name="work"/> on the thread pool and, while it runs, writes each update it reports as a
     /// <c>{"progress":...}</c> result (<paramref name="describe"/> names the fields); returns what the work returns,
-    /// or rethrows its exception, once every update is written. The work gets the call's cancellation.
+    /// or rethrows its exception, once every update is written. The work gets the call's cancellation; if an update
+    /// cannot be written (the caller went away) or described, the work is cancelled and awaited before the call
+    /// ends, so no work outlives its call.
     /// </summary>
     public async Task<TResult> RunWithProgressAsync<TProgress, TResult>(Func<IProgress<TProgress>, CancellationToken, Task<TResult>> work,
         Func<TProgress, ActionProgress> describe)
     {
         var updates = Channel.CreateUnbounded<TProgress>(new UnboundedChannelOptions { SingleReader = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken);
         // Not Task.Run(..., token): a run cancelled before it starts would never complete the channel.
         var run = Task.Run(async () =>
         {
             try
             {
-                return await work(new ChannelProgress<TProgress>(updates.Writer), CancellationToken).ConfigureAwait(false);
+                return await work(new ChannelProgress<TProgress>(updates.Writer), stop.Token).ConfigureAwait(false);
             }
             finally
             {
                 updates.Writer.TryComplete();
             }
         }, CancellationToken.None);
-        await foreach (var update in updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        try
         {
-            await WriteAsync(new ProgressMessage(describe(update)), WireJson.Default.ProgressMessage).ConfigureAwait(false);
+            await foreach (var update in updates.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                await WriteAsync(new ProgressMessage(describe(update)), WireJson.Default.ProgressMessage).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await run.ConfigureAwait(false);
+            }
+            catch (Exception) when (run.IsCompleted)
+            {
+                // The failure to write is the one the call reports; the work's own end (cancelled) is expected.
+            }
+            throw;
         }
         return await run.ConfigureAwait(false);
     }

@@ -10,7 +10,7 @@ internal sealed class BuildGoldAction(GoldBuilder gold) : IFlightAction
     public string Name => "build-gold";
 
     public string Description =>
-        "Rebuild the gold tables (prices_monthly, daily_metrics) and gold/reports/{SYMBOL}_daily_report.csv from silver (writer). Body: {\"symbols\":[\"AAPL\"]} (empty or no body = every silver symbol). Only year files and reports whose content changed are rewritten. Streams {\"progress\":...} results, one per commit of up to 10 symbols; the last result is the JSON array of StorageReports (gold layer; unchanged rows counted as unchanged).";
+        $$"""Rebuild the gold tables (prices_monthly, daily_metrics) and gold/reports/{SYMBOL}_daily_report.csv from silver (writer). Body: {"symbols":["AAPL"]} (empty or no body = every silver symbol). Rows and reports whose content did not change are left as they are. Streams {"progress":...} results, one per commit of up to {{GoldBuilder.ChunkSymbols}} symbols; the last result is the JSON array of StorageReports (gold layer; unchanged rows counted as unchanged).""";
 
     public bool RequiresWriter => true;
 

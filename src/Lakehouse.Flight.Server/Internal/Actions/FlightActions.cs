@@ -16,6 +16,11 @@ internal sealed class FlightActions
         _byName = new Dictionary<string, IFlightAction>(StringComparer.Ordinal);
         foreach (var action in _actions)
         {
+            if (action.Name.Length == 0 || action.Name.Any(c => c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')))
+            {
+                throw new InvalidOperationException(
+                    $"DoAction handler {action.GetType().Name} is named '{action.Name}': names are lower-case kebab (a-z, 0-9, '-'), as clients send them");
+            }
             if (!_byName.TryAdd(action.Name, action))
             {
                 throw new InvalidOperationException(

@@ -12,7 +12,7 @@ internal sealed class HealthAction(LakeStore store, StartupState startup, TokenS
     public string Name => "health";
 
     public string Description =>
-        "Liveness, readiness and the data dir; answered at once, also during start-up. No body. Result: JSON object with status \"ok\" and state \"ok\", or \"warming\" with \"loading\" (index, cache) while the partition index is listed and the cache warmed.";
+        "Liveness, readiness and the data dir; answered at once, also during start-up. No body. Result: JSON object with status \"ok\" and state \"ok\", or \"warming\" with \"loading\" (index, cache, code, gold) while the store's index loads, the cache and the serving code warm up and gold owed by recovered commits is rebuilt.";
 
     public bool RequiresWriter => false;
 

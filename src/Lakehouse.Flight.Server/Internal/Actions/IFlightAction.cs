@@ -16,7 +16,7 @@ internal interface IFlightAction
     /// <summary>Only callers with the writer role may run it.</summary>
     bool RequiresWriter { get; }
 
-    /// <summary>The call waits for the whole partition index first (every action but <c>health</c>; decisions D25).</summary>
+    /// <summary>The call waits for the store's whole index first (every action but <c>health</c>; decisions D25).</summary>
     bool WaitsForIndex { get; }
 
     /// <summary>Reads the body, does the work and writes the results to <paramref name="call"/>.</summary>

@@ -9,7 +9,7 @@ internal sealed class StatsAction(LakeStore store) : IFlightAction
 {
     public string Name => "stats";
 
-    public string Description => "Symbols, partitions, rows and date span of each table. No body. Result: JSON array.";
+    public string Description => "Symbols, data files, rows, date span, bytes and version of each table. No body. Result: JSON array.";
 
     public bool RequiresWriter => false;
 
