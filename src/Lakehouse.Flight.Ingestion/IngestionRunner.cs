@@ -1,5 +1,6 @@
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Ingestion.Gold;
 using Lakehouse.Flight.Storage;
 
@@ -16,11 +17,8 @@ public sealed record IngestRequest(string Source, IReadOnlyList<string> Symbols,
 /// <param name="Failed">Symbols that failed so far.</param>
 public sealed record IngestionProgress(int SymbolsDone, int SymbolsTotal, long Rows, int Failed);
 
-/// <summary>A symbol a source could not fetch, and why.</summary>
-public sealed record SymbolFailure(string Symbol, string Error);
-
 /// <summary>What a run did: one StorageReport per table and symbol committed (bronze, then silver), and the symbols that failed.</summary>
-public sealed record IngestResult(string RunId, IReadOnlyList<StorageReport> Reports, IReadOnlyList<SymbolFailure> Failures)
+public sealed record IngestResult(string RunId, IReadOnlyList<StorageReport> Reports, IReadOnlyList<FailedSymbol> Failures)
 {
     /// <summary>Reports of the gold rebuild that followed each commit (the symbols whose silver prices changed); also in the gold manifests.</summary>
     public IReadOnlyList<StorageReport> Gold { get; init; } = [];
@@ -71,7 +69,7 @@ public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumera
         var runId = LakeStore.NewRunId();
         var reports = new List<StorageReport>();
         var gold = new List<StorageReport>();
-        var failures = new List<SymbolFailure>();
+        var failures = new List<FailedSymbol>();
         var chunk = new List<SourceResult>();
         var chunkRows = 0;
         long chunkStart = 0;
@@ -82,7 +80,7 @@ public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumera
         {
             if (result.Error is { } error)
             {
-                failures.Add(new SymbolFailure(result.Symbol, error));
+                failures.Add(new FailedSymbol(result.Symbol, error));
                 done++;
                 progress?.Report(new IngestionProgress(done, request.Symbols.Count, rows, failures.Count));
                 continue;
@@ -115,7 +113,7 @@ public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumera
     }
 
     private async Task<long> CommitAsync(List<SourceResult> chunk, string source, bool promote, string runId, List<StorageReport> reports,
-        List<StorageReport> gold, List<SymbolFailure> failures, CancellationToken cancellationToken)
+        List<StorageReport> gold, List<FailedSymbol> failures, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var bars = chunk.SelectMany(r => r.Bars).ToArray();
@@ -139,7 +137,7 @@ public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumera
         reports.AddRange(written.Reports);
         gold.AddRange(written.Gold);
         // The chunk's silver is committed; a symbol whose gold is stale until rebuilt is a failure that says so.
-        failures.AddRange(written.StaleSymbols.Select(s => new SymbolFailure(s, written.GoldError!.Message)));
+        failures.AddRange(written.StaleSymbols.Select(s => new FailedSymbol(s, written.GoldError!.Message)));
         return bars.Length;
     }
 

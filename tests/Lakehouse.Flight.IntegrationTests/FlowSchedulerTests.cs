@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Ingestion.Flow;
 using Lakehouse.Flight.Server.Jobs;
@@ -73,7 +74,7 @@ public sealed class FlowSchedulerTests : IAsyncLifetime
         throw new TimeoutException("the scheduler never waited for a next run");
     }
 
-    private async Task<JobRecord[]> FinishedFlowJobsAsync(int count)
+    private async Task<JobStatus[]> FinishedFlowJobsAsync(int count)
     {
         var deadline = DateTime.UtcNow + TestTimeouts.Default;
         while (true)

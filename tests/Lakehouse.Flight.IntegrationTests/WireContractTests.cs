@@ -77,7 +77,7 @@ public sealed class WireContractTests : IAsyncLifetime
         Assert.Equal(("ingest", 2, 2, (long)expectedRows, 0), (progress.Action, progress.SymbolsDone, progress.SymbolsTotal, progress.Rows, progress.Failed));
         Assert.Null(progress.Phase);
         var job = _server.Server.Services.GetService(typeof(Server.Jobs.JobService)) as Server.Jobs.JobService;
-        Assert.Equal(Server.Jobs.JobStates.Succeeded, job!.Find(progress.JobId!)!.State);
+        Assert.Equal(Server.Jobs.JobStates.Succeeded, job!.Find(progress.JobId!)!.Status.State);
         var reports = JsonSerializer.Deserialize(results[^1], WireJson.Default.IReadOnlyListStorageReport)!;
         Assert.Equal(expectedRows, reports.Where(r => r.Layer == "silver").Sum(r => r.Inserted));
     }

@@ -39,7 +39,10 @@ public sealed record ActionProgress
 /// <summary>The symbols an <c>ingest</c> could not land, sent before its reports: <c>{"failed":[{"symbol","error"}]}</c>.</summary>
 public sealed record FailedSymbols([property: JsonPropertyName("failed")] IReadOnlyList<FailedSymbol> Failed);
 
-/// <summary>One symbol that failed, and why.</summary>
+/// <summary>
+/// One symbol that failed, and why: in the <c>ingest</c> action's results, a job's <c>failed</c> list and the
+/// daily flow's log (<c>_metadata/flows/daily.jsonl</c>).
+/// </summary>
 public sealed record FailedSymbol(
     [property: JsonPropertyName("symbol")] string Symbol,
     [property: JsonPropertyName("error")] string Error);

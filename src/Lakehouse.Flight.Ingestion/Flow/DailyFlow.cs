@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Ingestion.Flow;
@@ -92,7 +93,7 @@ public sealed class DailyFlow(IngestionRunner runner, LakeStore store, DailyFlow
         var runId = LakeStore.NewRunId();
         var from = date.AddDays(-_options.LookbackDays);
         var lines = new List<FlowLogLine>();
-        var failures = new List<SymbolFailure>();
+        var failures = new List<FailedSymbol>();
 
         var sw = Stopwatch.StartNew();
         IngestResult ingest;

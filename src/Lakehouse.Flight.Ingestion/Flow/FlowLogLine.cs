@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Lakehouse.Flight.Core.Wire;
 
 namespace Lakehouse.Flight.Ingestion.Flow;
 
@@ -21,7 +22,7 @@ public sealed record FlowLogLine
     [JsonPropertyName("step")] public string Step { get; init; } = "";
     [JsonPropertyName("symbols")] public IReadOnlyList<string> Symbols { get; init; } = [];
     [JsonPropertyName("rows")] public long Rows { get; init; }
-    [JsonPropertyName("failures")] public IReadOnlyList<SymbolFailure> Failures { get; init; } = [];
+    [JsonPropertyName("failures")] public IReadOnlyList<FailedSymbol> Failures { get; init; } = [];
     [JsonPropertyName("duration_ms")] public long DurationMs { get; init; }
 
     [JsonPropertyName("error")]
@@ -36,4 +37,4 @@ public sealed record FlowLogLine
 /// <param name="Reports">The ingestion's StorageReports.</param>
 /// <param name="Failures">Symbols that failed in any step.</param>
 public sealed record FlowRun(DateOnly Date, bool AlreadyCompleted, IReadOnlyList<FlowLogLine> Steps, IReadOnlyList<Core.StorageReport> Reports,
-    IReadOnlyList<SymbolFailure> Failures);
+    IReadOnlyList<FailedSymbol> Failures);

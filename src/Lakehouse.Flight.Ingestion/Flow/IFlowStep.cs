@@ -1,3 +1,5 @@
+using Lakehouse.Flight.Core.Wire;
+
 namespace Lakehouse.Flight.Ingestion.Flow;
 
 /// <summary>
@@ -20,7 +22,7 @@ public interface IFlowStep
 public sealed record FlowStepContext(DateOnly Date, IReadOnlyList<string> Symbols, DateOnly From);
 
 /// <summary>What a step did: rows written and symbols that failed.</summary>
-public sealed record FlowStepResult(long Rows, IReadOnlyList<SymbolFailure>? Failures = null)
+public sealed record FlowStepResult(long Rows, IReadOnlyList<FailedSymbol>? Failures = null)
 {
     public static readonly FlowStepResult Empty = new(0);
 }

@@ -61,7 +61,7 @@ internal static class JobsApi
     private static IResult ListJobs(HttpContext http, JobService jobs)
     {
         var n = HttpQuery.Of(http, ListParameters.Names()).Int("limit", DefaultListLimit, 1, 10_000);
-        return Results.Json<IReadOnlyList<JobStatus>>(jobs.List(n).Select(j => j.ToStatus()).ToArray(), WireJson.Default.IReadOnlyListJobStatus);
+        return Results.Json(jobs.List(n), WireJson.Default.IReadOnlyListJobStatus);
     }
 
     private static IResult GetJob(HttpContext http, JobService jobs, string id)
@@ -73,7 +73,7 @@ internal static class JobsApi
     private static IResult DeleteJob(HttpContext http, JobService jobs, string id)
     {
         _ = HttpQuery.Of(http);
-        var before = jobs.Find(id)?.State;
+        var before = jobs.Find(id)?.Status.State;
         if (before is null)
         {
             return NotFound(id);
@@ -94,7 +94,7 @@ internal static class JobsApi
     /// <summary>The job's status: 200, or 202 with its Location to poll.</summary>
     private static IResult Status(HttpContext http, JobRecord job, bool accepted)
     {
-        var status = job.ToStatus();
+        var status = job.Status;
         if (!accepted)
         {
             return Results.Json(status, WireJson.Default.JobStatus);

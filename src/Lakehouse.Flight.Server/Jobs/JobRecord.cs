@@ -18,11 +18,11 @@ internal static class JobStates
 }
 
 /// <summary>
-/// One job as <c>GET /prices/jobs/{id}</c> shows it and <c>_metadata/jobs/{id}.json</c> keeps it: the request
-/// (kind, source, symbols, range or flow date), state and timestamps, and when done the StorageReports,
-/// the symbols that failed and the error. Mutated only under <see cref="Gate"/>.
+/// One job: its <see cref="JobStatus"/>, what <c>GET /prices/jobs/{id}</c> shows and <c>_metadata/jobs/{id}.json</c>
+/// keeps. The status is immutable; a change replaces it whole under <see cref="Gate"/>, so a reader gets one
+/// consistent snapshot without taking the gate.
 /// </summary>
-internal sealed class JobRecord
+internal sealed class JobRecord(JobStatus status)
 {
     public const string IngestKind = "ingest";
     public const string FlowKind = "flow";
@@ -30,59 +30,34 @@ internal sealed class JobRecord
     /// <summary>Job files are indented, for people reading <c>_metadata/jobs/</c>.</summary>
     private static readonly WireJson FileJson = new(new JsonSerializerOptions { WriteIndented = true });
 
-    public required string Id { get; init; }
-    public string Kind { get; init; } = IngestKind;
-    public string State { get; set; } = JobStates.Queued;
-    public string Source { get; init; } = "";
-    public IReadOnlyList<string> Symbols { get; init; } = [];
-    public string? DateFrom { get; init; }
-    public string? DateTo { get; init; }
-    public string? FlowDate { get; init; }
-    public bool Promote { get; init; } = true;
-    public string? Path { get; init; }
-    public long Seed { get; init; } = 42;
-    public DateTimeOffset CreatedAt { get; init; }
-    public DateTimeOffset? StartedAt { get; set; }
-    public DateTimeOffset? FinishedAt { get; set; }
-    public string? Error { get; set; }
+    private JobStatus _status = status;
 
-    /// <summary>Why a job that succeeded did nothing (a daily flow whose day had already completed).</summary>
-    public string? Note { get; set; }
-    public IReadOnlyList<StorageReport>? Reports { get; set; }
-    public IReadOnlyList<SymbolFailure>? Failed { get; set; }
+    /// <summary>The job's id (it never changes).</summary>
+    public string Id { get; } = status.Id;
 
-    /// <summary>Symbols committed and rows written so far (a running job's progress).</summary>
-    public JobProgress? Progress { get; set; }
+    /// <summary>The job as it stands now.</summary>
+    public JobStatus Status => Volatile.Read(ref _status);
 
+    /// <summary>Serialises changes of the status, and writes of the record with them (<see cref="JobService"/>).</summary>
     internal Lock Gate { get; } = new();
 
-    /// <summary>The ingestion this job runs (null for a flow job).</summary>
-    public IngestRequest? ToIngestRequest() => Kind == IngestKind
-        ? new IngestRequest(Source, Symbols, TableQuery.ParseDate(DateFrom, "date_from"), TableQuery.ParseDate(DateTo, "date_to"), Promote, Path, Seed)
-        : null;
-
-    /// <summary>A copy a worker does not mutate while it is serialised: what the API answers and the file holds.</summary>
-    public JobStatus ToStatus()
+    /// <summary>Replaces the status with <paramref name="change"/> of it, under <see cref="Gate"/>; returns the new status.</summary>
+    public JobStatus Update(Func<JobStatus, JobStatus> change)
     {
         lock (Gate)
         {
-            return new JobStatus
-            {
-                Id = Id, Kind = Kind, State = State, Source = Source, Symbols = Symbols, DateFrom = DateFrom, DateTo = DateTo, FlowDate = FlowDate,
-                Promote = Promote, Path = Path, Seed = Seed, CreatedAt = CreatedAt, StartedAt = StartedAt, FinishedAt = FinishedAt, Error = Error,
-                Note = Note, Reports = Reports, Failed = Failed?.Select(f => new FailedSymbol(f.Symbol, f.Error)).ToArray(), Progress = Progress,
-            };
+            var next = change(_status);
+            Volatile.Write(ref _status, next);
+            return next;
         }
     }
 
-    public static JobRecord From(JobStatus s) => new()
-    {
-        Id = s.Id, Kind = s.Kind, State = s.State, Source = s.Source, Symbols = s.Symbols, DateFrom = s.DateFrom, DateTo = s.DateTo, FlowDate = s.FlowDate,
-        Promote = s.Promote, Path = s.Path, Seed = s.Seed, CreatedAt = s.CreatedAt, StartedAt = s.StartedAt, FinishedAt = s.FinishedAt, Error = s.Error,
-        Note = s.Note, Reports = s.Reports, Failed = s.Failed?.Select(f => new SymbolFailure(f.Symbol, f.Error)).ToArray(), Progress = s.Progress,
-    };
+    /// <summary>The ingestion this job runs (null for a flow job).</summary>
+    public IngestRequest? ToIngestRequest() => Status is { Kind: IngestKind } s
+        ? new IngestRequest(s.Source, s.Symbols, TableQuery.ParseDate(s.DateFrom, "date_from"), TableQuery.ParseDate(s.DateTo, "date_to"), s.Promote, s.Path, s.Seed)
+        : null;
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(ToStatus(), FileJson.JobStatus);
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(Status, FileJson.JobStatus);
 
-    public static JobRecord? FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize(json, FileJson.JobStatus) is { } s ? From(s) : null;
+    public static JobRecord? FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize(json, FileJson.JobStatus) is { } s ? new JobRecord(s) : null;
 }

@@ -73,12 +73,12 @@ internal sealed partial class JobService : BackgroundService
         _runner.Source(request.Source);
         // An ingestion range is checked at the door: a far date_to would make a source loop or overflow (LakeDates).
         LakeDates.CheckRange(request.From, request.To);
-        var record = new JobRecord
+        var record = new JobRecord(new JobStatus
         {
-            Id = NewId(), Kind = JobRecord.IngestKind, Source = _runner.Source(request.Source).Name, Symbols = request.Symbols,
+            Id = NewId(), Kind = JobRecord.IngestKind, State = JobStates.Queued, Source = _runner.Source(request.Source).Name, Symbols = request.Symbols,
             DateFrom = Day(request.From), DateTo = Day(request.To), Promote = request.Promote, Path = request.Path, Seed = request.Seed,
             CreatedAt = _time.GetUtcNow(),
-        };
+        });
         return Enqueue(record, request.Symbols, (job, ct) => RunIngestAsync(job, request, ct), listener);
     }
 
@@ -86,10 +86,10 @@ internal sealed partial class JobService : BackgroundService
     public JobTicket EnqueueFlow(DateOnly date)
     {
         var symbols = _flow.Symbols;
-        var record = new JobRecord
+        var record = new JobRecord(new JobStatus
         {
-            Id = NewId(), Kind = JobRecord.FlowKind, Source = "", Symbols = symbols, FlowDate = Day(date), CreatedAt = _time.GetUtcNow(),
-        };
+            Id = NewId(), Kind = JobRecord.FlowKind, State = JobStates.Queued, Source = "", Symbols = symbols, FlowDate = Day(date), CreatedAt = _time.GetUtcNow(),
+        });
         return Enqueue(record, symbols, (job, ct) => RunFlowAsync(job, date, ct), null);
     }
 
@@ -106,12 +106,12 @@ internal sealed partial class JobService : BackgroundService
         return _files.Read(id);
     }
 
-    /// <summary>The most recent jobs, newest first.</summary>
-    public IReadOnlyList<JobRecord> List(int limit)
+    /// <summary>The most recent jobs as they stand, newest first.</summary>
+    public IReadOnlyList<JobStatus> List(int limit)
     {
         lock (_gate)
         {
-            return _recent.Values.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id, StringComparer.Ordinal).Take(limit).ToArray();
+            return _recent.Values.Select(r => r.Status).OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id, StringComparer.Ordinal).Take(limit).ToArray();
         }
     }
 
@@ -278,11 +278,7 @@ internal sealed partial class JobService : BackgroundService
     {
         var sw = Stopwatch.StartNew();
         var record = job.Record;
-        lock (record.Gate)
-        {
-            record.State = JobStates.Running;
-            record.StartedAt = _time.GetUtcNow();
-        }
+        record.Update(s => s with { State = JobStates.Running, StartedAt = _time.GetUtcNow() });
         Persist(record);
         string state;
         string? error = null;
@@ -291,11 +287,9 @@ internal sealed partial class JobService : BackgroundService
         try
         {
             await job.Run(job, linked.Token).ConfigureAwait(false);
-            lock (record.Gate)
-            {
-                state = record.State == JobStates.Running ? JobStates.Succeeded : record.State;
-                error = record.Error;
-            }
+            var done = record.Status;
+            state = done.State == JobStates.Running ? JobStates.Succeeded : done.State;
+            error = done.Error;
         }
         catch (OperationCanceledException) when (job.CancelRequested)
         {
@@ -329,7 +323,7 @@ internal sealed partial class JobService : BackgroundService
             }
         }
         Finish(job, state, error, failure);
-        JobsLog.Finished(_logger, record.Id, record.Kind, state, sw.ElapsedMilliseconds);
+        JobsLog.Finished(_logger, record.Id, record.Status.Kind, state, sw.ElapsedMilliseconds);
     }
 
     private async Task RunIngestAsync(Job job, IngestRequest request, CancellationToken cancellationToken)
@@ -337,41 +331,37 @@ internal sealed partial class JobService : BackgroundService
         var record = job.Record;
         var progress = new InlineProgress(p =>
         {
-            lock (record.Gate)
-            {
-                record.Progress = new JobProgress(p.SymbolsDone, p.SymbolsTotal, p.Rows, p.Failed);
-            }
+            record.Update(s => s with { Progress = new JobProgress(p.SymbolsDone, p.SymbolsTotal, p.Rows, p.Failed) });
             job.Listener?.Report(p);
         });
         var result = await _runner.RunAsync(request, progress, cancellationToken).ConfigureAwait(false);
-        lock (record.Gate)
+        var none = result.Failures.Count > 0 && result.Reports.Count == 0;
+        record.Update(s => s with
         {
-            record.Reports = result.Reports;
-            record.Failed = result.Failures.Count == 0 ? null : result.Failures;
-            var none = result.Failures.Count > 0 && result.Reports.Count == 0;
-            record.State = none ? JobStates.Failed : JobStates.Running;
-            record.Error = result.Failures.Count == 0 ? null
+            Reports = result.Reports,
+            Failed = result.Failures.Count == 0 ? null : result.Failures,
+            State = none ? JobStates.Failed : JobStates.Running,
+            Error = result.Failures.Count == 0 ? null
                 : none ? "no symbol could be ingested: " + string.Join("; ", result.Failures.Take(10).Select(f => $"{f.Symbol}: {f.Error}"))
-                : $"{result.Failures.Count} symbol(s) failed: see 'failed'";
-        }
+                : $"{result.Failures.Count} symbol(s) failed: see 'failed'",
+        });
     }
 
     private async Task RunFlowAsync(Job job, DateOnly date, CancellationToken cancellationToken)
     {
         var run = await _flow.RunAsync(date, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var record = job.Record;
-        lock (record.Gate)
+        var symbols = _flow.Symbols.Count;
+        var none = symbols > 0 && run.Failures.Select(f => f.Symbol).Distinct(StringComparer.Ordinal).Count() >= symbols;
+        job.Record.Update(s => s with
         {
-            record.Reports = run.Reports;
-            record.Failed = run.Failures.Count == 0 ? null : run.Failures;
-            var symbols = _flow.Symbols.Count;
-            var none = symbols > 0 && run.Failures.Select(f => f.Symbol).Distinct(StringComparer.Ordinal).Count() >= symbols;
-            record.State = none ? JobStates.Failed : JobStates.Running;
-            record.Note = run.AlreadyCompleted ? $"nothing to do: the daily flow for {Day(date)} already completed (see _metadata/flows/daily.jsonl)" : null;
-            record.Error = run.Steps.LastOrDefault()?.Error is { } stepError ? stepError
+            Reports = run.Reports,
+            Failed = run.Failures.Count == 0 ? null : run.Failures,
+            State = none ? JobStates.Failed : JobStates.Running,
+            Note = run.AlreadyCompleted ? $"nothing to do: the daily flow for {Day(date)} already completed (see _metadata/flows/daily.jsonl)" : null,
+            Error = run.Steps.LastOrDefault()?.Error is { } stepError ? stepError
                 : run.Failures.Count == 0 ? null
-                : $"{run.Failures.Count} symbol failure(s): see 'failed'";
-        }
+                : $"{run.Failures.Count} symbol failure(s): see 'failed'",
+        });
     }
 
     /// <summary>A failed job's error as its record keeps it: the lake's own message, or a generic one that points to the log.</summary>
@@ -382,12 +372,7 @@ internal sealed partial class JobService : BackgroundService
     private void Finish(Job job, string state, string? error, Exception? failure = null)
     {
         var record = job.Record;
-        lock (record.Gate)
-        {
-            record.State = state;
-            record.Error = error;
-            record.FinishedAt = _time.GetUtcNow();
-        }
+        record.Update(s => s with { State = state, Error = error, FinishedAt = _time.GetUtcNow() });
         Persist(record);
         job.Done.TrySetResult(failure);
     }
@@ -396,6 +381,7 @@ internal sealed partial class JobService : BackgroundService
     {
         try
         {
+            // Under the gate: a write of an older status never lands after a newer one.
             lock (record.Gate)
             {
                 _files.Write(record);
@@ -414,19 +400,22 @@ internal sealed partial class JobService : BackgroundService
         var all = new List<JobRecord>();
         foreach (var record in _files.ReadAll())
         {
-            if (record.State is JobStates.Queued or JobStates.Running)
+            if (record.Status.State is var state and (JobStates.Queued or JobStates.Running))
             {
-                JobsLog.Interrupted(_logger, record.Id, record.State);
-                record.Error = record.State == JobStates.Running ? InterruptedRunning : InterruptedQueued;
-                record.State = JobStates.Failed;
-                record.FinishedAt = _time.GetUtcNow();
+                JobsLog.Interrupted(_logger, record.Id, state);
+                record.Update(s => s with
+                {
+                    State = JobStates.Failed,
+                    Error = s.State == JobStates.Running ? InterruptedRunning : InterruptedQueued,
+                    FinishedAt = _time.GetUtcNow(),
+                });
                 Persist(record);
             }
             all.Add(record);
         }
         lock (_gate)
         {
-            foreach (var record in all.OrderBy(r => r.CreatedAt).TakeLast(_options.Kept))
+            foreach (var record in all.OrderBy(r => r.Status.CreatedAt).TakeLast(_options.Kept))
             {
                 Remember(record);
             }
@@ -441,7 +430,7 @@ internal sealed partial class JobService : BackgroundService
         {
             return;
         }
-        var oldest = _recent.Values.Where(r => JobStates.IsFinished(r.State)).MinBy(r => r.CreatedAt);
+        var oldest = _recent.Values.Select(r => r.Status).Where(s => JobStates.IsFinished(s.State)).MinBy(s => s.CreatedAt);
         if (oldest is not null)
         {
             _recent.Remove(oldest.Id);

@@ -40,7 +40,7 @@ internal sealed class IngestAction(IngestionRunner runner, JobService jobs, Impo
                     ExceptionDispatchInfo.Throw(failure);
                 }
             }
-            return ticket.Record.ToStatus();
+            return ticket.Record.Status;
         }, p => p).ConfigureAwait(false);
         var id = record.Id;
         if (record.State == JobStates.Cancelled)
