@@ -1,7 +1,5 @@
 using System.Text.Json;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Wire;
-using Lakehouse.Flight.Ingestion;
 
 namespace Lakehouse.Flight.Server.Jobs;
 
@@ -51,11 +49,6 @@ internal sealed class JobRecord(JobStatus status)
             return next;
         }
     }
-
-    /// <summary>The ingestion this job runs (null for a flow job).</summary>
-    public IngestRequest? ToIngestRequest() => Status is { Kind: IngestKind } s
-        ? new IngestRequest(s.Source, s.Symbols, TableQuery.ParseDate(s.DateFrom, "date_from"), TableQuery.ParseDate(s.DateTo, "date_to"), s.Promote, s.Path, s.Seed)
-        : null;
 
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(Status, FileJson.JobStatus);
 
