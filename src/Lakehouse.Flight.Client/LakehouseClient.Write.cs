@@ -136,7 +136,7 @@ public sealed partial class LakehouseClient
     /// <param name="progress">Receives one report per committed chunk; may be null.</param>
     /// <param name="cancellationToken">Stops the run between chunks (committed chunks stay).</param>
     /// <returns>The StorageReports of the run (bronze, then silver).</returns>
-    /// <exception cref="IngestFailedSymbolsException">Some symbols could not be ingested; the others were committed (its <c>Reports</c>).</exception>
+    /// <exception cref="IngestFailedSymbolsException">Some symbols failed (not fetched, or committed with stale gold); what was committed is in its <c>Reports</c>.</exception>
     public async Task<IReadOnlyList<StorageReport>> IngestAsync(IngestOptions request, IProgress<IngestProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -157,7 +157,7 @@ public sealed partial class LakehouseClient
             }
             else if (JsonSerializer.Deserialize(result, WireJson.Default.FailedSymbols)?.Failed is { Count: > 0 } f)
             {
-                // Sent before the reports: the symbols that could not be ingested (the others were committed).
+                // Sent before the reports: the symbols that failed (not fetched, or committed with stale gold).
                 failed = f;
             }
         }

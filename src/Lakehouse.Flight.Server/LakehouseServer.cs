@@ -150,6 +150,8 @@ public sealed class LakehouseServer : IAsyncDisposable
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        // The action table checks its handlers' names now, not at the first Flight call.
+        _ = app.Services.GetRequiredService<Internal.Actions.FlightActions>();
         var ports = app.Services.GetRequiredService<ListenerPorts>();
         app.Use(next => context => ports.InvokeAsync(context, next));
         var guard = app.Services.GetRequiredService<FlightRequestGuard>();

@@ -3,7 +3,7 @@ using Lakehouse.Flight.Core.Wire;
 
 namespace Lakehouse.Flight.Core.Tests;
 
-/// <summary>One timestamp form in every JSON the lake keeps and answers: UTC with milliseconds.</summary>
+/// <summary>One timestamp form in the JSON files the lake keeps (manifests, logs, markers) and in every StorageReport: UTC with milliseconds.</summary>
 public sealed class StorageReportJsonTests
 {
     private static readonly DateTimeOffset At = new(2026, 11, 26, 17, 0, 0, 123, TimeSpan.FromHours(1));
@@ -28,4 +28,21 @@ public sealed class StorageReportJsonTests
         Assert.Equal(line, JsonSerializer.Serialize(report, WireJson.Default.StorageReport));
         Assert.Equal(report, StorageReport.FromJson(line));
     }
+
+    [Theory]
+    [InlineData("\"2026-11-26T16:00:00.123\"", "2026-11-26T16:00:00.123Z")]
+    [InlineData("\"2026-11-26T17:00:00.123+01:00\"", "2026-11-26T16:00:00.123Z")]
+    public void JsonOptions_ReadAnIsoInstant_WithoutAnOffsetAsUtc(string json, string written)
+    {
+        var read = JsonSerializer.Deserialize<DateTimeOffset>(json, StorageReport.JsonOptions);
+
+        Assert.Equal("\"" + written + "\"", JsonSerializer.Serialize(read, StorageReport.JsonOptions));
+    }
+
+    [Theory]
+    [InlineData("\"yesterday\"")]
+    [InlineData("null")]
+    [InlineData("12")]
+    public void JsonOptions_NotAnInstant_IsAJsonException(string json) =>
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<DateTimeOffset>(json, StorageReport.JsonOptions));
 }

@@ -4,6 +4,7 @@ using Apache.Arrow.Flight;
 using Grpc.Core;
 using Lakehouse.Flight.Core.Wire;
 using Lakehouse.Flight.Server.Internal.Actions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Lakehouse.Flight.IntegrationTests;
 
@@ -70,6 +71,7 @@ public sealed partial class ActionRegistrationTests : IAsyncLifetime
     [Fact]
     public async Task ProgressThatCannotBeWritten_StopsTheWorkBeforeTheCallEnds()
     {
+        HoldAction.WorkEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
         using var call = _server.Raw.DoAction(new FlightAction("hold", ""), TestServer.Bearer(TestServer.WriterToken));
         Assert.True(await call.ResponseStream.MoveNext().DefaultTimeout());
         Assert.Equal("""{"progress":{"action":"hold","done":1}}""", call.ResponseStream.Current.Body.ToStringUtf8());
@@ -79,6 +81,42 @@ public sealed partial class ActionRegistrationTests : IAsyncLifetime
 
         Assert.True(HoldAction.WorkEnded.Task.IsCompleted, "the work was still running when the call ended");
         Assert.True(await HoldAction.WorkEnded.Task, "the work ended without seeing the cancellation");
+    }
+
+    [Theory]
+    [InlineData("Count")]
+    [InlineData("-count")]
+    [InlineData("count--twice")]
+    [InlineData("count_up")]
+    [InlineData("")]
+    public async Task AnActionNamedUnlikeAClientSendsIt_StopsTheServerFromStarting(string name)
+    {
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            TestServer.StartAsync(configureServices: services => services.AddSingleton<IFlightAction>(new NamedAction(name))));
+
+        Assert.Contains($"is named '{name}'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TwoActionsOfOneName_StopTheServerFromStarting()
+    {
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            TestServer.StartAsync(configureServices: services => services.AddSingleton<IFlightAction>(new NamedAction("stats"))));
+
+        Assert.Contains("two DoAction handlers are named 'stats'", ex.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class NamedAction(string name) : IFlightAction
+    {
+        public string Name => name;
+
+        public string Description => "";
+
+        public bool RequiresWriter => false;
+
+        public bool WaitsForIndex => false;
+
+        public Task RunAsync(ActionCall call) => Task.CompletedTask;
     }
 
     /// <summary>Counts to the body's <c>to</c>, reporting each step through the shared progress helper.</summary>
@@ -113,7 +151,7 @@ public sealed partial class ActionRegistrationTests : IAsyncLifetime
     /// <summary>Reports 1 and 2 then waits forever; 2 cannot be described. Tells whether its work ended cancelled.</summary>
     private sealed class HoldAction : IFlightAction
     {
-        public static readonly TaskCompletionSource<bool> WorkEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public static TaskCompletionSource<bool> WorkEnded { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public string Name => "hold";
 

@@ -30,8 +30,12 @@ internal sealed partial class WireJson : JsonSerializerContext;
 /// <summary>StorageReport's timestamp form (manifests and every result): <c>2026-11-26T16:00:00.000Z</c>; any ISO form is read.</summary>
 internal sealed class UtcMillisecondsConverter : JsonConverter<DateTimeOffset>
 {
+    /// <summary>Any ISO-8601 instant; one without an offset is UTC. Anything else is a <see cref="JsonException"/>, as every other bad value.</summary>
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        DateTimeOffset.Parse(reader.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        reader.TokenType == JsonTokenType.String && DateTimeOffset.TryParse(reader.GetString(), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var value)
+            ? value
+            : throw new JsonException($"expected an ISO-8601 instant, got {(reader.TokenType == JsonTokenType.String ? $"'{reader.GetString()}'" : reader.TokenType.ToString())}");
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
         writer.WriteStringValue(value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));

@@ -25,7 +25,7 @@ internal sealed class ActionCall(byte[] body, IAsyncStreamWriter<FlightResult> r
     /// <c>{"progress":...}</c> result (<paramref name="describe"/> names the fields); returns what the work returns,
     /// or rethrows its exception, once every update is written. The work gets the call's cancellation; if an update
     /// cannot be written (the caller went away) or described, the work is cancelled and awaited before the call
-    /// ends, so no work outlives its call.
+    /// ends, so no work outlives its call (a work that only looks at its token between steps holds the call until then).
     /// </summary>
     public async Task<TResult> RunWithProgressAsync<TProgress, TResult>(Func<IProgress<TProgress>, CancellationToken, Task<TResult>> work,
         Func<TProgress, ActionProgress> describe)
@@ -53,14 +53,21 @@ internal sealed class ActionCall(byte[] body, IAsyncStreamWriter<FlightResult> r
         }
         catch
         {
-            await stop.CancelAsync().ConfigureAwait(false);
             try
             {
-                await run.ConfigureAwait(false);
+                await stop.CancelAsync().ConfigureAwait(false);
             }
-            catch (Exception) when (run.IsCompleted)
+            finally
             {
-                // The failure to write is the one the call reports; the work's own end (cancelled) is expected.
+                try
+                {
+                    await run.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // The work stopped because we cancelled it: the failure to write is the one the call reports.
+                    // Any other failure of the work propagates instead (it says more than a lost caller).
+                }
             }
             throw;
         }

@@ -16,10 +16,10 @@ internal sealed class FlightActions
         _byName = new Dictionary<string, IFlightAction>(StringComparer.Ordinal);
         foreach (var action in _actions)
         {
-            if (action.Name.Length == 0 || action.Name.Any(c => c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')))
+            if (!IsKebab(action.Name))
             {
                 throw new InvalidOperationException(
-                    $"DoAction handler {action.GetType().Name} is named '{action.Name}': names are lower-case kebab (a-z, 0-9, '-'), as clients send them");
+                    $"DoAction handler {action.GetType().Name} is named '{action.Name}': names are lower-case words of a-z and 0-9 joined by single hyphens, as clients send them");
             }
             if (!_byName.TryAdd(action.Name, action))
             {
@@ -37,6 +37,11 @@ internal sealed class FlightActions
 
     /// <summary>The handler for a type as sent (trimmed, any case); null when none has that name.</summary>
     public IFlightAction? Find(string? type) => _byName.GetValueOrDefault((type ?? "").Trim().ToLowerInvariant());
+
+    /// <summary>Lower-case words of a-z and 0-9 joined by single hyphens (<c>build-gold</c>), as clients send action types.</summary>
+    internal static bool IsKebab(string name) =>
+        name.Length > 0 && name[0] != '-' && name[^1] != '-' && !name.Contains("--", StringComparison.Ordinal)
+        && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
 }
 
 internal static class FlightActionServiceCollectionExtensions
