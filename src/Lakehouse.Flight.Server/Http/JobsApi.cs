@@ -73,18 +73,15 @@ internal static class JobsApi
     private static IResult DeleteJob(HttpContext http, JobService jobs, string id)
     {
         _ = HttpQuery.Of(http);
-        var before = jobs.Find(id)?.Status.State;
-        if (before is null)
+        var (job, outcome) = jobs.Cancel(id);
+        return outcome switch
         {
-            return NotFound(id);
-        }
-        if (JobStates.IsFinished(before))
-        {
-            throw new LakehouseException(LakehouseErrorKind.Conflict, $"job '{id}' already finished ({before}): there is nothing to cancel");
-        }
-        var job = jobs.Cancel(id) ?? throw new LakehouseException(LakehouseErrorKind.NotFound, $"no job '{id}'");
-        // A running job stops at its next commit boundary: 202 and its Location to poll; a queued one is cancelled now.
-        return Status(http, job, accepted: before == JobStates.Running);
+            _ when job is null => NotFound(id),
+            CancelOutcome.Finished => throw new LakehouseException(LakehouseErrorKind.Conflict,
+                $"job '{id}' already finished ({job.Status.State}): there is nothing to cancel"),
+            // A running job stops at its next commit boundary: 202 and its Location to poll; a queued one is cancelled now.
+            _ => Status(http, job, accepted: outcome == CancelOutcome.Stopping),
+        };
     }
 
     private static IResult NotFound(string id) =>

@@ -116,10 +116,10 @@ internal sealed partial class JobService : BackgroundService
     }
 
     /// <summary>
-    /// Cancels a queued job at once, or asks a running one to stop at its next commit boundary.
-    /// Returns null for an unknown job; a finished job is returned as it is.
+    /// Cancels a queued job at once, or asks a running one to stop at its next commit boundary; what it found is
+    /// decided under the queue's lock, so a job that starts or finishes meanwhile is answered as it was.
     /// </summary>
-    public JobRecord? Cancel(string id)
+    public (JobRecord? Record, CancelOutcome Outcome) Cancel(string id)
     {
         Job? queued = null;
         Job? running = null;
@@ -139,14 +139,15 @@ internal sealed partial class JobService : BackgroundService
         if (queued is not null)
         {
             Finish(queued, JobStates.Cancelled, CancelledQueued);
-            return queued.Record;
+            return (queued.Record, CancelOutcome.Cancelled);
         }
         if (running is not null)
         {
             running.Cancellation.Cancel();
-            return running.Record;
+            return (running.Record, CancelOutcome.Stopping);
         }
-        return Find(id);
+        // Neither queued nor running: finished (or about to record that it finished), or unknown.
+        return Find(id) is { } record ? (record, CancelOutcome.Finished) : (null, CancelOutcome.NotFound);
     }
 
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -469,4 +470,20 @@ internal sealed partial class JobService : BackgroundService
     {
         public void Report(IngestionProgress value) => report(value);
     }
+}
+
+/// <summary>What <see cref="JobService.Cancel"/> found.</summary>
+internal enum CancelOutcome
+{
+    /// <summary>The job was queued and is cancelled now.</summary>
+    Cancelled,
+
+    /// <summary>The job is running and stops at its next commit boundary.</summary>
+    Stopping,
+
+    /// <summary>The job had already finished: nothing to cancel.</summary>
+    Finished,
+
+    /// <summary>No job has that id.</summary>
+    NotFound,
 }
