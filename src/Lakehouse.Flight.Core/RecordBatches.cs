@@ -28,6 +28,25 @@ public static class RecordBatches
         return new RecordBatch(schema, arrays, batches.Sum(b => b.Length));
     }
 
+    /// <summary>
+    /// The runs of equal consecutive values of <paramref name="values"/> (compared as bytes, no string per row): the
+    /// symbol runs of rows grouped by symbol, as (first row, rows).
+    /// </summary>
+    public static IEnumerable<(int Start, int Count)> Runs(StringArray values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var start = 0;
+        for (var i = 1; i <= values.Length; i++)
+        {
+            if (i < values.Length && values.GetBytes(i).SequenceEqual(values.GetBytes(start)))
+            {
+                continue;
+            }
+            yield return (start, i - start);
+            start = i;
+        }
+    }
+
     /// <summary>A batch of <paramref name="schema"/> with no rows (a schema-only answer).</summary>
     public static RecordBatch Empty(Schema schema) => new(schema, schema.FieldsList.Select(f => Nulls(f.DataType, 0)), 0);
 

@@ -341,21 +341,14 @@ public sealed class GoldBuilder(LakeStore store)
         foreach (var batch in store.Read(query, cancellationToken))
         {
             var column = PriceColumns.Symbol.Of(batch);
-            var start = 0;
-            for (var i = 1; i <= batch.Length; i++)
+            foreach (var (start, count) in RecordBatches.Runs(column))
             {
-                // A run of one symbol ends where the next row's symbol differs (compared as bytes: no string per row).
-                if (i < batch.Length && column.GetBytes(i).SequenceEqual(column.GetBytes(start)))
-                {
-                    continue;
-                }
                 var symbol = column.GetString(start);
                 if (!bySymbol.TryGetValue(symbol, out var list))
                 {
                     bySymbol[symbol] = list = [];
                 }
-                list.Add(start == 0 && i == batch.Length ? batch : batch.Slice(start, i - start));
-                start = i;
+                list.Add(count == batch.Length ? batch : batch.Slice(start, count));
             }
         }
         return bySymbol.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);

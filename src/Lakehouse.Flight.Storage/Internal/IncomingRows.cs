@@ -212,27 +212,21 @@ internal static class IncomingRows
     {
         var n = array.Length;
         string[]? values = null;
-        var start = 0;
-        string? normalized = null;
-        for (var i = 0; i < n; i++)
+        foreach (var (start, count) in RecordBatches.Runs(array))
         {
-            if (i == 0 || !array.GetBytes(i).SequenceEqual(array.GetBytes(start)))
+            var raw = array.GetString(start);
+            var normalized = Symbols.Normalize(raw);
+            if (values is null && !string.Equals(raw, normalized, StringComparison.Ordinal))
             {
-                start = i;
-                var raw = array.GetString(i);
-                normalized = Symbols.Normalize(raw);
-                if (values is null && !string.Equals(raw, normalized, StringComparison.Ordinal))
+                values = new string[n];
+                for (var j = 0; j < start; j++)
                 {
-                    values = new string[n];
-                    for (var j = 0; j < i; j++)
-                    {
-                        values[j] = array.GetString(j);
-                    }
+                    values[j] = array.GetString(j);
                 }
             }
             if (values is not null)
             {
-                values[i] = normalized!;
+                System.Array.Fill(values, normalized, start, count);
             }
         }
         return values is null ? array : Strings(n, i => values[i]);

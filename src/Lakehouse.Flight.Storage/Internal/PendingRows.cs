@@ -91,13 +91,8 @@ internal sealed class SymbolRuns
     {
         var symbols = (StringArray)batch.Column(TableDefinition.SymbolColumn);
         var b = _batches++;
-        var start = 0;
-        for (var r = 1; r <= symbols.Length; r++)
+        foreach (var (start, count) in Lakehouse.Flight.Core.RecordBatches.Runs(symbols))
         {
-            if (r < symbols.Length && symbols.GetBytes(r).SequenceEqual(symbols.GetBytes(start)))
-            {
-                continue;
-            }
             var raw = symbols.GetString(start);
             if (!_normalized.TryGetValue(raw, out var symbol))
             {
@@ -107,8 +102,7 @@ internal sealed class SymbolRuns
             {
                 _runs[symbol] = list = [];
             }
-            list.Add(new RowRun(b, start, r - start));
-            start = r;
+            list.Add(new RowRun(b, start, count));
         }
     }
 }

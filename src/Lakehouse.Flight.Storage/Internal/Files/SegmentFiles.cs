@@ -74,26 +74,20 @@ internal static class SegmentFiles
         var counts = new List<int>();
         var min = new List<int>();
         var max = new List<int>();
-        var start = 0;
-        for (var r = 1; r <= rows.Length; r++)
+        foreach (var (start, count) in RecordBatches.Runs(symbols))
         {
-            if (r < rows.Length && symbols.GetBytes(r).SequenceEqual(symbols.GetBytes(start)))
-            {
-                continue;
-            }
             names.Add(string.Intern(symbols.GetString(start)));
             starts.Add(start);
-            counts.Add(r - start);
+            counts.Add(count);
             var lo = int.MaxValue;
             var hi = int.MinValue;
-            for (var i = start; i < r; i++)
+            for (var i = start; i < start + count; i++)
             {
                 lo = Math.Min(lo, days[i]);
                 hi = Math.Max(hi, days[i]);
             }
             min.Add(lo);
             max.Add(hi);
-            start = r;
         }
         var groups = new List<int>();
         for (var g = 0; g < rows.Length; g += RowGroupRows)
