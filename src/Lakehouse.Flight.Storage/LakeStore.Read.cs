@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
@@ -22,6 +23,99 @@ public sealed partial class LakeStore
     {
         var (table, schema) = Catalog.Resolve(query);
         return ReadResolved(table, schema, query, cancellationToken);
+    }
+
+    /// <summary>
+    /// Per symbol, its recent rows and what its data files' directories say of the rows before them, as of one commit:
+    /// the rows of every data file run that reaches the symbol's date (whole runs, so possibly from somewhat earlier,
+    /// key order), and the count, highest value and null count per <see cref="TableDefinition.SummaryColumns"/> column
+    /// of all its other rows, each dated before every row returned; none of those is read. A daily append's gold
+    /// refresh reads a year or two of each symbol this way instead of its history, and nothing enters the symbol
+    /// cache. Null for a symbol the directories cannot answer for (a file written before the columns were summarized,
+    /// or rows of an acknowledged upload not yet applied): read it whole instead.
+    /// </summary>
+    /// <exception cref="ArgumentException">A per-source table (its rows of one key are in several runs).</exception>
+    public IReadOnlyDictionary<string, RecentRows?> ReadRecent(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from,
+        CancellationToken cancellationToken = default)
+    {
+        if (table.PerSource)
+        {
+            throw new ArgumentException($"{table.Id} holds rows per source: read it with Read", nameof(table));
+        }
+        _metadata.Poll();
+        var id = new TableId(table);
+        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
+        return _snapshot.Consistent(() =>
+        {
+            var state = _metadata.Current.Table(table);
+            var result = new Dictionary<string, RecentRows?>(StringComparer.Ordinal);
+            var load = new List<(string Symbol, ImmutableArray<FileRun> Runs, int Cut, long RowsBefore, (double, long)[] Before)>();
+            foreach (var (symbol, date) in from)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!_pending.IsEmpty && PendingRows.Covers(table) && _pending.Holds(id, symbol))
+                {
+                    result[symbol] = null;
+                    continue;
+                }
+                var runs = state.RunsOf(symbol);
+                // The cut: no run left out ends on or after it, and none read starts before it (a run that
+                // reaches the date may start earlier, and a run ending within it is then read too).
+                var cut = ArrowRows.DayNumber(date);
+                for (var moved = true; moved;)
+                {
+                    moved = false;
+                    foreach (var run in runs)
+                    {
+                        if (run.MaxDay >= cut && run.MinDay < cut)
+                        {
+                            cut = run.MinDay;
+                            moved = true;
+                        }
+                    }
+                }
+                var before = new (double Max, long Nulls)[table.SummaryColumns.Count];
+                System.Array.Fill(before, (double.NegativeInfinity, 0L));
+                long rowsBefore = 0;
+                var known = true;
+                foreach (var run in runs.Where(r => r.MaxDay < cut))
+                {
+                    var directory = _cache.Directories.Get(table, run.File);
+                    var index = directory.IndexOf(symbol);
+                    for (var c = 0; c < before.Length && known; c++)
+                    {
+                        if (index < 0 || directory.SummaryOf(table.SummaryColumns[c]) is not { } summary)
+                        {
+                            known = false;
+                        }
+                        else
+                        {
+                            before[c] = (Math.Max(before[c].Max, summary.Max[index]), before[c].Nulls + summary.Nulls[index]);
+                        }
+                    }
+                    rowsBefore += run.Count;
+                }
+                if (!known)
+                {
+                    result[symbol] = null;
+                    continue;
+                }
+                load.Add((symbol, [.. runs.Where(r => r.MaxDay >= cut)], cut, rowsBefore, before));
+            }
+            // Entries already cached are sliced; the other symbols' runs are decoded together (row groups once).
+            var uncached = load.Where(l => !_cache.TryEntry(id, l.Symbol, out _)).ToList();
+            var loaded = _cache.LoadRunsOnce(table, uncached.Select(l => l.Runs).ToArray(), cancellationToken);
+            var rows = uncached.Select((l, i) => (l.Symbol, Rows: loaded[i])).ToDictionary(x => x.Symbol, x => x.Rows, StringComparer.Ordinal);
+            foreach (var l in load)
+            {
+                var batch = rows.TryGetValue(l.Symbol, out var r) ? r
+                    : _cache.TryEntry(id, l.Symbol, out var entry) ? entry.Rows(dateColumn, l.Cut, null)
+                    : _cache.LoadRuns(table, l.Runs, null, null, null, cancellationToken);
+                var summaries = table.SummaryColumns.Select((c, i) => (c, l.Before[i])).ToDictionary(x => x.c, x => x.Item2, StringComparer.Ordinal);
+                result[l.Symbol] = new RecentRows(batch, l.RowsBefore, summaries);
+            }
+            return (IReadOnlyDictionary<string, RecentRows?>)result;
+        }, cancellationToken);
     }
 
     private IEnumerable<RecordBatch> ReadResolved(TableDefinition table, Schema schema, TableQuery query, CancellationToken cancellationToken)
@@ -400,6 +494,12 @@ public sealed partial class LakeStore
     public long Warm(TableDefinition table, CancellationToken cancellationToken = default) =>
         _cache.Warm(_metadata.Current, [table], cancellationToken);
 }
+
+/// <summary>
+/// A symbol's recent rows (<see cref="LakeStore.ReadRecent"/>), and of its rows before them (dated before every
+/// one of these) the count and, per summarized column, the highest non-null value (-infinity when none) and nulls.
+/// </summary>
+public sealed record RecentRows(RecordBatch Rows, long RowsBefore, IReadOnlyDictionary<string, (double Max, long Nulls)> Before);
 
 /// <summary>What a query reads for one symbol: how many data files hold its rows, and how many rows.</summary>
 public sealed record SymbolPlan(string Symbol, int Files, long Rows);

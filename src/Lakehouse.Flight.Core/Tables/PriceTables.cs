@@ -26,7 +26,11 @@ public static class PriceTables
 
     public static readonly TableDefinition Silver = new(Layer.Silver, PricesDaily, SilverSchema, [PriceColumns.Symbol.Name, PriceColumns.Date.Name],
         Partitioning.SymbolYearMonth, WriteMode.Upsert, validator: ValidatePrice,
-        description: "clean daily bars, one row per (symbol, date)");
+        description: "clean daily bars, one row per (symbol, date)")
+    {
+        // Gold's running peak (adj_close, else close) of the years a daily append does not read.
+        SummaryColumns = [PriceColumns.Close.Name, PriceColumns.AdjClose.Name],
+    };
 
     public static readonly TableDefinition Bronze = new(Layer.Bronze, PricesDaily, BronzeSchema, [PriceColumns.Symbol.Name, PriceColumns.Date.Name],
         Partitioning.SymbolYearMonth, WriteMode.Append, perSource: true,

@@ -156,6 +156,36 @@ public sealed class TableDefinition
     /// <summary>Columns whose values decide whether an upserted row is unchanged (all but the lineage columns).</summary>
     public IReadOnlyList<string> ComparedColumns { get; }
 
+    /// <summary>
+    /// float64 columns whose highest value and null count each data file records per symbol (beside the symbol's row
+    /// range and dates), so that a reader learns the highest value of a symbol's history up to a date without reading
+    /// it: a daily append's gold refresh takes the running peak of the years before the ones it reads from there.
+    /// Empty (the default): none. Files written before a column was listed simply have no summary of it.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name that is not a float64 column of the schema, or listed twice.</exception>
+    public IReadOnlyList<string> SummaryColumns
+    {
+        get => _summaryColumns;
+        init
+        {
+            foreach (var name in value)
+            {
+                var i = Schema.GetFieldIndex(name);
+                if (i < 0 || Schema.FieldsList[i].DataType.TypeId != ArrowTypeId.Double)
+                {
+                    throw new ArgumentException($"{Id}: summary column '{name}' must be a float64 column of the table", nameof(value));
+                }
+            }
+            if (value.Distinct(StringComparer.Ordinal).Count() != value.Count)
+            {
+                throw new ArgumentException($"{Id}: summary columns are listed once each", nameof(value));
+            }
+            _summaryColumns = [.. value];
+        }
+    }
+
+    private readonly string[] _summaryColumns = [];
+
     /// <summary>The partition (year, month) a date falls in; 0 for levels the table is not partitioned by.</summary>
     public (int Year, int Month) PartitionOf(DateOnly date) => Partitioning switch
     {

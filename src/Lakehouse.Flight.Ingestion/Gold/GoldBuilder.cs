@@ -145,9 +145,18 @@ public sealed class GoldBuilder(LakeStore store)
             cancellationToken.ThrowIfCancellationRequested();
             var reported = new List<(string Symbol, RecordBatch Silver, RecordBatch Metrics)>();
             var tails = new List<(RecordBatch Monthly, RecordBatch Metrics)>(chunk.Length);
-            var silverOfChunk = ReadSilver(chunk, cancellationToken);
+            var recent = changedFrom is null ? [] : RecentTails(chunk, changedFrom, reportFor, cancellationToken);
+            var silverOfChunk = ReadSilver(recent.Count == 0 ? chunk : chunk.Where(s => !recent.ContainsKey(s)).ToArray(), cancellationToken);
             foreach (var symbol in chunk)
             {
+                if (recent.TryGetValue(symbol, out var known))
+                {
+                    // From the symbol's last year or two and the peak of the years before, which no file was read for.
+                    var day = changedFrom![symbol];
+                    tails.Add((GoldCalculator.Monthly(From(known.Window, PriceColumns.Date, new DateOnly(day.Year, day.Month, 1))),
+                        GoldCalculator.DailyMetrics(known.Window, day, known.PriorPeak)));
+                    continue;
+                }
                 var parts = silverOfChunk.GetValueOrDefault(symbol) ?? [];
                 if (parts.Sum(b => b.Length) == 0)
                 {
@@ -155,7 +164,7 @@ public sealed class GoldBuilder(LakeStore store)
                 }
                 var report = reportFor is null || reportFor(symbol);
                 RecordBatch monthly, metrics;
-                if (changedFrom?.GetValueOrDefault(symbol) is { } from && TailWindow(parts, from) is { } tail
+                if (changedFrom?.GetValueOrDefault(symbol) is { } from && TailWindow(parts, from, double.NegativeInfinity) is { } tail
                     && TailOnly(symbol, tail.Before))
                 {
                     // Only the rows from the write's first date (monthly bars from its month), from a window of the
@@ -225,6 +234,55 @@ public sealed class GoldBuilder(LakeStore store)
         return from;
     }
 
+    /// <summary>
+    /// The tails of the chunk's symbols that need no report, computed from what silver holds of them since January 1st
+    /// of the year before their write (<see cref="LakeStore.ReadRecent"/>) and the highest price of their rows before
+    /// that, from the data files' summaries: a daily append of thousands of symbols reads one or two years of each,
+    /// not twenty. A symbol is left out (and read whole) where that is not enough: no summary, adj_close null on some
+    /// older rows and not others (then the peak's price is not one column's maximum), fewer than
+    /// <see cref="TailLookbackRows"/> rows before its date with older ones left out, or gold behind silver.
+    /// </summary>
+    private Dictionary<string, (RecordBatch Window, double PriorPeak)> RecentTails(string[] chunk, IReadOnlyDictionary<string, DateOnly> changedFrom,
+        Func<string, bool>? reportFor, CancellationToken cancellationToken)
+    {
+        var tails = new Dictionary<string, (RecordBatch, double)>(StringComparer.Ordinal);
+        var ask = new Dictionary<string, DateOnly>(StringComparer.Ordinal);
+        foreach (var symbol in chunk)
+        {
+            if (reportFor is not null && !reportFor(symbol) && changedFrom.TryGetValue(symbol, out var from) && from.Year > 1)
+            {
+                ask[symbol] = new DateOnly(from.Year - 1, 1, 1);
+            }
+        }
+        if (ask.Count == 0)
+        {
+            return tails;
+        }
+        foreach (var (symbol, recent) in store.ReadRecent(PriceTables.Silver, ask, cancellationToken))
+        {
+            if (recent is null || recent.Rows.Length == 0 || PeakOf(recent) is not { } peak)
+            {
+                continue;
+            }
+            if (TailWindow([recent.Rows], changedFrom[symbol], peak) is { } tail
+                && (tail.Lookback >= TailLookbackRows || recent.RowsBefore == 0) && TailOnly(symbol, tail.Before))
+            {
+                tails[symbol] = (tail.Window, tail.PriorPeak);
+            }
+        }
+        return tails;
+    }
+
+    /// <summary>The highest price (adj_close, else close) of the rows before a symbol's recent rows, when the summaries tell it.</summary>
+    private static double? PeakOf(RecentRows recent)
+    {
+        var adj = recent.Before[PriceColumns.AdjClose.Name];
+        var close = recent.Before[PriceColumns.Close.Name];
+        return adj.Nulls == 0 ? adj.Max
+            : adj.Nulls == recent.RowsBefore ? close.Max
+            : null;
+    }
+
     /// <summary>Whether gold already holds the symbol up to <paramref name="before"/>, its last silver day before the write (so only the tail needs writing).</summary>
     private bool TailOnly(string symbol, DateOnly? before) =>
         before is null || store.LastDate(GoldTables.DailyMetrics, symbol) >= before;
@@ -234,10 +292,11 @@ public sealed class GoldBuilder(LakeStore store)
 
     /// <summary>
     /// The rows a tail from <paramref name="from"/> is computed from (from <see cref="TailLookbackRows"/> rows before
-    /// it), the highest price of the rows before those, and the last date before <paramref name="from"/>; the parts
-    /// (the symbol's cached history and its appended days) are not concatenated whole.
+    /// it), the highest price of the rows before those (at least <paramref name="priorPeak"/>, that of the rows before
+    /// the parts), the last date before <paramref name="from"/>, and how many rows before it the window holds; the
+    /// parts (the symbol's cached history and its appended days, or its recent rows) are not concatenated whole.
     /// </summary>
-    private static (RecordBatch Window, double PriorPeak, DateOnly? Before)? TailWindow(RecordBatch[] parts, DateOnly from)
+    private static (RecordBatch Window, double PriorPeak, DateOnly? Before, int Lookback)? TailWindow(RecordBatch[] parts, DateOnly from, double priorPeak)
     {
         var fromDay = from.DayNumber - new DateOnly(1970, 1, 1).DayNumber;
         var n = parts.Sum(p => p.Length);
@@ -259,7 +318,7 @@ public sealed class GoldBuilder(LakeStore store)
             }
         }
         var start = Math.Max(0, s - TailLookbackRows);
-        var peak = double.NegativeInfinity;
+        var peak = priorPeak;
         DateOnly? before = null;
         var window = new List<RecordBatch>();
         var row = 0;
@@ -295,7 +354,7 @@ public sealed class GoldBuilder(LakeStore store)
             }
             row += p.Length;
         }
-        return window.Count == 0 ? null : (window.Count == 1 ? window[0] : RecordBatches.Concatenate(window), peak, before);
+        return window.Count == 0 ? null : (window.Count == 1 ? window[0] : RecordBatches.Concatenate(window), peak, before, s - start);
     }
 
     /// <summary>The rows of a batch sorted by <paramref name="date"/> on or after <paramref name="from"/>.</summary>

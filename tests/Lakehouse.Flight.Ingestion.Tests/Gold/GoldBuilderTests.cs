@@ -11,7 +11,7 @@ namespace Lakehouse.Flight.Ingestion.Tests.Gold;
 public sealed class GoldBuilderTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "lakehouse-gold-" + Guid.NewGuid().ToString("N"));
-    private readonly LakeStore _store;
+    private LakeStore _store;
 
     public GoldBuilderTests() => _store = LakeStore.Open(_dir);
 
@@ -178,6 +178,41 @@ public sealed class GoldBuilderTests : IDisposable
         {
             AssertSameRows(GoldCalculator.DailyMetrics(Silver(symbol)), Gold(GoldTables.DailyMetricsName, symbol));
             AssertSameRows(GoldCalculator.Monthly(Silver(symbol)), Gold(GoldTables.PricesMonthlyName, symbol));
+        }
+    }
+
+    [Fact]
+    public async Task RefreshAsync_DailyAppendAfterARestart_ReadsTheRecentYearsOnly_PeakFromOlderFiles_AndGoldEqualsAFullRebuild()
+    {
+        // More symbols than get reports, six years each, each one's highest price a spike in its first year: a tail
+        // computed without the older years' peak gets every drawdown wrong.
+        var symbols = Enumerable.Range(0, GoldBuilder.ReportSymbolsPerWrite + 5).Select(i => $"P{i:D3}").ToArray();
+        var spikeDay = new DateOnly(2015, 3, 2);
+        var bars = SyntheticBars.Generate(symbols, new DateOnly(2015, 1, 1), new DateOnly(2020, 12, 31))
+            .Select(b => b.Date == spikeDay ? b with { High = b.High * 10, Close = b.High * 10, AdjClose = b.High * 10 } : b)
+            // One symbol's adj_close is missing in 2016 only: its older peak is no one column's highest value (read whole).
+            .Select(b => b.Symbol == symbols[1] && b.Date.Year == 2016 ? b with { AdjClose = null } : b)
+            .ToList();
+        var last = bars.Max(b => b.Date);
+        await _store.UpsertAsync(bars.Where(b => b.Date < last).ToList());
+        await new GoldBuilder(_store).BuildAsync([]);
+
+        // A server start: nothing cached. The append's refresh loads no symbol's history, except the one read whole.
+        _store = LakeStore.Open(_dir);
+        var append = await new GoldBuilder(_store).RefreshAsync(await _store.UpsertAsync(bars.Where(b => b.Date == last).ToList()));
+        Assert.Equal(bars.Count(b => b.Symbol == symbols[1]), _store.CachedRows);
+        var metrics = append.Reports.Where(r => r.Table == GoldTables.DailyMetricsName).ToList();
+        Assert.Equal(symbols.Length, metrics.Count);
+        Assert.All(metrics, r => Assert.Equal((1L, 1L), (r.Rows, r.Inserted)));
+
+        foreach (var symbol in symbols.Where((_, i) => i % 10 == 0).Append(symbols[1]).Append(symbols[^1]))
+        {
+            var silver = Silver(symbol);
+            var gold = Gold(GoldTables.DailyMetricsName, symbol);
+            AssertSameRows(GoldCalculator.DailyMetrics(silver), gold);
+            AssertSameRows(GoldCalculator.Monthly(silver), Gold(GoldTables.PricesMonthlyName, symbol));
+            // The peak is the spike of 2015: the last day's drawdown is far below zero.
+            Assert.InRange(DailyMetricsColumns.Drawdown.Of(gold).GetValue(gold.Length - 1)!.Value, -1, -0.5);
         }
     }
 

@@ -35,6 +35,10 @@ internal static class SegmentFiles
             [SymbolDirectory.MetadataKey] = directory.Encode(),
             ["lakehouse.table"] = table.Id,
         };
+        if (directory.EncodeSummaryColumns() is { } summary)
+        {
+            metadata[SymbolDirectory.SummaryKey] = summary;
+        }
         var schema = new Schema(table.Schema.FieldsList, metadata);
         var batch = new RecordBatch(schema, Enumerable.Range(0, rows.ColumnCount).Select(rows.Column), rows.Length);
         using var writerProperties = WriterProperties(table);
@@ -89,13 +93,52 @@ internal static class SegmentFiles
             min.Add(lo);
             max.Add(hi);
         }
+        var summaries = table.SummaryColumns.Select(c => Summarize(c, (DoubleArray)rows.Column(table.Schema.GetFieldIndex(c)), starts, counts)).ToArray();
         var groups = new List<int>();
         for (var g = 0; g < rows.Length; g += RowGroupRows)
         {
             groups.Add(g);
         }
         groups.Add(rows.Length);
-        return new SymbolDirectory([.. names], [.. starts], [.. counts], [.. min], [.. max], [.. groups]);
+        return new SymbolDirectory([.. names], [.. starts], [.. counts], [.. min], [.. max], [.. groups], summaries);
+    }
+
+    /// <summary>A column's highest non-null value (-infinity when none) and null count per symbol run.</summary>
+    private static ColumnSummary Summarize(string column, DoubleArray values, List<int> starts, List<int> counts)
+    {
+        var max = new double[starts.Count];
+        var nulls = new int[starts.Count];
+        var span = values.Values;
+        for (var r = 0; r < starts.Count; r++)
+        {
+            var peak = double.NegativeInfinity;
+            var missing = 0;
+            var run = span.Slice(starts[r], counts[r]);
+            if (values.NullCount == 0)
+            {
+                foreach (var v in run)
+                {
+                    peak = Math.Max(peak, v);
+                }
+            }
+            else
+            {
+                for (var i = 0; i < run.Length; i++)
+                {
+                    if (values.IsValid(starts[r] + i))
+                    {
+                        peak = Math.Max(peak, run[i]);
+                    }
+                    else
+                    {
+                        missing++;
+                    }
+                }
+            }
+            max[r] = peak;
+            nulls[r] = missing;
+        }
+        return new ColumnSummary(column, max, nulls);
     }
 
     /// <summary>The symbol directory from a file's footer (one footer read).</summary>
@@ -112,7 +155,7 @@ internal static class SegmentFiles
         {
             throw new InvalidDataException($"data file {Path.GetFileName(path)} has no symbol directory: it was not written by the lake");
         }
-        return SymbolDirectory.Decode(text, groups);
+        return SymbolDirectory.Decode(text, groups, meta.KeyValueMetadata.GetValueOrDefault(SymbolDirectory.SummaryKey));
     }
 
     /// <summary>Rows [start, start + count) of a file, in the table's schema, on the managed heap.</summary>

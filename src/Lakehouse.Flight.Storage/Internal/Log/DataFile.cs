@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
@@ -47,15 +48,20 @@ internal readonly record struct FileRun(DataFile File, int Start, int Count, int
 }
 
 /// <summary>
-/// The symbols of one data file in file order, each with its row range and date span, and the file's row-group
-/// boundaries: written into the file's footer (key-value metadata) when the file is encoded, read back once per
-/// file and shared by every state that holds the file (files never change).
+/// The symbols of one data file in file order, each with its row range and date span (and, for a table with
+/// <see cref="TableDefinition.SummaryColumns"/>, the highest value and null count of each of them), and the file's
+/// row-group boundaries: written into the file's footer (key-value metadata) when the file is encoded, read back once
+/// per file and shared by every state that holds the file (files never change).
 /// </summary>
 internal sealed class SymbolDirectory
 {
     public const string MetadataKey = "lakehouse.symbols";
 
-    public SymbolDirectory(string[] symbols, int[] starts, int[] counts, int[] minDays, int[] maxDays, int[] rowGroupStarts)
+    /// <summary>Footer key naming the summarized columns, comma-separated, in the order of their fields on each line.</summary>
+    public const string SummaryKey = "lakehouse.summary";
+
+    public SymbolDirectory(string[] symbols, int[] starts, int[] counts, int[] minDays, int[] maxDays, int[] rowGroupStarts,
+        ColumnSummary[]? summaries = null)
     {
         Symbols = symbols;
         Starts = starts;
@@ -63,6 +69,7 @@ internal sealed class SymbolDirectory
         MinDays = minDays;
         MaxDays = maxDays;
         RowGroupStarts = rowGroupStarts;
+        Summaries = summaries ?? [];
     }
 
     public string[] Symbols { get; }
@@ -78,9 +85,15 @@ internal sealed class SymbolDirectory
     /// <summary>First row of each row group, plus the total row count last.</summary>
     public int[] RowGroupStarts { get; }
 
+    /// <summary>Per summarized column, per symbol: its highest value and null count (empty: the file has none, e.g. written before).</summary>
+    public ColumnSummary[] Summaries { get; }
+
     public int Rows => RowGroupStarts.Length == 0 ? 0 : RowGroupStarts[^1];
 
     public int IndexOf(string symbol) => Array.BinarySearch(Symbols, symbol, StringComparer.Ordinal);
+
+    /// <summary>The summary of <paramref name="column"/>, or null when the file has none.</summary>
+    public ColumnSummary? SummaryOf(string column) => Array.Find(Summaries, s => s.Column == column);
 
     /// <summary>Row groups holding rows [start, start + count).</summary>
     public (int First, int End) RowGroupsOf(int start, int count)
@@ -92,39 +105,64 @@ internal sealed class SymbolDirectory
         return (Math.Max(0, first), Math.Min(RowGroupStarts.Length - 1, last + 1));
     }
 
-    /// <summary>The directory as footer text: <c>SYMBOL start count minDay maxDay</c> per line (symbols hold no spaces).</summary>
+    /// <summary>The summarized columns' names as the <see cref="SummaryKey"/> footer value (null when none).</summary>
+    public string? EncodeSummaryColumns() => Summaries.Length == 0 ? null : string.Join(',', Summaries.Select(s => s.Column));
+
+    /// <summary>
+    /// The directory as footer text: <c>SYMBOL start count minDay maxDay</c> per line (symbols hold no spaces), then
+    /// <c>max nulls</c> per summarized column (<c>-Infinity</c> when every value is null).
+    /// </summary>
     public string Encode()
     {
-        var sb = new System.Text.StringBuilder(Symbols.Length * 32);
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        var sb = new System.Text.StringBuilder(Symbols.Length * (32 + (24 * Summaries.Length)));
         for (var i = 0; i < Symbols.Length; i++)
         {
             sb.Append(Symbols[i]).Append(' ').Append(Starts[i]).Append(' ').Append(Counts[i]).Append(' ')
-                .Append(MinDays[i]).Append(' ').Append(MaxDays[i]).Append('\n');
+                .Append(MinDays[i]).Append(' ').Append(MaxDays[i]);
+            foreach (var summary in Summaries)
+            {
+                sb.Append(' ').Append(summary.Max[i].ToString("R", culture)).Append(' ').Append(summary.Nulls[i]);
+            }
+            sb.Append('\n');
         }
         return sb.ToString();
     }
 
-    public static SymbolDirectory Decode(string text, int[] rowGroupStarts)
+    /// <summary>A directory from footer text; <paramref name="summaryColumns"/> is the <see cref="SummaryKey"/> value (null: none).</summary>
+    /// <exception cref="InvalidDataException">A line that does not have the fields the footer announces.</exception>
+    public static SymbolDirectory Decode(string text, int[] rowGroupStarts, string? summaryColumns = null)
     {
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        var columns = string.IsNullOrEmpty(summaryColumns) ? [] : summaryColumns.Split(',');
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var symbols = new string[lines.Length];
         var starts = new int[lines.Length];
         var counts = new int[lines.Length];
         var min = new int[lines.Length];
         var max = new int[lines.Length];
+        var summaries = columns.Select(c => new ColumnSummary(c, new double[lines.Length], new int[lines.Length])).ToArray();
         for (var i = 0; i < lines.Length; i++)
         {
             var parts = lines[i].Split(' ');
-            if (parts.Length != 5)
+            if (parts.Length != 5 + (2 * columns.Length))
             {
                 throw new InvalidDataException("a data file's symbol directory is damaged");
             }
             symbols[i] = string.Intern(parts[0]);
-            starts[i] = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
-            counts[i] = int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture);
-            min[i] = int.Parse(parts[3], System.Globalization.CultureInfo.InvariantCulture);
-            max[i] = int.Parse(parts[4], System.Globalization.CultureInfo.InvariantCulture);
+            starts[i] = int.Parse(parts[1], culture);
+            counts[i] = int.Parse(parts[2], culture);
+            min[i] = int.Parse(parts[3], culture);
+            max[i] = int.Parse(parts[4], culture);
+            for (var c = 0; c < summaries.Length; c++)
+            {
+                summaries[c].Max[i] = double.Parse(parts[5 + (2 * c)], System.Globalization.NumberStyles.Float, culture);
+                summaries[c].Nulls[i] = int.Parse(parts[6 + (2 * c)], culture);
+            }
         }
-        return new SymbolDirectory(symbols, starts, counts, min, max, rowGroupStarts);
+        return new SymbolDirectory(symbols, starts, counts, min, max, rowGroupStarts, summaries);
     }
 }
+
+/// <summary>One float64 column's highest value (over non-null rows; -infinity when none) and null count, per symbol of a file.</summary>
+internal sealed record ColumnSummary(string Column, double[] Max, int[] Nulls);

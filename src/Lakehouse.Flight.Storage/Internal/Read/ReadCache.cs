@@ -48,6 +48,8 @@ internal sealed class ReadCache
 
     internal SymbolCache Symbols => _symbols;
 
+    internal DirectoryCache Directories => _directories;
+
     internal RowGroupCache Groups => _groups;
 
     internal RowGroupCache Runs => _runs;
@@ -224,19 +226,7 @@ internal sealed class ReadCache
         {
             var memo = scan?.Groups ?? new ConcurrentDictionary<(string, int), RecordBatch>();
             // The row groups first (each once, all cores), then each symbol's slices of them.
-            var groups = work.SelectMany(s => state.RunsOf(s)).SelectMany(r =>
-            {
-                var d = _directories.Get(table.Definition, r.File);
-                var (first, endGroup) = d.RowGroupsOf(r.Start, r.Count);
-                return Enumerable.Range(first, endGroup - first).Select(g => (Run: r, Group: g));
-            }).DistinctBy(x => (x.Run.File.Name, x.Group)).ToArray();
-            Parallel.ForEach(groups, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                x =>
-                {
-                    var d = _directories.Get(table.Definition, x.Run.File);
-                    memo.GetOrAdd((x.Run.File.Name, x.Group), _ => SegmentFiles.ReadRows(_files.StorePath(table.Definition, x.Run.File.Name),
-                        table.Definition, d, d.RowGroupStarts[x.Group], d.RowGroupStarts[x.Group + 1] - d.RowGroupStarts[x.Group]));
-                });
+            DecodeGroups(table.Definition, work.SelectMany(s => state.RunsOf(s)), memo, cancellationToken);
             foreach (var symbol in work)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -254,6 +244,37 @@ internal sealed class ReadCache
             }
         }
         return end;
+    }
+
+    /// <summary>
+    /// The rows of each set of runs (one symbol's each), row groups decoded once on all cores and sliced, into no
+    /// cache: a read of a few recent runs of many symbols (a daily append's gold refresh) that would otherwise
+    /// build, and then evict, an entry of each symbol's whole history.
+    /// </summary>
+    public RecordBatch[] LoadRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, CancellationToken cancellationToken)
+    {
+        var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
+        DecodeGroups(table, runs.SelectMany(r => r), memo, cancellationToken);
+        return runs.Select(r => LoadRuns(table, r, null, null, memo, cancellationToken)).ToArray();
+    }
+
+    /// <summary>Decodes, on all cores, each row group of <paramref name="runs"/> that <paramref name="memo"/> does not hold yet.</summary>
+    private void DecodeGroups(TableDefinition table, IEnumerable<FileRun> runs, ConcurrentDictionary<(string, int), RecordBatch> memo,
+        CancellationToken cancellationToken)
+    {
+        var groups = runs.SelectMany(r =>
+        {
+            var d = _directories.Get(table, r.File);
+            var (first, end) = d.RowGroupsOf(r.Start, r.Count);
+            return Enumerable.Range(first, end - first).Select(g => (r.File, Group: g));
+        }).DistinctBy(x => (x.File.Name, x.Group)).Where(x => !memo.ContainsKey((x.File.Name, x.Group))).ToArray();
+        Parallel.ForEach(groups, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            x =>
+            {
+                var d = _directories.Get(table, x.File);
+                memo.GetOrAdd((x.File.Name, x.Group), _ => SegmentFiles.ReadRows(_files.StorePath(table, x.File.Name), table, d,
+                    d.RowGroupStarts[x.Group], d.RowGroupStarts[x.Group + 1] - d.RowGroupStarts[x.Group]));
+            });
     }
 
     /// <summary>
@@ -333,19 +354,7 @@ internal sealed class ReadCache
     {
         var full = false;
         var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
-        var groups = symbols.SelectMany(s => state.RunsOf(s)).SelectMany(r =>
-        {
-            var d = _directories.Get(table.Definition, r.File);
-            var (first, end) = d.RowGroupsOf(r.Start, r.Count);
-            return Enumerable.Range(first, end - first).Select(g => (File: r.File, Group: g));
-        }).Distinct().ToArray();
-        Parallel.ForEach(groups, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            x =>
-            {
-                var d = _directories.Get(table.Definition, x.File);
-                memo[(x.File.Name, x.Group)] = SegmentFiles.ReadRows(_files.StorePath(table.Definition, x.File.Name), table.Definition, d,
-                    d.RowGroupStarts[x.Group], d.RowGroupStarts[x.Group + 1] - d.RowGroupStarts[x.Group]);
-            });
+        DecodeGroups(table.Definition, symbols.SelectMany(s => state.RunsOf(s)), memo, cancellationToken);
         Parallel.ForEach(symbols, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
             (symbol, loop) =>
             {

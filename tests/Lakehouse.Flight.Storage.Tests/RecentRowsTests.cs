@@ -1,0 +1,114 @@
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Storage.Tests;
+
+/// <summary>
+/// <see cref="LakeStore.ReadRecent"/>: a symbol's recent rows, and of its older rows only what the data files'
+/// directories summarize (count, highest value and nulls of silver's close and adj_close), as of one commit.
+/// </summary>
+public sealed class RecentRowsTests : IDisposable
+{
+    private static readonly System.Globalization.CultureInfo Invariant = System.Globalization.CultureInfo.InvariantCulture;
+
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    private static DateOnly Day(string text) => DateOnly.Parse(text, Invariant);
+
+    [Fact]
+    public async Task RecentRowsAndSummaries_EqualWhatAFullReadSaysOfTheRowsBeforeThem()
+    {
+        var store = _lake.Open();
+        var bars = TestBars.Generate(["AAA", "BBB"], Day("2019-01-01"), Day("2021-06-30")).ToList();
+        // BBB: adj_close missing on its 2020 rows, and its highest close on a day of 2019 (corrected later, in its own commit).
+        bars = [.. bars.Select(b => b.Symbol == "BBB" && b.Date.Year == 2020 ? b with { AdjClose = null } : b)];
+        await store.UpsertAsync(bars);
+        var spike = bars.First(b => b.Symbol == "BBB" && b.Date >= Day("2019-05-06"));
+        await store.UpsertAsync([spike with { High = 900, Close = 900, AdjClose = 850 }]);
+
+        var asked = new Dictionary<string, DateOnly> { ["AAA"] = Day("2021-03-15"), ["BBB"] = Day("2020-01-01"), ["ZZZ"] = Day("2020-01-01") };
+        var recent = store.ReadRecent(PriceTables.Silver, asked);
+
+        Assert.Equal(["AAA", "BBB", "ZZZ"], recent.Keys.Order(StringComparer.Ordinal));
+        foreach (var symbol in new[] { "AAA", "BBB" })
+        {
+            var all = RecordBatches.Concatenate(store.Read(TableQuery.Create(symbols: [symbol])).ToArray());
+            var got = recent[symbol]!;
+            var rows = got.Rows;
+            var first = PriceColumns.Date.Of(rows).GetDateOnly(0)!.Value;
+            // Whole runs (a year's file here) from at most the date asked for, every later row, in date order.
+            Assert.True(first <= asked[symbol], $"{symbol}: recent rows start {first}, after {asked[symbol]}");
+            Assert.Equal(new DateOnly(asked[symbol].Year, 1, 1), new DateOnly(first.Year, 1, 1));
+            var dates = PriceColumns.Date.Of(all);
+            var cut = Enumerable.Range(0, all.Length).First(i => dates.GetDateOnly(i) >= first);
+            Assert.Equal(all.Length - cut, rows.Length);
+            Assert.Equal(BatchDump.Rows([all.Slice(cut, all.Length - cut)]), BatchDump.Rows([rows]));
+
+            var close = PriceColumns.Close.Of(all);
+            var adj = PriceColumns.AdjClose.Of(all);
+            Assert.Equal(cut, got.RowsBefore);
+            Assert.Equal(Enumerable.Range(0, cut).Max(i => close.Values[i]), got.Before["close"].Max);
+            Assert.Equal(Enumerable.Range(0, cut).Where(adj.IsValid).Max(i => adj.Values[i]), got.Before["adj_close"].Max);
+            Assert.Equal(Enumerable.Range(0, cut).Count(adj.IsNull), got.Before["adj_close"].Nulls);
+            Assert.Equal(0, got.Before["close"].Nulls);
+        }
+        // The correction's values are what BBB's 2019 summary holds; BBB's 2020 nulls are in its recent rows, not before.
+        Assert.Equal((900.0, 850.0, 0L), (recent["BBB"]!.Before["close"].Max, recent["BBB"]!.Before["adj_close"].Max, recent["BBB"]!.Before["adj_close"].Nulls));
+        Assert.Equal(0, recent["ZZZ"]!.Rows.Length);
+        Assert.Equal(0, recent["ZZZ"]!.RowsBefore);
+        Assert.Equal(double.NegativeInfinity, recent["ZZZ"]!.Before["close"].Max);
+        // On a store opened afresh, the same answer, and nothing entered the symbol cache.
+        var fresh = _lake.Open();
+        Assert.Equal(BatchDump.Rows([recent["AAA"]!.Rows]), BatchDump.Rows([fresh.ReadRecent(PriceTables.Silver, asked)["AAA"]!.Rows]));
+        Assert.Equal(0, fresh.CachedRows);
+    }
+
+    [Fact]
+    public async Task SymbolWithAnUploadNotYetApplied_IsNotAnswered_TheOthersAre()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(TestBars.Generate(["AAA", "BBB"], Day("2022-01-01"), Day("2023-12-31")));
+        var upload = PriceBarBatches.ToBatch([TestBars.Bar("AAA", Day("2021-06-01")) with { Close = 5000, High = 5000, AdjClose = 5000 }]);
+        await store.EnqueueAsync([new(PriceTables.Bronze, upload, "vendor"), new(PriceTables.Silver, upload, "vendor")]);
+
+        var recent = store.ReadRecent(PriceTables.Silver, new Dictionary<string, DateOnly> { ["AAA"] = Day("2023-06-01"), ["BBB"] = Day("2023-06-01") });
+
+        // AAA's acknowledged row is in every read, but no file summarizes it yet.
+        Assert.Null(recent["AAA"]);
+        Assert.NotNull(recent["BBB"]);
+        Assert.Equal(1, await store.ApplyUploadsAsync());
+        var applied = store.ReadRecent(PriceTables.Silver, new Dictionary<string, DateOnly> { ["AAA"] = Day("2023-06-01") })["AAA"]!;
+        Assert.Equal(5000.0, applied.Before["close"].Max);
+    }
+
+    [Fact]
+    public void Directory_RoundTripsSummaries_AndAFooterWithoutThemHasNone()
+    {
+        var rows = PriceBarBatches.ToBatch([
+            TestBars.Bar("AAA", Day("2024-01-02")) with { Close = 10, AdjClose = null },
+            TestBars.Bar("AAA", Day("2024-01-03")) with { Close = 12, AdjClose = 11.5 },
+            TestBars.Bar("BBB", Day("2024-01-02")) with { Close = 7.25, AdjClose = null },
+        ]);
+        var directory = SegmentFiles.DirectoryOf(PriceTables.Silver, rows);
+        var decoded = SymbolDirectory.Decode(directory.Encode(), directory.RowGroupStarts, directory.EncodeSummaryColumns());
+
+        Assert.Equal("close,adj_close", directory.EncodeSummaryColumns());
+        foreach (var d in new[] { directory, decoded })
+        {
+            Assert.Equal([12.0, 7.25], d.SummaryOf("close")!.Max);
+            Assert.Equal([0, 0], d.SummaryOf("close")!.Nulls);
+            Assert.Equal([11.5, double.NegativeInfinity], d.SummaryOf("adj_close")!.Max);
+            Assert.Equal([1, 1], d.SummaryOf("adj_close")!.Nulls);
+        }
+        // A file written before summaries: five fields a line, no summary; a line that lacks announced fields is damage.
+        var old = SymbolDirectory.Decode("AAA 0 2 19724 19725\nBBB 2 1 19724 19724\n", [0, 3]);
+        Assert.Empty(old.Summaries);
+        Assert.Null(old.SummaryOf("close"));
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.Decode("AAA 0 2 19724 19725\n", [0, 2], "close"));
+        // A table without summary columns writes none.
+        Assert.Null(SegmentFiles.DirectoryOf(PriceTables.Bronze, PriceBarBatches.ToBatch([TestBars.Bar("AAA", Day("2024-01-02"))])).EncodeSummaryColumns());
+    }
+}
