@@ -45,17 +45,19 @@ public sealed partial class LakeStore
         _metadata.Poll();
         var id = new TableId(table);
         var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
-        return _snapshot.Consistent(() =>
+        // Resolved as of one commit (runs, summaries, cached rows); the files are decoded after, outside the commit
+        // sequence: they never change, and a commit landing meanwhile (the next chunk of an ingest) does not make a
+        // second pass decode them again.
+        var plan = _snapshot.Consistent(() =>
         {
             var state = _metadata.Current.Table(table);
-            var result = new Dictionary<string, RecentRows?>(StringComparer.Ordinal);
-            var load = new List<(string Symbol, ImmutableArray<FileRun> Runs, int Cut, long RowsBefore, (double, long)[] Before)>();
+            var planned = new List<(string Symbol, RecentPlan? Plan)>();
             foreach (var (symbol, date) in from)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (!_pending.IsEmpty && PendingRows.Covers(table) && _pending.Holds(id, symbol))
                 {
-                    result[symbol] = null;
+                    planned.Add((symbol, null));
                     continue;
                 }
                 var runs = state.RunsOf(symbol);
@@ -95,28 +97,26 @@ public sealed partial class LakeStore
                     }
                     rowsBefore += run.Count;
                 }
-                if (!known)
-                {
-                    result[symbol] = null;
-                    continue;
-                }
-                load.Add((symbol, [.. runs.Where(r => r.MaxDay >= cut)], cut, rowsBefore, before));
+                var cached = _cache.TryEntry(id, symbol, out var entry) ? entry.Rows(dateColumn, cut, null) : null;
+                planned.Add((symbol, known ? new RecentPlan([.. runs.Where(r => r.MaxDay >= cut)], cached, rowsBefore, before) : null));
             }
-            // Entries already cached are sliced; the other symbols' runs are decoded together (row groups once).
-            var uncached = load.Where(l => !_cache.TryEntry(id, l.Symbol, out _)).ToList();
-            var loaded = _cache.LoadRunsOnce(table, uncached.Select(l => l.Runs).ToArray(), cancellationToken);
-            var rows = uncached.Select((l, i) => (l.Symbol, Rows: loaded[i])).ToDictionary(x => x.Symbol, x => x.Rows, StringComparer.Ordinal);
-            foreach (var l in load)
-            {
-                var batch = rows.TryGetValue(l.Symbol, out var r) ? r
-                    : _cache.TryEntry(id, l.Symbol, out var entry) ? entry.Rows(dateColumn, l.Cut, null)
-                    : _cache.LoadRuns(table, l.Runs, null, null, null, cancellationToken);
-                var summaries = table.SummaryColumns.Select((c, i) => (c, l.Before[i])).ToDictionary(x => x.c, x => x.Item2, StringComparer.Ordinal);
-                result[l.Symbol] = new RecentRows(batch, l.RowsBefore, summaries);
-            }
-            return (IReadOnlyDictionary<string, RecentRows?>)result;
+            return planned;
         }, cancellationToken);
+        // The symbols not cached: their runs decoded together (row groups once, all cores), into no cache.
+        var toLoad = plan.Where(p => p.Plan is { Cached: null }).ToList();
+        var loaded = _cache.LoadRunsOnce(table, toLoad.Select(p => p.Plan!.Runs).ToArray(), cancellationToken);
+        var rows = toLoad.Select((p, i) => (p.Symbol, Rows: loaded[i])).ToDictionary(x => x.Symbol, x => x.Rows, StringComparer.Ordinal);
+        var result = new Dictionary<string, RecentRows?>(StringComparer.Ordinal);
+        foreach (var (symbol, p) in plan)
+        {
+            result[symbol] = p is null ? null : new RecentRows(p.Cached ?? rows[symbol], p.RowsBefore,
+                table.SummaryColumns.Select((c, i) => (c, p.Before[i])).ToDictionary(x => x.c, x => x.Item2, StringComparer.Ordinal));
+        }
+        return result;
     }
+
+    /// <summary>What <see cref="ReadRecent"/> resolved of one symbol: the runs to decode (unless its rows were cached) and the summary of the rest.</summary>
+    private sealed record RecentPlan(ImmutableArray<FileRun> Runs, RecordBatch? Cached, long RowsBefore, (double Max, long Nulls)[] Before);
 
     private IEnumerable<RecordBatch> ReadResolved(TableDefinition table, Schema schema, TableQuery query, CancellationToken cancellationToken)
     {

@@ -396,6 +396,11 @@ public sealed class GoldBuilder(LakeStore store)
     private Dictionary<string, RecordBatch[]> ReadSilver(IReadOnlyList<string> symbols, CancellationToken cancellationToken)
     {
         var bySymbol = new Dictionary<string, List<RecordBatch>>(StringComparer.Ordinal);
+        if (symbols.Count == 0)
+        {
+            // (A query without symbols would read every symbol.)
+            return new Dictionary<string, RecordBatch[]>(StringComparer.Ordinal);
+        }
         var query = TableQuery.Create(Layers.Name(Layer.Silver), PriceTables.PricesDaily, symbols);
         foreach (var batch in store.Read(query, cancellationToken))
         {
