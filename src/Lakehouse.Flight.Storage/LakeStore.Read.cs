@@ -109,7 +109,7 @@ public sealed partial class LakeStore
         var result = new Dictionary<string, RecentRows?>(StringComparer.Ordinal);
         foreach (var (symbol, p) in plan)
         {
-            result[symbol] = p is null ? null : new RecentRows(p.Cached ?? rows[symbol], p.RowsBefore,
+            result[symbol] = p is null ? null : new RecentRows(p.Cached is { } cached ? [cached] : rows[symbol], p.RowsBefore,
                 table.SummaryColumns.Select((c, i) => (c, p.Before[i])).ToDictionary(x => x.c, x => x.Item2, StringComparer.Ordinal));
         }
         return result;
@@ -496,10 +496,10 @@ public sealed partial class LakeStore
 }
 
 /// <summary>
-/// A symbol's recent rows (<see cref="LakeStore.ReadRecent"/>), and of its rows before them (dated before every
+/// A symbol's recent rows (<see cref="LakeStore.ReadRecent"/>; in key order, in parts: slices of what was decoded), and of its rows before them (dated before every
 /// one of these) the count and, per summarized column, the highest non-null value (-infinity when none) and nulls.
 /// </summary>
-public sealed record RecentRows(RecordBatch Rows, long RowsBefore, IReadOnlyDictionary<string, (double Max, long Nulls)> Before);
+public sealed record RecentRows(IReadOnlyList<RecordBatch> Rows, long RowsBefore, IReadOnlyDictionary<string, (double Max, long Nulls)> Before);
 
 /// <summary>What a query reads for one symbol: how many data files hold its rows, and how many rows.</summary>
 public sealed record SymbolPlan(string Symbol, int Files, long Rows);

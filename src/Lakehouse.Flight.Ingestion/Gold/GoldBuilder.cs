@@ -30,8 +30,20 @@ public sealed record GoldBuildResult(string RunId, IReadOnlyList<StorageReport> 
 /// </remarks>
 public sealed class GoldBuilder(LakeStore store)
 {
-    /// <summary>Symbols per commit: 200 symbols of 20 years are ~1M metric rows (~100 MB of Arrow), so a rebuild writes few, large files.</summary>
+    /// <summary>Symbols read and computed at a time: 200 symbols of 20 years are ~1M metric rows (~100 MB of Arrow).</summary>
     public const int ChunkSymbols = 200;
+
+    /// <summary>
+    /// Metric rows computed before they are committed: a rebuild commits about every chunk (few, large files), a daily
+    /// append of thousands of symbols (a row each) once.
+    /// </summary>
+    private const int CommitRows = 1 << 20;
+
+    /// <summary>
+    /// Symbols whose recent rows are read at a time (<see cref="LakeStore.ReadRecent"/>: a year or two each, ~500K rows):
+    /// the row groups they share, and each small file of appended days, are decoded once per group of symbols.
+    /// </summary>
+    private const int RecentChunkSymbols = 1000;
 
     /// <summary>
     /// A write that changes at most this many symbols writes each one's report file; a larger (bulk) write leaves
@@ -140,61 +152,14 @@ public sealed class GoldBuilder(LakeStore store)
         var reports = new List<StorageReport>(todo.Count * 2);
         var files = new List<ReportFile>(todo.Count);
         var done = 0;
-        foreach (var chunk in todo.Chunk(ChunkSymbols))
+        // Computed gold waiting for its commit: a daily append's tails are a row or two per symbol, so thousands of
+        // symbols go into one commit (a commit per chunk cost ~60 ms: 25 of them per 5,000-symbol append).
+        var tails = new List<(RecordBatch Monthly, RecordBatch Metrics)>();
+        var reported = new List<(string Symbol, RecordBatch Silver, RecordBatch Metrics)>();
+        long tailRows = 0;
+        var committedDone = 0;
+        async Task CommitAsync()
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var reported = new List<(string Symbol, RecordBatch Silver, RecordBatch Metrics)>();
-            var tails = new List<(RecordBatch Monthly, RecordBatch Metrics)>(chunk.Length);
-            var recent = changedFrom is null ? [] : RecentTails(chunk, changedFrom, reportFor, cancellationToken);
-            var silverOfChunk = ReadSilver(recent.Count == 0 ? chunk : chunk.Where(s => !recent.ContainsKey(s)).ToArray(), cancellationToken);
-            foreach (var symbol in chunk)
-            {
-                if (recent.TryGetValue(symbol, out var known))
-                {
-                    // From the symbol's last year or two and the peak of the years before, which no file was read for.
-                    var day = changedFrom![symbol];
-                    tails.Add((GoldCalculator.Monthly(From(known.Window, PriceColumns.Date, new DateOnly(day.Year, day.Month, 1))),
-                        GoldCalculator.DailyMetrics(known.Window, day, known.PriorPeak)));
-                    continue;
-                }
-                var parts = silverOfChunk.GetValueOrDefault(symbol) ?? [];
-                if (parts.Sum(b => b.Length) == 0)
-                {
-                    continue;
-                }
-                var report = reportFor is null || reportFor(symbol);
-                RecordBatch monthly, metrics;
-                if (changedFrom?.GetValueOrDefault(symbol) is { } from && TailWindow(parts, from, double.NegativeInfinity) is { } tail
-                    && TailOnly(symbol, tail.Before))
-                {
-                    // Only the rows from the write's first date (monthly bars from its month), from a window of the
-                    // rows before it and the highest price before that: an append reads and copies ~250 rows, not the
-                    // symbol's history (unless its report needs every row anyway).
-                    monthly = GoldCalculator.Monthly(From(tail.Window, PriceColumns.Date, new DateOnly(from.Year, from.Month, 1)));
-                    if (report)
-                    {
-                        var whole = Concat(parts);
-                        var all = GoldCalculator.DailyMetrics(whole);
-                        metrics = From(all, DailyMetricsColumns.Date, from);
-                        reported.Add((symbol, whole, all));
-                    }
-                    else
-                    {
-                        metrics = GoldCalculator.DailyMetrics(tail.Window, from, tail.PriorPeak);
-                    }
-                }
-                else
-                {
-                    var silver = Concat(parts);
-                    monthly = GoldCalculator.Monthly(silver);
-                    metrics = GoldCalculator.DailyMetrics(silver);
-                    if (report)
-                    {
-                        reported.Add((symbol, silver, metrics));
-                    }
-                }
-                tails.Add((monthly, metrics));
-            }
             if (tails.Count > 0)
             {
                 TableWrite[] writes =
@@ -213,10 +178,91 @@ public sealed class GoldBuilder(LakeStore store)
                     files.Add(new ReportFile(symbol, store.ReportPath(name), silver.Length, written));
                 }
             }
-            done += chunk.Length;
+            tails.Clear();
+            reported.Clear();
+            tailRows = 0;
+            committedDone = done;
             progress?.Report(new GoldProgress(done, todo.Count));
         }
+        foreach (var group in todo.Chunk(RecentChunkSymbols))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var recent = changedFrom is null ? [] : RecentTails(group, changedFrom, reportFor, cancellationToken);
+            foreach (var symbol in group.Where(recent.ContainsKey))
+            {
+                // From the symbol's last year or two and the peak of the years before, which no file was read for.
+                var (window, priorPeak) = recent[symbol];
+                var day = changedFrom![symbol];
+                Add(GoldCalculator.Monthly(From(window, PriceColumns.Date, new DateOnly(day.Year, day.Month, 1))),
+                    GoldCalculator.DailyMetrics(window, day, priorPeak));
+                done++;
+            }
+            foreach (var chunk in group.Where(s => !recent.ContainsKey(s)).Chunk(ChunkSymbols))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var silverOfChunk = ReadSilver(chunk, cancellationToken);
+                foreach (var symbol in chunk)
+                {
+                    var parts = silverOfChunk.GetValueOrDefault(symbol) ?? [];
+                    if (parts.Sum(b => b.Length) == 0)
+                    {
+                        continue;
+                    }
+                    var report = reportFor is null || reportFor(symbol);
+                    RecordBatch monthly, metrics;
+                    if (changedFrom?.GetValueOrDefault(symbol) is { } from && TailWindow(parts, from, double.NegativeInfinity) is { } tail
+                        && TailOnly(symbol, tail.Before))
+                    {
+                        // Only the rows from the write's first date (monthly bars from its month), from a window of the
+                        // rows before it and the highest price before that: an append reads and copies ~250 rows, not the
+                        // symbol's history (unless its report needs every row anyway).
+                        monthly = GoldCalculator.Monthly(From(tail.Window, PriceColumns.Date, new DateOnly(from.Year, from.Month, 1)));
+                        if (report)
+                        {
+                            var whole = Concat(parts);
+                            var all = GoldCalculator.DailyMetrics(whole);
+                            metrics = From(all, DailyMetricsColumns.Date, from);
+                            reported.Add((symbol, whole, all));
+                        }
+                        else
+                        {
+                            metrics = GoldCalculator.DailyMetrics(tail.Window, from, tail.PriorPeak);
+                        }
+                    }
+                    else
+                    {
+                        var silver = Concat(parts);
+                        monthly = GoldCalculator.Monthly(silver);
+                        metrics = GoldCalculator.DailyMetrics(silver);
+                        if (report)
+                        {
+                            reported.Add((symbol, silver, metrics));
+                        }
+                    }
+                    Add(monthly, metrics);
+                }
+                done += chunk.Length;
+                if (tailRows >= CommitRows)
+                {
+                    await CommitAsync().ConfigureAwait(false);
+                }
+            }
+            if (tailRows >= CommitRows)
+            {
+                await CommitAsync().ConfigureAwait(false);
+            }
+        }
+        if (done > committedDone)
+        {
+            await CommitAsync().ConfigureAwait(false);
+        }
         return new GoldBuildResult(runId, reports, files);
+
+        void Add(RecordBatch monthly, RecordBatch metrics)
+        {
+            tails.Add((monthly, metrics));
+            tailRows += metrics.Length;
+        }
     }
 
     /// <summary>Per symbol whose silver prices changed, the first date of its silver write (its report's <c>date_from</c>).</summary>
@@ -260,11 +306,11 @@ public sealed class GoldBuilder(LakeStore store)
         }
         foreach (var (symbol, recent) in store.ReadRecent(PriceTables.Silver, ask, cancellationToken))
         {
-            if (recent is null || recent.Rows.Length == 0 || PeakOf(recent) is not { } peak)
+            if (recent is null || recent.Rows.Sum(b => b.Length) == 0 || PeakOf(recent) is not { } peak)
             {
                 continue;
             }
-            if (TailWindow([recent.Rows], changedFrom[symbol], peak) is { } tail
+            if (TailWindow([.. recent.Rows], changedFrom[symbol], peak) is { } tail
                 && (tail.Lookback >= TailLookbackRows || recent.RowsBefore == 0) && TailOnly(symbol, tail.Before))
             {
                 tails[symbol] = (tail.Window, tail.PriorPeak);
@@ -425,3 +471,4 @@ public sealed class GoldBuilder(LakeStore store)
         _ => RecordBatches.Concatenate(parts),
     };
 }
+

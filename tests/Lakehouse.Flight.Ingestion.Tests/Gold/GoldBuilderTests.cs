@@ -220,6 +220,26 @@ public sealed class GoldBuilderTests : IDisposable
     }
 
     [Fact]
+    public async Task RefreshAsync_DailyAppendOfMoreSymbolsThanAChunk_CommitsGoldOnce()
+    {
+        var symbols = Enumerable.Range(0, GoldBuilder.ChunkSymbols + 50).Select(i => $"C{i:D3}").ToArray();
+        var bars = SyntheticBars.Generate(symbols, new DateOnly(2019, 1, 1), new DateOnly(2020, 12, 31));
+        var last = bars.Max(b => b.Date);
+        await _store.UpsertAsync(bars.Where(b => b.Date < last).ToList());
+        var builder = new GoldBuilder(_store);
+        await builder.BuildAsync([]);
+        var versionBefore = _store.Version;
+
+        var append = await builder.RefreshAsync(await _store.UpsertAsync(bars.Where(b => b.Date == last).ToList()));
+
+        // The silver commit, then one gold commit for every symbol (its chunks were read and computed apart).
+        Assert.Equal(symbols.Length * 2, append.Reports.Count);
+        var version = Assert.Single(append.Reports.Select(r => r.Version).Distinct());
+        Assert.Equal(versionBefore + 2, version);
+        AssertSameRows(GoldCalculator.DailyMetrics(Silver(symbols[^1])), Gold(GoldTables.DailyMetricsName, symbols[^1]));
+    }
+
+    [Fact]
     public async Task BuildAsync_Report_AtSeedPathWithHeaderAndOneRowPerDay()
     {
         var aapl = GoldTestData.YahooAapl();

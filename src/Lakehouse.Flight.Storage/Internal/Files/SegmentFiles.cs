@@ -193,6 +193,13 @@ internal static class SegmentFiles
     /// </summary>
     public static RecordBatch FromGroups(SymbolDirectory directory, int start, int count, Func<int, RecordBatch> group)
     {
+        var parts = GroupSlices(directory, start, count, group);
+        return parts.Count == 1 ? parts[0] : ArrowConcat.ConcatenateManaged(parts);
+    }
+
+    /// <summary>Rows [start, start + count) of a file as slices of its decoded row groups (from <paramref name="group"/>), in order, not copied.</summary>
+    public static List<RecordBatch> GroupSlices(SymbolDirectory directory, int start, int count, Func<int, RecordBatch> group)
+    {
         var (first, end) = directory.RowGroupsOf(start, count);
         var parts = new List<RecordBatch>(end - first);
         for (var g = first; g < end; g++)
@@ -203,7 +210,7 @@ internal static class SegmentFiles
             var to = Math.Min(start + count, directory.RowGroupStarts[g + 1]) - groupStart;
             parts.Add(from == 0 && to == rows.Length ? rows : rows.Slice(from, to - from));
         }
-        return parts.Count == 1 ? parts[0] : ArrowConcat.ConcatenateManaged(parts);
+        return parts;
     }
 
     /// <summary>Every row of a file, in the table's schema, on the managed heap.</summary>

@@ -247,15 +247,34 @@ internal sealed class ReadCache
     }
 
     /// <summary>
-    /// The rows of each set of runs (one symbol's each), row groups decoded once on all cores and sliced, into no
-    /// cache: a read of a few recent runs of many symbols (a daily append's gold refresh) that would otherwise
-    /// build, and then evict, an entry of each symbol's whole history.
+    /// The rows of each set of runs (one symbol's each) in key order, as one batch copied from the slices of the decoded
+    /// row groups (runs whose dates interleave: merged), row groups decoded once on all cores, into no cache: a read of a few recent
+    /// runs of many symbols (a daily append's gold refresh) that would otherwise build, and then evict, an entry of
+    /// each symbol's whole history.
     /// </summary>
-    public RecordBatch[] LoadRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, CancellationToken cancellationToken)
+    public List<RecordBatch>[] LoadRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, CancellationToken cancellationToken)
     {
         var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
         DecodeGroups(table, runs.SelectMany(r => r), memo, cancellationToken);
-        return runs.Select(r => LoadRuns(table, r, null, null, memo, cancellationToken)).ToArray();
+        return runs.Select(symbolRuns =>
+        {
+            var lastMax = int.MinValue;
+            foreach (var run in symbolRuns)
+            {
+                if (run.MinDay <= lastMax)
+                {
+                    return [LoadRuns(table, symbolRuns, null, null, memo, cancellationToken)];
+                }
+                lastMax = run.MaxDay;
+            }
+            var parts = new List<RecordBatch>();
+            foreach (var run in symbolRuns)
+            {
+                parts.AddRange(SegmentFiles.GroupSlices(_directories.Get(table, run.File), run.Start, run.Count, g => memo[(run.File.Name, g)]));
+            }
+            // One managed copy of the slices (a symbol's year and its appended days are a dozen slices or more).
+            return parts.Count <= 1 ? parts : [ArrowConcat.ConcatenateManaged(parts)];
+        }).ToArray();
     }
 
     /// <summary>Decodes, on all cores, each row group of <paramref name="runs"/> that <paramref name="memo"/> does not hold yet.</summary>
