@@ -36,7 +36,10 @@ public sealed partial class LakeStore
     /// </summary>
     /// <exception cref="ArgumentException">A per-source table (its rows of one key are in several runs).</exception>
     public IReadOnlyDictionary<string, RecentRows?> ReadRecent(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) => ReadRecentCore(table, from, cancellationToken, attempt: 0);
+
+    private IReadOnlyDictionary<string, RecentRows?> ReadRecentCore(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from,
+        CancellationToken cancellationToken, int attempt)
     {
         if (table.PerSource)
         {
@@ -104,7 +107,16 @@ public sealed partial class LakeStore
         }, cancellationToken);
         // The symbols not cached: their runs decoded together (row groups once, all cores), into no cache.
         var toLoad = plan.Where(p => p.Plan is { Cached: null }).ToList();
-        var loaded = _cache.LoadRunsOnce(table, toLoad.Select(p => p.Plan!.Runs).ToArray(), cancellationToken);
+        List<RecordBatch>[] loaded;
+        try
+        {
+            loaded = _cache.LoadRunsOnce(table, toLoad.Select(p => p.Plan!.Runs).ToArray(), cancellationToken);
+        }
+        catch (Exception) when (attempt < 2 && toLoad.Any(p => p.Plan!.Runs.Any(r => !File.Exists(_files.StorePath(table, r.File.Name)))))
+        {
+            // A file superseded since the plan and vacuumed meanwhile (a retention of zero): plan again.
+            return ReadRecentCore(table, from, cancellationToken, attempt + 1);
+        }
         var rows = toLoad.Select((p, i) => (p.Symbol, Rows: loaded[i])).ToDictionary(x => x.Symbol, x => x.Rows, StringComparer.Ordinal);
         var result = new Dictionary<string, RecentRows?>(StringComparer.Ordinal);
         foreach (var (symbol, p) in plan)
@@ -496,8 +508,9 @@ public sealed partial class LakeStore
 }
 
 /// <summary>
-/// A symbol's recent rows (<see cref="LakeStore.ReadRecent"/>; in key order, in parts: slices of what was decoded), and of its rows before them (dated before every
-/// one of these) the count and, per summarized column, the highest non-null value (-infinity when none) and nulls.
+/// A symbol's recent rows (<see cref="LakeStore.ReadRecent"/>; in key order, in one or more parts), and of its rows
+/// before them (dated before every one of these) the count and, per summarized column, the highest non-null value
+/// (-infinity when none) and nulls.
 /// </summary>
 public sealed record RecentRows(IReadOnlyList<RecordBatch> Rows, long RowsBefore, IReadOnlyDictionary<string, (double Max, long Nulls)> Before);
 

@@ -25,8 +25,9 @@ public sealed record GoldBuildResult(string RunId, IReadOnlyList<StorageReport> 
 /// millisecond to compute), then written as an upsert, which rewrites only the year files whose rows
 /// changed and counts the rest as unchanged; a report file is rewritten only when its bytes differ.
 /// So a rebuild without silver changes writes no file at all, and its manifest lines say "unchanged".
-/// Symbols are processed <see cref="ChunkSymbols"/> at a time (one commit each), so memory holds a
-/// few symbols, never the universe.
+/// Symbols are read and computed <see cref="ChunkSymbols"/> at a time and committed about every million metric rows
+/// (a chunk of whole histories, or every symbol of a daily append), so memory holds a few symbols' histories, never
+/// the universe's.
 /// </remarks>
 public sealed class GoldBuilder(LakeStore store)
 {
