@@ -32,14 +32,15 @@ public sealed partial class LakeStore
     /// of all its other rows, each dated before every row returned; none of those is read. A daily append's gold
     /// refresh reads a year or two of each symbol this way instead of its history, and nothing enters the symbol
     /// cache. Null for a symbol the directories cannot answer for (a file written before the columns were summarized,
-    /// or rows of an acknowledged upload not yet applied): read it whole instead.
+    /// or rows of an acknowledged upload not yet applied), or whose recent rows are more than <paramref name="maxRows"/>
+    /// (a write from far back: memory stays bounded): read it whole instead.
     /// </summary>
     /// <exception cref="ArgumentException">A per-source table (its rows of one key are in several runs).</exception>
     public IReadOnlyDictionary<string, RecentRows?> ReadRecent(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from,
-        CancellationToken cancellationToken = default) => ReadRecentCore(table, from, cancellationToken, attempt: 0);
+        int maxRows = int.MaxValue, CancellationToken cancellationToken = default) => ReadRecentCore(table, from, maxRows, cancellationToken, attempt: 0);
 
     private IReadOnlyDictionary<string, RecentRows?> ReadRecentCore(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from,
-        CancellationToken cancellationToken, int attempt)
+        int maxRows, CancellationToken cancellationToken, int attempt)
     {
         if (table.PerSource)
         {
@@ -100,8 +101,14 @@ public sealed partial class LakeStore
                     }
                     rowsBefore += run.Count;
                 }
+                ImmutableArray<FileRun> recent = [.. runs.Where(r => r.MaxDay >= cut)];
+                if (!known || recent.Sum(r => (long)r.Count) > maxRows)
+                {
+                    planned.Add((symbol, null));
+                    continue;
+                }
                 var cached = _cache.TryEntry(id, symbol, out var entry) ? entry.Rows(dateColumn, cut, null) : null;
-                planned.Add((symbol, known ? new RecentPlan([.. runs.Where(r => r.MaxDay >= cut)], cached, rowsBefore, before) : null));
+                planned.Add((symbol, new RecentPlan(recent, cached, rowsBefore, before)));
             }
             return planned;
         }, cancellationToken);
@@ -115,7 +122,7 @@ public sealed partial class LakeStore
         catch (Exception) when (attempt < 2 && toLoad.Any(p => p.Plan!.Runs.Any(r => !File.Exists(_files.StorePath(table, r.File.Name)))))
         {
             // A file superseded since the plan and vacuumed meanwhile (a retention of zero): plan again.
-            return ReadRecentCore(table, from, cancellationToken, attempt + 1);
+            return ReadRecentCore(table, from, maxRows, cancellationToken, attempt + 1);
         }
         var rows = toLoad.Select((p, i) => (p.Symbol, Rows: loaded[i])).ToDictionary(x => x.Symbol, x => x.Rows, StringComparer.Ordinal);
         var result = new Dictionary<string, RecentRows?>(StringComparer.Ordinal);

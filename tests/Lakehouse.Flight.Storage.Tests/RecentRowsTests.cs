@@ -60,6 +60,9 @@ public sealed class RecentRowsTests : IDisposable
         Assert.Equal(0, recent["ZZZ"]!.Rows.Sum(b => b.Length));
         Assert.Equal(0, recent["ZZZ"]!.RowsBefore);
         Assert.Equal(double.NegativeInfinity, recent["ZZZ"]!.Before["close"].Max);
+        // Past the row cap: not answered (read it whole).
+        Assert.Null(store.ReadRecent(PriceTables.Silver, asked, maxRows: recent["BBB"]!.Rows.Sum(b => b.Length) - 1)["BBB"]);
+        Assert.NotNull(store.ReadRecent(PriceTables.Silver, asked, maxRows: recent["BBB"]!.Rows.Sum(b => b.Length))["BBB"]);
         // On a store opened afresh, the same answer, and nothing entered the symbol cache.
         var fresh = _lake.Open();
         Assert.Equal(BatchDump.Rows(recent["AAA"]!.Rows), BatchDump.Rows(fresh.ReadRecent(PriceTables.Silver, asked)["AAA"]!.Rows));

@@ -47,6 +47,12 @@ public sealed class GoldBuilder(LakeStore store)
     private const int RecentChunkSymbols = 1000;
 
     /// <summary>
+    /// Rows of one symbol a recent read may return (four years of daily bars; a year or two is the rule): a write from
+    /// further back (an ingest of the history) reads its symbols whole, <see cref="ChunkSymbols"/> at a time.
+    /// </summary>
+    private const int RecentMaxRows = 1000;
+
+    /// <summary>
     /// A write that changes at most this many symbols writes each one's report file; a larger (bulk) write leaves
     /// report files alone: a report holds every row of its symbol as CSV (~7x the size of the same rows in silver, so
     /// a report per symbol of a bulk load would outweigh the lake), and rewriting every existing report would dominate
@@ -305,7 +311,7 @@ public sealed class GoldBuilder(LakeStore store)
         {
             return tails;
         }
-        foreach (var (symbol, recent) in store.ReadRecent(PriceTables.Silver, ask, cancellationToken))
+        foreach (var (symbol, recent) in store.ReadRecent(PriceTables.Silver, ask, RecentMaxRows, cancellationToken))
         {
             if (recent is null || recent.Rows.Sum(b => b.Length) == 0 || PeakOf(recent) is not { } peak)
             {
