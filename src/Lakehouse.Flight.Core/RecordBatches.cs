@@ -30,21 +30,34 @@ public static class RecordBatches
 
     /// <summary>
     /// The runs of equal consecutive values of <paramref name="values"/> (compared as bytes, no string per row): the
-    /// symbol runs of rows grouped by symbol, as (first row, rows).
+    /// symbol runs of rows grouped by symbol, as (first row, rows). A null compares as an empty value.
     /// </summary>
     public static IEnumerable<(int Start, int Count)> Runs(StringArray values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var start = 0;
-        for (var i = 1; i <= values.Length; i++)
+        var runs = new List<(int Start, int Count)>();
+        if (values.Length == 0)
         {
-            if (i < values.Length && values.GetBytes(i).SequenceEqual(values.GetBytes(start)))
+            return runs;
+        }
+        // Straight over the offsets and bytes (a per-row GetBytes costs ~0.5 us at millions of rows).
+        var offsets = values.ValueOffsets;
+        var data = values.ValueBuffer.Span;
+        var start = 0;
+        var first = data[offsets[0]..offsets[1]];
+        for (var i = 1; i < values.Length; i++)
+        {
+            var value = data[offsets[i]..offsets[i + 1]];
+            if (value.SequenceEqual(first))
             {
                 continue;
             }
-            yield return (start, i - start);
+            runs.Add((start, i - start));
             start = i;
+            first = value;
         }
+        runs.Add((start, values.Length - start));
+        return runs;
     }
 
     /// <summary>A batch of <paramref name="schema"/> with no rows (a schema-only answer).</summary>

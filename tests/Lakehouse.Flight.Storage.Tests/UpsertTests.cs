@@ -116,6 +116,25 @@ public sealed class UpsertTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_lake.Dir, "silver")));
     }
 
+    [Fact]
+    public async Task Upsert_RowsOfASymbolApartAndOutOfOrder_AreOneSymbolsRows_AndARepeatAcrossThemIsRefused()
+    {
+        var store = _lake.Open();
+        var msft = Q1("MSFT").Take(6).ToList();
+        var ibm = Q1("IBM").Take(2).ToList();
+        // MSFT's rows in two stretches around IBM's, the second stretch before the first in time.
+        List<PriceBar> bars = [.. msft.Skip(3), .. ibm, .. msft.Take(3)];
+
+        var reports = await store.UpsertAsync(bars);
+
+        Assert.Equal([("IBM", 2L), ("MSFT", 6L)], reports.Select(r => (r.Symbol, r.Inserted)));
+        Assert.Equal(msft.Select(b => b.Date), Read(store, TableQuery.Create(symbols: ["MSFT"])).Select(b => b.Date));
+        var repeated = new List<PriceBar>([.. msft.Skip(3), .. ibm, msft[4] with { Close = msft[4].Close + 1, High = msft[4].High + 1 }]);
+        var ex = await Assert.ThrowsAsync<LakehouseException>(() => store.UpsertAsync(repeated));
+        Assert.Contains($"duplicate key (MSFT, {msft[4].Date:yyyy-MM-dd})", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(msft.Select(b => b.Close), Read(store, TableQuery.Create(symbols: ["MSFT"])).Select(b => b.Close));
+    }
+
     [Theory]
     [InlineData("../../etc")]
     [InlineData("A/B")]

@@ -72,37 +72,60 @@ internal static class IncomingRows
         var symbols = (StringArray)rows.Column(TableDefinition.SymbolColumn);
         var dates = (Date32Array)rows.Column(table.DateColumn);
         var extra = table.Key.Skip(2).Select(k => (StringArray)rows.Column(k)).ToArray();
-        var bySymbol = new SortedDictionary<string, List<int>>(StringComparer.Ordinal);
-        for (var r = 0; r < rows.Length; r++)
+        // By runs of equal symbols (rows come grouped by symbol as a rule): one string and one lookup per run.
+        var bySymbol = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        foreach (var (start, count) in RecordBatches.Runs(symbols))
         {
-            var s = symbols.GetString(r);
+            var s = symbols.GetString(start);
             if (!bySymbol.TryGetValue(s, out var list))
             {
-                bySymbol[s] = list = [];
+                bySymbol[s] = list = new List<int>(count);
             }
-            list.Add(r);
+            for (var r = start; r < start + count; r++)
+            {
+                list.Add(r);
+            }
         }
+        var days = dates.Values;
         var result = new List<SymbolRows>(bySymbol.Count);
-        foreach (var (symbol, list) in bySymbol)
+        foreach (var (symbol, list) in bySymbol.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            var seen = new HashSet<(int, string)>();
+            // Keys rising strictly (one symbol's days in order, no further key column) cannot repeat: the set only
+            // when they do not.
+            var rising = extra.Length == 0;
+            for (var i = 1; i < list.Count && rising; i++)
+            {
+                rising = days[list[i]] > days[list[i - 1]];
+            }
+            var seen = rising ? null : new HashSet<(int, string)>();
             var bands = new SortedDictionary<int, List<int>>();
+            List<int>? brows = null;
+            int bandFirst = int.MaxValue, bandLast = int.MinValue;
             foreach (var r in list)
             {
-                var day = dates.Values[r];
-                var rest = extra.Length == 0 ? "" : string.Join('\u001f', extra.Select(e => e.GetString(r)));
-                if (!seen.Add((day, rest)))
+                var day = days[r];
+                if (seen is not null)
                 {
-                    var date = DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day);
-                    throw LakehouseException.Invalid(
-                        $"duplicate key ({symbol}, {date:yyyy-MM-dd}{(rest.Length == 0 ? "" : ", " + rest.Replace('\u001f', ','))}) in one batch: send each ({string.Join(", ", table.Key)}) once");
+                    var rest = extra.Length == 0 ? "" : string.Join('\u001f', extra.Select(e => e.GetString(r)));
+                    if (!seen.Add((day, rest)))
+                    {
+                        var date = DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day);
+                        throw LakehouseException.Invalid(
+                            $"duplicate key ({symbol}, {date:yyyy-MM-dd}{(rest.Length == 0 ? "" : ", " + rest.Replace('\u001f', ','))}) in one batch: send each ({string.Join(", ", table.Key)}) once");
+                    }
                 }
-                var band = table.BandOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day));
-                if (!bands.TryGetValue(band, out var brows))
+                if (day < bandFirst || day > bandLast)
                 {
-                    bands[band] = brows = [];
+                    // A new band (or the first): its bounds, so the next rows of it need no date arithmetic.
+                    var band = table.BandOf(DateOnly.FromDayNumber(ArrowRows.UnixEpochDay + day));
+                    var (first, last) = table.BandBounds(band);
+                    (bandFirst, bandLast) = (ArrowRows.DayNumber(first), ArrowRows.DayNumber(last));
+                    if (!bands.TryGetValue(band, out brows))
+                    {
+                        bands[band] = brows = [];
+                    }
                 }
-                brows.Add(r);
+                brows!.Add(r);
             }
             result.Add(new SymbolRows(symbol, [.. list], bands));
         }

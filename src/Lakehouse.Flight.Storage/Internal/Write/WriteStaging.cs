@@ -55,12 +55,16 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         long inserted = 0, updated = 0, unchanged = 0;
         foreach (var (band, bandRows) in symbol.Bands)
         {
-            var picks = bandRows.Where(r => !rejected.Contains(r)).Select(r => new RowRef(0, r)).ToArray();
-            if (picks.Length == 0)
+            var kept = rejected.Count == 0 ? bandRows : bandRows.Where(r => !rejected.Contains(r)).ToList();
+            if (kept.Count == 0)
             {
                 continue;
             }
-            var incoming = ArrowRows.Take(def.Schema, [rows], picks);
+            // Rows of a symbol and band side by side in the write (the rule: rows come grouped and in order) are a
+            // slice of it, not a copy.
+            var incoming = kept[^1] - kept[0] == kept.Count - 1
+                ? rows.Slice(kept[0], kept.Count)
+                : ArrowRows.Take(def.Schema, [rows], kept.Select(r => new RowRef(0, r)).ToArray());
             var counts = StageBand(table, symbol.Symbol, band, incoming);
             inserted += counts.Inserted;
             updated += counts.Updated;
@@ -292,9 +296,13 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         };
     }
 
+    /// <summary>
+    /// Whether one symbol's rows are in key order: dates strictly rising. That holds for raw landings too (append
+    /// tables order equal keys by source and landing time, and one write's rows of a symbol never repeat a key).
+    /// </summary>
     private static bool InKeyOrder(TableDefinition def, RecordBatch batch)
     {
-        if (def.Key.Count > 2 || def.Mode == WriteMode.Append)
+        if (def.Key.Count > 2)
         {
             return false;
         }
