@@ -19,6 +19,9 @@ internal sealed class ReadCache
     /// <summary>A read touching at least this many runs (a year each, for daily tables) of an uncached symbol builds its entry.</summary>
     internal const int BuildEntryRuns = 2;
 
+    /// <summary>Runs of one symbol from which a read without a memo decodes them side by side.</summary>
+    private const int ParallelRuns = 4;
+
     /// <summary>Bytes of a row, for bounds only (a silver row is ~84 bytes).</summary>
     internal const long EstimatedRowBytes = 96;
 
@@ -136,14 +139,20 @@ internal sealed class ReadCache
         var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
         var sorted = true;
         var lastMax = int.MinValue;
-        foreach (var run in runs)
+        var touched = runs.Where(r => r.Overlaps(from, to)).ToArray();
+        var decoded = new RecordBatch[touched.Length];
+        if (memo is null && touched.Length >= ParallelRuns)
         {
-            if (!run.Overlaps(from, to))
-            {
-                continue;
-            }
+            // One symbol's years lie in as many files, a row group each to decode (a cold read of its history, the
+            // report of a corrected symbol): on all cores.
+            Parallel.For(0, touched.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                i => decoded[i] = ReadRun(table, touched[i], null));
+        }
+        for (var i = 0; i < touched.Length; i++)
+        {
+            var run = touched[i];
             cancellationToken.ThrowIfCancellationRequested();
-            var rows = ReadRun(table, run, memo);
+            var rows = decoded[i] ?? ReadRun(table, run, memo);
             parts.Add(ArrowConcat.SliceByDate(rows, dateColumn, from, to));
             sorted &= run.MinDay > lastMax;
             lastMax = Math.Max(lastMax, run.MaxDay);
