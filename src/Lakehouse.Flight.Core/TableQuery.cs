@@ -29,6 +29,12 @@ public sealed record TableQuery
     public IReadOnlyList<string> Columns { get; }
     public long Limit { get; }
 
+    /// <summary>The version, instant or snapshot the read sees; null: the current version.</summary>
+    public ReadAsOf? AsOf { get; private init; }
+
+    /// <summary>The same query as of <paramref name="asOf"/> (null: the current version).</summary>
+    public TableQuery WithAsOf(ReadAsOf? asOf) => this with { AsOf = asOf };
+
     private static readonly System.Buffers.SearchValues<char> NameChars =
         System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789_");
 
@@ -75,7 +81,7 @@ public sealed record TableQuery
 
     /// <summary>The same query for one symbol (one Flight endpoint per symbol).</summary>
     public TableQuery ForSymbol(string symbol) =>
-        new(Layer, Table, [Core.Symbols.Normalize(symbol)], DateFrom, DateTo, Columns, Limit);
+        new(Layer, Table, [Core.Symbols.Normalize(symbol)], DateFrom, DateTo, Columns, Limit) { AsOf = AsOf };
 
     public static DateOnly? ParseDate(string? value, string field)
     {
