@@ -54,9 +54,14 @@ public sealed partial class LakeStore
         IAsyncDisposable? snapshotsLock = null;
         try
         {
-            snapshotsLock = await _locks.AcquireAsync([SnapshotFiles.LockKey], cancellationToken).ConfigureAwait(false);
             var state = _metadata.CatchUp();
             var cutoff = DateTimeOffset.UtcNow - (retention ?? Options.Retention);
+            if (!state.Tombstones.Any(t => t.RemovedTs <= cutoff))
+            {
+                return new VacuumResult(0, 0, state.Version);
+            }
+            snapshotsLock = await _locks.AcquireAsync([SnapshotFiles.LockKey], cancellationToken).ConfigureAwait(false);
+            state = _metadata.CatchUp();
             var pinned = PinnedFiles();
             var due = state.Tombstones.Where(t => t.RemovedTs <= cutoff).ToArray();
             var expired = due.Where(t => !pinned.Contains(t.Table + "/" + t.Name)).ToArray();
