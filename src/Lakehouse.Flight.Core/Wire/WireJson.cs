@@ -25,6 +25,7 @@ namespace Lakehouse.Flight.Core.Wire;
 [JsonSerializable(typeof(IngestBody))]
 [JsonSerializable(typeof(PromoteBody))]
 [JsonSerializable(typeof(ManifestBody))]
+[JsonSerializable(typeof(TableVersionInfo))]
 [JsonSerializable(typeof(IReadOnlyList<TableVersionInfo>))]
 [JsonSerializable(typeof(SnapshotInfo))]
 [JsonSerializable(typeof(IReadOnlyList<SnapshotInfo>))]
