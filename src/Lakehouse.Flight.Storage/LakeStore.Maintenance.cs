@@ -202,7 +202,7 @@ public sealed partial class LakeStore
             }
         }
         removed += _files.SweepPublishFolders(Catalog);
-        foreach (var dir in new[] { Paths.LogDir, Paths.GoldReportsDir, Paths.ManifestDir })
+        foreach (var dir in new[] { Paths.LogDir, Paths.GoldReportsDir, Paths.ManifestDir, Snapshots.Dir })
         {
             if (!Directory.Exists(dir))
             {

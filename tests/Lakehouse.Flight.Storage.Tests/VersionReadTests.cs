@@ -221,6 +221,46 @@ public sealed class VersionReadTests : IDisposable
         Assert.Single(store.ListVersions(silver, limit: 1));
     }
 
+    [Fact]
+    public async Task ReadAtVersionsAroundACheckpoint_RebuildsFromTheCheckpointAndTheEntriesAfterIt()
+    {
+        var store = _lake.Open();
+        var rows = new Dictionary<long, List<PriceBar>>();
+        var day = new DateOnly(2026, 1, 1);
+        // 105 commits: a new day of AAPL each, and every 10th a correction of the first day (a rewritten file).
+        for (var i = 0; i < 105; i++)
+        {
+            day = day.AddDays(1);
+            var bar = TestBars.Bar("AAPL", day);
+            IReadOnlyList<PriceBar> write = i % 10 == 9
+                ? [bar, TestBars.Bar("AAPL", new DateOnly(2026, 1, 2)) with { Volume = 1000 + i }]
+                : [bar];
+            await store.UpsertAsync(write);
+            if (store.LatestVersion is 50 or 99 or 100 or 101 or 105)
+            {
+                rows[store.LatestVersion] = ReadAll(store, TableQuery.Create());
+            }
+        }
+        Assert.Equal(105, store.LatestVersion);
+        var checkpoint = Path.Combine(_lake.Dir, "_metadata", "log", "00000000000000000100.checkpoint.json");
+        await TestTimeouts.WaitUntilAsync(() => File.Exists(checkpoint), "the checkpoint of version 100 is written");
+
+        var reopened = _lake.Open();
+        foreach (var (version, expected) in rows)
+        {
+            Assert.Equal(expected, ReadAll(reopened, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(version))));
+        }
+        Assert.Equal(1000 + 99, ReadAll(reopened, TableQuery.Create(dateFrom: "2026-01-02", dateTo: "2026-01-02").WithAsOf(ReadAsOf.AtVersion(101))).Single().Volume);
+        Assert.Equal(1000 + 89, ReadAll(reopened, TableQuery.Create(dateFrom: "2026-01-02", dateTo: "2026-01-02").WithAsOf(ReadAsOf.AtVersion(99))).Single().Volume);
+        // Rebuilt states are kept: reading the same versions again rebuilds nothing.
+        var rebuilt = reopened.VersionStatesRebuilt;
+        foreach (var version in rows.Keys.Where(v => v != 105))
+        {
+            ReadAll(reopened, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(version)));
+        }
+        Assert.Equal(rebuilt, reopened.VersionStatesRebuilt);
+    }
+
     internal static List<PriceBar> ReadAll(LakeStore store, TableQuery query) =>
         [.. store.Read(query).SelectMany(PriceBarBatches.ToBars)];
 
