@@ -59,7 +59,8 @@ public static class QueryCodec
         }
         var msg = Parse(body, Protocol.TableQuery.Parser, "query");
         var query = TableQuery.Create(msg.Layer, msg.Table, msg.Symbols, msg.DateFrom, msg.DateTo, msg.Columns, msg.Limit)
-            .WithAsOf(ReadAsOf.Create(msg.HasVersion ? msg.Version : null, msg.AsOf, msg.Snapshot));
+            .WithAsOf(ReadAsOf.Create(msg.HasVersion ? msg.Version : null, msg.AsOf, msg.Snapshot))
+            .WithDiffFrom(msg.HasDiffFromVersion ? msg.DiffFromVersion : null);
         return (query, IpcCompression.Parse(msg.Compression));
     }
 
@@ -83,6 +84,10 @@ public static class QueryCodec
         if (query.AsOf?.Version is { } version)
         {
             msg.Version = version;
+        }
+        if (query.DiffFrom is { } diffFrom)
+        {
+            msg.DiffFromVersion = diffFrom;
         }
         msg.Symbols.AddRange(query.Symbols);
         msg.Columns.AddRange(query.Columns);

@@ -15,12 +15,8 @@ public sealed partial class LakeStore
     public Schema SchemaOf(TableQuery query)
     {
         var (table, schema) = Catalog.Resolve(query);
-        if (query.AsOf is { } asOf)
-        {
-            // Resolved before a stream's first byte, so a bad as-of is an error status, not a cut stream.
-            StateAsOf(table, asOf);
-        }
-        return schema;
+        // An as-of or a diff is resolved here, before a stream's first byte: a bad one is an error status, not a cut stream.
+        return query.AsOf is null && query.DiffFrom is null ? schema : SchemaAsOf(table, schema, query);
     }
 
     /// <summary>
@@ -31,7 +27,9 @@ public sealed partial class LakeStore
     public IEnumerable<RecordBatch> Read(TableQuery query, CancellationToken cancellationToken = default)
     {
         var (table, schema) = Catalog.Resolve(query);
-        return query.AsOf is null ? ReadResolved(table, schema, query, cancellationToken) : ReadAsOfVersion(table, schema, query, cancellationToken);
+        return query.AsOf is null && query.DiffFrom is null
+            ? ReadResolved(table, schema, query, cancellationToken)
+            : ReadAsOfVersion(table, schema, query, cancellationToken);
     }
 
     /// <summary>
@@ -385,7 +383,7 @@ public sealed partial class LakeStore
     public IReadOnlyList<SymbolPlan> Plan(TableQuery query, CancellationToken cancellationToken = default)
     {
         var def = Catalog.Resolve(query).Table;
-        if (query.AsOf is not null)
+        if (query.AsOf is not null || query.DiffFrom is not null)
         {
             return PlanAsOf(def, query, cancellationToken);
         }

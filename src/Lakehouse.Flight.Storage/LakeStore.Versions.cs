@@ -117,12 +117,83 @@ public sealed partial class LakeStore
         return c.Kept.TryGetValue(table.Id, out var files) ? files : [];
     }
 
-    /// <summary>A query with an as-of: the rows of the table's files at that version (no symbol entries, no pending uploads).</summary>
+    /// <summary>A query with an as-of: the rows of the table's files at that version (no symbol entries, no pending uploads); or its diff.</summary>
     private IEnumerable<RecordBatch> ReadAsOfVersion(TableDefinition table, Schema schema, TableQuery query, CancellationToken cancellationToken)
     {
-        var state = StateAsOf(table, query.AsOf!);
-        return ReadState(state, schema, query, cancellationToken);
+        if (query.DiffFrom is not null)
+        {
+            var (older, newer) = DiffStates(table, query);
+            return ReadDiff(older, newer, query, cancellationToken);
+        }
+        return ReadState(StateAsOf(table, query.AsOf!), schema, query, cancellationToken);
     }
+
+    /// <summary>The output schema of an as-of query (checked readable), or of a diff.</summary>
+    private Schema SchemaAsOf(TableDefinition table, Schema schema, TableQuery query)
+    {
+        if (query.DiffFrom is null)
+        {
+            StateAsOf(table, query.AsOf!);
+            return schema;
+        }
+        DiffStates(table, query);
+        return VersionDiff.SchemaOf(table);
+    }
+
+    /// <summary>The version a query reads: its as-of, or the current one.</summary>
+    private TableState TargetState(TableDefinition table, TableQuery query)
+    {
+        if (query.AsOf is { } asOf)
+        {
+            return StateAsOf(table, asOf);
+        }
+        _metadata.Poll();
+        return _metadata.Current.Table(table);
+    }
+
+    /// <summary>The two versions of a diff, checked: a table with one row per key, no projection or limit, both versions readable.</summary>
+    private (TableState Older, TableState Newer) DiffStates(TableDefinition table, TableQuery query)
+    {
+        if (table.PerSource || table.Mode != WriteMode.Upsert)
+        {
+            throw LakehouseException.Invalid($"diff_from_version: a diff compares tables with one row per key; {table.Id} keeps rows as landed (per source)");
+        }
+        if (query.Columns.Count > 0 || query.Limit > 0)
+        {
+            throw LakehouseException.Invalid("diff_from_version: a diff has its own columns (change, the key, old_ and new_ of each column) and no limit: drop columns and limit");
+        }
+        var newer = TargetState(table, query);
+        TableState older;
+        try
+        {
+            older = StateAsOf(table, ReadAsOf.AtVersion(query.DiffFrom!.Value));
+        }
+        catch (LakehouseException ex)
+        {
+            throw new LakehouseException(ex.Kind, "diff_from_version: " + ex.Message, ex);
+        }
+        return (older, newer);
+    }
+
+    private IEnumerable<RecordBatch> ReadDiff(TableState older, TableState newer, TableQuery query, CancellationToken cancellationToken)
+    {
+        var table = newer.Definition;
+        var schema = VersionDiff.SchemaOf(table);
+        var (from, to) = Days(query);
+        foreach (var symbol in DiffSymbols(older, newer, query))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var before = _cache.LoadRuns(table, older.RunsOf(symbol), from, to, null, cancellationToken);
+            var after = _cache.LoadRuns(table, newer.RunsOf(symbol), from, to, null, cancellationToken);
+            if (VersionDiff.Of(table, schema, before, after) is { } diff)
+            {
+                yield return diff;
+            }
+        }
+    }
+
+    private static IEnumerable<string> DiffSymbols(TableState older, TableState newer, TableQuery query) =>
+        query.Symbols.Count > 0 ? query.Symbols : older.SymbolList.Union(newer.SymbolList).Order(StringComparer.Ordinal);
 
     private IEnumerable<RecordBatch> ReadState(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken)
     {
@@ -190,6 +261,18 @@ public sealed partial class LakeStore
     /// <summary>The plan of a query with an as-of: per symbol, the files of that version it touches and its exact rows.</summary>
     private List<SymbolPlan> PlanAsOf(TableDefinition table, TableQuery query, CancellationToken cancellationToken)
     {
+        if (query.DiffFrom is not null)
+        {
+            // A diff's plan is its rows per symbol: the diff is computed (an audit reads what it compares anyway).
+            var (older, newer) = DiffStates(table, query);
+            var diffPlans = new List<SymbolPlan>();
+            foreach (var batch in ReadDiff(older, newer, query, cancellationToken))
+            {
+                var symbol = ((StringArray)batch.Column(1)).GetString(0);
+                diffPlans.Add(new SymbolPlan(symbol, older.RunsOf(symbol).Length + newer.RunsOf(symbol).Length, batch.Length));
+            }
+            return diffPlans;
+        }
         var state = StateAsOf(table, query.AsOf!);
         var (from, to) = Days(query);
         var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);

@@ -204,6 +204,38 @@ public sealed class VersionTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Diff_DoGetTicketAndHttpArrow_StreamTheCorrectedRowWithOldAndNewClose()
+    {
+        using (var call = _server.Raw.GetStream(new FlightTicket($$"""{"symbols":["AAPL","MSFT"],"diff_from_version":{{_ingested}}}""")))
+        {
+            var batches = new List<RecordBatch>();
+            while (await call.ResponseStream.MoveNext(CancellationToken.None).DefaultTimeout())
+            {
+                batches.Add(call.ResponseStream.Current);
+            }
+            var diff = Assert.Single(batches);
+            Assert.Equal(1, diff.Length);
+            Assert.Equal("changed", ((StringArray)diff.Column("change")).GetString(0));
+            Assert.Equal("AAPL", ((StringArray)diff.Column("symbol")).GetString(0));
+            Assert.Equal(Day, ((Date32Array)diff.Column("date")).GetDateOnly(0));
+            Assert.Equal(_oldClose, ((DoubleArray)diff.Column("old_close")).GetValue(0));
+            Assert.Equal(_newClose, ((DoubleArray)diff.Column("new_close")).GetValue(0));
+        }
+        using var arrow = await _http.GetAsync(new Uri($"/prices/arrow?version={_corrected}&diff_from_version={_ingested}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, arrow.StatusCode);
+        using var reader = new ArrowStreamReader(await arrow.Content.ReadAsStreamAsync());
+        var batch = await reader.ReadNextRecordBatchAsync();
+        Assert.Equal(1, batch.Length);
+        Assert.Equal(_oldClose, ((DoubleArray)batch.Column("old_close")).GetValue(0));
+        Assert.Equal(_newClose, ((DoubleArray)batch.Column("new_close")).GetValue(0));
+        Assert.Null(await reader.ReadNextRecordBatchAsync());
+
+        using var projected = await _http.GetAsync(new Uri($"/prices/arrow?columns=close&diff_from_version={_ingested}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, projected.StatusCode);
+        Assert.Contains("diff_from_version: a diff has its own columns", await projected.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     /// <summary>The closes of 2026-11-12 a raw DoGet of <paramref name="ticket"/> returns.</summary>
     private async Task<List<double>> CloseOnDayAsync(string ticket)
     {

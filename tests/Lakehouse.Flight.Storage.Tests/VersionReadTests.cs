@@ -261,6 +261,64 @@ public sealed class VersionReadTests : IDisposable
         Assert.Equal(rebuilt, reopened.VersionStatesRebuilt);
     }
 
+    [Fact]
+    public async Task Diff_BetweenVersions_ListsAddedRemovedAndChangedRowsWithOldAndNewValues()
+    {
+        var store = _lake.Open();
+        var moments = await RewriteHistoryAsync(store);
+        var v = moments.Select(m => m.Version).ToArray();
+
+        // The vendor's re-upload of a week: five changed ^GSPC rows, volume and source old and new.
+        var reupload = Diff(store, TableQuery.Create(symbols: ["^GSPC", "AAPL"]).WithAsOf(ReadAsOf.AtVersion(v[3])).WithDiffFrom(v[2]));
+        Assert.Equal(5, reupload.Count);
+        Assert.All(reupload, r => Assert.Equal(("changed", "^GSPC", "synthetic", "vendor_x"), (r["change"], r["symbol"], r["old_source"], r["new_source"])));
+        Assert.Equal(reupload.Select(r => (long)r["old_volume"]! + 1000), reupload.Select(r => (long)r["new_volume"]!));
+        Assert.Equal(["2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05", "2026-11-06"], reupload.Select(r => (string)r["date"]!));
+        Assert.All(reupload, r => Assert.Equal(r["old_close"], r["new_close"]));
+
+        // The corrected bar: one changed close; the dividend: every MSFT adj_close before the ex-date.
+        var correction = Assert.Single(Diff(store, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(v[1])).WithDiffFrom(v[0])));
+        Assert.Equal(("AAPL", "2026-11-12"), (correction["symbol"], correction["date"]));
+        Assert.Equal(Math.Round((double)correction["old_close"]! * 1.01, 2), correction["new_close"]);
+        var dividend = Diff(store, TableQuery.Create(symbols: ["MSFT"]).WithAsOf(ReadAsOf.AtVersion(v[2])).WithDiffFrom(v[1]));
+        Assert.Equal(TestBars.Generate(["MSFT"], From, new DateOnly(2026, 11, 19)).Count, dividend.Count);
+        Assert.All(dividend, r => Assert.Equal(Math.Round((double)r["old_close"]! * 0.98, 4), r["new_adj_close"]));
+
+        // From the empty lake everything is added; back to it (diff from the latest, as of version 0) everything is removed.
+        var added = Diff(store, TableQuery.Create(symbols: ["AAPL"]).WithDiffFrom(0));
+        Assert.Equal(moments[^1].Rows.Count(b => b.Symbol == "AAPL"), added.Count);
+        Assert.All(added, r => Assert.Equal(("added", null), (r["change"], r["old_close"])));
+        var removed = Diff(store, TableQuery.Create(symbols: ["AAPL"]).WithAsOf(ReadAsOf.AtVersion(0)).WithDiffFrom(v[3]));
+        Assert.Equal(added.Count, removed.Count);
+        Assert.All(removed, r => Assert.Equal(("removed", null), (r["change"], r["new_close"])));
+        // The latest version against itself: nothing.
+        Assert.Empty(Diff(store, TableQuery.Create().WithDiffFrom(v[3])));
+        // Its plan counts the diff's rows per symbol.
+        Assert.Equal([("^GSPC", 5L)], store.Plan(TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(v[3])).WithDiffFrom(v[2])).Select(p => (p.Symbol, p.Rows)));
+
+        var projected = Assert.Throws<LakehouseException>(() => store.SchemaOf(TableQuery.Create(columns: ["close"]).WithDiffFrom(v[0])));
+        Assert.StartsWith("diff_from_version:", projected.Message, StringComparison.Ordinal);
+        var unknown = Assert.Throws<LakehouseException>(() => store.SchemaOf(TableQuery.Create().WithDiffFrom(v[3] + 10)));
+        Assert.Equal(LakehouseErrorKind.InvalidArgument, unknown.Kind);
+        Assert.StartsWith($"diff_from_version: version {v[3] + 10} does not exist", unknown.Message, StringComparison.Ordinal);
+    }
+
+    private static List<Dictionary<string, object?>> Diff(LakeStore store, TableQuery query)
+    {
+        var schema = store.SchemaOf(query);
+        Assert.Equal(["change", "symbol", "date", "old_open", "new_open"], schema.FieldsList.Take(5).Select(f => f.Name));
+        var rows = new List<Dictionary<string, object?>>();
+        foreach (var batch in store.Read(query))
+        {
+            for (var i = 0; i < batch.Length; i++)
+            {
+                rows.Add(schema.FieldsList.Select((f, c) => (f.Name, Value: PriceBarBatches.ValueAt(batch.Column(c), i)))
+                    .ToDictionary(x => x.Name, x => x.Value));
+            }
+        }
+        return rows;
+    }
+
     internal static List<PriceBar> ReadAll(LakeStore store, TableQuery query) =>
         [.. store.Read(query).SelectMany(PriceBarBatches.ToBars)];
 

@@ -41,7 +41,7 @@ internal static class ArrowStreamApi
     {
         var q = HttpQuery.Of(http, Parameters.Names());
         var query = TableQuery.Create(q.Text("layer"), q.Text("table"), q.Symbols(), q.Text("date_from"), q.Text("date_to"), q.Columns())
-            .WithAsOf(VersionsApi.AsOf(q));
+            .WithVersions(q);
         var codec = IpcCompression.Parse(q.Text("compression"));
         _ = HttpAccept.Choose(http.Request, HttpApi.ArrowStream);
         // Resolve now so a bad table or column is a problem+json, not a broken stream.

@@ -70,7 +70,7 @@ internal static class HttpApi
         }
         var n = q.Int("limit", DefaultLimit, 1, MaxLimit);
         var query = TableQuery.Create(q.Text("layer"), q.Text("table"), symbols, q.Text("date_from"), q.Text("date_to"), q.Columns())
-            .WithAsOf(VersionsApi.AsOf(q));
+            .WithVersions(q);
         var format = HttpAccept.Choose(http.Request, DailyFormats);
         var batch = LastRowsPerSymbol(store, query, n, http.RequestAborted);
         if (format == ArrowStream)

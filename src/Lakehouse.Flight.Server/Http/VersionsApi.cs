@@ -20,11 +20,13 @@ internal static class VersionsApi
         new("version", "Read the table as of this lake version (a number from GET /tables/{layer}/{table}/versions)"),
         new("as_of", "Read the table as it was at this ISO-8601 instant (2026-11-30T22:00:00Z or with an offset): the last version committed at or before it"),
         new("snapshot", "Read the version a named snapshot pins"),
+        new("diff_from_version", "Instead of rows, what changed from this lake version to the one read: change (added, removed, changed), the key, old_ and new_ of each column"),
     ];
 
-    /// <summary>The as-of of a read's query string (null: the current version); at most one of the three.</summary>
-    public static ReadAsOf? AsOf(HttpQuery q) =>
-        ReadAsOf.Create(VersionRequests.Version(q.Text("version"), "version"), q.Text("as_of"), q.Text("snapshot"));
+    /// <summary>The query with the as-of (at most one of version, as_of, snapshot) and the diff of a read's query string.</summary>
+    public static TableQuery WithVersions(this TableQuery query, HttpQuery q) => query
+        .WithAsOf(ReadAsOf.Create(VersionRequests.Version(q.Text("version"), "version"), q.Text("as_of"), q.Text("snapshot")))
+        .WithDiffFrom(VersionRequests.Version(q.Text("diff_from_version"), "diff_from_version"));
 
     public static void MapVersionsApi(this RouteGroupBuilder api)
     {
