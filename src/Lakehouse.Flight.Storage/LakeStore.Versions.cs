@@ -18,7 +18,10 @@ public sealed partial class LakeStore
     private VersionStates? _versionStates;
     private VersionHistory? _versionHistory;
     private SnapshotFiles? _snapshotFiles;
-    private (LakeState State, Dictionary<string, HashSet<string>> Kept)? _keptFiles;
+    private KeptFilesOf? _keptFiles;
+
+    /// <summary>The kept files per table of one current state (one reference, so readers never see a torn pair).</summary>
+    private sealed record KeptFilesOf(LakeState State, Dictionary<string, HashSet<string>> Kept);
 
     private VersionStates Versions => LazyInitializer.EnsureInitialized(ref _versionStates,
         () => new VersionStates(Catalog, _metadata.Log, _metadata.Directories));
@@ -96,8 +99,8 @@ public sealed partial class LakeStore
     /// <summary>The files of <paramref name="table"/> no vacuum has deleted: the current ones and the superseded ones kept.</summary>
     private HashSet<string> KeptFiles(LakeState current, TableDefinition table)
     {
-        var cached = _keptFiles;
-        if (cached is not { } c || !ReferenceEquals(c.State, current))
+        var c = Volatile.Read(ref _keptFiles);
+        if (c is null || !ReferenceEquals(c.State, current))
         {
             var kept = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
             foreach (var (id, state) in current.Tables)
@@ -111,8 +114,8 @@ public sealed partial class LakeStore
                     set.Add(t.Name);
                 }
             }
-            c = (current, kept);
-            _keptFiles = c;
+            c = new KeptFilesOf(current, kept);
+            Volatile.Write(ref _keptFiles, c);
         }
         return c.Kept.TryGetValue(table.Id, out var files) ? files : [];
     }

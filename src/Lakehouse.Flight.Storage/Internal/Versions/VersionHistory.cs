@@ -19,6 +19,9 @@ internal sealed class VersionHistory(LakeLog log)
     private readonly List<VersionSummary> _versions = [];
     private long _loaded;
 
+    /// <summary>One instance per symbol, table and source name across the summaries (a long log repeats them in every entry).</summary>
+    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+
     /// <summary>"table/name" of each superseded file not expired yet, with the version that superseded it.</summary>
     private readonly Dictionary<string, long> _removedAt = new(StringComparer.Ordinal);
 
@@ -82,8 +85,8 @@ internal sealed class VersionHistory(LakeLog log)
         {
             var (layer, name) = Split(change.Table);
             var reports = entry.Reports.Where(r => r.Layer == layer && r.Table == name).ToArray();
-            tables.Add(new TableVersionSummary(change.Table, [.. change.Symbols],
-                [.. reports.Select(r => r.Source).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            tables.Add(new TableVersionSummary(Name(change.Table), [.. change.Symbols.Select(Name)],
+                [.. reports.Select(r => r.Source).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(Name)],
                 reports.Sum(r => r.Inserted), reports.Sum(r => r.Updated), reports.Sum(r => r.Unchanged), reports.Sum(r => r.Rejected),
                 change.Add.Count, change.Remove.Count));
             foreach (var removed in change.Remove)
@@ -100,6 +103,16 @@ internal sealed class VersionHistory(LakeLog log)
             }
         }
         _versions.Add(new VersionSummary(entry.Version, entry.Ts, entry.Operation, entry.RunId, [.. tables]));
+    }
+
+    private string Name(string name)
+    {
+        if (_names.TryGetValue(name, out var kept))
+        {
+            return kept;
+        }
+        _names[name] = name;
+        return name;
     }
 
     private static (string Layer, string Table) Split(string id)
