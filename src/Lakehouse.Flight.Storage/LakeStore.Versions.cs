@@ -66,12 +66,29 @@ public sealed partial class LakeStore
         var kept = KeptFiles(current, table);
         if (files.Files.Keys.Any(name => !kept.Contains(name)))
         {
-            var oldest = History.ReadableFrom(table.Id, current.Version);
             throw new LakehouseException(LakehouseErrorKind.NotFound,
                 $"{asOf} of {table.Id} (version {version}) is no longer readable: a vacuum deleted its superseded files after the retention period " +
-                $"(Lakehouse:Retention); the oldest version still readable is {Math.Max(oldest, 1)}, and any version a snapshot pins (list-snapshots)");
+                $"(Lakehouse:Retention, kept longer for versions a snapshot pins); {OldestReadable(table, current)}");
         }
         return Versions.TableAt(table, version);
+    }
+
+    /// <summary>
+    /// "the oldest version still readable is N" (the first version that changed the table and names no deleted file), and
+    /// when older versions are readable only in part of the history, from which version on every one is.
+    /// </summary>
+    private string OldestReadable(TableDefinition table, LakeState current)
+    {
+        var vacuumed = History.Vacuumed(table.Id, current.Version);
+        var from = Math.Max(1, History.ReadableFrom(table.Id, current.Version));
+        var oldest = History.Upto(current.Version)
+            .Where(v => v.Tables.Any(c => c.Table == table.Id) && VersionHistory.Readable(vacuumed, v.Version))
+            .Select(v => v.Version)
+            .DefaultIfEmpty(current.Version)
+            .First();
+        return oldest >= from
+            ? $"the oldest version still readable is {from}"
+            : $"the oldest version still readable is {oldest}, and every version from {from} on is (list-versions shows which are)";
     }
 
     private long VersionOf(TableDefinition table, ReadAsOf asOf, LakeState current)
@@ -316,8 +333,7 @@ public sealed partial class LakeStore
         _metadata.Poll();
         var current = _metadata.Current;
         var versions = History.Upto(current.Version);
-        var readableFrom = History.ReadableFrom(table.Id, current.Version);
-        var pinned = Snapshots.List().Select(s => s.Tables.GetValueOrDefault(table.Id, -1)).ToHashSet();
+        var vacuumed = History.Vacuumed(table.Id, current.Version);
         var list = new List<TableVersionInfo>();
         for (var i = versions.Count - 1; i >= 0 && list.Count < Math.Max(1, limit); i--)
         {
@@ -346,7 +362,7 @@ public sealed partial class LakeStore
                 FilesAdded = change.FilesAdded,
                 FilesRemoved = change.FilesRemoved,
                 Symbols = change.Symbols,
-                Readable = v.Version >= readableFrom || pinned.Contains(v.Version),
+                Readable = VersionHistory.Readable(vacuumed, v.Version),
             });
         }
         return list;

@@ -170,12 +170,14 @@ public sealed class VersionReadTests : IDisposable
         Assert.Equal(pinned.Rows, ReadAll(store, TableQuery.Create().WithAsOf(ReadAsOf.AtSnapshot("backtest-1"))));
         Assert.Equal(pinned.Rows, ReadAll(store, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(pinned.Version))));
         Assert.Equal(moments[^1].Rows, ReadAll(store, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(moments[^1].Version))));
-        // The other old versions are gone: NotFound naming the oldest version still readable (the latest write here).
+        // The other old versions are gone: NotFound naming the oldest version still readable (the pinned one here) and
+        // from which version on all are (the latest write).
         foreach (var gone in new[] { moments[0], moments[2] })
         {
             var ex = Assert.Throws<LakehouseException>(() => store.SchemaOf(TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(gone.Version))));
             Assert.Equal(LakehouseErrorKind.NotFound, ex.Kind);
-            Assert.Contains($"the oldest version still readable is {moments[^1].Version}", ex.Message, StringComparison.Ordinal);
+            Assert.Contains($"the oldest version still readable is {pinned.Version}, and every version from {moments[^1].Version} on is", ex.Message,
+                StringComparison.Ordinal);
         }
         var listed = store.ListVersions(silver).ToDictionary(x => x.Version);
         Assert.False(listed[moments[0].Version].Readable);
@@ -196,6 +198,31 @@ public sealed class VersionReadTests : IDisposable
         Assert.Equal(moments[^1].Rows, ReadAll(reopened, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(moments[^1].Version))));
         Assert.Equal(LakehouseErrorKind.NotFound, Assert.Throws<LakehouseException>(
             () => reopened.SchemaOf(TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(moments[0].Version)))).Kind);
+    }
+
+    [Fact]
+    public async Task Vacuum_OfOneFile_MakesUnreadableExactlyTheVersionsThatNamedIt()
+    {
+        var store = _lake.Open();
+        var silver = store.Catalog.Get(Layer.Silver, PriceTables.PricesDaily);
+        await store.UpsertAsync(TestBars.Generate(["AAPL"], new DateOnly(2025, 3, 3), new DateOnly(2025, 3, 7)));
+        var v1 = store.LatestVersion;
+        var aapl = ReadAll(store, TableQuery.Create());
+        await store.UpsertAsync(TestBars.Generate(["MSFT"], new DateOnly(2026, 3, 2), new DateOnly(2026, 3, 6)));
+        var v2 = store.LatestVersion;
+        var bar = TestBars.Bar("MSFT", new DateOnly(2026, 3, 4));
+        await store.UpsertAsync([bar with { Volume = bar.Volume + 1 }]);
+        var v3 = store.LatestVersion;
+
+        // Only MSFT's first 2026 file is superseded: the version before it (v1) never named it.
+        Assert.Equal(1, (await store.VacuumAsync(TimeSpan.Zero)).Files);
+
+        var listed = store.ListVersions(silver).ToDictionary(v => v.Version, v => v.Readable);
+        Assert.Equal([(v1, true), (v2, false), (v3, true)], listed.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)));
+        Assert.Equal(aapl, ReadAll(store, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(v1))));
+        var gone = Assert.Throws<LakehouseException>(() => store.SchemaOf(TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(v2))));
+        Assert.Equal(LakehouseErrorKind.NotFound, gone.Kind);
+        Assert.Contains($"the oldest version still readable is {v1}, and every version from {v3} on is", gone.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -22,8 +22,14 @@ internal sealed class VersionHistory(LakeLog log)
     /// <summary>One instance per symbol, table and source name across the summaries (a long log repeats them in every entry).</summary>
     private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
 
+    /// <summary>"table/name" of each file not expired yet, with the version that added it.</summary>
+    private readonly Dictionary<string, long> _addedAt = new(StringComparer.Ordinal);
+
     /// <summary>"table/name" of each superseded file not expired yet, with the version that superseded it.</summary>
     private readonly Dictionary<string, long> _removedAt = new(StringComparer.Ordinal);
+
+    /// <summary>Per table, the versions [added, superseded) of each file a vacuum deleted: exactly the versions no longer readable.</summary>
+    private readonly Dictionary<string, List<(long From, long To)>> _vacuumed = new(StringComparer.Ordinal);
 
     /// <summary>Per table, the first version whose files no vacuum has deleted, nor any later version's (absent: every version).</summary>
     private readonly Dictionary<string, long> _readableFrom = new(StringComparer.Ordinal);
@@ -78,6 +84,59 @@ internal sealed class VersionHistory(LakeLog log)
         }
     }
 
+    /// <summary>
+    /// The versions of <paramref name="table"/> that are no longer readable, as sorted disjoint ranges [From, To): a
+    /// version is unreadable exactly when it names a file a vacuum deleted (snapshot-pinned files are never deleted).
+    /// </summary>
+    public IReadOnlyList<(long From, long To)> Vacuumed(string table, long latest)
+    {
+        Upto(latest);
+        lock (_gate)
+        {
+            if (!_vacuumed.TryGetValue(table, out var spans) || spans.Count == 0)
+            {
+                return [];
+            }
+            var merged = new List<(long From, long To)>();
+            foreach (var (from, to) in spans.OrderBy(s => s.From))
+            {
+                if (merged.Count > 0 && from <= merged[^1].To)
+                {
+                    merged[^1] = (merged[^1].From, Math.Max(merged[^1].To, to));
+                }
+                else
+                {
+                    merged.Add((from, to));
+                }
+            }
+            _vacuumed[table] = merged;
+            return [.. merged];
+        }
+    }
+
+    /// <summary>Whether <paramref name="version"/> lies in none of <paramref name="vacuumed"/> (sorted, disjoint).</summary>
+    public static bool Readable(IReadOnlyList<(long From, long To)> vacuumed, long version)
+    {
+        int lo = 0, hi = vacuumed.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (version < vacuumed[mid].From)
+            {
+                hi = mid - 1;
+            }
+            else if (version >= vacuumed[mid].To)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void Add(LogEntry entry)
     {
         var tables = new List<TableVersionSummary>(entry.Tables.Count);
@@ -89,6 +148,10 @@ internal sealed class VersionHistory(LakeLog log)
                 [.. reports.Select(r => r.Source).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(Name)],
                 reports.Sum(r => r.Inserted), reports.Sum(r => r.Updated), reports.Sum(r => r.Unchanged), reports.Sum(r => r.Rejected),
                 change.Add.Count, change.Remove.Count));
+            foreach (var added in change.Add)
+            {
+                _addedAt[change.Table + "/" + added.Name] = entry.Version;
+            }
             foreach (var removed in change.Remove)
             {
                 _removedAt[change.Table + "/" + removed] = entry.Version;
@@ -100,6 +163,12 @@ internal sealed class VersionHistory(LakeLog log)
             {
                 var table = expired[..expired.LastIndexOf('/')];
                 _readableFrom[table] = Math.Max(_readableFrom.GetValueOrDefault(table, 0), removedAt);
+                _addedAt.Remove(expired, out var addedAt);
+                if (!_vacuumed.TryGetValue(table, out var spans))
+                {
+                    _vacuumed[table] = spans = [];
+                }
+                spans.Add((addedAt, removedAt));
             }
         }
         _versions.Add(new VersionSummary(entry.Version, entry.Ts, entry.Operation, entry.RunId, [.. tables]));
