@@ -3,6 +3,8 @@
     from lakehouse_client import LakehouseClient
     lh = LakehouseClient("grpc://localhost:8815")            # add user=/password= or token= when auth is on
     df = lh.get_prices(["AAPL", "MSFT"], "2024-01-01", "2024-03-31", columns=["date", "close"])
+    # A reproducible backtest read: the rows as the lake held them at an instant (or version=, snapshot=).
+    df = lh.get_prices(["AAPL"], "2024-01-01", "2024-03-31", as_of="2026-11-30T22:00:00Z")
 
 Tickets are plain JSON (see DESIGN.md), so everything here is also one line of raw pyarrow.flight.
 """
@@ -36,19 +38,35 @@ class LakehouseClient:
 
     @staticmethod
     def query(symbols: Sequence[str] = (), date_from: Optional[str] = None, date_to: Optional[str] = None,
-              columns: Sequence[str] = (), layer: str = "silver", table: str = "prices_daily") -> bytes:
-        """The JSON ticket/command for a query."""
+              columns: Sequence[str] = (), layer: str = "silver", table: str = "prices_daily",
+              version: Optional[int] = None, as_of: Optional[str] = None, snapshot: Optional[str] = None,
+              diff_from_version: Optional[int] = None) -> bytes:
+        """The JSON ticket/command for a query.
+
+        At most one of version (a lake version number), as_of (an ISO-8601 instant with Z or an offset: the last
+        version committed at or before it) and snapshot (a name) reads the table as it was then; with
+        diff_from_version the stream is what changed from that version to the one read (change, key, old_/new_)."""
         q = {"layer": layer, "table": table, "symbols": list(symbols), "columns": list(columns)}
         if date_from:
             q["date_from"] = date_from
         if date_to:
             q["date_to"] = date_to
+        if version is not None:
+            q["version"] = version
+        if as_of:
+            q["as_of"] = as_of
+        if snapshot:
+            q["snapshot"] = snapshot
+        if diff_from_version is not None:
+            q["diff_from_version"] = diff_from_version
         return json.dumps(q).encode()
 
     def get_table(self, symbols: Sequence[str] = (), date_from: Optional[str] = None, date_to: Optional[str] = None,
-                  columns: Sequence[str] = (), layer: str = "silver", parallel: int = 1) -> pa.Table:
-        """Rows ordered by symbol, then date. parallel > 1 reads the per-symbol endpoints concurrently."""
-        command = self.query(symbols, date_from, date_to, columns, layer)
+                  columns: Sequence[str] = (), layer: str = "silver", parallel: int = 1, version: Optional[int] = None,
+                  as_of: Optional[str] = None, snapshot: Optional[str] = None) -> pa.Table:
+        """Rows ordered by symbol, then date. parallel > 1 reads the per-symbol endpoints concurrently.
+        version / as_of / snapshot read the table as it was then (at most one)."""
+        command = self.query(symbols, date_from, date_to, columns, layer, version=version, as_of=as_of, snapshot=snapshot)
         if parallel <= 1:
             return self._client.do_get(flight.Ticket(command), self._options).read_all()
         info = self._client.get_flight_info(flight.FlightDescriptor.for_command(command), self._options)
@@ -60,9 +78,46 @@ class LakehouseClient:
         return pa.concat_tables(tables)
 
     def get_prices(self, symbols: Sequence[str] = (), date_from: Optional[str] = None, date_to: Optional[str] = None,
-                   columns: Sequence[str] = (), layer: str = "silver", parallel: int = 1):
+                   columns: Sequence[str] = (), layer: str = "silver", parallel: int = 1, version: Optional[int] = None,
+                   as_of: Optional[str] = None, snapshot: Optional[str] = None):
         """The same as get_table, as a pandas DataFrame."""
-        return self.get_table(symbols, date_from, date_to, columns, layer, parallel).to_pandas()
+        return self.get_table(symbols, date_from, date_to, columns, layer, parallel, version, as_of, snapshot).to_pandas()
+
+    def diff(self, diff_from_version: int, symbols: Sequence[str] = (), version: Optional[int] = None,
+             as_of: Optional[str] = None, snapshot: Optional[str] = None, layer: str = "silver",
+             table: str = "prices_daily") -> pa.Table:
+        """What changed in a table from one version to another (default: the latest): one row per key added,
+        removed or changed, with change, the key columns, and old_<column> / new_<column> for every other column."""
+        command = self.query(symbols, layer=layer, table=table, version=version, as_of=as_of, snapshot=snapshot,
+                             diff_from_version=diff_from_version)
+        return self._client.do_get(flight.Ticket(command), self._options).read_all()
+
+    def list_versions(self, layer: str = "silver", table: str = "prices_daily", symbol: Optional[str] = None,
+                      date_from: Optional[str] = None, date_to: Optional[str] = None, limit: int = 100) -> list:
+        """The versions that changed a table, newest first (version, ts, operation, run_id, sources, inserted,
+        updated, symbols, readable, ...); date_from/date_to are ISO-8601 instants bounding the commit time."""
+        body = {"layer": layer, "table": table, "limit": limit}
+        if symbol:
+            body["symbol"] = symbol
+        if date_from:
+            body["from"] = date_from
+        if date_to:
+            body["to"] = date_to
+        return self.action("list-versions", body)[-1]
+
+    def create_snapshot(self, name: str, tables: Sequence[str] = (), version: Optional[int] = None) -> dict:
+        """Names the latest (or a given) version of every table (or of tables like "silver/prices_daily");
+        vacuum keeps its files until delete_snapshot."""
+        body = {"name": name, "tables": list(tables)}
+        if version is not None:
+            body["version"] = version
+        return self.action("create-snapshot", body)[-1]
+
+    def list_snapshots(self) -> list:
+        return self.action("list-snapshots")[-1]
+
+    def delete_snapshot(self, name: str) -> dict:
+        return self.action("delete-snapshot", {"name": name})[-1]
 
     def upload(self, data, source: str, promote: bool = True, wait: bool = True) -> list:
         """Lands a DataFrame or Arrow table in bronze (and silver when promote). Returns the StorageReports.
@@ -119,7 +174,8 @@ class LakehouseClient:
 def read_http(base_url: str = "http://localhost:8080", symbols: Sequence[str] = (), date_from: Optional[str] = None,
               date_to: Optional[str] = None, columns: Sequence[str] = (), layer: str = "silver",
               table: str = "prices_daily", compression: Optional[str] = None, token: Optional[str] = None,
-              timeout: float = 300.0) -> pa.Table:
+              timeout: float = 300.0, version: Optional[int] = None, as_of: Optional[str] = None,
+              snapshot: Optional[str] = None) -> pa.Table:
     """Every row of a query from the HTTP API's Arrow IPC stream (GET /prices/arrow): no Flight, no row limit.
 
     The same rows, order and schema as a DoGet of the same query; compression is "lz4" or "zstd" (or None).
@@ -137,6 +193,12 @@ def read_http(base_url: str = "http://localhost:8080", symbols: Sequence[str] = 
         params["columns"] = ",".join(columns)
     if compression:
         params["compression"] = compression
+    if version is not None:
+        params["version"] = str(version)
+    if as_of:
+        params["as_of"] = as_of
+    if snapshot:
+        params["snapshot"] = snapshot
     request = urllib.request.Request(f"{base_url.rstrip('/')}/prices/arrow?{urllib.parse.urlencode(params)}")
     if token:
         request.add_header("Authorization", f"Bearer {token}")

@@ -173,6 +173,52 @@ class ClientTests(unittest.TestCase):
         self.assertEqual(400, ctx.exception.code)
         self.assertIn("colour", json.loads(ctx.exception.read())["detail"])
 
+    def test_as_of_pins_a_backtest_and_diff_audits_a_vendor_reupload(self):
+        import time
+        import pandas as pd
+        import pyarrow as pa
+        from datetime import datetime, timezone
+        from lakehouse_client import LakehouseClient, read_http
+        week = pd.to_datetime(["2024-02-05", "2024-02-06", "2024-02-07", "2024-02-08", "2024-02-09"])
+        frame = pd.DataFrame({
+            "symbol": ["ASOF"] * 5, "date": week,
+            "open": [10.0] * 5, "high": [12.0] * 5, "low": [9.0] * 5, "close": [11.0, 11.5, 11.2, 11.8, 11.6],
+            "adj_close": [11.0, 11.5, 11.2, 11.8, 11.6], "volume": [1000] * 5,
+        })
+        with LakehouseClient(self.uri) as lh:
+            lh.upload(frame, source="vendor_x", promote=True)
+            first = lh.list_versions(symbol="ASOF")[0]["version"]
+            time.sleep(0.05)
+            pinned = datetime.now(timezone.utc).isoformat()
+            time.sleep(0.05)
+            # The vendor re-uploads the week with two closes revised.
+            lh.upload(frame.assign(close=[11.0, 11.4, 11.2, 11.9, 11.6]), source="vendor_x", promote=True)
+            versions = lh.list_versions(symbol="ASOF")
+            latest = versions[0]["version"]
+            backtest = lh.get_prices(["ASOF"], columns=["date", "close"], as_of=pinned)
+            now = lh.get_prices(["ASOF"], columns=["date", "close"])
+            by_version = lh.get_prices(["ASOF"], columns=["date", "close"], version=first)
+            over_http = read_http(self.http, ["ASOF"], columns=["date", "close"], as_of=pinned)
+            diff = lh.diff(first, ["ASOF"], version=latest).to_pandas()
+            snap = lh.create_snapshot("py-backtest", ["silver/prices_daily"], version=first)
+            by_snapshot = lh.get_prices(["ASOF"], columns=["date", "close"], snapshot="py-backtest")
+            self.assertIn("py-backtest", [s["name"] for s in lh.list_snapshots()])
+            lh.delete_snapshot("py-backtest")
+            with self.assertRaises(pa.lib.ArrowInvalid) as ctx:
+                lh.get_prices(["ASOF"], as_of="2999-01-01T00:00:00Z")
+        self.assertEqual([latest, first], [v["version"] for v in versions])
+        self.assertEqual(2, versions[0]["updated"])
+        self.assertEqual([11.0, 11.5, 11.2, 11.8, 11.6], list(backtest["close"]))
+        self.assertEqual([11.0, 11.5, 11.2, 11.8, 11.6], list(by_version["close"]))
+        self.assertEqual([11.0, 11.5, 11.2, 11.8, 11.6], list(by_snapshot["close"]))
+        self.assertEqual([11.0, 11.5, 11.2, 11.8, 11.6], over_http.column("close").to_pylist())
+        self.assertEqual([11.0, 11.4, 11.2, 11.9, 11.6], list(now["close"]))
+        self.assertEqual(first, snap["tables"]["silver/prices_daily"])
+        self.assertEqual(["changed", "changed"], list(diff["change"]))
+        self.assertEqual([11.5, 11.8], list(diff["old_close"]))
+        self.assertEqual([11.4, 11.9], list(diff["new_close"]))
+        self.assertIn("as_of", str(ctx.exception))
+
     def test_bad_query_is_invalid_argument_naming_the_problem(self):
         # pyarrow maps gRPC statuses to its own exceptions: INVALID_ARGUMENT -> pyarrow.lib.ArrowInvalid
         # (not FlightServerError), UNAUTHENTICATED -> FlightUnauthenticatedError, PERMISSION_DENIED ->

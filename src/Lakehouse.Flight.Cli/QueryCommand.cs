@@ -21,28 +21,34 @@ internal static class QueryCommand
         var columns = CommonOptions.List("--columns", "Columns to show (default: all)", "date,close");
         var limit = new Option<int?>("--limit") { Description = "At most N rows (default 100 for a table, all for csv and json)", HelpName = "N" };
         var format = new Option<string>("--format") { Description = "table, csv or json (one object per line)", HelpName = "FORMAT", DefaultValueFactory = _ => "table" };
+        var version = new Option<long?>("--version") { Description = "Read the table as of this lake version (lakehouse versions lists them)", HelpName = "N" };
+        var asOf = new Option<string?>("--as-of") { Description = "Read the table as it was at this instant: the last version committed at or before it", HelpName = "ISO-8601" };
+        var snapshot = new Option<string?>("--snapshot") { Description = "Read the version a named snapshot pins", HelpName = "NAME" };
         var command = new Command("query", "Read the lake directly (no server needed) as a table, CSV or JSON lines.")
         {
-            dataDir, symbols, from, to, layer, table, columns, limit, format,
+            dataDir, symbols, from, to, layer, table, columns, limit, format, version, asOf, snapshot,
         };
         command.SetAction((parse, ct) => RunAsync(io, (parse.GetValue(format) ?? "table").ToLowerInvariant(), parse.GetValue(limit),
             parse.GetValue(layer), parse.GetValue(table), CommonOptions.ListOf(parse, symbols), parse.GetValue(from), parse.GetValue(to),
-            CommonOptions.ListOf(parse, columns), CommonOptions.DataDirOf(parse, dataDir), ct));
+            CommonOptions.ListOf(parse, columns), ReadAsOf.Create(parse.GetValue(version), parse.GetValue(asOf), parse.GetValue(snapshot)),
+            CommonOptions.DataDirOf(parse, dataDir), ct));
         return new CliCommand(command,
             "lakehouse query --symbols AAPL --from 2024-01-01 --to 2024-03-31",
+            "lakehouse query --symbols AAPL --as-of 2026-11-30T22:00:00Z --format csv",
+            "lakehouse query --symbols AAPL --snapshot backtest-2026-11",
             "lakehouse query --symbols AAPL,MSFT --columns date,close --format csv > prices.csv",
             "lakehouse query --layer bronze --symbols AAPL --format json --limit 10");
     }
 
     private static Task<int> RunAsync(CliIo io, string format, int? limitGiven, string? layer, string? tableName, IReadOnlyList<string> symbols,
-        string? from, string? to, IReadOnlyList<string> columns, string dataDir, CancellationToken cancellationToken)
+        string? from, string? to, IReadOnlyList<string> columns, ReadAsOf? asOf, string dataDir, CancellationToken cancellationToken)
     {
         if (format is not ("table" or "csv" or "json"))
         {
             throw LakehouseException.Invalid($"--format '{format}' is not one of table, csv, json");
         }
         var limit = limitGiven ?? (format == "table" ? 100 : 0);
-        var query = TableQuery.Create(layer, tableName, symbols, from, to, columns, limit);
+        var query = TableQuery.Create(layer, tableName, symbols, from, to, columns, limit).WithAsOf(asOf);
 
         var store = LakeStore.Open(dataDir);
         var schema = store.SchemaOf(query);

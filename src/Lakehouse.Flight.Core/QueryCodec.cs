@@ -58,7 +58,9 @@ public static class QueryCodec
             return (TableQuery.Create(), null);
         }
         var msg = Parse(body, Protocol.TableQuery.Parser, "query");
-        var query = TableQuery.Create(msg.Layer, msg.Table, msg.Symbols, msg.DateFrom, msg.DateTo, msg.Columns, msg.Limit);
+        var query = TableQuery.Create(msg.Layer, msg.Table, msg.Symbols, msg.DateFrom, msg.DateTo, msg.Columns, msg.Limit)
+            .WithAsOf(ReadAsOf.Create(msg.HasVersion ? msg.Version : null, msg.AsOf, msg.Snapshot))
+            .WithDiffFrom(msg.HasDiffFromVersion ? msg.DiffFromVersion : null);
         return (query, IpcCompression.Parse(msg.Compression));
     }
 
@@ -76,7 +78,17 @@ public static class QueryCodec
             DateTo = query.DateTo?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) ?? "",
             Limit = query.Limit,
             Compression = compression is null ? "" : IpcCompression.Name(compression),
+            AsOf = query.AsOf?.Instant is { } instant ? ReadAsOf.FormatInstant(instant) : "",
+            Snapshot = query.AsOf?.Snapshot ?? "",
         };
+        if (query.AsOf?.Version is { } version)
+        {
+            msg.Version = version;
+        }
+        if (query.DiffFrom is { } diffFrom)
+        {
+            msg.DiffFromVersion = diffFrom;
+        }
         msg.Symbols.AddRange(query.Symbols);
         msg.Columns.AddRange(query.Columns);
         return Encoding.UTF8.GetBytes(JsonFormatter.Default.Format(msg));

@@ -29,6 +29,23 @@ public sealed record TableQuery
     public IReadOnlyList<string> Columns { get; }
     public long Limit { get; }
 
+    /// <summary>The version, instant or snapshot the read sees; null: the current version.</summary>
+    public ReadAsOf? AsOf { get; private init; }
+
+    /// <summary>The same query as of <paramref name="asOf"/> (null: the current version).</summary>
+    public TableQuery WithAsOf(ReadAsOf? asOf) => this with { AsOf = asOf };
+
+    /// <summary>
+    /// A diff instead of rows: what changed between this lake version and the version the query reads (its
+    /// <see cref="AsOf"/>, or the current one), per key: added, removed or changed, with old and new values.
+    /// </summary>
+    public long? DiffFrom { get; private init; }
+
+    /// <summary>The same query as a diff from lake version <paramref name="version"/> (null: rows, not a diff).</summary>
+    public TableQuery WithDiffFrom(long? version) => version is < 0
+        ? throw LakehouseException.Invalid($"diff_from_version must be >= 0 (got {version})")
+        : this with { DiffFrom = version };
+
     private static readonly System.Buffers.SearchValues<char> NameChars =
         System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789_");
 
@@ -75,7 +92,7 @@ public sealed record TableQuery
 
     /// <summary>The same query for one symbol (one Flight endpoint per symbol).</summary>
     public TableQuery ForSymbol(string symbol) =>
-        new(Layer, Table, [Core.Symbols.Normalize(symbol)], DateFrom, DateTo, Columns, Limit);
+        new(Layer, Table, [Core.Symbols.Normalize(symbol)], DateFrom, DateTo, Columns, Limit) { AsOf = AsOf, DiffFrom = DiffFrom };
 
     public static DateOnly? ParseDate(string? value, string field)
     {

@@ -7,8 +7,12 @@ namespace Lakehouse.Flight.Storage;
 /// <summary>What one compaction pass did: files merged, files written, their rows and bytes, merges given up because a write replaced a file first.</summary>
 public sealed record CompactionResult(int FilesIn, int FilesOut, long Rows, long Bytes, long Conflicts, long Ms);
 
-/// <summary>What a vacuum deleted: superseded files whose retention had ended, and their bytes.</summary>
-public sealed record VacuumResult(int Files, long Bytes, long Version);
+/// <summary>What a vacuum deleted: superseded files whose retention had ended, and their bytes; <see cref="Pinned"/>: those kept for snapshots.</summary>
+public sealed record VacuumResult(int Files, long Bytes, long Version)
+{
+    /// <summary>Superseded files past their retention kept because a snapshot pins a version that needs them.</summary>
+    public int Pinned { get; init; }
+}
 
 public sealed partial class LakeStore
 {
@@ -46,14 +50,24 @@ public sealed partial class LakeStore
     {
         await _metadata.WaitLoadedAsync(cancellationToken).ConfigureAwait(false);
         await _maintenanceGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Under the snapshots lock: a snapshot being created checks its versions readable under it (LakeStore.Versions.cs).
+        IAsyncDisposable? snapshotsLock = null;
         try
         {
             var state = _metadata.CatchUp();
             var cutoff = DateTimeOffset.UtcNow - (retention ?? Options.Retention);
-            var expired = state.Tombstones.Where(t => t.RemovedTs <= cutoff).ToArray();
-            if (expired.Length == 0)
+            if (!state.Tombstones.Any(t => t.RemovedTs <= cutoff))
             {
                 return new VacuumResult(0, 0, state.Version);
+            }
+            snapshotsLock = await _locks.AcquireAsync([SnapshotFiles.LockKey], cancellationToken).ConfigureAwait(false);
+            state = _metadata.CatchUp();
+            var pinned = PinnedFiles();
+            var due = state.Tombstones.Where(t => t.RemovedTs <= cutoff).ToArray();
+            var expired = due.Where(t => !pinned.Contains(t.Table + "/" + t.Name)).ToArray();
+            if (expired.Length == 0)
+            {
+                return new VacuumResult(0, 0, state.Version) { Pinned = due.Length };
             }
             var entry = new LogEntry
             {
@@ -72,10 +86,14 @@ public sealed partial class LakeStore
                 }
             }
             StorageLog.Vacuumed(_logger, expired.Length, bytes);
-            return new VacuumResult(expired.Length, bytes, committed.Version);
+            return new VacuumResult(expired.Length, bytes, committed.Version) { Pinned = due.Length - expired.Length };
         }
         finally
         {
+            if (snapshotsLock is not null)
+            {
+                await snapshotsLock.DisposeAsync().ConfigureAwait(false);
+            }
             _maintenanceGate.Release();
         }
     }
@@ -184,7 +202,7 @@ public sealed partial class LakeStore
             }
         }
         removed += _files.SweepPublishFolders(Catalog);
-        foreach (var dir in new[] { Paths.LogDir, Paths.GoldReportsDir, Paths.ManifestDir })
+        foreach (var dir in new[] { Paths.LogDir, Paths.GoldReportsDir, Paths.ManifestDir, Snapshots.Dir })
         {
             if (!Directory.Exists(dir))
             {

@@ -12,7 +12,12 @@ public sealed partial class LakeStore
     private const int SmallSliceRows = 4096;
 
     /// <summary>The output schema of a query (its projection applied); InvalidArgument for an unknown table or column.</summary>
-    public Schema SchemaOf(TableQuery query) => Catalog.Resolve(query).Schema;
+    public Schema SchemaOf(TableQuery query)
+    {
+        var (table, schema) = Catalog.Resolve(query);
+        // An as-of or a diff is resolved here, before a stream's first byte: a bad one is an error status, not a cut stream.
+        return query.AsOf is null && query.DiffFrom is null ? schema : SchemaAsOf(table, schema, query);
+    }
 
     /// <summary>
     /// Streams the rows of a query ordered by symbol, then key. Only the files and row groups holding the symbols
@@ -22,7 +27,9 @@ public sealed partial class LakeStore
     public IEnumerable<RecordBatch> Read(TableQuery query, CancellationToken cancellationToken = default)
     {
         var (table, schema) = Catalog.Resolve(query);
-        return ReadResolved(table, schema, query, cancellationToken);
+        return query.AsOf is null && query.DiffFrom is null
+            ? ReadResolved(table, schema, query, cancellationToken)
+            : ReadAsOfVersion(table, schema, query, cancellationToken);
     }
 
     /// <summary>
@@ -395,6 +402,10 @@ public sealed partial class LakeStore
     public IReadOnlyList<SymbolPlan> Plan(TableQuery query, CancellationToken cancellationToken = default)
     {
         var def = Catalog.Resolve(query).Table;
+        if (query.AsOf is not null || query.DiffFrom is not null)
+        {
+            return PlanAsOf(def, query, cancellationToken);
+        }
         _metadata.Poll();
         var state = _metadata.Current.Table(def);
         var (from, to) = Days(query);

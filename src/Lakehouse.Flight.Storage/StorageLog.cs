@@ -54,4 +54,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(26, LogLevel.Information, "{Table}: folder republished at version {Version} (a writer died before publishing it)")]
     public static partial void Republished(ILogger logger, string table, long version);
+
+    [LoggerMessage(27, LogLevel.Information, "Snapshot '{Name}' created at version {Version}")]
+    public static partial void SnapshotCreated(ILogger logger, string name, long version);
 }

@@ -32,7 +32,7 @@ public sealed partial class ActionRegistrationTests : IAsyncLifetime
             actions.Add(call.ResponseStream.Current);
         }
 
-        Assert.Equal(["ingest", "promote", "build-gold", "migrate-legacy", "upload-status", "stats", "manifest", "health", "count", "hold"], actions.Select(a => a.Type));
+        Assert.Equal(["ingest", "promote", "build-gold", "migrate-legacy", "upload-status", "stats", "manifest", "health", "list-versions", "create-snapshot", "list-snapshots", "delete-snapshot", "vacuum", "count", "hold"], actions.Select(a => a.Type));
         Assert.Equal(CountAction.Text, actions[^2].Description);
     }
 

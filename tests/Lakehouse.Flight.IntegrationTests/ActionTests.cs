@@ -25,7 +25,7 @@ public sealed class ActionTests : IAsyncLifetime
             actions.Add(call.ResponseStream.Current);
         }
 
-        Assert.Equal(["ingest", "promote", "build-gold", "migrate-legacy", "upload-status", "stats", "manifest", "health"], actions.Select(a => a.Type));
+        Assert.Equal(["ingest", "promote", "build-gold", "migrate-legacy", "upload-status", "stats", "manifest", "health", "list-versions", "create-snapshot", "list-snapshots", "delete-snapshot", "vacuum"], actions.Select(a => a.Type));
         Assert.All(actions, a => Assert.False(string.IsNullOrWhiteSpace(a.Description)));
     }
 

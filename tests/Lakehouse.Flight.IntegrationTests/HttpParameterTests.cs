@@ -31,9 +31,9 @@ public sealed class HttpParameterTests : IAsyncLifetime
     [InlineData("/prices/daily?symbol=AAPL&limit=9223372036854775807", "query parameter 'limit' must be a whole number between 1 and 100,000 (got '9223372036854775807')")]
     [InlineData("/prices/daily?symbol=AAPL&limit=-1", "query parameter 'limit' must be a whole number between 1 and 100,000 (got '-1')")]
     [InlineData("/prices/daily?symbol=AAPL&limit=1&limit=2", "query parameter 'limit' is given 2 times: give it once")]
-    [InlineData("/prices/daily?symbol=AAPL&date_form=2024-01-01", "unknown query parameter 'date_form' for /prices/daily: use symbol, symbols, limit, date_from, date_to, columns, layer, table (names are lower-case)")]
+    [InlineData("/prices/daily?symbol=AAPL&date_form=2024-01-01", "unknown query parameter 'date_form' for /prices/daily: use symbol, symbols, limit, date_from, date_to, columns, layer, table, version, as_of, snapshot, diff_from_version (names are lower-case)")]
     [InlineData("/prices/jobs?limit=abc", "query parameter 'limit' must be a whole number between 1 and 10,000 (got 'abc')")]
-    [InlineData("/prices/arrow?symbols=AAPL&limt=3", "unknown query parameter 'limt' for /prices/arrow: use symbols, symbol, date_from, date_to, columns, layer, table, compression (names are lower-case)")]
+    [InlineData("/prices/arrow?symbols=AAPL&limt=3", "unknown query parameter 'limt' for /prices/arrow: use symbols, symbol, date_from, date_to, columns, layer, table, compression, version, as_of, snapshot, diff_from_version (names are lower-case)")]
     [InlineData("/prices/arrow?symbols=AAPL&date_from=20240101", "date_from '20240101' is not an ISO date: use YYYY-MM-DD, e.g. 2024-01-31")]
     public async Task BadParameter_IsProblemJsonNamingIt(string url, string detail)
     {
@@ -117,7 +117,7 @@ public sealed class HttpParameterTests : IAsyncLifetime
         using var doc = JsonDocument.Parse(await _http.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
 
         var daily = doc.RootElement.GetProperty("paths").GetProperty("/prices/daily").GetProperty("get").GetProperty("parameters");
-        Assert.Equal(["symbol", "symbols", "limit", "date_from", "date_to", "columns", "layer", "table"],
+        Assert.Equal(["symbol", "symbols", "limit", "date_from", "date_to", "columns", "layer", "table", "version", "as_of", "snapshot", "diff_from_version"],
             daily.EnumerateArray().Select(p => p.GetProperty("name").GetString()));
     }
 }

@@ -281,6 +281,47 @@ public sealed class WireContractTests : IAsyncLifetime
             JsonSerializer.Serialize(new ManifestBody("bronze", "prices_daily", 10), WireJson.Default.ManifestBody));
     }
 
+    [Fact]
+    public async Task TableVersionInfo_ListVersionsAction_HasTheListedNames()
+    {
+        var result = Assert.Single(await ActionAsync("list-versions", """{"symbol":"AAPL"}"""));
+
+        using var doc = JsonDocument.Parse(result);
+        var first = doc.RootElement[0];
+        Assert.Equal(["version", "ts", "operation", "run_id", "sources", "inserted", "updated", "unchanged", "rejected", "files_added",
+            "files_removed", "symbols", "readable"], Names(first));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", first.GetProperty("ts").GetString());
+        var versions = JsonSerializer.Deserialize(result, WireJson.Default.IReadOnlyListTableVersionInfo)!;
+        var upload = Assert.Single(versions);
+        Assert.Equal(("write", (long)Bars.Count, true), (upload.Operation, upload.Inserted, upload.Readable));
+        Assert.Equal(["vendor_x"], upload.Sources);
+        Assert.Equal(["AAPL", "MSFT"], upload.Symbols.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task SnapshotInfoAndVacuumReport_Actions_HaveTheListedNames()
+    {
+        var created = Assert.Single(await ActionAsync("create-snapshot", """{"name":"contract","tables":["silver/prices_daily"]}"""));
+        using (var doc = JsonDocument.Parse(created))
+        {
+            Assert.Equal(["name", "created", "version", "tables"], Names(doc.RootElement));
+            Assert.Equal(["silver/prices_daily"], Names(doc.RootElement.GetProperty("tables")));
+        }
+        var listed = JsonSerializer.Deserialize(Assert.Single(await ActionAsync("list-snapshots", "")), WireJson.Default.IReadOnlyListSnapshotInfo)!;
+        var snapshot = Assert.Single(listed);
+        Assert.Equal(("contract", _server.Server.Store.LatestVersion), (snapshot.Name, snapshot.Tables["silver/prices_daily"]));
+
+        var vacuum = Assert.Single(await ActionAsync("vacuum", ""));
+        using (var doc = JsonDocument.Parse(vacuum))
+        {
+            Assert.Equal(["files", "bytes", "version", "pinned"], Names(doc.RootElement));
+        }
+        using (var doc = JsonDocument.Parse(Assert.Single(await ActionAsync("delete-snapshot", """{"name":"contract"}"""))))
+        {
+            Assert.Equal("contract", doc.RootElement.GetProperty("deleted").GetString());
+        }
+    }
+
     private async Task<List<byte[]>> ActionAsync(string type, string body)
     {
         using var call = _server.Raw.DoAction(new FlightAction(type, body));

@@ -9,6 +9,9 @@ using Lakehouse.Flight.Storage;
 // (printing "acked k") while the background applier lands them in commits of a few symbols.
 // maintain <dataDir> <firstK>: as loop, and after each upsert a compaction pass and a vacuum that expires every
 // superseded file, printing "compacting k", "vacuuming k" and "committed k" as it enters each step.
+// snapshots <dataDir> <firstK>: as loop, and after each upsert a snapshot "g<k>" of silver at that version, the
+// deletion of "g<k-3>" and a vacuum that expires every superseded file no snapshot pins, printing "snapshotting k",
+// "deleting k" and "vacuuming k" as it enters each step.
 // promote <dataDir> <sym,sym,...>: one commit of bronze and silver (a DoPut with promote) of a year of
 // varying prices per symbol, printing "committed"; run with LAKEHOUSE_TEST_CRASH_AFTER_COMMIT_POINT=1 the
 // store kills the process at the commit point instead, leaving the journal for the next opener.
@@ -51,6 +54,26 @@ if (mode == "maintain")
         Console.Out.WriteLine($"compacting {k}");
         Console.Out.Flush();
         await store.CompactAsync();
+        Console.Out.WriteLine($"vacuuming {k}");
+        Console.Out.Flush();
+        await store.VacuumAsync(TimeSpan.Zero);
+    }
+}
+if (mode == "snapshots")
+{
+    for (var k = int.Parse(args[2], CultureInfo.InvariantCulture); ; k++)
+    {
+        await store.UpsertAsync(CrashWorkload.Generation(k));
+        Console.Out.WriteLine($"committed {k}");
+        Console.Out.WriteLine($"snapshotting {k}");
+        Console.Out.Flush();
+        await store.CreateSnapshotAsync($"g{k}", [PriceTables.Silver]);
+        Console.Out.WriteLine($"deleting {k}");
+        Console.Out.Flush();
+        if (store.ListSnapshots().Any(s => s.Name == $"g{k - 3}"))
+        {
+            await store.DeleteSnapshotAsync($"g{k - 3}");
+        }
         Console.Out.WriteLine($"vacuuming {k}");
         Console.Out.Flush();
         await store.VacuumAsync(TimeSpan.Zero);

@@ -74,6 +74,51 @@ public sealed class CrashTests : IDisposable
         Assert.Contains("vacuum", operations);
     }
 
+    [Fact]
+    public async Task SnapshotsAndVacuums_KilledAtRandomMoments_LeaveEverySnapshotAndTheLatestVersionReadable()
+    {
+        var random = new Random(20261207);
+        var nextK = 1;
+        string[] steps = ["snapshotting", "deleting", "vacuuming"];
+        var killedIn = new Dictionary<string, int>();
+        var snapshotsRead = 0;
+        for (var round = 0; round < 12; round++)
+        {
+            var step = steps[round % steps.Length];
+            var target = $"{step} {nextK + random.Next(0, 3)}";
+            int lastReported;
+            using (var child = new ChildProcess("snapshots", _lake.Dir, nextK.ToString(CultureInfo.InvariantCulture)))
+            {
+                child.WaitFor(l => l == target, TimeSpan.FromSeconds(60));
+                Thread.Sleep(random.Next(0, 12));
+                child.KillHard();
+                killedIn[step] = killedIn.GetValueOrDefault(step) + 1;
+                lastReported = LastCommitted(child);
+            }
+
+            var (store, k) = await ReopenAfterKillAsync(lastReported);
+            // Every snapshot on disk is whole and reads exactly its generation, whatever the vacuums deleted since.
+            var snapshots = store.ListSnapshots();
+            snapshotsRead += snapshots.Count;
+            foreach (var snapshot in snapshots)
+            {
+                var generation = int.Parse(snapshot.Name[1..], CultureInfo.InvariantCulture);
+                var rows = store.Read(TableQuery.Create(symbols: CrashWorkload.SymbolsUsed).WithAsOf(ReadAsOf.AtSnapshot(snapshot.Name)))
+                    .SelectMany(PriceBarBatches.ToBars).ToList();
+                Assert.Equal(CrashWorkload.SymbolsUsed.Length * (CrashWorkload.Q1BusinessDays + generation), rows.Count);
+                Assert.All(rows, r => Assert.Equal(generation, r.Close));
+            }
+            Assert.Equal(store.Read(TableQuery.Create()).SelectMany(PriceBarBatches.ToBars).ToList(),
+                store.Read(TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(store.LatestVersion))).SelectMany(PriceBarBatches.ToBars).ToList());
+            nextK = k + 1;
+        }
+        Assert.Equal([4, 4, 4], steps.Select(s => killedIn[s]));
+        Assert.True(snapshotsRead >= 12, $"snapshots were read after the kills ({snapshotsRead})");
+        Assert.Contains("vacuum", Directory.GetFiles(Path.Combine(_lake.Dir, "_metadata", "log"), "*.json")
+            .Where(f => !f.EndsWith(".checkpoint.json", StringComparison.Ordinal))
+            .Select(f => System.Text.Json.JsonDocument.Parse(File.ReadAllText(f)).RootElement.GetProperty("operation").GetString()));
+    }
+
     /// <summary>The last generation the child reported committed.</summary>
     private static int LastCommitted(ChildProcess child) =>
         child.Lines.Where(l => l.StartsWith("committed ", StringComparison.Ordinal))

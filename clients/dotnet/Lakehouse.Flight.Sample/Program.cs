@@ -38,3 +38,27 @@ await foreach (var bar in client.ReadBarsAsync(TableQuery.Create(symbols: ["AAPL
     last = bar;
 }
 Console.WriteLine(last is null ? "AAPL: no data (start the server with --demo)" : $"AAPL last bar of March 2024: {last.Date:yyyy-MM-dd} close {last.Close}");
+
+// A reproducible backtest read: the rows as the lake held them at an instant (or a version, or a named snapshot),
+// whatever corrections, dividends or re-uploads came after. Here: as of one minute ago.
+var asOf = ReadAsOf.AtInstant(DateTimeOffset.UtcNow.AddMinutes(-1));
+long pinnedRows = 0;
+await foreach (var batch in client.GetPricesAsync(query.WithAsOf(asOf)))
+{
+    pinnedRows += batch.Length;
+}
+Console.WriteLine($"AAPL+MSFT Q1 2024 {asOf}: {pinnedRows} rows");
+
+// What the last two versions that touched AAPL changed (a vendor re-upload's audit): a diff stream.
+var versions = await client.ListVersionsAsync(symbol: "AAPL", limit: 2);
+if (versions.Count == 2)
+{
+    var diff = TableQuery.Create(symbols: ["AAPL"]).WithAsOf(ReadAsOf.AtVersion(versions[0].Version)).WithDiffFrom(versions[1].Version);
+    long changed = 0;
+    await foreach (var batch in client.GetPricesAsync(diff))
+    {
+        changed += batch.Length;
+    }
+    Console.WriteLine($"AAPL from version {versions[1].Version} to {versions[0].Version}: {changed} row(s) added, removed or changed");
+}
+

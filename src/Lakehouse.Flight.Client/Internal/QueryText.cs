@@ -9,5 +9,5 @@ internal static class QueryText
 
     /// <summary>The same query with every column (typed reads need them all).</summary>
     public static TableQuery AllColumns(TableQuery q) => TableQuery.Create(Layers.Name(q.Layer), q.Table, q.Symbols,
-        q.DateFrom is { } f ? Date(f) : null, q.DateTo is { } t ? Date(t) : null, null, q.Limit);
+        q.DateFrom is { } f ? Date(f) : null, q.DateTo is { } t ? Date(t) : null, null, q.Limit).WithAsOf(q.AsOf).WithDiffFrom(q.DiffFrom);
 }

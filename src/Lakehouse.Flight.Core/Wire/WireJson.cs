@@ -25,6 +25,12 @@ namespace Lakehouse.Flight.Core.Wire;
 [JsonSerializable(typeof(IngestBody))]
 [JsonSerializable(typeof(PromoteBody))]
 [JsonSerializable(typeof(ManifestBody))]
+[JsonSerializable(typeof(TableVersionInfo))]
+[JsonSerializable(typeof(IReadOnlyList<TableVersionInfo>))]
+[JsonSerializable(typeof(SnapshotInfo))]
+[JsonSerializable(typeof(IReadOnlyList<SnapshotInfo>))]
+[JsonSerializable(typeof(VacuumReport))]
+[JsonSerializable(typeof(SnapshotDeleted))]
 internal sealed partial class WireJson : JsonSerializerContext;
 
 /// <summary>StorageReport's timestamp form (manifests and every result): <c>2026-11-26T16:00:00.000Z</c>; any ISO form is read.</summary>

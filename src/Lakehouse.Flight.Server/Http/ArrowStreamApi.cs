@@ -34,12 +34,14 @@ internal static class ArrowStreamApi
         new("layer", "bronze, silver or gold (default silver)"),
         new("table", "Table name (default prices_daily)"),
         new("compression", "none, lz4 or zstd (IPC body compression)"),
+        .. VersionsApi.AsOfParameters,
     ];
 
     private static async Task<IResult> GetArrowAsync(HttpContext http, LakeStore store, DoGetStreamer streamer)
     {
         var q = HttpQuery.Of(http, Parameters.Names());
-        var query = TableQuery.Create(q.Text("layer"), q.Text("table"), q.Symbols(), q.Text("date_from"), q.Text("date_to"), q.Columns());
+        var query = TableQuery.Create(q.Text("layer"), q.Text("table"), q.Symbols(), q.Text("date_from"), q.Text("date_to"), q.Columns())
+            .WithVersions(q);
         var codec = IpcCompression.Parse(q.Text("compression"));
         _ = HttpAccept.Choose(http.Request, HttpApi.ArrowStream);
         // Resolve now so a bad table or column is a problem+json, not a broken stream.

@@ -33,6 +33,7 @@ internal static class HttpApi
                 "stream (Accept: application/vnd.apache.arrow.stream); q-values are honoured; 406 when nothing in Accept is served.")
             .WithQueryParameters(DailyParameters);
         api.MapJobsApi();
+        api.MapVersionsApi();
         app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness (status) and readiness (state: ok, or warming with what is loading) to anyone; the lake version, data file count and per-table symbol counts too with valid credentials when authentication is on.");
     }
 
@@ -49,6 +50,7 @@ internal static class HttpApi
         new("columns", "Projection, e.g. date,close"),
         new("layer", "bronze, silver or gold (default silver)"),
         new("table", "Table name (default prices_daily)"),
+        .. VersionsApi.AsOfParameters,
     ];
 
     public const int MaxDailySymbols = 100;
@@ -67,7 +69,8 @@ internal static class HttpApi
                 $"{symbols.Count} symbols is more than /prices/daily serves ({MaxDailySymbols}): use GET /prices/arrow (no row limit) or Flight DoGet for bulk reads");
         }
         var n = q.Int("limit", DefaultLimit, 1, MaxLimit);
-        var query = TableQuery.Create(q.Text("layer"), q.Text("table"), symbols, q.Text("date_from"), q.Text("date_to"), q.Columns());
+        var query = TableQuery.Create(q.Text("layer"), q.Text("table"), symbols, q.Text("date_from"), q.Text("date_to"), q.Columns())
+            .WithVersions(q);
         var format = HttpAccept.Choose(http.Request, DailyFormats);
         var batch = LastRowsPerSymbol(store, query, n, http.RequestAborted);
         if (format == ArrowStream)

@@ -58,6 +58,11 @@ internal static class FlightActionServiceCollectionExtensions
         services.AddFlightAction<StatsAction>();
         services.AddFlightAction<ManifestAction>();
         services.AddFlightAction<HealthAction>();
+        services.AddFlightAction<ListVersionsAction>();
+        services.AddFlightAction<CreateSnapshotAction>();
+        services.AddFlightAction<ListSnapshotsAction>();
+        services.AddFlightAction<DeleteSnapshotAction>();
+        services.AddFlightAction<VacuumAction>();
         return services;
     }
 

@@ -1,0 +1,452 @@
+using Apache.Arrow;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Core.Wire;
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Storage;
+
+/// <summary>
+/// Versions, as-of reads and named snapshots (docs/decisions.md D38). Every commit is a numbered version of the lake
+/// (the commit log); a read as of a version, an instant or a snapshot reads the table's files of that version,
+/// rebuilt from the nearest checkpoint and the entries after it (<c>VersionStates</c>), directly from the files:
+/// never through the symbol entries (they hold the latest rows) nor the acknowledged uploads not yet applied (they
+/// belong to the version that will apply them).
+/// </summary>
+public sealed partial class LakeStore
+{
+    private VersionStates? _versionStates;
+    private VersionHistory? _versionHistory;
+    private SnapshotFiles? _snapshotFiles;
+    private KeptFilesOf? _keptFiles;
+
+    /// <summary>The kept files per table of one current state (one reference, so readers never see a torn pair).</summary>
+    private sealed record KeptFilesOf(LakeState State, Dictionary<string, HashSet<string>> Kept);
+
+    private VersionStates Versions => LazyInitializer.EnsureInitialized(ref _versionStates,
+        () => new VersionStates(Catalog, _metadata.Log, _metadata.Directories));
+
+    private VersionHistory History => LazyInitializer.EnsureInitialized(ref _versionHistory, () => new VersionHistory(_metadata.Log));
+
+    private SnapshotFiles Snapshots => LazyInitializer.EnsureInitialized(ref _snapshotFiles,
+        () => new SnapshotFiles(Path.Combine(Paths.MetadataDir, "snapshots")));
+
+    /// <summary>Lake states rebuilt from the log for as-of reads so far (tests: the LRU keeps a few).</summary>
+    internal long VersionStatesRebuilt => _versionStates?.Rebuilt ?? 0;
+
+    /// <summary>The lake's latest committed version (after one look at the log for other processes' commits).</summary>
+    public long LatestVersion
+    {
+        get
+        {
+            _metadata.Poll();
+            return _metadata.Current.Version;
+        }
+    }
+
+    /// <summary>
+    /// The version of <paramref name="table"/> a read as of <paramref name="asOf"/> sees, checked readable: an unknown
+    /// version, an instant in the future, an unknown snapshot are InvalidArgument naming the field; a version whose
+    /// files a vacuum deleted is NotFound naming the oldest version still readable.
+    /// </summary>
+    public long ResolveVersion(TableDefinition table, ReadAsOf asOf) => StateAsOf(table, asOf).Version;
+
+    private TableState StateAsOf(TableDefinition table, ReadAsOf asOf)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(asOf);
+        _metadata.Poll();
+        var current = _metadata.Current;
+        var version = VersionOf(table, asOf, current);
+        if (version == current.Version)
+        {
+            return current.Table(table);
+        }
+        var files = Versions.LakeAt(version).Table(table);
+        var kept = KeptFiles(current, table);
+        if (files.Files.Keys.Any(name => !kept.Contains(name)))
+        {
+            throw new LakehouseException(LakehouseErrorKind.NotFound,
+                $"{asOf} of {table.Id} (version {version}) is no longer readable: a vacuum deleted its superseded files after the retention period " +
+                $"(Lakehouse:Retention, kept longer for versions a snapshot pins); {OldestReadable(table, current)}");
+        }
+        return Versions.TableAt(table, version);
+    }
+
+    /// <summary>
+    /// "the oldest version still readable is N" (the first version that changed the table and names no deleted file), and
+    /// when older versions are readable only in part of the history, from which version on every one is.
+    /// </summary>
+    private string OldestReadable(TableDefinition table, LakeState current)
+    {
+        var vacuumed = History.Vacuumed(table.Id, current.Version);
+        var from = Math.Max(1, History.ReadableFrom(table.Id, current.Version));
+        var oldest = History.Upto(current.Version)
+            .Where(v => v.Tables.Any(c => c.Table == table.Id) && VersionHistory.Readable(vacuumed, v.Version))
+            .Select(v => v.Version)
+            .DefaultIfEmpty(current.Version)
+            .First();
+        return oldest >= from
+            ? $"the oldest version still readable is {from}"
+            : $"the oldest version still readable is {oldest}, and every version from {from} on is (list-versions shows which are)";
+    }
+
+    private long VersionOf(TableDefinition table, ReadAsOf asOf, LakeState current)
+    {
+        if (asOf.Version is { } v)
+        {
+            return v <= current.Version ? v
+                : throw LakehouseException.Invalid($"version {v} does not exist: the lake's latest version is {current.Version}");
+        }
+        if (asOf.Instant is { } instant)
+        {
+            var now = DateTimeOffset.UtcNow;
+            return instant <= now ? History.VersionAt(instant, current.Version)
+                : throw LakehouseException.Invalid(
+                    $"as_of {ReadAsOf.FormatInstant(instant)} is in the future (it is {ReadAsOf.FormatInstant(now)} now): a read sees what was committed at or before an instant that has passed");
+        }
+        var name = asOf.Snapshot!;
+        var snapshot = Snapshots.Read(name)
+            ?? throw LakehouseException.Invalid($"snapshot '{name}' does not exist: list the snapshots with the list-snapshots action, GET /snapshots or lakehouse snapshot list");
+        return snapshot.Tables.TryGetValue(table.Id, out var pinned) ? pinned
+            : throw LakehouseException.Invalid(
+                $"snapshot '{name}' does not pin {table.Id}: it pins {(snapshot.Tables.Count == 0 ? "no table" : string.Join(", ", snapshot.Tables.Keys.Order(StringComparer.Ordinal)))}");
+    }
+
+    /// <summary>The files of <paramref name="table"/> no vacuum has deleted: the current ones and the superseded ones kept.</summary>
+    private HashSet<string> KeptFiles(LakeState current, TableDefinition table)
+    {
+        var c = Volatile.Read(ref _keptFiles);
+        if (c is null || !ReferenceEquals(c.State, current))
+        {
+            var kept = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+            foreach (var (id, state) in current.Tables)
+            {
+                kept[id] = new HashSet<string>(state.Files.Keys, StringComparer.Ordinal);
+            }
+            foreach (var t in current.Tombstones)
+            {
+                if (kept.TryGetValue(t.Table, out var set))
+                {
+                    set.Add(t.Name);
+                }
+            }
+            c = new KeptFilesOf(current, kept);
+            Volatile.Write(ref _keptFiles, c);
+        }
+        return c.Kept.TryGetValue(table.Id, out var files) ? files : [];
+    }
+
+    /// <summary>A query with an as-of: the rows of the table's files at that version (no symbol entries, no pending uploads); or its diff.</summary>
+    private IEnumerable<RecordBatch> ReadAsOfVersion(TableDefinition table, Schema schema, TableQuery query, CancellationToken cancellationToken)
+    {
+        if (query.DiffFrom is not null)
+        {
+            var (older, newer) = DiffStates(table, query);
+            return ReadDiff(older, newer, query, cancellationToken);
+        }
+        return ReadState(StateAsOf(table, query.AsOf!), schema, query, cancellationToken);
+    }
+
+    /// <summary>The output schema of an as-of query (checked readable), or of a diff.</summary>
+    private Schema SchemaAsOf(TableDefinition table, Schema schema, TableQuery query)
+    {
+        if (query.DiffFrom is null)
+        {
+            StateAsOf(table, query.AsOf!);
+            return schema;
+        }
+        DiffStates(table, query);
+        return VersionDiff.SchemaOf(table);
+    }
+
+    /// <summary>The version a query reads: its as-of, or the current one.</summary>
+    private TableState TargetState(TableDefinition table, TableQuery query)
+    {
+        if (query.AsOf is { } asOf)
+        {
+            return StateAsOf(table, asOf);
+        }
+        _metadata.Poll();
+        return _metadata.Current.Table(table);
+    }
+
+    /// <summary>The two versions of a diff, checked: a table with one row per key, no projection or limit, both versions readable.</summary>
+    private (TableState Older, TableState Newer) DiffStates(TableDefinition table, TableQuery query)
+    {
+        if (table.PerSource || table.Mode != WriteMode.Upsert)
+        {
+            throw LakehouseException.Invalid($"diff_from_version: a diff compares tables with one row per key; {table.Id} keeps rows as landed (per source)");
+        }
+        if (query.Columns.Count > 0 || query.Limit > 0)
+        {
+            throw LakehouseException.Invalid("diff_from_version: a diff has its own columns (change, the key, old_ and new_ of each column) and no limit: drop columns and limit");
+        }
+        var newer = TargetState(table, query);
+        TableState older;
+        try
+        {
+            older = StateAsOf(table, ReadAsOf.AtVersion(query.DiffFrom!.Value));
+        }
+        catch (LakehouseException ex)
+        {
+            throw new LakehouseException(ex.Kind, "diff_from_version: " + ex.Message, ex);
+        }
+        return (older, newer);
+    }
+
+    private IEnumerable<RecordBatch> ReadDiff(TableState older, TableState newer, TableQuery query, CancellationToken cancellationToken)
+    {
+        var table = newer.Definition;
+        var schema = VersionDiff.SchemaOf(table);
+        var (from, to) = Days(query);
+        foreach (var symbol in DiffSymbols(older, newer, query))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var before = _cache.LoadRuns(table, older.RunsOf(symbol), from, to, null, cancellationToken);
+            var after = _cache.LoadRuns(table, newer.RunsOf(symbol), from, to, null, cancellationToken);
+            if (VersionDiff.Of(table, schema, before, after) is { } diff)
+            {
+                yield return diff;
+            }
+        }
+    }
+
+    private static IEnumerable<string> DiffSymbols(TableState older, TableState newer, TableQuery query) =>
+        query.Symbols.Count > 0 ? query.Symbols : older.SymbolList.Union(newer.SymbolList).Order(StringComparer.Ordinal);
+
+    private IEnumerable<RecordBatch> ReadState(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken)
+    {
+        var table = state.Definition;
+        var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
+        var (from, to) = Days(query);
+        var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
+        var target = Math.Max(1, Options.TargetBatchRows);
+        var small = new List<RecordBatch>();
+        var smallRows = 0;
+        foreach (var symbol in query.Symbols.Count > 0 ? query.Symbols : state.SymbolList)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var runs = state.RunsOf(symbol);
+            if (!runs.Any(r => r.Overlaps(from, to)))
+            {
+                continue;
+            }
+            var batch = _cache.LoadRuns(table, runs, from, to, null, cancellationToken);
+            if (batch.Length == 0)
+            {
+                continue;
+            }
+            if (batch.Length > remaining)
+            {
+                batch = batch.Slice(0, (int)remaining);
+            }
+            remaining -= batch.Length;
+            batch = ArrowConcat.Project(batch, schema, indices);
+            if (batch.Length < SmallSliceRows)
+            {
+                small.Add(batch);
+                smallRows += batch.Length;
+                if (smallRows >= target)
+                {
+                    yield return ArrowConcat.Concatenate(small);
+                    small.Clear();
+                    smallRows = 0;
+                }
+            }
+            else
+            {
+                if (small.Count > 0)
+                {
+                    yield return ArrowConcat.Concatenate(small);
+                    small.Clear();
+                    smallRows = 0;
+                }
+                for (var start = 0; start < batch.Length; start += target)
+                {
+                    yield return batch.Slice(start, Math.Min(target, batch.Length - start));
+                }
+            }
+            if (remaining == 0)
+            {
+                break;
+            }
+        }
+        if (small.Count > 0)
+        {
+            yield return ArrowConcat.Concatenate(small);
+        }
+    }
+
+    /// <summary>The plan of a query with an as-of: per symbol, the files of that version it touches and its exact rows.</summary>
+    private List<SymbolPlan> PlanAsOf(TableDefinition table, TableQuery query, CancellationToken cancellationToken)
+    {
+        if (query.DiffFrom is not null)
+        {
+            // A diff's plan is its rows per symbol: the diff is computed (an audit reads what it compares anyway).
+            var (older, newer) = DiffStates(table, query);
+            var diffPlans = new List<SymbolPlan>();
+            foreach (var batch in ReadDiff(older, newer, query, cancellationToken))
+            {
+                var symbol = ((StringArray)batch.Column(1)).GetString(0);
+                diffPlans.Add(new SymbolPlan(symbol, older.RunsOf(symbol).Length + newer.RunsOf(symbol).Length, batch.Length));
+            }
+            return diffPlans;
+        }
+        var state = StateAsOf(table, query.AsOf!);
+        var (from, to) = Days(query);
+        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
+        var plans = new List<SymbolPlan>();
+        foreach (var symbol in query.Symbols.Count > 0 ? query.Symbols : state.SymbolList)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long rows = 0;
+            var files = 0;
+            foreach (var run in state.RunsOf(symbol))
+            {
+                if (!run.Overlaps(from, to))
+                {
+                    continue;
+                }
+                files++;
+                rows += (from is not { } f || run.MinDay >= f) && (to is not { } t || run.MaxDay <= t)
+                    ? run.Count
+                    : ArrowConcat.SliceByDate(_cache.ReadRun(table, run, null), dateColumn, from, to).Length;
+            }
+            if (files > 0)
+            {
+                plans.Add(new SymbolPlan(symbol, files, query.Limit > 0 ? Math.Min(rows, query.Limit) : rows));
+            }
+        }
+        return plans;
+    }
+
+    /// <summary>
+    /// The versions that changed <paramref name="table"/>, newest first: at most <paramref name="limit"/>, only those
+    /// that changed <paramref name="symbol"/>'s rows when given, committed within [<paramref name="from"/>, <paramref name="to"/>].
+    /// </summary>
+    public IReadOnlyList<TableVersionInfo> ListVersions(TableDefinition table, string? symbol = null, DateTimeOffset? from = null,
+        DateTimeOffset? to = null, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var normalized = string.IsNullOrWhiteSpace(symbol) ? null : Core.Symbols.Normalize(symbol);
+        _metadata.Poll();
+        var current = _metadata.Current;
+        var versions = History.Upto(current.Version);
+        var vacuumed = History.Vacuumed(table.Id, current.Version);
+        var list = new List<TableVersionInfo>();
+        for (var i = versions.Count - 1; i >= 0 && list.Count < Math.Max(1, limit); i--)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var v = versions[i];
+            if ((from is { } f && v.Ts < f) || (to is { } t && v.Ts > t))
+            {
+                continue;
+            }
+            var change = v.Tables.FirstOrDefault(c => c.Table == table.Id);
+            if (change is null || (normalized is not null && !change.Symbols.Contains(normalized, StringComparer.Ordinal)))
+            {
+                continue;
+            }
+            list.Add(new TableVersionInfo
+            {
+                Version = v.Version,
+                Ts = v.Ts,
+                Operation = v.Operation,
+                RunId = v.RunId,
+                Sources = change.Sources,
+                Inserted = change.Inserted,
+                Updated = change.Updated,
+                Unchanged = change.Unchanged,
+                Rejected = change.Rejected,
+                FilesAdded = change.FilesAdded,
+                FilesRemoved = change.FilesRemoved,
+                Symbols = change.Symbols,
+                Readable = VersionHistory.Readable(vacuumed, v.Version),
+            });
+        }
+        return list;
+    }
+
+    /// <summary>The named snapshots, by name.</summary>
+    public IReadOnlyList<SnapshotInfo> ListSnapshots() => [.. Snapshots.List().Select(ToInfo)];
+
+    /// <summary>
+    /// Creates a named snapshot pinning, for each of <paramref name="tables"/> (every table when empty), its version as
+    /// of lake version <paramref name="version"/> (the latest when null). The snapshot's versions are kept readable
+    /// by vacuum until it is deleted. InvalidArgument for a bad or taken name, a version that does not exist;
+    /// NotFound for a version already vacuumed.
+    /// </summary>
+    public async Task<SnapshotInfo> CreateSnapshotAsync(string name, IReadOnlyList<TableDefinition>? tables = null, long? version = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ReadAsOf.ValidateSnapshotName(name, "name");
+        await _metadata.WaitLoadedAsync(cancellationToken).ConfigureAwait(false);
+        await using (await _locks.AcquireAsync([SnapshotFiles.LockKey], cancellationToken).ConfigureAwait(false))
+        {
+            if (Snapshots.Read(name) is not null)
+            {
+                throw LakehouseException.Invalid($"name '{name}': a snapshot of that name exists; delete it first or choose another name");
+            }
+            _metadata.Poll();
+            var at = version ?? _metadata.Current.Version;
+            var chosen = tables is { Count: > 0 } ? tables : Catalog.Tables;
+            var pins = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            foreach (var table in chosen)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                // Checked readable now, under the lock a vacuum takes: its files cannot be expired before the snapshot is on disk.
+                StateAsOf(table, ReadAsOf.AtVersion(at));
+                pins[table.Id] = at;
+            }
+            var record = new SnapshotRecord { Name = name, Created = DateTimeOffset.UtcNow, Version = at, Tables = pins };
+            Snapshots.Write(record);
+            StorageLog.SnapshotCreated(_logger, name, at);
+            return ToInfo(record);
+        }
+    }
+
+    /// <summary>Deletes a named snapshot (its versions become subject to retention again); NotFound when there is none.</summary>
+    public async Task DeleteSnapshotAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ReadAsOf.ValidateSnapshotName(name, "name");
+        await using (await _locks.AcquireAsync([SnapshotFiles.LockKey], cancellationToken).ConfigureAwait(false))
+        {
+            if (!Snapshots.Delete(name))
+            {
+                throw new LakehouseException(LakehouseErrorKind.NotFound, $"snapshot '{name}' does not exist");
+            }
+        }
+    }
+
+    /// <summary>The superseded files ("table/name") the snapshots' versions need: a vacuum keeps them.</summary>
+    private HashSet<string> PinnedFiles()
+    {
+        var pinned = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var snapshot in Snapshots.List())
+        {
+            foreach (var (id, version) in snapshot.Tables)
+            {
+                if (Catalog.Tables.FirstOrDefault(t => t.Id == id) is not { } table)
+                {
+                    continue;
+                }
+                foreach (var name in Versions.LakeAt(version).Table(table).Files.Keys)
+                {
+                    pinned.Add(id + "/" + name);
+                }
+            }
+        }
+        return pinned;
+    }
+
+    private static SnapshotInfo ToInfo(SnapshotRecord r) => new()
+    {
+        Name = r.Name,
+        Created = r.Created,
+        Version = r.Version,
+        Tables = r.Tables,
+    };
+}
