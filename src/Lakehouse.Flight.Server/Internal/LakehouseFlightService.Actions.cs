@@ -15,6 +15,13 @@ internal sealed partial class LakehouseFlightService
         {
             await responseStream.WriteAsync(type).ConfigureAwait(false);
         }
+        if (sql.Enabled)
+        {
+            foreach (var (name, description) in Sql.FlightSqlService.Actions)
+            {
+                await responseStream.WriteAsync(new FlightActionType(name, description)).ConfigureAwait(false);
+            }
+        }
     }
 
     public override async Task DoAction(FlightAction request, IAsyncStreamWriter<FlightResult> responseStream, ServerCallContext context)
@@ -22,6 +29,13 @@ internal sealed partial class LakehouseFlightService
         var sw = Stopwatch.StartNew();
         var ct = context.CancellationToken;
         var caller = FlightCallInterceptor.CallerOf(context);
+        if (sql.Enabled && Sql.FlightSqlService.IsAction(request.Type))
+        {
+            // Flight SQL's actions keep the protocol's names (CreatePreparedStatement, ...), outside the kebab-case table.
+            await sql.DoActionAsync(request, responseStream, ct).ConfigureAwait(false);
+            ServerLog.ActionDone(_logger, request.Type, caller.Name, sw.ElapsedMilliseconds);
+            return;
+        }
         var action = actions.Find(request.Type) ?? throw LakehouseException.Invalid(
             $"unknown action '{request.Type}': valid actions are {string.Join(", ", actions.Names)}");
         if (action.RequiresWriter)
