@@ -29,6 +29,66 @@ internal static class DuckArrow
         return builder.Build();
     }
 
+    /// <summary>The columns DESCRIBE reports (name, SQL type such as <c>DECIMAL(18,3)</c> or <c>VARCHAR[]</c>), as the same fields the reader gives.</summary>
+    public static Schema SchemaOf(IEnumerable<(string Name, string SqlType)> columns)
+    {
+        var builder = new Schema.Builder();
+        foreach (var (name, sqlType) in columns)
+        {
+            var duckType = ProviderTypeName(sqlType);
+            builder.Field(new Field(name, ArrowTypeOf(name, duckType), nullable: true, [new(TypeNameKey, duckType.ToUpperInvariant())]));
+        }
+        return builder.Build();
+    }
+
+    /// <summary>An engine SQL type as DuckDB.NET names it (<c>GetDataTypeName</c>): TIMESTAMP WITH TIME ZONE is TimestampTz, DECIMAL(p,s) Decimal...</summary>
+    internal static string ProviderTypeName(string sqlType)
+    {
+        var t = sqlType.Trim().ToUpperInvariant();
+        if (t.EndsWith(']'))
+        {
+            return t.EndsWith("[]", StringComparison.Ordinal) ? "List" : "Array";
+        }
+        var paren = t.IndexOf('(', StringComparison.Ordinal);
+        var head = paren < 0 ? t : t[..paren].Trim();
+        return head switch
+        {
+            "VARCHAR" => "Varchar",
+            "BOOLEAN" => "Boolean",
+            "TINYINT" => "TinyInt",
+            "SMALLINT" => "SmallInt",
+            "INTEGER" => "Integer",
+            "BIGINT" => "BigInt",
+            "HUGEINT" => "HugeInt",
+            "UTINYINT" => "UnsignedTinyInt",
+            "USMALLINT" => "UnsignedSmallInt",
+            "UINTEGER" => "UnsignedInteger",
+            "UBIGINT" => "UnsignedBigInt",
+            "UHUGEINT" => "UnsignedHugeInt",
+            "FLOAT" => "Float",
+            "DOUBLE" => "Double",
+            "DECIMAL" => "Decimal",
+            "DATE" => "Date",
+            "TIMESTAMP" => "Timestamp",
+            "TIMESTAMP_S" => "TimestampS",
+            "TIMESTAMP_MS" => "TimestampMs",
+            "TIMESTAMP_NS" => "TimestampNs",
+            "TIMESTAMP WITH TIME ZONE" => "TimestampTz",
+            "TIME" => "Time",
+            "TIME WITH TIME ZONE" => "TimeTz",
+            "INTERVAL" => "Interval",
+            "UUID" => "Uuid",
+            "BLOB" => "Blob",
+            "BIT" => "Bit",
+            "ENUM" => "Enum",
+            "STRUCT" => "Struct",
+            "MAP" => "Map",
+            "UNION" => "Union",
+            "\"NULL\"" or "NULL" => "SqlNull",
+            _ => head,
+        };
+    }
+
     private static IArrowType ArrowTypeOf(string column, string duckType) => duckType switch
     {
         "Varchar" or "Uuid" or "Time" or "TimeTz" or "Interval" or "Enum" or "Bit" => StringType.Default,

@@ -152,69 +152,58 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         switch (action.Type)
         {
             case "CreatePreparedStatement":
-            {
-                var request = Unpack<ActionCreatePreparedStatementRequest>(action.Body, action.Type);
-                var sql = RequireSql(request.Query);
-                var result = new ActionCreatePreparedStatementResult();
-                using (var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    // Parameters are typed when bound (the engine infers nothing before): each is declared as Arrow null, "any type".
-                    var parameters = session.ParameterCount(sql, cancellationToken);
-                    var nulls = new object?[parameters];
-                    result.DatasetSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(session.Describe(sql, nulls, cancellationToken)));
-                    if (parameters > 0)
+                    var request = Unpack<ActionCreatePreparedStatementRequest>(action.Body, action.Type);
+                    var sql = RequireSql(request.Query);
+                    var result = new ActionCreatePreparedStatementResult();
+                    using (var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        var schema = new Schema.Builder();
-                        for (var i = 1; i <= parameters; i++)
+                        // Parameters are typed when bound (the engine infers nothing before): each is declared as Arrow null, "any type".
+                        var parameters = session.ParameterCount(sql, cancellationToken);
+                        var nulls = new object?[parameters];
+                        result.DatasetSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(session.Describe(sql, nulls, cancellationToken)));
+                        if (parameters > 0)
                         {
-                            schema.Field(new Apache.Arrow.Field($"${i}", Apache.Arrow.Types.NullType.Default, true));
+                            var schema = new Schema.Builder();
+                            for (var i = 1; i <= parameters; i++)
+                            {
+                                schema.Field(new Apache.Arrow.Field($"${i}", Apache.Arrow.Types.NullType.Default, true));
+                            }
+                            result.ParameterSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(schema.Build()));
                         }
-                        result.ParameterSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(schema.Build()));
                     }
+                    result.PreparedStatementHandle = ByteString.CopyFrom(prepared.Create(sql));
+                    await results.WriteAsync(new FlightResult(Any.Pack(result).ToByteString()), CancellationToken.None).ConfigureAwait(false);
+                    break;
                 }
-                result.PreparedStatementHandle = ByteString.CopyFrom(prepared.Create(sql));
-                await results.WriteAsync(new FlightResult(Any.Pack(result).ToByteString()), CancellationToken.None).ConfigureAwait(false);
-                break;
-            }
             case "ClosePreparedStatement":
                 prepared.Close(Unpack<ActionClosePreparedStatementRequest>(action.Body, action.Type).PreparedStatementHandle.Span);
                 break;
             case "CancelFlightInfo":
-            {
-                var request = new FlightInfoCancelRequest();
-                request.MergeFrom(new CodedInputStream(action.Body.ToByteArray()));
-                Cancel(request.FlightInfo);
-                var result = new FlightInfoCancelResult();
-                result.SetStatus(1); // CANCEL_STATUS_CANCELLED
-                await results.WriteAsync(new FlightResult(result.ToByteString()), CancellationToken.None).ConfigureAwait(false);
-                break;
-            }
+                {
+                    // CancelFlightInfoRequest { FlightInfo info = 1; } answered by CancelFlightInfoResult { CancelStatus status = 1; }
+                    // (Flight.proto), read and written by hand: the Flight library's wrappers of them do not serialise.
+                    Cancel(FlightInfoWire.TicketsOf(FlightInfoWire.Field(action.Body, 1)));
+                    await results.WriteAsync(new FlightResult(FlightInfoWire.Status(1)), CancellationToken.None).ConfigureAwait(false);
+                    break;
+                }
             case "CancelQuery":
-            {
-                var info = Unpack<ActionCancelQueryRequest>(action.Body, action.Type).Info;
-                // The FlightInfo travels as bytes: read it as the one field of a CancelFlightInfoRequest.
-                var wrapped = new FlightInfoCancelRequest();
-                var bytes = new MemoryStream();
-                var output = new CodedOutputStream(bytes);
-                output.WriteTag(1, WireFormat.WireType.LengthDelimited);
-                output.WriteBytes(info);
-                output.Flush();
-                wrapped.MergeFrom(new CodedInputStream(bytes.ToArray()));
-                Cancel(wrapped.FlightInfo);
-                var result = new ActionCancelQueryResult { Result = ActionCancelQueryResult.Types.CancelResult.Cancelled };
-                await results.WriteAsync(new FlightResult(Any.Pack(result).ToByteString()), CancellationToken.None).ConfigureAwait(false);
-                break;
-            }
+                {
+                    Cancel(FlightInfoWire.TicketsOf(Unpack<ActionCancelQueryRequest>(action.Body, action.Type).Info));
+                    var result = new ActionCancelQueryResult { Result = ActionCancelQueryResult.Types.CancelResult.Cancelled };
+                    await results.WriteAsync(new FlightResult(Any.Pack(result).ToByteString()), CancellationToken.None).ConfigureAwait(false);
+                    break;
+                }
             default:
                 throw LakehouseException.Invalid($"unknown Flight SQL action '{action.Type}'");
         }
     }
 
-    private void Cancel(FlightInfo? info)
+    private void Cancel(IEnumerable<ByteString> tickets)
     {
-        foreach (var endpoint in info?.Endpoints ?? [])
+        foreach (var ticket in tickets)
         {
-            if (_running.TryGetValue(Convert.ToBase64String(endpoint.Ticket.Ticket.Span), out var running))
+            if (_running.TryGetValue(Convert.ToBase64String(ticket.Span), out var running))
             {
                 foreach (var cts in running.Keys)
                 {

@@ -14,15 +14,35 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
 {
     public long Version => version;
 
-    /// <summary>The result's schema, from the statement's bound plan (the statement is started, not run).</summary>
+    /// <summary>
+    /// The result's schema, from the engine's DESCRIBE of the statement (bound, not run: an aggregate over billions of rows
+    /// answers at once). A statement DESCRIBE does not take (SHOW, PRAGMA...) is started instead, which runs it.
+    /// </summary>
     public Schema Describe(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
     {
-        using var command = Command(sql, parameters);
-        return Run(command, cancellationToken, () =>
+        using var describe = Command("DESCRIBE " + sql, parameters);
+        try
         {
-            using var reader = command.ExecuteReader();
-            return DuckArrow.SchemaOf(reader);
-        });
+            return Run(describe, cancellationToken, () =>
+            {
+                using var reader = describe.ExecuteReader();
+                var columns = new List<(string, string)>();
+                while (reader.Read())
+                {
+                    columns.Add((reader.GetString(0), reader.GetString(1)));
+                }
+                return DuckArrow.SchemaOf(columns);
+            });
+        }
+        catch (LakehouseException ex) when (ex.Kind == LakehouseErrorKind.InvalidArgument && ex.Message.StartsWith("Parser Error", StringComparison.Ordinal))
+        {
+            using var command = Command(sql, parameters);
+            return Run(command, cancellationToken, () =>
+            {
+                using var reader = command.ExecuteReader();
+                return DuckArrow.SchemaOf(reader);
+            });
+        }
     }
 
     /// <summary>How many parameters the statement has (the engine prepares it; their types are only known once bound).</summary>
@@ -45,7 +65,7 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(limits.TimeoutSeconds));
         var ct = timeout.Token;
-        using var interrupt = ct.Register(command.Cancel);
+        using var interrupt = Interrupter.On(command, ct);
         try
         {
             using var reader = command.ExecuteReader();
@@ -101,7 +121,7 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(limits.TimeoutSeconds));
-        using var interrupt = timeout.Token.Register(command.Cancel);
+        using var interrupt = Interrupter.On(command, timeout.Token);
         try
         {
             return run();
@@ -158,4 +178,39 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
     }
 
     public void Dispose() => connection.Dispose();
+
+    /// <summary>
+    /// Interrupts the statement once its token is cancelled, again every 50 ms until the statement has ended: the engine
+    /// clears an interrupt that arrives before its query starts, so a single one could be lost.
+    /// </summary>
+    private sealed class Interrupter : IDisposable
+    {
+        private readonly CancellationTokenRegistration _registration;
+        private volatile bool _ended;
+
+        private Interrupter(DuckDBCommand command, CancellationToken token) =>
+            _registration = token.Register(() => _ = Task.Run(async () =>
+            {
+                while (!_ended)
+                {
+                    try
+                    {
+                        command.Cancel();
+                    }
+                    catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or DuckDBException)
+                    {
+                        return;
+                    }
+                    await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
+                }
+            }, CancellationToken.None));
+
+        public static Interrupter On(DuckDBCommand command, CancellationToken token) => new(command, token);
+
+        public void Dispose()
+        {
+            _ended = true;
+            _registration.Dispose();
+        }
+    }
 }
