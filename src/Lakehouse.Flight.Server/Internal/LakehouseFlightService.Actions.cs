@@ -15,13 +15,6 @@ internal sealed partial class LakehouseFlightService
         {
             await responseStream.WriteAsync(type).ConfigureAwait(false);
         }
-        if (sql.Enabled)
-        {
-            foreach (var (name, description) in Sql.FlightSqlService.Actions)
-            {
-                await responseStream.WriteAsync(new FlightActionType(name, description)).ConfigureAwait(false);
-            }
-        }
     }
 
     public override async Task DoAction(FlightAction request, IAsyncStreamWriter<FlightResult> responseStream, ServerCallContext context)
@@ -29,6 +22,7 @@ internal sealed partial class LakehouseFlightService
         var sw = Stopwatch.StartNew();
         var ct = context.CancellationToken;
         var caller = FlightCallInterceptor.CallerOf(context);
+        // Flight SQL's actions are not in ListActions (it lists the lake's own actions; Flight SQL clients know theirs).
         if (sql.Enabled && Sql.FlightSqlService.IsAction(request.Type))
         {
             // Flight SQL's actions keep the protocol's names (CreatePreparedStatement, ...), outside the kebab-case table.
