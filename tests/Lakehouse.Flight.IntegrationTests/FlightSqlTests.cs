@@ -183,6 +183,18 @@ public sealed class FlightSqlTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PreparedStatement_WithoutParameters_RunsAsIs()
+    {
+        var prepared = await Sql.PrepareAsync("SELECT symbol, count(*) AS n FROM silver.prices_daily GROUP BY symbol ORDER BY symbol");
+
+        var batches = (await Sql.QueryAsync(new CommandPreparedStatementQuery { PreparedStatementHandle = prepared.PreparedStatementHandle })).Batches;
+
+        Assert.True(prepared.ParameterSchema.IsEmpty);
+        Assert.Equal(["AAPL", "MSFT", "^GSPC"], Strings(batches, "symbol"));
+        Assert.Equal(_bars.Count(b => b.Symbol == "MSFT"), FlightSqlCalls.Column(batches, "n", (a, i) => ((Int64Array)a).GetValue(i))[1]);
+    }
+
+    [Fact]
     public async Task StatementUpdate_Refused_SayingHowTheLakeIsWritten()
     {
         var batch = new RecordBatch.Builder().Append("x", false, c => c.Int64(b => b.Append(1))).Build();

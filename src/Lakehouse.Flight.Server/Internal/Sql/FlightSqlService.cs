@@ -226,8 +226,8 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
             var statement = Prepared(command.Unpack<CommandPreparedStatementQuery>().PreparedStatementHandle);
             object?[]? row = null;
             long rows = 0;
-            await reader.ReadSchemaAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.MoveNext(cancellationToken).ConfigureAwait(false))
+            await ReadParameters(() => reader.ReadSchemaAsync(cancellationToken)).ConfigureAwait(false);
+            while (await ReadParameters(() => reader.MoveNext(cancellationToken)).ConfigureAwait(false))
             {
                 var batch = reader.Current;
                 if (batch.Length > 0 && row is null)
@@ -254,6 +254,19 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
     }
 
     // ---- helpers ----
+
+    /// <summary>A parameter batch the Arrow reader cannot decode (e.g. values under a schema that says otherwise) is the client's error.</summary>
+    private static async Task<T> ReadParameters<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IndexOutOfRangeException or InvalidOperationException)
+        {
+            throw LakehouseException.InvalidData($"the parameter batch cannot be read ({ex.Message}): send one row whose schema matches its columns", ex);
+        }
+    }
 
     private Schema MetadataSchema(Any command) => MetadataBatch(command).Schema;
 

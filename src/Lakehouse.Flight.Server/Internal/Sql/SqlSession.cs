@@ -50,7 +50,7 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
     {
         using var prepare = Command("PREPARE lakehouse_parameters AS " + sql, []);
         Run(prepare, cancellationToken, prepare.ExecuteNonQuery);
-        using var count = Command("SELECT len(parameter_types) FROM duckdb_prepared_statements() WHERE name = 'lakehouse_parameters'", []);
+        using var count = Command("SELECT coalesce(len(parameter_types), 0) FROM duckdb_prepared_statements() WHERE name = 'lakehouse_parameters'", []);
         var n = Run(count, cancellationToken, () => Convert.ToInt32(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
         using var deallocate = Command("DEALLOCATE lakehouse_parameters", []);
         Run(deallocate, cancellationToken, deallocate.ExecuteNonQuery);
