@@ -103,6 +103,9 @@ public sealed class LakehouseServerOptions
     /// <summary>The daily flow and its schedule (<c>Lakehouse:Flow:Enabled</c>, <c>Cron</c>, <c>TimeZone</c>, <c>Watchlist</c>, <c>Source</c>, <c>LookbackDays</c>).</summary>
     public Ingestion.Flow.DailyFlowOptions Flow { get; set; } = new();
 
+    /// <summary>Flight SQL's per-query limits (<c>Lakehouse:Sql:Threads</c>, <c>MemoryLimitMb</c>, <c>MaxResultRows</c>, <c>TimeoutSeconds</c>).</summary>
+    public SqlOptions Sql { get; set; } = new();
+
     /// <summary>The tables served (the product's tables; code may declare more, e.g. a test's table). Not read from configuration.</summary>
     [Microsoft.Extensions.Configuration.ConfigurationKeyName("__catalog_not_bound")]
     public Core.Tables.TableCatalog Catalog { get; set; } = Core.Tables.TableCatalog.Default;
@@ -158,6 +161,7 @@ public sealed class LakehouseServerOptions
         {
             throw LakehouseException.Invalid($"Lakehouse:PendingUploadBytes must be >= 0 (0 turns the buffer off; got {PendingUploadBytes})");
         }
+        Sql.Validate();
         if (MaxUploadRows <= 0)
         {
             throw LakehouseException.Invalid($"Lakehouse:MaxUploadRows must be > 0 (got {MaxUploadRows})");

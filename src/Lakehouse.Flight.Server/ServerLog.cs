@@ -45,4 +45,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(13, LogLevel.Information, "Serving code warmed: {Calls} read(s) in the process, {LoopbackCalls} DoGet call(s) to its own port, {Methods} method(s) compiled, {Bytes} byte(s) serialised in {Ms} ms ({CpuMs} ms of CPU)")]
     public static partial void ServingWarmed(ILogger logger, int calls, int loopbackCalls, long methods, long bytes, long ms, long cpuMs);
+
+    [LoggerMessage(40, LogLevel.Debug, "SQL query served at lake version {Version}: {Rows} row(s) in {Ms} ms")]
+    public static partial void SqlServed(ILogger logger, long version, long rows, long ms);
 }

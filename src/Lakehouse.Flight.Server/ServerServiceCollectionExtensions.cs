@@ -2,6 +2,7 @@ using Lakehouse.Flight.Server.Internal;
 using Lakehouse.Flight.Server.Internal.Actions;
 using Lakehouse.Flight.Server.Jobs;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Lakehouse.Flight.Server;
@@ -23,6 +24,10 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<ImportRoots>();
         services.AddSingleton<DoGetStreamer>();
         services.AddSingleton<FastDoGet>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<Internal.Sql.SqlEngine>();
+        services.AddSingleton<Internal.Sql.PreparedStatements>();
+        services.AddSingleton<Internal.Sql.FlightSqlService>();
         services.AddSingleton<FlightRequestGuard>();
         services.AddSingleton<ListenerPorts>();
         services.AddSingleton<StartupState>();

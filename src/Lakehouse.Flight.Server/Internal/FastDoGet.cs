@@ -18,7 +18,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// C# server several times slower than the wire. Same contract as the gRPC DoGet: auth, slicing,
 /// cancellation, statuses in trailers.
 /// </summary>
-internal sealed class FastDoGet(DoGetStreamer streamer, TokenService tokens, FlightMetrics metrics, ILogger<FastDoGet> logger)
+internal sealed class FastDoGet(DoGetStreamer streamer, TokenService tokens, FlightMetrics metrics, Sql.FlightSqlService sql, ILogger<FastDoGet> logger)
 {
     public const string Path = "/arrow.flight.protocol.FlightService/DoGet";
 
@@ -41,9 +41,17 @@ internal sealed class FastDoGet(DoGetStreamer streamer, TokenService tokens, Fli
         {
             tokens.Authenticate(context.Request.Headers.Authorization.ToString());
             var ticket = await ReadTicketAsync(context.Request.BodyReader, ct).ConfigureAwait(false);
-            var (query, compression) = QueryCodec.ParseTicket(ticket);
-            using var sink = new IpcPipeSink(new FlightDataPipeStream(response.BodyWriter), compression, writeEnd: false);
-            await streamer.StreamAsync(query, sink, ct).ConfigureAwait(false);
+            if (sql.TryUnpack(ticket) is { } sqlTicket)
+            {
+                using var sqlSink = new IpcPipeSink(new FlightDataPipeStream(response.BodyWriter), null, writeEnd: false);
+                await sql.DoGetAsync(sqlTicket, ticket, sqlSink, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                var (query, compression) = QueryCodec.ParseTicket(ticket);
+                using var sink = new IpcPipeSink(new FlightDataPipeStream(response.BodyWriter), compression, writeEnd: false);
+                await streamer.StreamAsync(query, sink, ct).ConfigureAwait(false);
+            }
             response.AppendTrailer("grpc-status", "0");
         }
         catch (Exception) when (ct.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)

@@ -22,6 +22,14 @@ internal sealed partial class LakehouseFlightService
         var sw = Stopwatch.StartNew();
         var ct = context.CancellationToken;
         var caller = FlightCallInterceptor.CallerOf(context);
+        // Flight SQL's actions are not in ListActions (it lists the lake's own actions; Flight SQL clients know theirs).
+        if (sql.Enabled && Sql.FlightSqlService.IsAction(request.Type))
+        {
+            // Flight SQL's actions keep the protocol's names (CreatePreparedStatement, ...), outside the kebab-case table.
+            await sql.DoActionAsync(request, responseStream, ct).ConfigureAwait(false);
+            ServerLog.ActionDone(_logger, request.Type, caller.Name, sw.ElapsedMilliseconds);
+            return;
+        }
         var action = actions.Find(request.Type) ?? throw LakehouseException.Invalid(
             $"unknown action '{request.Type}': valid actions are {string.Join(", ", actions.Names)}");
         if (action.RequiresWriter)

@@ -28,8 +28,6 @@ internal sealed partial class LakehouseFlightService
         using var upload = FlightPutReader.Open(context, _options);
         try
         {
-            // Inside the drain: a reader refused while its client still writes gets PermissionDenied, not a cancelled write.
-            FlightCallInterceptor.CallerOf(context).RequireWriter("DoPut");
             await PutAsync(upload, responseStream, context).ConfigureAwait(false);
         }
         catch (LakehouseException)
@@ -48,6 +46,14 @@ internal sealed partial class LakehouseFlightService
     {
         var ct = context.CancellationToken;
         var descriptor = await requestStream.ReadDescriptorAsync(ct).ConfigureAwait(false);
+        if (SqlCommandOf(descriptor) is { } sqlCommand)
+        {
+            // Flight SQL: parameters of a prepared query (any role may query), or an update (refused).
+            await sql.DoPutAsync(sqlCommand, requestStream, responseStream, ct).ConfigureAwait(false);
+            return;
+        }
+        // Inside the drain: a reader refused while its client still writes gets PermissionDenied, not a cancelled write.
+        FlightCallInterceptor.CallerOf(context).RequireWriter("DoPut");
         var command = CommandOf(descriptor);
         var (landing, promoted) = UploadTargets(string.IsNullOrWhiteSpace(command.Table) ? PriceTables.PricesDaily : command.Table.Trim().ToLowerInvariant());
         if (string.IsNullOrWhiteSpace(command.Source))

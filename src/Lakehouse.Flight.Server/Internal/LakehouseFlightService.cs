@@ -18,7 +18,7 @@ namespace Lakehouse.Flight.Server.Internal;
 /// </summary>
 internal sealed partial class LakehouseFlightService(
     LakeStore store, LakeWriter writer, Actions.FlightActions actions, DoGetStreamer streamer, LakehouseServerOptions options, TokenService tokens,
-    FlightMetrics metrics, ILogger<LakehouseFlightService> logger) : FlightServer
+    FlightMetrics metrics, Sql.FlightSqlService sql, ILogger<LakehouseFlightService> logger) : FlightServer
 {
     private readonly LakeStore _store = store;
     private readonly LakehouseServerOptions _options = options;
@@ -50,6 +50,10 @@ internal sealed partial class LakehouseFlightService(
     /// </summary>
     public override Task<FlightInfo> GetFlightInfo(FlightDescriptor request, ServerCallContext context)
     {
+        if (SqlCommandOf(request) is { } command)
+        {
+            return sql.GetFlightInfoAsync(command, request, context.CancellationToken);
+        }
         var query = QueryOf(request);
         var schema = _store.SchemaOf(query);
         var plans = _store.Plan(query, context.CancellationToken);
@@ -66,7 +70,9 @@ internal sealed partial class LakehouseFlightService(
     }
 
     public override Task<Schema> GetSchema(FlightDescriptor request, ServerCallContext context) =>
-        Task.FromResult(_store.SchemaOf(QueryOf(request)));
+        SqlCommandOf(request) is { } command
+            ? sql.GetSchemaAsync(command, context.CancellationToken)
+            : Task.FromResult(_store.SchemaOf(QueryOf(request)));
 
     /// <summary>The stock-writer DoGet (<c>Lakehouse:FastDoGet=false</c>); the same loop as FastDoGet.</summary>
     public override Task DoGet(FlightTicket ticket, FlightServerRecordBatchStreamWriter responseStream, ServerCallContext context)
@@ -74,6 +80,10 @@ internal sealed partial class LakehouseFlightService(
         if (ticket.Ticket.Length > FlightRequestGuard.MaxCommandBytes)
         {
             throw FlightRequestGuard.CommandTooLarge("DoGet ticket", ticket.Ticket.Length);
+        }
+        if (sql.TryUnpack(ticket.Ticket.Span) is { } sqlTicket)
+        {
+            return sql.DoGetAsync(sqlTicket, ticket.Ticket.Memory, new StockSink(responseStream), context.CancellationToken);
         }
         var (query, compression) = QueryCodec.ParseTicket(ticket.Ticket.Span);
         if (compression is not null)
@@ -104,6 +114,12 @@ internal sealed partial class LakehouseFlightService(
         }
         throw new RpcException(new Status(StatusCode.Unimplemented, "DoExchange is not served: use DoGet to read and DoPut to upload"));
     }
+
+    /// <summary>A Flight SQL command (google.protobuf.Any), or null for our own descriptors.</summary>
+    private Google.Protobuf.WellKnownTypes.Any? SqlCommandOf(FlightDescriptor descriptor) =>
+        descriptor.Type == FlightDescriptorType.Command && descriptor.Command.Length <= FlightRequestGuard.MaxCommandBytes
+            ? sql.TryUnpack(descriptor.Command.Span)
+            : null;
 
     /// <summary>A path descriptor <c>[layer, table]</c> or a query command (JSON or protobuf).</summary>
     private static TableQuery QueryOf(FlightDescriptor descriptor)

@@ -1,0 +1,382 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Flight;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Protocol.Sql;
+using Microsoft.Extensions.Logging;
+
+namespace Lakehouse.Flight.Server.Internal.Sql;
+
+/// <summary>
+/// Flight SQL on the Flight port. Commands arrive as <c>google.protobuf.Any</c> (type URL
+/// <c>type.googleapis.com/arrow.flight.protocol.sql.&lt;Message&gt;</c>) in descriptors, tickets and action bodies; the
+/// Flight service hands them here before its own JSON/protobuf tickets (<see cref="TryUnpack"/>). A statement's ticket
+/// carries its SQL (the handle is the UTF-8 text), so DoGet is stateless; each DoGet opens an engine instance at the
+/// lake version current then, so a query sees one version whatever commits meanwhile.
+/// </summary>
+internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prepared, LakehouseServerOptions options, ILogger<FlightSqlService> logger)
+{
+    public const string TypeUrlPrefix = "type.googleapis.com/arrow.flight.protocol.sql.";
+
+    /// <summary>Flight SQL's own action names (not kebab-case: the protocol fixes them).</summary>
+    public static readonly IReadOnlyList<(string Name, string Description)> Actions =
+    [
+        ("CreatePreparedStatement", "Flight SQL: body ActionCreatePreparedStatementRequest (Any); answers ActionCreatePreparedStatementResult"),
+        ("ClosePreparedStatement", "Flight SQL: body ActionClosePreparedStatementRequest (Any); answers nothing"),
+        ("CancelFlightInfo", "Flight: body CancelFlightInfoRequest; stops the running DoGets of the FlightInfo's tickets"),
+        ("CancelQuery", "Flight SQL (deprecated): body ActionCancelQueryRequest (Any); answers ActionCancelQueryResult"),
+    ];
+
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<CancellationTokenSource, byte>> _running = new(StringComparer.Ordinal);
+
+    public bool Enabled => options.Sql.Enabled;
+
+    /// <summary>The Flight SQL command in <paramref name="bytes"/>, or null for anything else (our own JSON or protobuf queries).</summary>
+    public Any? TryUnpack(ReadOnlySpan<byte> bytes)
+    {
+        // An Any starts with field 1 (type_url, length-delimited): 0x0A. JSON starts with '{'; our TableQuery's field 1 is a layer name.
+        if (!Enabled || bytes.Length < 2 || bytes[0] != 0x0A)
+        {
+            return null;
+        }
+        try
+        {
+            var any = Any.Parser.ParseFrom(bytes);
+            return any.TypeUrl.StartsWith(TypeUrlPrefix, StringComparison.Ordinal) ? any : null;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
+    public static bool IsAction(string type) => Actions.Any(a => a.Name == type);
+
+    public async Task<FlightInfo> GetFlightInfoAsync(Any command, FlightDescriptor descriptor, CancellationToken cancellationToken)
+    {
+        var (schema, ticket) = command switch
+        {
+            _ when command.Is(CommandStatementQuery.Descriptor) => await StatementAsync(command.Unpack<CommandStatementQuery>(), cancellationToken).ConfigureAwait(false),
+            _ when command.Is(CommandPreparedStatementQuery.Descriptor) =>
+                (await PreparedSchemaAsync(Prepared(command.Unpack<CommandPreparedStatementQuery>().PreparedStatementHandle), cancellationToken).ConfigureAwait(false),
+                 command.ToByteString()),
+            _ => (MetadataSchema(command), command.ToByteString()),
+        };
+        return new FlightInfo(schema, descriptor, [new FlightEndpoint(new FlightTicket(ticket), [])], -1, -1);
+    }
+
+    public async Task<Schema> GetSchemaAsync(Any command, CancellationToken cancellationToken) => command switch
+    {
+        _ when command.Is(CommandStatementQuery.Descriptor) => (await StatementAsync(command.Unpack<CommandStatementQuery>(), cancellationToken).ConfigureAwait(false)).Schema,
+        _ when command.Is(CommandPreparedStatementQuery.Descriptor) =>
+            await PreparedSchemaAsync(Prepared(command.Unpack<CommandPreparedStatementQuery>().PreparedStatementHandle), cancellationToken).ConfigureAwait(false),
+        _ => MetadataSchema(command),
+    };
+
+    /// <summary>Streams a Flight SQL ticket's rows; a CancelFlightInfo naming the same ticket stops it.</summary>
+    public async Task DoGetAsync(Any ticket, ReadOnlyMemory<byte> ticketBytes, IDoGetSink sink, CancellationToken cancellationToken)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var key = Convert.ToBase64String(ticketBytes.Span);
+        var running = _running.GetOrAdd(key, _ => new());
+        running[cancel] = 0;
+        try
+        {
+            await StreamAsync(ticket, sink, cancel.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (cancel.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Cancelled, "the query was cancelled (CancelFlightInfo)"));
+        }
+        finally
+        {
+            running.TryRemove(cancel, out _);
+            if (running.IsEmpty)
+            {
+                _running.TryRemove(new KeyValuePair<string, ConcurrentDictionary<CancellationTokenSource, byte>>(key, running));
+            }
+        }
+    }
+
+    private async Task StreamAsync(Any ticket, IDoGetSink sink, CancellationToken cancellationToken)
+    {
+        if (ticket.Is(TicketStatementQuery.Descriptor))
+        {
+            await ExecuteAsync(SqlOf(ticket.Unpack<TicketStatementQuery>().StatementHandle), [], sink, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        if (ticket.Is(CommandPreparedStatementQuery.Descriptor))
+        {
+            var statement = Prepared(ticket.Unpack<CommandPreparedStatementQuery>().PreparedStatementHandle);
+            await ExecuteAsync(statement.Sql, statement.Parameters, sink, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var batch = MetadataBatch(ticket);
+        if (await sink.StartAsync(batch.Schema, cancellationToken).ConfigureAwait(false) && batch.Length > 0)
+        {
+            await sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ExecuteAsync(string sql, IReadOnlyList<object?> parameters, IDoGetSink sink, CancellationToken cancellationToken)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await session.ExecuteAsync(sql, parameters, new SizedSink(sink, options.MaxSendMessageBytes), 64 * 1024, cancellationToken).ConfigureAwait(false);
+        ServerLog.SqlServed(logger, session.Version, rows, sw.ElapsedMilliseconds);
+    }
+
+    private async Task<(Schema Schema, ByteString Ticket)> StatementAsync(CommandStatementQuery command, CancellationToken cancellationToken)
+    {
+        var sql = RequireSql(command.Query);
+        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var schema = session.Describe(sql, [], cancellationToken);
+        var ticket = Any.Pack(new TicketStatementQuery { StatementHandle = ByteString.CopyFromUtf8(sql) }).ToByteString();
+        return (schema, ticket);
+    }
+
+    private async Task<Schema> PreparedSchemaAsync(PreparedStatements.Entry statement, CancellationToken cancellationToken)
+    {
+        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return session.Describe(statement.Sql, statement.Parameters, cancellationToken);
+    }
+
+    // ---- actions ----
+
+    public async Task DoActionAsync(FlightAction action, IAsyncStreamWriter<FlightResult> results, CancellationToken cancellationToken)
+    {
+        switch (action.Type)
+        {
+            case "CreatePreparedStatement":
+                {
+                    var request = Unpack<ActionCreatePreparedStatementRequest>(action.Body, action.Type);
+                    var sql = RequireSql(request.Query);
+                    var result = new ActionCreatePreparedStatementResult();
+                    using (var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        // Parameters are typed when bound (the engine infers nothing before): each is declared as Arrow null, "any type".
+                        var parameters = session.ParameterCount(sql, cancellationToken);
+                        var nulls = new object?[parameters];
+                        result.DatasetSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(session.Describe(sql, nulls, cancellationToken)));
+                        if (parameters > 0)
+                        {
+                            var schema = new Schema.Builder();
+                            for (var i = 1; i <= parameters; i++)
+                            {
+                                schema.Field(new Apache.Arrow.Field($"${i}", Apache.Arrow.Types.NullType.Default, true));
+                            }
+                            result.ParameterSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(schema.Build()));
+                        }
+                    }
+                    result.PreparedStatementHandle = ByteString.CopyFrom(prepared.Create(sql));
+                    await results.WriteAsync(new FlightResult(Any.Pack(result).ToByteString()), CancellationToken.None).ConfigureAwait(false);
+                    break;
+                }
+            case "ClosePreparedStatement":
+                prepared.Close(Unpack<ActionClosePreparedStatementRequest>(action.Body, action.Type).PreparedStatementHandle.Span);
+                break;
+            case "CancelFlightInfo":
+                {
+                    // CancelFlightInfoRequest { FlightInfo info = 1; } answered by CancelFlightInfoResult { CancelStatus status = 1; }
+                    // (Flight.proto), read and written by hand: the Flight library's wrappers of them do not serialise.
+                    Cancel(FlightInfoWire.TicketsOf(FlightInfoWire.Field(action.Body, 1)));
+                    await results.WriteAsync(new FlightResult(FlightInfoWire.Status(1)), CancellationToken.None).ConfigureAwait(false);
+                    break;
+                }
+            case "CancelQuery":
+                {
+                    Cancel(FlightInfoWire.TicketsOf(Unpack<ActionCancelQueryRequest>(action.Body, action.Type).Info));
+                    var result = new ActionCancelQueryResult { Result = ActionCancelQueryResult.Types.CancelResult.Cancelled };
+                    await results.WriteAsync(new FlightResult(Any.Pack(result).ToByteString()), CancellationToken.None).ConfigureAwait(false);
+                    break;
+                }
+            default:
+                throw LakehouseException.Invalid($"unknown Flight SQL action '{action.Type}'");
+        }
+    }
+
+    private void Cancel(IEnumerable<ByteString> tickets)
+    {
+        foreach (var ticket in tickets)
+        {
+            if (_running.TryGetValue(Convert.ToBase64String(ticket.Span), out var running))
+            {
+                foreach (var cts in running.Keys)
+                {
+                    cts.Cancel();
+                }
+            }
+        }
+    }
+
+    // ---- DoPut ----
+
+    /// <summary>
+    /// A Flight SQL DoPut: parameters for a prepared statement (the first row of the batches is bound), or an update,
+    /// which is refused: the lake is written by ingest and uploads, never by SQL.
+    /// </summary>
+    public async Task DoPutAsync(Any command, FlightPutReader reader, IAsyncStreamWriter<FlightPutResult> results, CancellationToken cancellationToken)
+    {
+        if (command.Is(CommandPreparedStatementQuery.Descriptor))
+        {
+            var statement = Prepared(command.Unpack<CommandPreparedStatementQuery>().PreparedStatementHandle);
+            object?[]? row = null;
+            long rows = 0;
+            await ReadParameters(() => reader.ReadSchemaAsync(cancellationToken)).ConfigureAwait(false);
+            while (await ReadParameters(() => reader.MoveNext(cancellationToken)).ConfigureAwait(false))
+            {
+                var batch = reader.Current;
+                if (batch.Length > 0 && row is null)
+                {
+                    row = SqlParameters.Row(batch, 0);
+                }
+                rows += batch.Length;
+            }
+            if (rows > 1)
+            {
+                throw LakehouseException.Invalid($"a prepared query binds one row of parameters at a time (got {rows}): execute it once per row");
+            }
+            statement.Parameters = row ?? [];
+            await results.WriteAsync(new FlightPutResult(ByteString.Empty), CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+        if (command.Is(CommandStatementUpdate.Descriptor) || command.Is(CommandPreparedStatementUpdate.Descriptor))
+        {
+            throw new LakehouseException(LakehouseErrorKind.Unimplemented,
+                "SQL updates (INSERT, UPDATE, DELETE, DDL) are not served: the lake is written by uploads (DoPut with {\"table\":...,\"source\":...}) "
+                + "and ingestion (the ingest action), which validate and version every row");
+        }
+        throw new LakehouseException(LakehouseErrorKind.Unimplemented, $"DoPut of Flight SQL {TypeName(command)} is not served");
+    }
+
+    // ---- helpers ----
+
+    /// <summary>A parameter batch the Arrow reader cannot decode (e.g. values under a schema that says otherwise) is the client's error.</summary>
+    private static async Task<T> ReadParameters<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IndexOutOfRangeException or InvalidOperationException)
+        {
+            throw LakehouseException.InvalidData($"the parameter batch cannot be read ({ex.Message}): send one row whose schema matches its columns", ex);
+        }
+    }
+
+    private Schema MetadataSchema(Any command) => MetadataBatch(command).Schema;
+
+    private RecordBatch MetadataBatch(Any command)
+    {
+        var catalog = engine.Store.Catalog;
+        if (command.Is(CommandGetCatalogs.Descriptor))
+        {
+            return FlightSqlMetadata.Catalogs();
+        }
+        if (command.Is(CommandGetDbSchemas.Descriptor))
+        {
+            return FlightSqlMetadata.DbSchemas(catalog, command.Unpack<CommandGetDbSchemas>());
+        }
+        if (command.Is(CommandGetTables.Descriptor))
+        {
+            return FlightSqlMetadata.Tables(catalog, command.Unpack<CommandGetTables>());
+        }
+        if (command.Is(CommandGetTableTypes.Descriptor))
+        {
+            return FlightSqlMetadata.TableTypes();
+        }
+        if (command.Is(CommandGetPrimaryKeys.Descriptor))
+        {
+            return FlightSqlMetadata.PrimaryKeys(catalog, command.Unpack<CommandGetPrimaryKeys>());
+        }
+        if (command.Is(CommandGetSqlInfo.Descriptor))
+        {
+            return FlightSqlInfo.SqlInfo([.. command.Unpack<CommandGetSqlInfo>().Info], options.Sql.PreparedStatementSeconds * 1000);
+        }
+        if (command.Is(CommandGetXdbcTypeInfo.Descriptor))
+        {
+            var request = command.Unpack<CommandGetXdbcTypeInfo>();
+            return FlightSqlInfo.XdbcTypeInfo(request.HasDataType ? request.DataType : null);
+        }
+        if (command.Is(CommandStatementUpdate.Descriptor) || command.Is(CommandPreparedStatementUpdate.Descriptor))
+        {
+            throw new LakehouseException(LakehouseErrorKind.Unimplemented, "SQL updates are sent by DoPut, and are not served: the lake is written by uploads and ingestion");
+        }
+        throw new LakehouseException(LakehouseErrorKind.Unimplemented,
+            $"Flight SQL {TypeName(command)} is not served: statements, prepared statements and the catalog, schema, table, table type, primary key, SQL info and XDBC type info metadata are");
+    }
+
+    private PreparedStatements.Entry Prepared(ByteString handle) => prepared.Find(handle.Span) ?? throw new LakehouseException(LakehouseErrorKind.NotFound,
+        $"no prepared statement with this handle: it was closed, or unused for more than {options.Sql.PreparedStatementSeconds} s (Lakehouse:Sql:PreparedStatementSeconds); prepare it again");
+
+    private static string SqlOf(ByteString handle)
+    {
+        try
+        {
+            return RequireSql(new UTF8Encoding(false, true).GetString(handle.Span));
+        }
+        catch (DecoderFallbackException)
+        {
+            throw LakehouseException.Invalid("the statement ticket is not one this server issued: get it from GetFlightInfo");
+        }
+    }
+
+    private static string RequireSql(string sql)
+    {
+        if (string.IsNullOrWhiteSpace(sql))
+        {
+            throw LakehouseException.Invalid("the query is empty: send SQL such as SELECT * FROM silver.prices_daily LIMIT 10");
+        }
+        if (Encoding.UTF8.GetByteCount(sql) > FlightRequestGuard.MaxCommandBytes)
+        {
+            throw LakehouseException.Invalid($"the query is longer than {FlightRequestGuard.MaxCommandBytes:N0} bytes");
+        }
+        return sql;
+    }
+
+    private static T Unpack<T>(ByteString body, string action) where T : IMessage<T>, new()
+    {
+        try
+        {
+            var any = Any.Parser.ParseFrom(body);
+            var descriptor = new T().Descriptor;
+            return any.Is(descriptor) ? any.Unpack<T>()
+                : throw LakehouseException.Invalid($"the {action} action's body is a {TypeName(any)}, not a google.protobuf.Any of {descriptor.FullName}");
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            throw LakehouseException.Invalid($"the {action} action's body is not a google.protobuf.Any (Flight SQL packs its action bodies in Any)");
+        }
+    }
+
+    private static string TypeName(Any any) => any.TypeUrl[(any.TypeUrl.LastIndexOf('/') + 1)..];
+
+    /// <summary>Cuts batches the engine made to at most one gRPC message each, as DoGet does for the store's.</summary>
+    private sealed class SizedSink(IDoGetSink inner, int maxBytes) : IDoGetSink
+    {
+        private int _rows;
+
+        public ValueTask<bool> StartAsync(Schema schema, CancellationToken cancellationToken)
+        {
+            _rows = DoGetStreamer.RowsPerMessage(schema, maxBytes);
+            return inner.StartAsync(schema, cancellationToken);
+        }
+
+        public async ValueTask<bool> WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
+        {
+            for (var offset = 0; offset < batch.Length; offset += _rows)
+            {
+                var length = Math.Min(_rows, batch.Length - offset);
+                if (!await inner.WriteAsync(offset == 0 && length == batch.Length ? batch : batch.Slice(offset, length), cancellationToken).ConfigureAwait(false))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using Lakehouse.Flight.Core;
+
+namespace Lakehouse.Flight.Server;
+
+/// <summary>Limits of a SQL query (Flight SQL): <c>Lakehouse:Sql:*</c>. Each query runs in its own engine instance with these.</summary>
+public sealed class SqlOptions
+{
+    /// <summary>Serve Flight SQL on the Flight port.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Threads one query may use.</summary>
+    public int Threads { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+    /// <summary>Memory one query may use, in MiB (the engine's <c>memory_limit</c>; no spilling to disk).</summary>
+    public int MemoryLimitMb { get; set; } = 1024;
+
+    /// <summary>Rows one result may have; a query that would answer more fails with ResourceExhausted.</summary>
+    public long MaxResultRows { get; set; } = 50_000_000;
+
+    /// <summary>How long one query may run (planning, execution and streaming), in seconds.</summary>
+    public int TimeoutSeconds { get; set; } = 300;
+
+    /// <summary>How long an unused prepared statement is kept, in seconds.</summary>
+    public int PreparedStatementSeconds { get; set; } = 600;
+
+    internal void Validate()
+    {
+        if (Threads is < 1 or > 256 || MemoryLimitMb < 16 || MaxResultRows < 1 || TimeoutSeconds < 1 || PreparedStatementSeconds < 1)
+        {
+            throw LakehouseException.Invalid(
+                "Lakehouse:Sql: Threads must be 1..256, MemoryLimitMb >= 16, MaxResultRows >= 1, TimeoutSeconds >= 1, PreparedStatementSeconds >= 1");
+        }
+    }
+}
