@@ -23,12 +23,26 @@ public sealed class SqlOptions
     /// <summary>How long an unused prepared statement is kept, in seconds.</summary>
     public int PreparedStatementSeconds { get; set; } = 600;
 
+    /// <summary>
+    /// Queries running at once (each an engine instance with its own memory limit): one more waits up to
+    /// <see cref="QueueSeconds"/> for a slot, then fails with ResourceExhausted.
+    /// </summary>
+    public int MaxConcurrentQueries { get; set; } = 4;
+
+    /// <summary>How long a query waits for a slot when <see cref="MaxConcurrentQueries"/> are running, in seconds.</summary>
+    public int QueueSeconds { get; set; } = 30;
+
+    /// <summary>Prepared statements kept at once (open ones, not yet closed or expired); one more is ResourceExhausted.</summary>
+    public int MaxPreparedStatements { get; set; } = 1000;
+
     internal void Validate()
     {
-        if (Threads is < 1 or > 256 || MemoryLimitMb < 16 || MaxResultRows < 1 || TimeoutSeconds < 1 || PreparedStatementSeconds < 1)
+        if (Threads is < 1 or > 256 || MemoryLimitMb < 16 || MaxResultRows < 1 || TimeoutSeconds < 1 || PreparedStatementSeconds < 1
+            || MaxConcurrentQueries < 1 || QueueSeconds < 0 || MaxPreparedStatements < 1)
         {
             throw LakehouseException.Invalid(
-                "Lakehouse:Sql: Threads must be 1..256, MemoryLimitMb >= 16, MaxResultRows >= 1, TimeoutSeconds >= 1, PreparedStatementSeconds >= 1");
+                "Lakehouse:Sql: Threads must be 1..256, MemoryLimitMb >= 16, MaxResultRows >= 1, TimeoutSeconds >= 1, PreparedStatementSeconds >= 1, "
+                + "MaxConcurrentQueries >= 1, QueueSeconds >= 0, MaxPreparedStatements >= 1");
         }
     }
 }

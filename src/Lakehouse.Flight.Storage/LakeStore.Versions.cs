@@ -143,9 +143,35 @@ public sealed partial class LakeStore
         if (query.DiffFrom is not null)
         {
             var (older, newer) = DiffStates(table, query);
-            return ReadDiff(older, newer, query, cancellationToken);
+            return VacuumedMeanwhile(ReadDiff(older, newer, query, cancellationToken), () => DiffStates(table, query));
         }
-        return ReadState(StateAsOf(table, query.AsOf!), schema, query, cancellationToken);
+        return VacuumedMeanwhile(ReadState(StateAsOf(table, query.AsOf!), schema, query, cancellationToken), () => StateAsOf(table, query.AsOf!));
+    }
+
+    /// <summary>
+    /// The rows of an older version, whose files are decoded as the stream reaches them: a vacuum that deletes one
+    /// meanwhile (past retention, pinned by no snapshot) ends the stream with the NotFound that <paramref name="check"/>
+    /// now throws (naming the oldest version still readable), not with a missing file's I/O error.
+    /// </summary>
+    private static IEnumerable<RecordBatch> VacuumedMeanwhile(IEnumerable<RecordBatch> rows, Action check)
+    {
+        using var e = rows.GetEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!e.MoveNext())
+                {
+                    yield break;
+                }
+            }
+            catch (Exception ex) when (ex is not (LakehouseException or OperationCanceledException))
+            {
+                check();
+                throw;
+            }
+            yield return e.Current;
+        }
     }
 
     /// <summary>The output schema of an as-of query (checked readable), or of a diff.</summary>

@@ -55,6 +55,14 @@ public sealed class FlightSqlSecurityTests : IAsyncLifetime
         "SET threads = 64",
         "SET memory_limit = '100GB'",
         "RESET lock_configuration",
+        // The engine's catalogue and settings name the data files' paths.
+        "SELECT sql FROM duckdb_views()",
+        "SELECT sql FROM \"duckdb_views\"()",
+        "SELECT * FROM duckdb_settings()",
+        "SELECT current_setting('allowed_paths') AS p",
+        "SELECT view_definition FROM information_schema.views",
+        "EXPLAIN SELECT * FROM silver.prices_daily",
+        "PRAGMA database_list",
     };
 
     [Theory]

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 
@@ -64,7 +63,7 @@ public sealed class VersionReadTests : IDisposable
             var asOf = ReadAll(store, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(moment.Version)));
             Assert.Equal(moment.Rows, asOf);
 
-            var duck = DuckDbRows(FilesOfVersion(moment.Version, "silver/prices_daily"));
+            var duck = DuckDbRows(CommitLogFiles.Of(_lake.Dir, moment.Version, "silver/prices_daily"));
             Assert.Equal(moment.Rows.Select(Key), duck);
         }
         // Values that matter: the corrected close, the back-adjusted adj_close and the re-uploaded volume, before and after.
@@ -105,6 +104,49 @@ public sealed class VersionReadTests : IDisposable
         }
         // Before the first commit: the empty lake.
         Assert.Empty(ReadAll(store, TableQuery.Create().WithAsOf(ReadAsOf.AtInstant(versions[0].Ts.AddMilliseconds(-1)))));
+    }
+
+    [Fact]
+    public async Task StreamAtAnOldVersion_WhoseFilesAVacuumDeletesMeanwhile_EndsNotFound()
+    {
+        var writer = _lake.Open();
+        var bars = TestBars.Generate(["AAPL", "IBM", "MSFT"], From, To);
+        await writer.UpsertAsync(bars);
+        var old = writer.LatestVersion;
+        // Every row changed: every file of that version superseded.
+        await writer.UpsertAsync([.. bars.Select(b => b with { Close = b.Low, AdjClose = b.Low })]);
+        // No cache: each symbol of the stream is decoded from its file when the stream reaches it.
+        var store = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, CacheBytes = 0, TargetBatchRows = 16 });
+
+        using var stream = store.Read(TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(old))).GetEnumerator();
+        Assert.True(stream.MoveNext());
+        Assert.True((await store.VacuumAsync(TimeSpan.Zero)).Files > 0);
+        var ex = Assert.Throws<LakehouseException>(() =>
+        {
+            while (stream.MoveNext())
+            {
+            }
+        });
+
+        Assert.Equal(LakehouseErrorKind.NotFound, ex.Kind);
+        Assert.Contains("no longer readable", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EntryStampedBeforeTheVersionBeforeIt_TakesThatVersionsTime()
+    {
+        var store = _lake.Open();
+        await store.UpsertAsync(TestBars.Generate(["AAPL"], From, To));
+        var previous = store.Metadata.Log.Read(store.LatestVersion);
+        // A writer that stamped its entry before the previous commit took its version (another table's writer, or
+        // another process that lost the put-if-absent race and retried).
+        var (late, _) = store.Metadata.Commit(new Internal.LogEntry { Ts = previous.Ts.AddSeconds(-5), Operation = "write" }, null);
+
+        Assert.Equal(previous.Version + 1, late.Version);
+        Assert.Equal(previous.Ts, late.Ts);
+        Assert.Equal(late.Ts, store.Metadata.Log.Read(late.Version).Ts);
+        // An instant of that time sees silver as both left it.
+        Assert.Equal(previous.Version, store.ResolveVersion(PriceTables.Silver, ReadAsOf.AtInstant(late.Ts)));
     }
 
     [Fact]
@@ -351,29 +393,6 @@ public sealed class VersionReadTests : IDisposable
 
     private static string Key(PriceBar b) =>
         FormattableString.Invariant($"{b.Symbol}|{b.Date:yyyy-MM-dd}|{b.Open}|{b.High}|{b.Low}|{b.Close}|{b.AdjClose}|{b.Volume}|{b.Source}");
-
-    /// <summary>The files of one table at a version, from the commit log's JSON alone (its adds and removes in order).</summary>
-    private List<string> FilesOfVersion(long version, string table)
-    {
-        var files = new SortedSet<string>(StringComparer.Ordinal);
-        for (var v = 1L; v <= version; v++)
-        {
-            var path = Path.Combine(_lake.Dir, "_metadata", "log", v.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + ".json");
-            using var entry = JsonDocument.Parse(File.ReadAllBytes(path));
-            foreach (var change in entry.RootElement.GetProperty("tables").EnumerateArray().Where(c => c.GetProperty("table").GetString() == table))
-            {
-                foreach (var removed in change.GetProperty("remove").EnumerateArray())
-                {
-                    files.Remove(removed.GetString()!);
-                }
-                foreach (var added in change.GetProperty("add").EnumerateArray())
-                {
-                    files.Add(added.GetProperty("name").GetString()!);
-                }
-            }
-        }
-        return [.. files.Select(f => Path.Combine(_lake.Dir, "_metadata", "data", table, f).Replace('\\', '/'))];
-    }
 
     private static List<string> DuckDbRows(List<string> files)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Tests.Yahoo;
@@ -59,7 +58,7 @@ public sealed class AsOfPipelineTests : IDisposable
         {
             Assert.Equal(rows, Bars(store, TableQuery.Create(symbols: ["AAPL"]).WithAsOf(ReadAsOf.AtVersion(version))));
             Assert.Equal(rows, Bars(store, TableQuery.Create(symbols: ["AAPL"]).WithAsOf(ReadAsOf.AtInstant(after))));
-            Assert.Equal(rows.Select(Key), DuckDb(FilesOf(version, "silver/prices_daily")));
+            Assert.Equal(rows.Select(Key), DuckDb(CommitLogFiles.Of(_temp.Path, version, "silver/prices_daily")));
         }
         // The re-upload audited: the week's five rows changed, volume and source old and new.
         var diff = store.Read(TableQuery.Create(symbols: ["AAPL"]).WithAsOf(ReadAsOf.AtVersion(moments[3].Version)).WithDiffFrom(moments[2].Version))
@@ -71,29 +70,6 @@ public sealed class AsOfPipelineTests : IDisposable
 
     private static string Key(PriceBar b) =>
         FormattableString.Invariant($"{b.Symbol}|{b.Date:yyyy-MM-dd}|{b.Open}|{b.High}|{b.Low}|{b.Close}|{b.AdjClose}|{b.Volume}|{b.Source}");
-
-    /// <summary>The files of a table at a version, from the commit log's JSON alone.</summary>
-    private List<string> FilesOf(long version, string table)
-    {
-        var files = new SortedSet<string>(StringComparer.Ordinal);
-        for (var v = 1L; v <= version; v++)
-        {
-            var path = Path.Combine(_temp.Path, "_metadata", "log", v.ToString("D20", System.Globalization.CultureInfo.InvariantCulture) + ".json");
-            using var entry = JsonDocument.Parse(File.ReadAllBytes(path));
-            foreach (var change in entry.RootElement.GetProperty("tables").EnumerateArray().Where(c => c.GetProperty("table").GetString() == table))
-            {
-                foreach (var removed in change.GetProperty("remove").EnumerateArray())
-                {
-                    files.Remove(removed.GetString()!);
-                }
-                foreach (var added in change.GetProperty("add").EnumerateArray())
-                {
-                    files.Add(added.GetProperty("name").GetString()!);
-                }
-            }
-        }
-        return [.. files.Select(f => Path.Combine(_temp.Path, "_metadata", "data", table, f))];
-    }
 
     private static List<string> DuckDb(List<string> files) =>
         [.. DuckDbGold.Run($"""

@@ -14,9 +14,15 @@ internal sealed class PreparedStatements(LakehouseServerOptions options, TimePro
 
     public int Count => _statements.Count;
 
+    /// <exception cref="Core.LakehouseException">ResourceExhausted when <see cref="SqlOptions.MaxPreparedStatements"/> are open.</exception>
     public byte[] Create(string sql)
     {
         Sweep();
+        if (_statements.Count >= options.Sql.MaxPreparedStatements)
+        {
+            throw new Core.LakehouseException(Core.LakehouseErrorKind.ResourceExhausted,
+                $"{options.Sql.MaxPreparedStatements} prepared statements are open (Lakehouse:Sql:MaxPreparedStatements): close the ones no longer used");
+        }
         var handle = RandomNumberGenerator.GetBytes(16);
         _statements[Convert.ToHexString(handle)] = new Entry(sql, time.GetUtcNow());
         return handle;

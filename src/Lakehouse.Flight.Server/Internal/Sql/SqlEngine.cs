@@ -23,27 +23,41 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options)
 
     public LakeStore Store => store;
 
+    /// <summary>Slots of <see cref="SqlOptions.MaxConcurrentQueries"/>: each open session holds one until disposed.</summary>
+    private readonly SemaphoreSlim _slots = new(options.Sql.MaxConcurrentQueries, options.Sql.MaxConcurrentQueries);
+
+    /// <exception cref="LakehouseException">ResourceExhausted when no slot frees within <see cref="SqlOptions.QueueSeconds"/>.</exception>
     public async Task<SqlSession> OpenAsync(CancellationToken cancellationToken)
     {
         if (!store.IsReady)
         {
             await store.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
         }
-        var files = store.CurrentFiles();
-        var connection = new DuckDBConnection("DataSource=:memory:");
+        if (!await _slots.WaitAsync(TimeSpan.FromSeconds(options.Sql.QueueSeconds), cancellationToken).ConfigureAwait(false))
+        {
+            throw new LakehouseException(LakehouseErrorKind.ResourceExhausted,
+                $"{options.Sql.MaxConcurrentQueries} SQL queries are running (Lakehouse:Sql:MaxConcurrentQueries) and none ended within "
+                + $"{options.Sql.QueueSeconds} s (Lakehouse:Sql:QueueSeconds): retry later");
+        }
+        DuckDBConnection? connection = null;
         try
         {
+            var files = store.CurrentFiles();
+            connection = new DuckDBConnection("DataSource=:memory:");
             connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = SetupScript(files, options.Sql);
-            command.ExecuteNonQuery();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = SetupScript(files, options.Sql);
+                command.ExecuteNonQuery();
+            }
+            return new SqlSession(connection, files.Version, store.Paths.Root, options.Sql, () => _slots.Release());
         }
         catch
         {
-            connection.Dispose();
+            connection?.Dispose();
+            _slots.Release();
             throw;
         }
-        return new SqlSession(connection, files.Version, store.Paths.Root, options.Sql);
     }
 
     /// <summary>The statements that build one query's instance; the last two lock it.</summary>

@@ -10,7 +10,7 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// the query's limits: a row cap on the result, a timeout, and cancellation by the caller's token (which interrupts
 /// the engine, not only the stream).
 /// </summary>
-internal sealed class SqlSession(DuckDBConnection connection, long version, string lakeRoot, SqlOptions limits) : IDisposable
+internal sealed class SqlSession(DuckDBConnection connection, long version, string lakeRoot, SqlOptions limits, Action? released = null) : IDisposable
 {
     public long Version => version;
 
@@ -20,6 +20,7 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
     /// </summary>
     public Schema Describe(string sql, IReadOnlyList<object?> parameters, CancellationToken cancellationToken)
     {
+        SqlGuard.Check(sql);
         using var describe = Command("DESCRIBE " + sql, parameters);
         try
         {
@@ -48,6 +49,7 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
     /// <summary>How many parameters the statement has (the engine prepares it; their types are only known once bound).</summary>
     public int ParameterCount(string sql, CancellationToken cancellationToken)
     {
+        SqlGuard.Check(sql);
         using var prepare = Command("PREPARE lakehouse_parameters AS " + sql, []);
         Run(prepare, cancellationToken, prepare.ExecuteNonQuery);
         using var count = Command("SELECT coalesce(len(parameter_types), 0) FROM duckdb_prepared_statements() WHERE name = 'lakehouse_parameters'", []);
@@ -61,6 +63,7 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
     public async Task<long> ExecuteAsync(string sql, IReadOnlyList<object?> parameters, IDoGetSink sink, int batchRows,
         CancellationToken cancellationToken)
     {
+        SqlGuard.Check(sql);
         using var command = Command(sql, parameters);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(limits.TimeoutSeconds));
@@ -177,7 +180,17 @@ internal sealed class SqlSession(DuckDBConnection connection, long version, stri
         return new LakehouseException(kind, message, ex);
     }
 
-    public void Dispose() => connection.Dispose();
+    private int _disposed;
+
+    /// <summary>Closes the engine instance and gives its slot back (once).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            connection.Dispose();
+            released?.Invoke();
+        }
+    }
 
     /// <summary>
     /// Interrupts the statement once its token is cancelled, again every 50 ms until the statement has ended: the engine

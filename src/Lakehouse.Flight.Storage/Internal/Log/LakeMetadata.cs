@@ -222,9 +222,15 @@ internal sealed class LakeMetadata
             {
                 var state = CatchUpLocked();
                 var version = state.Version + 1;
+                // Commit times never fall as versions rise (an as-of read finds the version of an instant by bisection):
+                // a writer that stamped its entry before another took the previous version takes that version's time.
+                // In whole milliseconds, as the log stores them, so the entry in memory is the one on disk.
+                var stamped = entry.Ts >= state.Ts ? entry.Ts : state.Ts;
+                var ts = new DateTimeOffset(stamped.UtcTicks - (stamped.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
                 var numbered = entry with
                 {
                     Version = version,
+                    Ts = ts,
                     Reports = entry.Reports.Select(r => r with { Version = version }).ToArray(),
                 };
                 if (!_log.TryCommit(numbered))
