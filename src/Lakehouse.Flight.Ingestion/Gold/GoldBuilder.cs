@@ -200,8 +200,7 @@ public sealed class GoldBuilder(LakeStore store)
                 // From the symbol's last year or two and the peak of the years before, which no file was read for.
                 var (window, priorPeak) = recent[symbol];
                 var day = changedFrom![symbol];
-                Add(GoldCalculator.Monthly(From(window, PriceColumns.Date, new DateOnly(day.Year, day.Month, 1))),
-                    GoldCalculator.DailyMetrics(window, day, priorPeak));
+                Add(MonthlyFrom(window, day), GoldCalculator.DailyMetrics(window, day, priorPeak));
                 done++;
             }
             foreach (var chunk in group.Where(s => !recent.ContainsKey(s)).Chunk(ChunkSymbols))
@@ -223,7 +222,7 @@ public sealed class GoldBuilder(LakeStore store)
                         // Only the rows from the write's first date (monthly bars from its month), from a window of the
                         // rows before it and the highest price before that: an append reads and copies ~250 rows, not the
                         // symbol's history (unless its report needs every row anyway).
-                        monthly = GoldCalculator.Monthly(From(tail.Window, PriceColumns.Date, new DateOnly(from.Year, from.Month, 1)));
+                        monthly = MonthlyFrom(tail.Window, from);
                         if (report)
                         {
                             var whole = Concat(parts);
@@ -409,6 +408,10 @@ public sealed class GoldBuilder(LakeStore store)
         }
         return window.Count == 0 ? null : (window.Count == 1 ? window[0] : RecordBatches.Concatenate(window), peak, before, s - start);
     }
+
+    /// <summary>The monthly bars from <paramref name="from"/>'s month on, of a tail's window (which starts before that month).</summary>
+    private static RecordBatch MonthlyFrom(RecordBatch window, DateOnly from) =>
+        GoldCalculator.Monthly(From(window, PriceColumns.Date, new DateOnly(from.Year, from.Month, 1)));
 
     /// <summary>The rows of a batch sorted by <paramref name="date"/> on or after <paramref name="from"/>.</summary>
     private static RecordBatch From(RecordBatch batch, TableColumn<Date32Array> date, DateOnly from)
