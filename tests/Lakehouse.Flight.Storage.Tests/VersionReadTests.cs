@@ -257,7 +257,12 @@ public sealed class VersionReadTests : IDisposable
         var v3 = store.LatestVersion;
 
         // Only MSFT's first 2026 file is superseded: the version before it (v1) never named it.
+        var silverStore = Path.Combine(_lake.Dir, "_metadata", "data", "silver", "prices_daily");
+        var before = Directory.GetFiles(silverStore).Select(Path.GetFileName).ToHashSet();
         Assert.Equal(1, (await store.VacuumAsync(TimeSpan.Zero)).Files);
+        var vacuumed = Assert.Single(before.Except(Directory.GetFiles(silverStore).Select(Path.GetFileName)));
+        // Its bytes are freed: no link to it is left anywhere (the view swapped out by the last commit linked it).
+        Assert.Empty(Directory.GetFiles(_lake.Dir, vacuumed!, SearchOption.AllDirectories));
 
         var listed = store.ListVersions(silver).ToDictionary(v => v.Version, v => v.Readable);
         Assert.Equal([(v1, true), (v2, false), (v3, true)], listed.OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value)));

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
@@ -36,20 +38,24 @@ public static class DailyReport
     public static string Csv(RecordBatch silver) => Csv(silver, GoldCalculator.DailyMetrics(silver));
 
     /// <summary>The report of one symbol's silver rows and the metrics computed from them (row for row).</summary>
-    public static string Csv(RecordBatch silver, RecordBatch metrics)
-    {
-        using var writer = new StringWriter(CultureInfo.InvariantCulture);
-        Write(writer, silver, metrics);
-        return writer.ToString();
-    }
+    public static string Csv(RecordBatch silver, RecordBatch metrics) => Encoding.UTF8.GetString(Utf8(silver, metrics));
 
     /// <summary>
-    /// Writes the report line by line (nothing but one line is held as text), header first. The metrics
-    /// must be <see cref="GoldCalculator.DailyMetrics(RecordBatch)"/> of the same rows: same length, same dates.
+    /// Writes the report, header first. The metrics must be <see cref="GoldCalculator.DailyMetrics(RecordBatch)"/> of
+    /// the same rows: same length, same dates.
     /// </summary>
     public static void Write(TextWriter writer, RecordBatch silver, RecordBatch metrics)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Csv(silver, metrics));
+    }
+
+    /// <summary>
+    /// The report's bytes (UTF-8), formatted straight into bytes: a correction rewrites its symbol's whole report
+    /// (~5,000 lines for 20 years), and formatting through text and then encoding it cost a third more.
+    /// </summary>
+    public static byte[] Utf8(RecordBatch silver, RecordBatch metrics)
+    {
         ArgumentNullException.ThrowIfNull(metrics);
         var input = SilverInput.Read(silver, "silver batch");
         var open = input.Column(PriceColumns.Open);
@@ -67,40 +73,46 @@ public static class DailyReport
                 nameof(metrics));
         }
 
-        writer.Write(Header);
-        writer.Write('\n');
-        Span<char> cell = stackalloc char[32];
+        var symbol = Encoding.UTF8.GetBytes(input.Symbol + ",");
+        var buffer = new ArrayBufferWriter<byte>(Header.Length + 1 + (input.Length * 200));
+        Encoding.UTF8.GetBytes(Header + "\n", buffer);
         var dates = input.Date.Values;
         for (var i = 0; i < input.Length; i++)
         {
-            writer.Write(input.Symbol);
-            writer.Write(',');
-            SilverInput.DateAt(dates[i]).TryFormat(cell, out var written, "yyyy-MM-dd", CultureInfo.InvariantCulture);
-            writer.Write(cell[..written]);
-            WriteDouble(writer, open, i, cell);
-            WriteDouble(writer, high, i, cell);
-            WriteDouble(writer, low, i, cell);
-            WriteDouble(writer, close, i, cell);
-            WriteDouble(writer, adj, i, cell);
-            writer.Write(',');
-            volume.Values[i].TryFormat(cell, out written, default, CultureInfo.InvariantCulture);
-            writer.Write(cell[..written]);
+            // A line is at most the symbol and 15 cells of <= 32 bytes each.
+            var line = buffer.GetSpan(symbol.Length + (15 * 33) + 1);
+            symbol.CopyTo(line);
+            var n = symbol.Length;
+            SilverInput.DateAt(dates[i]).TryFormat(line[n..], out var written, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+            n += written;
+            n += Cell(line[n..], open, i);
+            n += Cell(line[n..], high, i);
+            n += Cell(line[n..], low, i);
+            n += Cell(line[n..], close, i);
+            n += Cell(line[n..], adj, i);
+            line[n++] = (byte)',';
+            volume.Values[i].TryFormat(line[n..], out written, default, CultureInfo.InvariantCulture);
+            n += written;
             foreach (var metric in metricArrays)
             {
-                WriteDouble(writer, metric, i, cell);
+                n += Cell(line[n..], metric, i);
             }
-            writer.Write('\n');
+            line[n++] = (byte)'\n';
+            buffer.Advance(n);
         }
+        return buffer.WrittenSpan.ToArray();
     }
 
-    private static void WriteDouble(TextWriter writer, DoubleArray array, int index, Span<char> cell)
+    /// <summary>A comma and the value (empty for null); returns the bytes written.</summary>
+    private static int Cell(Span<byte> line, DoubleArray array, int index)
     {
-        writer.Write(',');
-        if (array.IsValid(index))
+        line[0] = (byte)',';
+        if (!array.IsValid(index))
         {
-            // "R" is the shortest string that parses back to the same double.
-            array.Values[index].TryFormat(cell, out var written, "R", CultureInfo.InvariantCulture);
-            writer.Write(cell[..written]);
+            return 1;
         }
+        // "R" is the shortest text that parses back to the same double.
+        array.Values[index].TryFormat(line[1..], out var written, "R", CultureInfo.InvariantCulture);
+        return written + 1;
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
@@ -180,7 +179,7 @@ public sealed class GoldBuilder(LakeStore store)
                 foreach (var (symbol, silver, metrics) in reported)
                 {
                     var name = DailyReport.FileName(symbol);
-                    var bytes = Encoding.UTF8.GetBytes(DailyReport.Csv(silver, metrics));
+                    var bytes = DailyReport.Utf8(silver, metrics);
                     var written = await store.WriteReportAsync(name, bytes, cancellationToken).ConfigureAwait(false);
                     files.Add(new ReportFile(symbol, store.ReportPath(name), silver.Length, written));
                 }

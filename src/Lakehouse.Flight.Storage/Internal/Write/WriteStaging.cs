@@ -347,33 +347,42 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
     private RecordBatch Rewrite(TableDefinition def, DataFile file, List<SymbolUpdates> updates)
     {
         var rows = SegmentFiles.ReadAll(files.StorePath(def, file.Name), def);
-        var directory = SegmentFiles.DirectoryOf(def, rows);
-        var sources = new List<RecordBatch> { rows };
-        var picks = new RowRef[rows.Length];
-        for (var i = 0; i < picks.Length; i++)
-        {
-            picks[i] = new RowRef(0, i);
-        }
         var keyColumns = UpsertMerge.KeyColumns(def);
+        // The replaced rows, in file order; the symbols' row ranges come from the plan (the file's directory), not a scan.
+        var replaced = new List<(int Row, RecordBatch Source, int At)>();
         foreach (var u in updates)
         {
-            var at = directory.IndexOf(u.Symbol);
-            if (at < 0)
+            // A symbol has one run per file (a symbol staged twice may list it twice).
+            foreach (var run in u.Runs.Where(r => r.File.Name == file.Name).DistinctBy(r => r.Start))
             {
-                continue;
-            }
-            var source = sources.Count;
-            sources.Add(u.Rows);
-            for (var r = directory.Starts[at]; r < directory.Starts[at] + directory.Counts[at]; r++)
-            {
-                if (u.Find(rows, r, keyColumns) is { } j)
+                for (var r = run.Start; r < run.Start + run.Count; r++)
                 {
-                    picks[r] = new RowRef(source, j);
-                    u.Placed(j);
+                    if (u.Find(rows, r, keyColumns) is { } j)
+                    {
+                        replaced.Add((r, u.Rows, j));
+                        u.Placed(j);
+                    }
                 }
             }
         }
-        return ArrowRows.Take(def.Schema, sources, picks);
+        replaced.Sort((a, b) => a.Row.CompareTo(b.Row));
+        // The file's rows between replaced ones are slices; the copy is one column copy per piece, not a gather per row.
+        var pieces = new List<RecordBatch>(replaced.Count * 2 + 1);
+        var next = 0;
+        foreach (var (row, source, at) in replaced)
+        {
+            if (row > next)
+            {
+                pieces.Add(rows.Slice(next, row - next));
+            }
+            pieces.Add(source.Slice(at, 1));
+            next = row + 1;
+        }
+        if (next < rows.Length)
+        {
+            pieces.Add(rows.Slice(next, rows.Length - next));
+        }
+        return pieces.Count == 1 ? pieces[0] : ArrowConcat.ConcatenateManaged(pieces);
     }
 
     /// <summary>Checks that every updated key was found in exactly one file (the one-file-per-key rule held).</summary>
