@@ -97,9 +97,10 @@ public sealed class RecentRowsTests : IDisposable
         ]);
         var directory = SegmentFiles.DirectoryOf(PriceTables.Silver, rows);
         var decoded = SymbolDirectory.Decode(directory.Encode(), directory.RowGroupStarts, directory.EncodeSummaryColumns());
+        var unpacked = SymbolDirectory.DecodePacked(directory.EncodePacked()!, directory.RowGroupStarts, directory.EncodeSummaryColumns());
 
         Assert.Equal("close,adj_close", directory.EncodeSummaryColumns());
-        foreach (var d in new[] { directory, decoded })
+        foreach (var d in new[] { directory, decoded, unpacked })
         {
             Assert.Equal([12.0, 7.25], d.SummaryOf("close")!.Max);
             Assert.Equal([0, 0], d.SummaryOf("close")!.Nulls);
@@ -113,5 +114,45 @@ public sealed class RecentRowsTests : IDisposable
         Assert.Throws<InvalidDataException>(() => SymbolDirectory.Decode("AAA 0 2 19724 19725\n", [0, 2], "close"));
         // A table without summary columns writes none.
         Assert.Null(SegmentFiles.DirectoryOf(PriceTables.Bronze, PriceBarBatches.ToBatch([TestBars.Bar("AAA", Day("2024-01-02"))])).EncodeSummaryColumns());
+    }
+
+    [Fact]
+    public void PackedDirectory_RoundTripsEveryField_AndADaysFileOfThousandsOfSymbolsPacksSmall()
+    {
+        // Symbols sharing prefixes and not, dates before 1970 (negative days) and after, summaries with nulls and -inf.
+        var bars = new List<PriceBar>();
+        string[] symbols = ["A", "AA", "AAPL", "B", "BRK-B", "SYM0001", "SYM0002", "^GSPC"];
+        for (var i = 0; i < symbols.Length; i++)
+        {
+            var first = i % 2 == 0 ? Day("1962-01-02") : Day("2024-01-02");
+            for (var d = 0; d < i + 1; d++)
+            {
+                bars.Add(TestBars.Bar(symbols[i], first.AddDays(d)) with { Close = 10.1 * (i + 1) + d, AdjClose = i == 3 ? null : 0.1 * d });
+            }
+        }
+        var rows = PriceBarBatches.ToBatch(bars);
+        var directory = SegmentFiles.DirectoryOf(PriceTables.Silver, rows);
+        var packed = SymbolDirectory.DecodePacked(directory.EncodePacked()!, directory.RowGroupStarts, directory.EncodeSummaryColumns());
+        Assert.Equal(directory.Symbols, packed.Symbols);
+        Assert.Equal(directory.Starts, packed.Starts);
+        Assert.Equal(directory.Counts, packed.Counts);
+        Assert.Equal(directory.MinDays, packed.MinDays);
+        Assert.Equal(directory.MaxDays, packed.MaxDays);
+        Assert.Contains(packed.MinDays, d => d < 0);
+        foreach (var column in new[] { "close", "adj_close" })
+        {
+            Assert.Equal(directory.SummaryOf(column)!.Max, packed.SummaryOf(column)!.Max);
+            Assert.Equal(directory.SummaryOf(column)!.Nulls, packed.SummaryOf(column)!.Nulls);
+        }
+        Assert.Equal(double.NegativeInfinity, packed.SummaryOf("adj_close")!.Max[3]);
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.DecodePacked(Convert.ToBase64String([2, 0]), [0]));
+
+        // One day of 5,000 symbols (a daily append's file): the packed directory is a small part of the text one.
+        var day = PriceBarBatches.ToBatch(Enumerable.Range(1, 5000).Select(i => TestBars.Bar($"SYM{i:D5}", Day("2026-12-04"))).ToList());
+        var daily = SegmentFiles.DirectoryOf(PriceTables.Silver, day);
+        var text = daily.Encode().Length;
+        var small = daily.EncodePacked()!.Length;
+        Assert.True(small * 2 < text, $"packed {small} bytes against {text} as text");
+        Assert.Equal(daily.Symbols, SymbolDirectory.DecodePacked(daily.EncodePacked()!, daily.RowGroupStarts, daily.EncodeSummaryColumns()).Symbols);
     }
 }

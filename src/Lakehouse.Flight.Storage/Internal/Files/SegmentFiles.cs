@@ -30,11 +30,15 @@ internal static class SegmentFiles
     public static SymbolDirectory Write(string path, TableDefinition table, RecordBatch rows)
     {
         var directory = DirectoryOf(table, rows);
-        var metadata = new Dictionary<string, string>
+        var metadata = new Dictionary<string, string> { ["lakehouse.table"] = table.Id };
+        if (directory.EncodePacked() is { } packed)
         {
-            [SymbolDirectory.MetadataKey] = directory.Encode(),
-            ["lakehouse.table"] = table.Id,
-        };
+            metadata[SymbolDirectory.PackedKey] = packed;
+        }
+        else
+        {
+            metadata[SymbolDirectory.MetadataKey] = directory.Encode();
+        }
         if (directory.EncodeSummaryColumns() is { } summary)
         {
             metadata[SymbolDirectory.SummaryKey] = summary;
@@ -151,11 +155,17 @@ internal static class SegmentFiles
         {
             groups[g + 1] = groups[g] + (int)reader.ParquetReader.RowGroup(g).MetaData.NumRows;
         }
-        if (!meta.KeyValueMetadata.TryGetValue(SymbolDirectory.MetadataKey, out var text))
+        var kv = meta.KeyValueMetadata;
+        var summary = kv.GetValueOrDefault(SymbolDirectory.SummaryKey);
+        if (kv.TryGetValue(SymbolDirectory.PackedKey, out var packed))
+        {
+            return SymbolDirectory.DecodePacked(packed, groups, summary);
+        }
+        if (!kv.TryGetValue(SymbolDirectory.MetadataKey, out var text))
         {
             throw new InvalidDataException($"data file {Path.GetFileName(path)} has no symbol directory: it was not written by the lake");
         }
-        return SymbolDirectory.Decode(text, groups, meta.KeyValueMetadata.GetValueOrDefault(SymbolDirectory.SummaryKey));
+        return SymbolDirectory.Decode(text, groups, summary);
     }
 
     /// <summary>Rows [start, start + count) of a file, in the table's schema, on the managed heap.</summary>

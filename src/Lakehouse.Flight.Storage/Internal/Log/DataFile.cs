@@ -57,6 +57,13 @@ internal sealed class SymbolDirectory
 {
     public const string MetadataKey = "lakehouse.symbols";
 
+    /// <summary>
+    /// Footer key of the packed directory (<see cref="EncodePacked"/>), written since 2026-12-07 in place of the text
+    /// one: the text took ~44 bytes a symbol and the footer holds it twice (as a key and inside the Arrow schema), so a
+    /// daily append's 500-row file carried 51 KB of directory beside 13 KB of data.
+    /// </summary>
+    public const string PackedKey = "lakehouse.symbols.z";
+
     /// <summary>Footer key naming the summarized columns, comma-separated, in the order of their fields on each line.</summary>
     public const string SummaryKey = "lakehouse.summary";
 
@@ -128,6 +135,135 @@ internal sealed class SymbolDirectory
         }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The directory packed for the footer: base64 of deflated bytes laid out column by column (names with the prefix
+    /// they share with the previous one cut, row counts, first days as deltas, day spans, then each summarized column's
+    /// maxima as raw doubles and null counts), so a day's file of thousands of symbols with one row each packs to a few
+    /// bytes per symbol. Null when the runs do not tile the rows from 0 (starts are not stored; every file written by
+    /// the lake tiles them).
+    /// </summary>
+    public string? EncodePacked()
+    {
+        var next = 0;
+        for (var i = 0; i < Symbols.Length; i++)
+        {
+            if (Starts[i] != next)
+            {
+                return null;
+            }
+            next += Counts[i];
+        }
+        using var raw = new MemoryStream();
+        using (var deflate = new System.IO.Compression.DeflateStream(raw, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        using (var w = new BinaryWriter(deflate, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write((byte)1);
+            w.Write7BitEncodedInt(Symbols.Length);
+            var previous = "";
+            foreach (var symbol in Symbols)
+            {
+                var shared = 0;
+                while (shared < previous.Length && shared < symbol.Length && previous[shared] == symbol[shared])
+                {
+                    shared++;
+                }
+                w.Write7BitEncodedInt(shared);
+                w.Write(symbol[shared..]);
+                previous = symbol;
+            }
+            foreach (var count in Counts)
+            {
+                w.Write7BitEncodedInt(count);
+            }
+            var day = 0;
+            foreach (var min in MinDays)
+            {
+                w.Write7BitEncodedInt(ZigZag(min - day));
+                day = min;
+            }
+            for (var i = 0; i < Symbols.Length; i++)
+            {
+                w.Write7BitEncodedInt(MaxDays[i] - MinDays[i]);
+            }
+            foreach (var summary in Summaries)
+            {
+                foreach (var max in summary.Max)
+                {
+                    w.Write(max);
+                }
+                foreach (var nulls in summary.Nulls)
+                {
+                    w.Write7BitEncodedInt(nulls);
+                }
+            }
+        }
+        return Convert.ToBase64String(raw.GetBuffer(), 0, (int)raw.Length);
+    }
+
+    /// <summary>A directory from its packed footer value (<see cref="EncodePacked"/>).</summary>
+    /// <exception cref="InvalidDataException">The value is not a packed directory of this version.</exception>
+    public static SymbolDirectory DecodePacked(string packed, int[] rowGroupStarts, string? summaryColumns = null)
+    {
+        var columns = string.IsNullOrEmpty(summaryColumns) ? [] : summaryColumns.Split(',');
+        try
+        {
+            using var deflate = new System.IO.Compression.DeflateStream(new MemoryStream(Convert.FromBase64String(packed)),
+                System.IO.Compression.CompressionMode.Decompress);
+            using var r = new BinaryReader(deflate, System.Text.Encoding.UTF8);
+            if (r.ReadByte() != 1)
+            {
+                throw new InvalidDataException("a data file's symbol directory is of an unknown version");
+            }
+            var n = r.Read7BitEncodedInt();
+            var symbols = new string[n];
+            var previous = "";
+            for (var i = 0; i < n; i++)
+            {
+                var shared = r.Read7BitEncodedInt();
+                previous = symbols[i] = string.Intern(string.Concat(previous.AsSpan(0, shared), r.ReadString()));
+            }
+            var starts = new int[n];
+            var counts = new int[n];
+            for (int i = 0, next = 0; i < n; i++)
+            {
+                counts[i] = r.Read7BitEncodedInt();
+                starts[i] = next;
+                next += counts[i];
+            }
+            var min = new int[n];
+            for (int i = 0, day = 0; i < n; i++)
+            {
+                min[i] = day += UnZigZag(r.Read7BitEncodedInt());
+            }
+            var max = new int[n];
+            for (var i = 0; i < n; i++)
+            {
+                max[i] = min[i] + r.Read7BitEncodedInt();
+            }
+            var summaries = columns.Select(c => new ColumnSummary(c, new double[n], new int[n])).ToArray();
+            foreach (var summary in summaries)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    summary.Max[i] = r.ReadDouble();
+                }
+                for (var i = 0; i < n; i++)
+                {
+                    summary.Nulls[i] = r.Read7BitEncodedInt();
+                }
+            }
+            return new SymbolDirectory(symbols, starts, counts, min, max, rowGroupStarts, summaries);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            throw new InvalidDataException("a data file's symbol directory is damaged", e);
+        }
+    }
+
+    private static int ZigZag(int v) => (v << 1) ^ (v >> 31);
+
+    private static int UnZigZag(int v) => (int)((uint)v >> 1) ^ -(v & 1);
 
     /// <summary>A directory from footer text; <paramref name="summaryColumns"/> is the <see cref="SummaryKey"/> value (null: none).</summary>
     /// <exception cref="InvalidDataException">A line that does not have the fields the footer announces.</exception>
