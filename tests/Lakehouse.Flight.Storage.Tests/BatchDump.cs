@@ -23,6 +23,7 @@ internal static class BatchDump
                         Date32Array d => d.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
                         DoubleArray d => d.GetValue(i)?.ToString("R", CultureInfo.InvariantCulture) ?? "null",
                         Int64Array l => l.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
+                        Int32Array n => n.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
                         TimestampArray t => t.GetValue(i)?.ToString(CultureInfo.InvariantCulture) ?? "null",
                         var a => throw new NotSupportedException(a.GetType().Name),
                     };

@@ -32,7 +32,13 @@ public static class GoldTables
     // a data file holds enough rows. SymbolYear is only the seed layout's shape (export, migration).
     public static readonly TableDefinition PricesMonthly = new(Layer.Gold, PricesMonthlyName, PricesMonthlySchema, [PricesMonthlyColumns.Symbol.Name, PricesMonthlyColumns.Month.Name],
         Partitioning.SymbolYear, WriteMode.Upsert, derived: true,
-        description: "monthly bars derived from silver prices_daily, one row per (symbol, month)", bandYears: 10);
+        description: "monthly bars derived from silver prices_daily, one row per (symbol, month)", bandYears: 10)
+    {
+        // The current month's bar changes every trading day: its rows stay in a small file of their own (and the last
+        // month's, for a late correction) instead of being merged into the decade's large files, which every daily
+        // append would then rewrite (docs/decisions.md D43).
+        HotDays = 45,
+    };
 
     public static readonly TableDefinition DailyMetrics = new(Layer.Gold, DailyMetricsName, DailyMetricsSchema, [DailyMetricsColumns.Symbol.Name, DailyMetricsColumns.Date.Name],
         Partitioning.SymbolYear, WriteMode.Upsert, derived: true,

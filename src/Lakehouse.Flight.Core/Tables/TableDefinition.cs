@@ -186,6 +186,22 @@ public sealed class TableDefinition
 
     private readonly string[] _summaryColumns = [];
 
+    /// <summary>
+    /// Days back from the newest date of a band during which the band's small files are left out of compaction
+    /// (0, the default: none): for a table whose newest rows are rewritten every day, such as monthly bars (the current
+    /// month's bar changes with each trading day), so each day rewrites the few rows of that small file instead of the
+    /// large files the compactor would have merged them into.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 0 or more than 366.</exception>
+    public int HotDays
+    {
+        get => _hotDays;
+        init => _hotDays = value is >= 0 and <= 366 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, $"{Id}: hot days must be 0 to 366");
+    }
+
+    private readonly int _hotDays;
+
     /// <summary>The partition (year, month) a date falls in; 0 for levels the table is not partitioned by.</summary>
     public (int Year, int Month) PartitionOf(DateOnly date) => Partitioning switch
     {

@@ -145,9 +145,13 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
     internal static List<List<DataFile>> Plan(TableState state)
     {
         var sets = new List<List<DataFile>>();
+        var hotDays = state.Definition.HotDays;
         foreach (var group in state.Files.Values.GroupBy(f => (f.Source, f.Band)))
         {
-            var all = group.OrderBy(f => f.MinSymbol, StringComparer.Ordinal).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
+            // A band's small files of its newest days stay as they are while those rows still change (HotDays).
+            var newest = group.Max(f => f.MaxDay);
+            var all = group.Where(f => hotDays == 0 || f.Rows >= FileSizing.SmallRows || f.MinDay <= newest - hotDays)
+                .OrderBy(f => f.MinSymbol, StringComparer.Ordinal).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
             var small = all.Where(f => f.Rows < FileSizing.SmallRows).ToList();
             if (small.Count >= SmallFilesToMerge || (small.Count >= 2 && small.Sum(f => f.Rows) >= FileSizing.TargetRows))
             {
