@@ -94,7 +94,7 @@ public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumera
             chunkRows += kept.Bars.Count;
             if (chunk.Count >= ChunkSymbols || chunkRows >= ChunkRows || System.Diagnostics.Stopwatch.GetElapsedTime(chunkStart) >= ChunkAge)
             {
-                rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, gold, failures, cancellationToken).ConfigureAwait(false);
+                rows += await CommitAsync(chunk, source.Name, request.Promote, runId, request.Symbols.Count, reports, gold, failures, cancellationToken).ConfigureAwait(false);
                 done += chunk.Count;
                 chunk.Clear();
                 chunkRows = 0;
@@ -103,7 +103,7 @@ public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumera
         }
         if (chunk.Count > 0)
         {
-            rows += await CommitAsync(chunk, source.Name, request.Promote, runId, reports, gold, failures, cancellationToken).ConfigureAwait(false);
+            rows += await CommitAsync(chunk, source.Name, request.Promote, runId, request.Symbols.Count, reports, gold, failures, cancellationToken).ConfigureAwait(false);
             done += chunk.Count;
             progress?.Report(new IngestionProgress(done, request.Symbols.Count, rows, failures.Count));
         }
@@ -112,7 +112,7 @@ public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumera
         return new IngestResult(runId, ordered, failures) { Gold = gold };
     }
 
-    private async Task<long> CommitAsync(List<SourceResult> chunk, string source, bool promote, string runId, List<StorageReport> reports,
+    private async Task<long> CommitAsync(List<SourceResult> chunk, string source, bool promote, string runId, int runSymbols, List<StorageReport> reports,
         List<StorageReport> gold, List<FailedSymbol> failures, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -133,7 +133,8 @@ public sealed class IngestionRunner(LakeStore store, LakeWriter writer, IEnumera
                 writes.Add(new TableWrite(PriceTables.CorporateActions, CorporateActionBatches.ToBatch(actions), source));
             }
         }
-        var written = await writer.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false);
+        // Reports or none, for the run: its last chunk of a few symbols is as bulk as the others.
+        var written = await writer.WriteAsync(writes, runId, cancellationToken, runSymbols).ConfigureAwait(false);
         reports.AddRange(written.Reports);
         gold.AddRange(written.Gold);
         // The chunk's silver is committed; a symbol whose gold is stale until rebuilt is a failure that says so.

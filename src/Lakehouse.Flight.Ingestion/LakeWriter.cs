@@ -26,18 +26,30 @@ public sealed record LakeWriteResult(IReadOnlyList<StorageReport> Reports, IRead
 /// </summary>
 public sealed class LakeWriter(LakeStore store, GoldBuilder gold)
 {
-    public async Task<LakeWriteResult> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null, CancellationToken cancellationToken = default)
+    /// <param name="writes">The tables' rows, committed together.</param>
+    /// <param name="runId">The run the commit belongs to (a new one when null).</param>
+    /// <param name="cancellationToken">Cancels before the commit point.</param>
+    /// <param name="runSymbols">
+    /// How many symbols the whole run writes when this commit is one chunk of it (an ingest commits 1M rows at a time):
+    /// whether reports are written is decided for the run, not per chunk (<see cref="GoldBuilder.RefreshAsync"/>).
+    /// </param>
+    public async Task<LakeWriteResult> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null, CancellationToken cancellationToken = default,
+        int? runSymbols = null)
     {
         var committed = await store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false);
-        return await AfterCommitAsync(committed, cancellationToken).ConfigureAwait(false);
+        return await AfterCommitAsync(committed, cancellationToken, runSymbols).ConfigureAwait(false);
     }
 
     /// <summary>What follows a commit: gold for the symbols whose silver prices <paramref name="committed"/> changed.</summary>
-    public async Task<LakeWriteResult> AfterCommitAsync(IReadOnlyList<StorageReport> committed, CancellationToken cancellationToken = default)
+    /// <param name="committed">The commit's reports.</param>
+    /// <param name="cancellationToken">Cancels the gold rebuild.</param>
+    /// <param name="runSymbols">How many symbols the whole run writes when this commit is one chunk of it.</param>
+    public async Task<LakeWriteResult> AfterCommitAsync(IReadOnlyList<StorageReport> committed, CancellationToken cancellationToken = default,
+        int? runSymbols = null)
     {
         try
         {
-            var rebuilt = await gold.RefreshAsync(committed, cancellationToken).ConfigureAwait(false);
+            var rebuilt = await gold.RefreshAsync(committed, cancellationToken, runSymbols).ConfigureAwait(false);
             return new LakeWriteResult(committed, rebuilt.Reports, null);
         }
         catch (LakehouseException ex)

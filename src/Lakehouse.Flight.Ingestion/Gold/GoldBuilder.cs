@@ -78,7 +78,13 @@ public sealed class GoldBuilder(LakeStore store)
     /// <see cref="ReportSymbolsPerWrite"/> symbols), which leaves report files alone.
     /// </summary>
     /// <exception cref="LakehouseException">Unavailable when the rebuild fails: the write itself stays committed, and the message says how to rebuild.</exception>
-    public async Task<GoldBuildResult> RefreshAsync(IReadOnlyList<StorageReport> written, CancellationToken cancellationToken = default)
+    /// <param name="written">The commit's reports.</param>
+    /// <param name="cancellationToken">Cancels the rebuild.</param>
+    /// <param name="runSymbols">
+    /// How many symbols the whole run writes when this commit is one chunk of it: a bulk run's last chunk of 34 symbols
+    /// is still a bulk write (it wrote reports for those 34 and no others before).
+    /// </param>
+    public async Task<GoldBuildResult> RefreshAsync(IReadOnlyList<StorageReport> written, CancellationToken cancellationToken = default, int? runSymbols = null)
     {
         // Also a symbol whose silver is unchanged but has no report yet: the process died between a silver
         // commit and its gold rebuild, and this write is the re-run that must finish it.
@@ -94,7 +100,7 @@ public sealed class GoldBuilder(LakeStore store)
         }
         try
         {
-            return await BuildAsync(changed, progress: null, runId, cancellationToken, ReportsFor(changed.Length), ChangedFrom(written)).ConfigureAwait(false);
+            return await BuildAsync(changed, progress: null, runId, cancellationToken, ReportsFor(Math.Max(changed.Length, runSymbols ?? 0)), ChangedFrom(written)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
         {
