@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Apache.Arrow.Types;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Server.Internal.Sql;
 
@@ -15,7 +17,7 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// changed after the limits are set. A query that finds a newer version current builds that version's instance and makes it
 /// the current one; the older one closes when its last query ends.
 /// </summary>
-internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options) : IDisposable
+internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options, ILogger<SqlEngine> logger) : IDisposable
 {
     /// <summary>The one catalog SQL sees; <c>lakehouse.silver.prices_daily</c> and <c>silver.prices_daily</c> name the same view.</summary>
     public const string Catalog = "lakehouse";
@@ -32,11 +34,13 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options)
 
     private SqlInstance? _current;
 
+    private int _alive;
+
     /// <summary>Instances opened so far (tests: queries at one version share one).</summary>
     internal long InstancesOpened { get; private set; }
 
     /// <summary>Instances open now: the current one and older ones whose queries have not ended (tests).</summary>
-    internal int InstancesAlive => SqlInstance.Alive;
+    internal int InstancesAlive => Volatile.Read(ref _alive);
 
     /// <exception cref="LakehouseException">ResourceExhausted when no slot frees within <see cref="SqlOptions.QueueSeconds"/>.</exception>
     public async Task<SqlSession> OpenAsync(CancellationToken cancellationToken)
@@ -61,7 +65,7 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options)
             {
                 held.Release();
                 _slots.Release();
-            });
+            }, instance.Files);
         }
         catch
         {
@@ -88,8 +92,11 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options)
             {
                 return current;
             }
-            var fresh = SqlInstance.Open(files, SetupScript(files, options.Sql));
+            var started = Stopwatch.GetTimestamp();
+            var fresh = SqlInstance.Open(files, SetupScript(files, options.Sql), () => Interlocked.Decrement(ref _alive));
+            Interlocked.Increment(ref _alive);
             InstancesOpened++;
+            ServerLog.SqlInstanceOpened(logger, files.Version, files.Tables.Sum(t => t.Paths.Count), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             fresh.TryAcquire();
             Volatile.Write(ref _current, fresh);
             // The engine's own reference to the older version: it closes once its last query ends.
@@ -116,15 +123,19 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options)
         sql.Append(CultureInfo.InvariantCulture, $"SET memory_limit = '{limits.MemoryLimitMb}MB';\n");
         sql.Append("SET temp_directory = '';\n");
         sql.Append("SET autoinstall_known_extensions = false;\nSET autoload_known_extensions = false;\n");
+        // Parquet footers read once per instance, not at every query's bind (the instance serves many queries).
+        sql.Append("SET parquet_metadata_cache = true;\n");
         sql.Append(CultureInfo.InvariantCulture, $"ATTACH ':memory:' AS {Catalog};\nUSE {Catalog};\n");
         foreach (var layer in files.Tables.Select(t => Layers.Name(t.Table.Layer)).Distinct())
         {
             sql.Append(CultureInfo.InvariantCulture, $"CREATE SCHEMA {Quote(layer)};\n");
         }
+        // Without union_by_name: every file of a table has the catalogue's columns (a write missing one is refused), so
+        // the first file's schema is every file's, and a bind need not read every footer.
         foreach (var table in files.Tables)
         {
             sql.Append(CultureInfo.InvariantCulture, $"CREATE VIEW {Quote(Layers.Name(table.Table.Layer))}.{Quote(table.Table.Name)} AS ");
-            sql.Append(table.Paths.Count == 0 ? EmptySelect(table.Table) : $"SELECT * FROM read_parquet({PathList(table.Paths)}, union_by_name = true)");
+            sql.Append(table.Paths.Count == 0 ? EmptySelect(table.Table) : $"SELECT * FROM read_parquet({PathList(table.Paths)})");
             sql.Append(";\n");
         }
         var all = files.Tables.SelectMany(t => t.Paths).ToArray();

@@ -11,23 +11,24 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// </summary>
 internal sealed class SqlInstance
 {
-    private static int _alive;
     private readonly DuckDBConnection _root;
+    private readonly Action _closed;
     private int _references = 1;
 
-    private SqlInstance(DuckDBConnection root, long version)
+    private SqlInstance(DuckDBConnection root, long version, Action closed)
     {
         _root = root;
+        _closed = closed;
         Version = version;
-        Interlocked.Increment(ref _alive);
     }
-
-    public static int Alive => Volatile.Read(ref _alive);
 
     public long Version { get; }
 
-    /// <summary>Opens the instance and runs <paramref name="setupScript"/> (views, limits, lock) on its first connection.</summary>
-    public static SqlInstance Open(LakeFiles files, string setupScript)
+    /// <summary>The version's data files (an engine error naming one means the file went away, not that SQL reached outside).</summary>
+    public IReadOnlySet<string> Files { get; private init; } = new HashSet<string>();
+
+    /// <summary>Opens the instance and runs <paramref name="setupScript"/> (views, limits, lock) on its first connection; <paramref name="closed"/> runs once it closes.</summary>
+    public static SqlInstance Open(LakeFiles files, string setupScript, Action closed)
     {
         var root = new DuckDBConnection("DataSource=:memory:");
         try
@@ -36,7 +37,7 @@ internal sealed class SqlInstance
             using var command = root.CreateCommand();
             command.CommandText = setupScript;
             command.ExecuteNonQuery();
-            return new SqlInstance(root, files.Version);
+            return new SqlInstance(root, files.Version, closed) { Files = files.Tables.SelectMany(t => t.Paths).ToHashSet(StringComparer.Ordinal) };
         }
         catch
         {
@@ -66,7 +67,7 @@ internal sealed class SqlInstance
         if (Interlocked.Decrement(ref _references) == 0)
         {
             _root.Dispose();
-            Interlocked.Decrement(ref _alive);
+            _closed();
         }
     }
 

@@ -14,7 +14,8 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// statement that changes the instance others share), a row cap on the result, a timeout, and cancellation by the caller's
 /// token (which interrupts this connection's statement, not only the stream, and no other query's).
 /// </summary>
-internal sealed partial class SqlSession(DuckDBConnection connection, long version, string lakeRoot, SqlOptions limits, Action? released = null) : IDisposable
+internal sealed partial class SqlSession(DuckDBConnection connection, long version, string lakeRoot, SqlOptions limits, Action? released = null,
+    IReadOnlySet<string>? files = null) : IDisposable
 {
     public long Version => version;
 
@@ -36,6 +37,15 @@ internal sealed partial class SqlSession(DuckDBConnection connection, long versi
             using var result = query.Execute();
             return DuckArrow.SchemaOf(result.Columns);
         });
+    }
+
+    /// <summary>An engine setting as this query's connection sees it (tests: the limits are the instance's; no guard, never served).</summary>
+    internal string Setting(string name)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT current_setting($1)::VARCHAR";
+        command.Parameters.Add(new DuckDBParameter(name));
+        return (string)command.ExecuteScalar()!;
     }
 
     /// <summary>How many parameters the statement has.</summary>
@@ -178,22 +188,30 @@ internal sealed partial class SqlSession(DuckDBConnection connection, long versi
 
     /// <summary>
     /// The engine's own message (what to fix in the SQL) with the lake's folder shown as <c>&lt;lake&gt;</c>, mapped by the
-    /// kind of error: the engine's I/O errors are Unavailable (a file of the version could not be read: retry), its internal
+    /// kind of error: the engine's I/O errors, and a data file of the version gone, are Unavailable (retry), its internal
     /// errors Internal, and in both every other absolute path is left out too; a client never sees a server path.
     /// </summary>
     internal Exception Translate(string engineMessage, Exception? inner = null)
     {
+        if (engineMessage.StartsWith("Permission Error", StringComparison.OrdinalIgnoreCase) && files is not null
+            && files.Any(f => engineMessage.Contains(f, StringComparison.Ordinal)))
+        {
+            // The engine refuses a path it may read only when the file is gone (it then globs it as a folder).
+            return new LakehouseException(LakehouseErrorKind.Unavailable,
+                $"a data file of lake version {version} is no longer there (the version's superseded files are vacuumed after Lakehouse:Retention): "
+                + "run the query again to read the current version", inner);
+        }
         var message = engineMessage.Replace(lakeRoot, "<lake>", StringComparison.Ordinal).Trim();
         if (message.StartsWith("IO Error", StringComparison.OrdinalIgnoreCase))
         {
             return new LakehouseException(LakehouseErrorKind.Unavailable,
-                AbsolutePath().Replace(message, "<path>") + " (the engine could not read a file of the lake version the query reads: retry; "
+                AbsolutePath().Replace(engineMessage.Trim(), "<path>") + " (the engine could not read a file of the lake version the query reads: retry; "
                 + "if it persists, the version's files may have been vacuumed or the disk may be failing)", inner);
         }
         if (message.StartsWith("INTERNAL Error", StringComparison.OrdinalIgnoreCase) || message.StartsWith("FATAL Error", StringComparison.OrdinalIgnoreCase))
         {
             return new RpcException(new Status(StatusCode.Internal,
-                AbsolutePath().Replace(message, "<path>") + " (an error inside the SQL engine: retry, and report it with the query if it persists)"));
+                AbsolutePath().Replace(engineMessage.Trim(), "<path>") + " (an error inside the SQL engine: retry, and report it with the query if it persists)"));
         }
         var kind = message.StartsWith("Permission Error", StringComparison.OrdinalIgnoreCase) ? LakehouseErrorKind.PermissionDenied
             : message.StartsWith("Out of Memory Error", StringComparison.OrdinalIgnoreCase) ? LakehouseErrorKind.ResourceExhausted
