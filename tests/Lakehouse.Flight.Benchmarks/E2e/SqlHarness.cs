@@ -164,7 +164,7 @@ internal static class SqlHarness
     }
 }
 
-/// <summary><c>sql-steps --data-dir D</c>: the engine in process, step by step (open, describe, execute) for a 1 symbol x 1 month query.</summary>
+/// <summary><c>sql-steps --data-dir D [--threads N]</c>: the engine in process, step by step (open, describe, execute) for a 1 symbol x 1 month query.</summary>
 internal static class SqlSteps
 {
     public static async Task<int> RunAsync(string[] args)
@@ -172,7 +172,9 @@ internal static class SqlSteps
         var dataDir = BulkHarness.OptionText(args, "--data-dir") ?? throw new ArgumentException("sql-steps needs --data-dir D");
         var store = Storage.LakeStore.Open(new Storage.StoreOptions { DataDir = dataDir, CacheBytes = 0 });
         store.WaitReady();
-        var engine = new Server.Internal.Sql.SqlEngine(store, new Server.LakehouseServerOptions { DataDir = dataDir },
+        var options = new Server.LakehouseServerOptions { DataDir = dataDir };
+        options.Sql.Threads = BulkHarness.Option(args, "--threads", options.Sql.Threads);
+        var engine = new Server.Internal.Sql.SqlEngine(store, options,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Server.Internal.Sql.SqlEngine>.Instance);
         const string Sql = "SELECT * FROM silver.prices_daily WHERE symbol = 'SYM0250' AND date BETWEEN DATE '2015-03-01' AND DATE '2015-03-31'";
         var setup = Server.Internal.Sql.SqlEngine.SetupScript(store.CurrentFiles(), new Server.SqlOptions());

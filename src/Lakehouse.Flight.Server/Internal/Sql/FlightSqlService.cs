@@ -253,7 +253,8 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IndexOutOfRangeException or InvalidOperationException)
         {
-            throw LakehouseException.InvalidData($"the parameter batch cannot be read ({ex.Message}): send one row whose schema matches its columns", ex);
+            throw LakehouseException.InvalidData($"the parameter batch cannot be read ({ex.Message}): send one row whose schema matches its columns "
+                + "(the prepared statement's parameter schema declares Arrow null where the SQL does not tell a parameter's type: give it one, e.g. CAST(? AS BIGINT))", ex);
         }
     }
 
