@@ -67,6 +67,18 @@ public sealed class FlightSqlEngineTests : IAsyncLifetime
         Assert.Equal(1, Engine.InstancesAlive);
     }
 
+    [Fact]
+    public async Task Queries_InParallel_OnTheSharedInstance_EachGetsItsOwnRows()
+    {
+        var symbols = new[] { "AAPL", "MSFT", "AAPL", "MSFT", "AAPL", "MSFT" };
+
+        var counts = await Task.WhenAll(symbols.Select(symbol => Task.Run(() =>
+            CountAsync($"SELECT count(*) AS n FROM silver.prices_daily WHERE symbol = '{symbol}' AND close > 0"))));
+
+        Assert.Equal(symbols.Select(s => (long)_bars.Count(b => b.Symbol == s)), counts);
+        Assert.Equal(1, Engine.InstancesAlive);
+    }
+
     public static TheoryData<string> Changes => new()
     {
         "CREATE OR REPLACE VIEW silver.prices_daily AS SELECT 1 AS n",
