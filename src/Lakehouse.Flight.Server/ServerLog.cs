@@ -48,4 +48,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(40, LogLevel.Debug, "SQL query served at lake version {Version}: {Rows} row(s) in {Ms} ms")]
     public static partial void SqlServed(ILogger logger, long version, long rows, long ms);
+
+    [LoggerMessage(41, LogLevel.Information, "SQL engine instance opened for lake version {Version}: {Files} data file(s) in {Ms} ms")]
+    public static partial void SqlInstanceOpened(ILogger logger, long version, int files, long ms);
 }

@@ -48,6 +48,14 @@ if (args.Length > 0 && args[0] == "versions")
 {
     return await VersionsHarness.RunAsync(args[1..]);
 }
+if (args.Length > 0 && args[0] == "sql-steps")
+{
+    return await SqlSteps.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0] == "sql")
+{
+    return await SqlHarness.RunAsync(args[1..]);
+}
 if (args.Length > 0 && args[0] == "ingest")
 {
     return await IngestHarness.RunAsync(args[1..]);

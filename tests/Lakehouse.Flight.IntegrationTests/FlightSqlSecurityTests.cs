@@ -179,6 +179,9 @@ public sealed class FlightSqlCancelTests : IAsyncLifetime
         Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
     }
 
+    /// <summary>A CancelFlightInfoRequest body (field 1: the FlightInfo) for a FlightInfo whose one endpoint holds <paramref name="ticket"/>.</summary>
+    internal static ByteString CancelRequest(FlightTicket ticket) => Field(1, FlightInfoBytes(ticket));
+
     /// <summary>A FlightInfo on the wire with one endpoint (field 3) whose Ticket (field 1) holds <paramref name="ticket"/> (field 1).</summary>
     private static ByteString FlightInfoBytes(FlightTicket ticket) => Field(3, Field(1, Field(1, ticket.Ticket)));
 

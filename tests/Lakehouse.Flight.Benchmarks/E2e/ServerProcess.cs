@@ -136,6 +136,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             if (e.Data is { } line)
             {
                 milestones.Saw(line, started.Elapsed);
+                if (line.Contains("SQL engine instance opened", StringComparison.Ordinal))
+                {
+                    // The sql harness reports each engine instance the server builds (one per lake version it queries).
+                    Console.Error.WriteLine($"server: {line.Trim()}");
+                }
                 lock (stderr)
                 {
                     stderr.Enqueue(line);

@@ -1,214 +1,202 @@
-using System.Data.Common;
-using System.Numerics;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
+using DuckDB.NET.Native;
 using Lakehouse.Flight.Core;
 
 namespace Lakehouse.Flight.Server.Internal.Sql;
 
 /// <summary>
-/// DuckDB result columns as Arrow: the lake's own types map one to one (VARCHAR utf8, DATE date32, DOUBLE float64,
+/// DuckDB result columns as Arrow. The lake's own types map one to one (VARCHAR utf8, DATE date32, DOUBLE float64,
 /// BIGINT int64, INTEGER int32, TIMESTAMP WITH TIME ZONE timestamp(us, UTC)); HUGEINT (what SUM of a BIGINT gives) is
-/// served as int64 and DECIMAL as float64; UUID, TIME, INTERVAL and ENUM as utf8; nested types are refused with the
-/// cast that serves them.
+/// served as int64 and DECIMAL as float64, timestamps in microseconds; UUID, TIME, INTERVAL, ENUM and BIT as utf8 (the
+/// engine's own text of them); nested types are refused with the cast that serves them.
+/// The rows come from DuckDB's Arrow export (<see cref="QueryResult"/>, one chunk at a time) and are served as they are
+/// where the types agree; only the columns whose Arrow type differs are converted, column by column (<see cref="Serve"/>).
 /// </summary>
 internal static class DuckArrow
 {
     /// <summary>Flight SQL's column metadata key for the engine's own type name.</summary>
     public const string TypeNameKey = "ARROW:FLIGHT:SQL:TYPE_NAME";
 
-    /// <summary>The DuckDB type name (DuckDB.NET's <c>GetDataTypeName</c>) of each column, as an Arrow field.</summary>
-    public static Schema SchemaOf(DbDataReader reader)
+    /// <summary>The served schema of result columns (name, engine type).</summary>
+    public static Schema SchemaOf(IReadOnlyList<(string Name, DuckDBType Type)> columns)
     {
         var builder = new Schema.Builder();
-        for (var i = 0; i < reader.FieldCount; i++)
+        foreach (var (name, type) in columns)
         {
-            builder.Field(new Field(reader.GetName(i), ArrowTypeOf(reader.GetName(i), reader.GetDataTypeName(i)), nullable: true,
-                [new(TypeNameKey, reader.GetDataTypeName(i).ToUpperInvariant())]));
+            builder.Field(new Field(name, ArrowTypeOf(name, type), nullable: true, [new(TypeNameKey, TypeName(type))]));
         }
         return builder.Build();
     }
 
-    /// <summary>The columns DESCRIBE reports (name, SQL type such as <c>DECIMAL(18,3)</c> or <c>VARCHAR[]</c>), as the same fields the reader gives.</summary>
-    public static Schema SchemaOf(IEnumerable<(string Name, string SqlType)> columns)
+    /// <summary>The engine's name of a type as Flight SQL metadata carries it (VARCHAR, BIGINT, TIMESTAMPTZ...).</summary>
+    internal static string TypeName(DuckDBType type) => type switch
     {
-        var builder = new Schema.Builder();
-        foreach (var (name, sqlType) in columns)
-        {
-            var duckType = ProviderTypeName(sqlType);
-            builder.Field(new Field(name, ArrowTypeOf(name, duckType), nullable: true, [new(TypeNameKey, duckType.ToUpperInvariant())]));
-        }
-        return builder.Build();
-    }
-
-    /// <summary>An engine SQL type as DuckDB.NET names it (<c>GetDataTypeName</c>): TIMESTAMP WITH TIME ZONE is TimestampTz, DECIMAL(p,s) Decimal...</summary>
-    internal static string ProviderTypeName(string sqlType)
-    {
-        var t = sqlType.Trim().ToUpperInvariant();
-        if (t.EndsWith(']'))
-        {
-            return t.EndsWith("[]", StringComparison.Ordinal) ? "List" : "Array";
-        }
-        var paren = t.IndexOf('(', StringComparison.Ordinal);
-        var head = paren < 0 ? t : t[..paren].Trim();
-        return head switch
-        {
-            "VARCHAR" => "Varchar",
-            "BOOLEAN" => "Boolean",
-            "TINYINT" => "TinyInt",
-            "SMALLINT" => "SmallInt",
-            "INTEGER" => "Integer",
-            "BIGINT" => "BigInt",
-            "HUGEINT" => "HugeInt",
-            "UTINYINT" => "UnsignedTinyInt",
-            "USMALLINT" => "UnsignedSmallInt",
-            "UINTEGER" => "UnsignedInteger",
-            "UBIGINT" => "UnsignedBigInt",
-            "UHUGEINT" => "UnsignedHugeInt",
-            "FLOAT" => "Float",
-            "DOUBLE" => "Double",
-            "DECIMAL" => "Decimal",
-            "DATE" => "Date",
-            "TIMESTAMP" => "Timestamp",
-            "TIMESTAMP_S" => "TimestampS",
-            "TIMESTAMP_MS" => "TimestampMs",
-            "TIMESTAMP_NS" => "TimestampNs",
-            "TIMESTAMP WITH TIME ZONE" => "TimestampTz",
-            "TIME" => "Time",
-            "TIME WITH TIME ZONE" => "TimeTz",
-            "INTERVAL" => "Interval",
-            "UUID" => "Uuid",
-            "BLOB" => "Blob",
-            "BIT" => "Bit",
-            "ENUM" => "Enum",
-            "STRUCT" => "Struct",
-            "MAP" => "Map",
-            "UNION" => "Union",
-            "\"NULL\"" or "NULL" => "SqlNull",
-            _ => head,
-        };
-    }
-
-    private static IArrowType ArrowTypeOf(string column, string duckType) => duckType switch
-    {
-        "Varchar" or "Uuid" or "Time" or "TimeTz" or "Interval" or "Enum" or "Bit" => StringType.Default,
-        "Boolean" => BooleanType.Default,
-        "TinyInt" => Int8Type.Default,
-        "SmallInt" => Int16Type.Default,
-        "Integer" => Int32Type.Default,
-        "BigInt" or "HugeInt" => Int64Type.Default,
-        "UnsignedTinyInt" => UInt8Type.Default,
-        "UnsignedSmallInt" => UInt16Type.Default,
-        "UnsignedInteger" => UInt32Type.Default,
-        "UnsignedBigInt" => UInt64Type.Default,
-        "Float" => FloatType.Default,
-        "Double" or "Decimal" => DoubleType.Default,
-        "Date" => Date32Type.Default,
-        "Timestamp" or "TimestampS" or "TimestampMs" or "TimestampNs" => new TimestampType(TimeUnit.Microsecond, (string?)null),
-        "TimestampTz" => new TimestampType(TimeUnit.Microsecond, "UTC"),
-        "Blob" => BinaryType.Default,
-        "SqlNull" or "Invalid" => StringType.Default,
-        _ => throw LakehouseException.Invalid(
-            $"column '{column}' has the engine type {duckType.ToUpperInvariant()}, which SQL over Flight does not serve: cast it (e.g. CAST({column} AS VARCHAR))"),
+        DuckDBType.SqlNull => "NULL",
+        _ => type.ToString().ToUpperInvariant(),
     };
 
-    /// <summary>Rows appended one at a time into typed builders; <see cref="Build"/> cuts a batch and starts the next.</summary>
-    internal sealed class BatchBuilder(Schema schema)
+    /// <summary>Types served as the engine's text of them: the statement is run with these columns cast to VARCHAR.</summary>
+    public static bool ServedAsText(DuckDBType type) =>
+        type is DuckDBType.Time or DuckDBType.TimeTz or DuckDBType.Interval or DuckDBType.Enum or DuckDBType.Bit;
+
+    /// <summary>A parameter's type as the prepared statement's parameter schema declares it; null (any type) where the engine cannot tell.</summary>
+    public static IArrowType ParameterTypeOf(DuckDBType type) => type switch
     {
-        private readonly Func<IColumn>[] _factories = schema.FieldsList.Select(f => Factory(f.DataType, f.Metadata?.GetValueOrDefault(TypeNameKey))).ToArray();
-        private IColumn[]? _columns;
+        DuckDBType.Invalid or DuckDBType.Any or DuckDBType.SqlNull => NullType.Default,
+        _ when IsServed(type) => ArrowTypeOf("?", type),
+        _ => NullType.Default,
+    };
 
-        public int Length { get; private set; }
+    private static bool IsServed(DuckDBType type) =>
+        type is not (DuckDBType.List or DuckDBType.Array or DuckDBType.Struct or DuckDBType.Map or DuckDBType.Union
+            or DuckDBType.UnsignedHugeInt or DuckDBType.VarInt);
 
-        public void Append(DbDataReader reader)
+    internal static IArrowType ArrowTypeOf(string column, DuckDBType type) => type switch
+    {
+        DuckDBType.Varchar or DuckDBType.Uuid or DuckDBType.Time or DuckDBType.TimeTz or DuckDBType.Interval or DuckDBType.Enum
+            or DuckDBType.Bit or DuckDBType.SqlNull or DuckDBType.Invalid or DuckDBType.Any => StringType.Default,
+        DuckDBType.Boolean => BooleanType.Default,
+        DuckDBType.TinyInt => Int8Type.Default,
+        DuckDBType.SmallInt => Int16Type.Default,
+        DuckDBType.Integer => Int32Type.Default,
+        DuckDBType.BigInt or DuckDBType.HugeInt => Int64Type.Default,
+        DuckDBType.UnsignedTinyInt => UInt8Type.Default,
+        DuckDBType.UnsignedSmallInt => UInt16Type.Default,
+        DuckDBType.UnsignedInteger => UInt32Type.Default,
+        DuckDBType.UnsignedBigInt => UInt64Type.Default,
+        DuckDBType.Float => FloatType.Default,
+        DuckDBType.Double or DuckDBType.Decimal => DoubleType.Default,
+        DuckDBType.Date => Date32Type.Default,
+        DuckDBType.Timestamp or DuckDBType.TimestampS or DuckDBType.TimestampMs or DuckDBType.TimestampNs => new TimestampType(TimeUnit.Microsecond, (string?)null),
+        DuckDBType.TimestampTz => new TimestampType(TimeUnit.Microsecond, "UTC"),
+        DuckDBType.Blob => BinaryType.Default,
+        _ => throw LakehouseException.Invalid(
+            $"column '{column}' has the engine type {TypeName(type)}, which SQL over Flight does not serve: cast it (e.g. CAST({column} AS VARCHAR))"),
+    };
+
+    /// <summary>
+    /// One chunk of DuckDB's Arrow export as the served schema: columns whose Arrow type already is the served one are the
+    /// exported arrays themselves (no copy); timestamps are relabelled (UTC) or rescaled to microseconds, HUGEINT and
+    /// DECIMAL (exported as decimal128) converted to int64 and float64, a NULL-typed column made a null utf8 column. With
+    /// <paramref name="owned"/> the result's buffers are managed copies, so it outlives the exported batch (a sink may keep
+    /// it); otherwise it shares the exported batch's native buffers and must be used before that batch is disposed.
+    /// </summary>
+    public static RecordBatch Serve(Schema served, RecordBatch exported, bool owned)
+    {
+        var columns = new IArrowArray[served.FieldsList.Count];
+        for (var i = 0; i < columns.Length; i++)
         {
-            _columns ??= _factories.Select(f => f()).ToArray();
-            for (var i = 0; i < _columns.Length; i++)
+            var column = Column(served.GetFieldByIndex(i), exported.Column(i));
+            columns[i] = owned ? ArrowArrayFactory.BuildArray(Copy(column.Data)) : column;
+        }
+        return new RecordBatch(served, columns, exported.Length);
+    }
+
+    /// <summary>The array's buffers copied into managed memory (one copy per buffer, not per value).</summary>
+    private static ArrayData Copy(ArrayData data) => new(data.DataType, data.Length, data.NullCount, data.Offset,
+        data.Buffers.Select(b => b.IsEmpty ? b : new ArrowBuffer(b.Span.ToArray())),
+        data.Children?.Select(Copy), data.Dictionary is null ? null : Copy(data.Dictionary));
+
+    private static IArrowArray Column(Field field, IArrowArray array)
+    {
+        var served = field.DataType;
+        return (served, array) switch
+        {
+            (TimestampType ts, TimestampArray t) when ((TimestampType)t.Data.DataType).Unit == TimeUnit.Microsecond =>
+                new TimestampArray(Relabel(t.Data, ts)),
+            (TimestampType ts, TimestampArray t) => Rescaled(t, ts),
+            (Int64Type, Decimal128Array d) => Int64s(field.Name, d),
+            (DoubleType, Decimal128Array d) => Doubles(d),
+            (StringType, _) when array.Data.DataType.TypeId != ArrowTypeId.String && array.NullCount == array.Length => AllNull(array.Length),
+            _ when array.Data.DataType.TypeId == served.TypeId => array,
+            _ => throw new InvalidOperationException($"column '{field.Name}': the engine exported {array.Data.DataType.Name} where {served.Name} is served"),
+        };
+    }
+
+    private static ArrayData Relabel(ArrayData data, IArrowType type) =>
+        new(type, data.Length, data.NullCount, data.Offset, data.Buffers, data.Children, data.Dictionary);
+
+    private static TimestampArray Rescaled(TimestampArray array, TimestampType served)
+    {
+        var unit = ((TimestampType)array.Data.DataType).Unit;
+        var values = Values(array, out var micros);
+        for (var i = 0; i < micros.Length; i++)
+        {
+            micros[i] = unit switch
             {
-                if (reader.IsDBNull(i))
-                {
-                    _columns[i].AppendNull();
-                }
-                else
-                {
-                    _columns[i].Append(reader, i);
-                }
+                TimeUnit.Second => values[i] * 1_000_000,
+                TimeUnit.Millisecond => values[i] * 1_000,
+                _ => values[i] / 1_000,
+            };
+        }
+        return new TimestampArray(Typed(array, served, micros));
+    }
+
+    private static Int64Array Int64s(string column, Decimal128Array array)
+    {
+        var longs = new long[array.Length];
+        for (var i = 0; i < longs.Length; i++)
+        {
+            if (array.IsValid(i))
+            {
+                var value = Int128At(array, i);
+                longs[i] = value >= long.MinValue && value <= long.MaxValue ? (long)value
+                    : throw LakehouseException.Invalid($"column '{column}' holds a value beyond int64: cast it to DOUBLE (e.g. CAST(SUM(x) AS DOUBLE))");
             }
-            Length++;
         }
-
-        public RecordBatch Build()
-        {
-            var columns = _columns ?? _factories.Select(f => f()).ToArray();
-            var batch = new RecordBatch(schema, columns.Select(c => c.Build()), Length);
-            _columns = null;
-            Length = 0;
-            return batch;
-        }
-
-        private static Func<IColumn> Factory(IArrowType type, string? duckType) => type switch
-        {
-            DoubleType when duckType == "DOUBLE" => () => new Column<DoubleArray.Builder>(new(), (b, r, i) => b.Append(r.GetDouble(i)), b => b.AppendNull(), b => b.Build()),
-            Int64Type when duckType == "BIGINT" => () => new Column<Int64Array.Builder>(new(), (b, r, i) => b.Append(r.GetInt64(i)), b => b.AppendNull(), b => b.Build()),
-            StringType => () => new Column<StringArray.Builder>(new(), (b, r, i) => b.Append(r.GetValue(i).ToString()), b => b.AppendNull(), b => b.Build()),
-            BooleanType => () => new Column<BooleanArray.Builder>(new(), (b, r, i) => b.Append(r.GetBoolean(i)), b => b.AppendNull(), b => b.Build()),
-            Int8Type => () => new Column<Int8Array.Builder>(new(), (b, r, i) => b.Append(r.GetFieldValue<sbyte>(i)), b => b.AppendNull(), b => b.Build()),
-            Int16Type => () => new Column<Int16Array.Builder>(new(), (b, r, i) => b.Append(r.GetInt16(i)), b => b.AppendNull(), b => b.Build()),
-            Int32Type => () => new Column<Int32Array.Builder>(new(), (b, r, i) => b.Append(r.GetInt32(i)), b => b.AppendNull(), b => b.Build()),
-            Int64Type => () => new Column<Int64Array.Builder>(new(), (b, r, i) => b.Append(Int64Of(r, i)), b => b.AppendNull(), b => b.Build()),
-            UInt8Type => () => new Column<UInt8Array.Builder>(new(), (b, r, i) => b.Append(r.GetByte(i)), b => b.AppendNull(), b => b.Build()),
-            UInt16Type => () => new Column<UInt16Array.Builder>(new(), (b, r, i) => b.Append(r.GetFieldValue<ushort>(i)), b => b.AppendNull(), b => b.Build()),
-            UInt32Type => () => new Column<UInt32Array.Builder>(new(), (b, r, i) => b.Append(r.GetFieldValue<uint>(i)), b => b.AppendNull(), b => b.Build()),
-            UInt64Type => () => new Column<UInt64Array.Builder>(new(), (b, r, i) => b.Append(r.GetFieldValue<ulong>(i)), b => b.AppendNull(), b => b.Build()),
-            FloatType => () => new Column<FloatArray.Builder>(new(), (b, r, i) => b.Append(r.GetFloat(i)), b => b.AppendNull(), b => b.Build()),
-            DoubleType => () => new Column<DoubleArray.Builder>(new(), (b, r, i) => b.Append(Convert.ToDouble(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)), b => b.AppendNull(), b => b.Build()),
-            Date32Type => () => new Column<Date32Array.Builder>(new(), (b, r, i) => b.Append(r.GetFieldValue<DateOnly>(i)), b => b.AppendNull(), b => b.Build()),
-            TimestampType ts => () => new Column<TimestampArray.Builder>(new(ts), (b, r, i) => b.Append(Instant(r.GetDateTime(i))), b => b.AppendNull(), b => b.Build()),
-            BinaryType => () => new Column<BinaryArray.Builder>(new(), (b, r, i) => b.Append(Bytes(r, i)), b => b.AppendNull(), b => b.Build()),
-            _ => throw new NotSupportedException($"no column builder for {type.Name}"),
-        };
-
-        private static long Int64Of(DbDataReader reader, int ordinal) => reader.GetValue(ordinal) switch
-        {
-            long l => l,
-            BigInteger big when big >= long.MinValue && big <= long.MaxValue => (long)big,
-            BigInteger => throw LakehouseException.Invalid(
-                $"column '{reader.GetName(ordinal)}' holds a value beyond int64: cast it to DOUBLE (e.g. CAST(SUM(x) AS DOUBLE))"),
-            var other => Convert.ToInt64(other, System.Globalization.CultureInfo.InvariantCulture),
-        };
-
-        /// <summary>A timestamp as an instant: a zoned value is UTC (converted if the provider made it local); a plain one is read as UTC wall time.</summary>
-        private static DateTimeOffset Instant(DateTime value) => value.Kind switch
-        {
-            DateTimeKind.Local => new DateTimeOffset(value.ToUniversalTime(), TimeSpan.Zero),
-            _ => new DateTimeOffset(DateTime.SpecifyKind(value, DateTimeKind.Utc), TimeSpan.Zero),
-        };
-
-        private static byte[] Bytes(DbDataReader reader, int ordinal)
-        {
-            using var stream = reader.GetStream(ordinal);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            return copy.ToArray();
-        }
+        return new Int64Array(Typed(array, Int64Type.Default, longs));
     }
 
-    private interface IColumn
+    private static DoubleArray Doubles(Decimal128Array array)
     {
-        void Append(DbDataReader reader, int ordinal);
-
-        void AppendNull();
-
-        IArrowArray Build();
+        var scale = Math.Pow(10, ((Decimal128Type)array.Data.DataType).Scale);
+        var doubles = new double[array.Length];
+        for (var i = 0; i < doubles.Length; i++)
+        {
+            if (array.IsValid(i))
+            {
+                doubles[i] = (double)Int128At(array, i) / scale;
+            }
+        }
+        return new DoubleArray(Typed(array, DoubleType.Default, doubles));
     }
 
-    private sealed class Column<TBuilder>(TBuilder builder, Action<TBuilder, DbDataReader, int> append, Action<TBuilder> appendNull,
-        Func<TBuilder, IArrowArray> build) : IColumn
+    private static Int128 Int128At(Decimal128Array array, int index) =>
+        BinaryPrimitives.ReadInt128LittleEndian(array.ValueBuffer.Span.Slice((array.Offset + index) * 16, 16));
+
+    private static ReadOnlySpan<long> Values(TimestampArray array, out long[] copy)
     {
-        public void Append(DbDataReader reader, int ordinal) => append(builder, reader, ordinal);
+        copy = new long[array.Length];
+        return MemoryMarshal.Cast<byte, long>(array.ValueBuffer.Span).Slice(array.Offset, array.Length);
+    }
 
-        public void AppendNull() => appendNull(builder);
+    /// <summary>New values under <paramref name="type"/>, with <paramref name="source"/>'s validity (copied: the new array outlives nothing, but owns its bytes).</summary>
+    private static ArrayData Typed<T>(IArrowArray source, IArrowType type, T[] values) where T : struct
+    {
+        var validity = source.NullCount == 0 ? ArrowBuffer.Empty : BitmapOf(source);
+        return new ArrayData(type, source.Length, source.NullCount, 0, [validity, new ArrowBuffer(MemoryMarshal.AsBytes(values.AsSpan()).ToArray())]);
+    }
 
-        public IArrowArray Build() => build(builder);
+    private static ArrowBuffer BitmapOf(IArrowArray source)
+    {
+        var bits = new ArrowBuffer.BitmapBuilder(source.Length);
+        for (var i = 0; i < source.Length; i++)
+        {
+            bits.Append(source.IsValid(i));
+        }
+        return bits.Build();
+    }
+
+    private static StringArray AllNull(int length)
+    {
+        var builder = new StringArray.Builder();
+        for (var i = 0; i < length; i++)
+        {
+            builder.AppendNull();
+        }
+        return builder.Build();
     }
 }

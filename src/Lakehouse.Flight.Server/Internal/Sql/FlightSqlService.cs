@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Flight;
@@ -15,8 +14,9 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// Flight SQL on the Flight port. Commands arrive as <c>google.protobuf.Any</c> (type URL
 /// <c>type.googleapis.com/arrow.flight.protocol.sql.&lt;Message&gt;</c>) in descriptors, tickets and action bodies; the
 /// Flight service hands them here before its own JSON/protobuf tickets (<see cref="TryUnpack"/>). A statement's ticket
-/// carries its SQL (the handle is the UTF-8 text), so DoGet is stateless; each DoGet opens an engine instance at the
-/// lake version current then, so a query sees one version whatever commits meanwhile.
+/// carries its SQL (or the prepared statement's handle), so DoGet is stateless; each DoGet opens an engine instance at the
+/// lake version current then, so a query sees one version whatever commits meanwhile. Each GetFlightInfo issues a ticket
+/// with its own run id (<see cref="SqlTickets"/>), so a CancelFlightInfo reaches that FlightInfo's runs only.
 /// </summary>
 internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prepared, LakehouseServerOptions options, ILogger<FlightSqlService> logger)
 {
@@ -31,7 +31,7 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         ("CancelQuery", "Flight SQL (deprecated): body ActionCancelQueryRequest (Any); answers ActionCancelQueryResult"),
     ];
 
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<CancellationTokenSource, byte>> _running = new(StringComparer.Ordinal);
+    private readonly SqlRuns _runs = new(TimeProvider.System);
 
     public bool Enabled => options.Sql.Enabled;
 
@@ -61,9 +61,7 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         var (schema, ticket) = command switch
         {
             _ when command.Is(CommandStatementQuery.Descriptor) => await StatementAsync(command.Unpack<CommandStatementQuery>(), cancellationToken).ConfigureAwait(false),
-            _ when command.Is(CommandPreparedStatementQuery.Descriptor) =>
-                (await PreparedSchemaAsync(Prepared(command.Unpack<CommandPreparedStatementQuery>().PreparedStatementHandle), cancellationToken).ConfigureAwait(false),
-                 command.ToByteString()),
+            _ when command.Is(CommandPreparedStatementQuery.Descriptor) => await PreparedAsync(command.Unpack<CommandPreparedStatementQuery>(), cancellationToken).ConfigureAwait(false),
             _ => (MetadataSchema(command), command.ToByteString()),
         };
         return new FlightInfo(schema, descriptor, [new FlightEndpoint(new FlightTicket(ticket), [])], -1, -1);
@@ -81,32 +79,31 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
     public async Task DoGetAsync(Any ticket, ReadOnlyMemory<byte> ticketBytes, IDoGetSink sink, CancellationToken cancellationToken)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var key = Convert.ToBase64String(ticketBytes.Span);
-        var running = _running.GetOrAdd(key, _ => new());
-        running[cancel] = 0;
+        var run = ticket.Is(TicketStatementQuery.Descriptor) ? SqlTickets.Parse(ticket.Unpack<TicketStatementQuery>().StatementHandle) : default;
         try
         {
-            await StreamAsync(ticket, sink, cancel.Token).ConfigureAwait(false);
+            using (_runs.Register(ticketBytes.Span, run.HasRunId, cancel))
+            {
+                await StreamAsync(ticket, run, sink, cancel.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception) when (cancel.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new RpcException(new Status(StatusCode.Cancelled, "the query was cancelled (CancelFlightInfo)"));
         }
-        finally
-        {
-            running.TryRemove(cancel, out _);
-            if (running.IsEmpty)
-            {
-                _running.TryRemove(new KeyValuePair<string, ConcurrentDictionary<CancellationTokenSource, byte>>(key, running));
-            }
-        }
     }
 
-    private async Task StreamAsync(Any ticket, IDoGetSink sink, CancellationToken cancellationToken)
+    private async Task StreamAsync(Any ticket, SqlTickets.Run run, IDoGetSink sink, CancellationToken cancellationToken)
     {
         if (ticket.Is(TicketStatementQuery.Descriptor))
         {
-            await ExecuteAsync(SqlOf(ticket.Unpack<TicketStatementQuery>().StatementHandle), [], sink, cancellationToken).ConfigureAwait(false);
+            if (run.PreparedHandle is { } handle)
+            {
+                var prepared = Prepared(handle);
+                await ExecuteAsync(prepared.Sql, prepared.Parameters, sink, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            await ExecuteAsync(RequireSql(run.Sql!), [], sink, cancellationToken).ConfigureAwait(false);
             return;
         }
         if (ticket.Is(CommandPreparedStatementQuery.Descriptor))
@@ -135,8 +132,15 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         var sql = RequireSql(command.Query);
         using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
         var schema = session.Describe(sql, [], cancellationToken);
-        var ticket = Any.Pack(new TicketStatementQuery { StatementHandle = ByteString.CopyFromUtf8(sql) }).ToByteString();
+        var ticket = Any.Pack(new TicketStatementQuery { StatementHandle = SqlTickets.Statement(sql) }).ToByteString();
         return (schema, ticket);
+    }
+
+    /// <summary>A prepared statement's schema and a ticket of its own run (DoGet of the command itself is also served).</summary>
+    private async Task<(Schema Schema, ByteString Ticket)> PreparedAsync(CommandPreparedStatementQuery command, CancellationToken cancellationToken)
+    {
+        var schema = await PreparedSchemaAsync(Prepared(command.PreparedStatementHandle), cancellationToken).ConfigureAwait(false);
+        return (schema, Any.Pack(new TicketStatementQuery { StatementHandle = SqlTickets.Prepared(command.PreparedStatementHandle) }).ToByteString());
     }
 
     private async Task<Schema> PreparedSchemaAsync(PreparedStatements.Entry statement, CancellationToken cancellationToken)
@@ -158,16 +162,15 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
                     var result = new ActionCreatePreparedStatementResult();
                     using (var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        // Parameters are typed when bound (the engine infers nothing before): each is declared as Arrow null, "any type".
-                        var parameters = session.ParameterCount(sql, cancellationToken);
-                        var nulls = new object?[parameters];
-                        result.DatasetSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(session.Describe(sql, nulls, cancellationToken)));
-                        if (parameters > 0)
+                        // Each parameter typed where the engine infers it from its use (symbol = ? is utf8), Arrow null ("any type") elsewhere.
+                        var parameters = session.ParameterTypes(sql, cancellationToken);
+                        result.DatasetSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(session.Describe(sql, [], cancellationToken)));
+                        if (parameters.Count > 0)
                         {
                             var schema = new Schema.Builder();
-                            for (var i = 1; i <= parameters; i++)
+                            for (var i = 0; i < parameters.Count; i++)
                             {
-                                schema.Field(new Apache.Arrow.Field($"${i}", Apache.Arrow.Types.NullType.Default, true));
+                                schema.Field(new Apache.Arrow.Field($"${i + 1}", parameters[i], true));
                             }
                             result.ParameterSchema = ByteString.CopyFrom(FlightSqlMetadata.SerializeSchema(schema.Build()));
                         }
@@ -183,33 +186,19 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
                 {
                     // CancelFlightInfoRequest { FlightInfo info = 1; } answered by CancelFlightInfoResult { CancelStatus status = 1; }
                     // (Flight.proto), read and written by hand: the Flight library's wrappers of them do not serialise.
-                    Cancel(FlightInfoWire.TicketsOf(FlightInfoWire.Field(action.Body, 1)));
+                    _runs.Cancel(FlightInfoWire.TicketsOf(FlightInfoWire.Field(action.Body, 1)));
                     await results.WriteAsync(new FlightResult(FlightInfoWire.Status(1)), CancellationToken.None).ConfigureAwait(false);
                     break;
                 }
             case "CancelQuery":
                 {
-                    Cancel(FlightInfoWire.TicketsOf(Unpack<ActionCancelQueryRequest>(action.Body, action.Type).Info));
+                    _runs.Cancel(FlightInfoWire.TicketsOf(Unpack<ActionCancelQueryRequest>(action.Body, action.Type).Info));
                     var result = new ActionCancelQueryResult { Result = ActionCancelQueryResult.Types.CancelResult.Cancelled };
                     await results.WriteAsync(new FlightResult(Any.Pack(result).ToByteString()), CancellationToken.None).ConfigureAwait(false);
                     break;
                 }
             default:
                 throw LakehouseException.Invalid($"unknown Flight SQL action '{action.Type}'");
-        }
-    }
-
-    private void Cancel(IEnumerable<ByteString> tickets)
-    {
-        foreach (var ticket in tickets)
-        {
-            if (_running.TryGetValue(Convert.ToBase64String(ticket.Span), out var running))
-            {
-                foreach (var cts in running.Keys)
-                {
-                    cts.Cancel();
-                }
-            }
         }
     }
 
@@ -264,7 +253,8 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IndexOutOfRangeException or InvalidOperationException)
         {
-            throw LakehouseException.InvalidData($"the parameter batch cannot be read ({ex.Message}): send one row whose schema matches its columns", ex);
+            throw LakehouseException.InvalidData($"the parameter batch cannot be read ({ex.Message}): send one row whose schema matches its columns "
+                + "(the prepared statement's parameter schema declares Arrow null where the SQL does not tell a parameter's type: give it one, e.g. CAST(? AS BIGINT))", ex);
         }
     }
 
@@ -313,18 +303,6 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
     private PreparedStatements.Entry Prepared(ByteString handle) => prepared.Find(handle.Span) ?? throw new LakehouseException(LakehouseErrorKind.NotFound,
         $"no prepared statement with this handle: it was closed, or unused for more than {options.Sql.PreparedStatementSeconds} s (Lakehouse:Sql:PreparedStatementSeconds); prepare it again");
 
-    private static string SqlOf(ByteString handle)
-    {
-        try
-        {
-            return RequireSql(new UTF8Encoding(false, true).GetString(handle.Span));
-        }
-        catch (DecoderFallbackException)
-        {
-            throw LakehouseException.Invalid("the statement ticket is not one this server issued: get it from GetFlightInfo");
-        }
-    }
-
     private static string RequireSql(string sql)
     {
         if (string.IsNullOrWhiteSpace(sql))
@@ -355,8 +333,11 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
 
     private static string TypeName(Any any) => any.TypeUrl[(any.TypeUrl.LastIndexOf('/') + 1)..];
 
-    /// <summary>Cuts batches the engine made to at most one gRPC message each, as DoGet does for the store's.</summary>
-    private sealed class SizedSink(IDoGetSink inner, int maxBytes) : IDoGetSink
+    /// <summary>
+    /// Cuts batches the engine made to at most one gRPC message each, as DoGet does for the store's. The Flight writer
+    /// serialises each batch into its message before WriteAsync completes, so the engine's batches need no copy.
+    /// </summary>
+    private sealed class SizedSink(IDoGetSink inner, int maxBytes) : IDoGetSink, SqlSession.IWritesThrough
     {
         private int _rows;
 

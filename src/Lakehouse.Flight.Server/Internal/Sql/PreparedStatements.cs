@@ -5,8 +5,8 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 
 /// <summary>
 /// Prepared statements by handle (16 random bytes): the SQL and the parameter row bound last by DoPut. A statement is
-/// only text until it runs (each execution opens its own instance at the version current then), so the server holds no
-/// engine per statement; one unused for <see cref="SqlOptions.PreparedStatementSeconds"/> is dropped.
+/// only text until it runs (each execution prepares it on the engine instance of the version current then), so the
+/// server holds no engine state per statement; one unused for <see cref="SqlOptions.PreparedStatementSeconds"/> is dropped.
 /// </summary>
 internal sealed class PreparedStatements(LakehouseServerOptions options, TimeProvider time)
 {
