@@ -7,7 +7,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Protocol.Sql;
-using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Server.Internal.Sql;
 
@@ -18,7 +17,7 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// carries its SQL (the handle is the UTF-8 text), so DoGet is stateless; each DoGet opens an engine instance at the
 /// lake version current then, so a query sees one version whatever commits meanwhile.
 /// </summary>
-internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prepared, LakehouseServerOptions options, ILogger<FlightSqlService> logger)
+internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, PreparedStatements prepared, LakehouseServerOptions options)
 {
     public const string TypeUrlPrefix = "type.googleapis.com/arrow.flight.protocol.sql.";
 
@@ -122,13 +121,8 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         }
     }
 
-    private async Task ExecuteAsync(string sql, IReadOnlyList<object?> parameters, IDoGetSink sink, CancellationToken cancellationToken)
-    {
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await session.ExecuteAsync(sql, parameters, new SizedSink(sink, options.MaxSendMessageBytes), 64 * 1024, cancellationToken).ConfigureAwait(false);
-        ServerLog.SqlServed(logger, session.Version, rows, sw.ElapsedMilliseconds);
-    }
+    private Task ExecuteAsync(string sql, IReadOnlyList<object?> parameters, IDoGetSink sink, CancellationToken cancellationToken) =>
+        runner.RunAsync(sql, parameters, _ => new SizedSink(sink, options.MaxSendMessageBytes), cancellationToken);
 
     private async Task<(Schema Schema, ByteString Ticket)> StatementAsync(CommandStatementQuery command, CancellationToken cancellationToken)
     {
@@ -325,7 +319,7 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         }
     }
 
-    private static string RequireSql(string sql)
+    internal static string RequireSql(string sql)
     {
         if (string.IsNullOrWhiteSpace(sql))
         {
