@@ -163,6 +163,24 @@ public sealed class SqlHttpTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PostSql_FormContentTypeOfCurlData_IsReadAsJson_AndTheOpenApiDocumentDescribesTheBody()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/sql")
+        {
+            Content = new StringContent(Body("SELECT count(*) AS n FROM silver.prices_daily"), Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestServer.ReaderToken);
+
+        using var response = await _http.SendAsync(request).DefaultTimeout();
+        using var openApi = JsonDocument.Parse(await _http.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)).DefaultTimeout());
+
+        Assert.Equal($"[{{\"n\":{_bars.Count}}}]", await response.Content.ReadAsStringAsync());
+        var body = openApi.RootElement.GetProperty("paths").GetProperty("/sql").GetProperty("post").GetProperty("requestBody");
+        Assert.Equal("string", body.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("properties")
+            .GetProperty("query").GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task PostSql_FailureBeforeTheFirstBatchIsAProblem_AfterItTheResponseIsCut()
     {
         await using var server = await TestServer.StartAsync(o => o.Sql.MaxResultRows = 100_000);

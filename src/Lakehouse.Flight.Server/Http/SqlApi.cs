@@ -10,12 +10,13 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
+using Microsoft.OpenApi;
 
 namespace Lakehouse.Flight.Server.Http;
 
 /// <summary>
 /// <c>POST /sql</c>: the SQL of Flight SQL over plain HTTP (decisions D41), run by the same <see cref="SqlRunner"/> (the same
-/// guard, limits, slots and version pinning). The body is JSON, <c>{"query": "...", "parameters": [...]}</c>; the answer
+/// guard, limits, slots and version pinning). The body is JSON (whatever its Content-Type says: <c>curl -d</c> sends a form type), <c>{"query": "...", "parameters": [...]}</c>; the answer
 /// is JSON (an array of row objects; the default), CSV or an Arrow IPC stream by <c>Accept</c>, streamed batch by batch,
 /// with the lake version read in <c>X-Lakehouse-Version</c>. Readers may call it although it is a POST (it only reads).
 /// </summary>
@@ -36,8 +37,33 @@ internal static class SqlApi
                 + "as Flight SQL does. Body: {\"query\": \"SELECT ...\", \"parameters\": [values for ? or $1, ...]} (parameters optional). Answers JSON (an array of "
                 + "objects; default), CSV (Accept: text/csv) or an Arrow IPC stream (Accept: application/vnd.apache.arrow.stream), streamed; the version read "
                 + "is in X-Lakehouse-Version. Bad SQL is 400 with the engine's message; readers may call it.")
-            .Accepts<SqlRequestBody>("application/json")
-            .WithMetadata(ReadOnlyEndpoint.Instance);
+            .WithMetadata(ReadOnlyEndpoint.Instance)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // Described here rather than by Accepts<T>(): that would also make routing refuse, with an empty 415, the
+                // form content type `curl -d` sends; the handler reads any body as JSON and says what to send.
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/json"] = new()
+                        {
+                            Schema = new OpenApiSchema
+                            {
+                                Type = JsonSchemaType.Object,
+                                Required = new HashSet<string> { "query" },
+                                Properties = new Dictionary<string, IOpenApiSchema>
+                                {
+                                    ["query"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "One SQL statement" },
+                                    ["parameters"] = new OpenApiSchema { Type = JsonSchemaType.Array, Description = "Values for ? or $1... in order: strings, numbers, booleans, null" },
+                                },
+                            },
+                        },
+                    },
+                };
+                return Task.CompletedTask;
+            });
 
     private static async Task<IResult> RunAsync(HttpContext http, SqlRunner runner, ILogger<SqlRunner> logger)
     {
@@ -82,11 +108,6 @@ internal static class SqlApi
     private static async Task<(string Sql, IReadOnlyList<object?> Parameters)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
         const string Example = "{\"query\": \"SELECT * FROM silver.prices_daily WHERE symbol = ? LIMIT 10\", \"parameters\": [\"AAPL\"]}";
-        if (request.ContentType is { Length: > 0 } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new HttpProblemException(StatusCodes.Status415UnsupportedMediaType,
-                $"POST /sql takes a JSON body (Content-Type: application/json), not {type.Split(';')[0]}: e.g. {Example}");
-        }
         if (request.ContentLength > MaxBodyBytes)
         {
             throw new HttpProblemException(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBodyBytes:N0} bytes");
@@ -251,11 +272,6 @@ internal static class SqlApi
         }
     }
 }
-
-/// <summary>The body of <c>POST /sql</c> (for the OpenAPI document; the endpoint reads the JSON itself, strictly).</summary>
-/// <param name="Query">One SQL statement.</param>
-/// <param name="Parameters">Values for its <c>?</c> or <c>$1</c>... placeholders, in order.</param>
-internal sealed record SqlRequestBody(string Query, IReadOnlyList<object?>? Parameters);
 
 /// <summary>Marks a POST that only reads (<c>POST /sql</c>: a statement is too long for a URL): readers may call it.</summary>
 internal sealed class ReadOnlyEndpoint
