@@ -77,11 +77,10 @@ internal static class SqlCommand
             throw LakehouseException.Invalid($"--server '{address}' is not a URL such as grpc://localhost:8815");
         }
         using var client = new LakehouseClient(uri, new LakehouseClientOptions { Token = token });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         long rows = 0;
         try
         {
-            await foreach (var batch in client.QueryAsync(sql, stop.Token).ConfigureAwait(false))
+            await foreach (var batch in client.QueryAsync(sql, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (rows == 0)
                 {

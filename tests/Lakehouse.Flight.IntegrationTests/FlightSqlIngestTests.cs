@@ -6,6 +6,8 @@ using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Protocol.Sql;
+using Lakehouse.Flight.Server.Internal.Sql;
+using Microsoft.Extensions.DependencyInjection;
 using static Lakehouse.Flight.Protocol.Sql.CommandStatementIngest.Types.TableDefinitionOptions.Types;
 
 namespace Lakehouse.Flight.IntegrationTests;
@@ -111,6 +113,28 @@ public sealed class FlightSqlIngestTests : IAsyncLifetime
         Assert.Equal(bars.Count, DoPutUpdateResult.Parser.ParseFrom(Assert.Single(results)).RecordCount);
         Assert.Equal(bars.Count, await CountAsync("SELECT count(*) FROM bronze.prices_daily WHERE symbol = 'IBM' AND source = 'flight_sql'"));
         Assert.Equal(bars.Count, await CountAsync("SELECT count(*) FROM silver.prices_daily WHERE symbol = 'IBM'"));
+    }
+
+    [Fact]
+    public async Task Ingest_CorporateActions_LandInSilverAsAnUploadDoes()
+    {
+        var now = DateTimeOffset.UtcNow;
+        CorporateAction[] actions =
+        [
+            new("AAPL", new DateOnly(2024, 2, 9), CorporateActionTypes.Dividend, 0.24, null, null, "", now),
+            new("AAPL", new DateOnly(2024, 5, 10), CorporateActionTypes.Dividend, 0.25, null, null, "", now),
+            new("NVDA", new DateOnly(2024, 6, 10), CorporateActionTypes.Split, null, 10, 1, "", now),
+        ];
+
+        var results = await PutAsync(Ingest("silver.corporate_actions", ("source", "vendor_ca")), TestServer.WriterToken, CorporateActionBatches.ToBatch(actions));
+
+        Assert.Equal(3, DoPutUpdateResult.Parser.ParseFrom(Assert.Single(results)).RecordCount);
+        var (_, _, batches) = await Sql(TestServer.ReaderToken).SqlAsync(
+            "SELECT symbol, type, coalesce(value, numerator / denominator) AS amount, source FROM silver.corporate_actions ORDER BY symbol, date");
+        var rows = batches.SelectMany(b => Enumerable.Range(0, b.Length).Select(i => (((StringArray)b.Column("symbol")).GetString(i),
+            ((StringArray)b.Column("type")).GetString(i), ((DoubleArray)b.Column("amount")).GetValue(i), ((StringArray)b.Column("source")).GetString(i))));
+        Assert.Equal([("AAPL", "dividend", 0.24, "vendor_ca"), ("AAPL", "dividend", 0.25, "vendor_ca"), ("NVDA", "split", 10.0, "vendor_ca")],
+            rows.Select(r => (r.Item1, r.Item2, r.Item3!.Value, r.Item4)));
     }
 
     [Fact]
@@ -225,6 +249,30 @@ public sealed class FlightSqlIngestTests : IAsyncLifetime
         var rows = read.SelectMany(b => Enumerable.Range(0, b.Length).Select(i =>
             (((StringArray)b.Column("symbol")).GetString(i), ((Date32Array)b.Column("date")).GetDateOnly(i)!.Value, ((DoubleArray)b.Column("close")).GetValue(i)!.Value)));
         Assert.Equal(expected, rows);
+    }
+
+    [Fact]
+    public async Task Sdk_QueryAsyncWithParameters_BindsThemAsAPreparedStatementAndClosesIt()
+    {
+        var bars = SyntheticBars.Generate(["AAPL", "MSFT"], From, To);
+        using (var writer = _server.Client(TestServer.WriterToken))
+        {
+            await writer.UploadAsync(bars, "vendor_x", promote: true).DefaultTimeout();
+        }
+        using var client = _server.Client(TestServer.ReaderToken);
+
+        var read = new List<RecordBatch>();
+        await foreach (var batch in client.QueryAsync("SELECT date, close FROM silver.prices_daily WHERE symbol = ? AND date >= ? AND volume >= ? ORDER BY date",
+            ["MSFT", new DateOnly(2024, 2, 1), 0L]))
+        {
+            read.Add(batch);
+        }
+
+        var expected = bars.Where(b => b.Symbol == "MSFT" && b.Date >= new DateOnly(2024, 2, 1)).OrderBy(b => b.Date).Select(b => (b.Date, b.Close));
+        var rows = read.SelectMany(b => Enumerable.Range(0, b.Length).Select(i =>
+            (((Date32Array)b.Column("date")).GetDateOnly(i)!.Value, ((DoubleArray)b.Column("close")).GetValue(i)!.Value)));
+        Assert.Equal(expected, rows);
+        Assert.Equal(0, _server.Server.Services.GetRequiredService<PreparedStatements>().Count);
     }
 
     [Fact]
