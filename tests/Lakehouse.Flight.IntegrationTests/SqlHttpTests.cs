@@ -113,15 +113,19 @@ public sealed class SqlHttpTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PostSql_EmptyResult_IsAnEmptyArrayAndAHeaderOnlyCsv()
+    public async Task PostSql_EmptyResult_IsAnEmptyArrayAHeaderOnlyCsvAndASchemaOnlyStream()
     {
         const string None = "SELECT symbol, close FROM silver.prices_daily WHERE symbol = 'NOPE'";
 
         using var json = await PostAsync(Body(None));
         using var csv = await PostAsync(Body(None), "text/csv");
+        using var arrow = await PostAsync(Body(None), HttpApi.ArrowStream);
 
         Assert.Equal("[]", await json.Content.ReadAsStringAsync());
         Assert.Equal("symbol,close\n", await csv.Content.ReadAsStringAsync());
+        using var reader = new ArrowStreamReader(await arrow.Content.ReadAsStreamAsync());
+        Assert.Null(await reader.ReadNextRecordBatchAsync());
+        Assert.Equal(["symbol", "close"], reader.Schema.FieldsList.Select(f => f.Name));
     }
 
     public static TheoryData<string, HttpStatusCode, string> BadRequests => new()

@@ -206,7 +206,7 @@ internal static class SqlApi
 
         public async ValueTask<bool> WriteAsync(RecordBatch batch, CancellationToken cancellationToken)
         {
-            Begin();
+            await BeginAsync(cancellationToken).ConfigureAwait(false);
             switch (format)
             {
                 case HttpApi.ArrowStream:
@@ -228,7 +228,7 @@ internal static class SqlApi
 
         public async Task EndAsync(CancellationToken cancellationToken)
         {
-            Begin();
+            await BeginAsync(cancellationToken).ConfigureAwait(false);
             if (_arrow is not null)
             {
                 await _arrow.WriteEndAsync(cancellationToken).ConfigureAwait(false);
@@ -243,7 +243,7 @@ internal static class SqlApi
             await response.BodyWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        private void Begin()
+        private async Task BeginAsync(CancellationToken cancellationToken)
         {
             if (Started)
             {
@@ -258,6 +258,8 @@ internal static class SqlApi
                 case HttpApi.ArrowStream:
                     response.ContentType = HttpApi.ArrowStream;
                     _arrow = new ArrowStreamWriter(response.Body, schema, leaveOpen: true);
+                    // The schema first, so an empty result is a schema-only stream (the writer's end marker alone writes none).
+                    await _arrow.WriteStartAsync(cancellationToken).ConfigureAwait(false);
                     break;
                 case "text/csv":
                     response.ContentType = "text/csv; charset=utf-8";
