@@ -158,6 +158,17 @@ class LakehouseClient:
     def ingest(self, symbols: Iterable[str], date_from: str, date_to: str, source: str = "synthetic") -> list:
         return self.action("ingest", {"source": source, "symbols": list(symbols), "date_from": date_from, "date_to": date_to})
 
+    def sql(self, query: str) -> pa.Table:
+        """Runs one SQL statement over Flight SQL (tables <layer>.<table>, e.g. silver.prices_daily); the whole result.
+
+        Plain pyarrow.flight, as the ADBC driver does it: a CommandStatementQuery packed in google.protobuf.Any
+        (hand-encoded: two string fields) as the descriptor of GetFlightInfo, then DoGet of each endpoint's ticket.
+        """
+        command = _any("CommandStatementQuery", _field(1, query.encode()))
+        info = self._client.get_flight_info(flight.FlightDescriptor.for_command(command), self._options)
+        tables = [self._client.do_get(e.ticket, self._options).read_all() for e in info.endpoints]
+        return pa.concat_tables(tables) if tables else info.schema.empty_table()
+
     def list_datasets(self) -> list:
         return [tuple(f.descriptor.path) for f in self._client.list_flights(b"", self._options)]
 
@@ -204,6 +215,40 @@ def read_http(base_url: str = "http://localhost:8080", symbols: Sequence[str] = 
         request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return pa.ipc.open_stream(response).read_all()
+
+
+def read_sql_http(base_url: str, query: str, parameters: Sequence = (), token: Optional[str] = None,
+                  timeout: float = 300.0) -> pa.Table:
+    """One SQL statement over HTTP (POST /sql) as an Arrow table: no Flight needed. Parameters bind ? or $1, in order.
+
+    A refused statement raises urllib.error.HTTPError whose body is problem+json with the engine's message.
+    """
+    body = json.dumps({"query": query, "parameters": list(parameters)}).encode()
+    request = urllib.request.Request(f"{base_url.rstrip('/')}/sql", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "application/vnd.apache.arrow.stream"})
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return pa.ipc.open_stream(response).read_all()
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, value: bytes) -> bytes:
+    """A length-delimited protobuf field (strings, bytes, messages)."""
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+def _any(message: str, value: bytes) -> bytes:
+    """google.protobuf.Any of a Flight SQL message: type_url = 1, value = 2."""
+    return _field(1, f"type.googleapis.com/arrow.flight.protocol.sql.{message}".encode()) + _field(2, value)
 
 
 def _reports(payload: bytes) -> list:

@@ -19,6 +19,7 @@ internal static class LakehouseCli
         ServeCommand.Create,
         IngestCommand.Create,
         QueryCommand.Create,
+        SqlCommand.Create,
         VersionsCommand.Create,
         SnapshotCommand.Create,
         VacuumCommand.Create,

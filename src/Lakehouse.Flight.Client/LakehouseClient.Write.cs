@@ -41,7 +41,7 @@ public sealed partial class LakehouseClient
         CancellationToken cancellationToken = default)
     {
         var reports = new List<StorageReport>();
-        foreach (var metadata in await PutAsync(UploadCommand(source, promote, wait: true), schema, batches, cancellationToken).ConfigureAwait(false))
+        foreach (var metadata in await PutAsync(FlightDescriptor.CreateCommandDescriptor(UploadCommand(source, promote, wait: true)), schema, batches, cancellationToken).ConfigureAwait(false))
         {
             reports.AddRange(Reports(metadata));
         }
@@ -63,7 +63,7 @@ public sealed partial class LakehouseClient
     public async Task<UploadAcknowledgement> SubmitUploadAsync(Schema schema, IEnumerable<RecordBatch> batches, string source, bool promote = false,
         CancellationToken cancellationToken = default)
     {
-        var results = await PutAsync(UploadCommand(source, promote, wait: false), schema, batches, cancellationToken).ConfigureAwait(false);
+        var results = await PutAsync(FlightDescriptor.CreateCommandDescriptor(UploadCommand(source, promote, wait: false)), schema, batches, cancellationToken).ConfigureAwait(false);
         if (results.Count == 0)
         {
             throw new InvalidOperationException("the server acknowledged nothing: an empty upload is not queued");
@@ -100,11 +100,11 @@ public sealed partial class LakehouseClient
         JsonSerializer.Serialize(new UploadCommandBody(PriceTables.PricesDaily, source, promote, wait), WireJson.Default.UploadCommandBody);
 
     /// <summary>Sends a DoPut and returns the app_metadata of each PutResult.</summary>
-    private async Task<List<byte[]>> PutAsync(string command, Schema schema, IEnumerable<RecordBatch> batches, CancellationToken cancellationToken)
+    private async Task<List<byte[]>> PutAsync(FlightDescriptor descriptor, Schema schema, IEnumerable<RecordBatch> batches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(schema);
         ArgumentNullException.ThrowIfNull(batches);
-        using var call = await _flight.StartPut(FlightDescriptor.CreateCommandDescriptor(command), schema, Headers(), null, cancellationToken)
+        using var call = await _flight.StartPut(descriptor, schema, Headers(), null, cancellationToken)
             .ConfigureAwait(false);
         try
         {

@@ -27,6 +27,7 @@ public static class ServerServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<Internal.Sql.SqlEngine>();
         services.AddSingleton<Internal.Sql.PreparedStatements>();
+        services.AddSingleton<Internal.Sql.SqlRunner>();
         services.AddSingleton<Internal.Sql.FlightSqlService>();
         services.AddSingleton<FlightRequestGuard>();
         services.AddSingleton<ListenerPorts>();

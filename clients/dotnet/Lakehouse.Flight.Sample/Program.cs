@@ -62,3 +62,23 @@ if (versions.Count == 2)
     Console.WriteLine($"AAPL from version {versions[1].Version} to {versions[0].Version}: {changed} row(s) added, removed or changed");
 }
 
+
+// SQL over the lake (Flight SQL on the same port): monthly returns of every symbol, aggregated by the server, so only
+// one row per symbol and month crosses the wire.
+const string MonthlyReturns = """
+    SELECT symbol, date_trunc('month', date)::DATE AS month,
+           last(close ORDER BY date) / first(open ORDER BY date) - 1 AS monthly_return
+    FROM silver.prices_daily WHERE date >= DATE '2024-01-01' GROUP BY ALL ORDER BY ALL
+    """;
+long months = 0;
+await foreach (var batch in client.QueryAsync(MonthlyReturns))
+{
+    var symbol = (StringArray)batch.Column("symbol");
+    var ret = (DoubleArray)batch.Column("monthly_return");
+    for (var i = 0; i < batch.Length && months + i < 3; i++)
+    {
+        Console.WriteLine($"  {symbol.GetString(i)} {((Date32Array)batch.Column("month")).GetDateOnly(i):yyyy-MM}: {ret.GetValue(i):P2}");
+    }
+    months += batch.Length;
+}
+Console.WriteLine($"SQL monthly returns since 2024: {months} (symbol, month) row(s)");

@@ -34,6 +34,7 @@ internal static class HttpApi
             .WithQueryParameters(DailyParameters);
         api.MapJobsApi();
         api.MapVersionsApi();
+        api.MapSqlApi();
         app.MapGet("/health", GetHealth).WithName("Health").WithSummary("Liveness (status) and readiness (state: ok, or warming with what is loading) to anyone; the lake version, data file count and per-table symbol counts too with valid credentials when authentication is on.");
     }
 

@@ -6,8 +6,8 @@ namespace Lakehouse.Flight.Server.Http;
 
 /// <summary>
 /// The Flight server's credentials on the HTTP API, through the same <see cref="TokenService.Authenticate"/>:
-/// Bearer tokens (issued at Handshake or static) or Basic user:password; readers may GET, writers may
-/// also POST and DELETE. Off when no credentials are configured (the server then listens on loopback only).
+/// Bearer tokens (issued at Handshake or static) or Basic user:password; readers may GET (and POST /sql,
+/// which only reads), writers may also POST and DELETE. Off when no credentials are configured (the server then listens on loopback only).
 /// </summary>
 internal sealed class HttpAuthFilter(TokenService tokens) : IEndpointFilter
 {
@@ -17,7 +17,8 @@ internal sealed class HttpAuthFilter(TokenService tokens) : IEndpointFilter
         try
         {
             var caller = tokens.Authenticate(http.Request.Headers.Authorization.ToString());
-            if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+            if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
+                && http.GetEndpoint()?.Metadata.GetMetadata<ReadOnlyEndpoint>() is null)
             {
                 caller.RequireWriter($"{http.Request.Method} {http.Request.Path}");
             }

@@ -48,6 +48,12 @@ internal sealed partial class LakehouseFlightService
         var descriptor = await requestStream.ReadDescriptorAsync(ct).ConfigureAwait(false);
         if (SqlCommandOf(descriptor) is { } sqlCommand)
         {
+            if (sqlCommand.Is(Protocol.Sql.CommandStatementIngest.Descriptor))
+            {
+                // Flight SQL bulk ingest: an upload by another name (writer only).
+                await IngestAsync(sqlCommand.Unpack<Protocol.Sql.CommandStatementIngest>(), requestStream, responseStream, context).ConfigureAwait(false);
+                return;
+            }
             // Flight SQL: parameters of a prepared query (any role may query), or an update (refused).
             await sql.DoPutAsync(sqlCommand, requestStream, responseStream, ct).ConfigureAwait(false);
             return;
@@ -72,27 +78,7 @@ internal sealed partial class LakehouseFlightService
             ? _store.BeginUpload(promote ? [(landing, source), (promoted!, source)] : [(landing, source)])
             : null;
         var batches = new List<RecordBatch>();
-        long rows = 0;
-        while (await Decode(() => requestStream.MoveNext(ct), ct).ConfigureAwait(false))
-        {
-            ct.ThrowIfCancellationRequested();
-            var batch = requestStream.Current;
-            if (rows + batch.Length > _options.MaxUploadRows)
-            {
-                throw LakehouseException.Invalid(
-                    $"upload exceeds the cap of {_options.MaxUploadRows:N0} rows per upload: split it into several uploads");
-            }
-            var converted = converter.Convert(batch, rows);
-            if (logged is not null)
-            {
-                logged.Add(converted);
-            }
-            else
-            {
-                batches.Add(converted);
-            }
-            rows += batch.Length;
-        }
+        var rows = await ReceiveAsync(requestStream, converter, logged is not null ? logged.Add : batches.Add, ct).ConfigureAwait(false);
         if (logged is not null)
         {
             var receipt = await logged.CommitAsync(ct).ConfigureAwait(false);
@@ -127,6 +113,28 @@ internal sealed partial class LakehouseFlightService
         ServerLog.Uploaded(_logger, rows, source, command.Promote);
         await responseStream.WriteAsync(new FlightPutResult(JsonSerializer.SerializeToUtf8Bytes(reports, WireJson.Default.IReadOnlyListStorageReport)))
             .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the upload's batches, converts each to the landing table's schema (refusing the first that does not fit) and
+    /// hands it to <paramref name="add"/>; returns the rows read. The schema was read before.
+    /// </summary>
+    private async Task<long> ReceiveAsync(FlightPutReader requestStream, UploadConverter converter, Action<RecordBatch> add, CancellationToken ct)
+    {
+        long rows = 0;
+        while (await Decode(() => requestStream.MoveNext(ct), ct).ConfigureAwait(false))
+        {
+            ct.ThrowIfCancellationRequested();
+            var batch = requestStream.Current;
+            if (rows + batch.Length > _options.MaxUploadRows)
+            {
+                throw LakehouseException.Invalid(
+                    $"upload exceeds the cap of {_options.MaxUploadRows:N0} rows per upload: split it into several uploads");
+            }
+            add(converter.Convert(batch, rows));
+            rows += batch.Length;
+        }
+        return rows;
     }
 
     /// <summary>Where an upload to <paramref name="name"/> lands, and the table <c>promote</c> also writes.</summary>

@@ -36,6 +36,8 @@ internal static class FlightSqlInfo
         (5, false),                           // FLIGHT_SQL_SERVER_SUBSTRAIT
         (8, 0),                               // FLIGHT_SQL_SERVER_TRANSACTION: none
         (9, true),                            // FLIGHT_SQL_SERVER_CANCEL
+        (10, true),                           // FLIGHT_SQL_SERVER_BULK_INGESTION: CommandStatementIngest into bronze (D41)
+        (11, false),                          // FLIGHT_SQL_SERVER_INGEST_TRANSACTIONS_SUPPORTED
         (100, 0),                             // FLIGHT_SQL_SERVER_STATEMENT_TIMEOUT (prepared statements expire; set below per server)
         (101, 0),                             // FLIGHT_SQL_SERVER_TRANSACTION_TIMEOUT
         (500, false),                         // SQL_DDL_CATALOG

@@ -6,7 +6,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Protocol.Sql;
-using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Server.Internal.Sql;
 
@@ -18,7 +17,7 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// lake version current then, so a query sees one version whatever commits meanwhile. Each GetFlightInfo issues a ticket
 /// with its own run id (<see cref="SqlTickets"/>), so a CancelFlightInfo reaches that FlightInfo's runs only.
 /// </summary>
-internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prepared, LakehouseServerOptions options, ILogger<FlightSqlService> logger)
+internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, PreparedStatements prepared, LakehouseServerOptions options)
 {
     public const string TypeUrlPrefix = "type.googleapis.com/arrow.flight.protocol.sql.";
 
@@ -119,13 +118,8 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
         }
     }
 
-    private async Task ExecuteAsync(string sql, IReadOnlyList<object?> parameters, IDoGetSink sink, CancellationToken cancellationToken)
-    {
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await session.ExecuteAsync(sql, parameters, new SizedSink(sink, options.MaxSendMessageBytes), 64 * 1024, cancellationToken).ConfigureAwait(false);
-        ServerLog.SqlServed(logger, session.Version, rows, sw.ElapsedMilliseconds);
-    }
+    private Task ExecuteAsync(string sql, IReadOnlyList<object?> parameters, IDoGetSink sink, CancellationToken cancellationToken) =>
+        runner.RunAsync(sql, parameters, _ => new SizedSink(sink, options.MaxSendMessageBytes), cancellationToken);
 
     private async Task<(Schema Schema, ByteString Ticket)> StatementAsync(CommandStatementQuery command, CancellationToken cancellationToken)
     {
@@ -303,7 +297,7 @@ internal sealed class FlightSqlService(SqlEngine engine, PreparedStatements prep
     private PreparedStatements.Entry Prepared(ByteString handle) => prepared.Find(handle.Span) ?? throw new LakehouseException(LakehouseErrorKind.NotFound,
         $"no prepared statement with this handle: it was closed, or unused for more than {options.Sql.PreparedStatementSeconds} s (Lakehouse:Sql:PreparedStatementSeconds); prepare it again");
 
-    private static string RequireSql(string sql)
+    internal static string RequireSql(string sql)
     {
         if (string.IsNullOrWhiteSpace(sql))
         {

@@ -1,0 +1,115 @@
+"""SQL from Python against a real `lakehouse serve`: Flight SQL through plain pyarrow.flight (statements and bulk
+ingest, as ADBC sends them) and HTTP POST /sql (skipped where pyarrow is missing)."""
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+import urllib.error
+import urllib.request
+
+from test_client import MISSING, _server_dll
+
+MONTHLY = ("SELECT symbol, date_trunc('month', date)::DATE AS month, count(*) AS days, sum(volume) AS volume "
+           "FROM silver.prices_daily GROUP BY ALL ORDER BY ALL")
+
+
+@unittest.skipIf(MISSING is not None, MISSING or "")
+class SqlTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        dll = _server_dll()
+        if dll is None:
+            raise unittest.SkipTest("build the solution first: lakehouse.dll not found")
+        cls.data = tempfile.mkdtemp(prefix="lakehouse-py-sql-")
+        cls.proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", cls.data, "--flight-port", "0", "--http-port", "0"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        m = re.search(r"Flight listening on (grpc://\S+)", cls.proc.stdout.readline())
+        h = re.search(r"HTTP listening on (http://\S+)", cls.proc.stdout.readline())
+        if not m or not h:
+            cls.proc.kill()
+            raise RuntimeError("server did not start")
+        cls.uri, cls.http = m.group(1), h.group(1)
+        from lakehouse_client import LakehouseClient
+        with LakehouseClient(cls.uri) as lh:
+            lh.ingest(["AAPL", "MSFT"], "2024-01-01", "2024-03-31")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        cls.proc.wait(10)
+        shutil.rmtree(cls.data, ignore_errors=True)
+
+    def _post(self, query, accept):
+        request = urllib.request.Request(f"{self.http}/sql", data=json.dumps({"query": query}).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", "Accept": accept})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.read()
+
+    def test_flight_sql_and_http_sql_equal_pandas_over_do_get(self):
+        from lakehouse_client import LakehouseClient, read_sql_http
+        with LakehouseClient(self.uri) as lh:
+            flight_sql = lh.sql(MONTHLY)
+            df = lh.get_prices(["AAPL", "MSFT"])
+        over_http = read_sql_http(self.http, MONTHLY)
+        df["month"] = df["date"].map(lambda d: d.replace(day=1))
+        expected = df.groupby(["symbol", "month"]).agg(days=("close", "size"), volume=("volume", "sum")).reset_index()
+        self.assertEqual(6, flight_sql.num_rows)
+        self.assertEqual(list(expected["days"]), flight_sql.column("days").to_pylist())
+        self.assertEqual(list(expected["volume"]), flight_sql.column("volume").to_pylist())
+        self.assertEqual([str(m) for m in expected["month"]], [str(m) for m in flight_sql.column("month").to_pylist()])
+        self.assertTrue(flight_sql.equals(over_http))
+        rows = json.loads(self._post(MONTHLY, "application/json"))
+        self.assertEqual(flight_sql.column("volume").to_pylist(), [r["volume"] for r in rows])
+        lines = list(csv.reader(io.StringIO(self._post(MONTHLY, "text/csv").decode())))
+        self.assertEqual(["symbol", "month", "days", "volume"], lines[0])
+        self.assertEqual([str(v) for v in flight_sql.column("days").to_pylist()], [r[2] for r in lines[1:]])
+
+    def test_bulk_ingest_through_pyarrow_do_put_then_sql_reads_it(self):
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.flight as fl
+        from lakehouse_client import LakehouseClient, _any, _field, _varint
+        days = pd.bdate_range("2024-01-02", periods=10)
+        frame = pd.DataFrame({"symbol": "PYSQL", "date": days, "open": 10.0, "high": 11.0, "low": 9.0,
+                              "close": [10.0 + i for i in range(10)], "volume": 1000})
+        frame["adj_close"] = frame["close"]
+        frame["high"] = frame["close"] + 1
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        # CommandStatementIngest { table_definition_options = 1 { if_not_exist = FAIL (2), if_exists = APPEND (2) },
+        # table = 2, options = 1000 (map entries: key = 1, value = 2) }, as ADBC's adbc.ingest.mode.append sends it.
+        options = _varint(1 << 3) + _varint(2) + _varint(2 << 3) + _varint(2)
+        command = _any("CommandStatementIngest", _field(1, options) + _field(2, b"bronze.prices_daily")
+                       + _field(1000, _field(1, b"source") + _field(2, b"py_adbc")))
+        writer, reader = fl.connect(self.uri).do_put(fl.FlightDescriptor.for_command(command), table.schema)
+        writer.write_table(table)
+        writer.done_writing()
+        result = reader.read()
+        writer.close()
+        # DoPutUpdateResult { record_count = 1 (varint) }
+        self.assertEqual(_varint(1 << 3) + _varint(10), result.to_pybytes())
+        with LakehouseClient(self.uri) as lh:
+            read = lh.sql("SELECT count(*) AS n, sum(close) AS total FROM bronze.prices_daily WHERE source = 'py_adbc'")
+        self.assertEqual([10], read.column("n").to_pylist())
+        self.assertEqual([sum(10.0 + i for i in range(10))], read.column("total").to_pylist())
+
+    def test_bad_sql_is_invalid_argument_over_flight_and_400_over_http(self):
+        import pyarrow as pa
+        from lakehouse_client import LakehouseClient
+        with LakehouseClient(self.uri) as lh:
+            with self.assertRaises(pa.lib.ArrowInvalid) as ctx:
+                lh.sql("SELECT nope FROM silver.prices_daily")
+        self.assertIn("nope", str(ctx.exception))
+        with self.assertRaises(urllib.error.HTTPError) as http:
+            self._post("SELECT nope FROM silver.prices_daily", "application/json")
+        self.assertEqual(400, http.exception.code)
+        detail = json.loads(http.exception.read())["detail"]
+        self.assertIn("nope", detail)
+        self.assertNotIn(self.data, detail)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Lakehouse.Flight.Server.Internal.Sql;
+
+/// <summary>What one statement read: the lake version it was pinned to and the rows it answered.</summary>
+internal readonly record struct SqlRun(long Version, long Rows);
+
+/// <summary>
+/// The one way a SQL statement runs for a caller, whatever the door: Flight SQL's DoGet, HTTP <c>POST /sql</c> and
+/// <c>lakehouse sql</c> (decisions D41). The statement is checked (not empty, not longer than a Flight command), then run
+/// on an engine instance opened at the lake version current now, under the engine's guard, limits and concurrency slots;
+/// the rows go to the sink the caller makes once it knows that version.
+/// </summary>
+internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
+{
+    /// <summary>Rows per batch the engine hands over (a door may cut them smaller).</summary>
+    public const int BatchRows = 64 * 1024;
+
+    public SqlOptions Options => engine.Options;
+
+    /// <param name="sql">The statement.</param>
+    /// <param name="parameters">Positional values for <c>?</c> or <c>$1</c>...</param>
+    /// <param name="sinkAt">The sink for the rows, given the lake version the statement reads.</param>
+    /// <param name="cancellationToken">Stops the statement (the engine is interrupted, not only the stream).</param>
+    public async Task<SqlRun> RunAsync(string sql, IReadOnlyList<object?> parameters, Func<long, IDoGetSink> sinkAt, CancellationToken cancellationToken)
+    {
+        FlightSqlService.RequireSql(sql);
+        var sw = Stopwatch.StartNew();
+        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await session.ExecuteAsync(sql, parameters, sinkAt(session.Version), BatchRows, cancellationToken).ConfigureAwait(false);
+        ServerLog.SqlServed(logger, session.Version, rows, sw.ElapsedMilliseconds);
+        return new SqlRun(session.Version, rows);
+    }
+}
