@@ -63,7 +63,8 @@ internal static class SqlCommand
         var options = LakehouseServerOptions.FromConfiguration(CliServices.Configuration());
         options.Sql.Validate();
         var store = LakeStore.Open(dataDir);
-        var runner = new SqlRunner(new SqlEngine(store, options), NullLogger<SqlRunner>.Instance);
+        using var engine = new SqlEngine(store, options, NullLogger<SqlEngine>.Instance);
+        var runner = new SqlRunner(engine, NullLogger<SqlRunner>.Instance);
         var run = await runner.RunAsync(sql, [], _ => output, cancellationToken).ConfigureAwait(false);
         output.End();
         await io.Err.WriteLineAsync($"{(output.Cut.Length > 0 ? output.Printed : run.Rows)} row(s) at lake version {run.Version}{output.Cut}").ConfigureAwait(false);
