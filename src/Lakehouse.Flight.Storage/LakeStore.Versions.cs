@@ -17,6 +17,7 @@ public sealed partial class LakeStore
 {
     private VersionStates? _versionStates;
     private VersionHistory? _versionHistory;
+    private VersionSummaryFiles? _summaryFiles;
     private SnapshotFiles? _snapshotFiles;
     private KeptFilesOf? _keptFiles;
 
@@ -26,7 +27,10 @@ public sealed partial class LakeStore
     private VersionStates Versions => LazyInitializer.EnsureInitialized(ref _versionStates,
         () => new VersionStates(Catalog, _metadata.Log, _metadata.Directories));
 
-    private VersionHistory History => LazyInitializer.EnsureInitialized(ref _versionHistory, () => new VersionHistory(_metadata.Log));
+    private VersionHistory History => LazyInitializer.EnsureInitialized(ref _versionHistory, () => new VersionHistory(_metadata.Log, Summaries));
+
+    /// <summary>The commit log's version summaries, a hundred versions a file (the first listing of a process reads those, not every entry).</summary>
+    internal VersionSummaryFiles Summaries => LazyInitializer.EnsureInitialized(ref _summaryFiles, () => new VersionSummaryFiles(_metadata.Log));
 
     private SnapshotFiles Snapshots => LazyInitializer.EnsureInitialized(ref _snapshotFiles,
         () => new SnapshotFiles(Path.Combine(Paths.MetadataDir, "snapshots")));
