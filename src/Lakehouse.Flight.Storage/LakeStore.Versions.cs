@@ -245,7 +245,13 @@ public sealed partial class LakeStore
     private static IEnumerable<string> DiffSymbols(TableState older, TableState newer, TableQuery query) =>
         query.Symbols.Count > 0 ? query.Symbols : older.SymbolList.Union(newer.SymbolList).Order(StringComparer.Ordinal);
 
-    private IEnumerable<RecordBatch> ReadState(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken)
+    /// <summary>A small read by runs through the run and row-group caches (warm point reads); a larger one decoded ahead, into no cache.</summary>
+    private IEnumerable<RecordBatch> ReadState(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken) =>
+        PlanAhead(state, query) is { } plan
+            ? ReadAhead(state, schema, query, plan, cancellationToken)
+            : ReadByRuns(state, schema, query, cancellationToken);
+
+    private IEnumerable<RecordBatch> ReadByRuns(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken)
     {
         var table = state.Definition;
         var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
