@@ -202,7 +202,7 @@ public sealed partial class LakeStore
             }
         }
         removed += _files.SweepPublishFolders(Catalog);
-        foreach (var dir in new[] { Paths.LogDir, Paths.GoldReportsDir, Paths.ManifestDir, Snapshots.Dir })
+        foreach (var dir in new[] { Paths.LogDir, Summaries.Dir, Paths.GoldReportsDir, Paths.ManifestDir, Snapshots.Dir })
         {
             if (!Directory.Exists(dir))
             {

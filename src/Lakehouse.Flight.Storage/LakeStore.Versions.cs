@@ -17,6 +17,7 @@ public sealed partial class LakeStore
 {
     private VersionStates? _versionStates;
     private VersionHistory? _versionHistory;
+    private VersionSummaryFiles? _summaryFiles;
     private SnapshotFiles? _snapshotFiles;
     private KeptFilesOf? _keptFiles;
 
@@ -26,7 +27,10 @@ public sealed partial class LakeStore
     private VersionStates Versions => LazyInitializer.EnsureInitialized(ref _versionStates,
         () => new VersionStates(Catalog, _metadata.Log, _metadata.Directories));
 
-    private VersionHistory History => LazyInitializer.EnsureInitialized(ref _versionHistory, () => new VersionHistory(_metadata.Log));
+    private VersionHistory History => LazyInitializer.EnsureInitialized(ref _versionHistory, () => new VersionHistory(_metadata.Log, Summaries));
+
+    /// <summary>The commit log's version summaries, a hundred versions a file (the first listing of a process reads those, not every entry).</summary>
+    internal VersionSummaryFiles Summaries => LazyInitializer.EnsureInitialized(ref _summaryFiles, () => new VersionSummaryFiles(_metadata.Log));
 
     private SnapshotFiles Snapshots => LazyInitializer.EnsureInitialized(ref _snapshotFiles,
         () => new SnapshotFiles(Path.Combine(Paths.MetadataDir, "snapshots")));
@@ -241,7 +245,13 @@ public sealed partial class LakeStore
     private static IEnumerable<string> DiffSymbols(TableState older, TableState newer, TableQuery query) =>
         query.Symbols.Count > 0 ? query.Symbols : older.SymbolList.Union(newer.SymbolList).Order(StringComparer.Ordinal);
 
-    private IEnumerable<RecordBatch> ReadState(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken)
+    /// <summary>A small read by runs through the run and row-group caches (warm point reads); a larger one decoded ahead, into no cache.</summary>
+    private IEnumerable<RecordBatch> ReadState(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken) =>
+        PlanAhead(state, query) is { } plan
+            ? ReadAhead(state, schema, query, plan, cancellationToken)
+            : ReadByRuns(state, schema, query, cancellationToken);
+
+    private IEnumerable<RecordBatch> ReadByRuns(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken)
     {
         var table = state.Definition;
         var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();

@@ -68,7 +68,8 @@ public sealed partial class LakeStore
 
     /// <summary>
     /// A checkpoint of <paramref name="state"/>, written in the background after a repair: opening trusts that every
-    /// entry before the newest checkpoint has its table folders and manifest lines, so those are made true first.
+    /// entry before the newest checkpoint has its table folders and manifest lines, so those are made true first. Then
+    /// the version summaries up to it.
     /// </summary>
     private void WriteCheckpointLater(LakeState state) => _ = Task.Run(async () =>
     {
@@ -76,6 +77,8 @@ public sealed partial class LakeStore
         {
             await RepairAsync().ConfigureAwait(false);
             _metadata.Log.WriteCheckpoint(state.ToCheckpoint());
+            // The version summaries up to the checkpoint, so a fresh process lists versions without reading every entry (D38).
+            Summaries.WriteMissing(state.Version);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or TimeoutException or LakehouseException)
         {

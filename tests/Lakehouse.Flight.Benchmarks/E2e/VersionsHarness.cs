@@ -26,6 +26,8 @@ internal static class VersionsHarness
         var extraCommits = 0;
         var points = 200;
         string? dataDir = null;
+        long? reuseAt = null;
+        var scans = 3;
         for (var i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -36,12 +38,18 @@ internal static class VersionsHarness
                 case "--extra-commits": extraCommits = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--points": points = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--data-dir": dataDir = args[++i]; break;
+                case "--reuse-at": reuseAt = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--scans": scans = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default:
-                    Console.Error.WriteLine($"versions: unknown option {args[i]} (--symbols N --years N --appends N --extra-commits N --points N --data-dir DIR)");
+                    Console.Error.WriteLine($"versions: unknown option {args[i]} (--symbols N --years N --appends N --extra-commits N --points N --data-dir DIR [--reuse-at VERSION] [--scans N])");
                     return 2;
             }
         }
         var lake = Path.Combine(dataDir ?? Path.Combine(Path.GetTempPath(), "lakehouse-versions-" + Guid.NewGuid().ToString("N")), "lake");
+        if (reuseAt is { } at)
+        {
+            return Reuse(lake, at, points, scans);
+        }
         if (Directory.Exists(lake))
         {
             Directory.Delete(lake, recursive: true);
@@ -155,6 +163,55 @@ internal static class VersionsHarness
         var freshListed = fresh.ListVersions(PriceTables.Silver, limit: int.MaxValue).Count;
         var freshMs = Stats.Ms(t0);
         Console.WriteLine($"  list-versions of silver: {listed:N0} versions, median of 5 {Stats.Median(listings):F1} ms; on a store opened afresh {freshListed:N0} in {freshMs:F1} ms");
+        return 0;
+    }
+
+    /// <summary>
+    /// A lake this harness made before (<c>--reuse-at</c> the old version to scan): the first listing of silver's
+    /// versions in this process (what <c>lakehouse versions</c> or a restarted server pays), the listing again (in
+    /// memory), then <c>--scans</c> full scans of silver at that version and at the current one, alternated.
+    /// </summary>
+    private static int Reuse(string lake, long oldVersion, int points, int scans)
+    {
+        _ = points;
+        var store = LakeStore.Open(new StoreOptions { DataDir = lake });
+        store.WaitReady();
+        Console.WriteLine($"versions: reusing {lake} at version {store.LatestVersion}; old version {oldVersion}");
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var t0 = Stopwatch.GetTimestamp();
+        var listed = store.ListVersions(PriceTables.Silver, limit: int.MaxValue).Count;
+        var firstMs = Stats.Ms(t0);
+        var firstCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+        var listings = new List<double>();
+        for (var r = 0; r < 5; r++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            store.ListVersions(PriceTables.Silver, limit: int.MaxValue);
+            listings.Add(Stats.Ms(t));
+        }
+        Console.WriteLine($"  list-versions of silver: {listed:N0} versions; first listing of this process {firstMs:F1} ms ({firstCpu:F0} ms CPU, "
+            + $"{store.Summaries.Rebuilt} summary files rebuilt from entries), then median of 5 {Stats.Median(listings):F1} ms");
+        if (scans > 0)
+        {
+            var old = ReadAsOf.AtVersion(oldVersion);
+            var scanNow = new List<double>();
+            var scanOld = new List<double>();
+            var process = Process.GetCurrentProcess();
+            for (var r = 0; r < scans; r++)
+            {
+                var cpu0 = process.TotalProcessorTime;
+                scanNow.Add(Scan(store, TableQuery.Create()));
+                process.Refresh();
+                var cpu1 = process.TotalProcessorTime;
+                scanOld.Add(Scan(store, TableQuery.Create().WithAsOf(old)));
+                process.Refresh();
+                var cpu2 = process.TotalProcessorTime;
+                Console.WriteLine($"    scan {r + 1}: current {scanNow[^1]:F0} MB/s ({(cpu1 - cpu0).TotalMilliseconds:F0} ms CPU), "
+                    + $"as of version {oldVersion} {scanOld[^1]:F0} MB/s ({(cpu2 - cpu1).TotalMilliseconds:F0} ms CPU)");
+            }
+            Console.WriteLine($"  full scan MB/s, median of {scans}: current {Stats.Median(scanNow):F0}, as of version {oldVersion} {Stats.Median(scanOld):F0}: "
+                + $"{Stats.Median(scanOld) / Stats.Median(scanNow):F2}x");
+        }
         return 0;
     }
 

@@ -8,12 +8,13 @@ internal sealed record TableVersionSummary(string Table, string[] Symbols, strin
 internal sealed record VersionSummary(long Version, DateTimeOffset Ts, string Operation, string? RunId, TableVersionSummary[] Tables);
 
 /// <summary>
-/// The versions of the lake, summarised from the commit log once per process and extended as new entries appear (the
-/// log's entries never change): the version listing, the resolution of an instant to the last version committed at or
+/// The versions of the lake, summarised from the commit log once per process (a hundred versions at a time from their
+/// summary file, <see cref="VersionSummaryFiles"/>; the entries after the last full hundred one by one) and extended as
+/// new entries appear (the log's entries never change): the version listing, the resolution of an instant to the last version committed at or
 /// before it, and per table the oldest version from which every later one is still readable (every file a vacuum
 /// expired was superseded before it).
 /// </summary>
-internal sealed class VersionHistory(LakeLog log)
+internal sealed class VersionHistory(LakeLog log, VersionSummaryFiles? summaries = null)
 {
     private readonly Lock _gate = new();
     private readonly List<VersionSummary> _versions = [];
@@ -22,11 +23,15 @@ internal sealed class VersionHistory(LakeLog log)
     /// <summary>One instance per symbol, table and source name across the summaries (a long log repeats them in every entry).</summary>
     private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
 
+    /// <summary>Each distinct list of symbols or sources once (keyed by its names joined), and the last one asked for.</summary>
+    private readonly Dictionary<string, string[]> _lists = new(StringComparer.Ordinal);
+    private readonly Dictionary<string[], string[]> _byInstance = new(ReferenceEqualityComparer.Instance);
+
     /// <summary>"table/name" of each file not expired yet, with the version that added it.</summary>
-    private readonly Dictionary<string, long> _addedAt = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Table, string Name), long> _addedAt = [];
 
     /// <summary>"table/name" of each superseded file not expired yet, with the version that superseded it.</summary>
-    private readonly Dictionary<string, long> _removedAt = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Table, string Name), long> _removedAt = [];
 
     /// <summary>Per table, the versions [added, superseded) of each file a vacuum deleted: exactly the versions no longer readable.</summary>
     private readonly Dictionary<string, List<(long From, long To)>> _vacuumed = new(StringComparer.Ordinal);
@@ -39,13 +44,26 @@ internal sealed class VersionHistory(LakeLog log)
     {
         lock (_gate)
         {
-            for (var v = _loaded + 1; v <= latest; v++)
+            var v = _loaded + 1;
+            while (v <= latest)
             {
+                var last = VersionSummaryFiles.LastOf(v);
+                if (summaries is not null && v == last - LakeLog.CheckpointInterval + 1 && last <= latest)
+                {
+                    foreach (var record in summaries.Load(last))
+                    {
+                        Add(record);
+                    }
+                    _loaded = last;
+                    v = last + 1;
+                    continue;
+                }
                 if (log.Exists(v))
                 {
-                    Add(log.Read(v));
+                    Add(Summarize(log.Read(v)));
                 }
                 _loaded = v;
+                v++;
             }
             return _versions.Count > 0 && _versions[^1].Version > latest
                 ? _versions.Where(s => s.Version <= latest).ToArray()
@@ -137,33 +155,55 @@ internal sealed class VersionHistory(LakeLog log)
         return true;
     }
 
-    private void Add(LogEntry entry)
+    /// <summary>What the listing and the readable-version bookkeeping keep of one entry.</summary>
+    public static VersionRecord Summarize(LogEntry entry)
     {
-        var tables = new List<TableVersionSummary>(entry.Tables.Count);
-        foreach (var change in entry.Tables)
+        var tables = new TableVersionSummary[entry.Tables.Count];
+        var added = new string[tables.Length][];
+        var removed = new string[tables.Length][];
+        for (var t = 0; t < tables.Length; t++)
         {
+            var change = entry.Tables[t];
             var (layer, name) = Split(change.Table);
             var reports = entry.Reports.Where(r => r.Layer == layer && r.Table == name).ToArray();
-            tables.Add(new TableVersionSummary(Name(change.Table), [.. change.Symbols.Select(Name)],
-                [.. reports.Select(r => r.Source).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(Name)],
+            tables[t] = new TableVersionSummary(change.Table, [.. change.Symbols],
+                [.. reports.Select(r => r.Source).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
                 reports.Sum(r => r.Inserted), reports.Sum(r => r.Updated), reports.Sum(r => r.Unchanged), reports.Sum(r => r.Rejected),
-                change.Add.Count, change.Remove.Count));
-            foreach (var added in change.Add)
+                change.Add.Count, change.Remove.Count);
+            added[t] = [.. change.Add.Select(a => a.Name)];
+            removed[t] = [.. change.Remove];
+        }
+        return new VersionRecord(new VersionSummary(entry.Version, entry.Ts, entry.Operation, entry.RunId, tables), added, removed,
+            [.. entry.Expired ?? []]);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void Add(VersionRecord record)
+    {
+        var summary = record.Summary;
+        var tables = new TableVersionSummary[summary.Tables.Length];
+        for (var t = 0; t < tables.Length; t++)
+        {
+            var change = summary.Tables[t];
+            tables[t] = change with { Table = Name(change.Table), Symbols = Names(change.Symbols), Sources = Names(change.Sources) };
+            foreach (var added in record.Added[t])
             {
-                _addedAt[change.Table + "/" + added.Name] = entry.Version;
+                _addedAt[(tables[t].Table, added)] = summary.Version;
             }
-            foreach (var removed in change.Remove)
+            foreach (var removed in record.Removed[t])
             {
-                _removedAt[change.Table + "/" + removed] = entry.Version;
+                _removedAt[(tables[t].Table, removed)] = summary.Version;
             }
         }
-        foreach (var expired in entry.Expired ?? [])
+        foreach (var expired in record.Expired)
         {
-            if (_removedAt.Remove(expired, out var removedAt))
+            var slash = expired.LastIndexOf('/');
+            var key = (Table: expired[..slash], Name: expired[(slash + 1)..]);
+            if (_removedAt.Remove(key, out var removedAt))
             {
-                var table = expired[..expired.LastIndexOf('/')];
+                var table = key.Table;
                 _readableFrom[table] = Math.Max(_readableFrom.GetValueOrDefault(table, 0), removedAt);
-                _addedAt.Remove(expired, out var addedAt);
+                _addedAt.Remove(key, out var addedAt);
                 if (!_vacuumed.TryGetValue(table, out var spans))
                 {
                     _vacuumed[table] = spans = [];
@@ -171,7 +211,36 @@ internal sealed class VersionHistory(LakeLog log)
                 spans.Add((addedAt, removedAt));
             }
         }
-        _versions.Add(new VersionSummary(entry.Version, entry.Ts, entry.Operation, entry.RunId, [.. tables]));
+        _versions.Add(summary with { Tables = tables });
+    }
+
+    /// <summary>
+    /// One array per distinct list of names across the summaries (a daily append of 500 symbols names the same 500 in
+    /// every version): the same instance from a summary file, or a list with equal names, is shared.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private string[] Names(string[] names)
+    {
+        if (names.Length == 0)
+        {
+            return [];
+        }
+        if (_byInstance.TryGetValue(names, out var kept))
+        {
+            return kept;
+        }
+        var key = string.Join('\n', names);
+        if (!_lists.TryGetValue(key, out kept))
+        {
+            kept = [.. names.Select(Name)];
+            _lists[key] = kept;
+        }
+        if (_byInstance.Count >= 4096)
+        {
+            _byInstance.Clear();
+        }
+        _byInstance[names] = kept;
+        return kept;
     }
 
     private string Name(string name)
