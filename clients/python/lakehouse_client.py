@@ -158,12 +158,20 @@ class LakehouseClient:
     def ingest(self, symbols: Iterable[str], date_from: str, date_to: str, source: str = "synthetic") -> list:
         return self.action("ingest", {"source": source, "symbols": list(symbols), "date_from": date_from, "date_to": date_to})
 
-    def sql(self, query: str) -> pa.Table:
+    def sql(self, query: str, as_of: Optional[str] = None, version: Optional[int] = None,
+            snapshot: Optional[str] = None) -> pa.Table:
         """Runs one SQL statement over Flight SQL (tables <layer>.<table>, e.g. silver.prices_daily); the whole result.
 
         Plain pyarrow.flight, as the ADBC driver does it: a CommandStatementQuery packed in google.protobuf.Any
         (hand-encoded: two string fields) as the descriptor of GetFlightInfo, then DoGet of each endpoint's ticket.
+        as_of (an ISO-8601 instant), version or snapshot reads every table at that moment: sent as the statement's
+        leading `-- lakehouse: ...` comment, which is what any other Flight SQL client would send.
         """
+        moments = [f"{k}={v}" for k, v in (("as_of", as_of), ("version", version), ("snapshot", snapshot)) if v is not None]
+        if len(moments) > 1:
+            raise ValueError("give at most one of as_of, version, snapshot")
+        if moments:
+            query = f"-- lakehouse: {moments[0]}\n{query}"
         command = _any("CommandStatementQuery", _field(1, query.encode()))
         info = self._client.get_flight_info(flight.FlightDescriptor.for_command(command), self._options)
         tables = [self._client.do_get(e.ticket, self._options).read_all() for e in info.endpoints]

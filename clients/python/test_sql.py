@@ -96,6 +96,25 @@ class SqlTests(unittest.TestCase):
         self.assertEqual([10], read.column("n").to_pylist())
         self.assertEqual([sum(10.0 + i for i in range(10))], read.column("total").to_pylist())
 
+    def test_sql_as_of_a_version_reads_the_rows_before_a_later_ingest(self):
+        from lakehouse_client import LakehouseClient
+        query = "SELECT symbol, count(*) AS days FROM silver.prices_daily GROUP BY symbol ORDER BY symbol"
+        request = urllib.request.Request(f"{self.http}/sql", data=json.dumps({"query": query}).encode(), method="POST",
+                                         headers={"Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            version = int(response.headers["X-Lakehouse-Version"])
+            before = json.loads(response.read())
+        with LakehouseClient(self.uri) as lh:
+            lh.ingest(["ASOF"], "2024-01-01", "2024-01-31")
+            now = lh.sql(query)
+            then = lh.sql(query, version=version)
+            with self.assertRaises(ValueError):
+                lh.sql(query, version=version, snapshot="x")
+        self.assertIn("ASOF", now.column("symbol").to_pylist())
+        self.assertEqual([r["symbol"] for r in before], then.column("symbol").to_pylist())
+        self.assertEqual([r["days"] for r in before], then.column("days").to_pylist())
+        self.assertNotIn("ASOF", then.column("symbol").to_pylist())
+
     def test_bad_sql_is_invalid_argument_over_flight_and_400_over_http(self):
         import pyarrow as pa
         from lakehouse_client import LakehouseClient

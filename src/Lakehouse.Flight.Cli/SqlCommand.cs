@@ -30,9 +30,12 @@ internal static class SqlCommand
         var limit = new Option<int?>("--limit") { Description = "Print at most N rows (default 100 for a table, all for csv and json; 0 = all)", HelpName = "N" };
         var server = new Option<string?>("--server") { Description = "Run it on a running server over Flight SQL instead of opening the lake", HelpName = "grpc://HOST:PORT" };
         var token = new Option<string?>("--token") { Description = "Bearer token for --server (default: LAKEHOUSE_TOKEN)", HelpName = "TOKEN" };
+        var version = new Option<long?>("--version") { Description = "Read every table as of this lake version (lakehouse versions lists them)", HelpName = "N" };
+        var asOf = new Option<string?>("--as-of") { Description = "Read every table as it was at this instant: the last version committed at or before it", HelpName = "ISO-8601" };
+        var snapshot = new Option<string?>("--snapshot") { Description = "Read the versions a named snapshot pins", HelpName = "NAME" };
         var command = new Command("sql", "Run one SQL statement over the lake (in process, or on a server with --server) and print its rows.")
         {
-            statement, dataDir, format, limit, server, token,
+            statement, dataDir, format, limit, server, token, version, asOf, snapshot,
         };
         command.SetAction((parse, ct) =>
         {
@@ -47,25 +50,30 @@ internal static class SqlCommand
                 throw LakehouseException.Invalid($"--limit must be >= 0 (got {n})");
             }
             var output = new SqlOutput(io, f, n ?? (f == "table" ? 100 : 0));
+            var moment = ReadAsOf.Create(parse.GetValue(version), parse.GetValue(asOf), parse.GetValue(snapshot));
+            var sql = parse.GetValue(statement)!;
             return parse.GetValue(server) is { } address
-                ? RunOnServerAsync(io, parse.GetValue(statement)!, address, parse.GetValue(token) ?? Environment.GetEnvironmentVariable("LAKEHOUSE_TOKEN"), output, ct)
-                : RunInProcessAsync(io, parse.GetValue(statement)!, CommonOptions.DataDirOf(parse, dataDir), output, ct);
+                // A server reads the moment from the statement's hint (what any Flight SQL client would send).
+                ? RunOnServerAsync(io, moment is null ? sql : $"-- lakehouse: {moment}\n{sql}", address,
+                    parse.GetValue(token) ?? Environment.GetEnvironmentVariable("LAKEHOUSE_TOKEN"), output, ct)
+                : RunInProcessAsync(io, sql, moment, CommonOptions.DataDirOf(parse, dataDir), output, ct);
         });
         return new CliCommand(command,
             "lakehouse sql \"SELECT symbol, count(*) AS days, max(close) AS top FROM silver.prices_daily GROUP BY symbol ORDER BY symbol\"",
             "lakehouse sql \"SELECT * FROM gold.daily_metrics WHERE symbol = 'AAPL' ORDER BY date DESC LIMIT 5\" --format json",
             "lakehouse sql \"SELECT date, close FROM silver.prices_daily WHERE symbol = 'MSFT'\" --format csv > msft.csv",
-            "lakehouse sql \"SELECT count(*) FROM bronze.prices_daily\" --server grpc://localhost:8815");
+            "lakehouse sql \"SELECT count(*) FROM bronze.prices_daily\" --server grpc://localhost:8815",
+            "lakehouse sql \"SELECT date, close FROM silver.prices_daily WHERE symbol = 'AAPL'\" --snapshot backtest-2026-11");
     }
 
-    private static async Task<int> RunInProcessAsync(CliIo io, string sql, string dataDir, SqlOutput output, CancellationToken cancellationToken)
+    private static async Task<int> RunInProcessAsync(CliIo io, string sql, ReadAsOf? asOf, string dataDir, SqlOutput output, CancellationToken cancellationToken)
     {
         var options = LakehouseServerOptions.FromConfiguration(CliServices.Configuration());
         options.Sql.Validate();
         var store = LakeStore.Open(dataDir);
         using var engine = new SqlEngine(store, options, NullLogger<SqlEngine>.Instance);
         var runner = new SqlRunner(engine, NullLogger<SqlRunner>.Instance);
-        var run = await runner.RunAsync(sql, [], _ => output, cancellationToken).ConfigureAwait(false);
+        var run = await runner.RunAsync(sql, [], _ => output, cancellationToken, asOf).ConfigureAwait(false);
         output.End();
         await io.Err.WriteLineAsync($"{(output.Cut.Length > 0 ? output.Printed : run.Rows)} row(s) at lake version {run.Version}{output.Cut}").ConfigureAwait(false);
         return 0;

@@ -115,4 +115,34 @@ public sealed class SqlCommandTests : IAsyncLifetime
         Assert.Contains("nope", bad.Err, StringComparison.Ordinal);
         await server.StopAsync(CancellationToken.None);
     }
+
+    [Fact]
+    public async Task Sql_AsOfAVersion_InProcessAndOnAServer_ReadsTheRowsBeforeACorrection_TwoMomentsExit2()
+    {
+        var store = LakeStore.Open(_temp.Path);
+        var before = store.LatestVersion;
+        var bar = _bars.First(b => b.Symbol == "AAPL");
+        await store.UpsertAsync([bar with { Close = bar.Close + 100, High = bar.High + 100 }]);
+        const string Query = "SELECT max(close) AS top FROM silver.prices_daily WHERE symbol = 'AAPL'";
+        var old = _bars.Where(b => b.Symbol == "AAPL").Max(b => b.Close).ToString("R", CultureInfo.InvariantCulture);
+        var corrected = (bar.Close + 100).ToString("R", CultureInfo.InvariantCulture);
+
+        var now = await Run("sql", Query, "--format", "csv", "--data-dir", _temp.Path);
+        var then = await Run("sql", Query, "--format", "csv", "--version", before.ToString(CultureInfo.InvariantCulture), "--data-dir", _temp.Path);
+        var both = await Run("sql", Query, "--version", "1", "--snapshot", "eod", "--data-dir", _temp.Path);
+
+        Assert.Equal(["top", corrected], Lines(now.Out));
+        Assert.True(then.Code == 0, then.Err);
+        Assert.Equal(["top", old], Lines(then.Out));
+        Assert.Contains($"1 row(s) at lake version {before}", then.Err, StringComparison.Ordinal);
+        Assert.Equal(2, both.Code);
+        Assert.Contains("version and snapshot are both given", both.Err, StringComparison.Ordinal);
+
+        await using var server = await LakehouseServer.BuildAsync(new LakehouseServerOptions { DataDir = _temp.Path, Host = "127.0.0.1", FlightPort = 0, HttpPort = 0 });
+        var flight = await server.StartAsync(CancellationToken.None);
+        var remote = await Run("sql", Query, "--format", "csv", "--version", before.ToString(CultureInfo.InvariantCulture), "--server", $"grpc://127.0.0.1:{flight.Port}");
+        Assert.True(remote.Code == 0, remote.Err);
+        Assert.Equal(["top", old], Lines(remote.Out));
+        await server.StopAsync(CancellationToken.None);
+    }
 }

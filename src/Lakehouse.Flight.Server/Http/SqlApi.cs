@@ -78,11 +78,11 @@ internal static class SqlApi
         }
         var format = HttpAccept.Choose(http.Request, Formats);
         var ct = http.RequestAborted;
-        var (sql, parameters) = await ReadBodyAsync(http.Request, ct).ConfigureAwait(false);
+        var (sql, parameters, asOf) = await ReadBodyAsync(http.Request, ct).ConfigureAwait(false);
         var sink = new HttpSqlSink(http.Response, format);
         try
         {
-            await runner.RunAsync(sql, parameters, sink.At, ct).ConfigureAwait(false);
+            await runner.RunAsync(sql, parameters, sink.At, ct, asOf).ConfigureAwait(false);
             await sink.EndAsync(ct).ConfigureAwait(false);
         }
         catch (RpcException ex) when (!sink.Started)
@@ -105,7 +105,7 @@ internal static class SqlApi
     }
 
     /// <summary>The statement and its parameters from a JSON body; anything else in it is refused, naming the fields there are.</summary>
-    private static async Task<(string Sql, IReadOnlyList<object?> Parameters)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    private static async Task<(string Sql, IReadOnlyList<object?> Parameters, ReadAsOf? AsOf)> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
         const string Example = "{\"query\": \"SELECT * FROM silver.prices_daily WHERE symbol = ? LIMIT 10\", \"parameters\": [\"AAPL\"]}";
         if (request.ContentLength > MaxBodyBytes)
@@ -141,6 +141,8 @@ internal static class SqlApi
             }
             string? sql = null;
             var parameters = new List<object?>();
+            long? version = null;
+            string? asOf = null, snapshot = null;
             foreach (var property in root.EnumerateObject())
             {
                 switch (property.Name)
@@ -157,11 +159,25 @@ internal static class SqlApi
                         break;
                     case "parameters":
                         throw LakehouseException.Invalid($"\"parameters\" must be an array of values, one per ? or $n: {Example}");
+                    case "version" when property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out var v):
+                        version = v;
+                        break;
+                    case "version":
+                        throw LakehouseException.Invalid("\"version\" must be a lake version number, e.g. {\"query\": \"...\", \"version\": 12}");
+                    case "as_of" when property.Value.ValueKind == JsonValueKind.String:
+                        asOf = property.Value.GetString();
+                        break;
+                    case "snapshot" when property.Value.ValueKind == JsonValueKind.String:
+                        snapshot = property.Value.GetString();
+                        break;
+                    case "as_of" or "snapshot":
+                        throw LakehouseException.Invalid($"\"{property.Name}\" must be a string, e.g. {{\"query\": \"...\", \"as_of\": \"2026-11-30T22:00:00Z\"}}");
                     default:
-                        throw LakehouseException.Invalid($"unknown field '{property.Name}' in the body: the fields are query and parameters, e.g. {Example}");
+                        throw LakehouseException.Invalid(
+                            $"unknown field '{property.Name}' in the body: the fields are query, parameters and one of as_of, version, snapshot, e.g. {Example}");
                 }
             }
-            return (sql ?? throw LakehouseException.Invalid($"the body has no \"query\": {Example}"), parameters);
+            return (sql ?? throw LakehouseException.Invalid($"the body has no \"query\": {Example}"), parameters, ReadAsOf.Create(version, asOf, snapshot));
         }
     }
 

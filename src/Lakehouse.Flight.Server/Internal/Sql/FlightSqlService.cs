@@ -124,7 +124,7 @@ internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, Prepa
     private async Task<(Schema Schema, ByteString Ticket)> StatementAsync(CommandStatementQuery command, CancellationToken cancellationToken)
     {
         var sql = RequireSql(command.Query);
-        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var session = await engine.OpenAsync(SqlAsOf.Of(sql), cancellationToken).ConfigureAwait(false);
         var schema = session.Describe(sql, [], cancellationToken);
         var ticket = Any.Pack(new TicketStatementQuery { StatementHandle = SqlTickets.Statement(sql) }).ToByteString();
         return (schema, ticket);
@@ -139,7 +139,7 @@ internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, Prepa
 
     private async Task<Schema> PreparedSchemaAsync(PreparedStatements.Entry statement, CancellationToken cancellationToken)
     {
-        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var session = await engine.OpenAsync(SqlAsOf.Of(statement.Sql), cancellationToken).ConfigureAwait(false);
         return session.Describe(statement.Sql, statement.Parameters, cancellationToken);
     }
 
@@ -154,7 +154,7 @@ internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, Prepa
                     var request = Unpack<ActionCreatePreparedStatementRequest>(action.Body, action.Type);
                     var sql = RequireSql(request.Query);
                     var result = new ActionCreatePreparedStatementResult();
-                    using (var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false))
+                    using (var session = await engine.OpenAsync(SqlAsOf.Of(sql), cancellationToken).ConfigureAwait(false))
                     {
                         // Each parameter typed where the engine infers it from its use (symbol = ? is utf8), Arrow null ("any type") elsewhere.
                         var parameters = session.ParameterTypes(sql, cancellationToken);

@@ -43,7 +43,17 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
     internal int InstancesAlive => Volatile.Read(ref _alive);
 
     /// <exception cref="LakehouseException">ResourceExhausted when no slot frees within <see cref="SqlOptions.QueueSeconds"/>.</exception>
-    public async Task<SqlSession> OpenAsync(CancellationToken cancellationToken)
+    public Task<SqlSession> OpenAsync(CancellationToken cancellationToken) => OpenAsync(null, cancellationToken);
+
+    /// <summary>
+    /// A session at the current version, or as of <paramref name="asOf"/> (a query's <c>-- lakehouse:</c> hint, <see cref="SqlAsOf"/>):
+    /// that moment's files, resolved as a DoGet as of it would be (D38, D44).
+    /// </summary>
+    /// <exception cref="LakehouseException">
+    /// ResourceExhausted when no slot frees within <see cref="SqlOptions.QueueSeconds"/>; InvalidArgument for a version that does not
+    /// exist, an instant in the future or an unknown snapshot.
+    /// </exception>
+    public async Task<SqlSession> OpenAsync(ReadAsOf? asOf, CancellationToken cancellationToken)
     {
         if (!store.IsReady)
         {
@@ -58,14 +68,16 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         SqlInstance? instance = null;
         try
         {
-            instance = await CurrentAsync(cancellationToken).ConfigureAwait(false);
+            instance = asOf is null
+                ? await CurrentAsync(cancellationToken).ConfigureAwait(false)
+                : await AsOfAsync(asOf, cancellationToken).ConfigureAwait(false);
             var connection = instance.Connect();
             var held = instance;
             return new SqlSession(connection, instance.Version, store.Paths.Root, options.Sql, () =>
             {
                 held.Release();
                 _slots.Release();
-            }, instance.Files);
+            }, instance.Files, instance.Unreadable);
         }
         catch
         {
@@ -92,11 +104,7 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
             {
                 return current;
             }
-            var started = Stopwatch.GetTimestamp();
-            var fresh = SqlInstance.Open(files, SetupScript(files, options.Sql), () => Interlocked.Decrement(ref _alive));
-            Interlocked.Increment(ref _alive);
-            InstancesOpened++;
-            ServerLog.SqlInstanceOpened(logger, files.Version, files.Tables.Sum(t => t.Paths.Count), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var fresh = Open(files, PinKey(files));
             fresh.TryAcquire();
             Volatile.Write(ref _current, fresh);
             // The engine's own reference to the older version: it closes once its last query ends.
@@ -109,10 +117,101 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         }
     }
 
-    /// <summary>Drops the engine's reference to the current instance (it closes once no query holds it).</summary>
+    /// <summary>
+    /// The instance of the files as of <paramref name="asOf"/>, acquired for the caller: the current one when that is the
+    /// current version, else one of the last <see cref="PinnedInstances"/> as-of instances (a backtest asks the same snapshot
+    /// again and again), else a new one, which evicts the least recently used.
+    /// </summary>
+    private async Task<SqlInstance> AsOfAsync(ReadAsOf asOf, CancellationToken cancellationToken)
+    {
+        var files = store.FilesAsOf(asOf);
+        var key = PinKey(files);
+        await _build.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = _current;
+            if (current is not null && current.Key == key && current.TryAcquire())
+            {
+                return current;
+            }
+            var hit = _pinned.FindIndex(p => p.Key == key);
+            if (hit >= 0)
+            {
+                var pinned = _pinned[hit];
+                _pinned.RemoveAt(hit);
+                _pinned.Add(pinned);
+                if (pinned.TryAcquire())
+                {
+                    return pinned;
+                }
+            }
+            var fresh = Open(files, key);
+            fresh.TryAcquire();
+            _pinned.Add(fresh);
+            if (_pinned.Count > PinnedInstances)
+            {
+                _pinned[0].Release();
+                _pinned.RemoveAt(0);
+            }
+            return fresh;
+        }
+        finally
+        {
+            _build.Release();
+        }
+    }
+
+    /// <summary>As-of instances kept open for the next query at the same moment.</summary>
+    internal const int PinnedInstances = 4;
+
+    private readonly List<SqlInstance> _pinned = [];
+
+    private SqlInstance Open(LakeFiles files, string key)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var fresh = SqlInstance.Open(files, SetupScript(files, options.Sql), () => Interlocked.Decrement(ref _alive), key);
+        Interlocked.Increment(ref _alive);
+        InstancesOpened++;
+        ServerLog.SqlInstanceOpened(logger, files.Version, files.Tables.Sum(t => t.Paths.Count), (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return fresh;
+    }
+
+    /// <summary>What makes two file lists the same instance: every table's files, or why it cannot be read.</summary>
+    internal static string PinKey(LakeFiles files)
+    {
+        var key = new StringBuilder();
+        foreach (var t in files.Tables)
+        {
+            key.Append(t.Table.Id).Append('\n');
+            if (t.Unreadable is { } why)
+            {
+                key.Append('!').Append(why.Message).Append('\n');
+            }
+            foreach (var p in t.Paths)
+            {
+                key.Append(p).Append('\n');
+            }
+        }
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())));
+    }
+
+    /// <summary>Drops the engine's references to the current and the as-of instances (each closes once no query holds it).</summary>
     public void Dispose()
     {
         Interlocked.Exchange(ref _current, null)?.Release();
+        _build.Wait();
+        try
+        {
+            foreach (var p in _pinned)
+            {
+                p.Release();
+            }
+            _pinned.Clear();
+        }
+        finally
+        {
+            _build.Release();
+        }
     }
 
     /// <summary>The statements that build one version's instance; the last two lock it.</summary>
@@ -135,7 +234,9 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         foreach (var table in files.Tables)
         {
             sql.Append(CultureInfo.InvariantCulture, $"CREATE VIEW {Quote(Layers.Name(table.Table.Layer))}.{Quote(table.Table.Name)} AS ");
-            sql.Append(table.Paths.Count == 0 ? EmptySelect(table.Table) : $"SELECT * FROM read_parquet({PathList(table.Paths)})");
+            sql.Append(table.Unreadable is { } why ? Refused(table.Table, why)
+                : table.Paths.Count == 0 ? EmptySelect(table.Table)
+                : $"SELECT * FROM read_parquet({PathList(table.Paths)})");
             sql.Append(";\n");
         }
         var all = files.Tables.SelectMany(t => t.Paths).ToArray();
@@ -146,6 +247,25 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         sql.Append("SET enable_external_access = false;\nSET lock_configuration = true;\n");
         return sql.ToString();
     }
+
+    /// <summary>
+    /// A table that cannot be read at the instance's moment: its columns, typed, and an error raised when a query reads it
+    /// (the session answers it with the table's own error kind and message, <see cref="SqlSession"/>).
+    /// </summary>
+    /// <remarks>
+    /// Every column is the error and so is the filter: a query that names a column raises it even where the optimizer folds
+    /// a filter on it (a constant NULL column compared with a value would let it answer no rows without running anything),
+    /// and a <c>count(*)</c>, which names none, raises it through the filter.
+    /// </remarks>
+    private static string Refused(TableDefinition table, LakehouseException why)
+    {
+        var error = $"error({Literal(RefusalMarker + why.Message)})";
+        return "SELECT " + string.Join(", ", table.Schema.FieldsList.Select(f => $"CAST({error} AS {SqlTypeOf(f.DataType)}) AS {Quote(f.Name)}"))
+            + $" FROM range(1) WHERE {error} IS NULL";
+    }
+
+    /// <summary>Starts the message of a refused table's error, so the session can tell it from the engine's own.</summary>
+    internal const string RefusalMarker = "lakehouse-refused: ";
 
     /// <summary>A table with no data file yet: its columns, typed, and no rows.</summary>
     private static string EmptySelect(TableDefinition table) =>

@@ -1,5 +1,6 @@
 using DuckDB.NET.Data;
 using DuckDB.NET.Native;
+using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Storage;
 
 namespace Lakehouse.Flight.Server.Internal.Sql;
@@ -15,20 +16,27 @@ internal sealed class SqlInstance
     private readonly Action _closed;
     private int _references = 1;
 
-    private SqlInstance(DuckDBConnection root, long version, Action closed)
+    private SqlInstance(DuckDBConnection root, long version, Action closed, string key)
     {
         _root = root;
         _closed = closed;
         Version = version;
+        Key = key;
     }
 
     public long Version { get; }
+
+    /// <summary>What the instance reads (<see cref="SqlEngine.PinKey"/>): two file lists with one key are one instance.</summary>
+    public string Key { get; }
+
+    /// <summary>The tables that cannot be read at the instance's moment, by their refusal's message (as-of instances only).</summary>
+    public IReadOnlyList<LakehouseException> Unreadable { get; private init; } = [];
 
     /// <summary>The version's data files (an engine error naming one means the file went away, not that SQL reached outside).</summary>
     public IReadOnlySet<string> Files { get; private init; } = new HashSet<string>();
 
     /// <summary>Opens the instance and runs <paramref name="setupScript"/> (views, limits, lock) on its first connection; <paramref name="closed"/> runs once it closes.</summary>
-    public static SqlInstance Open(LakeFiles files, string setupScript, Action closed)
+    public static SqlInstance Open(LakeFiles files, string setupScript, Action closed, string key)
     {
         var root = new DuckDBConnection("DataSource=:memory:");
         try
@@ -37,7 +45,11 @@ internal sealed class SqlInstance
             using var command = root.CreateCommand();
             command.CommandText = setupScript;
             command.ExecuteNonQuery();
-            return new SqlInstance(root, files.Version, closed) { Files = files.Tables.SelectMany(t => t.Paths).ToHashSet(StringComparer.Ordinal) };
+            return new SqlInstance(root, files.Version, closed, key)
+            {
+                Files = files.Tables.SelectMany(t => t.Paths).ToHashSet(StringComparer.Ordinal),
+                Unreadable = [.. files.Tables.Select(t => t.Unreadable).OfType<LakehouseException>()],
+            };
         }
         catch
         {

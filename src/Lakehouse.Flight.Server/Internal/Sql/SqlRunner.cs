@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Lakehouse.Flight.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Server.Internal.Sql;
@@ -23,11 +24,15 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
     /// <param name="parameters">Positional values for <c>?</c> or <c>$1</c>...</param>
     /// <param name="sinkAt">The sink for the rows, given the lake version the statement reads.</param>
     /// <param name="cancellationToken">Stops the statement (the engine is interrupted, not only the stream).</param>
-    public async Task<SqlRun> RunAsync(string sql, IReadOnlyList<object?> parameters, Func<long, IDoGetSink> sinkAt, CancellationToken cancellationToken)
+    /// <param name="asOf">The moment to read given beside the statement (an HTTP body's or a command line's fields); the
+    /// statement's own <c>-- lakehouse:</c> hint is the other way (<see cref="SqlAsOf"/>), and only one may be given.</param>
+    public async Task<SqlRun> RunAsync(string sql, IReadOnlyList<object?> parameters, Func<long, IDoGetSink> sinkAt, CancellationToken cancellationToken,
+        ReadAsOf? asOf = null)
     {
         FlightSqlService.RequireSql(sql);
         var sw = Stopwatch.StartNew();
-        using var session = await engine.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var moment = SqlAsOf.Of(sql, asOf, "the request's as_of, version or snapshot");
+        using var session = await engine.OpenAsync(moment, cancellationToken).ConfigureAwait(false);
         var rows = await session.ExecuteAsync(sql, parameters, sinkAt(session.Version), BatchRows, cancellationToken).ConfigureAwait(false);
         ServerLog.SqlServed(logger, session.Version, rows, sw.ElapsedMilliseconds);
         return new SqlRun(session.Version, rows);

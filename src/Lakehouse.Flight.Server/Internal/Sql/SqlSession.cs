@@ -15,7 +15,7 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// token (which interrupts this connection's statement, not only the stream, and no other query's).
 /// </summary>
 internal sealed partial class SqlSession(DuckDBConnection connection, long version, string lakeRoot, SqlOptions limits, Action? released = null,
-    IReadOnlySet<string>? files = null) : IDisposable
+    IReadOnlySet<string>? files = null, IReadOnlyList<LakehouseException>? unreadable = null) : IDisposable
 {
     public long Version => version;
 
@@ -193,6 +193,12 @@ internal sealed partial class SqlSession(DuckDBConnection connection, long versi
     /// </summary>
     internal Exception Translate(string engineMessage, Exception? inner = null)
     {
+        if (engineMessage.Contains(SqlEngine.RefusalMarker, StringComparison.Ordinal) && unreadable is not null
+            && unreadable.FirstOrDefault(u => engineMessage.Contains(u.Message, StringComparison.Ordinal)) is { } refused)
+        {
+            // A table the query's as-of cannot read (a snapshot that does not pin it, a vacuumed version): its own error.
+            return new LakehouseException(refused.Kind, refused.Message, inner);
+        }
         if (engineMessage.StartsWith("Permission Error", StringComparison.OrdinalIgnoreCase) && files is not null
             && files.Any(f => engineMessage.Contains(f, StringComparison.Ordinal)))
         {
