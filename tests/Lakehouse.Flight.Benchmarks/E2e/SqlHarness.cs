@@ -12,7 +12,7 @@ namespace Lakehouse.Flight.Benchmarks.E2e;
 
 /// <summary>
 /// Flight SQL against <c>lakehouse serve</c> (issue 24's targets), beside DoGet of the same rows in the same run:
-/// <c>sql --data-dir D [--symbols 500] [--years 20] [--points 200] [--scans 5] [--aggregates 5] [--server-dll path]</c>.
+/// <c>sql --data-dir D [--symbols 500] [--years 20] [--points 200] [--scans 5] [--aggregates 5] [--as-of-version V] [--server-dll path]</c>.
 /// The lake is the e2e universe (SYM0001.., years ending 2024), generated into D unless it is there already. Each query is
 /// what a Flight SQL client does: GetFlightInfo (the schema), then DoGet of its one endpoint, drained.
 /// </summary>
@@ -67,6 +67,19 @@ internal static class SqlHarness
                 TableQuery.Create(symbols: [pairs[i].Item1], dateFrom: $"{pairs[i].Item2:yyyy-MM-dd}", dateTo: $"{pairs[i].Item2.AddMonths(1).AddDays(-1):yyyy-MM-dd}")))).ConfigureAwait(false);
             Row("1 symbol x 1 month `SELECT *`, p50 (p90)", Ms(pointSql));
             Row("the same rows by DoGet, p50 (p90)", Ms(pointGet));
+
+            // The same queries as of an older version (the `-- lakehouse: version=` hint): the first builds that version's
+            // instance, the rest reuse it (D44). Default: one version before the latest, or --as-of-version V.
+            var latest = Storage.LakeStore.Open(new Storage.StoreOptions { DataDir = dataDir, CacheBytes = 0 }).LatestVersion;
+            var asOf = (long)BulkHarness.Option(args, "--as-of-version", (int)Math.Max(1, latest - 1));
+            var asOfFirst = Stopwatch.GetTimestamp();
+            await SqlAsync(client, $"-- lakehouse: version={asOf}\nSELECT 1 AS one").ConfigureAwait(false);
+            Row($"first query as of version {asOf} of {latest} (builds its instance)", $"{Stats.Ms(asOfFirst):F1} ms");
+            var pointAsOf = await TimesAsync(points, i => SqlAsync(client,
+                $"-- lakehouse: version={asOf}\nSELECT * FROM silver.prices_daily WHERE symbol = '{pairs[i].Item1}' AND date BETWEEN DATE '{pairs[i].Item2:yyyy-MM-dd}' AND DATE '{pairs[i].Item2.AddMonths(1).AddDays(-1):yyyy-MM-dd}'")).ConfigureAwait(false);
+            var pointNow = await TimesAsync(points, i => SqlAsync(client,
+                $"SELECT * FROM silver.prices_daily WHERE symbol = '{pairs[i].Item1}' AND date BETWEEN DATE '{pairs[i].Item2:yyyy-MM-dd}' AND DATE '{pairs[i].Item2.AddMonths(1).AddDays(-1):yyyy-MM-dd}'")).ConfigureAwait(false);
+            Row($"1 symbol x 1 month as of version {asOf}, p50 (p90); the same at the current version right after", $"{Ms(pointAsOf)}; {Ms(pointNow)}");
 
             // Full scans, alternating SQL and DoGet so both see the same load.
             var sqlScan = new List<(long Rows, long Bytes, double Seconds)>();
