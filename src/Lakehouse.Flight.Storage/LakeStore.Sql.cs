@@ -55,8 +55,9 @@ public sealed partial class LakeStore
         }
         else
         {
-            // A version that does not exist or an instant in the future is the query's error, whichever table it reads.
-            _ = VersionOf(Catalog.Tables[0], asOf, current);
+            // A version that does not exist or an instant in the future is the query's error, whichever table it reads; an
+            // instant is resolved once, so a commit that lands while the tables are listed cannot split them across versions.
+            asOf = ReadAsOf.AtVersion(VersionOf(Catalog.Tables[0], asOf, current));
         }
         long newest = 0;
         var tables = new List<TableFiles>(Catalog.Tables.Count);
@@ -76,6 +77,6 @@ public sealed partial class LakeStore
                 tables.Add(new TableFiles(t, [], ex));
             }
         }
-        return new LakeFiles(asOf.Snapshot is null ? VersionOf(Catalog.Tables[0], asOf, current) : newest, tables);
+        return new LakeFiles(asOf.Version ?? newest, tables);
     }
 }

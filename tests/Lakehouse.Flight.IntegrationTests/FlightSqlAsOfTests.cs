@@ -68,7 +68,7 @@ public sealed class FlightSqlAsOfTests : IAsyncLifetime
         Assert.Equal(_newClose, await CloseAsync(CloseOnDay));
         Assert.Equal(_oldClose, await CloseAsync($"-- lakehouse: version={_ingested}\n{CloseOnDay}"));
         Assert.Equal(_oldClose, await CloseAsync($"/* lakehouse: as_of={ReadAsOf.FormatInstant(_between)} */ {CloseOnDay}"));
-        Assert.Equal(_newClose, await CloseAsync($"-- a comment first\n-- LAKEHOUSE: version = {_corrected}\n{CloseOnDay}"));
+        Assert.Equal(_oldClose, await CloseAsync($"-- a comment first\n-- LAKEHOUSE: version = {_ingested}\r{CloseOnDay}"));
         await _server.Server.Store.CreateSnapshotAsync("model-v1", version: _ingested).DefaultTimeout();
         Assert.Equal(_oldClose, await CloseAsync($"-- lakehouse: snapshot=model-v1\n{CloseOnDay}"));
 
@@ -114,6 +114,7 @@ public sealed class FlightSqlAsOfTests : IAsyncLifetime
         await AssertRefusedAsync($"-- lakehouse: version=latest\n{CloseOnDay}", StatusCode.InvalidArgument, "version 'latest' in the lakehouse: hint is not a version number");
         await AssertRefusedAsync($"-- lakehouse: branch=main\n{CloseOnDay}", StatusCode.InvalidArgument, "it takes as_of");
         await AssertRefusedAsync($"-- lakehouse: version=1\n/* lakehouse: version=2 */ {CloseOnDay}", StatusCode.InvalidArgument, "two lakehouse: hints");
+        await AssertRefusedAsync($"-- lakehouse: snapshot=''\n-- lakehouse: version=1\n{CloseOnDay}", StatusCode.InvalidArgument, "gives snapshot no value");
     }
 
     [Fact]
@@ -164,6 +165,11 @@ public sealed class FlightSqlAsOfTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.BadRequest, both.StatusCode);
             Assert.Equal("application/problem+json", both.Content.Headers.ContentType?.MediaType);
             Assert.Contains("are both given", await both.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        using (var empty = await PostAsync(JsonSerializer.Serialize(new { query = CloseOnDay, as_of = " " })))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+            Assert.Contains("is empty: give a value or leave the field out", await empty.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
         using var twoFields = await PostAsync(JsonSerializer.Serialize(new { query = CloseOnDay, version = _ingested, snapshot = "x" }));
         Assert.Equal(HttpStatusCode.BadRequest, twoFields.StatusCode);

@@ -164,6 +164,8 @@ internal static class SqlApi
                         break;
                     case "version":
                         throw LakehouseException.Invalid("\"version\" must be a lake version number, e.g. {\"query\": \"...\", \"version\": 12}");
+                    case "as_of" or "snapshot" when property.Value.ValueKind == JsonValueKind.String && string.IsNullOrWhiteSpace(property.Value.GetString()):
+                        throw LakehouseException.Invalid($"\"{property.Name}\" is empty: give a value or leave the field out (the query then reads the current version)");
                     case "as_of" when property.Value.ValueKind == JsonValueKind.String:
                         asOf = property.Value.GetString();
                         break;

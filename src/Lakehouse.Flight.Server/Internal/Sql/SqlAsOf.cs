@@ -14,7 +14,7 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 /// </summary>
 internal static partial class SqlAsOf
 {
-    [GeneratedRegex(@"\G\s*(?:--(?<line>[^\r\n]*)(?:\r?\n|$)|/\*(?<block>.*?)\*/)", RegexOptions.Singleline)]
+    [GeneratedRegex(@"\G\s*(?:--(?<line>[^\r\n]*)|/\*(?<block>.*?)\*/)", RegexOptions.Singleline)]
     private static partial Regex LeadingComment();
 
     [GeneratedRegex(@"^\s*lakehouse\s*:(?<body>.*)$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
@@ -67,7 +67,12 @@ internal static partial class SqlAsOf
                 $"the lakehouse: hint '{body}' is not one setting: write -- lakehouse: as_of=2026-11-30T22:00:00Z, -- lakehouse: version=12 or -- lakehouse: snapshot=eod");
         }
         var key = setting.Groups["key"].Value.ToLowerInvariant();
-        var value = setting.Groups["value"].Value.Trim('\'', '"');
+        var value = setting.Groups["value"].Value.Trim('\'', '"').Trim();
+        if (value.Length == 0)
+        {
+            // An empty value would read as "no moment" and the query would run at the current version: never silently.
+            throw LakehouseException.Invalid($"the lakehouse: hint gives {key} no value: write e.g. -- lakehouse: version=12, as_of=2026-11-30T22:00:00Z or snapshot=eod");
+        }
         switch (key)
         {
             case "version":

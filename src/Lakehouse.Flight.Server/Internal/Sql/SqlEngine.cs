@@ -68,12 +68,20 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         SqlInstance? instance = null;
         try
         {
-            instance = asOf is null
-                ? await CurrentAsync(cancellationToken).ConfigureAwait(false)
-                : await AsOfAsync(asOf, cancellationToken).ConfigureAwait(false);
+            long version;
+            if (asOf is null)
+            {
+                instance = await CurrentAsync(cancellationToken).ConfigureAwait(false);
+                version = instance.Version;
+            }
+            else
+            {
+                // The version asked for, not the instance's: two versions with the same files share one instance.
+                (instance, version) = await AsOfAsync(asOf, cancellationToken).ConfigureAwait(false);
+            }
             var connection = instance.Connect();
             var held = instance;
-            return new SqlSession(connection, instance.Version, store.Paths.Root, options.Sql, () =>
+            return new SqlSession(connection, version, store.Paths.Root, options.Sql, () =>
             {
                 held.Release();
                 _slots.Release();
@@ -98,6 +106,7 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         await _build.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             current = _current;
             var files = store.CurrentFiles();
             if (current is not null && current.Version == files.Version && current.TryAcquire())
@@ -122,17 +131,18 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
     /// current version, else one of the last <see cref="PinnedInstances"/> as-of instances (a backtest asks the same snapshot
     /// again and again), else a new one, which evicts the least recently used.
     /// </summary>
-    private async Task<SqlInstance> AsOfAsync(ReadAsOf asOf, CancellationToken cancellationToken)
+    private async Task<(SqlInstance Instance, long Version)> AsOfAsync(ReadAsOf asOf, CancellationToken cancellationToken)
     {
         var files = store.FilesAsOf(asOf);
         var key = PinKey(files);
         await _build.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             var current = _current;
             if (current is not null && current.Key == key && current.TryAcquire())
             {
-                return current;
+                return (current, files.Version);
             }
             var hit = _pinned.FindIndex(p => p.Key == key);
             if (hit >= 0)
@@ -142,7 +152,7 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
                 _pinned.Add(pinned);
                 if (pinned.TryAcquire())
                 {
-                    return pinned;
+                    return (pinned, files.Version);
                 }
             }
             var fresh = Open(files, key);
@@ -153,7 +163,7 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
                 _pinned[0].Release();
                 _pinned.RemoveAt(0);
             }
-            return fresh;
+            return (fresh, files.Version);
         }
         finally
         {
@@ -165,6 +175,9 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
     internal const int PinnedInstances = 4;
 
     private readonly List<SqlInstance> _pinned = [];
+
+    /// <summary>Set under <see cref="_build"/> by <see cref="Dispose"/>: no instance is built or handed out after it.</summary>
+    private bool _disposed;
 
     private SqlInstance Open(LakeFiles files, string key)
     {
@@ -198,10 +211,16 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
     /// <summary>Drops the engine's references to the current and the as-of instances (each closes once no query holds it).</summary>
     public void Dispose()
     {
-        Interlocked.Exchange(ref _current, null)?.Release();
+        // Under the build lock, so no build in progress installs an instance after the references are dropped.
         _build.Wait();
         try
         {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            Interlocked.Exchange(ref _current, null)?.Release();
             foreach (var p in _pinned)
             {
                 p.Release();
