@@ -67,6 +67,8 @@ public static class PriceBarBatches
         Date32Array d => d.GetDateOnly(index)?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         DoubleArray d => d.GetValue(index),
         Int64Array l => l.GetValue(index),
+        Int32Array n => n.GetValue(index),
+        BooleanArray b => b.GetValue(index),
         TimestampArray t => t.GetTimestamp(index)?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
         _ => throw new NotSupportedException($"no text form for {array.Data.DataType.Name} columns"),
     };

@@ -32,6 +32,13 @@ public sealed class SqlOptions
     /// <summary>How long a query waits for a slot when <see cref="MaxConcurrentQueries"/> are running, in seconds.</summary>
     public int QueueSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// A query at the current version first waits for the uploads this server acknowledged before it to be applied (bronze
+    /// and silver; gold follows), so SQL sees what DoGet already shows: read-your-writes. At most <see cref="TimeoutSeconds"/>,
+    /// then Unavailable. Off: SQL sees only applied rows (an upload acknowledged with <c>"wait": false</c> shows up once applied).
+    /// </summary>
+    public bool WaitForUploads { get; set; } = true;
+
     /// <summary>Prepared statements kept at once (open ones, not yet closed or expired); one more is ResourceExhausted.</summary>
     public int MaxPreparedStatements { get; set; } = 1000;
 

@@ -268,6 +268,32 @@ public sealed partial class LakeStore
         return UploadStatusOf(runId) ?? throw new LakehouseException(LakehouseErrorKind.NotFound, $"no upload with run id '{runId}' in this lake");
     }
 
+    /// <summary>
+    /// Waits until every upload this process acknowledged before the call is applied, or failed for good (a reader that must
+    /// see what DoGet shows, SQL, calls it first). Uploads acknowledged after the call are not waited for. Applies them
+    /// here when no background applier runs in this process.
+    /// </summary>
+    /// <returns>How many uploads were waited for.</returns>
+    public async Task<int> WaitForAcknowledgedUploadsAsync(CancellationToken cancellationToken = default)
+    {
+        if (PendingUploads == 0)
+        {
+            // The common case, without a look at every run of the process (an upload leaves the queue once all its rows are committed).
+            return 0;
+        }
+        var open = _runs.Values.Select(r => r.Done.Task).Where(t => !t.IsCompleted).ToArray();
+        if (open.Length == 0)
+        {
+            return 0;
+        }
+        if (Volatile.Read(ref _appliers) == 0)
+        {
+            await ApplyUploadsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await Task.WhenAll(open).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return open.Length;
+    }
+
     /// <summary>A direct write waits for acknowledged uploads before it, so the lake applies writes in the order they were acknowledged.</summary>
     private async Task UploadBarrierAsync(CancellationToken cancellationToken)
     {

@@ -77,6 +77,28 @@ public sealed class GoldTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HttpDaily_GoldMonthlyTable_ServesItsInt32Column_AsJsonAndCsv()
+    {
+        using var client = _server.Client();
+        var bars = SyntheticBars.Generate(["AAPL"], From, To);
+        await client.UploadAsync(bars, "vendor_x", promote: true).DefaultTimeout();
+        var january = bars.Count(b => b.Date.Year == 2024 && b.Date.Month == 1);
+
+        using var http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint };
+        using var json = await http.GetAsync(new Uri("/prices/daily?layer=gold&table=prices_monthly&symbol=AAPL&date_from=2024-01-01&date_to=2024-01-31", UriKind.Relative)).DefaultTimeout();
+        var text = await json.Content.ReadAsStringAsync();
+        Assert.True(json.StatusCode == System.Net.HttpStatusCode.OK, text);
+        using var doc = JsonDocument.Parse(text);
+        Assert.Equal(january, doc.RootElement.EnumerateArray().Single().GetProperty("trading_days").GetInt32());
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/prices/daily?layer=gold&table=prices_monthly&symbol=AAPL&date_from=2024-01-01&date_to=2024-01-31&columns=symbol,trading_days");
+        request.Headers.Accept.ParseAdd("text/csv");
+        using var csv = await http.SendAsync(request).DefaultTimeout();
+        Assert.Equal(System.Net.HttpStatusCode.OK, csv.StatusCode);
+        Assert.Equal(["symbol,trading_days", $"AAPL,{january}"], (await csv.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task BuildGoldAction_AllSymbolsAfterPromote_StreamsProgressThenUnchangedReports()
     {
         using var client = _server.Client();

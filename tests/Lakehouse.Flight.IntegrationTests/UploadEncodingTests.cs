@@ -113,6 +113,26 @@ public sealed class UploadEncodingTests : IAsyncLifetime
         Assert.Equal(before, _server.Snapshot());
     }
 
+    [Fact]
+    public async Task AllNullColumn_OfArrowsNullType_LandsAsNulls_WhereTheColumnMayBeNull_AndIsRefusedWhereNot()
+    {
+        // pandas with a column of only None (adj_close unknown) sends it as Arrow's null type.
+        var bars = Bars.Where(b => b.Symbol == "IBM").ToList();
+        var plain = PriceBarBatches.ToBatch(bars);
+
+        var reports = await RawPut.SendAsync(_server.Endpoint, Command, RawPut.Write([Replace(plain, "adj_close", new NullArray(bars.Count))]));
+
+        Assert.Equal(bars.Count, reports.Where(r => r.Layer == "silver").Sum(r => r.Inserted));
+        await AssertStoredAsync([.. bars.Select(b => b with { AdjClose = null })]);
+
+        var before = _server.Snapshot();
+        var ex = await Assert.ThrowsAsync<RpcException>(() =>
+            RawPut.SendAsync(_server.Endpoint, Command, RawPut.Write([Replace(plain, "close", new NullArray(bars.Count))])));
+        Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
+        Assert.Contains("column 'close' has no values (Arrow null type: every value is null); it may not be null", ex.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(before, _server.Snapshot());
+    }
+
     /// <summary>Silver holds exactly <paramref name="expected"/> for its symbols, value for value.</summary>
     private async Task AssertStoredAsync(IReadOnlyList<PriceBar> expected)
     {

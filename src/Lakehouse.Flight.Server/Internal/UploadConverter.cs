@@ -68,7 +68,7 @@ internal sealed class UploadConverter
                 throw LakehouseException.Invalid($"column '{name}' appears twice in the upload");
             }
             var target = table.Schema.GetFieldByName(name);
-            CheckType(name, field.DataType, target.DataType);
+            CheckType(name, field.DataType, target.DataType, target.IsNullable || TableDefinition.DefaultLineage.Contains(name));
             columns.Add((i, target));
         }
         var missing = required.Where(r => !seen.Contains(r)).ToArray();
@@ -80,8 +80,18 @@ internal sealed class UploadConverter
         return new UploadConverter(table, [.. columns], today ?? LakeDates.Today());
     }
 
-    private static void CheckType(string name, IArrowType type, IArrowType target)
+    private static void CheckType(string name, IArrowType type, IArrowType target, bool nullable)
     {
+        if (type is NullType)
+        {
+            // pandas/pyarrow type a column whose every value is None as Arrow's null type: fine where the column may be null.
+            if (nullable && target is StringType or Date32Type or DoubleType or Int64Type or Int32Type or TimestampType)
+            {
+                return;
+            }
+            throw LakehouseException.Invalid(
+                $"column '{name}' has no values (Arrow null type: every value is null); it may not be null: send {Want(target)} values, or leave the column out if it is optional");
+        }
         if (type is DictionaryType dictionary)
         {
             CheckDictionary(name, dictionary, target);
@@ -191,8 +201,32 @@ internal sealed class UploadConverter
         (Int64Type, _) => Integers(array, target.Name),
         (Int32Type, _) => Integers32(array),
         (TimestampType t, TimestampArray ts) => Micros(t, ts, target.Name, firstRow),
+        (_, NullArray nulls) => AllNull(target.DataType, nulls.Length),
         _ => array,
     };
+
+    /// <summary>A column of <paramref name="length"/> nulls in the table's type (an upload's column of Arrow's null type).</summary>
+    private static IArrowArray AllNull(IArrowType type, int length)
+    {
+        IArrowArray Build<TBuilder>(TBuilder builder, Func<TBuilder, TBuilder> appendNull, Func<TBuilder, IArrowArray> build)
+        {
+            for (var i = 0; i < length; i++)
+            {
+                builder = appendNull(builder);
+            }
+            return build(builder);
+        }
+        return type switch
+        {
+            StringType => Build(new StringArray.Builder(), b => b.AppendNull(), b => b.Build()),
+            Date32Type => Build(new Date32Array.Builder(), b => b.AppendNull(), b => b.Build()),
+            DoubleType => Build(new DoubleArray.Builder(), b => b.AppendNull(), b => b.Build()),
+            Int64Type => Build(new Int64Array.Builder(), b => b.AppendNull(), b => b.Build()),
+            Int32Type => Build(new Int32Array.Builder(), b => b.AppendNull(), b => b.Build()),
+            TimestampType t => Build(new TimestampArray.Builder(t), b => b.AppendNull(), b => b.Build()),
+            _ => throw new NotSupportedException($"no null column of {type.Name}"),
+        };
+    }
 
     private static long PerDay(TimeUnit unit) => unit switch
     {

@@ -59,6 +59,10 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         {
             await store.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
         }
+        if (asOf is null && options.Sql.WaitForUploads)
+        {
+            await UploadsAppliedAsync(cancellationToken).ConfigureAwait(false);
+        }
         if (!await _slots.WaitAsync(TimeSpan.FromSeconds(options.Sql.QueueSeconds), cancellationToken).ConfigureAwait(false))
         {
             throw new LakehouseException(LakehouseErrorKind.ResourceExhausted,
@@ -92,6 +96,26 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
             instance?.Release();
             _slots.Release();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Read-your-writes (D45): the uploads acknowledged before the query are applied first, so the version the query then
+    /// pins holds them, as a DoGet would show them. Bounded by the query's timeout.
+    /// </summary>
+    private async Task UploadsAppliedAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.Sql.TimeoutSeconds));
+        try
+        {
+            await store.WaitForAcknowledgedUploadsAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new LakehouseException(LakehouseErrorKind.Unavailable,
+                $"uploads acknowledged before this query were still being applied after {options.Sql.TimeoutSeconds} s (Lakehouse:Sql:TimeoutSeconds): "
+                + "retry later (upload-status shows their progress), or set Lakehouse:Sql:WaitForUploads=false to query the applied rows only");
         }
     }
 
