@@ -47,6 +47,9 @@ public sealed partial class LakeStore
     /// <summary>Set when the log may hold entries of a dead process (at open, and by the applier's rescans).</summary>
     private volatile bool _walScanNeeded;
 
+    /// <summary>Upload statuses held in memory (tests: applied ones beyond <see cref="AppliedRunsKept"/> leave).</summary>
+    internal int RunsInMemory => _runs.Count;
+
     /// <summary>Uploads acknowledged and not yet applied (this process's and adoptable ones last seen).</summary>
     public int PendingUploads
     {
@@ -231,17 +234,21 @@ public sealed partial class LakeStore
         {
             lock (run)
             {
-                return new UploadStatus(runId, run.State, run.Rows, [.. run.Reports], run.Error);
+                return new UploadStatus(runId, run.State, run.Rows, ByLayer(run.Reports), run.Error);
             }
         }
         if (_wal.List().FirstOrDefault(e => e.RunId == runId) is { } entry)
         {
-            return new UploadStatus(runId, "pending", 0, CommittedReports(runId, null), null);
+            return new UploadStatus(runId, "pending", 0, ByLayer(CommittedReports(runId, null)), null);
         }
-        var reports = CommittedReports(runId, null);
+        var reports = ByLayer(CommittedReports(runId, null));
         return reports.Count == 0 ? null
             : new UploadStatus(runId, "applied", reports.GroupBy(r => (r.Layer, r.Table)).Max(g => g.Sum(r => r.Rows)), reports, null);
     }
+
+    /// <summary>Reports bronze first, then silver, then gold, each layer in commit order: the same whether from memory or the manifests.</summary>
+    private static List<StorageReport> ByLayer(IEnumerable<StorageReport> reports) =>
+        [.. reports.OrderBy(r => r.Layer switch { "bronze" => 0, "silver" => 1, _ => 2 })];
 
     /// <summary>Waits until the upload is applied (or failed for good) and returns its status.</summary>
     /// <exception cref="LakehouseException">NotFound when the run is not an upload this lake knows.</exception>
@@ -412,6 +419,7 @@ public sealed partial class LakeStore
             File.Delete(entry.Path);
             DropPending(header.RunId);
             run.Finish("applied", null);
+            ForgetAppliedRuns(header.RunId);
             StorageLog.UploadApplied(_logger, header.RunId, rows.Length);
             // Derived tables follow (gold); after a crash the reports committed before it count too, so
             // gold is rebuilt for every symbol the upload changed. The upload is visible already.
@@ -437,6 +445,25 @@ public sealed partial class LakeStore
         {
             run.Set("pending", null);
             throw;
+        }
+    }
+
+    /// <summary>Applied runs kept in memory after <see cref="AppliedRunsKept"/>, oldest first: the manifests answer for the older ones.</summary>
+    private readonly ConcurrentQueue<string> _appliedRuns = new();
+
+    /// <summary>
+    /// How many applied uploads' statuses stay in memory (a long-running server acknowledges thousands a day, each with a
+    /// report per symbol); <see cref="UploadStatusOf"/> reads an older one's reports back from the manifests. Failed and
+    /// pending runs are always kept.
+    /// </summary>
+    internal int AppliedRunsKept { get; set; } = 1000;
+
+    private void ForgetAppliedRuns(string applied)
+    {
+        _appliedRuns.Enqueue(applied);
+        while (_appliedRuns.Count > AppliedRunsKept && _appliedRuns.TryDequeue(out var oldest))
+        {
+            _runs.TryRemove(oldest, out _);
         }
     }
 

@@ -108,6 +108,26 @@ public sealed class PendingRowsTests : IDisposable
     }
 
     [Fact]
+    public async Task AppliedUploads_BeyondTheKeptCount_LeaveMemory_AndTheirStatusComesFromTheManifests()
+    {
+        var store = _lake.Open();
+        store.AppliedRunsKept = 2;
+        var runs = new List<(string RunId, UploadStatus Status)>();
+        foreach (var symbol in new[] { "AAA", "BBB", "CCC", "DDD" })
+        {
+            var receipt = await store.EnqueueAsync(Landing(Bars("2024-01-01", "2024-01-31", symbol)));
+            runs.Add((receipt.RunId, await store.WaitForUploadAsync(receipt.RunId)));
+        }
+
+        Assert.Equal(2, store.RunsInMemory);
+        var first = store.UploadStatusOf(runs[0].RunId)!;
+        Assert.Equal("applied", first.State);
+        Assert.Equal(runs[0].Status.Rows, first.Rows);
+        Assert.Equal(runs[0].Status.Reports.Select(r => (r.Layer, r.Symbol, r.Inserted)), first.Reports.Select(r => (r.Layer, r.Symbol, r.Inserted)));
+        Assert.Equal(0, await store.WaitForAcknowledgedUploadsAsync());
+    }
+
+    [Fact]
     public async Task UploadLargerThanTheBuffer_IsVisibleOnceApplied()
     {
         var store = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, PendingUploadBytes = 4096 });
