@@ -91,8 +91,15 @@ internal sealed class VersionStates(TableCatalog catalog, LakeLog log, Directory
         {
             if (File.Exists(log.CheckpointPath(c)))
             {
-                start = LakeState.Open(catalog, log.ReadCheckpoint(c));
-                break;
+                try
+                {
+                    start = LakeState.Open(catalog, log.ReadCheckpoint(c));
+                    break;
+                }
+                catch (FileNotFoundException)
+                {
+                    // Thinned between the look and the read (LakeLog.KeepCheckpoint): an older one will do.
+                }
             }
         }
         lock (_gate)
