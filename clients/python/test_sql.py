@@ -115,6 +115,20 @@ class SqlTests(unittest.TestCase):
         self.assertEqual([r["days"] for r in before], then.column("days").to_pylist())
         self.assertNotIn("ASOF", then.column("symbol").to_pylist())
 
+    def test_sql_right_after_an_upload_acknowledged_before_it_is_applied_counts_its_rows(self):
+        import pandas as pd
+        from lakehouse_client import LakehouseClient
+        days = pd.bdate_range("2024-01-02", periods=60)
+        frame = pd.concat([pd.DataFrame({"symbol": f"RYW{i:02d}", "date": days, "open": 10.0, "high": 12.0, "low": 9.0,
+                                         "close": 11.0, "adj_close": None, "volume": 1000}) for i in range(30)])
+        with LakehouseClient(self.uri) as lh:
+            ack = lh.upload(frame, source="py_ryw", wait=False)
+            self.assertEqual("durable", ack[0]["state"])
+            read = lh.sql("SELECT count(*) AS n, count(adj_close) AS adj FROM silver.prices_daily WHERE symbol LIKE 'RYW%'")
+        # Every acknowledged row, at once; adj_close (all None: Arrow's null type from pandas) landed as nulls.
+        self.assertEqual([len(frame)], read.column("n").to_pylist())
+        self.assertEqual([0], read.column("adj").to_pylist())
+
     def test_bad_sql_is_invalid_argument_over_flight_and_400_over_http(self):
         import pyarrow as pa
         from lakehouse_client import LakehouseClient
