@@ -29,25 +29,29 @@ def _server_dll():
     return None
 
 
+def _start_server(prefix: str):
+    """`lakehouse serve` on a fresh temp lake, ports chosen by the OS: (process, data dir, grpc URI, HTTP URL)."""
+    dll = _server_dll()
+    if dll is None:
+        raise unittest.SkipTest("build the solution first: lakehouse.dll not found")
+    data = tempfile.mkdtemp(prefix=prefix)
+    proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", data, "--flight-port", "0", "--http-port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"Flight listening on (grpc://\S+)", line)
+    http_line = proc.stdout.readline()
+    h = re.search(r"HTTP listening on (http://\S+)", http_line)
+    if not m or not h:
+        proc.kill()
+        raise RuntimeError(f"server did not start: {line!r} {http_line!r}")
+    return proc, data, m.group(1), h.group(1)
+
+
 @unittest.skipIf(MISSING is not None, MISSING or "")
 class ClientTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        dll = _server_dll()
-        if dll is None:
-            raise unittest.SkipTest("build the solution first: lakehouse.dll not found")
-        cls.data = tempfile.mkdtemp(prefix="lakehouse-py-")
-        cls.proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", cls.data, "--flight-port", "0", "--http-port", "0"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = cls.proc.stdout.readline()
-        m = re.search(r"Flight listening on (grpc://\S+)", line)
-        http_line = cls.proc.stdout.readline()
-        h = re.search(r"HTTP listening on (http://\S+)", http_line)
-        if not m or not h:
-            cls.proc.kill()
-            raise RuntimeError(f"server did not start: {line!r} {http_line!r}")
-        cls.uri = m.group(1)
-        cls.http = h.group(1)
+        cls.proc, cls.data, cls.uri, cls.http = _start_server("lakehouse-py-")
 
     @classmethod
     def tearDownClass(cls):

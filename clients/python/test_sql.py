@@ -3,15 +3,12 @@ ingest, as ADBC sends them) and HTTP POST /sql (skipped where pyarrow is missing
 import csv
 import io
 import json
-import re
 import shutil
-import subprocess
-import tempfile
 import unittest
 import urllib.error
 import urllib.request
 
-from test_client import MISSING, _server_dll
+from test_client import MISSING, _start_server
 
 MONTHLY = ("SELECT symbol, date_trunc('month', date)::DATE AS month, count(*) AS days, sum(volume) AS volume "
            "FROM silver.prices_daily GROUP BY ALL ORDER BY ALL")
@@ -21,18 +18,7 @@ MONTHLY = ("SELECT symbol, date_trunc('month', date)::DATE AS month, count(*) AS
 class SqlTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        dll = _server_dll()
-        if dll is None:
-            raise unittest.SkipTest("build the solution first: lakehouse.dll not found")
-        cls.data = tempfile.mkdtemp(prefix="lakehouse-py-sql-")
-        cls.proc = subprocess.Popen(["dotnet", dll, "serve", "--data-dir", cls.data, "--flight-port", "0", "--http-port", "0"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        m = re.search(r"Flight listening on (grpc://\S+)", cls.proc.stdout.readline())
-        h = re.search(r"HTTP listening on (http://\S+)", cls.proc.stdout.readline())
-        if not m or not h:
-            cls.proc.kill()
-            raise RuntimeError("server did not start")
-        cls.uri, cls.http = m.group(1), h.group(1)
+        cls.proc, cls.data, cls.uri, cls.http = _start_server("lakehouse-py-sql-")
         from lakehouse_client import LakehouseClient
         with LakehouseClient(cls.uri) as lh:
             lh.ingest(["AAPL", "MSFT"], "2024-01-01", "2024-03-31")

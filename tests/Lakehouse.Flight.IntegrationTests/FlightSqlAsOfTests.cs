@@ -17,7 +17,7 @@ namespace Lakehouse.Flight.IntegrationTests;
 /// </summary>
 public sealed class FlightSqlAsOfTests : IAsyncLifetime
 {
-    private static readonly DateOnly Day = new(2026, 11, 12);
+    private static readonly DateOnly Day = CorrectedLake.Day;
     private const string CloseOnDay = "SELECT close FROM silver.prices_daily WHERE symbol = 'AAPL' AND date = DATE '2026-11-12'";
 
     private TestServer _server = null!;
@@ -41,18 +41,8 @@ public sealed class FlightSqlAsOfTests : IAsyncLifetime
             o.Sql.MemoryLimitMb = 64;
         });
         _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
-        var store = _server.Server.Store;
-        var bars = TestBars.Generate(["AAPL", "MSFT"], new DateOnly(2026, 11, 2), new DateOnly(2026, 11, 27));
-        await store.UpsertAsync(bars).DefaultTimeout();
-        _ingested = store.LatestVersion;
-        var bar = bars.Single(b => b.Symbol == "AAPL" && b.Date == Day);
-        _oldClose = bar.Close;
-        _newClose = Math.Round(bar.Close * 1.02, 2);
-        await Task.Delay(20);
-        _between = DateTimeOffset.UtcNow;
-        await Task.Delay(20);
-        await store.UpsertAsync([bar with { Close = _newClose, High = Math.Max(bar.High, _newClose) }]).DefaultTimeout();
-        _corrected = store.LatestVersion;
+        var lake = await CorrectedLake.WriteAsync(_server.Server.Store);
+        (_ingested, _corrected, _between, _oldClose, _newClose) = (lake.Ingested, lake.Corrected, lake.Between, lake.OldClose, lake.NewClose);
     }
 
     public async Task DisposeAsync()
@@ -83,7 +73,7 @@ public sealed class FlightSqlAsOfTests : IAsyncLifetime
                 byDoGet.AddRange(Rows([call.ResponseStream.Current]));
             }
         }
-        Assert.Equal(TestBars.Generate(["AAPL", "MSFT"], new DateOnly(2026, 11, 2), new DateOnly(2026, 11, 27)).Count, bySql.Count);
+        Assert.Equal(CorrectedLake.Bars.Count, bySql.Count);
         Assert.Equal(byDoGet.OrderBy(r => r.Item1, StringComparer.Ordinal).ThenBy(r => r.Item2), bySql);
         Assert.Contains(("AAPL", Day, _oldClose), bySql);
     }

@@ -16,7 +16,7 @@ namespace Lakehouse.Flight.IntegrationTests;
 /// </summary>
 public sealed class VersionTests : IAsyncLifetime
 {
-    private static readonly DateOnly Day = new(2026, 11, 12);
+    private static readonly DateOnly Day = CorrectedLake.Day;
 
     private TestServer _server = null!;
     private HttpClient _http = null!;
@@ -30,18 +30,8 @@ public sealed class VersionTests : IAsyncLifetime
     {
         _server = await TestServer.StartAsync(o => o.WarmServing = false);
         _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
-        var store = _server.Server.Store;
-        var bars = TestBars.Generate(["AAPL", "MSFT"], new DateOnly(2026, 11, 2), new DateOnly(2026, 11, 27));
-        await store.UpsertAsync(bars).DefaultTimeout();
-        _ingested = store.LatestVersion;
-        var bar = bars.Single(b => b.Symbol == "AAPL" && b.Date == Day);
-        _oldClose = bar.Close;
-        _newClose = Math.Round(bar.Close * 1.02, 2);
-        await Task.Delay(20);
-        _between = DateTimeOffset.UtcNow;
-        await Task.Delay(20);
-        await store.UpsertAsync([bar with { Close = _newClose, High = Math.Max(bar.High, _newClose) }]).DefaultTimeout();
-        _corrected = store.LatestVersion;
+        var lake = await CorrectedLake.WriteAsync(_server.Server.Store);
+        (_ingested, _corrected, _between, _oldClose, _newClose) = (lake.Ingested, lake.Corrected, lake.Between, lake.OldClose, lake.NewClose);
     }
 
     public async Task DisposeAsync()
