@@ -33,8 +33,8 @@ public sealed class SqlOptions
     public int QueueSeconds { get; set; } = 30;
 
     /// <summary>
-    /// A query at the current version first waits for the uploads this server acknowledged before it to be applied (bronze
-    /// and silver; gold follows), so SQL sees what DoGet already shows: read-your-writes. At most <see cref="TimeoutSeconds"/>,
+    /// A query at the current version first waits for the uploads this server acknowledged before it to be applied and
+    /// their gold rebuilt, so SQL sees what DoGet already shows: read-your-writes. At most <see cref="TimeoutSeconds"/>,
     /// then Unavailable. Off: SQL sees only applied rows (an upload acknowledged with <c>"wait": false</c> shows up once applied).
     /// </summary>
     public bool WaitForUploads { get; set; } = true;

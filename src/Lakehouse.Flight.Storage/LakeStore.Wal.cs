@@ -134,6 +134,7 @@ public sealed partial class LakeStore
         // In the buffer before the applier can take it: the applier's removal always follows the add.
         var visible = HoldForReads(header, entry.Ticks, kept, runs, bytes);
         _runs[header.RunId] = new UploadRun(rows);
+        Interlocked.Increment(ref _unsettled);
         lock (_walQueue)
         {
             _walQueue.Add((entry, header));
@@ -276,19 +277,19 @@ public sealed partial class LakeStore
     }
 
     /// <summary>
-    /// Waits until every upload this process acknowledged before the call is applied, or failed for good (a reader that must
-    /// see what DoGet shows, SQL, calls it first). Uploads acknowledged after the call are not waited for. Applies them
+    /// Waits until every upload this process acknowledged before the call is applied with its after-apply steps (the
+    /// server's gold rebuild), or failed for good (a reader that must see what DoGet shows, SQL, calls it first). Uploads acknowledged after the call are not waited for. Applies them
     /// here when no background applier runs in this process.
     /// </summary>
     /// <returns>How many uploads were waited for.</returns>
     public async Task<int> WaitForAcknowledgedUploadsAsync(CancellationToken cancellationToken = default)
     {
-        if (PendingUploads == 0)
+        if (Volatile.Read(ref _unsettled) == 0)
         {
-            // The common case, without a look at every run of the process (an upload leaves the queue once all its rows are committed).
+            // The common case, without a look at every run of the process.
             return 0;
         }
-        var open = _runs.Values.Select(r => r.Done.Task).Where(t => !t.IsCompleted).ToArray();
+        var open = _runs.Values.Select(r => r.Settled.Task).Where(t => !t.IsCompleted).ToArray();
         if (open.Length == 0)
         {
             return 0;
@@ -347,7 +348,10 @@ public sealed partial class LakeStore
                     continue;
                 }
                 OwnedEntries[e.Path] = 0;
-                _runs.TryAdd(e.RunId, new UploadRun(0));
+                if (_runs.TryAdd(e.RunId, new UploadRun(0)))
+                {
+                    Interlocked.Increment(ref _unsettled);
+                }
                 lock (_walQueue)
                 {
                     _walQueue.Add((e with { Adopted = true }, read));
@@ -378,6 +382,7 @@ public sealed partial class LakeStore
                 DurableFile.TryDelete(entry.Path);
                 DropPending(header.RunId);
                 run.Finish("failed", "the upload's log entry was cut short before it was acknowledged");
+                Settle(run);
                 return;
             }
             var rows = read.Value.Batches.Count == 1 ? read.Value.Batches[0] : RecordBatches.Concatenate(read.Value.Batches);
@@ -419,11 +424,18 @@ public sealed partial class LakeStore
             File.Delete(entry.Path);
             DropPending(header.RunId);
             run.Finish("applied", null);
-            ForgetAppliedRuns(header.RunId);
             StorageLog.UploadApplied(_logger, header.RunId, rows.Length);
             // Derived tables follow (gold); after a crash the reports committed before it count too, so
             // gold is rebuilt for every symbol the upload changed. The upload is visible already.
-            await NotifyAppliedAsync(run.Snapshot(), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await NotifyAppliedAsync(run.Snapshot(), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Settle(run);
+                ForgetAppliedRuns(header.RunId);
+            }
         }
         catch (LakehouseException ex) when (ex.Kind == LakehouseErrorKind.InvalidArgument)
         {
@@ -434,6 +446,7 @@ public sealed partial class LakeStore
             File.Move(entry.Path, Path.Combine(failed, Path.GetFileName(entry.Path)), overwrite: true);
             DropPending(header.RunId);
             run.Finish("failed", ex.Message);
+            Settle(run);
             StorageLog.UploadApplyFailed(_logger, ex.Message, 0);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -445,6 +458,17 @@ public sealed partial class LakeStore
         {
             run.Set("pending", null);
             throw;
+        }
+    }
+
+    /// <summary>Runs acknowledged and not yet settled (applied with their after-apply steps run, or failed for good).</summary>
+    private int _unsettled;
+
+    private void Settle(UploadRun run)
+    {
+        if (run.Settled.TrySetResult())
+        {
+            Interlocked.Decrement(ref _unsettled);
         }
     }
 
@@ -594,6 +618,9 @@ public sealed partial class LakeStore
         public string? Error { get; private set; }
         public List<StorageReport> Reports { get; } = [];
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Applied and its after-apply steps (the server's gold rebuild) run, or failed for good.</summary>
+        public TaskCompletionSource Settled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Set(string state, string? error)
         {

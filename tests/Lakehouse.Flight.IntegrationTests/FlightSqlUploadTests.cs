@@ -8,7 +8,8 @@ namespace Lakehouse.Flight.IntegrationTests;
 
 /// <summary>
 /// SQL reads its writes (docs/decisions.md D45): a query at the current version waits for the uploads acknowledged before
-/// it (DoPut with <c>"wait": false</c>) to be applied, so it counts every acknowledged row, as DoGet shows them at once.
+/// it (DoPut with <c>"wait": false</c>) to be applied and its gold rebuilt, so it counts every acknowledged row, as DoGet
+/// shows them at once, and the gold rows derived from them.
 /// The upload is applied one symbol per commit (300 commits), so it is still pending when the query arrives (asserted).
 /// </summary>
 public sealed class FlightSqlUploadTests
@@ -28,10 +29,15 @@ public sealed class FlightSqlUploadTests
 
         await AcknowledgeAsync(server, bars);
         Assert.True(server.Server.Store.PendingUploads > 0, "the upload was applied before the query: the test proves nothing");
-        var (_, _, batches) = await new FlightSqlCalls(server.Raw).SqlAsync("SELECT count(*) AS n, count(DISTINCT symbol) AS symbols FROM silver.prices_daily");
+        var (_, _, batches) = await new FlightSqlCalls(server.Raw).SqlAsync(
+            "SELECT (SELECT count(*) FROM silver.prices_daily) AS n, (SELECT count(DISTINCT symbol) FROM silver.prices_daily) AS symbols, "
+            + "(SELECT count(*) FROM gold.prices_monthly) AS months, (SELECT count(*) FROM gold.daily_metrics) AS metrics");
 
         Assert.Equal(bars.Count, ((Int64Array)batches[0].Column("n")).GetValue(0));
         Assert.Equal(300, ((Int64Array)batches[0].Column("symbols")).GetValue(0));
+        // Gold too: the query waited for the upload's gold rebuild, not only for its silver commit.
+        Assert.Equal(300 * 2, ((Int64Array)batches[0].Column("months")).GetValue(0));
+        Assert.Equal(bars.Count, ((Int64Array)batches[0].Column("metrics")).GetValue(0));
         Assert.Equal(0, server.Server.Store.PendingUploads);
     }
 
