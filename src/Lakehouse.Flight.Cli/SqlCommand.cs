@@ -87,12 +87,14 @@ internal static class SqlCommand
         }
         using var client = new LakehouseClient(uri, new LakehouseClientOptions { Token = token });
         long rows = 0;
+        var started = false;
         try
         {
             await foreach (var batch in client.QueryAsync(sql, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (rows == 0)
+                if (!started)
                 {
+                    started = true;
                     await output.StartAsync(batch.Schema, cancellationToken).ConfigureAwait(false);
                 }
                 rows += batch.Length;
@@ -101,6 +103,11 @@ internal static class SqlCommand
                     // Enough rows printed: disposing the stream cancels the query on the server.
                     break;
                 }
+            }
+            if (!started)
+            {
+                // No rows, so no batch: the header (CSV, table) comes from the statement's schema.
+                await output.StartAsync(await client.QuerySchemaAsync(sql, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)

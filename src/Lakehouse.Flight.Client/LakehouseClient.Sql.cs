@@ -39,6 +39,19 @@ public sealed partial class LakehouseClient
         return parameters is { Count: > 0 } ? PreparedQueryAsync(sql, ParameterRow(parameters), cancellationToken) : StatementAsync(sql, cancellationToken);
     }
 
+    /// <summary>The schema a statement's result has, without running it (Flight SQL's GetSchema of the statement): the columns
+    /// of a result that has no rows, for which <see cref="QueryAsync"/> yields no batch.</summary>
+    /// <param name="sql">One statement (parameters are described as untyped; bind them with <see cref="QueryAsync"/>).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="Grpc.Core.RpcException">InvalidArgument with the engine's message for bad SQL.</exception>
+    public async Task<Schema> QuerySchemaAsync(string sql, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        var command = Any.Pack(new CommandStatementQuery { Query = sql }).ToByteArray();
+        using var call = _flight.GetSchema(FlightDescriptor.CreateCommandDescriptor(command), Headers(), null, cancellationToken);
+        return await call.ResponseAsync.ConfigureAwait(false);
+    }
+
     private async IAsyncEnumerable<RecordBatch> StatementAsync(string sql, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var command = Any.Pack(new CommandStatementQuery { Query = sql }).ToByteArray();

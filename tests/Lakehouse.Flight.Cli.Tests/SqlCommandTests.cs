@@ -108,11 +108,15 @@ public sealed class SqlCommandTests : IAsyncLifetime
 
         var (code, stdout, stderr) = await Run("sql", PerSymbol, "--format", "csv", "--server", address);
         var bad = await Run("sql", "SELECT nope FROM silver.prices_daily", "--server", address);
+        var none = await Run("sql", "SELECT symbol, close FROM silver.prices_daily WHERE symbol = 'NONE'", "--format", "csv", "--server", address);
 
         Assert.True(code == 0, stderr);
         Assert.Equal(["symbol,days,top", .. Expected()], Lines(stdout));
         Assert.Equal(2, bad.Code);
         Assert.Contains("nope", bad.Err, StringComparison.Ordinal);
+        Assert.True(none.Code == 0, none.Err);
+        Assert.Equal(["symbol,close"], Lines(none.Out));
+        Assert.Contains("0 row(s)", none.Err, StringComparison.Ordinal);
         await server.StopAsync(CancellationToken.None);
     }
 
