@@ -20,6 +20,16 @@ df = c.do_get(fl.Ticket(json.dumps(ticket))).read_pandas()
 print(f"as of {as_of}:")
 print(df.groupby("symbol")["adj_close"].describe())
 
+# The same moment in SQL (Flight SQL): the statement's `-- lakehouse: as_of=...` hint pins every table it reads.
+sys.path.insert(0, __file__.rsplit("/", 1)[0] if "/" in __file__ else ".")
+from lakehouse_client import LakehouseClient  # noqa: E402
+
+with LakehouseClient(uri) as lh:
+    monthly = lh.sql("SELECT symbol, date_trunc('month', date)::DATE AS month, avg(adj_close) AS mean_adj_close "
+                     "FROM silver.prices_daily WHERE symbol IN ('AAPL', 'MSFT') "
+                     "AND date BETWEEN DATE '2024-01-01' AND DATE '2024-03-31' GROUP BY ALL ORDER BY ALL", as_of=as_of)
+print(monthly.to_pandas())
+
 # What the last two versions that touched AAPL changed: the way to audit a vendor re-upload.
 versions = json.loads(list(c.do_action(fl.Action("list-versions", json.dumps({"symbol": "AAPL", "limit": 2}).encode())))[-1].body.to_pybytes())
 if len(versions) == 2:
