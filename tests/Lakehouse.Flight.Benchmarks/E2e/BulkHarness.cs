@@ -89,8 +89,10 @@ internal static class BulkHarness
                 }
                 var reports = await client.WaitForUploadAsync(ack.RunId).ConfigureAwait(false);
                 var visibleSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                var lastReport = Path.Combine(dataDir, "gold", "reports", $"{newSymbols[^1]}_daily_report.csv");
-                while (!File.Exists(lastReport) && Stopwatch.GetElapsedTime(start).TotalSeconds < 600)
+                // Gold is done when the last symbol's daily metrics are all there (a bulk run writes no per-symbol report
+                // files since D43, so the reports folder is no signal).
+                var perSymbol = rows / symbols;
+                while (await GoldRowsAsync(client, newSymbols[^1]).ConfigureAwait(false) < perSymbol && Stopwatch.GetElapsedTime(start).TotalSeconds < 600)
                 {
                     await Task.Delay(50).ConfigureAwait(false);
                 }
@@ -156,7 +158,7 @@ internal static class BulkHarness
                     $"{F(rows / readableSeconds)} rows/s ({F(readableSeconds, "F2")} s from the first byte; {F(readable)} rows read)", X(rows / readableSeconds, oldRate, "old"));
                 t.Add("new: all of it applied to bronze and silver files (upload-status applied)",
                     $"{F(rows / visibleSeconds)} rows/s ({F(visibleSeconds, "F2")} s from the first byte)", X(rows / visibleSeconds, oldRate, "old"));
-                t.Add("new: gold caught up (last symbol's report written)",
+                t.Add("new: gold caught up (the last symbol's daily metrics all in gold)",
                     $"{F(rows / goldSeconds)} rows/s ({F(goldSeconds, "F2")} s from the first byte; server CPU {F(newCpu, "F1")} s)", X(rows / goldSeconds, oldRate, "old"));
                 t.Add("server peak RSS during the new path", $"{F(peakKb / 1024.0)} MiB");
                 t.Add($"DoPut of {smallRows} rows answered once in silver ({smallPuts} calls, new symbols)",
@@ -186,6 +188,16 @@ internal static class BulkHarness
         var bars = Ingestion.SyntheticBars.Generate(symbols, from, to);
         const int size = 8192;
         return Enumerable.Range(0, (bars.Count + size - 1) / size).Select(i => PriceBarBatches.ToBatch(bars, i * size, Math.Min(size, bars.Count - (i * size)))).ToList();
+    }
+
+    private static async Task<long> GoldRowsAsync(LakehouseClient client, string symbol)
+    {
+        long n = 0;
+        await foreach (var b in client.GetPricesAsync(TableQuery.Create("gold", "daily_metrics", [symbol], null, null, ["date"])).ConfigureAwait(false))
+        {
+            n += b.Length;
+        }
+        return n;
     }
 
     internal static int Option(string[] args, string name, int fallback) =>
