@@ -89,13 +89,16 @@ internal static class SqlHarness
                 sqlScan.Add(await TimedAsync(() => SqlAsync(client, "SELECT * FROM silver.prices_daily")).ConfigureAwait(false));
                 getScan.Add(await TimedAsync(() => DoGetAsync(client, FlightRuns.Ticket(TableQuery.Create()))).ConfigureAwait(false));
             }
-            var sqlMbs = Stats.Median(sqlScan.Select(s => s.Bytes / 1e6 / s.Seconds).ToList());
-            var getMbs = Stats.Median(getScan.Select(s => s.Bytes / 1e6 / s.Seconds).ToList());
-            Row($"`SELECT * FROM silver.prices_daily` ({sqlScan[0].Rows:N0} rows), median of {scans}",
-                $"{sqlMbs:F0} MB/s ({Stats.Median(sqlScan.Select(s => s.Seconds * 1000).ToList()):F0} ms)");
-            Row($"DoGet full scan ({getScan[0].Rows:N0} rows), median of {scans}",
-                $"{getMbs:F0} MB/s ({Stats.Median(getScan.Select(s => s.Seconds * 1000).ToList()):F0} ms)");
-            Row("SQL / DoGet throughput", $"{sqlMbs / getMbs:F2}x");
+            if (scans > 0)
+            {
+                var sqlMbs = Stats.Median(sqlScan.Select(s => s.Bytes / 1e6 / s.Seconds).ToList());
+                var getMbs = Stats.Median(getScan.Select(s => s.Bytes / 1e6 / s.Seconds).ToList());
+                Row($"`SELECT * FROM silver.prices_daily` ({sqlScan[0].Rows:N0} rows), median of {scans}",
+                    $"{sqlMbs:F0} MB/s ({Stats.Median(sqlScan.Select(s => s.Seconds * 1000).ToList()):F0} ms)");
+                Row($"DoGet full scan ({getScan[0].Rows:N0} rows), median of {scans}",
+                    $"{getMbs:F0} MB/s ({Stats.Median(getScan.Select(s => s.Seconds * 1000).ToList()):F0} ms)");
+                Row("SQL / DoGet throughput", $"{sqlMbs / getMbs:F2}x");
+            }
 
             const string Monthly = """
                 SELECT symbol, date_trunc('month', date)::DATE AS month,
