@@ -33,7 +33,8 @@ internal sealed class FlightRuns : IDisposable
 
     public static FlightTicket Ticket(TableQuery q) => new(Google.Protobuf.ByteString.CopyFrom(Json(q)));
 
-    private static async Task<(long Rows, long Bytes)> DrainAsync(FlightClient client, FlightTicket ticket)
+    /// <summary>Reads a ticket's stream to the end: its rows and Arrow bytes.</summary>
+    internal static async Task<(long Rows, long Bytes)> DrainAsync(FlightClient client, FlightTicket ticket)
     {
         using var call = client.GetStream(ticket);
         long rows = 0, bytes = 0;

@@ -63,7 +63,7 @@ internal static class SqlHarness
                 new DateOnly(o.From.Year + random.Next(o.Years), random.Next(1, 13), 1))).ToArray();
             var pointSql = await TimesAsync(points, i => SqlAsync(client,
                 $"SELECT * FROM silver.prices_daily WHERE symbol = '{pairs[i].Item1}' AND date BETWEEN DATE '{pairs[i].Item2:yyyy-MM-dd}' AND DATE '{pairs[i].Item2.AddMonths(1).AddDays(-1):yyyy-MM-dd}'")).ConfigureAwait(false);
-            var pointGet = await TimesAsync(points, i => DoGetAsync(client, FlightRuns.Ticket(
+            var pointGet = await TimesAsync(points, i => FlightRuns.DrainAsync(client, FlightRuns.Ticket(
                 TableQuery.Create(symbols: [pairs[i].Item1], dateFrom: $"{pairs[i].Item2:yyyy-MM-dd}", dateTo: $"{pairs[i].Item2.AddMonths(1).AddDays(-1):yyyy-MM-dd}")))).ConfigureAwait(false);
             Row("1 symbol x 1 month `SELECT *`, p50 (p90)", Ms(pointSql));
             Row("the same rows by DoGet, p50 (p90)", Ms(pointGet));
@@ -87,7 +87,7 @@ internal static class SqlHarness
             for (var i = 0; i < scans; i++)
             {
                 sqlScan.Add(await TimedAsync(() => SqlAsync(client, "SELECT * FROM silver.prices_daily")).ConfigureAwait(false));
-                getScan.Add(await TimedAsync(() => DoGetAsync(client, FlightRuns.Ticket(TableQuery.Create()))).ConfigureAwait(false));
+                getScan.Add(await TimedAsync(() => FlightRuns.DrainAsync(client, FlightRuns.Ticket(TableQuery.Create()))).ConfigureAwait(false));
             }
             if (scans > 0)
             {
@@ -158,23 +158,9 @@ internal static class SqlHarness
         long rows = 0, bytes = 0;
         foreach (var endpoint in info.Endpoints)
         {
-            var (r, b) = await DoGetAsync(client, endpoint.Ticket).ConfigureAwait(false);
+            var (r, b) = await FlightRuns.DrainAsync(client, endpoint.Ticket).ConfigureAwait(false);
             rows += r;
             bytes += b;
-        }
-        return (rows, bytes);
-    }
-
-    private static async Task<(long Rows, long Bytes)> DoGetAsync(FlightClient client, FlightTicket ticket)
-    {
-        using var call = client.GetStream(ticket);
-        long rows = 0, bytes = 0;
-        while (await call.ResponseStream.MoveNext(CancellationToken.None).ConfigureAwait(false))
-        {
-            var batch = call.ResponseStream.Current;
-            rows += batch.Length;
-            bytes += Stats.ArrowBytes(batch);
-            batch.Dispose();
         }
         return (rows, bytes);
     }
