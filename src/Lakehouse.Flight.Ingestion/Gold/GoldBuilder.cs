@@ -28,7 +28,7 @@ public sealed record GoldBuildResult(string RunId, IReadOnlyList<StorageReport> 
 /// (a chunk of whole histories, or every symbol of a daily append), so memory holds a few symbols' histories, never
 /// the universe's.
 /// </remarks>
-public sealed class GoldBuilder(LakeStore store)
+public sealed partial class GoldBuilder(LakeStore store)
 {
     /// <summary>Symbols read and computed at a time: 200 symbols of 20 years are ~1M metric rows (~100 MB of Arrow).</summary>
     public const int ChunkSymbols = 200;
@@ -100,7 +100,7 @@ public sealed class GoldBuilder(LakeStore store)
         }
         try
         {
-            return await BuildAsync(changed, progress: null, runId, cancellationToken, ReportsFor(Math.Max(changed.Length, runSymbols ?? 0)), ChangedFrom(written)).ConfigureAwait(false);
+            return await BuildAsync(changed, progress: null, runId, cancellationToken, ReportsFor(Math.Max(changed.Length, runSymbols ?? 0)), ChangedFrom(written), ChangedTo(written)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not (OperationCanceledException or OutOfMemoryException))
         {
@@ -147,7 +147,7 @@ public sealed class GoldBuilder(LakeStore store)
     /// <exception cref="LakehouseException">NotFound when a symbol asked for has no silver rows.</exception>
     public async Task<GoldBuildResult> BuildAsync(IReadOnlyList<string> symbols, IProgress<GoldProgress>? progress = null,
         string? runId = null, CancellationToken cancellationToken = default, Func<string, bool>? reportFor = null) =>
-        await BuildAsync(symbols, progress, runId, cancellationToken, reportFor, changedFrom: null).ConfigureAwait(false);
+        await BuildAsync(symbols, progress, runId, cancellationToken, reportFor, changedFrom: null, changedTo: null).ConfigureAwait(false);
 
     /// <summary>
     /// The build: with <paramref name="changedFrom"/> (the first date of each symbol's silver write), only the gold
@@ -157,7 +157,8 @@ public sealed class GoldBuilder(LakeStore store)
     /// A symbol whose gold does not reach the silver day before that date (an earlier rebuild failed) is rebuilt whole.
     /// </summary>
     private async Task<GoldBuildResult> BuildAsync(IReadOnlyList<string> symbols, IProgress<GoldProgress>? progress,
-        string? runId, CancellationToken cancellationToken, Func<string, bool>? reportFor, IReadOnlyDictionary<string, DateOnly>? changedFrom)
+        string? runId, CancellationToken cancellationToken, Func<string, bool>? reportFor, IReadOnlyDictionary<string, DateOnly>? changedFrom,
+        IReadOnlyDictionary<string, DateOnly>? changedTo)
     {
         runId ??= LakeStore.NewRunId();
         var todo = SymbolsToBuild(symbols, cancellationToken);
@@ -233,6 +234,14 @@ public sealed class GoldBuilder(LakeStore store)
                             var whole = Concat(parts);
                             var all = GoldCalculator.DailyMetrics(whole);
                             metrics = From(all, DailyMetricsColumns.Date, from);
+                            if (changedTo?.GetValueOrDefault(symbol) is { } to && to >= from
+                                && MovedMetrics(symbol, whole, all, from, to, cancellationToken) is { } moved)
+                            {
+                                // Gold reaches silver's last day: only what the write can have moved (a correction's
+                                // month and the metric rows that differ), not every row after it.
+                                metrics = moved;
+                                monthly = MonthlyBetween(tail.Window, from, to);
+                            }
                             reported.Add((symbol, whole, all));
                         }
                         else
