@@ -180,16 +180,16 @@ public sealed partial class GoldBuilder(LakeStore store)
                     new(GoldTables.PricesMonthly, RecordBatches.Concatenate(tails.Select(b => b.Monthly).ToArray()), DerivedSource),
                     new(GoldTables.DailyMetrics, RecordBatches.Concatenate(tails.Select(b => b.Metrics).ToArray()), DerivedSource),
                 ];
-                reports.AddRange(await store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false));
-                // Reports follow the tables they are made from: a crash in between leaves an old report
-                // that the next rebuild of the symbol rewrites.
-                foreach (var (symbol, silver, metrics) in reported)
-                {
-                    var name = DailyReport.FileName(symbol);
-                    var bytes = DailyReport.Utf8(silver, metrics);
-                    var written = await store.WriteReportAsync(name, bytes, cancellationToken).ConfigureAwait(false);
-                    files.Add(new ReportFile(symbol, store.ReportPath(name), silver.Length, written));
-                }
+                // A report is made from silver, committed before gold starts, and metrics computed from it: it is formatted
+                // and written while the gold tables commit (a correction's commit rewrites one or two files and leaves a
+                // core idle). A crash or a failed commit in between leaves a report ahead of the gold tables, never of
+                // silver; the next rebuild of the symbol brings the tables level and finds the report's bytes the same.
+                var writing = reported.Count == 0 ? Task.FromResult<ReportFile[]>([])
+                    : Task.Run(() => WriteReportsAsync([.. reported], cancellationToken), cancellationToken);
+                var committing = store.WriteAsync(writes, runId, cancellationToken);
+                await Task.WhenAll(committing, writing).ConfigureAwait(false);
+                reports.AddRange(await committing.ConfigureAwait(false));
+                files.AddRange(await writing.ConfigureAwait(false));
             }
             tails.Clear();
             reported.Clear();
@@ -283,6 +283,21 @@ public sealed partial class GoldBuilder(LakeStore store)
             tails.Add((monthly, metrics));
             tailRows += metrics.Length;
         }
+    }
+
+    /// <summary>Formats and writes each symbol's report (whole, or left alone when its bytes are the same).</summary>
+    private async Task<ReportFile[]> WriteReportsAsync(IReadOnlyList<(string Symbol, RecordBatch Silver, RecordBatch Metrics)> reported,
+        CancellationToken cancellationToken)
+    {
+        var files = new ReportFile[reported.Count];
+        for (var i = 0; i < files.Length; i++)
+        {
+            var (symbol, silver, metrics) = reported[i];
+            var name = DailyReport.FileName(symbol);
+            var written = await store.WriteReportAsync(name, DailyReport.Utf8(silver, metrics), cancellationToken).ConfigureAwait(false);
+            files[i] = new ReportFile(symbol, store.ReportPath(name), silver.Length, written);
+        }
+        return files;
     }
 
     /// <summary>Per symbol whose silver prices changed, the first date of its silver write (its report's <c>date_from</c>).</summary>
