@@ -223,10 +223,17 @@ internal static class SegmentFiles
         return parts;
     }
 
-    /// <summary>Every row of a file, in the table's schema, on the managed heap.</summary>
+    /// <summary>
+    /// Every row of a file, in the table's schema, on the managed heap; the columns are decoded in parallel (Arrow's
+    /// CPU pool): a copy-on-write decodes a whole file on its commit's path (a 131K-row file in ~20 ms instead of ~26 ms
+    /// on two cores; docs/decisions.md D46). Safe beside other decodes: our callers are .NET threads, never the pool's.
+    /// </summary>
     public static RecordBatch ReadAll(string path, TableDefinition table)
     {
-        using var reader = new FileReader(path);
+        using var readerProperties = ReaderProperties.GetDefaultReaderProperties();
+        using var arrowProperties = ArrowReaderProperties.GetDefault();
+        arrowProperties.UseThreads = true;
+        using var reader = new FileReader(path, readerProperties, arrowProperties);
         return DecodeGroups(reader, table, [.. Enumerable.Range(0, reader.NumRowGroups)]);
     }
 
