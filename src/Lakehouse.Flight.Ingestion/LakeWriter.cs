@@ -1,4 +1,5 @@
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Core.Tables;
 using Lakehouse.Flight.Ingestion.Gold;
 using Lakehouse.Flight.Storage;
 
@@ -36,9 +37,18 @@ public sealed class LakeWriter(LakeStore store, GoldBuilder gold)
     public async Task<LakeWriteResult> WriteAsync(IReadOnlyList<TableWrite> writes, string? runId = null, CancellationToken cancellationToken = default,
         int? runSymbols = null)
     {
-        var committed = await store.WriteAsync(writes, runId, cancellationToken).ConfigureAwait(false);
+        var committed = await store.WriteAsync(ReadAfterForGold(writes, runSymbols), runId, cancellationToken).ConfigureAwait(false);
         return await AfterCommitAsync(committed, cancellationToken, runSymbols).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// A write of few symbols is followed by gold reading each changed symbol's silver history whole (for its report):
+    /// the store builds those cache entries while the commit encodes its files (<see cref="TableWrite.ReadAfter"/>).
+    /// </summary>
+    private static IReadOnlyList<TableWrite> ReadAfterForGold(IReadOnlyList<TableWrite> writes, int? runSymbols) =>
+        [.. writes.Select(w => w.Table == PriceTables.Silver && !w.ReadAfter && PriceColumns.Symbol.Find(w.Rows) is { } symbols
+            && (runSymbols ?? RecordBatches.Runs(symbols).Count()) <= GoldBuilder.ReportSymbolsPerWrite
+            ? w with { ReadAfter = true } : w)];
 
     /// <summary>What follows a commit: gold for the symbols whose silver prices <paramref name="committed"/> changed.</summary>
     /// <param name="committed">The commit's reports.</param>

@@ -10,8 +10,12 @@ namespace Lakehouse.Flight.Storage;
 /// <param name="Rows">The rows, columns by name (lineage columns may be left out: they are stamped).</param>
 /// <param name="Source">The source partition of a per-source table, else the source stamped on the rows (null keeps theirs).</param>
 /// <param name="Rejected">Rows the source already refused, per symbol, with reasons: counted in the reports and manifests.</param>
+/// <param name="ReadAfter">
+/// The caller reads the changed symbols' rows whole right after the commit (gold after a small write): their cache
+/// entries are built while the commit encodes its files, and the commit splices its rows into them.
+/// </param>
 public sealed record TableWrite(TableDefinition Table, RecordBatch Rows, string? Source = null,
-    IReadOnlyDictionary<string, IReadOnlyList<string>>? Rejected = null);
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? Rejected = null, bool ReadAfter = false);
 
 public sealed partial class LakeStore
 {
@@ -78,6 +82,10 @@ public sealed partial class LakeStore
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     reports.Add(staging.StageSymbol(table, write, rows, symbol, runId, now, location));
+                    if (write.ReadAfter)
+                    {
+                        staging.ReadAfter(table, symbol.Symbol);
+                    }
                 }
                 foreach (var (symbol, reasons) in write.Rejected ?? new Dictionary<string, IReadOnlyList<string>>())
                 {

@@ -19,6 +19,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
     private readonly Dictionary<(TableDefinition Table, string Symbol), SymbolUpdates> _updates = [];
     private readonly Dictionary<TableDefinition, SortedSet<string>> _changed = [];
     private readonly List<SymbolChange> _changes = [];
+    private readonly List<(TableId Table, string Symbol)> _readAfter = [];
 
     public LakeState State => state;
 
@@ -232,6 +233,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
     /// </summary>
     public (List<StagedFile> Written, List<(TableDefinition Table, string Name)> Replaced) WriteFiles(CancellationToken cancellationToken)
     {
+        var warm = WarmJobs(cancellationToken);
         var jobs = new List<Func<StagedFile>>();
         foreach (var ((def, source, band), batches) in _inserts)
         {
@@ -250,8 +252,18 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         var written = new StagedFile?[jobs.Count];
         try
         {
-            Parallel.For(0, jobs.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                i => written[i] = jobs[i]());
+            Parallel.For(0, jobs.Count + warm.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                i =>
+                {
+                    if (i < jobs.Count)
+                    {
+                        written[i] = jobs[i]();
+                    }
+                    else
+                    {
+                        warm[i - jobs.Count]();
+                    }
+                });
         }
         catch
         {
@@ -265,6 +277,45 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
             throw;
         }
         return ([.. written.Select(w => w!)], replaced);
+    }
+
+    /// <summary>A symbol the caller reads whole after the commit (<see cref="TableWrite.ReadAfter"/>).</summary>
+    public void ReadAfter(TableId table, string symbol) => _readAfter.Add((table, symbol));
+
+    /// <summary>
+    /// Builds the cache entries of the changed symbols read after the commit, from the version staged against (under the
+    /// writer lock: no commit can come between), beside the file encodes; the commit point splices the change into them.
+    /// A correction's commit rewrites one file on one core while the other decodes the symbol's years (~20 row groups)
+    /// that gold reads next (docs/decisions.md D46). Best effort: an entry that cannot be built is read later as before.
+    /// </summary>
+    private List<Action> WarmJobs(CancellationToken cancellationToken)
+    {
+        var jobs = new List<Action>();
+        if (!cache.Symbols.Enabled)
+        {
+            return jobs;
+        }
+        foreach (var (table, symbol) in _readAfter.Distinct())
+        {
+            var def = table.Definition;
+            if (def.PerSource || !_changed.TryGetValue(def, out var changed) || !changed.Contains(symbol) || cache.TryEntry(table, symbol, out _))
+            {
+                continue;
+            }
+            var tableState = state.Table(def);
+            jobs.Add(() =>
+            {
+                try
+                {
+                    cache.EntryForRead(tableState, table, symbol, ReadCache.BuildEntryRuns, null, cancellationToken);
+                }
+                catch (Exception ex) when (ex is IOException or InvalidDataException or ParquetSharp.ParquetException)
+                {
+                    // Read after the commit instead.
+                }
+            });
+        }
+        return jobs;
     }
 
     /// <summary>Bytes the new files may take (an upper estimate: inserted rows, and the files rewritten).</summary>
