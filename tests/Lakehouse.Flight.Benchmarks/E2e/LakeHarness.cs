@@ -299,7 +299,7 @@ internal static class LakeHarness
                 {
                     await Try(r, ["correction"], async () =>
                     {
-                        var rng = new Random(3);
+                        var rng = new Random(o.CorrectionSeed);
                         var samples = new List<double>();
                         for (var i = 0; i < o.Corrections; i++)
                         {
@@ -310,7 +310,7 @@ internal static class LakeHarness
                                 date = date.AddDays(1);
                             }
                             var bar = SyntheticBars.Generate([symbol], date, date)[0];
-                            var fixedBar = bar with { Volume = bar.Volume + 1 + i };
+                            var fixedBar = bar with { Volume = bar.Volume + 1 + i + (1000L * o.CorrectionSeed) };
                             var s = Stopwatch.GetTimestamp();
                             var reports = await client.UploadAsync(PriceTables.SilverSchema, [PriceBarBatches.ToBatch([fixedBar])], "bench", promote: true).ConfigureAwait(false);
                             samples.Add(Stats.Ms(s));
