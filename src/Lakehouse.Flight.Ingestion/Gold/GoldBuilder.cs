@@ -155,6 +155,9 @@ public sealed partial class GoldBuilder(LakeStore store)
     /// on or before its own date, so the rows before it cannot have changed, and a daily append or a correction
     /// rewrites a few rows instead of the symbol's whole history (the upsert compares only what it is given).
     /// A symbol whose gold does not reach the silver day before that date (an earlier rebuild failed) is rebuilt whole.
+    /// With <paramref name="changedTo"/> too (the last date of the write), a symbol whose report is written and whose gold
+    /// reaches silver's last day gets only the metric rows the write moved and the bars of the months it wrote
+    /// (<see cref="MovedMetrics"/>): a correction of a past day does not compare every later year.
     /// </summary>
     private async Task<GoldBuildResult> BuildAsync(IReadOnlyList<string> symbols, IProgress<GoldProgress>? progress,
         string? runId, CancellationToken cancellationToken, Func<string, bool>? reportFor, IReadOnlyDictionary<string, DateOnly>? changedFrom,
