@@ -199,7 +199,7 @@ public sealed partial class LakeStore
             // after the cache has evicted it: pin and load ahead in small windows, for itself (decisions D31, D32).
             var large = estimatedRows * ReadCache.EstimatedRowBytes > Options.CacheBytes;
             window = large ? MinPinnedRows : PinnedRowsMax;
-            if (oneVersion && (large || estimatedRows > window))
+            if (oneVersion && (large || OneVersionRows(state, query, symbols) > window))
             {
                 return null;
             }
@@ -228,6 +228,30 @@ public sealed partial class LakeStore
                 return new ResolvedRead(symbols, prefetch, prefetched, pinned, window, scan, pin.Version, pin.Rows);
             }
         }
+    }
+
+    /// <summary>
+    /// Rows a one-version read would pin, from the runs (whatever the prefetch list estimated: it counts only scans of two
+    /// or more symbols without a limit), at most the limit: a read that could not be pinned whole is declined before
+    /// anything is decoded.
+    /// </summary>
+    private static long OneVersionRows(TableState state, TableQuery query, IReadOnlyList<string> symbols)
+    {
+        var (from, to) = Days(query);
+        var limit = query.Limit > 0 ? query.Limit : long.MaxValue;
+        long rows = 0;
+        foreach (var symbol in symbols)
+        {
+            foreach (var run in state.RunsOf(symbol))
+            {
+                rows += run.Overlaps(from, to) ? run.Count : 0;
+            }
+            if (rows >= limit)
+            {
+                return limit;
+            }
+        }
+        return rows;
     }
 
     private IEnumerable<RecordBatch> StreamResolved(TableDefinition table, Schema schema, TableQuery query, ResolvedRead resolved,

@@ -118,7 +118,19 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
             await store.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
         }
         await UploadsAppliedAsync(cancellationToken).ConfigureAwait(false);
-        var read = store.TryReadOneVersion(plan.Query, cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.Sql.TimeoutSeconds));
+        OneVersionRead? read;
+        try
+        {
+            // Resolved here, every row before the first is sent: under the query's timeout as the engine's planning is.
+            read = store.TryReadOneVersion(plan.Query, timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.DeadlineExceeded,
+                $"the query ran longer than {options.Sql.TimeoutSeconds} s (Lakehouse:Sql:TimeoutSeconds) and was stopped: narrow it or raise the limit"));
+        }
         if (read is null)
         {
             Interlocked.Increment(ref _fastDeclined);

@@ -31,12 +31,15 @@ internal static class SqlFastPath
     {
         try
         {
+            // What the engine path refuses before it runs anything (its guard's words, even inside a literal) it refuses here too.
+            SqlGuard.Check(sql);
             var tokens = Tokenize(sql);
             return tokens is null ? null : new Parser(tokens, parameters, catalog).Parse();
         }
         catch (LakehouseException)
         {
-            // The ticket would be refused (a bad name, a date range the wrong way round): the engine says what it says of it.
+            // The ticket would be refused (a bad name, a date range the wrong way round), or the guard refuses the statement:
+            // the engine path says what it says of it.
             return null;
         }
     }
@@ -79,7 +82,8 @@ internal static class SqlFastPath
         while (i < sql.Length)
         {
             var c = sql[i];
-            if (char.IsWhiteSpace(c))
+            // The engine's lexer's whitespace only (a vertical tab or U+2028 is its syntax error, not a space).
+            if (c is ' ' or '\t' or '\n' or '\r' or '\f')
             {
                 i++;
                 continue;
@@ -99,7 +103,8 @@ internal static class SqlFastPath
             if (c == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
             {
                 var end = sql.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                if (tokens.Count > 0 || end < 0)
+                // The engine nests block comments: one holding another opening is left to it.
+                if (tokens.Count > 0 || end < 0 || sql.IndexOf("/*", i + 2, end - i - 2, StringComparison.Ordinal) >= 0)
                 {
                     return null;
                 }
@@ -219,7 +224,7 @@ internal static class SqlFastPath
             {
                 do
                 {
-                    // Output names are the engine's spelling of what was written: only the catalogue's own (lower case) is ours to serve.
+                    // Only the catalogue's own spelling (lower case): what the engine names the output column is then certain.
                     if (Name(exact: true) is not { } column || columns.Contains(column))
                     {
                         return null;
