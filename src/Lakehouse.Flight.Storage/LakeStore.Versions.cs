@@ -349,26 +349,62 @@ public sealed partial class LakeStore
                 return null;
             }
             var pieces = new List<RecordBatch>();
-            foreach (var run in touched)
+            for (var i = 0; i < touched.Length;)
             {
-                var first = from is { } f ? Math.Max(f, run.MinDay) : run.MinDay;
-                var last = to is { } t ? Math.Min(t, run.MaxDay) : run.MaxDay;
-                if (SharedAlone(run, currentRuns))
-                {
-                    pieces.AddRange(entry.Slices(dateColumn, first, last).Where(b => b.Length > 0));
-                }
-                else
+                var run = touched[i];
+                if (!SharedAlone(run, currentRuns))
                 {
                     var own = _cache.LoadRuns(table, [run], from, to, null, cancellationToken);
                     if (own.Length > 0)
                     {
                         pieces.Add(own);
                     }
+                    i++;
+                    continue;
                 }
+                // Consecutive shared runs are one stretch of the current rows (one slice each chunk, not one per run), as long
+                // as no current run the old version lacks has days within the stretch.
+                var end = i + 1;
+                while (end < touched.Length && SharedAlone(touched[end], currentRuns) && OnlyThese(currentRuns, touched, i, end))
+                {
+                    end++;
+                }
+                var first = from is { } f ? Math.Max(f, run.MinDay) : run.MinDay;
+                var last = to is { } t ? Math.Min(t, touched[end - 1].MaxDay) : touched[end - 1].MaxDay;
+                pieces.AddRange(entry.Slices(dateColumn, first, last).Where(b => b.Length > 0));
+                i = end;
             }
             return pieces;
         }, cancellationToken);
     }
+
+    /// <summary>Every current run with days within the stretch of <paramref name="runs"/> from <paramref name="first"/> to <paramref name="last"/> (inclusive) is one of them.</summary>
+    private static bool OnlyThese(ImmutableArray<FileRun> currentRuns, FileRun[] runs, int first, int last)
+    {
+        foreach (var c in currentRuns)
+        {
+            if (c.MinDay > runs[last].MaxDay || c.MaxDay < runs[first].MinDay)
+            {
+                continue;
+            }
+            var ours = false;
+            for (var k = first; k <= last && !ours; k++)
+            {
+                ours = runs[k].Start == c.Start && runs[k].Count == c.Count && runs[k].File.Name == c.File.Name;
+            }
+            if (!ours)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Pieces of an as-of read at least this long go out as they are: a stretch of the current rows is zero-copy, as a current
+    /// read's slices are; a full run of <see cref="SmallSliceRows"/> would copy most of them into coalesced batches.
+    /// </summary>
+    private const int SharedPieceRows = 1024;
 
     /// <summary>Symbols of as-of reads whose shared runs were served from the current rows (tests).</summary>
     internal long AsOfSymbolsSharingCurrent => Interlocked.Read(ref _asOfSymbolsSharingCurrent);
@@ -392,52 +428,56 @@ public sealed partial class LakeStore
             {
                 continue;
             }
-            RecordBatch batch;
+            IReadOnlyList<RecordBatch> pieces;
             if (share && RowsSharingCurrent(table, query, symbol, runs, cancellationToken) is { } current)
             {
                 Interlocked.Increment(ref _asOfSymbolsSharingCurrent);
-                if (current.Count == 0)
+                pieces = current;
+            }
+            else
+            {
+                pieces = [_cache.LoadRuns(table, runs, from, to, null, cancellationToken)];
+            }
+            foreach (var piece in pieces)
+            {
+                var batch = piece;
+                if (batch.Length == 0)
                 {
                     continue;
                 }
-                batch = current.Count == 1 ? current[0] : ArrowConcat.Concatenate(current);
-            }
-            else
-            {
-                batch = _cache.LoadRuns(table, runs, from, to, null, cancellationToken);
-            }
-            if (batch.Length == 0)
-            {
-                continue;
-            }
-            if (batch.Length > remaining)
-            {
-                batch = batch.Slice(0, (int)remaining);
-            }
-            remaining -= batch.Length;
-            batch = ArrowConcat.Project(batch, schema, indices);
-            if (batch.Length < SmallSliceRows)
-            {
-                small.Add(batch);
-                smallRows += batch.Length;
-                if (smallRows >= target)
+                if (batch.Length > remaining)
                 {
-                    yield return ArrowConcat.Concatenate(small);
-                    small.Clear();
-                    smallRows = 0;
+                    batch = batch.Slice(0, (int)remaining);
                 }
-            }
-            else
-            {
-                if (small.Count > 0)
+                remaining -= batch.Length;
+                batch = ArrowConcat.Project(batch, schema, indices);
+                if (batch.Length < (pieces.Count > 1 ? SharedPieceRows : SmallSliceRows))
                 {
-                    yield return ArrowConcat.Concatenate(small);
-                    small.Clear();
-                    smallRows = 0;
+                    small.Add(batch);
+                    smallRows += batch.Length;
+                    if (smallRows >= target)
+                    {
+                        yield return ArrowConcat.Concatenate(small);
+                        small.Clear();
+                        smallRows = 0;
+                    }
                 }
-                for (var start = 0; start < batch.Length; start += target)
+                else
                 {
-                    yield return batch.Slice(start, Math.Min(target, batch.Length - start));
+                    if (small.Count > 0)
+                    {
+                        yield return ArrowConcat.Concatenate(small);
+                        small.Clear();
+                        smallRows = 0;
+                    }
+                    for (var start = 0; start < batch.Length; start += target)
+                    {
+                        yield return batch.Slice(start, Math.Min(target, batch.Length - start));
+                    }
+                }
+                if (remaining == 0)
+                {
+                    break;
                 }
             }
             if (remaining == 0)
