@@ -42,7 +42,7 @@ public sealed class SqlOptions
     /// <summary>
     /// Statements a DoGet ticket can express (one table, some of its columns, symbols equal to or in literals, a date range,
     /// <c>ORDER BY symbol, date</c>, <c>LIMIT</c>) are read through the lake's own read path at one committed version, not
-    /// by the engine: the same rows and schema, without the engine planning a scan of the version's files (decisions D46).
+    /// by the engine: the same rows and schema, without the engine planning a scan of the version's files (decisions D47).
     /// Used only with <see cref="WaitForUploads"/> on (the read is of one committed version after the wait). Off: the engine
     /// answers every statement.
     /// </summary>

@@ -155,7 +155,7 @@ public sealed partial class LakeStore
 
     /// <summary>
     /// The rows of a query exactly as one committed lake version holds them, every row resolved before this returns (a SQL
-    /// query's fast path, decisions D46), or null when the store would not read them so: more rows than a read resolves up
+    /// query's fast path, decisions D47), or null when the store would not read them so: more rows than a read resolves up
     /// front (<see cref="PinnedRowsMax"/>: the symbols past it are read as of the commit current when the stream reaches
     /// them), rows of acknowledged uploads not yet applied in the table's buffer (they belong to no version yet), or commits
     /// that kept landing while it resolved. The caller then reads another way.

@@ -81,7 +81,7 @@ public sealed class FlightSqlAsOfTests : IAsyncLifetime
     [Fact]
     public async Task Hint_TheSameMomentAgain_ReusesItsInstance_TheCurrentVersionUsesTheCurrentOne()
     {
-        // An aggregate, so the engine (not the fast path, D46) answers it and opens the current version's instance.
+        // An aggregate, so the engine (not the fast path, D47) answers it and opens the current version's instance.
         await Sql.SqlAsync("SELECT count(*) FROM silver.prices_daily");
         var opened = Engine.InstancesOpened;
 

@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Lakehouse.Flight.IntegrationTests;
 
 /// <summary>
-/// The SQL fast path (docs/decisions.md D46): selections a DoGet ticket expresses are read by the lake's read path, and
+/// The SQL fast path (docs/decisions.md D47): selections a DoGet ticket expresses are read by the lake's read path, and
 /// answer exactly what the engine answers (schema and rows); every other shape goes to the engine; a read during
 /// commits sees one version.
 /// </summary>

@@ -4,7 +4,7 @@ using Lakehouse.Flight.Core.Tables;
 namespace Lakehouse.Flight.Storage.Tests;
 
 /// <summary>
-/// <see cref="LakeStore.TryReadOneVersion"/> (SQL's fast path, docs/decisions.md D46): the rows of one committed version,
+/// <see cref="LakeStore.TryReadOneVersion"/> (SQL's fast path, docs/decisions.md D47): the rows of one committed version,
 /// resolved before the first is returned, or null when the store would not read them so (more rows than a read pins up
 /// front, acknowledged uploads not yet applied, an as-of or a diff).
 /// </summary>

@@ -125,7 +125,7 @@ internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, Prepa
     {
         var sql = RequireSql(command.Query);
         var moment = SqlAsOf.Of(sql);
-        // A selection the fast path reads has the schema the engine would describe (decisions D46): no instance is opened for it.
+        // A selection the fast path reads has the schema the engine would describe (decisions D47): no instance is opened for it.
         var schema = engine.FastPlan(sql, [], moment)?.Schema;
         if (schema is null)
         {

@@ -100,7 +100,7 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
     }
 
     /// <summary>
-    /// The fast path's plan of a statement (decisions D46): a selection a DoGet ticket expresses, at the current version;
+    /// The fast path's plan of a statement (decisions D47): a selection a DoGet ticket expresses, at the current version;
     /// null when the engine must answer it (another shape, an as-of moment, the fast path or the upload wait turned off).
     /// </summary>
     public SqlFastPath.Plan? FastPlan(string sql, IReadOnlyList<object?> parameters, ReadAsOf? moment) =>

@@ -10,7 +10,7 @@ namespace Lakehouse.Flight.Server.Internal.Sql;
 
 /// <summary>
 /// The selections a DoGet ticket can express, recognised in SQL and read from the lake's own read path instead of the
-/// engine (docs/decisions.md D46): one table, a projection of its columns, <c>symbol</c> equal to or in a list of
+/// engine (docs/decisions.md D47): one table, a projection of its columns, <c>symbol</c> equal to or in a list of
 /// literals, the date column compared with literals, optionally <c>ORDER BY symbol[, date]</c> and <c>LIMIT n</c>.
 /// <para>
 /// The rows are the engine's: the same version (<see cref="Storage.LakeStore.TryReadOneVersion"/> reads one committed

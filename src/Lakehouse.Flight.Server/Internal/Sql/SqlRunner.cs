@@ -47,7 +47,7 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
     }
 
     /// <summary>
-    /// Streams a fast-path read (decisions D46) under the engine path's limits: the row cap (checked before the first row:
+    /// Streams a fast-path read (decisions D47) under the engine path's limits: the row cap (checked before the first row:
     /// the read is resolved), the timeout and the caller's cancellation. Batches carry the schema the engine would give.
     /// </summary>
     private async Task<long> StreamAsync(SqlFastPath.Plan plan, OneVersionRead read, IDoGetSink sink, CancellationToken cancellationToken)
