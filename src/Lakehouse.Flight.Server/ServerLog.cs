@@ -49,6 +49,9 @@ internal static partial class ServerLog
     [LoggerMessage(40, LogLevel.Debug, "SQL query served at lake version {Version}: {Rows} row(s) in {Ms} ms")]
     public static partial void SqlServed(ILogger logger, long version, long rows, long ms);
 
+    [LoggerMessage(42, LogLevel.Debug, "SQL query served by the lake's read path (fast path) at lake version {Version}: {Rows} row(s) in {Ms} ms")]
+    public static partial void SqlServedFast(ILogger logger, long version, long rows, long ms);
+
     [LoggerMessage(41, LogLevel.Information, "SQL engine instance opened for lake version {Version}: {Files} data file(s) in {Ms} ms")]
     public static partial void SqlInstanceOpened(ILogger logger, long version, int files, long ms);
 }

@@ -39,6 +39,15 @@ public sealed class SqlOptions
     /// </summary>
     public bool WaitForUploads { get; set; } = true;
 
+    /// <summary>
+    /// Statements a DoGet ticket can express (one table, some of its columns, symbols equal to or in literals, a date range,
+    /// <c>ORDER BY symbol, date</c>, <c>LIMIT</c>) are read through the lake's own read path at one committed version, not
+    /// by the engine: the same rows and schema, without the engine planning a scan of the version's files (decisions D47).
+    /// Used only with <see cref="WaitForUploads"/> on (the read is of one committed version after the wait). Off: the engine
+    /// answers every statement.
+    /// </summary>
+    public bool FastPath { get; set; } = true;
+
     /// <summary>Prepared statements kept at once (open ones, not yet closed or expired); one more is ResourceExhausted.</summary>
     public int MaxPreparedStatements { get; set; } = 1000;
 

@@ -146,15 +146,40 @@ public sealed partial class LakeStore
 
     private IEnumerable<RecordBatch> ReadResolved(TableDefinition table, Schema schema, TableQuery query, CancellationToken cancellationToken)
     {
+        var resolved = Resolve(table, query, oneVersion: false, cancellationToken)!;
+        foreach (var batch in StreamResolved(table, schema, query, resolved, cancellationToken))
+        {
+            yield return batch;
+        }
+    }
+
+    /// <summary>
+    /// The rows of a query exactly as one committed lake version holds them, every row resolved before this returns (a SQL
+    /// query's fast path, decisions D47), or null when the store would not read them so: more rows than a read resolves up
+    /// front (<see cref="PinnedRowsMax"/>: the symbols past it are read as of the commit current when the stream reaches
+    /// them), rows of acknowledged uploads not yet applied in the table's buffer (they belong to no version yet), or commits
+    /// that kept landing while it resolved. The caller then reads another way.
+    /// </summary>
+    public OneVersionRead? TryReadOneVersion(TableQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.AsOf is not null || query.DiffFrom is not null)
+        {
+            return null;
+        }
+        var (table, schema) = Catalog.Resolve(query);
+        return Resolve(table, query, oneVersion: true, cancellationToken) is { } resolved
+            ? new OneVersionRead(resolved.Version, resolved.Rows, schema, StreamResolved(table, schema, query, resolved, cancellationToken))
+            : null;
+    }
+
+    /// <summary>What a read resolved before its first row: the symbols in output order and the slices pinned up front.</summary>
+    private sealed record ResolvedRead(IReadOnlyList<string> Symbols, IReadOnlyList<string>? Prefetch, int Prefetched, List<RecordBatch[]> Pinned,
+        long Window, ScanLoads? Scan, long Version, long Rows);
+
+    private ResolvedRead? Resolve(TableDefinition table, TableQuery query, bool oneVersion, CancellationToken cancellationToken)
+    {
         _metadata.Poll();
-        var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
-        var coalescer = new List<RecordBatch>();
-        var coalescedRows = 0;
-        var target = Math.Max(1, Options.TargetBatchRows);
-        // Slices this large go out as they are (zero-copy); only smaller ones are worth a copy to
-        // make fewer, fuller batches.
-        var small = Math.Min(SmallSliceRows, target);
-        var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
         IReadOnlyList<string> symbols;
         IReadOnlyList<string>? prefetch;
         int prefetched;
@@ -166,21 +191,81 @@ public sealed partial class LakeStore
             // An upload entering the buffer between listing the symbols and pinning them would show its rows
             // of known symbols but not its new ones: list and pin again (a few times at most; then as pinned).
             var buffer = _snapshot.PendingVersion;
-            var state = _metadata.Current.Table(table);
+            var current = _metadata.Current;
+            var state = current.Table(table);
             symbols = SymbolsOf(state, query);
             (prefetch, var estimatedRows) = PrefetchList(state, query, symbols);
             // A read larger than the cache cannot be one snapshot in memory anyway, and what it pins stays in memory
             // after the cache has evicted it: pin and load ahead in small windows, for itself (decisions D31, D32).
             var large = estimatedRows * ReadCache.EstimatedRowBytes > Options.CacheBytes;
             window = large ? MinPinnedRows : PinnedRowsMax;
+            if (oneVersion && (large || OneVersionRows(state, query, symbols) > window))
+            {
+                return null;
+            }
             scan = large ? scan ?? new ScanLoads() : null;
             prefetched = prefetch is null ? int.MaxValue : _cache.PrefetchEntries(state, new TableId(table), prefetch, 0, window, scan, cancellationToken);
-            pinned = Pin(table, query, symbols, window, scan, cancellationToken);
-            if (_snapshot.PendingVersion == buffer || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
+            var pin = Pin(table, query, symbols, window, scan, cancellationToken);
+            pinned = pin.Pinned;
+            var settled = _snapshot.PendingVersion == buffer;
+            if (oneVersion)
             {
-                break;
+                // Every symbol pinned at the version the symbols were listed at (or every row up to the limit: the stream
+                // ends there), with no buffered upload in them.
+                var whole = pinned.Count == symbols.Count || (query.Limit > 0 && pin.Rows >= query.Limit);
+                if (settled && pin.BufferEmpty && pin.Version == current.Version && whole)
+                {
+                    return new ResolvedRead(symbols, prefetch, prefetched, pinned, window, scan, pin.Version, pin.Rows);
+                }
+                if (attempt >= CommitSequence.OptimisticAttempts || !whole || !pin.BufferEmpty)
+                {
+                    return null;
+                }
+                continue;
+            }
+            if (settled || !PendingRows.Covers(table) || attempt >= CommitSequence.OptimisticAttempts)
+            {
+                return new ResolvedRead(symbols, prefetch, prefetched, pinned, window, scan, pin.Version, pin.Rows);
             }
         }
+    }
+
+    /// <summary>
+    /// Rows a one-version read would pin, from the runs (whatever the prefetch list estimated: it counts only scans of two
+    /// or more symbols without a limit), at most the limit: a read that could not be pinned whole is declined before
+    /// anything is decoded.
+    /// </summary>
+    private static long OneVersionRows(TableState state, TableQuery query, IReadOnlyList<string> symbols)
+    {
+        var (from, to) = Days(query);
+        var limit = query.Limit > 0 ? query.Limit : long.MaxValue;
+        long rows = 0;
+        foreach (var symbol in symbols)
+        {
+            foreach (var run in state.RunsOf(symbol))
+            {
+                rows += run.Overlaps(from, to) ? run.Count : 0;
+            }
+            if (rows >= limit)
+            {
+                return limit;
+            }
+        }
+        return rows;
+    }
+
+    private IEnumerable<RecordBatch> StreamResolved(TableDefinition table, Schema schema, TableQuery query, ResolvedRead resolved,
+        CancellationToken cancellationToken)
+    {
+        var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
+        var coalescer = new List<RecordBatch>();
+        var coalescedRows = 0;
+        var target = Math.Max(1, Options.TargetBatchRows);
+        // Slices this large go out as they are (zero-copy); only smaller ones are worth a copy to
+        // make fewer, fuller batches.
+        var small = Math.Min(SmallSliceRows, target);
+        var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
+        var (symbols, prefetch, prefetched, pinned, window, scan, _, _) = resolved;
         for (var s = 0; s < symbols.Count; s++)
         {
             if (s >= pinned.Count && prefetch is not null && s >= prefetched)
@@ -252,10 +337,12 @@ public sealed partial class LakeStore
     /// reached, or past <paramref name="max"/> rows: the symbols after that are read as the stream reaches them
     /// (each one whole, from the latest commit).
     /// </summary>
-    private List<RecordBatch[]> Pin(TableDefinition table, TableQuery query, IReadOnlyList<string> symbols, long max, ScanLoads? scan,
-        CancellationToken cancellationToken) =>
+    private (List<RecordBatch[]> Pinned, long Version, long Rows, bool BufferEmpty) Pin(TableDefinition table, TableQuery query,
+        IReadOnlyList<string> symbols, long max, ScanLoads? scan, CancellationToken cancellationToken) =>
         _snapshot.Consistent(() =>
         {
+            var version = _metadata.Current.Version;
+            var bufferEmpty = _pending.IsEmpty || !PendingRows.Covers(table);
             var pinned = new List<RecordBatch[]>(symbols.Count);
             var limit = query.Limit > 0 ? query.Limit : long.MaxValue;
             long rows = 0;
@@ -272,7 +359,7 @@ public sealed partial class LakeStore
                     rows += slice.Length;
                 }
             }
-            return pinned;
+            return (pinned, version, rows, bufferEmpty);
         }, cancellationToken);
 
     /// <summary>A symbol past the pinned window, as of the commit current when the stream reaches it (resolved while no commit applies).</summary>
@@ -538,3 +625,10 @@ public sealed record SymbolPlan(string Symbol, int Files, long Rows);
 /// <summary>Totals of one dataset: symbols, data files, rows, the first and last date stored, bytes on disk, the version that last changed it, and what the cache holds.</summary>
 public sealed record DatasetStats(string Layer, string Table, int Symbols, int Files, long Rows, DateOnly? FirstDate, DateOnly? LastDate,
     long Bytes, long Version, long CachedRows, long CachedBytes);
+
+/// <summary>Rows resolved as of one committed lake version (<see cref="LakeStore.TryReadOneVersion"/>).</summary>
+/// <param name="Version">The lake version every row is read at.</param>
+/// <param name="PinnedRows">Rows resolved (before the query's limit): at least the rows <paramref name="Batches"/> yields.</param>
+/// <param name="Schema">The query's output schema (its projection).</param>
+/// <param name="Batches">The rows, ordered by symbol then key; enumerate once.</param>
+public sealed record OneVersionRead(long Version, long PinnedRows, Schema Schema, IEnumerable<RecordBatch> Batches);

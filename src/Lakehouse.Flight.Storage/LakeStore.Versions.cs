@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
@@ -245,13 +246,172 @@ public sealed partial class LakeStore
     private static IEnumerable<string> DiffSymbols(TableState older, TableState newer, TableQuery query) =>
         query.Symbols.Count > 0 ? query.Symbols : older.SymbolList.Union(newer.SymbolList).Order(StringComparer.Ordinal);
 
-    /// <summary>A small read by runs through the run and row-group caches (warm point reads); a larger one decoded ahead, into no cache.</summary>
-    private IEnumerable<RecordBatch> ReadState(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken) =>
-        PlanAhead(state, query) is { } plan
+    /// <summary>
+    /// A small read by runs through the run and row-group caches (warm point reads); a larger one decoded ahead, into no cache,
+    /// unless most of its rows are in symbols the version shares with the current one: those are served as current rows.
+    /// </summary>
+    private IEnumerable<RecordBatch> ReadState(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken)
+    {
+        var (mostlyCurrent, fits) = Sharing(state, query);
+        return !(mostlyCurrent && fits) && PlanAhead(state, query) is { } plan
             ? ReadAhead(state, schema, query, plan, cancellationToken)
-            : ReadByRuns(state, schema, query, cancellationToken);
+            : ReadByRuns(state, schema, query, share: fits, cancellationToken);
+    }
 
-    private IEnumerable<RecordBatch> ReadByRuns(TableState state, Schema schema, TableQuery query, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>MostlyCurrent</c>: at least half the rows <paramref name="query"/> reads at <paramref name="state"/> are in runs the current
+    /// version still has (a version a few commits back: most files did not change since), which a read by runs serves from
+    /// the current rows (<see cref="RowsSharingCurrent"/>).
+    /// </summary>
+    /// <remarks>
+    /// <c>Fits</c>: the read's rows fit in the cache budget. Serving shared runs from the current rows builds the symbols'
+    /// cache entries, as a current read does; a read larger than the cache must evict nothing (D32), so it decodes instead.
+    /// </remarks>
+    private (bool MostlyCurrent, bool Fits) Sharing(TableState state, TableQuery query)
+    {
+        if (state.Definition.PerSource)
+        {
+            return (false, false);
+        }
+        var current = _metadata.Current.Table(state.Definition);
+        var (from, to) = Days(query);
+        long shared = 0, all = 0;
+        foreach (var symbol in query.Symbols.Count > 0 ? query.Symbols : state.SymbolList)
+        {
+            var currentRuns = current.RunsOf(symbol);
+            foreach (var run in state.RunsOf(symbol))
+            {
+                if (run.Overlaps(from, to))
+                {
+                    all += run.Count;
+                    shared += SharedAlone(run, currentRuns) ? run.Count : 0;
+                }
+            }
+        }
+        return (all > 0 && shared * 2 >= all, all * ReadCache.EstimatedRowBytes <= Options.CacheBytes);
+    }
+
+    /// <summary>
+    /// The current version has <paramref name="run"/> (the same rows of the same file: files never change) and no other run
+    /// of the symbol within its days, so the symbol's current rows of those days are exactly the run's rows.
+    /// </summary>
+    private static bool SharedAlone(FileRun run, ImmutableArray<FileRun> currentRuns)
+    {
+        var found = false;
+        foreach (var c in currentRuns)
+        {
+            if (c.Start == run.Start && c.Count == run.Count && c.File.Name == run.File.Name)
+            {
+                found = true;
+            }
+            else if (c.MinDay <= run.MaxDay && c.MaxDay >= run.MinDay)
+            {
+                return false;
+            }
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// A symbol's rows at an older version, in key order: the runs it shares with the current version (<see cref="SharedAlone"/>)
+    /// taken from the current rows as a current read has them (the symbol cache), only the others decoded; all resolved as of
+    /// one commit. Null when no run is shared, when the runs' days interleave (their rows would need a merge), or when the
+    /// current rows are not to be cached: the caller decodes every run.
+    /// </summary>
+    private List<RecordBatch>? RowsSharingCurrent(TableDefinition table, TableQuery query, string symbol, ImmutableArray<FileRun> runs,
+        CancellationToken cancellationToken)
+    {
+        if (table.PerSource)
+        {
+            return null;
+        }
+        var (from, to) = Days(query);
+        var touched = runs.Where(r => r.Overlaps(from, to)).OrderBy(r => r.MinDay).ToArray();
+        for (var i = 1; i < touched.Length; i++)
+        {
+            if (touched[i].MinDay <= touched[i - 1].MaxDay)
+            {
+                return null;
+            }
+        }
+        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
+        return _snapshot.Consistent(() =>
+        {
+            var current = _metadata.Current.Table(table);
+            var currentRuns = current.RunsOf(symbol);
+            if (!touched.Any(r => SharedAlone(r, currentRuns)))
+            {
+                return null;
+            }
+            var currentTouched = currentRuns.Count(r => r.Overlaps(from, to));
+            if (_cache.EntryForRead(current, new TableId(table), symbol, currentTouched, null, cancellationToken) is not { } entry)
+            {
+                return null;
+            }
+            var pieces = new List<RecordBatch>();
+            for (var i = 0; i < touched.Length;)
+            {
+                var run = touched[i];
+                if (!SharedAlone(run, currentRuns))
+                {
+                    var own = _cache.LoadRuns(table, [run], from, to, null, cancellationToken);
+                    if (own.Length > 0)
+                    {
+                        pieces.Add(own);
+                    }
+                    i++;
+                    continue;
+                }
+                // Consecutive shared runs are one stretch of the current rows (one slice each chunk, not one per run), as long
+                // as no current run the old version lacks has days within the stretch.
+                var end = i + 1;
+                while (end < touched.Length && SharedAlone(touched[end], currentRuns) && OnlyThese(currentRuns, touched, i, end))
+                {
+                    end++;
+                }
+                var first = from is { } f ? Math.Max(f, run.MinDay) : run.MinDay;
+                var last = to is { } t ? Math.Min(t, touched[end - 1].MaxDay) : touched[end - 1].MaxDay;
+                pieces.AddRange(entry.Slices(dateColumn, first, last).Where(b => b.Length > 0));
+                i = end;
+            }
+            return pieces;
+        }, cancellationToken);
+    }
+
+    /// <summary>Every current run with days within the stretch of <paramref name="runs"/> from <paramref name="first"/> to <paramref name="last"/> (inclusive) is one of them.</summary>
+    private static bool OnlyThese(ImmutableArray<FileRun> currentRuns, FileRun[] runs, int first, int last)
+    {
+        foreach (var c in currentRuns)
+        {
+            if (c.MinDay > runs[last].MaxDay || c.MaxDay < runs[first].MinDay)
+            {
+                continue;
+            }
+            var ours = false;
+            for (var k = first; k <= last && !ours; k++)
+            {
+                ours = runs[k].Start == c.Start && runs[k].Count == c.Count && runs[k].File.Name == c.File.Name;
+            }
+            if (!ours)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Pieces of an as-of read at least this long go out as they are: a stretch of the current rows is zero-copy, as a current
+    /// read's slices are; a full run of <see cref="SmallSliceRows"/> would copy most of them into coalesced batches.
+    /// </summary>
+    private const int SharedPieceRows = 1024;
+
+    /// <summary>Symbols of as-of reads whose shared runs were served from the current rows (tests).</summary>
+    internal long AsOfSymbolsSharingCurrent => Interlocked.Read(ref _asOfSymbolsSharingCurrent);
+
+    private long _asOfSymbolsSharingCurrent;
+
+    private IEnumerable<RecordBatch> ReadByRuns(TableState state, Schema schema, TableQuery query, bool share, CancellationToken cancellationToken)
     {
         var table = state.Definition;
         var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
@@ -268,39 +428,56 @@ public sealed partial class LakeStore
             {
                 continue;
             }
-            var batch = _cache.LoadRuns(table, runs, from, to, null, cancellationToken);
-            if (batch.Length == 0)
+            IReadOnlyList<RecordBatch> pieces;
+            if (share && RowsSharingCurrent(table, query, symbol, runs, cancellationToken) is { } current)
             {
-                continue;
-            }
-            if (batch.Length > remaining)
-            {
-                batch = batch.Slice(0, (int)remaining);
-            }
-            remaining -= batch.Length;
-            batch = ArrowConcat.Project(batch, schema, indices);
-            if (batch.Length < SmallSliceRows)
-            {
-                small.Add(batch);
-                smallRows += batch.Length;
-                if (smallRows >= target)
-                {
-                    yield return ArrowConcat.Concatenate(small);
-                    small.Clear();
-                    smallRows = 0;
-                }
+                Interlocked.Increment(ref _asOfSymbolsSharingCurrent);
+                pieces = current;
             }
             else
             {
-                if (small.Count > 0)
+                pieces = [_cache.LoadRuns(table, runs, from, to, null, cancellationToken)];
+            }
+            foreach (var piece in pieces)
+            {
+                var batch = piece;
+                if (batch.Length == 0)
                 {
-                    yield return ArrowConcat.Concatenate(small);
-                    small.Clear();
-                    smallRows = 0;
+                    continue;
                 }
-                for (var start = 0; start < batch.Length; start += target)
+                if (batch.Length > remaining)
                 {
-                    yield return batch.Slice(start, Math.Min(target, batch.Length - start));
+                    batch = batch.Slice(0, (int)remaining);
+                }
+                remaining -= batch.Length;
+                batch = ArrowConcat.Project(batch, schema, indices);
+                if (batch.Length < (pieces.Count > 1 ? SharedPieceRows : SmallSliceRows))
+                {
+                    small.Add(batch);
+                    smallRows += batch.Length;
+                    if (smallRows >= target)
+                    {
+                        yield return ArrowConcat.Concatenate(small);
+                        small.Clear();
+                        smallRows = 0;
+                    }
+                }
+                else
+                {
+                    if (small.Count > 0)
+                    {
+                        yield return ArrowConcat.Concatenate(small);
+                        small.Clear();
+                        smallRows = 0;
+                    }
+                    for (var start = 0; start < batch.Length; start += target)
+                    {
+                        yield return batch.Slice(start, Math.Min(target, batch.Length - start));
+                    }
+                }
+                if (remaining == 0)
+                {
+                    break;
                 }
             }
             if (remaining == 0)

@@ -60,6 +60,33 @@ public sealed class AsOfScanTests : IDisposable
     }
 
     [Fact]
+    public async Task ScanAVersionBack_AfterACorrectionRewroteAYearsFile_ServesTheOtherYearsAsCurrentRows_AndThatYearAsItWas()
+    {
+        var store = _lake.Open();
+        var bars = TestBars.Generate(Universe, From, To);
+        await store.UpsertAsync(bars);
+        var version = store.LatestVersion;
+        var before = VersionReadTests.ReadAll(store, TableQuery.Create());
+        // One symbol's closes of 2024 corrected: the 2024 file is rewritten (every symbol's 2024 run is a new file's), the
+        // other years' files stay: their runs are the current version's.
+        await store.UpsertAsync([.. bars.Where(b => b.Symbol == "S007" && b.Date.Year == 2024).Select(b => b with { Close = b.Low, AdjClose = b.Low })]);
+        var fresh = LakeStore.Open(new StoreOptions { DataDir = _lake.Dir, TargetBatchRows = 4096, CacheBytes = SmallCache });
+        await fresh.WaitReadyAsync();
+
+        var old = VersionReadTests.ReadAll(fresh, TableQuery.Create().WithAsOf(ReadAsOf.AtVersion(version)));
+        var window = VersionReadTests.ReadAll(fresh, TableQuery.Create(symbols: ["S006", "S007"], dateFrom: "2023-12-04", dateTo: "2024-02-29")
+            .WithAsOf(ReadAsOf.AtVersion(version)));
+
+        Assert.Equal(before, old);
+        Assert.Equal(before.Where(r => r.Symbol is "S006" or "S007" && r.Date >= new DateOnly(2023, 12, 4) && r.Date <= new DateOnly(2024, 2, 29)), window);
+        Assert.Contains(window, r => r.Symbol == "S007" && r.Close != r.Low);
+        // Every symbol of the scan and of the window (December 2023 is shared) shared runs with the current version (2022,
+        // 2023, 2025; not 2024's).
+        Assert.Equal(Universe.Length + 2, fresh.AsOfSymbolsSharingCurrent);
+        Assert.NotEqual(before, VersionReadTests.ReadAll(fresh, TableQuery.Create()));
+    }
+
+    [Fact]
     public async Task ReadsAtAnOldVersion_WithDatesSymbolsAndALimit_ReturnThoseRowsOfThatVersion()
     {
         var (version, rows) = await OldVersionAsync(_lake.Open());

@@ -124,8 +124,14 @@ internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, Prepa
     private async Task<(Schema Schema, ByteString Ticket)> StatementAsync(CommandStatementQuery command, CancellationToken cancellationToken)
     {
         var sql = RequireSql(command.Query);
-        using var session = await engine.OpenAsync(SqlAsOf.Of(sql), cancellationToken).ConfigureAwait(false);
-        var schema = session.Describe(sql, [], cancellationToken);
+        var moment = SqlAsOf.Of(sql);
+        // A selection the fast path reads has the schema the engine would describe (decisions D47): no instance is opened for it.
+        var schema = engine.FastPlan(sql, [], moment)?.Schema;
+        if (schema is null)
+        {
+            using var session = await engine.OpenAsync(moment, cancellationToken).ConfigureAwait(false);
+            schema = session.Describe(sql, [], cancellationToken);
+        }
         var ticket = Any.Pack(new TicketStatementQuery { StatementHandle = SqlTickets.Statement(sql) }).ToByteString();
         return (schema, ticket);
     }
@@ -139,7 +145,12 @@ internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, Prepa
 
     private async Task<Schema> PreparedSchemaAsync(PreparedStatements.Entry statement, CancellationToken cancellationToken)
     {
-        using var session = await engine.OpenAsync(SqlAsOf.Of(statement.Sql), cancellationToken).ConfigureAwait(false);
+        var moment = SqlAsOf.Of(statement.Sql);
+        if (engine.FastPlan(statement.Sql, statement.Parameters, moment) is { } plan)
+        {
+            return plan.Schema;
+        }
+        using var session = await engine.OpenAsync(moment, cancellationToken).ConfigureAwait(false);
         return session.Describe(statement.Sql, statement.Parameters, cancellationToken);
     }
 

@@ -100,6 +100,58 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
     }
 
     /// <summary>
+    /// The fast path's plan of a statement (decisions D47): a selection a DoGet ticket expresses, at the current version;
+    /// null when the engine must answer it (another shape, an as-of moment, the fast path or the upload wait turned off).
+    /// </summary>
+    public SqlFastPath.Plan? FastPlan(string sql, IReadOnlyList<object?> parameters, ReadAsOf? moment) =>
+        options.Sql.FastPath && options.Sql.WaitForUploads && moment is null ? SqlFastPath.TryPlan(sql, parameters, store.Catalog) : null;
+
+    /// <summary>
+    /// The rows of a fast-path plan exactly as one committed version holds them, after the uploads acknowledged before it are
+    /// applied (as <see cref="OpenAsync(ReadAsOf?, CancellationToken)"/> waits for them); null when the store would not read
+    /// them at one version (more rows than it resolves up front, commits landing throughout): the engine answers then.
+    /// </summary>
+    public async Task<OneVersionRead?> ReadFastAsync(SqlFastPath.Plan plan, CancellationToken cancellationToken)
+    {
+        if (!store.IsReady)
+        {
+            await store.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await UploadsAppliedAsync(cancellationToken).ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.Sql.TimeoutSeconds));
+        OneVersionRead? read;
+        try
+        {
+            // Resolved here, every row before the first is sent: under the query's timeout as the engine's planning is.
+            read = store.TryReadOneVersion(plan.Query, timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.DeadlineExceeded,
+                $"the query ran longer than {options.Sql.TimeoutSeconds} s (Lakehouse:Sql:TimeoutSeconds) and was stopped: narrow it or raise the limit"));
+        }
+        if (read is null)
+        {
+            Interlocked.Increment(ref _fastDeclined);
+        }
+        else
+        {
+            Interlocked.Increment(ref _fastServed);
+        }
+        return read;
+    }
+
+    private long _fastServed;
+    private long _fastDeclined;
+
+    /// <summary>Statements the fast path read (tests: the shapes it claims do not quietly go to the engine).</summary>
+    internal long FastServed => Interlocked.Read(ref _fastServed);
+
+    /// <summary>Fast-path plans the store would not read at one version, handed to the engine.</summary>
+    internal long FastDeclined => Interlocked.Read(ref _fastDeclined);
+
+    /// <summary>
     /// Read-your-writes (D45): the uploads acknowledged before the query are applied first, so the version the query then
     /// pins holds them, as a DoGet would show them. Bounded by the query's timeout.
     /// </summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Apache.Arrow;
 using Lakehouse.Flight.Core;
+using Lakehouse.Flight.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Server.Internal.Sql;
@@ -32,9 +34,56 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
         FlightSqlService.RequireSql(sql);
         var sw = Stopwatch.StartNew();
         var moment = SqlAsOf.Of(sql, asOf, "the request's as_of, version or snapshot");
+        if (engine.FastPlan(sql, parameters, moment) is { } plan && await engine.ReadFastAsync(plan, cancellationToken).ConfigureAwait(false) is { } read)
+        {
+            var served = await StreamAsync(plan, read, sinkAt(read.Version), cancellationToken).ConfigureAwait(false);
+            ServerLog.SqlServedFast(logger, read.Version, served, sw.ElapsedMilliseconds);
+            return new SqlRun(read.Version, served);
+        }
         using var session = await engine.OpenAsync(moment, cancellationToken).ConfigureAwait(false);
         var rows = await session.ExecuteAsync(sql, parameters, sinkAt(session.Version), BatchRows, cancellationToken).ConfigureAwait(false);
         ServerLog.SqlServed(logger, session.Version, rows, sw.ElapsedMilliseconds);
         return new SqlRun(session.Version, rows);
+    }
+
+    /// <summary>
+    /// Streams a fast-path read (decisions D47) under the engine path's limits: the row cap (checked before the first row:
+    /// the read is resolved), the timeout and the caller's cancellation. Batches carry the schema the engine would give.
+    /// </summary>
+    private async Task<long> StreamAsync(SqlFastPath.Plan plan, OneVersionRead read, IDoGetSink sink, CancellationToken cancellationToken)
+    {
+        var options = engine.Options;
+        var limit = plan.Query.Limit > 0 ? Math.Min(plan.Query.Limit, read.PinnedRows) : read.PinnedRows;
+        if (limit > options.MaxResultRows)
+        {
+            throw new LakehouseException(LakehouseErrorKind.ResourceExhausted,
+                $"the result has more than {options.MaxResultRows:N0} rows (Lakehouse:Sql:MaxResultRows): add a WHERE, a LIMIT or an aggregate");
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
+        var ct = timeout.Token;
+        try
+        {
+            if (!await sink.StartAsync(plan.Schema, ct).ConfigureAwait(false))
+            {
+                return 0;
+            }
+            long rows = 0;
+            foreach (var batch in read.Batches)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (!await sink.WriteAsync(new RecordBatch(plan.Schema, batch.Arrays, batch.Length), ct).ConfigureAwait(false))
+                {
+                    return rows;
+                }
+                rows += batch.Length;
+            }
+            return rows;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.DeadlineExceeded,
+                $"the query ran longer than {options.TimeoutSeconds} s (Lakehouse:Sql:TimeoutSeconds) and was stopped: narrow it or raise the limit"));
+        }
     }
 }
