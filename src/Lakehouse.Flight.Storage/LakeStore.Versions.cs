@@ -56,6 +56,25 @@ public sealed partial class LakeStore
     /// </summary>
     public long ResolveVersion(TableDefinition table, ReadAsOf asOf) => StateAsOf(table, asOf).Version;
 
+    /// <summary>
+    /// The lake version a read of <paramref name="query"/> as of its moment sees (its version; an instant's last version at or
+    /// before it; the version a snapshot pins for the table) and the same query pinned to that version number, so the rows
+    /// read and the version reported agree (SQL's fast path as of a moment, decisions D47). Throws what a read as of the moment
+    /// throws (InvalidArgument for a version that does not exist, an instant in the future, an unknown snapshot or one that does
+    /// not pin the table; NotFound for a vacuumed version), before any row.
+    /// </summary>
+    public (long Version, TableQuery Query) PinAsOf(TableQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var asOf = query.AsOf ?? throw new ArgumentException("the query has no as-of", nameof(query));
+        var (table, _) = Catalog.Resolve(query);
+        _metadata.Poll();
+        var version = VersionOf(table, asOf, _metadata.Current);
+        var pinned = query.WithAsOf(ReadAsOf.AtVersion(version));
+        StateAsOf(table, pinned.AsOf!);
+        return (version, pinned);
+    }
+
     private TableState StateAsOf(TableDefinition table, ReadAsOf asOf)
     {
         ArgumentNullException.ThrowIfNull(table);

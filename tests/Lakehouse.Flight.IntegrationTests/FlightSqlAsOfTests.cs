@@ -79,6 +79,52 @@ public sealed class FlightSqlAsOfTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Hint_OnASelectionATicketExpresses_IsReadByTheLake_AsTheEngineReadsIt()
+    {
+        var sql = $"-- lakehouse: version={_ingested}\nSELECT symbol, date, close FROM silver.prices_daily WHERE symbol IN ('AAPL', 'MSFT') ORDER BY symbol, date";
+        var served = Engine.FastServed;
+        var opened = Engine.InstancesOpened;
+
+        var fast = await Sql.SqlAsync(sql);
+
+        Assert.Equal(served + 1, Engine.FastServed);
+        Assert.Equal(opened, Engine.InstancesOpened);
+        Engine.Options.FastPath = false;
+        (FlightInfo Info, Schema Schema, List<RecordBatch> Batches) engine;
+        try
+        {
+            engine = await Sql.SqlAsync(sql);
+        }
+        finally
+        {
+            Engine.Options.FastPath = true;
+        }
+        Assert.Equal(engine.Info.Schema.FieldsList.Select(f => (f.Name, f.DataType.TypeId, f.IsNullable)), fast.Info.Schema.FieldsList.Select(f => (f.Name, f.DataType.TypeId, f.IsNullable)));
+        Assert.Equal(CorrectedLake.Bars.Count, Rows(fast.Batches).Count);
+        Assert.Equal(Rows(engine.Batches), Rows(fast.Batches));
+        Assert.Contains(("AAPL", Day, _oldClose), Rows(fast.Batches));
+    }
+
+    [Fact]
+    public async Task Hint_OnASelection_PastTheRowCap_IsResourceExhausted_AndABadMomentFailsAtGetFlightInfo()
+    {
+        var cap = Engine.Options.MaxResultRows;
+        Engine.Options.MaxResultRows = 10;
+        try
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(() => Sql.SqlAsync($"-- lakehouse: version={_ingested}\nSELECT * FROM silver.prices_daily"));
+            Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+        }
+        finally
+        {
+            Engine.Options.MaxResultRows = cap;
+        }
+        var bad = await Assert.ThrowsAsync<RpcException>(() => Sql.InfoAsync(new Lakehouse.Flight.Protocol.Sql.CommandStatementQuery { Query = $"-- lakehouse: version={_corrected + 7}\n{CloseOnDay}" }));
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.Contains($"version {_corrected + 7} does not exist", bad.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Hint_TheSameMomentAgain_ReusesItsInstance_TheCurrentVersionUsesTheCurrentOne()
     {
         // An aggregate, so the engine (not the fast path, D47) answers it and opens the current version's instance.

@@ -126,7 +126,7 @@ internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, Prepa
         var sql = RequireSql(command.Query);
         var moment = SqlAsOf.Of(sql);
         // A selection the fast path reads has the schema the engine would describe (decisions D47): no instance is opened for it.
-        var schema = engine.FastPlan(sql, [], moment)?.Schema;
+        var schema = engine.FastPlan(sql, [], moment) is { } plan ? engine.FastSchema(plan) : null;
         if (schema is null)
         {
             using var session = await engine.OpenAsync(moment, cancellationToken).ConfigureAwait(false);
@@ -148,7 +148,7 @@ internal sealed class FlightSqlService(SqlEngine engine, SqlRunner runner, Prepa
         var moment = SqlAsOf.Of(statement.Sql);
         if (engine.FastPlan(statement.Sql, statement.Parameters, moment) is { } plan)
         {
-            return plan.Schema;
+            return engine.FastSchema(plan);
         }
         using var session = await engine.OpenAsync(moment, cancellationToken).ConfigureAwait(false);
         return session.Describe(statement.Sql, statement.Parameters, cancellationToken);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Apache.Arrow;
 using Apache.Arrow.Types;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
@@ -104,7 +105,10 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
     /// null when the engine must answer it (another shape, an as-of moment, the fast path or the upload wait turned off).
     /// </summary>
     public SqlFastPath.Plan? FastPlan(string sql, IReadOnlyList<object?> parameters, ReadAsOf? moment) =>
-        options.Sql.FastPath && options.Sql.WaitForUploads && moment is null ? SqlFastPath.TryPlan(sql, parameters, store.Catalog) : null;
+        options.Sql.FastPath && (moment is not null || options.Sql.WaitForUploads) ? SqlFastPath.TryPlan(sql, parameters, store.Catalog) is { } plan
+            ? plan with { Query = plan.Query.WithAsOf(moment) }
+            : null
+        : null;
 
     /// <summary>
     /// The rows of a fast-path plan exactly as one committed version holds them, after the uploads acknowledged before it are
@@ -116,6 +120,13 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         if (!store.IsReady)
         {
             await store.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        if (plan.Query.AsOf is not null)
+        {
+            // A moment in the past is one version by construction: its files never change (D38); the rows stream as read.
+            var (version, pinned) = store.PinAsOf(plan.Query);
+            Interlocked.Increment(ref _fastServed);
+            return new OneVersionRead(version, -1, plan.Schema, store.Read(pinned, cancellationToken));
         }
         await UploadsAppliedAsync(cancellationToken).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -140,6 +151,19 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
             Interlocked.Increment(ref _fastServed);
         }
         return read;
+    }
+
+    /// <summary>
+    /// A fast-path plan's schema for GetFlightInfo and GetSchema: the catalogue's, after its moment (if any) is checked, so a
+    /// version that does not exist or was vacuumed is refused there, as the engine path refuses it, not at DoGet.
+    /// </summary>
+    public Schema FastSchema(SqlFastPath.Plan plan)
+    {
+        if (plan.Query.AsOf is not null)
+        {
+            store.PinAsOf(plan.Query);
+        }
+        return plan.Schema;
     }
 
     private long _fastServed;

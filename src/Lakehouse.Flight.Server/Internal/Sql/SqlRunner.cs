@@ -53,11 +53,11 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
     private async Task<long> StreamAsync(SqlFastPath.Plan plan, OneVersionRead read, IDoGetSink sink, CancellationToken cancellationToken)
     {
         var options = engine.Options;
+        // Resolved reads (the current version) are checked before the first row; reads as of a moment as they stream.
         var limit = plan.Query.Limit > 0 ? Math.Min(plan.Query.Limit, read.PinnedRows) : read.PinnedRows;
         if (limit > options.MaxResultRows)
         {
-            throw new LakehouseException(LakehouseErrorKind.ResourceExhausted,
-                $"the result has more than {options.MaxResultRows:N0} rows (Lakehouse:Sql:MaxResultRows): add a WHERE, a LIMIT or an aggregate");
+            throw TooManyRows(options);
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
@@ -72,6 +72,10 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
             foreach (var batch in read.Batches)
             {
                 ct.ThrowIfCancellationRequested();
+                if (rows + batch.Length > options.MaxResultRows)
+                {
+                    throw TooManyRows(options);
+                }
                 if (!await sink.WriteAsync(new RecordBatch(plan.Schema, batch.Arrays, batch.Length), ct).ConfigureAwait(false))
                 {
                     return rows;
@@ -86,4 +90,7 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
                 $"the query ran longer than {options.TimeoutSeconds} s (Lakehouse:Sql:TimeoutSeconds) and was stopped: narrow it or raise the limit"));
         }
     }
+
+    private static LakehouseException TooManyRows(SqlOptions options) => new(LakehouseErrorKind.ResourceExhausted,
+        $"the result has more than {options.MaxResultRows:N0} rows (Lakehouse:Sql:MaxResultRows): add a WHERE, a LIMIT or an aggregate");
 }

@@ -148,12 +148,15 @@ internal static class SegmentFiles
     /// <summary>The symbol directory from a file's footer (one footer read).</summary>
     public static SymbolDirectory ReadDirectory(string path)
     {
-        using var reader = new FileReader(path);
-        var meta = reader.ParquetReader.FileMetaData;
+        // The Parquet reader alone (the footer), not the Arrow reader over it (which also converts the schema), and every
+        // handle disposed here: left to the finalizer, the native frees took a tenth of an index load's CPU.
+        using var reader = new ParquetFileReader(path);
+        using var meta = reader.FileMetaData;
         var groups = new int[meta.NumRowGroups + 1];
         for (var g = 0; g < meta.NumRowGroups; g++)
         {
-            groups[g + 1] = groups[g] + (int)reader.ParquetReader.RowGroup(g).MetaData.NumRows;
+            using var rowGroup = reader.RowGroup(g);
+            groups[g + 1] = groups[g] + (int)rowGroup.MetaData.NumRows;
         }
         var kv = meta.KeyValueMetadata;
         var summary = kv.GetValueOrDefault(SymbolDirectory.SummaryKey);
