@@ -257,16 +257,12 @@ public sealed partial class LakeStore
     private IEnumerable<RecordBatch> StreamResolved(TableDefinition table, Schema schema, TableQuery query, ResolvedRead resolved,
         CancellationToken cancellationToken)
     {
-        var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
-        var coalescer = new List<RecordBatch>();
-        var coalescedRows = 0;
-        var target = Math.Max(1, Options.TargetBatchRows);
-        // Slices this large go out as they are (zero-copy); only smaller ones are worth a copy to
-        // make fewer, fuller batches.
-        var small = Math.Min(SmallSliceRows, target);
-        var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
+        var output = new ReadOutput(schema, [.. schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name))], query.Limit, Options.TargetBatchRows);
+        // Slices this large go out as they are (zero-copy); only smaller ones are worth a copy to make fewer, fuller batches.
+        var small = Math.Min(SmallSliceRows, Math.Max(1, Options.TargetBatchRows));
+        var ready = new List<RecordBatch>();
         var (symbols, prefetch, prefetched, pinned, window, scan, _, _) = resolved;
-        for (var s = 0; s < symbols.Count; s++)
+        for (var s = 0; s < symbols.Count && !output.Done; s++)
         {
             if (s >= pinned.Count && prefetch is not null && s >= prefetched)
             {
@@ -275,42 +271,13 @@ public sealed partial class LakeStore
             }
             foreach (var slice in s < pinned.Count ? pinned[s] : ReadStreamed(table, query, symbols[s], scan, cancellationToken))
             {
-                var batch = slice;
-                if (batch.Length == 0)
+                output.Add(slice, small, ready);
+                foreach (var batch in ready)
                 {
-                    continue;
+                    yield return batch;
                 }
-                if (batch.Length > remaining)
-                {
-                    batch = batch.Slice(0, (int)remaining);
-                }
-                remaining -= batch.Length;
-                batch = ArrowConcat.Project(batch, schema, indices);
-                if (batch.Length >= small)
-                {
-                    if (coalescer.Count > 0)
-                    {
-                        yield return ArrowConcat.Concatenate(coalescer);
-                        coalescer.Clear();
-                        coalescedRows = 0;
-                    }
-                    for (var start = 0; start < batch.Length; start += target)
-                    {
-                        yield return start == 0 && batch.Length <= target ? batch : batch.Slice(start, Math.Min(target, batch.Length - start));
-                    }
-                }
-                else
-                {
-                    coalescer.Add(batch);
-                    coalescedRows += batch.Length;
-                    if (coalescedRows >= target)
-                    {
-                        yield return ArrowConcat.Concatenate(coalescer);
-                        coalescer.Clear();
-                        coalescedRows = 0;
-                    }
-                }
-                if (remaining == 0)
+                ready.Clear();
+                if (output.Done)
                 {
                     break;
                 }
@@ -320,14 +287,11 @@ public sealed partial class LakeStore
                 pinned[s] = [];
             }
             scan?.Release(symbols[s]);
-            if (remaining == 0)
-            {
-                break;
-            }
         }
-        if (coalescer.Count > 0)
+        output.Flush(ready);
+        foreach (var batch in ready)
         {
-            yield return ArrowConcat.Concatenate(coalescer);
+            yield return batch;
         }
     }
 

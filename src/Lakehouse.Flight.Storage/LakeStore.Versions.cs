@@ -433,12 +433,9 @@ public sealed partial class LakeStore
     private IEnumerable<RecordBatch> ReadByRuns(TableState state, Schema schema, TableQuery query, bool share, CancellationToken cancellationToken)
     {
         var table = state.Definition;
-        var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
+        var output = new ReadOutput(schema, [.. schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name))], query.Limit, Options.TargetBatchRows);
         var (from, to) = Days(query);
-        var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
-        var target = Math.Max(1, Options.TargetBatchRows);
-        var small = new List<RecordBatch>();
-        var smallRows = 0;
+        var ready = new List<RecordBatch>();
         foreach (var symbol in query.Symbols.Count > 0 ? query.Symbols : state.SymbolList)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -459,54 +456,22 @@ public sealed partial class LakeStore
             }
             foreach (var piece in pieces)
             {
-                var batch = piece;
-                if (batch.Length == 0)
-                {
-                    continue;
-                }
-                if (batch.Length > remaining)
-                {
-                    batch = batch.Slice(0, (int)remaining);
-                }
-                remaining -= batch.Length;
-                batch = ArrowConcat.Project(batch, schema, indices);
-                if (batch.Length < (pieces.Count > 1 ? SharedPieceRows : SmallSliceRows))
-                {
-                    small.Add(batch);
-                    smallRows += batch.Length;
-                    if (smallRows >= target)
-                    {
-                        yield return ArrowConcat.Concatenate(small);
-                        small.Clear();
-                        smallRows = 0;
-                    }
-                }
-                else
-                {
-                    if (small.Count > 0)
-                    {
-                        yield return ArrowConcat.Concatenate(small);
-                        small.Clear();
-                        smallRows = 0;
-                    }
-                    for (var start = 0; start < batch.Length; start += target)
-                    {
-                        yield return batch.Slice(start, Math.Min(target, batch.Length - start));
-                    }
-                }
-                if (remaining == 0)
-                {
-                    break;
-                }
+                output.Add(piece, pieces.Count > 1 ? SharedPieceRows : SmallSliceRows, ready);
             }
-            if (remaining == 0)
+            foreach (var batch in ready)
+            {
+                yield return batch;
+            }
+            ready.Clear();
+            if (output.Done)
             {
                 break;
             }
         }
-        if (small.Count > 0)
+        output.Flush(ready);
+        foreach (var batch in ready)
         {
-            yield return ArrowConcat.Concatenate(small);
+            yield return batch;
         }
     }
 
