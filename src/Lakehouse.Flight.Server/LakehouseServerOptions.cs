@@ -36,6 +36,14 @@ public sealed class LakehouseServerOptions
     /// </summary>
     public bool WarmServing { get; set; } = true;
 
+    /// <summary>
+    /// How long the serving-code warm-up may take before <c>/health</c> can say ok: its calls over the Flight port stop at the
+    /// first round that ends past it (after <c>ServingWarmup.MinLoopbackRounds</c>, 3, which always run), so start-up to ok stays bounded on a loaded machine, where the
+    /// runtime compiles slowly and the warm-up waited for it (decisions D30, amended). What is not compiled by then is
+    /// compiled as clients call.
+    /// </summary>
+    public TimeSpan WarmServingTime { get; set; } = TimeSpan.FromSeconds(6);
+
     /// <summary>PFX or PEM certificate; when set the Flight port serves TLS (grpc+tls://).</summary>
     public string? CertificatePath { get; set; }
 
@@ -152,6 +160,10 @@ public sealed class LakehouseServerOptions
         if (WarmCacheTime < TimeSpan.Zero)
         {
             throw LakehouseException.Invalid($"Lakehouse:WarmCacheTime must be >= 0 (e.g. 00:00:03; got {WarmCacheTime})");
+        }
+        if (WarmServingTime < TimeSpan.Zero)
+        {
+            throw LakehouseException.Invalid($"Lakehouse:WarmServingTime must be >= 0 (e.g. 00:00:04; got {WarmServingTime})");
         }
         if (CompactIntervalSeconds < 0)
         {

@@ -54,6 +54,25 @@ public sealed class WarmUpTests
     }
 
     [Fact]
+    public async Task Start_WithNoWarmServingTime_MakesTheMinimumRoundsOnly_ThenSaysOk()
+    {
+        var (dir, _) = await LakeAsync();
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.WarmCache = true;
+            o.WarmServingTime = TimeSpan.Zero;
+        }, dataDir: dir);
+
+        var done = await server.Server.ServingWarmed.DefaultTimeout();
+
+        // However much the runtime still compiles, the rounds past the minimum are cut by Lakehouse:WarmServingTime.
+        Assert.Equal(ServingWarmup.MinLoopbackRounds * (8 + ServingWarmup.CountedCalls), done.LoopbackCalls);
+        using var http = new HttpClient { BaseAddress = server.Server.HttpEndpoint };
+        using var health = JsonDocument.Parse(await http.GetStringAsync(new Uri("/health", UriKind.Relative)).DefaultTimeout());
+        Assert.Equal("ok", health.RootElement.GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task Start_WithAuthAndWarmServing_CallsWithATokenOfItsOwn_RevokedAfter()
     {
         var (dir, _) = await LakeAsync();

@@ -68,6 +68,8 @@ internal sealed class ServingWarmup(LakeStore store, LakehouseServerOptions opti
 
     public async Task<Result> RunAsync(Loopback loopback, CancellationToken cancellationToken)
     {
+        // Lakehouse:WarmServingTime: the calls over the Flight port stop at the first round that ends past it (after the minimum rounds).
+        var deadline = Environment.TickCount64 + (long)Math.Min(options.WarmServingTime.TotalMilliseconds, int.MaxValue);
         var methods = JitInfo.GetCompiledMethodCount();
         var cpu = Environment.CpuUsage.TotalTime;
         var table = store.Catalog.Tables.First(t => t.Layer == Layer.Silver && t.Name == PriceTables.PricesDaily);
@@ -105,7 +107,7 @@ internal sealed class ServingWarmup(LakeStore store, LakehouseServerOptions opti
             await pipe.Writer.CompleteAsync().ConfigureAwait(false);
         }
         var bytes = await drain.ConfigureAwait(false);
-        var (loopbackCalls, sent) = await LoopbackAsync(loopback, scan, points, cancellationToken).ConfigureAwait(false);
+        var (loopbackCalls, sent) = await LoopbackAsync(loopback, scan, points, deadline, cancellationToken).ConfigureAwait(false);
         return new Result(calls, loopbackCalls, bytes + sent, JitInfo.GetCompiledMethodCount() - methods, Environment.CpuUsage.TotalTime - cpu);
     }
 
@@ -119,7 +121,8 @@ internal sealed class ServingWarmup(LakeStore store, LakehouseServerOptions opti
     /// <see cref="QuietMethods"/> methods each, at most <see cref="LoopbackRounds"/> rounds. With authentication on,
     /// the calls carry a reader token issued for the warm-up and revoked after it.
     /// </summary>
-    private async Task<(int Calls, long Bytes)> LoopbackAsync(Loopback loopback, TableQuery scan, List<TableQuery> points, CancellationToken cancellationToken)
+    private async Task<(int Calls, long Bytes)> LoopbackAsync(Loopback loopback, TableQuery scan, List<TableQuery> points, long deadline,
+        CancellationToken cancellationToken)
     {
         var token = tokens.Enabled ? tokens.Issue(new Caller("serving-warm-up", Role.Reader)) : null;
         using var handler = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false };
@@ -148,13 +151,13 @@ internal sealed class ServingWarmup(LakeStore store, LakehouseServerOptions opti
         try
         {
             var quiet = 0;
-            for (var round = 0; round < LoopbackRounds; round++)
+            for (var round = 0; round < LoopbackRounds && (round < MinLoopbackRounds || Environment.TickCount64 < deadline); round++)
             {
                 var before = JitInfo.GetCompiledMethodCount();
                 await CallsAsync(8, withScan: false).ConfigureAwait(false);
                 await Task.Delay(CountingDelay, cancellationToken).ConfigureAwait(false);
                 await CallsAsync(CountedCalls, withScan: true).ConfigureAwait(false);
-                await SettleAsync(cancellationToken).ConfigureAwait(false);
+                await SettleAsync(deadline, cancellationToken).ConfigureAwait(false);
                 // Two quiet rounds in a row: one alone may have run before the runtime started counting.
                 quiet = JitInfo.GetCompiledMethodCount() - before < QuietMethods ? quiet + 1 : 0;
                 if (round >= MinLoopbackRounds - 1 && quiet >= 2)
@@ -175,11 +178,11 @@ internal sealed class ServingWarmup(LakeStore store, LakehouseServerOptions opti
 
     /// <summary>
     /// Waits while the runtime compiles what the round made hot: until nothing more was compiled over two
-    /// looks <see cref="SettlePoll"/> apart, at most <see cref="SettleMax"/>.
+    /// looks <see cref="SettlePoll"/> apart, at most <see cref="SettleMax"/> and not past the warm-up's deadline.
     /// </summary>
-    private static async Task SettleAsync(CancellationToken cancellationToken)
+    private static async Task SettleAsync(long warmUpDeadline, CancellationToken cancellationToken)
     {
-        var deadline = Environment.TickCount64 + (long)SettleMax.TotalMilliseconds;
+        var deadline = Math.Min(Environment.TickCount64 + (long)SettleMax.TotalMilliseconds, warmUpDeadline);
         var last = JitInfo.GetCompiledMethodCount();
         var still = 0;
         while (still < 2 && Environment.TickCount64 < deadline)
