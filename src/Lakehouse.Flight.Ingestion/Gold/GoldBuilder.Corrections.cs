@@ -25,8 +25,9 @@ public sealed partial class GoldBuilder
     /// were before the write: the metrics are computed again from those (the other rows are silver's, which the write did
     /// not touch) and only rows that differ are written, besides the written dates themselves. A correction of a volume
     /// moves no metric; one of a price moves the ~200 rows whose windows hold it, and the drawdowns after it until the
-    /// running peak is the same again, not the rest of the history: the rows after those are neither read nor compared
-    /// (decoding every later year of gold to find them unchanged was a fifth of a correction's time at 26M rows; docs/decisions.md D46).
+    /// running peak is the same again, not the rest of the history: the later rows are recomputed and compared in memory,
+    /// never read from gold's files (decoding every later year of gold to find them unchanged was a fifth of a correction's
+    /// time at 26M rows; docs/decisions.md D46).
     /// This relies on what the tail of every write relies on: gold's rows equal the computation over silver where
     /// silver did not change.
     /// </remarks>

@@ -101,8 +101,9 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
     }
 
     /// <summary>
-    /// The fast path's plan of a statement (decisions D47): a selection a DoGet ticket expresses, at the current version;
-    /// null when the engine must answer it (another shape, an as-of moment, the fast path or the upload wait turned off).
+    /// The fast path's plan of a statement (decisions D47): a selection a DoGet ticket expresses, at the current version or
+    /// as of <paramref name="moment"/>; null when the engine must answer it (another shape, the fast path turned off, or the
+    /// upload wait turned off for a read of the current version).
     /// </summary>
     public SqlFastPath.Plan? FastPlan(string sql, IReadOnlyList<object?> parameters, ReadAsOf? moment) =>
         options.Sql.FastPath && (moment is not null || options.Sql.WaitForUploads) ? SqlFastPath.TryPlan(sql, parameters, store.Catalog) is { } plan
@@ -139,8 +140,7 @@ internal sealed class SqlEngine(LakeStore store, LakehouseServerOptions options,
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.DeadlineExceeded,
-                $"the query ran longer than {options.Sql.TimeoutSeconds} s (Lakehouse:Sql:TimeoutSeconds) and was stopped: narrow it or raise the limit"));
+            throw SqlSession.TimedOut(options.Sql);
         }
         if (read is null)
         {

@@ -57,7 +57,7 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
         var limit = plan.Query.Limit > 0 ? Math.Min(plan.Query.Limit, read.PinnedRows) : read.PinnedRows;
         if (limit > options.MaxResultRows)
         {
-            throw TooManyRows(options);
+            throw SqlSession.TooManyRows(options);
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
@@ -74,7 +74,7 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
                 ct.ThrowIfCancellationRequested();
                 if (rows + batch.Length > options.MaxResultRows)
                 {
-                    throw TooManyRows(options);
+                    throw SqlSession.TooManyRows(options);
                 }
                 if (!await sink.WriteAsync(new RecordBatch(plan.Schema, batch.Arrays, batch.Length), ct).ConfigureAwait(false))
                 {
@@ -86,11 +86,7 @@ internal sealed class SqlRunner(SqlEngine engine, ILogger<SqlRunner> logger)
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.DeadlineExceeded,
-                $"the query ran longer than {options.TimeoutSeconds} s (Lakehouse:Sql:TimeoutSeconds) and was stopped: narrow it or raise the limit"));
+            throw SqlSession.TimedOut(options);
         }
     }
-
-    private static LakehouseException TooManyRows(SqlOptions options) => new(LakehouseErrorKind.ResourceExhausted,
-        $"the result has more than {options.MaxResultRows:N0} rows (Lakehouse:Sql:MaxResultRows): add a WHERE, a LIMIT or an aggregate");
 }

@@ -91,8 +91,7 @@ internal sealed partial class SqlSession(DuckDBConnection connection, long versi
                     rows += exported.Length;
                     if (rows > limits.MaxResultRows)
                     {
-                        throw new LakehouseException(LakehouseErrorKind.ResourceExhausted,
-                            $"the result has more than {limits.MaxResultRows:N0} rows (Lakehouse:Sql:MaxResultRows): add a WHERE, a LIMIT or an aggregate");
+                        throw TooManyRows(limits);
                     }
                     ct.ThrowIfCancellationRequested();
                     // The exported chunk's native buffers are released when it is disposed, right after the write: a sink that
@@ -107,7 +106,7 @@ internal sealed partial class SqlSession(DuckDBConnection connection, long versi
         }
         catch (Exception ex) when (ex is not LakehouseException && ct.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw TimedOut();
+            throw TimedOut(limits);
         }
         catch (EngineError ex) when (!ct.IsCancellationRequested)
         {
@@ -168,7 +167,7 @@ internal sealed partial class SqlSession(DuckDBConnection connection, long versi
         }
         catch (Exception ex) when (ex is not LakehouseException && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw TimedOut();
+            throw TimedOut(limits);
         }
         catch (EngineError ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -180,8 +179,13 @@ internal sealed partial class SqlSession(DuckDBConnection connection, long versi
         }
     }
 
-    private RpcException TimedOut() => new(new Status(StatusCode.DeadlineExceeded,
+    /// <summary>A query stopped by <see cref="SqlOptions.TimeoutSeconds"/>, whichever path ran it (the engine's, the fast path's).</summary>
+    internal static RpcException TimedOut(SqlOptions limits) => new(new Status(StatusCode.DeadlineExceeded,
         $"the query ran longer than {limits.TimeoutSeconds} s (Lakehouse:Sql:TimeoutSeconds) and was stopped: narrow it or raise the limit"));
+
+    /// <summary>A result past <see cref="SqlOptions.MaxResultRows"/>, whichever path ran it.</summary>
+    internal static LakehouseException TooManyRows(SqlOptions limits) => new(LakehouseErrorKind.ResourceExhausted,
+        $"the result has more than {limits.MaxResultRows:N0} rows (Lakehouse:Sql:MaxResultRows): add a WHERE, a LIMIT or an aggregate");
 
     [GeneratedRegex(@"(?<![\w<])/(?:[^\s'""/]+/)*[^\s'"",)]+")]
     private static partial Regex AbsolutePath();
