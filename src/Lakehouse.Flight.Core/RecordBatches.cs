@@ -14,6 +14,12 @@ public static class RecordBatches
             return batches[0];
         }
         var schema = batches[0].Schema;
+        if (allocator is null && ManagedCopy.Supports(schema))
+        {
+            // The table types: one managed copy per column. Arrow's concatenator costs per part and copies validity bit by
+            // bit (a daily append's gold joined ~20 slices for each of 20,000 symbols: 3.7 s of CPU).
+            return ManagedCopy.Concatenate(schema, batches);
+        }
         var arrays = new IArrowArray[schema.FieldsList.Count];
         var parts = new List<IArrowArray>(batches.Count);
         for (var c = 0; c < arrays.Length; c++)

@@ -119,17 +119,21 @@ public sealed partial class LakeStore
         var log = _metadata.Log;
         var latest = _metadata.Latest().Version;
         var from = log.LastCheckpointVersion() + 1;
+        // Entries up to the version a previous repair found complete are left alone: a repair checks each entry after it
+        // (under the tables' locks when lines are missing, so a writer between its commit point and its manifest lines
+        // finishes or dies first), so everything up to the latest it saw has its lines.
+        var checkedFrom = Math.Max(from, log.ManifestsThrough() + 1);
         // Each manifest's lines of the versions since the checkpoint, read once from its end (lines are appended in
         // version order under the tables' locks; a repair appends a dead writer's lines later, still after the checkpoint).
         var present = new Dictionary<string, Dictionary<long, HashSet<string>>>(StringComparer.Ordinal);
-        for (var v = from; v <= latest; v++)
+        for (var v = checkedFrom; v <= latest; v++)
         {
             if (!log.Exists(v))
             {
                 continue;
             }
             var entry = log.Read(v);
-            if (entry.Reports.Count == 0 || MissingLines(entry, present, from).Count == 0)
+            if (entry.Reports.Count == 0 || MissingLines(entry, present, checkedFrom).Count == 0)
             {
                 continue;
             }
@@ -138,7 +142,7 @@ public sealed partial class LakeStore
             {
                 // Again under the locks, from the files as they are now (the writer may have finished meanwhile).
                 present.Clear();
-                var missing = MissingLines(entry, present, from);
+                var missing = MissingLines(entry, present, checkedFrom);
                 if (missing.Count == 0)
                 {
                     continue;
@@ -150,6 +154,17 @@ public sealed partial class LakeStore
                 }
                 present.Clear();
                 finished++;
+            }
+        }
+        if (latest >= checkedFrom)
+        {
+            try
+            {
+                log.WriteManifestsThrough(latest);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A hint: a lake that cannot take it (read-only, full) is checked from the checkpoint next time.
             }
         }
         // Bound what the next open reads: a process that exits right after its commits (the CLI) never ran the

@@ -192,6 +192,30 @@ public sealed class CrashTests : IDisposable
         await first.Housekeeping;
     }
 
+    [Fact]
+    public async Task WriteKilledRightAfterItsCommitPoint_AfterARepairRecordedTheVersionsBefore_IsStillRolledForward()
+    {
+        var before = LakeStore.Open(_lake.Dir);
+        await before.UpsertAsync(CrashWorkload.Year("KZ"));
+        await before.Housekeeping;
+        // An open's repair records that every entry so far has its manifest lines.
+        await LakeStore.Open(_lake.Dir).Housekeeping;
+        var through = Path.Combine(_lake.Dir, "_metadata", "log", "_manifests_through");
+        Assert.Equal("1", await File.ReadAllTextAsync(through));
+
+        using (var child = new ChildProcess(new Dictionary<string, string> { [LakeMetadata.CrashAfterCommitPointVariable] = "1" }, "promote", _lake.Dir, "KA"))
+        {
+            Assert.True(child.WaitForExit(TimeSpan.FromSeconds(60)));
+            Assert.Equal(137, child.ExitCode);
+        }
+        var reopened = LakeStore.Open(_lake.Dir);
+        var recovered = Assert.Single(reopened.RecoveredCommits());
+        Assert.All(recovered.Reports, r => Assert.Equal(2L, r.Version));
+        Assert.Equal(CrashWorkload.Year("KA").Count, Assert.Single(reopened.ReadManifest(PriceTables.Silver), r => r.Symbol == "KA").Inserted);
+        Assert.Equal("2", await File.ReadAllTextAsync(through));
+        await reopened.Housekeeping;
+    }
+
     /// <summary>Every partition opens; all rows of all symbols carry one generation K; row counts are those of K.</summary>
     private int AssertConsistentGeneration(LakeStore store)
     {

@@ -51,8 +51,14 @@ public sealed class LakeLifecycleTests : IDisposable
             Assert.Empty(reopened.RecoveredCommits());
         }
         Assert.Equal(written, await File.ReadAllLinesAsync(manifest));
+        // The repairs recorded that every entry up to 2 has its lines: the next one reads none of them.
+        var through = Path.Combine(_lake.Dir, "_metadata", "log", "_manifests_through");
+        Assert.Equal("2", await File.ReadAllTextAsync(through));
 
         // A writer killed while appending entry 2's lines: the last 10 lines (and half of one) never reached the file.
+        // No repair can have found entry 2 complete before such a crash (it would have waited for the writer's locks), so
+        // the lake it leaves has no record past 1.
+        await File.WriteAllTextAsync(through, "1");
         var cut = string.Join('\n', written[..^10]) + "\n" + written[^10][..40];
         await File.WriteAllTextAsync(manifest, cut);
         var repaired = _lake.Open();

@@ -67,6 +67,19 @@ public sealed class RecentRowsTests : IDisposable
         var fresh = _lake.Open();
         Assert.Equal(BatchDump.Rows(recent["AAA"]!.Rows), BatchDump.Rows(fresh.ReadRecent(PriceTables.Silver, asked)["AAA"]!.Rows));
         Assert.Equal(0, fresh.CachedRows);
+        // Only some columns decoded (and the key's): the same rows and values of those columns, the same summaries.
+        var projected = _lake.Open().ReadRecent(PriceTables.Silver, asked, columns: ["adj_close", "close"]);
+        foreach (var symbol in new[] { "AAA", "BBB" })
+        {
+            var full = RecordBatches.Concatenate([.. recent[symbol]!.Rows]);
+            var some = RecordBatches.Concatenate([.. projected[symbol]!.Rows]);
+            Assert.Equal(["symbol", "date", "close", "adj_close"], some.Schema.FieldsList.Select(f => f.Name));
+            var expected = new Apache.Arrow.RecordBatch(some.Schema, some.Schema.FieldsList.Select(f => full.Column(full.Schema.GetFieldIndex(f.Name))), full.Length);
+            Assert.Equal(BatchDump.Rows([expected]), BatchDump.Rows([some]));
+            Assert.Equal(recent[symbol]!.RowsBefore, projected[symbol]!.RowsBefore);
+            Assert.Equal(recent[symbol]!.Before["adj_close"], projected[symbol]!.Before["adj_close"]);
+        }
+        Assert.Throws<ArgumentException>(() => store.ReadRecent(PriceTables.Silver, asked, columns: ["closing"]));
     }
 
     [Fact]

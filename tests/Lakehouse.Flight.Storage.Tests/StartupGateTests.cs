@@ -98,10 +98,13 @@ public sealed class StartupGateTests : IDisposable
         var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         // After the open's synchronous repair and before the index load: a writer commits and dies before it publishes
-        // the table's folder or appends its manifest line (its folder and line are taken back to stand for that).
+        // the table's folder or appends its manifest line (its folder, its line and its move of the record of complete
+        // manifests are taken back to stand for that).
+        var through = Path.Combine(_lake.Dir, "_metadata", "log", "_manifests_through");
         var store = OpenHeld(hold, async () =>
         {
             var before = await File.ReadAllBytesAsync(manifest);
+            var throughBefore = await File.ReadAllBytesAsync(through);
             var other = _lake.Open();
             other.WaitReady();
             var folder = LakeFolder.Files(_lake.Dir, PriceTables.Silver).Select(Path.GetFileName).ToArray();
@@ -111,6 +114,7 @@ public sealed class StartupGateTests : IDisposable
                 File.Delete(f);
             }
             await File.WriteAllBytesAsync(manifest, before);
+            await File.WriteAllBytesAsync(through, throughBefore);
         });
         hold.SetResult();
         await store.Housekeeping;

@@ -40,10 +40,11 @@ public sealed partial class GoldBuilder(LakeStore store)
     private const int CommitRows = 1 << 20;
 
     /// <summary>
-    /// Symbols whose recent rows are read at a time (<see cref="LakeStore.ReadRecent"/>: a year or two each, ~500K rows):
-    /// the row groups they share, and each small file of appended days, are decoded once per group of symbols.
+    /// Symbols whose recent rows are read at a time (<see cref="LakeStore.ReadRecent"/>: a year or two each, ~2M rows of
+    /// the prices' columns, ~130 MB): the row groups they share, and each small file of appended days (a row group per
+    /// 16K symbols), are decoded once per group of symbols; with 1,000 a 20,000-symbol append decoded each day's file 20 times.
     /// </summary>
-    private const int RecentChunkSymbols = 1000;
+    private const int RecentChunkSymbols = 4000;
 
     /// <summary>
     /// Rows of one symbol a recent read may return (four years of daily bars; a year or two is the rule): a write from
@@ -204,14 +205,22 @@ public sealed partial class GoldBuilder(LakeStore store)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var recent = changedFrom is null ? [] : RecentTails(group, changedFrom, reportFor, cancellationToken);
-            foreach (var symbol in group.Where(recent.ContainsKey))
+            // From each symbol's last year or two and the peak of the years before, which no file was read for: on all cores
+            // (a symbol's tail is ~50 us of building batches; 20,000 symbols were a second on one).
+            var ready = group.Where(recent.ContainsKey).ToArray();
+            var computed = new (RecordBatch Monthly, RecordBatch Metrics)[ready.Length];
+            Parallel.For(0, ready.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+                i =>
+                {
+                    var (window, priorPeak) = recent[ready[i]];
+                    var day = changedFrom![ready[i]];
+                    computed[i] = (MonthlyFrom(window, day), GoldCalculator.DailyMetrics(window, day, priorPeak));
+                });
+            foreach (var (monthly, metrics) in computed)
             {
-                // From the symbol's last year or two and the peak of the years before, which no file was read for.
-                var (window, priorPeak) = recent[symbol];
-                var day = changedFrom![symbol];
-                Add(MonthlyFrom(window, day), GoldCalculator.DailyMetrics(window, day, priorPeak));
-                done++;
+                Add(monthly, metrics);
             }
+            done += ready.Length;
             foreach (var chunk in group.Where(s => !recent.ContainsKey(s)).Chunk(ChunkSymbols))
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -342,16 +351,28 @@ public sealed partial class GoldBuilder(LakeStore store)
         {
             return tails;
         }
-        foreach (var (symbol, recent) in store.ReadRecent(PriceTables.Silver, ask, RecentMaxRows, cancellationToken))
+        var read = store.ReadRecent(PriceTables.Silver, ask, RecentMaxRows, RecentColumns, cancellationToken).ToArray();
+        // Each symbol's window (a copy of its last ~250 rows) and peak, on all cores.
+        var windows = new (RecordBatch Window, double PriorPeak)?[read.Length];
+        Parallel.For(0, read.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            i =>
+            {
+                var (symbol, recent) = read[i];
+                if (recent is null || recent.Rows.Sum(b => b.Length) == 0 || PeakOf(recent) is not { } peak)
+                {
+                    return;
+                }
+                if (TailWindow([.. recent.Rows], changedFrom[symbol], peak) is { } tail
+                    && (tail.Lookback >= TailLookbackRows || recent.RowsBefore == 0) && TailOnly(symbol, tail.Before))
+                {
+                    windows[i] = (tail.Window, tail.PriorPeak);
+                }
+            });
+        for (var i = 0; i < read.Length; i++)
         {
-            if (recent is null || recent.Rows.Sum(b => b.Length) == 0 || PeakOf(recent) is not { } peak)
+            if (windows[i] is { } w)
             {
-                continue;
-            }
-            if (TailWindow([.. recent.Rows], changedFrom[symbol], peak) is { } tail
-                && (tail.Lookback >= TailLookbackRows || recent.RowsBefore == 0) && TailOnly(symbol, tail.Before))
-            {
-                tails[symbol] = (tail.Window, tail.PriorPeak);
+                tails[read[i].Key] = w;
             }
         }
         return tails;
@@ -370,6 +391,13 @@ public sealed partial class GoldBuilder(LakeStore store)
     /// <summary>Whether gold already holds the symbol up to <paramref name="before"/>, its last silver day before the write (so only the tail needs writing).</summary>
     private bool TailOnly(string symbol, DateOnly? before) =>
         before is null || store.LastDate(GoldTables.DailyMetrics, symbol) >= before;
+
+    /// <summary>
+    /// The silver columns a tail is computed from (with the key): the monthly bar's and the metrics' prices. The lineage
+    /// columns are a third of a decode (a string and a timestamp per row) and no gold value reads them.
+    /// </summary>
+    private static readonly string[] RecentColumns =
+        [PriceColumns.Open.Name, PriceColumns.High.Name, PriceColumns.Low.Name, PriceColumns.Close.Name, PriceColumns.AdjClose.Name, PriceColumns.Volume.Name];
 
     /// <summary>Rows kept before a tail's first date: more than the longest window (sma_200) and a month.</summary>
     private const int TailLookbackRows = 250;

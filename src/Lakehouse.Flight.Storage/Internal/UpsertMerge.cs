@@ -111,10 +111,16 @@ internal static class UpsertMerge
         var batches = new[] { existing, incoming };
         var keys = KeyColumns(table);
         var compared = Indices(table, table.ComparedColumns);
-        var byKey = new Dictionary<RowRef, int>(existing.Length, new RowEquality(batches, keys));
-        for (var i = 0; i < existing.Length; i++)
+        // A few rows (a daily append's monthly bar against the month's, once per symbol) are compared pairwise: the
+        // dictionary cost more than the comparisons.
+        Dictionary<RowRef, int>? byKey = null;
+        if ((long)existing.Length * incoming.Length > 64)
         {
-            byKey[new RowRef(0, i)] = i;
+            byKey = new Dictionary<RowRef, int>(existing.Length, new RowEquality(batches, keys));
+            for (var i = 0; i < existing.Length; i++)
+            {
+                byKey[new RowRef(0, i)] = i;
+            }
         }
         var inserted = new List<RowRef>();
         var updated = new List<RowRef>();
@@ -122,7 +128,7 @@ internal static class UpsertMerge
         for (var j = 0; j < incoming.Length; j++)
         {
             var row = new RowRef(1, j);
-            if (!byKey.TryGetValue(row, out var i))
+            if (!(byKey is null ? TryFind(existing, incoming, j, keys, out var i) : byKey.TryGetValue(row, out i)))
             {
                 inserted.Add(row);
             }
@@ -136,6 +142,20 @@ internal static class UpsertMerge
             }
         }
         return (Pick(table, batches, inserted), Pick(table, batches, updated), unchanged);
+    }
+
+    private static bool TryFind(RecordBatch existing, RecordBatch incoming, int j, int[] keys, out int found)
+    {
+        for (var i = 0; i < existing.Length; i++)
+        {
+            if (ArrowRows.SameValues(existing, i, incoming, j, keys))
+            {
+                found = i;
+                return true;
+            }
+        }
+        found = -1;
+        return false;
     }
 
     /// <summary>
@@ -285,7 +305,23 @@ internal static class UpsertMerge
     }
 
     private static RecordBatch Pick(TableDefinition table, RecordBatch[] batches, List<RowRef> rows) =>
-        rows.Count == 0 ? RecordBatches.Empty(table.Schema) : ArrowRows.Take(table.Schema, batches, rows.ToArray());
+        rows.Count == 0 ? RecordBatches.Empty(table.Schema)
+        // Every incoming row, in order (an append's new days, a correction's rows): the batch itself, not a copy.
+        : rows.Count == batches[1].Length && IsAllOf(rows, 1)
+            ? batches[1]
+            : ArrowRows.Take(table.Schema, batches, rows.ToArray());
+
+    private static bool IsAllOf(List<RowRef> rows, int source)
+    {
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i] != new RowRef(source, i))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /// <summary>Rows of several batches (one symbol of several sources) in one batch ordered by key, then source and landing time.</summary>
     public static RecordBatch Combine(TableDefinition table, IReadOnlyList<RecordBatch> batches)

@@ -281,7 +281,7 @@ internal static class LakeHarness
                     {
                         var symbols = Universe.Symbols(o.Symbols);
                         var samples = new List<double>();
-                        var day = o.To;
+                        var day = o.AppendAfter ?? o.To;
                         for (var i = 0; i < o.Appends; i++)
                         {
                             day = NextBusinessDay(day);

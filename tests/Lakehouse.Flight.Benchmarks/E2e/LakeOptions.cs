@@ -25,6 +25,8 @@ internal sealed class LakeOptions
     /// <summary>Picks the corrections' symbols and days and their volumes: a run on a reused lake needs one of its own, or its corrections change nothing.</summary>
     public int CorrectionSeed { get; private set; } = 3;
     public int Appends { get; private set; } = 3;
+    /// <summary>The day the appends follow (default: the universe's last day); a reused lake that took appends before needs a later one.</summary>
+    public DateOnly? AppendAfter { get; private set; }
     public int MaxUploadRows { get; private set; } = 5_000_000;
     public int BatchRows { get; private set; } = 100_000;
     public double Budget { get; private set; } = 30;
@@ -44,7 +46,7 @@ internal sealed class LakeOptions
         usage: lake --symbols N --years Y [--last-year 2024] [--data-dir D [--keep] [--reuse]]
                     [--server-dll old/lakehouse.dll] [--new-server-dll path] [--python path] [--cache-mb N]
                     [--skip put,append,correction,disk,duckdb,dataset,start,point,cold,scan,curl,ingest,old]
-                    [--point-queries 200] [--corrections 20] [--correction-seed 3] [--appends 3] [--max-upload-rows 5000000] [--batch-rows 100000]
+                    [--point-queries 200] [--corrections 20] [--correction-seed 3] [--appends 3] [--append-after YYYY-MM-DD] [--max-upload-rows 5000000] [--batch-rows 100000]
                     [--budget 30 (seconds of repeats per figure)] [--server-timeout 600] [--old-max-rows 3000000]
                     [--keep-free-gb 20] [--json-out FILE]
         D holds lake/ (the lake measured), old-lake/ (--server-dll's), upload/ (the generated upload files) and
@@ -86,6 +88,7 @@ internal sealed class LakeOptions
                 case "--corrections": o.Corrections = Math.Max(1, Int()); break;
                 case "--correction-seed": o.CorrectionSeed = Int(); break;
                 case "--appends": o.Appends = Math.Max(1, Int()); break;
+                case "--append-after": o.AppendAfter = DateOnly.ParseExact(Next(), "yyyy-MM-dd", CultureInfo.InvariantCulture); break;
                 case "--max-upload-rows": o.MaxUploadRows = Math.Max(1, Int()); break;
                 case "--batch-rows": o.BatchRows = Math.Max(1, Int()); break;
                 case "--budget": o.Budget = Math.Max(0, Int()); break;

@@ -107,7 +107,7 @@ internal sealed class LakeMetadata
         var state = LakeState.Open(_catalog, checkpoint);
         foreach (var v in _log.VersionsAfter(state.Version))
         {
-            state = state.Apply(_log.Read(v), NoIndex);
+            state = state.Apply(_log.ReadHead(v), NoIndex);
         }
         _state = state;
     }
@@ -124,7 +124,7 @@ internal sealed class LakeMetadata
                 var state = _state;
                 foreach (var v in _log.VersionsAfter(state.Version))
                 {
-                    state = state.Apply(_log.Read(v), NoIndex);
+                    state = state.Apply(_log.ReadHead(v), NoIndex);
                 }
                 var work = state.Tables.Values.SelectMany(t => t.Files.Values.Select(f => (t.Definition, File: f))).ToArray();
                 Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
@@ -150,7 +150,7 @@ internal sealed class LakeMetadata
         var state = _state;
         foreach (var v in _log.VersionsAfter(state.Version))
         {
-            state = state.Apply(_log.Read(v), state.Indexed ? Directories : NoIndex);
+            state = state.Apply(_log.ReadHead(v), state.Indexed ? Directories : NoIndex);
         }
         return state;
     }
@@ -180,7 +180,7 @@ internal sealed class LakeMetadata
             var entries = new List<LogEntry>();
             for (var v = next; _log.Exists(v); v++)
             {
-                entries.Add(_log.Read(v));
+                entries.Add(_log.ReadHead(v));
             }
             var applied = state;
             foreach (var entry in entries)

@@ -122,9 +122,9 @@ internal sealed class TableState
             var builder = Symbols.ToBuilder();
             foreach (var symbol in touched.Keys.Union(added.Keys))
             {
-                var list = builder.TryGetValue(symbol, out var current)
-                    ? current.Where(r => !removed.Contains(r.File.Name)).ToList()
-                    : [];
+                var list = !builder.TryGetValue(symbol, out var current) ? []
+                    : removed.Count == 0 ? [.. current]
+                    : current.Where(r => !removed.Contains(r.File.Name)).ToList();
                 if (added.TryGetValue(symbol, out var more))
                 {
                     list.AddRange(more);
@@ -159,17 +159,29 @@ internal sealed class TableState
 
     private static ImmutableArray<FileRun> Sort(List<FileRun> runs)
     {
-        runs.Sort(static (a, b) =>
+        // A symbol's runs were in order and an append adds one after them (a daily append: 20,000 symbols per table): checked
+        // in one pass before sorting.
+        var sorted = true;
+        for (var i = 1; i < runs.Count && sorted; i++)
         {
-            var c = a.File.Band.CompareTo(b.File.Band);
-            if (c != 0)
-            {
-                return c;
-            }
-            c = a.MinDay.CompareTo(b.MinDay);
-            return c != 0 ? c : string.CompareOrdinal(a.File.Name, b.File.Name);
-        });
+            sorted = Compare(runs[i - 1], runs[i]) <= 0;
+        }
+        if (!sorted)
+        {
+            runs.Sort(Compare);
+        }
         return [.. runs];
+    }
+
+    private static int Compare(FileRun a, FileRun b)
+    {
+        var c = a.File.Band.CompareTo(b.File.Band);
+        if (c != 0)
+        {
+            return c;
+        }
+        c = a.MinDay.CompareTo(b.MinDay);
+        return c != 0 ? c : string.CompareOrdinal(a.File.Name, b.File.Name);
     }
 }
 

@@ -34,6 +34,22 @@ internal sealed record LogEntry
     public IReadOnlyList<string>? Expired { get; init; }
 }
 
+/// <summary>A <see cref="LogEntry"/> read without its reports (<see cref="LakeLog.ReadHead"/>): the same fields, <c>reports</c> skipped by the parser.</summary>
+internal sealed record LogEntryHead
+{
+    [JsonPropertyName("version")] public long Version { get; init; }
+
+    [JsonPropertyName("ts")] public DateTimeOffset Ts { get; init; }
+
+    [JsonPropertyName("operation")] public required string Operation { get; init; }
+
+    [JsonPropertyName("run_id")] public string? RunId { get; init; }
+
+    [JsonPropertyName("tables")] public IReadOnlyList<TableChange> Tables { get; init; } = [];
+
+    [JsonPropertyName("expired")] public IReadOnlyList<string>? Expired { get; init; }
+}
+
 /// <summary>What one commit does to one table: files added and removed, and the symbols whose rows changed.</summary>
 internal sealed record TableChange
 {

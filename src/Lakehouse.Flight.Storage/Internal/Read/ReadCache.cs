@@ -235,7 +235,7 @@ internal sealed class ReadCache
         {
             var memo = scan?.Groups ?? new ConcurrentDictionary<(string, int), RecordBatch>();
             // The row groups first (each once, all cores), then each symbol's slices of them.
-            DecodeGroups(table.Definition, work.SelectMany(s => state.RunsOf(s)), memo, cancellationToken);
+            DecodeGroups(table.Definition, work.SelectMany(s => state.RunsOf(s)), memo, null, cancellationToken);
             foreach (var symbol in work)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -256,39 +256,45 @@ internal sealed class ReadCache
     }
 
     /// <summary>
-    /// The rows of each set of runs (one symbol's each) in key order, as one batch copied from the slices of the decoded
-    /// row groups (runs whose dates interleave: merged), row groups decoded once on all cores, into no cache: a read of a few recent
+    /// The rows of each set of runs (one symbol's each) in key order, as slices of the decoded row groups (runs whose dates
+    /// interleave: merged into one batch), row groups decoded once on all cores, into no cache: a read of a few recent
     /// runs of many symbols (a daily append's gold refresh) that would otherwise build, and then evict, an entry of
-    /// each symbol's whole history.
+    /// each symbol's whole history. With a projection (a subset of the table's schema, in its order) only those columns
+    /// are decoded, and a symbol whose runs interleave comes back null (merging by key needs every column).
     /// </summary>
-    public List<RecordBatch>[] LoadRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, CancellationToken cancellationToken)
+    public List<RecordBatch>?[] LoadRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, Schema? projection,
+        CancellationToken cancellationToken)
     {
         var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
-        DecodeGroups(table, runs.SelectMany(r => r), memo, cancellationToken);
-        return runs.Select(symbolRuns =>
+        DecodeGroups(table, runs.SelectMany(r => r), memo, projection, cancellationToken);
+        return runs.Select(List<RecordBatch>? (symbolRuns) =>
         {
             var lastMax = int.MinValue;
             foreach (var run in symbolRuns)
             {
                 if (run.MinDay <= lastMax)
                 {
-                    return [LoadRuns(table, symbolRuns, null, null, memo, cancellationToken)];
+                    return projection is null ? [LoadRuns(table, symbolRuns, null, null, memo, cancellationToken)] : null;
                 }
                 lastMax = run.MaxDay;
             }
+            // Slices of the decoded groups, not copied: they are managed already (SegmentFiles decodes into managed buffers),
+            // the caller reads them once and drops them (a daily append's gold copied 5M rows a second time per 20,000 symbols).
             var parts = new List<RecordBatch>();
             foreach (var run in symbolRuns)
             {
                 parts.AddRange(SegmentFiles.GroupSlices(_directories.Get(table, run.File), run.Start, run.Count, g => memo[(run.File.Name, g)]));
             }
-            // One managed copy of the slices (a symbol's year and its appended days are a dozen slices or more).
-            return parts.Count <= 1 ? parts : [ArrowConcat.ConcatenateManaged(parts)];
+            return parts;
         }).ToArray();
     }
 
+    /// <summary>Row groups of one file a decode reads with one reader: enough to open each footer once, few enough to spread a file over the cores.</summary>
+    private const int GroupsPerReader = 4;
+
     /// <summary>Decodes, on all cores, each row group of <paramref name="runs"/> that <paramref name="memo"/> does not hold yet.</summary>
     private void DecodeGroups(TableDefinition table, IEnumerable<FileRun> runs, ConcurrentDictionary<(string, int), RecordBatch> memo,
-        CancellationToken cancellationToken)
+        Schema? projection, CancellationToken cancellationToken)
     {
         var groups = runs.SelectMany(r =>
         {
@@ -296,12 +302,18 @@ internal sealed class ReadCache
             var (first, end) = d.RowGroupsOf(r.Start, r.Count);
             return Enumerable.Range(first, end - first).Select(g => (r.File, Group: g));
         }).DistinctBy(x => (x.File.Name, x.Group)).Where(x => !memo.ContainsKey((x.File.Name, x.Group))).ToArray();
-        Parallel.ForEach(groups, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            x =>
+        // A reader per file and a few groups (opening a file parses its footer), the pieces on all cores.
+        var pieces = groups.GroupBy(x => x.File.Name, StringComparer.Ordinal)
+            .SelectMany(f => f.Chunk(GroupsPerReader).Select(c => (File: c[0].File, Groups: c.Select(x => x.Group).ToArray())))
+            .ToArray();
+        Parallel.ForEach(pieces, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            piece =>
             {
-                var d = _directories.Get(table, x.File);
-                memo.GetOrAdd((x.File.Name, x.Group), _ => SegmentFiles.ReadRows(_files.StorePath(table, x.File.Name), table, d,
-                    d.RowGroupStarts[x.Group], d.RowGroupStarts[x.Group + 1] - d.RowGroupStarts[x.Group]));
+                var decoded = SegmentFiles.ReadGroups(_files.StorePath(table, piece.File.Name), table, piece.Groups, projection);
+                for (var i = 0; i < decoded.Length; i++)
+                {
+                    memo.TryAdd((piece.File.Name, piece.Groups[i]), decoded[i]);
+                }
             });
     }
 
@@ -382,7 +394,7 @@ internal sealed class ReadCache
     {
         var full = false;
         var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
-        DecodeGroups(table.Definition, symbols.SelectMany(s => state.RunsOf(s)), memo, cancellationToken);
+        DecodeGroups(table.Definition, symbols.SelectMany(s => state.RunsOf(s)), memo, null, cancellationToken);
         Parallel.ForEach(symbols, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
             (symbol, loop) =>
             {

@@ -118,7 +118,7 @@ internal sealed class VersionStates(TableCatalog catalog, LakeLog log, Directory
         {
             if (log.Exists(v))
             {
-                state = state.Apply(log.Read(v), NoDirectories);
+                state = state.Apply(log.ReadHead(v), NoDirectories);
             }
         }
         return state;

@@ -189,15 +189,20 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
                 StorageLog.PublishPending(logger, table.Id, entry.Version, ex.Message);
             }
         }
-        AppendManifests(entry.Reports, throwOnFailure: false);
+        if (AppendManifests(entry.Reports, throwOnFailure: false))
+        {
+            metadata.Log.AdvanceManifestsThrough(entry.Version);
+        }
         if (entry.Version % LakeLog.CheckpointInterval == 0)
         {
             CheckpointDue?.Invoke(state);
         }
     }
 
-    private void AppendManifests(IReadOnlyList<StorageReport> reports, bool throwOnFailure)
+    /// <summary>Appends the reports' manifest lines; false when some could not be (committed: a repair appends them).</summary>
+    private bool AppendManifests(IReadOnlyList<StorageReport> reports, bool throwOnFailure)
     {
+        var all = true;
         foreach (var group in reports.GroupBy(r => paths.ManifestFile(Layers.Parse(r.Layer), r.Table)))
         {
             try
@@ -208,12 +213,14 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
             {
                 // Committed: the lines are in the log entry and the next repair appends them.
                 StorageLog.ApplyPending(logger, ex.Message);
+                all = false;
             }
             catch (Exception ex) when (throwOnFailure && StorageFaults.Translate(ex, 0, paths.Root) is { } user)
             {
                 throw user;
             }
         }
+        return all;
     }
 
     /// <summary>Refuses before anything is written what the disk cannot hold (statvfs; an estimate from the rows).</summary>

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using Apache.Arrow.Types;
 
-namespace Lakehouse.Flight.Storage.Internal;
+namespace Lakehouse.Flight.Core;
 
 /// <summary>
 /// Copies batches of the table types (utf8, date32, float64, int64, int32, timestamp) into one batch whose every

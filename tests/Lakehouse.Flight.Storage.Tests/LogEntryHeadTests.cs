@@ -1,0 +1,47 @@
+using Lakehouse.Flight.Storage.Internal;
+
+namespace Lakehouse.Flight.Storage.Tests;
+
+/// <summary>
+/// <see cref="LakeLog.ReadHead"/>: what replaying the log reads of an entry (its reports left unread) is the entry less
+/// its reports, for a commit of many symbols (a head larger than one read), a correction, a vacuum and a compaction.
+/// </summary>
+public sealed class LogEntryHeadTests : IDisposable
+{
+    private readonly TempLake _lake = new();
+
+    public void Dispose() => _lake.Dispose();
+
+    [Fact]
+    public async Task EveryEntrysHead_IsTheEntryLessItsReports()
+    {
+        var store = _lake.Open();
+        var day = new DateOnly(2025, 3, 3);
+        // 26,000 symbols: the entry's list of changed symbols alone is larger than the first 256 KB read.
+        await store.UpsertAsync([.. Enumerable.Range(0, 26_000).Select(i => TestBars.Bar($"S{i:D5}", day))]);
+        await store.UpsertAsync([TestBars.Bar("S00042", day.AddDays(1)), TestBars.Bar("S00042", day) with { Volume = 7 }]);
+        await store.UpsertAsync([TestBars.Bar("S00043", day.AddDays(1))]);
+        await store.UpsertAsync([TestBars.Bar("S00044", day.AddDays(1))]);
+        await store.UpsertAsync([TestBars.Bar("S00045", day.AddDays(1))]);
+        store.Compact();
+        await store.VacuumAsync(TimeSpan.Zero);
+
+        var log = new LakeLog(Path.Combine(_lake.Dir, "_metadata", "log"));
+        var versions = log.VersionsAfter(0).ToArray();
+        Assert.True(versions.Length >= 7, $"{versions.Length} versions");
+        var operations = new List<string>();
+        foreach (var v in versions)
+        {
+            var whole = log.Read(v);
+            var head = log.ReadHead(v);
+            operations.Add(whole.Operation);
+            Assert.Empty(head.Reports);
+            Assert.Equal(System.Text.Encoding.UTF8.GetString(LogJson.Serialize(whole with { Reports = [] })),
+                System.Text.Encoding.UTF8.GetString(LogJson.Serialize(head)));
+        }
+        Assert.Contains("compact", operations);
+        Assert.Contains("vacuum", operations);
+        Assert.True(log.Read(1).Reports.Count == 26_000 && log.ReadHead(1).Tables.Single().Symbols.Count == 26_000);
+        Assert.NotEmpty(log.ReadHead(versions.Last(v => log.Read(v).Operation == "vacuum")).Expired!);
+    }
+}
