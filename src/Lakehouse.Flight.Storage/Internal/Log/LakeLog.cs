@@ -73,9 +73,9 @@ internal sealed partial class LakeLog(string dir)
     public LogEntry ReadHead(long version)
     {
         var head = LogJson.Deserialize<LogEntryHead>(HeadBytes(EntryPath(version)));
-        if (head.Operation == "vacuum" && head.Expired is null)
+        if ((head.Operation == "vacuum" && head.Expired is null) || head.Tables.Count == 0)
         {
-            // Only a vacuum names expired files, after its (empty) reports: read it whole.
+            // Only a vacuum names expired files, after its (empty) reports; and an entry without tables is small: read it whole.
             head = LogJson.Deserialize<LogEntryHead>(File.ReadAllBytes(EntryPath(version)));
         }
         return new LogEntry { Version = head.Version, Ts = head.Ts, Operation = head.Operation, RunId = head.RunId, Tables = head.Tables, Expired = head.Expired };
