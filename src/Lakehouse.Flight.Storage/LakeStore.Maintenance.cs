@@ -76,6 +76,8 @@ public sealed partial class LakeStore
                 Expired = expired.Select(t => t.Table + "/" + t.Name).ToArray(),
             };
             var (committed, _) = _metadata.Commit(entry, null);
+            // No reports: nothing for a repair to compare, so the record of complete manifests moves past it.
+            _metadata.Log.AdvanceManifestsThrough(committed.Version);
             long bytes = 0;
             foreach (var t in expired)
             {
@@ -119,12 +121,17 @@ public sealed partial class LakeStore
         var log = _metadata.Log;
         var latest = _metadata.Latest().Version;
         var from = log.LastCheckpointVersion() + 1;
-        // Entries up to the version a previous repair found complete are left alone: a repair checks each entry after it
-        // (under the tables' locks when lines are missing, so a writer between its commit point and its manifest lines
-        // finishes or dies first), so everything up to the latest it saw has its lines.
-        var checkedFrom = Math.Max(from, log.ManifestsThrough() + 1);
+        // Entries up to the version recorded as having all their lines are left alone (D48): a repair checks each entry
+        // after it (under the tables' locks when lines are missing, so a writer between its commit point and its manifest
+        // lines finishes or dies first), so everything up to the latest it saw has its lines. A record ahead of the log
+        // (a lake copied while it was written) is not believed, and is rewritten.
+        var through = log.ManifestsThrough();
+        var ahead = through > latest;
+        var checkedFrom = ahead ? from : Math.Max(from, through + 1);
         // Each manifest's lines of the versions since the checkpoint, read once from its end (lines are appended in
         // version order under the tables' locks; a repair appends a dead writer's lines later, still after the checkpoint).
+        // From the checkpoint, not from the record: a repaired entry's lines follow later versions' lines, and a read
+        // back to the record could stop at them before it reached lines it compares.
         var present = new Dictionary<string, Dictionary<long, HashSet<string>>>(StringComparer.Ordinal);
         for (var v = checkedFrom; v <= latest; v++)
         {
@@ -133,7 +140,7 @@ public sealed partial class LakeStore
                 continue;
             }
             var entry = log.Read(v);
-            if (entry.Reports.Count == 0 || MissingLines(entry, present, checkedFrom).Count == 0)
+            if (entry.Reports.Count == 0 || MissingLines(entry, present, from).Count == 0)
             {
                 continue;
             }
@@ -142,7 +149,7 @@ public sealed partial class LakeStore
             {
                 // Again under the locks, from the files as they are now (the writer may have finished meanwhile).
                 present.Clear();
-                var missing = MissingLines(entry, present, checkedFrom);
+                var missing = MissingLines(entry, present, from);
                 if (missing.Count == 0)
                 {
                     continue;
@@ -156,7 +163,7 @@ public sealed partial class LakeStore
                 finished++;
             }
         }
-        if (latest >= checkedFrom)
+        if (latest >= checkedFrom || ahead)
         {
             try
             {

@@ -125,8 +125,8 @@ public sealed partial class LakeStore
             var asked = from.ToArray();
             var planned = new (string Symbol, RecentPlan? Plan)[asked.Length];
             // On all cores: ~20 us a symbol (a directory lookup per run), 0.5 s of a 20,000-symbol append on one.
-            Parallel.For(0, asked.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                i => planned[i] = (asked[i].Key, PlanRecent(table, id, state, asked[i].Key, asked[i].Value, dateColumn, maxRows)));
+            AllCores.For(asked.Length, i => planned[i] = (asked[i].Key, PlanRecent(table, id, state, asked[i].Key, asked[i].Value, dateColumn, maxRows)),
+                cancellationToken);
             return planned;
         }, cancellationToken);
         // The symbols not cached: their runs decoded together (row groups once, all cores), into no cache.

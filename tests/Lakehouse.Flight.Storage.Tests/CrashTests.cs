@@ -193,12 +193,12 @@ public sealed class CrashTests : IDisposable
     }
 
     [Fact]
-    public async Task WriteKilledRightAfterItsCommitPoint_AfterARepairRecordedTheVersionsBefore_IsStillRolledForward()
+    public async Task WriteKilledRightAfterItsCommitPoint_AfterTheVersionsBeforeWereRecordedComplete_IsStillRolledForward()
     {
         var before = LakeStore.Open(_lake.Dir);
         await before.UpsertAsync(CrashWorkload.Year("KZ"));
         await before.Housekeeping;
-        // An open's repair records that every entry so far has its manifest lines.
+        // The commit recorded that every entry up to its own has its manifest lines.
         await LakeStore.Open(_lake.Dir).Housekeeping;
         var through = Path.Combine(_lake.Dir, "_metadata", "log", "_manifests_through");
         Assert.Equal("1", await File.ReadAllTextAsync(through));

@@ -44,16 +44,20 @@ public sealed class LakeLifecycleTests : IDisposable
         Assert.Equal(15_001, written.Length);
         Assert.True(new FileInfo(manifest).Length > 4 << 20);
 
+        // Each commit recorded that every entry up to its own has its lines; without that record, each reopen's repair
+        // compares both entries with the manifests, and appends nothing.
+        var through = Path.Combine(_lake.Dir, "_metadata", "log", "_manifests_through");
+        Assert.Equal("2", await File.ReadAllTextAsync(through));
         for (var i = 0; i < 3; i++)
         {
+            File.Delete(through);
             var reopened = _lake.Open();
             await reopened.Housekeeping;
             Assert.Empty(reopened.RecoveredCommits());
+            // The repair recorded what it checked.
+            Assert.Equal("2", await File.ReadAllTextAsync(through));
         }
         Assert.Equal(written, await File.ReadAllLinesAsync(manifest));
-        // The repairs recorded that every entry up to 2 has its lines: the next one reads none of them.
-        var through = Path.Combine(_lake.Dir, "_metadata", "log", "_manifests_through");
-        Assert.Equal("2", await File.ReadAllTextAsync(through));
 
         // A writer killed while appending entry 2's lines: the last 10 lines (and half of one) never reached the file.
         // No repair can have found entry 2 complete before such a crash (it would have waited for the writer's locks), so
@@ -66,6 +70,27 @@ public sealed class LakeLifecycleTests : IDisposable
 
         Assert.Equal(written.Order(StringComparer.Ordinal), (await File.ReadAllLinesAsync(manifest)).Order(StringComparer.Ordinal));
         Assert.Equal([2L], repaired.RecoveredCommits().Select(c => c.Reports[0].Version ?? 0));
+        Assert.Equal("2", await File.ReadAllTextAsync(through));
+    }
+
+    [Fact]
+    public async Task Open_WithARecordOfCompleteManifestsAheadOfTheLog_ChecksFromTheCheckpointAndRewritesIt()
+    {
+        // A lake copied while it was written: the record names a version its log does not have, and a line is missing.
+        var store = _lake.Open();
+        await store.UpsertAsync(Jan("AAPL"));
+        await store.UpsertAsync(Jan("MSFT"));
+        var manifest = Path.Combine(_lake.Dir, "_metadata", "manifests", "silver_prices_daily.jsonl");
+        var written = await File.ReadAllLinesAsync(manifest);
+        await File.WriteAllTextAsync(manifest, written[0] + "\n");
+        var through = Path.Combine(_lake.Dir, "_metadata", "log", "_manifests_through");
+        await File.WriteAllTextAsync(through, "40");
+
+        var repaired = _lake.Open();
+        await repaired.Housekeeping;
+
+        Assert.Equal(written, await File.ReadAllLinesAsync(manifest));
+        Assert.Equal("2", await File.ReadAllTextAsync(through));
     }
 
     [Fact]

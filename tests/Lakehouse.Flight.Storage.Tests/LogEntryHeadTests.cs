@@ -12,17 +12,20 @@ public sealed class LogEntryHeadTests : IDisposable
 
     public void Dispose() => _lake.Dispose();
 
+    private static string Symbol(int i) => $"SYMBOL{i:D6}";
+
     [Fact]
     public async Task EveryEntrysHead_IsTheEntryLessItsReports()
     {
         var store = _lake.Open();
         var day = new DateOnly(2025, 3, 3);
-        // 26,000 symbols: the entry's list of changed symbols alone is larger than the first 256 KB read.
-        await store.UpsertAsync([.. Enumerable.Range(0, 26_000).Select(i => TestBars.Bar($"S{i:D5}", day))]);
-        await store.UpsertAsync([TestBars.Bar("S00042", day.AddDays(1)), TestBars.Bar("S00042", day) with { Volume = 7 }]);
-        await store.UpsertAsync([TestBars.Bar("S00043", day.AddDays(1))]);
-        await store.UpsertAsync([TestBars.Bar("S00044", day.AddDays(1))]);
-        await store.UpsertAsync([TestBars.Bar("S00045", day.AddDays(1))]);
+        // 26,000 symbols of 12 characters: the entry's list of changed symbols alone (~390 KB) is larger than the first
+        // 256 KB read, so its reports are found in a later read.
+        await store.UpsertAsync([.. Enumerable.Range(0, 26_000).Select(i => TestBars.Bar(Symbol(i), day))]);
+        await store.UpsertAsync([TestBars.Bar(Symbol(42), day.AddDays(1)), TestBars.Bar(Symbol(42), day) with { Volume = 7 }]);
+        await store.UpsertAsync([TestBars.Bar(Symbol(43), day.AddDays(1))]);
+        await store.UpsertAsync([TestBars.Bar(Symbol(44), day.AddDays(1))]);
+        await store.UpsertAsync([TestBars.Bar(Symbol(45), day.AddDays(1))]);
         store.Compact();
         await store.VacuumAsync(TimeSpan.Zero);
 
@@ -42,6 +45,8 @@ public sealed class LogEntryHeadTests : IDisposable
         Assert.Contains("compact", operations);
         Assert.Contains("vacuum", operations);
         Assert.True(log.Read(1).Reports.Count == 26_000 && log.ReadHead(1).Tables.Single().Symbols.Count == 26_000);
+        var entry = File.ReadAllBytes(Path.Combine(_lake.Dir, "_metadata", "log", "00000000000000000001.json"));
+        Assert.True(entry.AsSpan().IndexOf(",\"reports\":"u8) > 256 << 10, "the first entry's reports must start after the first read");
         Assert.NotEmpty(log.ReadHead(versions.Last(v => log.Read(v).Operation == "vacuum")).Expired!);
     }
 }

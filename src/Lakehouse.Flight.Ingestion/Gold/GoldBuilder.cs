@@ -209,13 +209,12 @@ public sealed partial class GoldBuilder(LakeStore store)
             // (a symbol's tail is ~50 us of building batches; 20,000 symbols were a second on one).
             var ready = group.Where(recent.ContainsKey).ToArray();
             var computed = new (RecordBatch Monthly, RecordBatch Metrics)[ready.Length];
-            Parallel.For(0, ready.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-                i =>
-                {
-                    var (window, priorPeak) = recent[ready[i]];
-                    var day = changedFrom![ready[i]];
-                    computed[i] = (MonthlyFrom(window, day), GoldCalculator.DailyMetrics(window, day, priorPeak));
-                });
+            AllCores.For(ready.Length, i =>
+            {
+                var (window, priorPeak) = recent[ready[i]];
+                var day = changedFrom![ready[i]];
+                computed[i] = (MonthlyFrom(window, day), GoldCalculator.DailyMetrics(window, day, priorPeak));
+            }, cancellationToken);
             foreach (var (monthly, metrics) in computed)
             {
                 Add(monthly, metrics);
@@ -354,20 +353,19 @@ public sealed partial class GoldBuilder(LakeStore store)
         var read = store.ReadRecent(PriceTables.Silver, ask, RecentMaxRows, RecentColumns, cancellationToken).ToArray();
         // Each symbol's window (a copy of its last ~250 rows) and peak, on all cores.
         var windows = new (RecordBatch Window, double PriorPeak)?[read.Length];
-        Parallel.For(0, read.Length, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            i =>
+        AllCores.For(read.Length, i =>
+        {
+            var (symbol, recent) = read[i];
+            if (recent is null || recent.Rows.Sum(b => b.Length) == 0 || PeakOf(recent) is not { } peak)
             {
-                var (symbol, recent) = read[i];
-                if (recent is null || recent.Rows.Sum(b => b.Length) == 0 || PeakOf(recent) is not { } peak)
-                {
-                    return;
-                }
-                if (TailWindow([.. recent.Rows], changedFrom[symbol], peak) is { } tail
-                    && (tail.Lookback >= TailLookbackRows || recent.RowsBefore == 0) && TailOnly(symbol, tail.Before))
-                {
-                    windows[i] = (tail.Window, tail.PriorPeak);
-                }
-            });
+                return;
+            }
+            if (TailWindow([.. recent.Rows], changedFrom[symbol], peak) is { } tail
+                && (tail.Lookback >= TailLookbackRows || recent.RowsBefore == 0) && TailOnly(symbol, tail.Before))
+            {
+                windows[i] = (tail.Window, tail.PriorPeak);
+            }
+        }, cancellationToken);
         for (var i = 0; i < read.Length; i++)
         {
             if (windows[i] is { } w)
