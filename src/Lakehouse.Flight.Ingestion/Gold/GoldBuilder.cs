@@ -34,10 +34,10 @@ public sealed partial class GoldBuilder(LakeStore store)
     public const int ChunkSymbols = 200;
 
     /// <summary>
-    /// Metric rows computed before they are committed: a rebuild commits about every chunk (few, large files), a daily
-    /// append of thousands of symbols (a row each) once.
+    /// Metric rows computed before they are committed: a rebuild commits about every 570 symbols of 20 years (each year's
+    /// file ~150K rows; at 1M rows, ~52K), a daily append of thousands of symbols (a row each) once.
     /// </summary>
-    private const int CommitRows = 1 << 20;
+    private const int CommitRows = 3 << 20;
 
     /// <summary>
     /// Symbols whose recent rows are read at a time (<see cref="LakeStore.ReadRecent"/>: a year or two each, ~2M rows of

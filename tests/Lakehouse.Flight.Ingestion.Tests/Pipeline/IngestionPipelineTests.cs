@@ -50,6 +50,33 @@ public sealed class IngestionPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task TenYearsOf500Symbols_AreStoredInOneFileOfEveryYearPerTable()
+    {
+        // 1.3M rows. A run commits up to 500 symbols at once, so each year's file holds every symbol's year (~130K rows).
+        // Cut at 1M rows, the run made two files a year (~104K and ~26K rows), which the compactor leaves as they are.
+        var store = LakeStore.Open(_temp.Path);
+        var runner = new IngestionRunner(store, Writer(store), [new SyntheticPriceSource()]);
+        var symbols = Enumerable.Range(1, 500).Select(i => $"SYM{i:D4}").ToArray();
+
+        var result = await runner.RunAsync(new IngestRequest("synthetic", symbols, new DateOnly(2015, 1, 1), new DateOnly(2024, 12, 31)));
+
+        Assert.Empty(result.Failures);
+        foreach (var folder in new[] { "bronze/prices_daily", "silver/prices_daily", "gold/daily_metrics" })
+        {
+            var rows = Directory.GetFiles(Path.Combine(_temp.Path, folder), "*.parquet", SearchOption.AllDirectories)
+                .Select(f =>
+                {
+                    using var reader = new ParquetSharp.ParquetFileReader(f);
+                    using var meta = reader.FileMetaData;
+                    return meta.NumRows;
+                })
+                .ToArray();
+            Assert.Equal(10, rows.Length);
+            Assert.All(rows, n => Assert.InRange(n, 100_000, 140_000));
+        }
+    }
+
+    [Fact]
     public async Task NvdaSplit_IngestedInTwoHalves_EarlierAdjCloseIsRescaledOnceAndCounted()
     {
         await using var yahoo = await YahooTestServer.StartAsync(new Dictionary<string, YahooFixture> { ["NVDA"] = YahooFixture.Load(Nvda) });
