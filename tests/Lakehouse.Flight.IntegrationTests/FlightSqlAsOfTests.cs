@@ -34,12 +34,7 @@ public sealed class FlightSqlAsOfTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await TestServer.StartAsync(o =>
-        {
-            o.WarmServing = false;
-            o.Sql.Threads = 1;
-            o.Sql.MemoryLimitMb = 64;
-        });
+        _server = await SqlTestServer.StartAsync();
         _http = new HttpClient { BaseAddress = _server.Server.HttpEndpoint, Timeout = TestTimeouts.Default };
         var lake = await CorrectedLake.WriteAsync(_server.Server.Store);
         (_ingested, _corrected, _between, _oldClose, _newClose) = (lake.Ingested, lake.Corrected, lake.Between, lake.OldClose, lake.NewClose);

@@ -26,23 +26,15 @@ public sealed class FlightSqlEngineTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await TestServer.StartAsync(o =>
-        {
-            o.Sql.Threads = 1;
-            o.Sql.MemoryLimitMb = 64;
-            o.Sql.TimeoutSeconds = 3600;
-        });
-        _bars = SyntheticBars.Generate(["AAPL", "MSFT"], From, To);
-        using var client = _server.Client();
-        await client.UploadAsync(_bars, "vendor_x", promote: true).DefaultTimeout();
+        _server = await SqlTestServer.StartAsync(o => o.Sql.TimeoutSeconds = 3600);
+        _bars = await _server.UploadSyntheticAsync(["AAPL", "MSFT"], From, To);
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
     private async Task UploadAsync(string symbol)
     {
-        using var client = _server.Client();
-        await client.UploadAsync(SyntheticBars.Generate([symbol], From, To), "vendor_x", promote: true).DefaultTimeout();
+        await _server.UploadSyntheticAsync([symbol], From, To);
     }
 
     private async Task<long> CountAsync(string sql = "SELECT count(*) AS n FROM silver.prices_daily") =>

@@ -4,7 +4,6 @@ using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Lakehouse.Flight.Core;
-using Lakehouse.Flight.Ingestion;
 using Lakehouse.Flight.Protocol.Sql;
 using Lakehouse.Flight.Server.Internal.Sql;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,15 +28,8 @@ public sealed class FlightSqlFastPathTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await TestServer.StartAsync(o =>
-        {
-            o.WarmServing = false;
-            o.Sql.Threads = 1;
-            o.Sql.MemoryLimitMb = 64;
-        });
-        _bars = SyntheticBars.Generate(["AAPL", "MSFT", "^GSPC"], From, To);
-        using var client = _server.Client();
-        await client.UploadAsync(_bars, "vendor_x", promote: true).DefaultTimeout();
+        _server = await SqlTestServer.StartAsync();
+        _bars = await _server.UploadSyntheticAsync(["AAPL", "MSFT", "^GSPC"], From, To);
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
