@@ -97,7 +97,7 @@ public sealed partial class LakeStore
 
     private static bool InDateOrder(RecordBatch rows, TableDefinition def)
     {
-        var dates = ((Date32Array)rows.Column(def.Schema.GetFieldIndex(def.DateColumn))).Values;
+        var dates = ((Date32Array)rows.Column(def.Schema.GetFieldIndex(def.DateColumn, StringComparer.Ordinal))).Values;
         for (var i = 1; i < dates.Length; i++)
         {
             if (dates[i] <= dates[i - 1])
@@ -116,7 +116,7 @@ public sealed partial class LakeStore
         {
             return found;
         }
-        var dateColumn = table.Definition.Schema.GetFieldIndex(table.Definition.DateColumn);
+        var dateColumn = table.Definition.Schema.GetFieldIndex(table.Definition.DateColumn, StringComparer.Ordinal);
         foreach (var upload in _pending.For(table))
         {
             RecordBatch? rows;

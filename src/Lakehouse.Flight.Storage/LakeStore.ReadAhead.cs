@@ -73,8 +73,8 @@ public sealed partial class LakeStore
     private IEnumerable<RecordBatch> ReadAhead(TableState state, Schema schema, TableQuery query, AheadPlan plan, CancellationToken cancellationToken)
     {
         var table = state.Definition;
-        var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
-        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
+        var indices = schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name, StringComparer.Ordinal)).ToArray();
+        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn, StringComparer.Ordinal);
         var (from, to) = Days(query);
         var remaining = query.Limit > 0 ? query.Limit : long.MaxValue;
         var target = Math.Max(1, Options.TargetBatchRows);

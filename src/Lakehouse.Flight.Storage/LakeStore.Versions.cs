@@ -353,7 +353,7 @@ public sealed partial class LakeStore
                 return null;
             }
         }
-        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
+        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn, StringComparer.Ordinal);
         return _snapshot.Consistent(() =>
         {
             var current = _metadata.Current.Table(table);
@@ -433,7 +433,7 @@ public sealed partial class LakeStore
     private IEnumerable<RecordBatch> ReadByRuns(TableState state, Schema schema, TableQuery query, bool share, CancellationToken cancellationToken)
     {
         var table = state.Definition;
-        var output = new ReadOutput(schema, [.. schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name))], query.Limit, Options.TargetBatchRows);
+        var output = new ReadOutput(schema, [.. schema.FieldsList.Select(f => table.Schema.GetFieldIndex(f.Name, StringComparer.Ordinal))], query.Limit, Options.TargetBatchRows);
         var (from, to) = Days(query);
         var ready = new List<RecordBatch>();
         foreach (var symbol in query.Symbols.Count > 0 ? query.Symbols : state.SymbolList)
@@ -492,7 +492,7 @@ public sealed partial class LakeStore
         }
         var state = StateAsOf(table, query.AsOf!);
         var (from, to) = Days(query);
-        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
+        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn, StringComparer.Ordinal);
         var plans = new List<SymbolPlan>();
         foreach (var symbol in query.Symbols.Count > 0 ? query.Symbols : state.SymbolList)
         {

@@ -78,14 +78,10 @@ public sealed partial class LakeStore
             foreach (var (table, write, rows, symbols) in prepared)
             {
                 var location = Paths.Location(table.Definition);
-                foreach (var symbol in symbols)
+                reports.AddRange(staging.StageSymbols(table, write, rows, symbols, runId, now, location, cancellationToken));
+                foreach (var symbol in write.ReadAfter ? symbols : [])
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    reports.Add(staging.StageSymbol(table, write, rows, symbol, runId, now, location));
-                    if (write.ReadAfter)
-                    {
-                        staging.ReadAfter(table, symbol.Symbol);
-                    }
+                    staging.ReadAfter(table, symbol.Symbol);
                 }
                 foreach (var (symbol, reasons) in write.Rejected ?? new Dictionary<string, IReadOnlyList<string>>())
                 {

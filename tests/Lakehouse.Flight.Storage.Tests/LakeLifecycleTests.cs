@@ -74,6 +74,48 @@ public sealed class LakeLifecycleTests : IDisposable
     }
 
     [Fact]
+    public void RecordOfCompleteManifests_MovesPastCommitsThatFinishOutOfOrder_AndWaitsAtAGap()
+    {
+        var dir = Path.Combine(_lake.Dir, "_metadata", "log");
+        Directory.CreateDirectory(dir);
+        var log = new LakeLog(dir);
+        log.WriteManifestsThrough(4);
+
+        // 6 and 7 finish before 5 (a compaction's commit between another commit's point and its lines): the record waits.
+        log.AdvanceManifestsThrough(6);
+        log.AdvanceManifestsThrough(7);
+        Assert.Equal(4, log.ManifestsThrough());
+        log.AdvanceManifestsThrough(5);
+        Assert.Equal(7, log.ManifestsThrough());
+        // 9 without 8 (a commit whose lines failed: a repair appends them): the record stays at 7.
+        log.AdvanceManifestsThrough(9);
+        Assert.Equal(7, log.ManifestsThrough());
+        // A record moved by a repair past what waited here: the next commit moves on from there.
+        log.WriteManifestsThrough(9);
+        log.AdvanceManifestsThrough(10);
+        Assert.Equal(10, log.ManifestsThrough());
+    }
+
+    [Fact]
+    public async Task WritesOfSeveralTablesAndCompactions_AtOnce_LeaveTheRecordAtTheLatestVersion()
+    {
+        var store = _lake.Open();
+        // Different tables commit under different locks: their commits and their manifest lines interleave.
+        var writes = Enumerable.Range(0, 12).Select(i => Task.Run(async () =>
+        {
+            var bars = Jan($"W{i:D2}");
+            var batch = PriceBarBatches.ToBatch(bars);
+            await store.WriteAsync([new TableWrite(i % 2 == 0 ? PriceTables.Silver : PriceTables.Bronze, batch, "vendor")]);
+            store.Compact();
+        }));
+        await Task.WhenAll(writes);
+        await store.Housekeeping;
+
+        var log = new LakeLog(Path.Combine(_lake.Dir, "_metadata", "log"));
+        Assert.Equal(log.VersionsAfter(0).Max(), log.ManifestsThrough());
+    }
+
+    [Fact]
     public async Task Open_WithARecordOfCompleteManifestsAheadOfTheLog_ChecksFromTheCheckpointAndRewritesIt()
     {
         // A lake copied while it was written: the record names a version its log does not have, and a line is missing.

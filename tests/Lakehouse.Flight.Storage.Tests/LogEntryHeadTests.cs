@@ -26,6 +26,8 @@ public sealed class LogEntryHeadTests : IDisposable
         await store.UpsertAsync([TestBars.Bar(Symbol(43), day.AddDays(1))]);
         await store.UpsertAsync([TestBars.Bar(Symbol(44), day.AddDays(1))]);
         await store.UpsertAsync([TestBars.Bar(Symbol(45), day.AddDays(1))]);
+        // A report with reject reasons (and another without: nulls and lists side by side in one entry).
+        await store.UpsertAsync([TestBars.Bar(Symbol(46), day.AddDays(1)) with { Close = -1 }, TestBars.Bar(Symbol(47), day.AddDays(1))]);
         store.Compact();
         await store.VacuumAsync(TimeSpan.Zero);
 
@@ -41,7 +43,12 @@ public sealed class LogEntryHeadTests : IDisposable
             Assert.Empty(head.Reports);
             Assert.Equal(System.Text.Encoding.UTF8.GetString(LogJson.Serialize(whole with { Reports = [] })),
                 System.Text.Encoding.UTF8.GetString(LogJson.Serialize(head)));
+            // The commit put its reports' lines (made once, for the manifests too) in place of their serialization: the
+            // bytes on disk are what serializing the entry whole writes.
+            Assert.Equal(System.Text.Encoding.UTF8.GetString(LogJson.Serialize(whole)),
+                File.ReadAllText(Path.Combine(_lake.Dir, "_metadata", "log", $"{v:D20}.json")));
         }
+        Assert.Contains(versions.Select(log.Read).SelectMany(e => e.Reports), r => r.RejectReasons is { Count: > 0 });
         Assert.Contains("compact", operations);
         Assert.Contains("vacuum", operations);
         Assert.True(log.Read(1).Reports.Count == 26_000 && log.ReadHead(1).Tables.Single().Symbols.Count == 26_000);

@@ -83,6 +83,44 @@ public sealed class RecentRowsTests : IDisposable
     }
 
     [Fact]
+    public async Task VisitRecent_GivesEachSymbolWhatReadRecentGives_OnceEach_AndKeepsNothing()
+    {
+        // 150 symbols: row groups of ~30 symbols each, decoded once and read in place by the visits of all of them.
+        var symbols = Enumerable.Range(1, 150).Select(i => $"S{i:D3}").ToArray();
+        var store = _lake.Open();
+        await store.UpsertAsync(TestBars.Generate(symbols, Day("2022-01-01"), Day("2023-12-31")));
+        await store.UpsertAsync(TestBars.Generate(symbols, Day("2024-01-01"), Day("2024-01-31")));
+        var asked = symbols.ToDictionary(s => s, s => Day("2023-06-01"));
+        asked["ZZZ"] = Day("2023-06-01");
+        string[] columns = ["close", "adj_close"];
+        var expected = _lake.Open().ReadRecent(PriceTables.Silver, asked, columns: columns);
+
+        var fresh = _lake.Open();
+        var seen = new System.Collections.Concurrent.ConcurrentDictionary<string, (List<string> Rows, long Before, (double, long) Adj)>();
+        fresh.VisitRecent(PriceTables.Silver, asked, int.MaxValue, columns, (symbol, recent) =>
+            Assert.True(seen.TryAdd(symbol, (BatchDump.Rows(recent!.Rows), recent.RowsBefore, recent.Before["adj_close"])), $"{symbol} visited twice"));
+
+        Assert.Equal(asked.Keys.Order(StringComparer.Ordinal), seen.Keys.Order(StringComparer.Ordinal));
+        foreach (var symbol in asked.Keys)
+        {
+            var want = expected[symbol]!;
+            Assert.Equal(BatchDump.Rows(want.Rows), seen[symbol].Rows);
+            Assert.Equal((want.RowsBefore, want.Before["adj_close"]), (seen[symbol].Before, seen[symbol].Adj));
+        }
+        // Whole runs: S001's 2023 and its January 2024, from two commits' files.
+        Assert.Equal(TestBars.Generate(["S001"], Day("2023-01-01"), Day("2024-01-31")).Count(), seen["S001"].Rows.Count);
+        Assert.Empty(seen["ZZZ"].Rows);
+        Assert.Equal(0, fresh.CachedRows);
+        // A failing visit fails the call as itself; the store reads on.
+        var failed = Assert.Throws<InvalidOperationException>(() => fresh.VisitRecent(PriceTables.Silver, asked, int.MaxValue, columns,
+            (symbol, _) => throw new InvalidOperationException($"no {symbol}")));
+        Assert.StartsWith("no ", failed.Message, StringComparison.Ordinal);
+        Assert.Equal(BatchDump.Rows(expected["S150"]!.Rows), BatchDump.Rows(fresh.ReadRecent(PriceTables.Silver, asked, columns: columns)["S150"]!.Rows));
+        Assert.Throws<ArgumentException>(() => fresh.VisitRecent(PriceTables.Silver, asked, int.MaxValue, ["closing"], (_, _) => { }));
+        Assert.Throws<ArgumentException>(() => fresh.VisitRecent(PriceTables.Bronze, asked, int.MaxValue, columns, (_, _) => { }));
+    }
+
+    [Fact]
     public async Task SymbolWithAnUploadNotYetApplied_IsNotAnswered_TheOthersAre()
     {
         var store = _lake.Open();

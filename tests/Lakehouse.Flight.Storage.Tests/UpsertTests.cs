@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
+using Lakehouse.Flight.Storage.Internal;
 
 namespace Lakehouse.Flight.Storage.Tests;
 
@@ -28,6 +29,53 @@ public sealed class UpsertTests : IDisposable
         Assert.Equal(bars.Count, second.Rows);
         Assert.Equal("2024-01-01", first.DateFrom);
         Assert.Equal("2024-03-29", first.DateTo);
+    }
+
+    [Fact]
+    public async Task ManySymbolsNewDays_InNoOrder_WithCorrectionsAmongThem_LandInTableOrderAndCounted()
+    {
+        // 100 symbols (staged on all cores, new days as ranges of the write), written in descending order, every tenth also
+        // correcting a January bar (an update between the ranges).
+        var store = _lake.Open();
+        var symbols = Enumerable.Range(1, 100).Select(i => $"S{i:D3}").ToArray();
+        await store.UpsertAsync(TestBars.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 1, 31)));
+        var day = new DateOnly(2024, 2, 1);
+        var jan15 = new DateOnly(2024, 1, 15);
+        var bars = new List<PriceBar>();
+        foreach (var (symbol, i) in symbols.Select((s, i) => (s, i)).Reverse())
+        {
+            if (i % 10 == 0)
+            {
+                var bar = TestBars.Bar(symbol, jan15);
+                bars.Add(bar with { Close = bar.Close + 1, High = bar.High + 1, AdjClose = bar.Close + 1 });
+            }
+            bars.Add(TestBars.Bar(symbol, day));
+        }
+
+        var reports = await store.UpsertAsync(bars);
+
+        // (A write's rows are put in symbol order before they are staged.)
+        Assert.Equal(symbols, reports.Select(r => r.Symbol));
+        foreach (var (r, i) in reports.Select((r, k) => (r, k)))
+        {
+            Assert.Equal((1L, i % 10 == 0 ? 1L : 0L, 0L), (r.Inserted, r.Updated, r.Unchanged));
+        }
+        // Every file of the table folder is in table order (symbol, then date; one row per key), and holds what a read returns.
+        var files = LakeFolder.Files(_lake.Dir, PriceTables.Silver);
+        foreach (var file in files)
+        {
+            var rows = PriceBarBatches.ToBars(SegmentFiles.ReadAll(file, PriceTables.Silver)).ToList();
+            Assert.Equal(rows.OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).Select(b => (b.Symbol, b.Date)), rows.Select(b => (b.Symbol, b.Date)));
+            Assert.Equal(rows.Count, rows.Select(b => (b.Symbol, b.Date)).Distinct().Count());
+        }
+        var fresh = LakeStore.Open(_lake.Dir);
+        foreach (var (symbol, i) in symbols.Select((s, i) => (s, i)))
+        {
+            var read = Read(fresh, TableQuery.Create(symbols: [symbol]));
+            Assert.Equal(TestBars.Generate([symbol], new DateOnly(2024, 1, 1), day).Select(b => b.Date), read.Select(b => b.Date));
+            Assert.Equal(TestBars.Bar(symbol, jan15).Close + (i % 10 == 0 ? 1 : 0), read.Single(b => b.Date == jan15).Close);
+        }
+        Assert.Equal(100 * 24, LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public abstract class TableColumn
         var last = _last;
         if (last is null || !ReferenceEquals(last.Schema, schema))
         {
-            last = new Resolved(schema, schema.GetFieldIndex(Name));
+            last = new Resolved(schema, schema.GetFieldIndex(Name, StringComparer.Ordinal));
             _last = last;
         }
         return last.Index;

@@ -117,7 +117,7 @@ public sealed partial class GoldBuilder
 
     /// <summary>The metric inputs of silver or gold rows, in one schema so that the two can be put together.</summary>
     private static RecordBatch Inputs(RecordBatch rows) =>
-        new(MetricInputs, MetricInputs.FieldsList.Select(f => rows.Column(rows.Schema.GetFieldIndex(f.Name))), rows.Length);
+        new(MetricInputs, MetricInputs.FieldsList.Select(f => rows.Column(rows.Schema.GetFieldIndex(f.Name, StringComparer.Ordinal))), rows.Length);
 
     /// <summary>Both null, or the same bits (a recomputation is bit for bit; docs/decisions.md D36).</summary>
     private static bool SameValue(DoubleArray a, int i, DoubleArray b, int j) =>

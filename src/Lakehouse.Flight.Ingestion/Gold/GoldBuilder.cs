@@ -204,20 +204,13 @@ public sealed partial class GoldBuilder(LakeStore store)
         foreach (var group in todo.Chunk(RecentChunkSymbols))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var recent = changedFrom is null ? [] : RecentTails(group, changedFrom, reportFor, cancellationToken);
-            // From each symbol's last year or two and the peak of the years before, which no file was read for: on all cores
-            // (a symbol's tail is ~50 us of building batches; 20,000 symbols were a second on one).
+            var recent = changedFrom is null ? new Dictionary<string, (RecordBatch Monthly, RecordBatch Metrics)>() : RecentTails(group, changedFrom, reportFor, cancellationToken);
             var ready = group.Where(recent.ContainsKey).ToArray();
-            var computed = new (RecordBatch Monthly, RecordBatch Metrics)[ready.Length];
-            AllCores.For(ready.Length, i =>
+            if (ready.Length > 0)
             {
-                var (window, priorPeak) = recent[ready[i]];
-                var day = changedFrom![ready[i]];
-                computed[i] = (MonthlyFrom(window, day), GoldCalculator.DailyMetrics(window, day, priorPeak));
-            }, cancellationToken);
-            foreach (var (monthly, metrics) in computed)
-            {
-                Add(monthly, metrics);
+                // One batch per table for the chunk, not two per symbol kept until the commit: 40,000 small batches
+                // outlived several collections each.
+                Add(RecordBatches.Concatenate([.. ready.Select(s => recent[s].Monthly)]), RecordBatches.Concatenate([.. ready.Select(s => recent[s].Metrics)]));
             }
             done += ready.Length;
             foreach (var chunk in group.Where(s => !recent.ContainsKey(s)).Chunk(ChunkSymbols))
@@ -327,17 +320,19 @@ public sealed partial class GoldBuilder(LakeStore store)
     }
 
     /// <summary>
-    /// The tails of the chunk's symbols that need no report, computed from what silver holds of them since January 1st
-    /// of the year before their write (<see cref="LakeStore.ReadRecent"/>) and the highest price of their rows before
-    /// that, from the data files' summaries: a daily append of thousands of symbols reads one or two years of each,
-    /// not twenty. A symbol is left out (and read whole) where that is not enough: no summary, adj_close null on some
-    /// older rows and not others (then the peak's price is not one column's maximum), fewer than
-    /// <see cref="TailLookbackRows"/> rows before its date with older ones left out, or gold behind silver.
+    /// The gold tails (monthly bars from the write's month, metric rows from its date) of the chunk's symbols that need
+    /// no report, computed from what silver holds of them since January 1st of the year before their write
+    /// (<see cref="LakeStore.VisitRecent"/>) and the highest price of their rows before that, from the data files'
+    /// summaries: a daily append of thousands of symbols reads one or two years of each, not twenty, and computes each
+    /// symbol's tail on all cores while its rows are in the reader's memory (a window is put together in a per-thread
+    /// scratch, not a fresh copy per symbol). A symbol is left out (and read whole) where that is not enough: no
+    /// summary, adj_close null on some older rows and not others (then the peak's price is not one column's maximum),
+    /// fewer than <see cref="TailLookbackRows"/> rows before its date with older ones left out, or gold behind silver.
     /// </summary>
-    private Dictionary<string, (RecordBatch Window, double PriorPeak)> RecentTails(string[] chunk, IReadOnlyDictionary<string, DateOnly> changedFrom,
+    private IReadOnlyDictionary<string, (RecordBatch Monthly, RecordBatch Metrics)> RecentTails(string[] chunk, IReadOnlyDictionary<string, DateOnly> changedFrom,
         Func<string, bool>? reportFor, CancellationToken cancellationToken)
     {
-        var tails = new Dictionary<string, (RecordBatch, double)>(StringComparer.Ordinal);
+        var tails = new System.Collections.Concurrent.ConcurrentDictionary<string, (RecordBatch, RecordBatch)>(StringComparer.Ordinal);
         var ask = new Dictionary<string, DateOnly>(StringComparer.Ordinal);
         foreach (var symbol in chunk)
         {
@@ -350,29 +345,21 @@ public sealed partial class GoldBuilder(LakeStore store)
         {
             return tails;
         }
-        var read = store.ReadRecent(PriceTables.Silver, ask, RecentMaxRows, RecentColumns, cancellationToken).ToArray();
-        // Each symbol's window (a copy of its last ~250 rows) and peak, on all cores.
-        var windows = new (RecordBatch Window, double PriorPeak)?[read.Length];
-        AllCores.For(read.Length, i =>
+        using var scratch = new ThreadLocal<BatchScratch>(() => new BatchScratch());
+        store.VisitRecent(PriceTables.Silver, ask, RecentMaxRows, RecentColumns, (symbol, recent) =>
         {
-            var (symbol, recent) = read[i];
             if (recent is null || recent.Rows.Sum(b => b.Length) == 0 || PeakOf(recent) is not { } peak)
             {
                 return;
             }
-            if (TailWindow([.. recent.Rows], changedFrom[symbol], peak) is { } tail
+            var day = changedFrom[symbol];
+            if (TailWindow([.. recent.Rows], day, peak, scratch.Value!) is { } tail
                 && (tail.Lookback >= TailLookbackRows || recent.RowsBefore == 0) && TailOnly(symbol, tail.Before))
             {
-                windows[i] = (tail.Window, tail.PriorPeak);
+                // Computed here, while the rows are readable: the results are fresh arrays, nothing shares the window's memory.
+                tails[symbol] = (MonthlyFrom(tail.Window, day), GoldCalculator.DailyMetrics(tail.Window, day, tail.PriorPeak));
             }
         }, cancellationToken);
-        for (var i = 0; i < read.Length; i++)
-        {
-            if (windows[i] is { } w)
-            {
-                tails[read[i].Key] = w;
-            }
-        }
         return tails;
     }
 
@@ -406,7 +393,8 @@ public sealed partial class GoldBuilder(LakeStore store)
     /// the parts), the last date before <paramref name="from"/>, and how many rows before it the window holds; the
     /// parts (the symbol's cached history and its appended days, or its recent rows) are not concatenated whole.
     /// </summary>
-    private static (RecordBatch Window, double PriorPeak, DateOnly? Before, int Lookback)? TailWindow(RecordBatch[] parts, DateOnly from, double priorPeak)
+    private static (RecordBatch Window, double PriorPeak, DateOnly? Before, int Lookback)? TailWindow(RecordBatch[] parts, DateOnly from, double priorPeak,
+        BatchScratch? scratch = null)
     {
         var fromDay = from.DayNumber - new DateOnly(1970, 1, 1).DayNumber;
         var n = parts.Sum(p => p.Length);
@@ -464,7 +452,8 @@ public sealed partial class GoldBuilder(LakeStore store)
             }
             row += p.Length;
         }
-        return window.Count == 0 ? null : (window.Count == 1 ? window[0] : RecordBatches.Concatenate(window), peak, before, s - start);
+        return window.Count == 0 ? null
+            : (window.Count == 1 ? window[0] : scratch is null ? RecordBatches.Concatenate(window) : scratch.Concatenate(window), peak, before, s - start);
     }
 
     /// <summary>The monthly bars from <paramref name="from"/>'s month on, of a tail's window (which starts before that month).</summary>

@@ -24,7 +24,7 @@ internal static class IncomingRows
         for (var c = 0; c < arrays.Length; c++)
         {
             var field = schema.FieldsList[c];
-            var i = rows.Schema.GetFieldIndex(field.Name);
+            var i = rows.Schema.GetFieldIndex(field.Name, StringComparer.Ordinal);
             if (field.Name == TableDefinition.IngestedAtColumn && field.DataType is TimestampType ts)
             {
                 var micros = (now.UtcTicks - DateTime.UnixEpoch.Ticks) / 10;
@@ -149,7 +149,7 @@ internal static class IncomingRows
             {
                 continue;
             }
-            var i = rows.Schema.GetFieldIndex(field.Name);
+            var i = rows.Schema.GetFieldIndex(field.Name, StringComparer.Ordinal);
             if (i < 0)
             {
                 if (!field.IsNullable && field.Name != TableDefinition.SourceColumn)
@@ -194,7 +194,7 @@ internal static class IncomingRows
     {
         foreach (var f in rows.FieldsList)
         {
-            if (table.Schema.GetFieldIndex(f.Name) < 0)
+            if (table.Schema.GetFieldIndex(f.Name, StringComparer.Ordinal) < 0)
             {
                 throw LakehouseException.Invalid(
                     $"unexpected column '{f.Name}' for {table.Id}: its columns are {string.Join(", ", table.Schema.FieldsList.Select(x => x.Name))}");
@@ -306,7 +306,7 @@ internal sealed class KeyTracker
     {
         var symbols = (StringArray)rows.Column(TableDefinition.SymbolColumn);
         var dates = (Date32Array)rows.Column(table.DateColumn);
-        var extra = table.Key.Skip(2).Select(k => rows.Schema.GetFieldIndex(k) is var i and >= 0 ? (StringArray)rows.Column(i) : null).ToArray();
+        var extra = table.Key.Skip(2).Select(k => rows.Schema.GetFieldIndex(k, StringComparer.Ordinal) is var i and >= 0 ? (StringArray)rows.Column(i) : null).ToArray();
         ReadOnlySpan<byte> last = default;
         SymbolKeys? current = null;
         var days = dates.Values;

@@ -115,7 +115,7 @@ internal static class SeedLayout
             throw LakehouseException.InvalidData($"{name} is not a readable partition file of {def.Id} ({ex.Message})", ex);
         }
         CheckColumn(rows, TableDefinition.SymbolColumn, symbol, name, def);
-        if (table.Source is { } source && def.Schema.GetFieldIndex(TableDefinition.SourceColumn) >= 0)
+        if (table.Source is { } source && def.Schema.GetFieldIndex(TableDefinition.SourceColumn, StringComparer.Ordinal) >= 0)
         {
             CheckColumn(rows, TableDefinition.SourceColumn, source, name, def);
         }

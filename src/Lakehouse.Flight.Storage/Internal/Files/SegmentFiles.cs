@@ -67,7 +67,7 @@ internal static class SegmentFiles
                 builder.EnableDictionary(field.Name);
             }
         }
-        var key = table.Key.Select(k => new WriterProperties.SortingColumn(table.Schema.GetFieldIndex(k), false, false)).ToArray();
+        var key = table.Key.Select(k => new WriterProperties.SortingColumn(table.Schema.GetFieldIndex(k, StringComparer.Ordinal), false, false)).ToArray();
         builder.SortingColumns(key);
         return builder.Build();
     }
@@ -97,7 +97,7 @@ internal static class SegmentFiles
             min.Add(lo);
             max.Add(hi);
         }
-        var summaries = table.SummaryColumns.Select(c => Summarize(c, (DoubleArray)rows.Column(table.Schema.GetFieldIndex(c)), starts, counts)).ToArray();
+        var summaries = table.SummaryColumns.Select(c => Summarize(c, (DoubleArray)rows.Column(table.Schema.GetFieldIndex(c, StringComparer.Ordinal)), starts, counts)).ToArray();
         var groups = new List<int>();
         for (var g = 0; g < rows.Length; g += RowGroupRows)
         {
@@ -212,13 +212,18 @@ internal static class SegmentFiles
     /// with one reader: opening a file parses its footer, whose symbol directory is ~20 bytes a symbol (a day of 20,000
     /// symbols: ~400 KB), so a reader per group paid that parse again for every group.
     /// </summary>
-    public static RecordBatch[] ReadGroups(string path, TableDefinition table, IReadOnlyList<int> groups, Schema? projection = null)
+    /// <remarks>
+    /// With <paramref name="native"/>, a group decoded as one batch is handed over in Arrow C++'s memory, not copied: the
+    /// batches it holds must be disposed (that frees the memory of the group) once nothing reads the group any more.
+    /// </remarks>
+    public static RecordBatch[] ReadGroups(string path, TableDefinition table, IReadOnlyList<int> groups, Schema? projection = null,
+        List<RecordBatch>? native = null)
     {
         using var reader = new FileReader(path);
         var decoded = new RecordBatch[groups.Count];
         for (var i = 0; i < decoded.Length; i++)
         {
-            decoded[i] = DecodeGroups(reader, table, [groups[i]], projection);
+            decoded[i] = DecodeGroups(reader, table, [groups[i]], projection, native);
         }
         return decoded;
     }
@@ -263,7 +268,8 @@ internal static class SegmentFiles
         return DecodeGroups(reader, table, [.. Enumerable.Range(0, reader.NumRowGroups)]);
     }
 
-    private static RecordBatch DecodeGroups(FileReader reader, TableDefinition table, int[] groups, Schema? projection = null)
+    private static RecordBatch DecodeGroups(FileReader reader, TableDefinition table, int[] groups, Schema? projection = null,
+        List<RecordBatch>? keepNative = null)
     {
         var schema = projection ?? table.Schema;
         if (groups.Length == 0)
@@ -283,6 +289,16 @@ internal static class SegmentFiles
                 }
             }
             var shaped = native.Select(b => Shape(table, schema, b)).ToList();
+            if (keepNative is not null && shaped.Count == 1)
+            {
+                // Left in native memory for a caller that reads it at once and then disposes it (no copy, no garbage).
+                lock (keepNative)
+                {
+                    keepNative.Add(native[0]);
+                }
+                native.Clear();
+                return shaped[0];
+            }
             return shaped.Count == 0 ? RecordBatches.Empty(schema) : ManagedCopy.Concatenate(schema, shaped);
         }
         finally
@@ -296,7 +312,7 @@ internal static class SegmentFiles
 
     /// <summary>Positions in a file's schema of the columns of <paramref name="projection"/> it has, in the file's order.</summary>
     private static int[] ColumnsOf(Schema file, Schema projection) =>
-        [.. projection.FieldsList.Select(f => file.GetFieldIndex(f.Name)).Where(i => i >= 0).Order()];
+        [.. projection.FieldsList.Select(f => file.GetFieldIndex(f.Name, StringComparer.Ordinal)).Where(i => i >= 0).Order()];
 
     /// <summary>A decoded batch in <paramref name="schema"/> (the table's, or a projection of it): columns by name, a nullable column the file predates as nulls.</summary>
     private static RecordBatch Shape(TableDefinition table, Schema schema, RecordBatch batch)
@@ -305,7 +321,7 @@ internal static class SegmentFiles
         for (var c = 0; c < arrays.Length; c++)
         {
             var field = schema.FieldsList[c];
-            var i = batch.Schema.GetFieldIndex(field.Name);
+            var i = batch.Schema.GetFieldIndex(field.Name, StringComparer.Ordinal);
             if (i < 0)
             {
                 arrays[c] = field.IsNullable

@@ -41,7 +41,7 @@ internal sealed partial class LakeLog(string dir)
         {
             using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
             {
-                fs.Write(LogJson.Serialize(entry));
+                fs.Write(LogJson.SerializeEntry(entry));
                 fs.Flush(flushToDisk: true);
             }
             if (Native.Link(temp, final) != 0)
@@ -187,25 +187,48 @@ internal sealed partial class LakeLog(string dir)
     }
 
     /// <summary>
-    /// After the commit of <paramref name="version"/> wrote all its manifest lines: when the record says every version before
-    /// it has them, it now says this one too (only the committer of the next version moves it, so a daily append's server
-    /// or a CLI ingest leaves nothing for the next open to compare). Not flushed, and best effort: a record that is lost
-    /// or behind only makes a repair read more; the lines themselves were flushed first.
+    /// After the commit of <paramref name="version"/> wrote all its manifest lines: the record moves to the highest version
+    /// up to which every commit has said so, in whatever order they finish (a background compaction's commit may finish
+    /// between another commit's point and its lines; a record moved only by the next version's committer stopped there
+    /// for good, and the next open compared ~17 s of manifests). Versions this process finished beyond a gap wait here
+    /// until the gap closes. Not flushed, and best effort: a record that is lost or behind only makes a repair read
+    /// more; the lines themselves were flushed first.
     /// </summary>
     public void AdvanceManifestsThrough(long version)
     {
-        try
+        lock (_finished)
         {
-            if (ManifestsThrough() == version - 1)
+            try
             {
-                WriteManifestsThrough(version, flushToDisk: false);
+                var through = ManifestsThrough();
+                _finished.Add(version);
+                var next = through;
+                while (_finished.Remove(next + 1))
+                {
+                    next++;
+                }
+                _finished.RemoveWhere(v => v <= next);
+                if (_finished.Count > MaxFinishedAhead)
+                {
+                    // A gap that never closes here (another process's commit, a commit whose lines failed): a repair closes it.
+                    _finished.Clear();
+                }
+                if (next > through)
+                {
+                    WriteManifestsThrough(next, flushToDisk: false);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The next repair compares from the last record.
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The next repair compares from the last record.
-        }
     }
+
+    /// <summary>Versions this process's commits finished with all their lines, past a gap in the record.</summary>
+    private readonly SortedSet<long> _finished = [];
+
+    private const int MaxFinishedAhead = 10_000;
 
     public Checkpoint ReadCheckpoint(long version) => LogJson.Deserialize<Checkpoint>(File.ReadAllBytes(CheckpointPath(version)));
 

@@ -1,3 +1,4 @@
+using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Microsoft.Extensions.Logging;
 
@@ -227,11 +228,13 @@ internal sealed class LakeMetadata
                 // In whole milliseconds, as the log stores them, so the entry in memory is the one on disk.
                 var stamped = entry.Ts >= state.Ts ? entry.Ts : state.Ts;
                 var ts = new DateTimeOffset(stamped.UtcTicks - (stamped.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+                var reports = entry.Reports.Select(r => r with { Version = version }).ToArray();
                 var numbered = entry with
                 {
                     Version = version,
                     Ts = ts,
-                    Reports = entry.Reports.Select(r => r with { Version = version }).ToArray(),
+                    Reports = reports,
+                    ReportLines = ReportLines(reports),
                 };
                 if (!_log.TryCommit(numbered))
                 {
@@ -255,6 +258,14 @@ internal sealed class LakeMetadata
                 return (numbered, next);
             }
         }
+    }
+
+    /// <summary>Each report's JSON line, made on all cores (once for the entry and the manifests).</summary>
+    private static string[] ReportLines(StorageReport[] reports)
+    {
+        var lines = new string[reports.Length];
+        AllCores.For(lines.Length, i => lines[i] = reports[i].ToJson());
+        return lines;
     }
 
     private LakeState CatchUpLocked()

@@ -1,12 +1,26 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Apache.Arrow;
+using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
 /// <summary>A change a commit made to one symbol of one table, for the caches: the band's rows that changed (new values).</summary>
-internal sealed record SymbolChange(TableId Table, string Symbol, int Band, RecordBatch Changed);
+internal sealed class SymbolChange(TableId table, string symbol, int band, RecordBatch rows, int start = 0, int length = -1)
+{
+    public TableId Table => table;
+
+    public string Symbol => symbol;
+
+    public int Band => band;
+
+    /// <summary>
+    /// The changed rows: rows [start, start + length) of the batch staged (a slice made only when asked for: a write of
+    /// 20,000 new symbol days splices a few cache entries, and a slice per symbol was ~40 objects for the collector).
+    /// </summary>
+    public RecordBatch Changed => start == 0 && (length < 0 || length == rows.Length) ? rows : rows.Slice(start, length);
+}
 
 /// <summary>
 /// Decoded rows in memory within one byte budget: symbol entries (all of a symbol's rows, date-sorted, for tables
@@ -136,7 +150,7 @@ internal sealed class ReadCache
         ConcurrentDictionary<(string, int), RecordBatch>? memo, CancellationToken cancellationToken, bool owned = false)
     {
         var parts = new List<RecordBatch>(runs.Length);
-        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn);
+        var dateColumn = table.Schema.GetFieldIndex(table.DateColumn, StringComparer.Ordinal);
         var sorted = true;
         var lastMax = int.MinValue;
         var touched = runs.Where(r => r.Overlaps(from, to)).ToArray();
@@ -266,27 +280,57 @@ internal sealed class ReadCache
         CancellationToken cancellationToken)
     {
         var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
-        DecodeGroups(table, runs.SelectMany(r => r), memo, projection, cancellationToken);
-        return runs.Select(List<RecordBatch>? (symbolRuns) =>
+        DecodeGroups(table, runs.SelectMany(r => r), memo, projection, native: null, cancellationToken);
+        return runs.Select(symbolRuns => PartsOf(table, symbolRuns, projection, memo, cancellationToken)).ToArray();
+    }
+
+    /// <summary>
+    /// <see cref="LoadRunsOnce"/> for a caller that reads each set of runs once, at once: <paramref name="visit"/> gets
+    /// the index of each set and its rows, on all cores, as slices of row groups left in the Parquet reader's native
+    /// memory (no managed copy: a daily append's gold read ~6M rows of 20,000 symbols, copied into 16K-row buffers on the
+    /// large object heap, a gen2 collection every few hundred), freed when the visits are over. A visit must not keep a
+    /// slice, or anything sharing its buffers, past its return.
+    /// </summary>
+    public void VisitRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, Schema projection,
+        Action<int, List<RecordBatch>?> visit, CancellationToken cancellationToken)
+    {
+        var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
+        var native = new List<RecordBatch>();
+        try
         {
-            var lastMax = int.MinValue;
-            foreach (var run in symbolRuns)
+            DecodeGroups(table, runs.SelectMany(r => r), memo, projection, native, cancellationToken);
+            AllCores.For(runs.Count, i => visit(i, PartsOf(table, runs[i], projection, memo, cancellationToken)), cancellationToken);
+        }
+        finally
+        {
+            foreach (var batch in native)
             {
-                if (run.MinDay <= lastMax)
-                {
-                    return projection is null ? [LoadRuns(table, symbolRuns, null, null, memo, cancellationToken)] : null;
-                }
-                lastMax = run.MaxDay;
+                batch.Dispose();
             }
-            // Slices of the decoded groups, not copied: they are managed already (SegmentFiles decodes into managed buffers),
-            // the caller reads them once and drops them (a daily append's gold copied 5M rows a second time per 20,000 symbols).
-            var parts = new List<RecordBatch>();
-            foreach (var run in symbolRuns)
+        }
+    }
+
+    /// <summary>One symbol's runs as slices of the decoded groups in <paramref name="memo"/> (interleaving runs: merged, or null under a projection).</summary>
+    private List<RecordBatch>? PartsOf(TableDefinition table, ImmutableArray<FileRun> symbolRuns, Schema? projection,
+        ConcurrentDictionary<(string, int), RecordBatch> memo, CancellationToken cancellationToken)
+    {
+        var lastMax = int.MinValue;
+        foreach (var run in symbolRuns)
+        {
+            if (run.MinDay <= lastMax)
             {
-                parts.AddRange(SegmentFiles.GroupSlices(_directories.Get(table, run.File), run.Start, run.Count, g => memo[(run.File.Name, g)]));
+                return projection is null ? [LoadRuns(table, symbolRuns, null, null, memo, cancellationToken)] : null;
             }
-            return parts;
-        }).ToArray();
+            lastMax = run.MaxDay;
+        }
+        // Slices of the decoded groups, not copied (managed already, or native for a visit): the caller reads them once and
+        // drops them (a daily append's gold copied 5M rows a second time per 20,000 symbols).
+        var parts = new List<RecordBatch>();
+        foreach (var run in symbolRuns)
+        {
+            parts.AddRange(SegmentFiles.GroupSlices(_directories.Get(table, run.File), run.Start, run.Count, g => memo[(run.File.Name, g)]));
+        }
+        return parts;
     }
 
     /// <summary>Row groups of one file a decode reads with one reader: enough to open each footer once, few enough to spread a file over the cores.</summary>
@@ -294,7 +338,14 @@ internal sealed class ReadCache
 
     /// <summary>Decodes, on all cores, each row group of <paramref name="runs"/> that <paramref name="memo"/> does not hold yet.</summary>
     private void DecodeGroups(TableDefinition table, IEnumerable<FileRun> runs, ConcurrentDictionary<(string, int), RecordBatch> memo,
-        Schema? projection, CancellationToken cancellationToken)
+        Schema? projection, CancellationToken cancellationToken) => DecodeGroups(table, runs, memo, projection, native: null, cancellationToken);
+
+    /// <summary>
+    /// Decodes, on all cores, each row group of <paramref name="runs"/> that <paramref name="memo"/> does not hold yet;
+    /// with <paramref name="native"/>, in the reader's memory where it can (the caller disposes what that list gets).
+    /// </summary>
+    private void DecodeGroups(TableDefinition table, IEnumerable<FileRun> runs, ConcurrentDictionary<(string, int), RecordBatch> memo,
+        Schema? projection, List<RecordBatch>? native, CancellationToken cancellationToken)
     {
         var groups = runs.SelectMany(r =>
         {
@@ -309,7 +360,7 @@ internal sealed class ReadCache
         Parallel.ForEach(pieces, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
             piece =>
             {
-                var decoded = SegmentFiles.ReadGroups(_files.StorePath(table, piece.File.Name), table, piece.Groups, projection);
+                var decoded = SegmentFiles.ReadGroups(_files.StorePath(table, piece.File.Name), table, piece.Groups, projection, native);
                 for (var i = 0; i < decoded.Length; i++)
                 {
                     memo.TryAdd((piece.File.Name, piece.Groups[i]), decoded[i]);

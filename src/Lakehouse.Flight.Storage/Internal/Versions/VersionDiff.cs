@@ -29,9 +29,9 @@ internal static class VersionDiff
     /// <summary>The diff of one symbol's rows (both in key order, the table's full schema); null when nothing changed.</summary>
     public static RecordBatch? Of(TableDefinition table, Schema schema, RecordBatch older, RecordBatch newer)
     {
-        var key = table.Key.Select(k => table.Schema.GetFieldIndex(k)).ToArray();
-        var values = ValueFields(table).Select(f => table.Schema.GetFieldIndex(f.Name)).ToArray();
-        var compared = table.ComparedColumns.Select(c => table.Schema.GetFieldIndex(c)).Where(c => !key.Contains(c)).ToArray();
+        var key = table.Key.Select(k => table.Schema.GetFieldIndex(k, StringComparer.Ordinal)).ToArray();
+        var values = ValueFields(table).Select(f => table.Schema.GetFieldIndex(f.Name, StringComparer.Ordinal)).ToArray();
+        var compared = table.ComparedColumns.Select(c => table.Schema.GetFieldIndex(c, StringComparer.Ordinal)).Where(c => !key.Contains(c)).ToArray();
         var changes = new List<string>();
         var keyPicks = new List<RowRef>();
         var oldPicks = new List<RowRef>();

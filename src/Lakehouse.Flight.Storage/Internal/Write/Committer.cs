@@ -189,7 +189,7 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
                 StorageLog.PublishPending(logger, table.Id, entry.Version, ex.Message);
             }
         }
-        if (AppendManifests(entry.Reports, throwOnFailure: false))
+        if (AppendManifests(entry.Reports, throwOnFailure: false, entry.ReportLines))
         {
             metadata.Log.AdvanceManifestsThrough(entry.Version);
         }
@@ -199,15 +199,25 @@ internal sealed class Committer(LakePaths paths, TableCatalog catalog, LakeMetad
         }
     }
 
-    /// <summary>Appends the reports' manifest lines; false when some could not be (committed: a repair appends them).</summary>
-    private bool AppendManifests(IReadOnlyList<StorageReport> reports, bool throwOnFailure)
+    /// <summary>
+    /// Appends the reports' manifest lines (<paramref name="lines"/>: their JSON, made already); false when some could
+    /// not be (committed: a repair appends them).
+    /// </summary>
+    private bool AppendManifests(IReadOnlyList<StorageReport> reports, bool throwOnFailure, IReadOnlyList<string>? lines = null)
     {
+        if (lines is null || lines.Count != reports.Count)
+        {
+            // Serialized on all cores: a 20,000-symbol day's 40,000 lines were ~0.3 s on one.
+            var json = new string[reports.Count];
+            AllCores.For(json.Length, i => json[i] = reports[i].ToJson());
+            lines = json;
+        }
         var all = true;
-        foreach (var group in reports.GroupBy(r => paths.ManifestFile(Layers.Parse(r.Layer), r.Table)))
+        foreach (var group in Enumerable.Range(0, reports.Count).GroupBy(i => paths.ManifestFile(Layers.Parse(reports[i].Layer), reports[i].Table)))
         {
             try
             {
-                manifests.Append(group.Key, group.Select(r => r.ToJson()).ToArray());
+                manifests.Append(group.Key, [.. group.Select(i => lines[i])]);
             }
             catch (Exception ex) when (!throwOnFailure && ex is IOException or UnauthorizedAccessException)
             {

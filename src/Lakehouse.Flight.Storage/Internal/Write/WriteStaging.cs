@@ -16,6 +16,8 @@ namespace Lakehouse.Flight.Storage.Internal;
 internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore files)
 {
     private readonly Dictionary<(TableDefinition Table, string? Source, int Band), List<RecordBatch>> _inserts = [];
+    // The last inserted range per table, source and band, still open for the next symbol's adjacent rows of the same batch.
+    private readonly Dictionary<(TableDefinition Table, string? Source, int Band), (RecordBatch Rows, int Start, int Count)> _open = [];
     private readonly Dictionary<(TableDefinition Table, string Symbol), SymbolUpdates> _updates = [];
     private readonly Dictionary<TableDefinition, SortedSet<string>> _changed = [];
     private readonly List<SymbolChange> _changes = [];
@@ -32,14 +34,68 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
     public IEnumerable<TableDefinition> ChangedTables => _changed.Keys;
 
     /// <summary>
-    /// Classifies one symbol's incoming rows (<paramref name="symbol"/>'s rows of <paramref name="rows"/>, already in the
-    /// table's shape) and returns its report (without the version and duration, set at commit).
+    /// <see cref="StageSymbol"/> for each symbol of a write, in order; their reports. Many symbols are classified on all
+    /// cores (each reads only the version staged against: its runs, its cache entry or file rows), and what each stages
+    /// is then recorded in the symbols' order, as one loop would: a 20,000-symbol day spent 0.3-0.8 s per commit here.
     /// </summary>
-    public StorageReport StageSymbol(TableId table, TableWrite write, RecordBatch rows, SymbolRows symbol, string runId,
-        DateTimeOffset now, string location)
+    public StorageReport[] StageSymbols(TableId table, TableWrite write, RecordBatch rows, IReadOnlyList<SymbolRows> symbols, string runId,
+        DateTimeOffset now, string location, CancellationToken cancellationToken)
+    {
+        var reports = new StorageReport[symbols.Count];
+        if (symbols.Count < ParallelStagingMin)
+        {
+            for (var i = 0; i < reports.Length; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                reports[i] = StageSymbol(table, write, rows, symbols[i], runId, now, location);
+            }
+            return reports;
+        }
+        var staged = new List<Action>[symbols.Count];
+        // The row groups the symbols' current rows are read from, each decoded once for all of them (gold's monthly bars of
+        // a day's 20,000 symbols are one file: a read per symbol through the caches was ~0.8 s), dropped after staging.
+        _groups = new System.Collections.Concurrent.ConcurrentDictionary<(string, int), RecordBatch>();
+        try
+        {
+            AllCores.For(symbols.Count, i =>
+            {
+                var effects = new List<Action>(2);
+                reports[i] = StageSymbol(table, write, rows, symbols[i], runId, now, location, effects);
+                staged[i] = effects;
+            }, cancellationToken);
+        }
+        finally
+        {
+            _groups = null;
+        }
+        foreach (var effects in staged)
+        {
+            foreach (var effect in effects)
+            {
+                effect();
+            }
+        }
+        return reports;
+    }
+
+    /// <summary>Symbols in a write from which they are classified on all cores (below: one loop, no scheduling).</summary>
+    private const int ParallelStagingMin = 64;
+
+    /// <summary>Row groups decoded while <see cref="StageSymbols"/> classifies many symbols (null otherwise).</summary>
+    private System.Collections.Concurrent.ConcurrentDictionary<(string, int), RecordBatch>? _groups;
+
+    /// <summary>
+    /// Classifies one symbol's incoming rows (<paramref name="symbol"/>'s rows of <paramref name="rows"/>, already in the
+    /// table's shape) and returns its report (without the version and duration, set at commit). With
+    /// <paramref name="effects"/>, what it stages is added there to be run later (on one thread, in the symbols' order),
+    /// and nothing of this staging is changed: the classification alone may run beside other symbols'.
+    /// </summary>
+    private StorageReport StageSymbol(TableId table, TableWrite write, RecordBatch rows, SymbolRows symbol, string runId,
+        DateTimeOffset now, string location, List<Action>? effects = null)
     {
         var def = table.Definition;
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        // The write's clock, not one read per symbol (a clock read was ~3 us here: 0.1 s of a 20,000-symbol day).
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
         var reasons = new List<string>();
         var rejected = new HashSet<int>();
         if (def.Mode == WriteMode.Upsert && def.Validator is { } validate)
@@ -61,12 +117,26 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
             {
                 continue;
             }
+            var adjacent = kept[^1] - kept[0] == kept.Count - 1;
+            if (adjacent && NewRows(table, symbol.Symbol, band, rows, kept[0], kept.Count))
+            {
+                // New days only (a daily append): inserted as a range of the write, no slice, no read.
+                var (start, count) = (kept[0], kept.Count);
+                Record(effects, () =>
+                {
+                    AddInsertRange(table, band, rows, start, count);
+                    MarkChanged(def, symbol.Symbol);
+                    _changes.Add(new SymbolChange(table, symbol.Symbol, band, rows, start, count));
+                });
+                inserted += count;
+                continue;
+            }
             // Rows of a symbol and band side by side in the write (the rule: rows come grouped and in order) are a
             // slice of it, not a copy.
-            var incoming = kept[^1] - kept[0] == kept.Count - 1
+            var incoming = adjacent
                 ? rows.Slice(kept[0], kept.Count)
                 : ArrowRows.Take(def.Schema, [rows], kept.Select(r => new RowRef(0, r)).ToArray());
-            var counts = StageBand(table, symbol.Symbol, band, incoming);
+            var counts = StageBand(table, symbol.Symbol, band, incoming, effects);
             inserted += counts.Inserted;
             updated += counts.Updated;
             unchanged += counts.Unchanged;
@@ -130,7 +200,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         }
     }
 
-    private (long Inserted, long Updated, long Unchanged) StageBand(TableId table, string symbol, int band, RecordBatch incoming)
+    private (long Inserted, long Updated, long Unchanged) StageBand(TableId table, string symbol, int band, RecordBatch incoming, List<Action>? effects)
     {
         var def = table.Definition;
         var runs = state.Table(def).RunsOf(symbol)
@@ -142,8 +212,11 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         var overlapping = runs.Where(r => HasDayWithin(days, r.MinDay, r.MaxDay)).ToImmutableArray();
         if (overlapping.IsEmpty)
         {
-            AddInsert(table, band, incoming);
-            Changed(table, symbol, band, incoming);
+            Record(effects, () =>
+            {
+                AddInsert(table, band, incoming);
+                Changed(table, symbol, band, incoming);
+            });
             return (incoming.Length, 0, 0);
         }
         var current = Current(table, symbol, band, overlapping);
@@ -152,30 +225,82 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
             var (fresh, same) = UpsertMerge.AppendNew(def, current, incoming);
             if (fresh.Length > 0)
             {
-                AddInsert(table, band, fresh);
-                Changed(table, symbol, band, fresh);
+                Record(effects, () =>
+                {
+                    AddInsert(table, band, fresh);
+                    Changed(table, symbol, band, fresh);
+                });
             }
             return (fresh.Length, 0, same);
         }
         var split = UpsertMerge.Classify(def, current, incoming);
-        if (split.Inserted.Length > 0)
+        var changed = split.Inserted.Length + split.Updated.Length == 0 ? null
+            : split.Inserted.Length == 0 ? split.Updated
+            : split.Updated.Length == 0 ? split.Inserted : ArrowConcat.Concatenate([split.Inserted, split.Updated]);
+        Record(effects, () =>
         {
-            AddInsert(table, band, split.Inserted);
-        }
-        if (split.Updated.Length > 0)
-        {
-            if (!_updates.TryGetValue((def, symbol), out var updates))
+            if (split.Inserted.Length > 0)
             {
-                _updates[(def, symbol)] = updates = new SymbolUpdates(table, symbol);
+                AddInsert(table, band, split.Inserted);
             }
-            updates.Add(split.Updated, overlapping);
-        }
-        if (split.Inserted.Length + split.Updated.Length > 0)
-        {
-            Changed(table, symbol, band, split.Inserted.Length == 0 ? split.Updated
-                : split.Updated.Length == 0 ? split.Inserted : ArrowConcat.Concatenate([split.Inserted, split.Updated]));
-        }
+            if (split.Updated.Length > 0)
+            {
+                if (!_updates.TryGetValue((def, symbol), out var updates))
+                {
+                    _updates[(def, symbol)] = updates = new SymbolUpdates(table, symbol);
+                }
+                updates.Add(split.Updated, overlapping);
+            }
+            if (changed is not null)
+            {
+                Changed(table, symbol, band, changed);
+            }
+        });
         return (split.Inserted.Length, split.Updated.Length, split.Unchanged);
+    }
+
+    /// <summary>
+    /// Whether rows [start, start + count) of <paramref name="rows"/> (one symbol's, one band's) hold only days that no
+    /// file's span of the symbol covers: then every row is an insert (what <see cref="StageBand"/> finds, without a slice).
+    /// </summary>
+    private bool NewRows(TableId table, string symbol, int band, RecordBatch rows, int start, int count)
+    {
+        var def = table.Definition;
+        var days = ((Date32Array)rows.Column(DateIndex(rows, def))).Values.Slice(start, count);
+        int min = int.MaxValue, max = int.MinValue;
+        foreach (var d in days)
+        {
+            min = Math.Min(min, d);
+            max = Math.Max(max, d);
+        }
+        foreach (var run in state.Table(def).RunsOf(symbol))
+        {
+            if (run.File.Band != band || (def.PerSource && run.File.Source != table.Source) || run.MaxDay < min || run.MinDay > max)
+            {
+                continue;
+            }
+            foreach (var d in days)
+            {
+                if (d >= run.MinDay && d <= run.MaxDay)
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Runs what a symbol stages now, or adds it to <paramref name="effects"/> (<see cref="StageSymbols"/>).</summary>
+    private static void Record(List<Action>? effects, Action effect)
+    {
+        if (effects is null)
+        {
+            effect();
+        }
+        else
+        {
+            effects.Add(effect);
+        }
     }
 
     /// <summary>The symbol's rows of the band in the files that may hold incoming keys: from its cache entry when it has one, else decoded.</summary>
@@ -185,9 +310,9 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
         if (!def.PerSource && cache.TryEntry(table, symbol, out var entry))
         {
             var (first, last) = def.BandBounds(band);
-            return entry.Rows(def.Schema.GetFieldIndex(def.DateColumn), ArrowRows.DayNumber(first), ArrowRows.DayNumber(last));
+            return entry.Rows(def.Schema.GetFieldIndex(def.DateColumn, StringComparer.Ordinal), ArrowRows.DayNumber(first), ArrowRows.DayNumber(last));
         }
-        return cache.LoadRuns(def, runs, null, null, null, CancellationToken.None);
+        return cache.LoadRuns(def, runs, null, null, _groups, CancellationToken.None);
     }
 
     private static bool HasDayWithin(int[] sortedDays, int min, int max)
@@ -200,12 +325,53 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
     private void AddInsert(TableId table, int band, RecordBatch rows)
     {
         var key = (table.Definition, table.Definition.PerSource ? table.Source : null, band);
+        CloseRange(key);
         if (!_inserts.TryGetValue(key, out var list))
         {
             _inserts[key] = list = [];
         }
         list.Add(rows);
         MarkChanged(table.Definition, null);
+    }
+
+    /// <summary>
+    /// Inserts rows [start, start + count) of <paramref name="rows"/>: the next symbol's rows right after them in the same
+    /// batch widen the same range, so a write of 20,000 symbols' new days is one slice, not 20,000.
+    /// </summary>
+    private void AddInsertRange(TableId table, int band, RecordBatch rows, int start, int count)
+    {
+        var key = (table.Definition, table.Definition.PerSource ? table.Source : null, band);
+        if (_open.TryGetValue(key, out var open) && ReferenceEquals(open.Rows, rows) && open.Start + open.Count == start)
+        {
+            _open[key] = (rows, open.Start, open.Count + count);
+        }
+        else
+        {
+            CloseRange(key);
+            _open[key] = (rows, start, count);
+        }
+        if (!_inserts.ContainsKey(key))
+        {
+            _inserts[key] = [];
+        }
+        MarkChanged(table.Definition, null);
+    }
+
+    /// <summary>Moves the open range of a table, source and band (if any) into its inserts, keeping the order of insertion.</summary>
+    private void CloseRange((TableDefinition, string?, int) key)
+    {
+        if (_open.Remove(key, out var open))
+        {
+            _inserts[key].Add(open.Start == 0 && open.Count == open.Rows.Length ? open.Rows : open.Rows.Slice(open.Start, open.Count));
+        }
+    }
+
+    private void CloseRanges()
+    {
+        foreach (var key in _open.Keys.ToArray())
+        {
+            CloseRange(key);
+        }
     }
 
     private void Changed(TableId table, string symbol, int band, RecordBatch changed)
@@ -233,6 +399,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
     /// </summary>
     public (List<StagedFile> Written, List<(TableDefinition Table, string Name)> Replaced) WriteFiles(CancellationToken cancellationToken)
     {
+        CloseRanges();
         var warm = WarmJobs(cancellationToken);
         var jobs = new List<Func<StagedFile>>();
         foreach (var ((def, source, band), batches) in _inserts)
@@ -320,7 +487,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
 
     /// <summary>Bytes the new files may take (an upper estimate: inserted rows, and the files rewritten).</summary>
     public long EstimatedFileBytes =>
-        (_inserts.Values.Sum(l => l.Sum(b => (long)b.Length)) * 48)
+        ((_inserts.Values.Sum(l => l.Sum(b => (long)b.Length)) + _open.Values.Sum(o => (long)o.Count)) * 48)
         + _updates.Values.SelectMany(u => u.Runs).Select(r => r.File).Distinct().Sum(f => f.Bytes);
 
     /// <summary>The symbols whose rows changed per table (for the log entry).</summary>
@@ -328,11 +495,20 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
 
     private static RecordBatch SortByKey(TableDefinition def, List<RecordBatch> batches)
     {
-        // Each batch holds one symbol's rows of the band, usually in key order already. UpsertMerge.Combine orders by the
-        // key after the symbol (it merges one symbol's rows), so symbols are put in order here and merged one by one:
-        // a file interleaving symbols would break its symbol directory and the row groups' symbol statistics.
+        // A write's new days, one range of its rows (symbols grouped, ascending, keys rising): in table order already.
+        if (batches.Count == 1 && InTableOrder(def, batches[0]))
+        {
+            return batches[0];
+        }
+        // Otherwise each batch holds one symbol's rows of the band (a range: several symbols, split here), usually in key
+        // order already. UpsertMerge.Combine orders by the key after the symbol (it merges one symbol's rows), so symbols
+        // are put in order here and merged one by one: a file interleaving symbols would break its symbol directory and
+        // the row groups' symbol statistics.
+        var bySymbol = batches.Where(b => b.Length > 0)
+            .SelectMany(b => RecordBatches.Runs((StringArray)b.Column(TableDefinition.SymbolColumn))
+                .Select(r => r.Start == 0 && r.Count == b.Length ? b : b.Slice(r.Start, r.Count)));
         var parts = new List<RecordBatch>(batches.Count);
-        foreach (var group in batches.Where(b => b.Length > 0)
+        foreach (var group in bySymbol
                      .GroupBy(b => ((StringArray)b.Column(TableDefinition.SymbolColumn)).GetString(0), StringComparer.Ordinal)
                      .OrderBy(g => g.Key, StringComparer.Ordinal))
         {
@@ -345,6 +521,41 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
             1 => parts[0],
             _ => ArrowConcat.ConcatenateManaged(parts),
         };
+    }
+
+    /// <summary>
+    /// Whether a batch is in the table's order with no key twice: symbols ascending (ASCII bytes; any other byte: not
+    /// decided here) and, within a symbol, dates rising (tables keyed by symbol and date only).
+    /// </summary>
+    private static bool InTableOrder(TableDefinition def, RecordBatch batch)
+    {
+        if (def.Key.Count > 2)
+        {
+            return false;
+        }
+        var symbols = (StringArray)batch.Column(TableDefinition.SymbolColumn);
+        if (symbols.NullCount > 0)
+        {
+            return false;
+        }
+        var offsets = symbols.ValueOffsets;
+        var data = symbols.Values;
+        var days = ((Date32Array)batch.Column(DateIndex(batch, def))).Values;
+        for (var i = 1; i < batch.Length; i++)
+        {
+            var previous = data[offsets[i - 1]..offsets[i]];
+            var current = data[offsets[i]..offsets[i + 1]];
+            if (previous.ContainsAnyInRange((byte)0x80, (byte)0xFF) || current.ContainsAnyInRange((byte)0x80, (byte)0xFF))
+            {
+                return false;
+            }
+            var order = previous.SequenceCompareTo(current);
+            if (order > 0 || (order == 0 && days[i] <= days[i - 1]))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>
@@ -451,7 +662,7 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
 
     private static string SourcesOf(RecordBatch rows, int[] which)
     {
-        var i = rows.Schema.GetFieldIndex(TableDefinition.SourceColumn);
+        var i = rows.Schema.GetFieldIndex(TableDefinition.SourceColumn, StringComparer.Ordinal);
         if (i < 0)
         {
             return "";
