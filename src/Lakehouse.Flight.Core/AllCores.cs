@@ -7,8 +7,9 @@ public static class AllCores
 {
     /// <summary>
     /// <paramref name="body"/> for 0..<paramref name="count"/>-1 on all cores. A failure is rethrown as it is (not wrapped
-    /// in an <see cref="AggregateException"/>), so callers' filters and messages see the exception a loop would throw;
-    /// when items on several cores fail at once, the first of them (a loop would have stopped there too).
+    /// in an <see cref="AggregateException"/>), so callers' filters and messages see an exception a loop would throw. When
+    /// items on several cores fail at once, one of them is rethrown (not necessarily the lowest item's): a failure other
+    /// than a cancellation first, so a cancelled item does not hide an error.
     /// </summary>
     public static void For(int count, Action<int> body, CancellationToken cancellationToken = default)
     {
@@ -18,7 +19,8 @@ public static class AllCores
         }
         catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
         {
-            ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            var first = ex.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? ex.InnerExceptions[0];
+            ExceptionDispatchInfo.Capture(first).Throw();
             throw;
         }
     }

@@ -167,7 +167,7 @@ public sealed partial class LakeStore
         {
             try
             {
-                log.WriteManifestsThrough(latest);
+                log.RepairedManifestsThrough(latest, ahead);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

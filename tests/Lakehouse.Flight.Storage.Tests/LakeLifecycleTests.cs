@@ -91,9 +91,22 @@ public sealed class LakeLifecycleTests : IDisposable
         log.AdvanceManifestsThrough(9);
         Assert.Equal(7, log.ManifestsThrough());
         // A record moved by a repair past what waited here: the next commit moves on from there.
-        log.WriteManifestsThrough(9);
+        log.RepairedManifestsThrough(9, wasAhead: false);
         log.AdvanceManifestsThrough(10);
         Assert.Equal(10, log.ManifestsThrough());
+        // A repair that started before commits 11 and 12 finished writes what it saw (10), not less than they recorded.
+        log.AdvanceManifestsThrough(11);
+        log.AdvanceManifestsThrough(12);
+        log.RepairedManifestsThrough(10, wasAhead: false);
+        Assert.Equal(12, log.ManifestsThrough());
+        // A record lowered anyway (another process's repair, an older build): this process goes on from what it recorded.
+        log.WriteManifestsThrough(10);
+        log.AdvanceManifestsThrough(13);
+        Assert.Equal(13, log.ManifestsThrough());
+        // A record ahead of the log (a lake copied while written), found by a repair, is rewritten to what it checked.
+        log.WriteManifestsThrough(40);
+        log.RepairedManifestsThrough(13, wasAhead: true);
+        Assert.Equal(13, log.ManifestsThrough());
     }
 
     [Fact]

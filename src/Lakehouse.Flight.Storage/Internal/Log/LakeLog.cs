@@ -200,7 +200,10 @@ internal sealed partial class LakeLog(string dir)
         {
             try
             {
-                var through = ManifestsThrough();
+                // From what the record says, or what this process recorded last if a repair's record is behind it (a
+                // repair that started before our commits writes the latest it saw then).
+                var recorded = ManifestsThrough();
+                var through = Math.Max(recorded, _advancedTo);
                 _finished.Add(version);
                 var next = through;
                 while (_finished.Remove(next + 1))
@@ -213,9 +216,10 @@ internal sealed partial class LakeLog(string dir)
                     // A gap that never closes here (another process's commit, a commit whose lines failed): a repair closes it.
                     _finished.Clear();
                 }
-                if (next > through)
+                if (next > recorded)
                 {
                     WriteManifestsThrough(next, flushToDisk: false);
+                    _advancedTo = next;
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -224,6 +228,28 @@ internal sealed partial class LakeLog(string dir)
             }
         }
     }
+
+    /// <summary>
+    /// A repair checked every entry up to <paramref name="checkedThrough"/>: the record says so, unless commits that
+    /// finished meanwhile moved it further (it stays: a repair's latest is the one it saw when it started). A record
+    /// the repair found ahead of the log (<paramref name="wasAhead"/>: a lake copied while written) is rewritten.
+    /// </summary>
+    public void RepairedManifestsThrough(long checkedThrough, bool wasAhead)
+    {
+        lock (_finished)
+        {
+            var recorded = ManifestsThrough();
+            if (!wasAhead && recorded > checkedThrough)
+            {
+                return;
+            }
+            WriteManifestsThrough(checkedThrough);
+            _advancedTo = Math.Min(_advancedTo, checkedThrough);
+        }
+    }
+
+    /// <summary>The highest record this process's commits wrote (a lower bound of what is complete, unless a repair lowered it).</summary>
+    private long _advancedTo;
 
     /// <summary>Versions this process's commits finished with all their lines, past a gap in the record.</summary>
     private readonly SortedSet<long> _finished = [];

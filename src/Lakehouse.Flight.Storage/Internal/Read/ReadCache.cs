@@ -19,7 +19,8 @@ internal sealed class SymbolChange(TableId table, string symbol, int band, Recor
     /// The changed rows: rows [start, start + length) of the batch staged (a slice made only when asked for: a write of
     /// 20,000 new symbol days splices a few cache entries, and a slice per symbol was ~40 objects for the collector).
     /// </summary>
-    public RecordBatch Changed => start == 0 && (length < 0 || length == rows.Length) ? rows : rows.Slice(start, length);
+    public RecordBatch Changed => start == 0 && (length < 0 || length == rows.Length) ? rows
+        : rows.Slice(start, length < 0 ? rows.Length - start : length);
 }
 
 /// <summary>

@@ -81,6 +81,9 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
     /// <summary>Symbols in a write from which they are classified on all cores (below: one loop, no scheduling).</summary>
     private const int ParallelStagingMin = 64;
 
+    /// <summary>Row groups (16K rows each) <see cref="StageSymbols"/> keeps decoded for all the write's symbols at most: ~1M rows.</summary>
+    private const int MaxSharedGroups = 64;
+
     /// <summary>Row groups decoded while <see cref="StageSymbols"/> classifies many symbols (null otherwise).</summary>
     private System.Collections.Concurrent.ConcurrentDictionary<(string, int), RecordBatch>? _groups;
 
@@ -312,7 +315,8 @@ internal sealed class WriteStaging(LakeState state, ReadCache cache, FileStore f
             var (first, last) = def.BandBounds(band);
             return entry.Rows(def.Schema.GetFieldIndex(def.DateColumn, StringComparer.Ordinal), ArrowRows.DayNumber(first), ArrowRows.DayNumber(last));
         }
-        return cache.LoadRuns(def, runs, null, null, _groups, CancellationToken.None);
+        // The shared groups up to a bound (a re-upload of years of many symbols reads through the budgeted caches as before).
+        return cache.LoadRuns(def, runs, null, null, _groups is { Count: < MaxSharedGroups } ? _groups : null, CancellationToken.None);
     }
 
     private static bool HasDayWithin(int[] sortedDays, int min, int max)
