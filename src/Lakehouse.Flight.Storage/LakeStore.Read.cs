@@ -42,13 +42,17 @@ public sealed partial class LakeStore
     /// or rows of an acknowledged upload not yet applied), or whose recent rows are more than <paramref name="maxRows"/>
     /// (a write from far back: memory stays bounded): read it whole instead. With <paramref name="columns"/>, the files
     /// decode only those columns and the key's (a daily append's gold leaves the lineage columns, a third of the decode,
-    /// unread); rows from the cache may carry more, and a symbol whose runs interleave comes back null.
+    /// unread); rows from the cache may carry more, and a symbol whose runs interleave comes back null. Each symbol's
+    /// rows are its own managed copy, kept by the caller: <see cref="VisitRecent"/> reads them in place instead.
     /// </summary>
     /// <exception cref="ArgumentException">A per-source table (its rows of one key are in several runs), or a column it does not have.</exception>
     public IReadOnlyDictionary<string, RecentRows?> ReadRecent(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from,
         int maxRows = int.MaxValue, IReadOnlyCollection<string>? columns = null, CancellationToken cancellationToken = default)
     {
-        return ReadRecentCore(table, from, maxRows, RecentProjection(table, columns), cancellationToken, attempt: 0);
+        var result = new System.Collections.Concurrent.ConcurrentDictionary<string, RecentRows?>(StringComparer.Ordinal);
+        VisitRecent(table, from, maxRows, columns, (symbol, recent) => result[symbol] = recent is null || recent.Rows.Count == 0 ? recent
+            : recent with { Rows = [ArrowConcat.ConcatenateManaged(recent.Rows)] }, cancellationToken);
+        return new Dictionary<string, RecentRows?>(result, StringComparer.Ordinal);
     }
 
     /// <summary>One symbol's part of <see cref="ReadRecent"/>'s plan, against one table state; null: read it whole.</summary>
@@ -106,14 +110,14 @@ public sealed partial class LakeStore
     /// <see cref="ReadRecent"/> gives null), and the rows it gets are valid only during the visit. The files' row
     /// groups stay in the Parquet reader's memory, read in place and freed after the visits: a daily append's gold
     /// read of 20,000 symbols copies nothing, where a managed copy of each 16K-row group went to the large object heap.
+    /// Without <paramref name="columns"/>, every column.
     /// </summary>
     /// <exception cref="ArgumentException">A per-source table, or a column it does not have.</exception>
-    public void VisitRecent(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from, int maxRows, IReadOnlyCollection<string> columns,
+    public void VisitRecent(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from, int maxRows, IReadOnlyCollection<string>? columns,
         Action<string, RecentRows?> visit, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(columns);
         ArgumentNullException.ThrowIfNull(visit);
-        var projection = RecentProjection(table, columns)!;
+        var projection = RecentProjection(table, columns);
         for (var attempt = 0; ; attempt++)
         {
             var (plan, toLoad) = PlanRecentAll(table, from, maxRows, cancellationToken);
@@ -184,31 +188,6 @@ public sealed partial class LakeStore
             return planned;
         }, cancellationToken);
         return (plan, [.. Enumerable.Range(0, plan.Length).Where(i => plan[i].Plan is { Cached: null })]);
-    }
-
-    private IReadOnlyDictionary<string, RecentRows?> ReadRecentCore(TableDefinition table, IReadOnlyDictionary<string, DateOnly> from,
-        int maxRows, Schema? projection, CancellationToken cancellationToken, int attempt)
-    {
-        var (plan, toLoad) = PlanRecentAll(table, from, maxRows, cancellationToken);
-        // The symbols not cached: their runs decoded together (row groups once, all cores), into no cache.
-        List<RecordBatch>?[] loaded;
-        try
-        {
-            loaded = _cache.LoadRunsOnce(table, toLoad.Select(i => plan[i].Plan!.Runs).ToArray(), projection, cancellationToken);
-        }
-        catch (Exception) when (attempt < 2 && toLoad.Any(i => plan[i].Plan!.Runs.Any(r => !File.Exists(_files.StorePath(table, r.File.Name)))))
-        {
-            // A file superseded since the plan and vacuumed meanwhile (a retention of zero): plan again.
-            return ReadRecentCore(table, from, maxRows, projection, cancellationToken, attempt + 1);
-        }
-        var rows = toLoad.Select((p, i) => (plan[p].Symbol, Rows: loaded[i])).ToDictionary(x => x.Symbol, x => x.Rows, StringComparer.Ordinal);
-        var result = new Dictionary<string, RecentRows?>(StringComparer.Ordinal);
-        foreach (var (symbol, p) in plan)
-        {
-            IReadOnlyList<RecordBatch>? parts = p is null ? null : p.Cached is { } cached ? [cached] : rows[symbol];
-            result[symbol] = parts is null ? null : Recent(table, parts, p!);
-        }
-        return result;
     }
 
     /// <summary>What <see cref="ReadRecent"/> resolved of one symbol: the runs to decode (unless its rows were cached) and the summary of the rest.</summary>

@@ -271,28 +271,16 @@ internal sealed class ReadCache
     }
 
     /// <summary>
-    /// The rows of each set of runs (one symbol's each) in key order, as slices of the decoded row groups (runs whose dates
-    /// interleave: merged into one batch), row groups decoded once on all cores, into no cache: a read of a few recent
-    /// runs of many symbols (a daily append's gold refresh) that would otherwise build, and then evict, an entry of
-    /// each symbol's whole history. With a projection (a subset of the table's schema, in its order) only those columns
-    /// are decoded, and a symbol whose runs interleave comes back null (merging by key needs every column).
-    /// </summary>
-    public List<RecordBatch>?[] LoadRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, Schema? projection,
-        CancellationToken cancellationToken)
-    {
-        var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
-        DecodeGroups(table, runs.SelectMany(r => r), memo, projection, native: null, cancellationToken);
-        return runs.Select(symbolRuns => PartsOf(table, symbolRuns, projection, memo, cancellationToken)).ToArray();
-    }
-
-    /// <summary>
-    /// <see cref="LoadRunsOnce"/> for a caller that reads each set of runs once, at once: <paramref name="visit"/> gets
-    /// the index of each set and its rows, on all cores, as slices of row groups left in the Parquet reader's native
+    /// The rows of each set of runs (one symbol's each) in key order, for a caller that reads each set once, at once, into
+    /// no cache (a daily append's gold refresh, which would otherwise build, and then evict, an entry of each symbol's
+    /// whole history): <paramref name="visit"/> gets the index of each set and its rows, on all cores, as slices of row
+    /// groups decoded once (only <paramref name="projection"/>'s columns, when given) and left in the Parquet reader's native
     /// memory (no managed copy: a daily append's gold read ~6M rows of 20,000 symbols, copied into 16K-row buffers on the
     /// large object heap, a gen2 collection every few hundred), freed when the visits are over. A visit must not keep a
-    /// slice, or anything sharing its buffers, past its return.
+    /// slice, or anything sharing its buffers, past its return. Runs whose dates interleave come merged into one batch, or
+    /// null under a projection (merging by key needs every column).
     /// </summary>
-    public void VisitRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, Schema projection,
+    public void VisitRunsOnce(TableDefinition table, IReadOnlyList<ImmutableArray<FileRun>> runs, Schema? projection,
         Action<int, List<RecordBatch>?> visit, CancellationToken cancellationToken)
     {
         var memo = new ConcurrentDictionary<(string, int), RecordBatch>();
