@@ -175,8 +175,9 @@ public sealed partial class LakeStore
             }
         }
         // Bound what the next open reads: a process that exits right after its commits (the CLI) never ran the
-        // background checkpoint, so one is written here once the entries since the last are many.
-        if (latest - from + 1 >= LakeLog.CheckpointInterval && _metadata.Unindexed.Version >= from && _metadata.Unindexed.Version <= latest)
+        // background checkpoint, so one is written here once the entries since the last are many, or heavy.
+        var heavy = _metadata.TakeReplayedWeight() >= Options.CheckpointWeight;
+        if ((latest - from + 1 >= LakeLog.CheckpointInterval || heavy) && _metadata.Unindexed.Version >= from && _metadata.Unindexed.Version <= latest)
         {
             log.WriteCheckpoint(_metadata.Unindexed.ToCheckpoint());
         }

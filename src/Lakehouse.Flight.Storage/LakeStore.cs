@@ -64,18 +64,34 @@ public sealed partial class LakeStore
         _committer = new Committer(Paths, Catalog, _metadata, _files, _locks, _cache, _manifests, logger);
         _committer.CheckpointDue += WriteCheckpointLater;
         _committer.PublishViews = !layoutMigration;
+        _committer.CheckpointAfter = options.CheckpointWeight;
     }
 
     /// <summary>
     /// A checkpoint of <paramref name="state"/>, written in the background after a repair: opening trusts that every
-    /// entry before the newest checkpoint has its table folders and manifest lines, so those are made true first. Then
-    /// the version summaries up to it.
+    /// entry before the newest checkpoint has its table folders and manifest lines, so those are made true first (or, for
+    /// an extra checkpoint, found true). Then the version summaries up to it.
     /// </summary>
     private void WriteCheckpointLater(LakeState state) => _ = Task.Run(async () =>
     {
         try
         {
-            await RepairAsync().ConfigureAwait(false);
+            if (state.Version % LakeLog.CheckpointInterval != 0)
+            {
+                // An extra one (the entries since the last were heavy: Committer.CheckpointWeight) comes in a run of
+                // writes, and a repair then competes with them (it takes a writer's locks when it sees lines not yet
+                // written, and reads whole entries). Without one: the record of complete manifests says every entry up
+                // to the version has its lines (what a repair would make true; the folders show only the latest version,
+                // which every open republishes). When the record is behind, no checkpoint: the next heavy run tries again.
+                if (_metadata.Log.ManifestsThrough() < state.Version)
+                {
+                    return;
+                }
+            }
+            else
+            {
+                await RepairAsync().ConfigureAwait(false);
+            }
             _metadata.Log.WriteCheckpoint(state.ToCheckpoint());
             // The version summaries up to the checkpoint, so a fresh process lists versions without reading every entry (D38).
             Summaries.WriteMissing(state.Version);

@@ -48,4 +48,10 @@ public sealed class StoreOptions
     /// a store (and a server) in its warming state.
     /// </summary>
     internal Func<Task>? BeforeIndexLoad { get; set; }
+
+    /// <summary>
+    /// Test hook: the weight of entries after which a checkpoint is written even between the every-100-versions ones
+    /// (<see cref="Internal.Committer.CheckpointWeight"/>, the default).
+    /// </summary>
+    internal long CheckpointWeight { get; set; } = Internal.Committer.CheckpointWeight;
 }

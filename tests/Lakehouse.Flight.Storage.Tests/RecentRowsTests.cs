@@ -206,4 +206,47 @@ public sealed class RecentRowsTests : IDisposable
         Assert.True(small * 2 < text, $"packed {small} bytes against {text} as text");
         Assert.Equal(daily.Symbols, SymbolDirectory.DecodePacked(daily.EncodePacked()!, daily.RowGroupStarts, daily.EncodeSummaryColumns()).Symbols);
     }
+
+    [Fact]
+    public void PackedDirectory_DecodesNamesToOneStringPerSymbol_AndDamageIsInvalidData()
+    {
+        var rows = PriceBarBatches.ToBatch([TestBars.Bar("MSFT", Day("2024-01-02")), TestBars.Bar("MSFTX", Day("2024-01-02"))]);
+        var directory = SegmentFiles.DirectoryOf(PriceTables.Silver, rows);
+        var packed = directory.EncodePacked()!;
+        var first = SymbolDirectory.DecodePacked(packed, directory.RowGroupStarts, directory.EncodeSummaryColumns());
+        var second = SymbolDirectory.DecodePacked(packed, directory.RowGroupStarts, directory.EncodeSummaryColumns());
+        Assert.Equal(["MSFT", "MSFTX"], first.Symbols);
+        // Thousands of files name the same symbols: every directory holds the process's one string for each.
+        Assert.Same(first.Symbols[1], second.Symbols[1]);
+        Assert.Same(directory.Symbols[0], first.Symbols[0]);
+
+        // Version 1, two symbols: "AB", then a name sharing 3 characters with it (only 2 exist).
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.DecodePacked(Pack([1, 2, 0, 2, (byte)'A', (byte)'B', 3, 1, (byte)'C']), [0, 2]));
+        // Cut short inside the second name, and inside the counts.
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.DecodePacked(Pack([1, 2, 0, 2, (byte)'A', (byte)'B', 1, 3, (byte)'C']), [0, 2]));
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.DecodePacked(Pack([1, 2, 0, 2, (byte)'A', (byte)'B', 1, 1, (byte)'C', 1]), [0, 2]));
+        // A count beyond the directory's bytes, a fifth varint byte with more than 4 bits (BinaryReader refuses it too).
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.DecodePacked(Pack([1, 0xFF, 0xFF, 0xFF, 0x07]), [0]));
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.DecodePacked(Pack([1, 0x80, 0x80, 0x80, 0x80, 0x10]), [0]));
+        // A varint that never ends, and text that is not base64.
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.DecodePacked(Pack([1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]), [0]));
+        Assert.Throws<InvalidDataException>(() => SymbolDirectory.DecodePacked("not base64!", [0]));
+        // The whole of it decodes: what the damaged ones lacked.
+        var whole = SymbolDirectory.DecodePacked(Pack([1, 2, 0, 2, (byte)'A', (byte)'B', 1, 1, (byte)'C', 1, 2, 4, 0, 0, 1]), [0, 3]);
+        Assert.Equal(["AB", "AC"], whole.Symbols);
+        Assert.Equal([0, 1], whole.Starts);
+        Assert.Equal([1, 2], whole.Counts);
+        Assert.Equal([2, 2], whole.MinDays);
+        Assert.Equal([2, 3], whole.MaxDays);
+    }
+
+    private static string Pack(byte[] raw)
+    {
+        using var compressed = new MemoryStream();
+        using (var deflate = new System.IO.Compression.DeflateStream(compressed, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true))
+        {
+            deflate.Write(raw);
+        }
+        return Convert.ToBase64String(compressed.ToArray());
+    }
 }

@@ -84,7 +84,7 @@ internal static class SegmentFiles
         var max = new List<int>();
         foreach (var (start, count) in RecordBatches.Runs(symbols))
         {
-            names.Add(string.Intern(symbols.GetString(start)));
+            names.Add(SymbolNames.Get(symbols.GetString(start)));
             starts.Add(start);
             counts.Add(count);
             var lo = int.MaxValue;

@@ -141,29 +141,44 @@ internal sealed partial class LakeLog(string dir)
         {
             return null;
         }
-        if (File.Exists(PointerPath)
-            && long.TryParse(File.ReadAllText(PointerPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pointed)
-            && File.Exists(CheckpointPath(pointed)))
+        // An extra checkpoint (see WriteCheckpoint) is deleted by a writer once it points to a newer one: when the file
+        // named goes away between the look and the read, look again (the pointer, then the folder).
+        for (var attempt = 0; ; attempt++)
         {
-            return ReadCheckpoint(pointed);
+            var pointed = PointedVersion();
+            var newest = pointed > 0 && File.Exists(CheckpointPath(pointed)) ? pointed : Directory.EnumerateFiles(Dir, "*.checkpoint.json")
+                .Select(f => Path.GetFileName(f).Split('.')[0])
+                .Select(n => long.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1)
+                .DefaultIfEmpty(-1)
+                .Max();
+            if (newest < 0)
+            {
+                return null;
+            }
+            try
+            {
+                return ReadCheckpoint(newest);
+            }
+            catch (FileNotFoundException) when (attempt < 5)
+            {
+            }
         }
-        var newest = Directory.EnumerateFiles(Dir, "*.checkpoint.json")
-            .Select(f => Path.GetFileName(f).Split('.')[0])
-            .Select(n => long.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1)
-            .DefaultIfEmpty(-1)
-            .Max();
-        return newest < 0 ? null : ReadCheckpoint(newest);
     }
 
     /// <summary>The version of the newest checkpoint (0 when there is none).</summary>
-    public long LastCheckpointVersion()
+    public long LastCheckpointVersion() => PointedVersion() is > 0 and var pointed ? pointed : ReadLatestCheckpoint()?.Version ?? 0;
+
+    /// <summary>The version <c>_last_checkpoint</c> names; -1 when there is no such file or it does not hold a version.</summary>
+    private long PointedVersion()
     {
-        if (File.Exists(PointerPath)
-            && long.TryParse(File.ReadAllText(PointerPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pointed))
+        try
         {
-            return pointed;
+            return long.TryParse(File.ReadAllText(PointerPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pointed) ? pointed : -1;
         }
-        return ReadLatestCheckpoint()?.Version ?? 0;
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return -1;
+        }
     }
 
     private string ManifestsThroughPath => Path.Combine(Dir, "_manifests_through");
@@ -258,16 +273,47 @@ internal sealed partial class LakeLog(string dir)
 
     public Checkpoint ReadCheckpoint(long version) => LogJson.Deserialize<Checkpoint>(File.ReadAllBytes(CheckpointPath(version)));
 
-    /// <summary>Writes a checkpoint whole (temp, flush, rename) and points to it. Idempotent: any writer may write the same one.</summary>
+    /// <summary>
+    /// Writes a checkpoint whole (temp, flush, rename) and points to it. Idempotent: any writer may write the same one. An
+    /// extra checkpoint (a version not a multiple of <see cref="CheckpointInterval"/>: written when entries are heavy, or by a
+    /// repair) only shortens what an open replays: it is not written when a newer one is pointed to already, and it is
+    /// deleted once a newer one is (as-of reads start from the multiples).
+    /// </summary>
     public void WriteCheckpoint(Checkpoint checkpoint)
     {
+        // One at a time in a process (checkpoints are written in the background and may overlap): the pointer is read,
+        // moved and the extra one it named deleted as one step. Another process may still interleave; at worst the
+        // pointer then names an older checkpoint (an open replays more) or a deleted one (an open lists the folder).
+        lock (_checkpointGate)
+        {
+            WriteCheckpointLocked(checkpoint);
+        }
+    }
+
+    private readonly object _checkpointGate = new();
+
+    private void WriteCheckpointLocked(Checkpoint checkpoint)
+    {
+        var previous = PointedVersion();
+        if (checkpoint.Version % CheckpointInterval != 0 && previous >= checkpoint.Version)
+        {
+            return;
+        }
         var path = CheckpointPath(checkpoint.Version);
         var temp = DurableFile.WriteTemp(path, s => s.Write(LogJson.Serialize(checkpoint)));
         File.Move(temp, path, overwrite: true);
-        var pointerTemp = DurableFile.WriteTemp(PointerPath, s => s.Write(System.Text.Encoding.ASCII.GetBytes(
-            checkpoint.Version.ToString(CultureInfo.InvariantCulture))));
-        File.Move(pointerTemp, PointerPath, overwrite: true);
+        if (previous < checkpoint.Version)
+        {
+            // Never back: two checkpoints written in the background may finish out of order.
+            var pointerTemp = DurableFile.WriteTemp(PointerPath, s => s.Write(System.Text.Encoding.ASCII.GetBytes(
+                checkpoint.Version.ToString(CultureInfo.InvariantCulture))));
+            File.Move(pointerTemp, PointerPath, overwrite: true);
+        }
         DurableFile.FsyncDirectory(Dir);
+        if (previous > 0 && previous < checkpoint.Version && previous % CheckpointInterval != 0)
+        {
+            DurableFile.TryDelete(CheckpointPath(previous));
+        }
         var seen = Interlocked.Exchange(ref _prunedAt, checkpoint.Version);
         if (seen / ThinningStep != checkpoint.Version / ThinningStep)
         {
@@ -290,6 +336,11 @@ internal sealed partial class LakeLog(string dir)
     internal static bool KeepCheckpoint(long version, long latest)
     {
         var age = latest - version;
+        if (version % CheckpointInterval != 0)
+        {
+            // An extra one (see WriteCheckpoint) is of use only while it is the newest.
+            return age <= 0;
+        }
         return age <= 1_000 || (version % 1_000 == 0 && age <= 10_000) || (version % 10_000 == 0 && age <= 100_000) || version % 100_000 == 0;
     }
 

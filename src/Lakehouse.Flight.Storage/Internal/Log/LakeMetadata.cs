@@ -106,12 +106,24 @@ internal sealed class LakeMetadata
     {
         var checkpoint = _log.ReadLatestCheckpoint();
         var state = LakeState.Open(_catalog, checkpoint);
+        var weight = 0L;
         foreach (var v in _log.VersionsAfter(state.Version))
         {
-            state = state.Apply(_log.ReadHead(v), NoIndex);
+            var head = _log.ReadHead(v);
+            weight += Committer.CheckpointWeightOf(head);
+            state = state.Apply(head, NoIndex);
         }
         _state = state;
+        _replayedWeight = weight;
     }
+
+    private long _replayedWeight;
+
+    /// <summary>
+    /// The weight (<see cref="Committer.CheckpointWeightOf"/>) of the entries the open replayed after the newest checkpoint,
+    /// once: the open's repair writes a checkpoint when it is large, so the next open does not replay them again.
+    /// </summary>
+    public long TakeReplayedWeight() => Interlocked.Exchange(ref _replayedWeight, 0);
 
     private static readonly DirectoryCache NoIndex = new((_, _) => throw new InvalidOperationException("not indexed yet"));
 
