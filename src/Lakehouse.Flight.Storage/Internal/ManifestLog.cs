@@ -60,25 +60,40 @@ internal sealed class ManifestLog
                 fs.SetLength(end);
                 before = end;
             }
-            var sb = new StringBuilder();
+            // Encoded straight into one pooled buffer: a 20,000-symbol day appends ~7 MB per manifest, and a string
+            // built first, then its bytes, were three copies of it (~0.3 s of a commit).
+            var length = lines.Count;
             foreach (var line in lines)
             {
-                sb.Append(line).Append('\n');
+                length += Encoding.UTF8.GetByteCount(line);
             }
-            var bytes = Encoding.UTF8.GetBytes(sb.ToString());
-            fs.Seek(0, SeekOrigin.End);
+            var bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
             try
             {
-                fs.Write(bytes);
-                fs.Flush(flushToDisk: true);
+                var at = 0;
+                foreach (var line in lines)
+                {
+                    at += Encoding.UTF8.GetBytes(line, bytes.AsSpan(at));
+                    bytes[at++] = (byte)'\n';
+                }
+                fs.Seek(0, SeekOrigin.End);
+                try
+                {
+                    fs.Write(bytes, 0, length);
+                    fs.Flush(flushToDisk: true);
+                }
+                catch (IOException)
+                {
+                    // Leave whole lines only: the repair appends these lines again from their commit's log entry.
+                    TryTruncate(fs, before);
+                    throw;
+                }
             }
-            catch (IOException)
+            finally
             {
-                // Leave whole lines only: the repair appends these lines again from their commit's log entry.
-                TryTruncate(fs, before);
-                throw;
+                System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
             }
-            Appended?.Invoke(file, before, before + bytes.Length);
+            Appended?.Invoke(file, before, before + length);
         }
     }
 
