@@ -272,10 +272,13 @@ internal sealed class LakeMetadata
         }
     }
 
-    /// <summary>Each report's JSON line, made on all cores (once for the entry and the manifests).</summary>
-    private static string[] ReportLines(StorageReport[] reports)
+    /// <summary>
+    /// Each report's JSON line (the manifest line), made on all cores: once per commit for the entry and the manifests (a
+    /// 20,000-symbol day's 40,000 lines were ~0.3 s on one core).
+    /// </summary>
+    internal static string[] ReportLines(IReadOnlyList<StorageReport> reports)
     {
-        var lines = new string[reports.Length];
+        var lines = new string[reports.Count];
         AllCores.For(lines.Length, i => lines[i] = reports[i].ToJson());
         return lines;
     }
