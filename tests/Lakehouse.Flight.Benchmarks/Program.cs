@@ -44,6 +44,10 @@ if (args.Length > 0 && args[0] == "memory")
 {
     return await MemoryHarness.RunAsync(args[1..]);
 }
+if (args.Length > 0 && args[0] == "compaction")
+{
+    return await CompactionHarness.RunAsync(args[1..]);
+}
 if (args.Length > 0 && args[0] == "versions")
 {
     return await VersionsHarness.RunAsync(args[1..]);

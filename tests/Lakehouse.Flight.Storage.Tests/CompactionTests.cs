@@ -92,6 +92,279 @@ public sealed class CompactionTests : IDisposable
         Assert.Equal(27, BatchDump.Rows(store.Read(TableQuery.Create("gold", GoldTables.PricesMonthlyName))).Count);
     }
 
+    [Fact]
+    public async Task DailyFilesOfEverySymbol_MergeFourOfATier_TheBandsOlderFilesStayAsTheyAre()
+    {
+        // A quarter of history for 10,000 symbols (full files cut by symbol, 65 rows a symbol), then 16 daily appends
+        // of every symbol, one compaction pass after each (what the server does between two days).
+        var symbols = Enumerable.Range(0, 10_000).Select(i => "T" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();
+        var store = _lake.Open(cacheBytes: 0);
+        await store.UpsertAsync(TestBars.Generate(symbols, new DateOnly(2024, 1, 1), new DateOnly(2024, 3, 29)));
+        await store.CompactAsync(PriceTables.Silver);
+        var history = Silver(store);
+        Assert.All(history, f => Assert.Equal(65, f.Rows / f.Symbols));
+        Assert.Equal(650_000, history.Sum(f => f.Rows));
+
+        var day = new DateOnly(2024, 4, 1);
+        long rewritten = 0;
+        var days = new List<DateOnly>();
+        while (days.Count < 16)
+        {
+            if (day.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+            {
+                await store.UpsertAsync(TestBars.Generate(symbols, day, day));
+                days.Add(day);
+                var pass = await store.CompactAsync(PriceTables.Silver);
+                rewritten += pass.Rows;
+                // Four small daily files make one file of four days (40,000 rows), on the 4th, 8th, 12th and 16th day;
+                // the 16th day's pass then also merges the four files of four days into a file of sixteen.
+                Assert.Equal(days.Count % 16 == 0 ? 8 : days.Count % 4 == 0 ? 4 : 0, pass.FilesIn);
+            }
+            day = day.AddDays(1);
+        }
+
+        var files = Silver(store);
+        // The quarter's files were not rewritten: merges took files of one tier, not the band's overlapping whole.
+        Assert.All(history, h => Assert.Contains(files, f => f.Name == h.Name));
+        var merged = Assert.Single(files, f => history.All(h => h.Name != f.Name));
+        Assert.Equal(160_000, merged.Rows);
+        Assert.Equal(10_000, merged.Symbols);
+        Assert.Equal((Day(days[0]), Day(days[^1])), (merged.MinDay, merged.MaxDay));
+        // Each appended row written three times: its day's file, a file of four days, the file of sixteen.
+        Assert.Equal(160_000 + 160_000, rewritten);
+
+        var expected = TestBars.Generate(symbols, new DateOnly(2024, 1, 1), days[^1]);
+        var read = BatchDump.Rows(store.Read(TableQuery.Create("silver", PriceTables.PricesDaily, ["T00000", "T04999", "T09999"])));
+        Assert.Equal(3 * (65 + 16), read.Count);
+        Assert.Equal(expected.Count, LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
+        Assert.Equal(expected.OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).Select(b => (b.Symbol, b.Date, b.Close)),
+            LakeFolder.Bars(_lake.Dir, PriceTables.Silver).OrderBy(b => b.Symbol, StringComparer.Ordinal).ThenBy(b => b.Date).Select(b => (b.Symbol, b.Date, b.Close)));
+        Assert.Equal(0, (await store.CompactAsync(PriceTables.Silver)).FilesIn);
+    }
+
+    [Theory]
+    [InlineData(20_000, 4)]
+    [InlineData(500, 4)]
+    public void AYearOfDailyAppends_RewritesEachRowOncePerTier_AndASymbolLiesInFewFilesOfTheBand(int symbols, int tiers)
+    {
+        // The planner alone over a year of daily files, merges simulated as the compactor makes them (rows per symbol
+        // summed, cut by symbol into files of ~128K rows). Merging every overlapping file of the band once a symbol lay
+        // in more than four rewrote a 20,000-symbol year's band every few weeks (21 rows written per row appended, the
+        // `compaction` harness); merging every small file once there were four rewrote a 500-symbol lake's growing one
+        // every few days (13 per row).
+        var sim = new PlanSimulation(symbols);
+        var deepest = 0;
+        for (var d = 0; d < 260; d++)
+        {
+            sim.Append(d);
+            sim.CompactOnce();
+            deepest = Math.Max(deepest, sim.MaxDepth());
+        }
+        Assert.Equal(260L * symbols, sim.Files.Sum(f => f.Rows));
+        // 20,000 symbols: a day's file, then files of 4, 16, 64 and 256 days. 500 symbols: files of 2,000, 8,000,
+        // 32,000 rows, then the year's (~128K). At most 3 files of each tier, plus the newest day's.
+        Assert.True(sim.Rewritten <= tiers * sim.Appended, $"{sim.Rewritten:N0} rows rewritten for {sim.Appended:N0} appended");
+        Assert.True(sim.Rewritten >= (tiers - 1) * sim.Appended, $"{sim.Rewritten:N0} rows rewritten for {sim.Appended:N0} appended");
+        Assert.InRange(deepest, 4, (3 * tiers) + 1);
+    }
+
+    [Fact]
+    public void Merge_TakesDayDisjointRunsInTurn_AndSortsRunsThatInterleave_TiesInLandingOrder()
+    {
+        var t1 = new DateTimeOffset(2024, 6, 1, 0, 0, 0, TimeSpan.Zero);
+        PriceBar Bar(string symbol, int day, DateTimeOffset? ingested = null) =>
+            TestBars.Bar(symbol, new DateOnly(2024, 1, day)) with { IngestedAt = ingested ?? t1 };
+        // X interleaves across A and B (days 1, 3 and 2, 3: a tie on day 3, landed later in A); Y is day-disjoint
+        // across A and C, given in C first; Z lies in B alone.
+        PriceBar[] a = [Bar("X", 1), Bar("X", 3, t1.AddHours(2)), Bar("Y", 1)];
+        PriceBar[] b = [Bar("X", 2), Bar("X", 3, t1.AddHours(1)), Bar("Z", 5)];
+        PriceBar[] c = [Bar("Y", 2), Bar("Y", 3)];
+        var merged = Compactor.Merge(PriceTables.Silver, [PriceBarBatches.ToBatch(c), PriceBarBatches.ToBatch(a), PriceBarBatches.ToBatch(b)]);
+
+        var expected = a.Concat(b).Concat(c).OrderBy(x => x.Symbol, StringComparer.Ordinal).ThenBy(x => x.Date).ThenBy(x => x.IngestedAt).ToList();
+        Assert.Equal(BatchDump.Rows([PriceBarBatches.ToBatch(expected)]), BatchDump.Rows([merged]));
+        var x3 = PriceBarBatches.ToBars(merged).Where(x => x.Symbol == "X" && x.Date.Day == 3).Select(x => x.IngestedAt).ToArray();
+        Assert.Equal([t1.AddHours(1), t1.AddHours(2)], x3);
+    }
+
+    [Theory]
+    [InlineData(new long[] { 500, 500, 500 }, null)]
+    [InlineData(new long[] { 500, 3, 1000, 1 }, new long[] { 1, 3, 500, 1000 })]
+    [InlineData(new long[] { 2000, 2000, 2000, 500, 500, 500 }, null)]
+    [InlineData(new long[] { 2000, 2000, 2000, 2000, 500 }, new long[] { 500, 2000, 2000, 2000, 2000 })]
+    [InlineData(new long[] { 8000, 8000, 8000, 8000, 2000, 2000, 500 }, new long[] { 500, 2000, 2000, 8000, 8000, 8000, 8000 })]
+    [InlineData(new long[] { 2000, 2000, 2000, 2000, 500, 500, 500, 500 }, new long[] { 500, 500, 500, 500 })]
+    [InlineData(new long[] { 30_000, 30_000, 30_000, 8000, 8000, 8000, 2000 }, null)]
+    public void SmallFiles_MergeFourOfOneSizeTier_WithAnySmallerOnes(long[] rows, long[]? merged)
+    {
+        var files = rows.Select((r, i) => File(i, r, "A", "Z", 1)).ToList();
+        var set = Compactor.SmallOfATier(files);
+        Assert.Equal(merged, set?.Select(f => f.Rows).Order().ToArray());
+    }
+
+    [Fact]
+    public void Tiers_ArePowersOfFour_OfRowsAndOfRowsPerSymbol()
+    {
+        Assert.Equal([0, 0, 1, 1, 2, 4, 5, 7, 8], new long[] { 1, 3, 4, 15, 16, 500, 2000, 20_000, 80_000 }.Select(Compactor.PowerOf4));
+        Assert.Equal([0, 0, 1, 1, 2, 3], new long[] { 1, 1023, 1024, 4095, 4096, 20_000 }.Select(Compactor.SizeTier));
+        Assert.Equal(1, Compactor.RunTier(File(0, 80_000, "A", "Z", 20_000)));
+        Assert.Equal(4, Compactor.RunTier(File(0, 131_000, "A", "Z", 500)));
+        Assert.Equal(0, Compactor.RunTier(File(0, 40_000, "A", "Z", 40_000)));
+    }
+
+    [Theory]
+    [InlineData(5, 0)]
+    [InlineData(6, 1)]
+    public void FullFiles_ThreeOfEachTier_StayUntilASymbolLiesInMoreThan16_ThenMergeWhole(int tiers, int sets)
+    {
+        // Three full files of each run tier (1, 4, 16, ... rows a symbol), all over the same symbols: no tier holds four.
+        var files = Enumerable.Range(0, tiers * 3)
+            .Select(i => File(i, 40_960, "A", "Z", 40_960 >> (2 * (i / 3))))
+            .ToArray();
+        Assert.Equal(Enumerable.Range(0, tiers).SelectMany(t => Enumerable.Repeat(t, 3)), files.Select(Compactor.RunTier));
+        var state = TableState.Empty(PriceTables.Silver, indexed: false)
+            .Apply(new TableChange { Table = PriceTables.Silver.Id, Add = files }, 1, null!);
+
+        var plan = Compactor.Plan(state);
+
+        Assert.Equal(sets, plan.Count);
+        Assert.All(plan, set => Assert.Equal(files.Length, set.Count));
+    }
+
+    private static DataFile File(int i, long rows, string min, string max, int symbols) => new()
+    {
+        Name = $"2024-{i:x16}.parquet",
+        Band = 2024,
+        Rows = rows,
+        MinSymbol = min,
+        MaxSymbol = max,
+        Symbols = symbols,
+    };
+
+    private static List<DataFile> Silver(LakeStore store) => [.. store.Metadata.Current.Table(PriceTables.Silver).Files.Values];
+
+    /// <summary>
+    /// Daily files of every symbol planned by <see cref="Compactor.Plan"/>, each merge made as the compactor makes it
+    /// (rows per symbol of the inputs summed, cut at symbol boundaries into chunks as <see cref="FileSizing.Chunks"/>
+    /// cuts), without writing rows: counts what a year of merges would write.
+    /// </summary>
+    private sealed class PlanSimulation(int symbols)
+    {
+        private readonly Dictionary<string, (int First, int Last, int PerSymbol)> _shape = new(StringComparer.Ordinal);
+        private int _next;
+
+        public List<DataFile> Files { get; } = [];
+
+        public long Appended { get; private set; }
+
+        public long Rewritten { get; private set; }
+
+        public void Append(int day)
+        {
+            Files.Add(Make(0, symbols - 1, 1, day, day));
+            Appended += symbols;
+        }
+
+        /// <summary>A pass: planned again after each round that merged, as <c>Compactor.CompactAsync</c> does.</summary>
+        public void CompactOnce()
+        {
+            for (var round = 0; round < Compactor.MaxRounds && Round(); round++)
+            {
+            }
+        }
+
+        private bool Round()
+        {
+            var state = TableState.Empty(PriceTables.Silver, indexed: false)
+                .Apply(new TableChange { Table = PriceTables.Silver.Id, Add = Files.ToArray() }, 1, null!);
+            var plan = Compactor.Plan(state);
+            foreach (var set in plan)
+            {
+                var perSymbol = new int[symbols];
+                foreach (var f in set)
+                {
+                    var (first, last, per) = _shape[f.Name];
+                    for (var s = first; s <= last; s++)
+                    {
+                        perSymbol[s] += per;
+                    }
+                    Files.Remove(f);
+                }
+                var minDay = set.Min(f => f.MinDay);
+                var maxDay = set.Max(f => f.MaxDay);
+                var total = perSymbol.Sum();
+                Rewritten += total;
+                // Chunks as FileSizing.Chunks cuts them: ~TargetRows, forward to a symbol boundary, a short tail joined.
+                var start = System.Array.FindIndex(perSymbol, p => p > 0);
+                var end = System.Array.FindLastIndex(perSymbol, p => p > 0);
+                var remaining = (long)total;
+                while (start <= end)
+                {
+                    int s = start;
+                    long rows = 0;
+                    if (remaining <= FileSizing.TargetRows + (FileSizing.TargetRows / 2))
+                    {
+                        s = end + 1;
+                        rows = remaining;
+                    }
+                    else
+                    {
+                        while (s <= end && rows < FileSizing.TargetRows)
+                        {
+                            rows += perSymbol[s++];
+                        }
+                        if (remaining - rows < FileSizing.TargetRows / 2)
+                        {
+                            s = end + 1;
+                            rows = remaining;
+                        }
+                    }
+                    // Simulated inputs hold one run length over a range, so the chunk's rows per symbol is uniform.
+                    Files.Add(Make(start, s - 1, (int)(rows / (s - start)), minDay, maxDay));
+                    remaining -= rows;
+                    start = s;
+                }
+            }
+            return plan.Count > 0;
+        }
+
+        /// <summary>The most files of the band any one symbol lies in.</summary>
+        public int MaxDepth()
+        {
+            var depth = new int[symbols + 1];
+            foreach (var f in Files)
+            {
+                var (first, last, _) = _shape[f.Name];
+                depth[first]++;
+                depth[last + 1]--;
+            }
+            int max = 0, running = 0;
+            foreach (var d in depth)
+            {
+                running += d;
+                max = Math.Max(max, running);
+            }
+            return max;
+        }
+
+        private DataFile Make(int first, int last, int perSymbol, int minDay, int maxDay)
+        {
+            var file = new DataFile
+            {
+                Name = $"2024-{_next++:x16}.parquet",
+                Band = 2024,
+                Rows = (long)(last - first + 1) * perSymbol,
+                MinSymbol = "S" + first.ToString("D5", CultureInfo.InvariantCulture),
+                MaxSymbol = "S" + last.ToString("D5", CultureInfo.InvariantCulture),
+                Symbols = last - first + 1,
+                MinDay = minDay,
+                MaxDay = maxDay,
+            };
+            _shape[file.Name] = (first, last, perSymbol);
+            return file;
+        }
+    }
+
     private static List<DataFile> Files(LakeStore store) => [.. store.Metadata.Current.Table(GoldTables.PricesMonthly).Files.Values];
 
     private static int Day(DateOnly date) => date.DayNumber - new DateOnly(1970, 1, 1).DayNumber;

@@ -361,20 +361,36 @@ internal static class UpsertMerge
 
     private static RecordBatch Sorted(TableDefinition table, IReadOnlyList<RecordBatch> batches, List<RowRef> picks, int[] thenBy)
     {
-        var order = KeyColumns(table).Concat(thenBy).ToArray();
         var array = picks.ToArray();
-        var position = new Dictionary<RowRef, int>(array.Length);
-        for (var i = 0; i < array.Length; i++)
-        {
-            position[array[i]] = i;
-        }
-        System.Array.Sort(array, (x, y) =>
-        {
-            var c = CompareRows(batches[x.Source], x.Row, batches[y.Source], y.Row, order);
-            // Ties keep their pick order: the sort is stable.
-            return c != 0 ? c : position[x].CompareTo(position[y]);
-        });
+        Sort(batches, array, [.. KeyColumns(table), .. thenBy]);
         return ArrowRows.Take(table.Schema, batches, array);
+    }
+
+    /// <summary>Picks put in <see cref="Combine"/>'s order: by key, then source and landing time; ties keep their pick order.</summary>
+    public static void SortCombined(TableDefinition table, IReadOnlyList<RecordBatch> batches, Span<RowRef> picks) =>
+        Sort(batches, picks, [.. KeyColumns(table), .. LandingOrder(table)]);
+
+    /// <summary>Compares two rows of one symbol by the key after the symbol (the date, then any other key columns).</summary>
+    public static int CompareKeys(TableDefinition table, RecordBatch a, int i, RecordBatch b, int j) => CompareRows(a, i, b, j, KeyColumns(table));
+
+    private static void Sort(IReadOnlyList<RecordBatch> batches, Span<RowRef> picks, int[] order)
+    {
+        var array = picks.ToArray();
+        var index = new int[array.Length];
+        for (var i = 0; i < index.Length; i++)
+        {
+            index[i] = i;
+        }
+        System.Array.Sort(index, (x, y) =>
+        {
+            var c = CompareRows(batches[array[x].Source], array[x].Row, batches[array[y].Source], array[y].Row, order);
+            // Ties keep their pick order: the sort is stable.
+            return c != 0 ? c : x.CompareTo(y);
+        });
+        for (var i = 0; i < index.Length; i++)
+        {
+            picks[i] = array[index[i]];
+        }
     }
 
     private static int CompareRows(RecordBatch a, int i, RecordBatch b, int j, int[] columns)

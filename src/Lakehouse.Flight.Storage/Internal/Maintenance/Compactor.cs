@@ -1,68 +1,83 @@
 using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using Apache.Arrow;
-using Lakehouse.Flight.Core;
 using Lakehouse.Flight.Core.Tables;
 using Microsoft.Extensions.Logging;
 
 namespace Lakehouse.Flight.Storage.Internal;
 
 /// <summary>
-/// Keeps every band of a table in few large files, in two tiers (docs/decisions.md D35). Small files (appends, a
-/// day of bars) are merged with each other once there are enough of them; when so many files cover the same
-/// symbols that a symbol's rows of one band are spread over more than <see cref="MaxDepth"/> files (daily appends
-/// merged into files of all symbols), the overlapping files are merged into files cut by symbol. Rows never change,
-/// only files, so the caches keep their entries. A pass holds no writer lock while it reads and encodes; its commit
-/// fails over to the next pass when a write replaced one of its files meanwhile.
+/// Keeps every band of a table in few large files (docs/decisions.md D35), tiered so that a row is rewritten a few
+/// times, not once per merge (D52). Small files (appends, a day of bars) merge four of about one size at a time; full
+/// files merge four of one run tier (rows per symbol: four days of every symbol, sixteen, ...) once they overlap in
+/// symbols, into files cut by symbol. Rows never change, only files, so the caches keep their entries. A pass holds
+/// no writer lock while it reads and encodes; its commit fails over to the next pass when a write replaced one of its
+/// files meanwhile.
 /// </summary>
 internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, FileStore files, Committer committer, ILogger logger)
 {
-    /// <summary>A symbol's rows of a band spread over more files than this get merged.</summary>
-    internal const int MaxDepth = 4;
+    /// <summary>Files of a tier merged at once: this many small files of about one size, or this many full files of one run tier over the same symbols.</summary>
+    internal const int MergeFactor = 4;
 
-    /// <summary>Small files of a band merged once there are this many (or their rows make a full file).</summary>
-    internal const int SmallFilesToMerge = 4;
+    /// <summary>A symbol's rows of a band spread over more full files than this get merged whatever their tiers (a bound the tiers keep well under).</summary>
+    internal const int MaxDepth = 16;
+
+    /// <summary>Plans a pass makes at most (each after a round that merged): a day's file climbs a tier per round.</summary>
+    internal const int MaxRounds = 8;
 
     public async Task<CompactionResult> CompactAsync(TableDefinition? only, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
         int filesIn = 0, filesOut = 0;
         long rows = 0, bytes = 0, conflicts = 0;
-        foreach (var table in only is null ? catalog.Tables : [only])
+        // A merge can complete a tier above it (the fourth file of four days makes files of sixteen): planned again
+        // after a round that merged, so a pass leaves nothing due; a round that only met conflicts ends the pass.
+        for (var round = 0; round < MaxRounds; round++)
         {
-            foreach (var set in Plan(metadata.Current.Table(table)))
+            var merged = false;
+            foreach (var table in only is null ? catalog.Tables : [only])
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var start = sw.ElapsedMilliseconds;
-                var written = new List<StagedFile>();
-                long setRows = 0;
-                try
+                foreach (var set in Plan(metadata.Current.Table(table)))
                 {
-                    foreach (var merged in MergeWindows(table, set, cancellationToken))
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var start = sw.ElapsedMilliseconds;
+                    var written = new List<StagedFile>();
+                    long setRows = 0;
+                    try
                     {
-                        setRows += merged.Length;
-                        foreach (var chunk in FileSizing.Chunks(merged))
+                        foreach (var window in MergeWindows(table, set, cancellationToken))
                         {
-                            written.Add(files.Write(table, set[0].Band, set[0].Source, chunk, temp: true));
+                            setRows += window.Length;
+                            foreach (var chunk in FileSizing.Chunks(window))
+                            {
+                                written.Add(files.Write(table, set[0].Band, set[0].Source, chunk, temp: true));
+                            }
+                        }
+                        if (await committer.ReplaceFilesAsync(table, written, set.Select(f => f.Name).ToArray(), "compact", cancellationToken)
+                            .ConfigureAwait(false) is null)
+                        {
+                            conflicts++;
+                            written.ForEach(w => DurableFile.TryDelete(w.Path));
+                            continue;
                         }
                     }
-                    if (await committer.ReplaceFilesAsync(table, written, set.Select(f => f.Name).ToArray(), "compact", cancellationToken)
-                        .ConfigureAwait(false) is null)
+                    catch
                     {
-                        conflicts++;
                         written.ForEach(w => DurableFile.TryDelete(w.Path));
-                        continue;
+                        throw;
                     }
+                    filesIn += set.Count;
+                    filesOut += written.Count;
+                    rows += setRows;
+                    bytes += written.Sum(w => w.File.Bytes);
+                    StorageLog.Compacted(logger, table.Id, set.Count, written.Count, setRows, written.Sum(w => w.File.Bytes), sw.ElapsedMilliseconds - start);
+                    merged = true;
                 }
-                catch
-                {
-                    written.ForEach(w => DurableFile.TryDelete(w.Path));
-                    throw;
-                }
-                filesIn += set.Count;
-                filesOut += written.Count;
-                rows += setRows;
-                bytes += written.Sum(w => w.File.Bytes);
-                StorageLog.Compacted(logger, table.Id, set.Count, written.Count, setRows, written.Sum(w => w.File.Bytes), sw.ElapsedMilliseconds - start);
+            }
+            if (!merged)
+            {
+                break;
             }
         }
         return new CompactionResult(filesIn, filesOut, rows, bytes, conflicts, sw.ElapsedMilliseconds);
@@ -80,14 +95,16 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
         var paths = set.Select(f => files.StorePath(table, f.Name)).ToArray();
         var positions = new int[set.Count];
         var groups = set.Select(_ => new Dictionary<int, RecordBatch>()).ToArray();
+        var remaining = set.Sum(f => f.Rows);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            // The window: the next symbols in order across the files, until it holds about a full file of rows.
+            // The window: the next symbols in order across the files, until it holds about a full file of rows, or
+            // all of them when less than half a file would be left (no small tail file for the next pass to merge).
             var ends = (int[])positions.Clone();
             long rows = 0;
             string? last = null;
-            while (rows < FileSizing.TargetRows)
+            while (rows < FileSizing.TargetRows || remaining - rows < FileSizing.TargetRows / 2)
             {
                 string? next = null;
                 for (var i = 0; i < set.Count; i++)
@@ -115,6 +132,7 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
             {
                 yield break;
             }
+            remaining -= rows;
             var parts = new List<RecordBatch>();
             for (var i = 0; i < set.Count; i++)
             {
@@ -141,7 +159,16 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
         SegmentFiles.FromGroups(d, from, to - from, g => groups.TryGetValue(g, out var group) ? group
             : groups[g] = SegmentFiles.ReadRows(path, table, d, d.RowGroupStarts[g], d.RowGroupStarts[g + 1] - d.RowGroupStarts[g]));
 
-    /// <summary>The sets of files to merge, per source and band: the small ones, or a cluster of overlapping ones.</summary>
+    /// <summary>
+    /// The sets of files to merge, per source and band, tiered so that a row is rewritten a few times in its life, not
+    /// once per merge (docs/decisions.md D52). Small files (under <see cref="FileSizing.SmallRows"/>) merge when
+    /// <see cref="MergeFactor"/> of them are of about the same size or smaller (sizes in powers of 4), or when they
+    /// make a full file together. Full files merge with files of the same <em>run tier</em> (rows per symbol in powers
+    /// of 4: a day of every symbol, four days, sixteen, ...) once <see cref="MergeFactor"/> of that tier overlap in
+    /// symbols: four days' files become a file of sixteen, not the band's whole year again. A symbol's rows of a band
+    /// then lie in at most a few files per tier; should they still lie in more than <see cref="MaxDepth"/>, the
+    /// overlapping files merge whole (the rule before tiers, as a bound).
+    /// </summary>
     internal static List<List<DataFile>> Plan(TableState state)
     {
         var sets = new List<List<DataFile>>();
@@ -153,21 +180,60 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
             var all = group.Where(f => hotDays == 0 || f.Rows >= FileSizing.SmallRows || f.MinDay <= newest - hotDays)
                 .OrderBy(f => f.MinSymbol, StringComparer.Ordinal).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
             var small = all.Where(f => f.Rows < FileSizing.SmallRows).ToList();
-            if (small.Count >= SmallFilesToMerge || (small.Count >= 2 && small.Sum(f => f.Rows) >= FileSizing.TargetRows))
+            if (small.Count >= 2 && small.Sum(f => f.Rows) >= FileSizing.TargetRows)
             {
                 sets.Add(small);
-                continue;
             }
-            foreach (var cluster in Clusters(all))
+            else if (SmallOfATier(small) is { } merge)
+            {
+                sets.Add(merge);
+            }
+            var full = all.Where(f => f.Rows >= FileSizing.SmallRows).ToList();
+            var bounded = new HashSet<DataFile>();
+            foreach (var cluster in Clusters(full))
             {
                 if (cluster.Count > 1 && Depth(cluster) > MaxDepth)
                 {
                     sets.Add(cluster);
+                    bounded.UnionWith(cluster);
+                }
+            }
+            foreach (var tier in full.Where(f => !bounded.Contains(f)).GroupBy(RunTier))
+            {
+                foreach (var cluster in Clusters([.. tier]))
+                {
+                    if (cluster.Count > 1 && Depth(cluster) >= MergeFactor)
+                    {
+                        sets.Add(cluster);
+                    }
                 }
             }
         }
         return sets;
     }
+
+    /// <summary>
+    /// The files of the smallest size tier that holds <see cref="MergeFactor"/> small files, with any smaller ones:
+    /// four daily files of 2,000 rows become one of 8,000, four of those one of 32,000, so a row is rewritten once per
+    /// tier. Merging every small file once there were four rewrote the growing one every few days (a 500-symbol lake's
+    /// daily rows ~11 times before they made a full file). Files under 1,024 rows are one tier: rewriting them costs
+    /// nothing, and a correction's single row or a month's bars are not left lying about.
+    /// </summary>
+    internal static List<DataFile>? SmallOfATier(List<DataFile> small)
+    {
+        var tier = small.GroupBy(f => SizeTier(f.Rows)).Where(g => g.Count() >= MergeFactor).Select(g => (int?)g.Key).Min();
+        return tier is null ? null
+            : [.. small.Where(f => SizeTier(f.Rows) <= tier).OrderBy(f => f.MinSymbol, StringComparer.Ordinal).ThenBy(f => f.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>A small file's size tier: 0 under 1,024 rows, then powers of 4 (1: 1,024-4,095 rows, 2: 4,096-16,383, ...).</summary>
+    internal static int SizeTier(long rows) => Math.Max(0, PowerOf4(rows) - 4);
+
+    /// <summary>The tier of a full file by its rows per symbol (a day of every symbol: 0; a week: 1; a year: 4).</summary>
+    internal static int RunTier(DataFile file) => PowerOf4(file.Rows / Math.Max(1, file.Symbols));
+
+    /// <summary>Whole powers of 4 in a count: 1-3 are 0, 4-15 are 1, 16-63 are 2, ...</summary>
+    internal static int PowerOf4(long count) => count < 4 ? 0 : (BitOperations.Log2((ulong)count) / 2);
 
     /// <summary>Files whose symbol ranges overlap, transitively (files sorted by first symbol).</summary>
     private static IEnumerable<List<DataFile>> Clusters(List<DataFile> sorted)
@@ -206,8 +272,11 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
     }
 
     /// <summary>
-    /// Sorted inputs merged into one sorted batch: symbol by symbol, a symbol only one input has is taken as it is, one
-    /// several inputs have is merged by key (and landing order for raw tables).
+    /// Sorted inputs merged into one sorted batch, gathered once: symbol by symbol, the inputs' rows of a symbol are
+    /// taken in key order. Where their key ranges do not interleave (files of different days: a tier's merge) that is
+    /// each input's rows in turn, ordered by their first key; otherwise they are sorted as <see cref="UpsertMerge.Combine"/>
+    /// orders them (key, then landing order for raw tables). A batch per symbol cost more than the rows of files that
+    /// hold a few rows a symbol (D52).
     /// </summary>
     internal static RecordBatch Merge(TableDefinition table, List<RecordBatch> inputs)
     {
@@ -217,7 +286,8 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
         }
         var directories = inputs.Select(b => SegmentFiles.DirectoryOf(table, b)).ToArray();
         var positions = new int[inputs.Count];
-        var parts = new List<RecordBatch>();
+        var picks = new List<RowRef>(inputs.Sum(b => b.Length));
+        var slices = new List<(int Input, int Start, int Count)>(inputs.Count);
         while (true)
         {
             string? next = null;
@@ -233,18 +303,59 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
             {
                 break;
             }
-            var slices = new List<RecordBatch>(2);
+            slices.Clear();
             for (var i = 0; i < inputs.Count; i++)
             {
                 var p = positions[i];
                 if (p < directories[i].Symbols.Length && directories[i].Symbols[p] == next)
                 {
-                    slices.Add(inputs[i].Slice(directories[i].Starts[p], directories[i].Counts[p]));
+                    slices.Add((i, directories[i].Starts[p], directories[i].Counts[p]));
                     positions[i]++;
                 }
             }
-            parts.Add(slices.Count == 1 ? slices[0] : UpsertMerge.Combine(table, slices));
+            var first = picks.Count;
+            var ordered = slices.Count == 1 || InKeyOrder(table, inputs, slices);
+            foreach (var (input, start, count) in slices)
+            {
+                for (var r = start; r < start + count; r++)
+                {
+                    picks.Add(new RowRef(input, r));
+                }
+            }
+            if (!ordered)
+            {
+                UpsertMerge.SortCombined(table, inputs, CollectionsMarshal.AsSpan(picks)[first..]);
+            }
         }
-        return RecordBatches.Concatenate(parts, ManagedAllocator.Instance);
+        return ArrowRows.Take(table.Schema, inputs, CollectionsMarshal.AsSpan(picks));
+    }
+
+    /// <summary>
+    /// Orders one symbol's slices by their first key and says whether each ends before the next begins (no key of one
+    /// lies within another's), so that their rows one slice after another are in key order with no ties.
+    /// </summary>
+    private static bool InKeyOrder(TableDefinition table, List<RecordBatch> inputs, List<(int Input, int Start, int Count)> slices)
+    {
+        // Insertion sort: a symbol has a slice in each of a few inputs.
+        for (var a = 1; a < slices.Count; a++)
+        {
+            var slice = slices[a];
+            var b = a - 1;
+            while (b >= 0 && UpsertMerge.CompareKeys(table, inputs[slices[b].Input], slices[b].Start, inputs[slice.Input], slice.Start) > 0)
+            {
+                slices[b + 1] = slices[b];
+                b--;
+            }
+            slices[b + 1] = slice;
+        }
+        for (var a = 1; a < slices.Count; a++)
+        {
+            var (prev, start, count) = slices[a - 1];
+            if (UpsertMerge.CompareKeys(table, inputs[prev], start + count - 1, inputs[slices[a].Input], slices[a].Start) >= 0)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 }
