@@ -19,8 +19,9 @@ public sealed partial class LakeStore
     private readonly SemaphoreSlim _maintenanceGate = new(1, 1);
 
     /// <summary>
-    /// One compaction pass (docs/decisions.md D35): merges each band's small files, and files so overlapping that a
-    /// symbol's rows are spread over too many, into files of about 128K rows cut by symbol. Rows are unchanged (one
+    /// One compaction pass (docs/decisions.md D35, D52): merges files by tier, four of about one size (small files) or of
+    /// one run length (full files holding the same symbols) at a time, and a closed band's files into files of the
+    /// band, into files of about 128K rows cut by symbol; plans again after a round that merged. Rows are unchanged (one
     /// commit per merge, operation <c>compact</c>); takes no writer lock while it reads and encodes. One pass at a time.
     /// </summary>
     public CompactionResult Compact(TableDefinition? table = null, CancellationToken cancellationToken = default) =>

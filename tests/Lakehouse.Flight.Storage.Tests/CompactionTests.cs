@@ -23,6 +23,12 @@ public sealed class CompactionTests : IDisposable
         for (var k = 0; k < 5; k++)
         {
             await store.UpsertAsync(TestBars.Generate(symbols.Where((_, i) => i % 5 == k), new DateOnly(2024, 1, 1), new DateOnly(2024, 12, 31)));
+            if (k == 3)
+            {
+                // Four files of one tier whose names' ranges overlap but that share no symbol: a point read opens one
+                // of them, so they stay (a merge would not make the next tier, only rewrite the band).
+                Assert.Equal(0, (await store.CompactAsync(PriceTables.Silver)).FilesIn);
+            }
         }
         var before = BatchDump.Rows(store.Read(TableQuery.Create()));
         Assert.Equal(5, store.Metadata.Current.Table(PriceTables.Silver).Files.Count);
@@ -143,29 +149,75 @@ public sealed class CompactionTests : IDisposable
     }
 
     [Theory]
-    [InlineData(20_000, 4)]
-    [InlineData(500, 4)]
-    public void AYearOfDailyAppends_RewritesEachRowOncePerTier_AndASymbolLiesInFewFilesOfTheBand(int symbols, int tiers)
+    [InlineData(20_000, 3.5, 12)]
+    [InlineData(500, 3.5, 12)]
+    public void TwoTradingYearsOfDailyAppends_RewriteEachRowAFewTimes_AndTheClosedYearEndsInFilesOfAYear(int symbols, double maxPerRow, int maxDepth)
     {
-        // The planner alone over a year of daily files, merges simulated as the compactor makes them (rows per symbol
-        // summed, cut by symbol into files of ~128K rows). Merging every overlapping file of the band once a symbol lay
-        // in more than four rewrote a 20,000-symbol year's band every few weeks (21 rows written per row appended, the
-        // `compaction` harness); merging every small file once there were four rewrote a 500-symbol lake's growing one
-        // every few days (13 per row).
+        // The planner alone over two trading years of 252 daily files, merges simulated as the compactor makes them
+        // (rows per symbol summed, cut by symbol into files of ~128K rows). Merging every overlapping file of the band
+        // once a symbol lay in more than four rewrote a 20,000-symbol year's band every few weeks (21 rows written per
+        // row appended, the `compaction` harness); merging every small file once there were four rewrote a 500-symbol
+        // lake's growing one every few days (13 per row).
         var sim = new PlanSimulation(symbols);
         var deepest = 0;
-        for (var d = 0; d < 260; d++)
+        for (var d = 0; d < 2 * 252; d++)
         {
-            sim.Append(d);
+            var band = d < 252 ? 2024 : 2025;
+            sim.Append(d, band);
             sim.CompactOnce();
-            deepest = Math.Max(deepest, sim.MaxDepth());
+            deepest = Math.Max(deepest, sim.MaxDepth(band));
+            if (d == 251)
+            {
+                // 252 = 3 x 64 + 3 x 16 + 3 x 4: the open year's tiers are three deep each (and three small files at
+                // most), and stay so while it is newest.
+                Assert.InRange(sim.MaxDepth(2024), 7, maxDepth);
+            }
         }
-        Assert.Equal(260L * symbols, sim.Files.Sum(f => f.Rows));
-        // 20,000 symbols: a day's file, then files of 4, 16, 64 and 256 days. 500 symbols: files of 2,000, 8,000,
-        // 32,000 rows, then the year's (~128K). At most 3 files of each tier, plus the newest day's.
-        Assert.True(sim.Rewritten <= tiers * sim.Appended, $"{sim.Rewritten:N0} rows rewritten for {sim.Appended:N0} appended");
-        Assert.True(sim.Rewritten >= (tiers - 1) * sim.Appended, $"{sim.Rewritten:N0} rows rewritten for {sim.Appended:N0} appended");
-        Assert.InRange(deepest, 4, (3 * tiers) + 1);
+        // The first year, closed by the second's first day: files of the whole year, cut by symbol, one deep.
+        Assert.Equal(1, sim.MaxDepth(2024));
+        Assert.All(sim.Files.Where(f => f.Band == 2024), f => Assert.Equal(252, f.Rows / f.Symbols));
+        Assert.Equal(252L * symbols, sim.Files.Where(f => f.Band == 2024).Sum(f => f.Rows));
+        Assert.Equal(2 * 252L * symbols, sim.Files.Sum(f => f.Rows));
+        var perRow = (double)sim.Rewritten / sim.Appended;
+        Assert.True(perRow is >= 2.5 && perRow <= maxPerRow, $"{sim.Rewritten:N0} rows rewritten for {sim.Appended:N0} appended ({perRow:F2} per row)");
+        Assert.InRange(deepest, 4, maxDepth);
+    }
+
+    [Fact]
+    public async Task AYearsLastSmallFiles_MergeOnceTheNextYearBegins()
+    {
+        var symbols = Enumerable.Range(0, 500).Select(i => "C" + i.ToString("D3", CultureInfo.InvariantCulture)).ToArray();
+        var store = _lake.Open(cacheBytes: 0);
+        // The last three trading days of 2024: three small files of one size tier, too few to merge while 2024 is newest.
+        DateOnly[] days = [new(2024, 12, 27), new(2024, 12, 30), new(2024, 12, 31)];
+        foreach (var day in days)
+        {
+            await store.UpsertAsync(TestBars.Generate(symbols, day, day));
+            Assert.Equal(0, (await store.CompactAsync(PriceTables.Silver)).FilesIn);
+        }
+        var december = Silver(store);
+        Assert.Equal(3, december.Count);
+
+        // The first day of 2025 closes 2024: its files merge into one; 2025's first file stays alone.
+        await store.UpsertAsync(TestBars.Generate(symbols, new DateOnly(2025, 1, 2), new DateOnly(2025, 1, 2)));
+        Assert.Equal(3, (await store.CompactAsync(PriceTables.Silver)).FilesIn);
+        var files = Silver(store);
+        var closed = Assert.Single(files, f => f.Band == 2024);
+        Assert.Equal((1500, 500), (closed.Rows, closed.Symbols));
+        Assert.Equal((Day(days[0]), Day(days[^1])), (closed.MinDay, closed.MaxDay));
+        Assert.Single(files, f => f.Band == 2025);
+        Assert.Equal(2000, LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
+        Assert.Equal(0, (await store.CompactAsync(PriceTables.Silver)).FilesIn);
+
+        // A backfill of two symbols no file holds lands two small files in the closed year: the year's small files
+        // merge together (the two and December's).
+        await store.UpsertAsync(TestBars.Generate(["A1"], new DateOnly(2024, 6, 3), new DateOnly(2024, 6, 3)));
+        await store.UpsertAsync(TestBars.Generate(["Z9"], new DateOnly(2024, 6, 3), new DateOnly(2024, 6, 3)));
+        Assert.Equal(3, (await store.CompactAsync(PriceTables.Silver)).FilesIn);
+        var year = Assert.Single(Silver(store), f => f.Band == 2024);
+        Assert.Equal((1502, 502, "A1", "Z9"), (year.Rows, year.Symbols, year.MinSymbol, year.MaxSymbol));
+        Assert.Equal(2002, LakeFolder.Bars(_lake.Dir, PriceTables.Silver).Count);
+        Assert.Equal(0, (await store.CompactAsync(PriceTables.Silver)).FilesIn);
     }
 
     [Fact]
@@ -176,8 +228,9 @@ public sealed class CompactionTests : IDisposable
             TestBars.Bar(symbol, new DateOnly(2024, 1, day)) with { IngestedAt = ingested ?? t1 };
         // X interleaves across A and B (days 1, 3 and 2, 3: a tie on day 3, landed later in A); Y is day-disjoint
         // across A and C, given in C first; Z lies in B alone.
-        PriceBar[] a = [Bar("X", 1), Bar("X", 3, t1.AddHours(2)), Bar("Y", 1)];
-        PriceBar[] b = [Bar("X", 2), Bar("X", 3, t1.AddHours(1)), Bar("Z", 5)];
+        // W's runs meet at one key: A's last (day 2, landed later) is B's first (day 2, landed earlier).
+        PriceBar[] a = [Bar("W", 1), Bar("W", 2, t1.AddHours(2)), Bar("X", 1), Bar("X", 3, t1.AddHours(2)), Bar("Y", 1)];
+        PriceBar[] b = [Bar("W", 2, t1.AddHours(1)), Bar("W", 3), Bar("X", 2), Bar("X", 3, t1.AddHours(1)), Bar("Z", 5)];
         PriceBar[] c = [Bar("Y", 2), Bar("Y", 3)];
         var merged = Compactor.Merge(PriceTables.Silver, [PriceBarBatches.ToBatch(c), PriceBarBatches.ToBatch(a), PriceBarBatches.ToBatch(b)]);
 
@@ -185,6 +238,8 @@ public sealed class CompactionTests : IDisposable
         Assert.Equal(BatchDump.Rows([PriceBarBatches.ToBatch(expected)]), BatchDump.Rows([merged]));
         var x3 = PriceBarBatches.ToBars(merged).Where(x => x.Symbol == "X" && x.Date.Day == 3).Select(x => x.IngestedAt).ToArray();
         Assert.Equal([t1.AddHours(1), t1.AddHours(2)], x3);
+        var w2 = PriceBarBatches.ToBars(merged).Where(x => x.Symbol == "W" && x.Date.Day == 2).Select(x => x.IngestedAt).ToArray();
+        Assert.Equal([t1.AddHours(1), t1.AddHours(2)], w2);
     }
 
     [Theory]
@@ -259,9 +314,9 @@ public sealed class CompactionTests : IDisposable
 
         public long Rewritten { get; private set; }
 
-        public void Append(int day)
+        public void Append(int day, int band = 2024)
         {
-            Files.Add(Make(0, symbols - 1, 1, day, day));
+            Files.Add(Make(0, symbols - 1, 1, day, day, band));
             Appended += symbols;
         }
 
@@ -292,6 +347,7 @@ public sealed class CompactionTests : IDisposable
                 }
                 var minDay = set.Min(f => f.MinDay);
                 var maxDay = set.Max(f => f.MaxDay);
+                var band = set[0].Band;
                 var total = perSymbol.Sum();
                 Rewritten += total;
                 // Chunks as FileSizing.Chunks cuts them: ~TargetRows, forward to a symbol boundary, a short tail joined.
@@ -320,7 +376,7 @@ public sealed class CompactionTests : IDisposable
                         }
                     }
                     // Simulated inputs hold one run length over a range, so the chunk's rows per symbol is uniform.
-                    Files.Add(Make(start, s - 1, (int)(rows / (s - start)), minDay, maxDay));
+                    Files.Add(Make(start, s - 1, (int)(rows / (s - start)), minDay, maxDay, band));
                     remaining -= rows;
                     start = s;
                 }
@@ -329,10 +385,10 @@ public sealed class CompactionTests : IDisposable
         }
 
         /// <summary>The most files of the band any one symbol lies in.</summary>
-        public int MaxDepth()
+        public int MaxDepth(int band = 2024)
         {
             var depth = new int[symbols + 1];
-            foreach (var f in Files)
+            foreach (var f in Files.Where(f => f.Band == band))
             {
                 var (first, last, _) = _shape[f.Name];
                 depth[first]++;
@@ -347,12 +403,12 @@ public sealed class CompactionTests : IDisposable
             return max;
         }
 
-        private DataFile Make(int first, int last, int perSymbol, int minDay, int maxDay)
+        private DataFile Make(int first, int last, int perSymbol, int minDay, int maxDay, int band)
         {
             var file = new DataFile
             {
-                Name = $"2024-{_next++:x16}.parquet",
-                Band = 2024,
+                Name = $"{band}-{_next++:x16}.parquet",
+                Band = band,
                 Rows = (long)(last - first + 1) * perSymbol,
                 MinSymbol = "S" + first.ToString("D5", CultureInfo.InvariantCulture),
                 MaxSymbol = "S" + last.ToString("D5", CultureInfo.InvariantCulture),

@@ -161,24 +161,56 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
 
     /// <summary>
     /// The sets of files to merge, per source and band, tiered so that a row is rewritten a few times in its life, not
-    /// once per merge (docs/decisions.md D52). Small files (under <see cref="FileSizing.SmallRows"/>) merge when
-    /// <see cref="MergeFactor"/> of them are of about the same size or smaller (sizes in powers of 4), or when they
-    /// make a full file together. Full files merge with files of the same <em>run tier</em> (rows per symbol in powers
-    /// of 4: a day of every symbol, four days, sixteen, ...) once <see cref="MergeFactor"/> of that tier overlap in
-    /// symbols: four days' files become a file of sixteen, not the band's whole year again. A symbol's rows of a band
-    /// then lie in at most a few files per tier; should they still lie in more than <see cref="MaxDepth"/>, the
-    /// overlapping files merge whole (the rule before tiers, as a bound).
+    /// once per merge (docs/decisions.md D52). In the newest band of a table (or source): small files (under
+    /// <see cref="FileSizing.SmallRows"/>) merge when <see cref="MergeFactor"/> of them are of about the same size or
+    /// smaller (sizes in powers of 4), or when they make a full file together; full files merge with files of the same
+    /// <em>run tier</em> (rows per symbol in powers of 4: a day of every symbol, four days, sixteen, ...) once
+    /// <see cref="MergeFactor"/> of that tier hold the same symbols, or their symbol ranges overlap deeper than that
+    /// (D35's rule, within a tier). Four files of four days become files of sixteen, not the band's whole year again.
+    /// Should a cluster still be more than <see cref="MaxDepth"/> deep, whatever its tiers, it merges whole. A band
+    /// older than the newest is closed: its files that share symbols merge into files of the whole band, once.
     /// </summary>
     internal static List<List<DataFile>> Plan(TableState state)
     {
         var sets = new List<List<DataFile>>();
+        // Clusters whose merge depends on how many of their files hold one symbol (not only their names' ranges):
+        // decided together below, from the index.
+        var candidates = new List<(List<DataFile> Cluster, int Need, int Closed)>();
+        // The small files of each closed band not yet in a set.
+        var closedSmall = new List<HashSet<DataFile>>();
         var hotDays = state.Definition.HotDays;
+        var newestBand = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var f in state.Files.Values)
+        {
+            var source = f.Source ?? "";
+            newestBand[source] = Math.Max(newestBand.GetValueOrDefault(source, int.MinValue), f.Band);
+        }
         foreach (var group in state.Files.Values.GroupBy(f => (f.Source, f.Band)))
         {
+            if (group.Key.Band < newestBand[group.Key.Source ?? ""])
+            {
+                // A closed band: no new day will land in it, so its tiers merge down into files of the whole band:
+                // each cluster whose files hold the same symbols, small files included; then the small files left
+                // (of symbols no other file holds) together.
+                var closed = closedSmall.Count;
+                closedSmall.Add([.. group.Where(f => f.Rows < FileSizing.SmallRows)]);
+                foreach (var cluster in Clusters(BySymbol(group)))
+                {
+                    if (cluster.Count > 1 && Depth(cluster) > MergeFactor)
+                    {
+                        sets.Add(cluster);
+                        closedSmall[closed].ExceptWith(cluster);
+                    }
+                    else if (cluster.Count > 1)
+                    {
+                        candidates.Add((cluster, 2, closed));
+                    }
+                }
+                continue;
+            }
             // A band's small files of its newest days stay as they are while those rows still change (HotDays).
             var newest = group.Max(f => f.MaxDay);
-            var all = group.Where(f => hotDays == 0 || f.Rows >= FileSizing.SmallRows || f.MinDay <= newest - hotDays)
-                .OrderBy(f => f.MinSymbol, StringComparer.Ordinal).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
+            var all = BySymbol(group.Where(f => hotDays == 0 || f.Rows >= FileSizing.SmallRows || f.MinDay <= newest - hotDays));
             var small = all.Where(f => f.Rows < FileSizing.SmallRows).ToList();
             if (small.Count >= 2 && small.Sum(f => f.Rows) >= FileSizing.TargetRows)
             {
@@ -202,14 +234,91 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
             {
                 foreach (var cluster in Clusters([.. tier]))
                 {
-                    if (cluster.Count > 1 && Depth(cluster) >= MergeFactor)
+                    var depth = cluster.Count > 1 ? Depth(cluster) : 1;
+                    if (depth > MergeFactor)
                     {
                         sets.Add(cluster);
+                    }
+                    else if (depth == MergeFactor)
+                    {
+                        // Four files whose names' ranges interleave (chunks of an ingest) merge at five, as before;
+                        // four that hold the same symbols (days of every symbol) make the next tier now.
+                        candidates.Add((cluster, MergeFactor, -1));
                     }
                 }
             }
         }
+        if (candidates.Count > 0)
+        {
+            var shared = SharedDepths(state, [.. candidates.Select(c => c.Cluster)]);
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                if (shared[i] >= candidates[i].Need)
+                {
+                    sets.Add(candidates[i].Cluster);
+                    if (candidates[i].Closed >= 0)
+                    {
+                        closedSmall[candidates[i].Closed].ExceptWith(candidates[i].Cluster);
+                    }
+                }
+            }
+        }
+        foreach (var small in closedSmall)
+        {
+            if (small.Count >= 2)
+            {
+                sets.Add(BySymbol(small));
+            }
+        }
         return sets;
+    }
+
+    private static List<DataFile> BySymbol(IEnumerable<DataFile> files) =>
+        [.. files.OrderBy(f => f.MinSymbol, StringComparer.Ordinal).ThenBy(f => f.Name, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// For each cluster, the most of its files any one symbol has rows in, from the state's index (one pass over every
+    /// symbol's runs); without an index (a state not yet indexed), the depth of the files' symbol ranges.
+    /// </summary>
+    private static int[] SharedDepths(TableState state, List<List<DataFile>> clusters)
+    {
+        var depths = new int[clusters.Count];
+        if (state.Symbols is not { } index)
+        {
+            for (var c = 0; c < clusters.Count; c++)
+            {
+                depths[c] = Depth(clusters[c]);
+            }
+            return depths;
+        }
+        var clusterOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var c = 0; c < clusters.Count; c++)
+        {
+            foreach (var f in clusters[c])
+            {
+                clusterOf[f.Name] = c;
+            }
+        }
+        var count = new int[clusters.Count];
+        var symbolOf = new int[clusters.Count];
+        var symbol = 0;
+        foreach (var runs in index.Values)
+        {
+            symbol++;
+            foreach (var run in runs)
+            {
+                if (clusterOf.TryGetValue(run.File.Name, out var c))
+                {
+                    if (symbolOf[c] != symbol)
+                    {
+                        symbolOf[c] = symbol;
+                        count[c] = 0;
+                    }
+                    depths[c] = Math.Max(depths[c], ++count[c]);
+                }
+            }
+        }
+        return depths;
     }
 
     /// <summary>
@@ -229,7 +338,7 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
     /// <summary>A small file's size tier: 0 under 1,024 rows, then powers of 4 (1: 1,024-4,095 rows, 2: 4,096-16,383, ...).</summary>
     internal static int SizeTier(long rows) => Math.Max(0, PowerOf4(rows) - 4);
 
-    /// <summary>The tier of a full file by its rows per symbol (a day of every symbol: 0; a week: 1; a year: 4).</summary>
+    /// <summary>The tier of a full file by its rows per symbol (a day of every symbol: 0; four days: 1; sixteen: 2; sixty-four: 3; a trading year of ~252 days is still 3, a closed band's merge ends it).</summary>
     internal static int RunTier(DataFile file) => PowerOf4(file.Rows / Math.Max(1, file.Symbols));
 
     /// <summary>Whole powers of 4 in a count: 1-3 are 0, 4-15 are 1, 16-63 are 2, ...</summary>
@@ -315,6 +424,11 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
             }
             var first = picks.Count;
             var ordered = slices.Count == 1 || InKeyOrder(table, inputs, slices);
+            if (!ordered)
+            {
+                // Sorted below, ties in input order (InKeyOrder has reordered the slices by their first keys).
+                slices.Sort((x, y) => x.Input.CompareTo(y.Input));
+            }
             foreach (var (input, start, count) in slices)
             {
                 for (var r = start; r < start + count; r++)
