@@ -168,16 +168,16 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
     /// <see cref="MergeFactor"/> of that tier hold the same symbols, or their symbol ranges overlap deeper than that
     /// (D35's rule, within a tier). Four files of four days become files of sixteen, not the band's whole year again.
     /// Should a cluster still be more than <see cref="MaxDepth"/> deep, whatever its tiers, it merges whole. A band
-    /// older than the newest is closed: its files that share symbols merge into files of the whole band, once.
+    /// older than the newest is closed: with nothing due by tiers, a cluster of it in which a symbol lies in more than
+    /// 4 files merges into files of the whole band, once; failing that, its small files merge together.
     /// </summary>
     internal static List<List<DataFile>> Plan(TableState state)
     {
         var sets = new List<List<DataFile>>();
         // Clusters whose merge depends on how many of their files hold one symbol (not only their names' ranges):
-        // decided together below, from the index.
-        var candidates = new List<(List<DataFile> Cluster, int Need, int Closed)>();
-        // The small files of each closed band not yet in a set.
-        var closedSmall = new List<HashSet<DataFile>>();
+        // decided together below, from the index. Closing: the closed band's small files, merged together if no
+        // cluster of its band is.
+        var candidates = new List<(List<DataFile> Cluster, int Need, List<DataFile>? Closing)>();
         var hotDays = state.Definition.HotDays;
         var newestBand = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var f in state.Files.Values)
@@ -185,69 +185,34 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
             var source = f.Source ?? "";
             newestBand[source] = Math.Max(newestBand.GetValueOrDefault(source, int.MinValue), f.Band);
         }
+        var closing = new List<List<DataFile>>();
         foreach (var group in state.Files.Values.GroupBy(f => (f.Source, f.Band)))
         {
-            if (group.Key.Band < newestBand[group.Key.Source ?? ""])
-            {
-                // A closed band: no new day will land in it, so its tiers merge down into files of the whole band:
-                // each cluster whose files hold the same symbols, small files included; then the small files left
-                // (of symbols no other file holds) together.
-                var closed = closedSmall.Count;
-                closedSmall.Add([.. group.Where(f => f.Rows < FileSizing.SmallRows)]);
-                foreach (var cluster in Clusters(BySymbol(group)))
-                {
-                    if (cluster.Count > 1 && Depth(cluster) > MergeFactor)
-                    {
-                        sets.Add(cluster);
-                        closedSmall[closed].ExceptWith(cluster);
-                    }
-                    else if (cluster.Count > 1)
-                    {
-                        candidates.Add((cluster, 2, closed));
-                    }
-                }
-                continue;
-            }
-            // A band's small files of its newest days stay as they are while those rows still change (HotDays).
+            var closed = group.Key.Band < newestBand[group.Key.Source ?? ""];
+            // A band's small files of its newest days stay as they are while those rows still change (HotDays); a
+            // closed band's rows no longer do.
             var newest = group.Max(f => f.MaxDay);
-            var all = BySymbol(group.Where(f => hotDays == 0 || f.Rows >= FileSizing.SmallRows || f.MinDay <= newest - hotDays));
-            var small = all.Where(f => f.Rows < FileSizing.SmallRows).ToList();
-            if (small.Count >= 2 && small.Sum(f => f.Rows) >= FileSizing.TargetRows)
+            var all = BySymbol(group.Where(f => closed || hotDays == 0 || f.Rows >= FileSizing.SmallRows || f.MinDay <= newest - hotDays));
+            var before = sets.Count + candidates.Count;
+            PlanTiers(all, sets, candidates);
+            if (closed && sets.Count + candidates.Count == before)
             {
-                sets.Add(small);
-            }
-            else if (SmallOfATier(small) is { } merge)
-            {
-                sets.Add(merge);
-            }
-            var full = all.Where(f => f.Rows >= FileSizing.SmallRows).ToList();
-            var bounded = new HashSet<DataFile>();
-            foreach (var cluster in Clusters(full))
-            {
-                if (cluster.Count > 1 && Depth(cluster) > MaxDepth)
+                // A closed band with nothing due by tiers: no new day will land in it, so where a symbol lies in more
+                // than 4 of its files (small ones included: a year's tiers stop three deep each), the cluster merges
+                // into files of the whole band; failing that, its small files merge together. A year a few files deep
+                // stays: merging it would cost a copy kept as history for little.
+                var small = all.Where(f => f.Rows < FileSizing.SmallRows).ToList();
+                closing.Add(small);
+                foreach (var cluster in Clusters(all))
                 {
-                    sets.Add(cluster);
-                    bounded.UnionWith(cluster);
-                }
-            }
-            foreach (var tier in full.Where(f => !bounded.Contains(f)).GroupBy(RunTier))
-            {
-                foreach (var cluster in Clusters([.. tier]))
-                {
-                    var depth = cluster.Count > 1 ? Depth(cluster) : 1;
-                    if (depth > MergeFactor)
+                    if (cluster.Count > MergeFactor)
                     {
-                        sets.Add(cluster);
-                    }
-                    else if (depth == MergeFactor)
-                    {
-                        // Four files whose names' ranges interleave (chunks of an ingest) merge at five, as before;
-                        // four that hold the same symbols (days of every symbol) make the next tier now.
-                        candidates.Add((cluster, MergeFactor, -1));
+                        candidates.Add((cluster, MergeFactor + 1, small));
                     }
                 }
             }
         }
+        var merged = new HashSet<List<DataFile>>(ReferenceEqualityComparer.Instance);
         if (candidates.Count > 0)
         {
             var shared = SharedDepths(state, [.. candidates.Select(c => c.Cluster)]);
@@ -256,21 +221,62 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
                 if (shared[i] >= candidates[i].Need)
                 {
                     sets.Add(candidates[i].Cluster);
-                    if (candidates[i].Closed >= 0)
+                    if (candidates[i].Closing is { } small)
                     {
-                        closedSmall[candidates[i].Closed].ExceptWith(candidates[i].Cluster);
+                        merged.Add(small);
                     }
                 }
             }
         }
-        foreach (var small in closedSmall)
+        foreach (var small in closing)
         {
-            if (small.Count >= 2)
+            if (small.Count >= 2 && !merged.Contains(small))
             {
-                sets.Add(BySymbol(small));
+                sets.Add(small);
             }
         }
         return sets;
+    }
+
+    /// <summary>One band's merges by tier: its small files by size, its full files by run tier, and the 16-deep bound.</summary>
+    private static void PlanTiers(List<DataFile> all, List<List<DataFile>> sets, List<(List<DataFile> Cluster, int Need, List<DataFile>? Closing)> candidates)
+    {
+        var small = all.Where(f => f.Rows < FileSizing.SmallRows).ToList();
+        if (small.Count >= 2 && small.Sum(f => f.Rows) >= FileSizing.TargetRows)
+        {
+            sets.Add(small);
+        }
+        else if (SmallOfATier(small) is { } merge)
+        {
+            sets.Add(merge);
+        }
+        var full = all.Where(f => f.Rows >= FileSizing.SmallRows).ToList();
+        var bounded = new HashSet<DataFile>();
+        foreach (var cluster in Clusters(full))
+        {
+            if (cluster.Count > 1 && Depth(cluster) > MaxDepth)
+            {
+                sets.Add(cluster);
+                bounded.UnionWith(cluster);
+            }
+        }
+        foreach (var tier in full.Where(f => !bounded.Contains(f)).GroupBy(RunTier))
+        {
+            foreach (var cluster in Clusters([.. tier]))
+            {
+                var depth = cluster.Count > 1 ? Depth(cluster) : 1;
+                if (depth > MergeFactor)
+                {
+                    sets.Add(cluster);
+                }
+                else if (depth == MergeFactor)
+                {
+                    // Four files whose names' ranges interleave (chunks of an ingest) merge at five, as before; four
+                    // that hold the same symbols (days of every symbol) make the next tier now.
+                    candidates.Add((cluster, MergeFactor, null));
+                }
+            }
+        }
     }
 
     private static List<DataFile> BySymbol(IEnumerable<DataFile> files) =>
