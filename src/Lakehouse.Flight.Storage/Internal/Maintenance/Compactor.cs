@@ -205,7 +205,9 @@ internal sealed class Compactor(TableCatalog catalog, LakeMetadata metadata, Fil
                 closing.Add(small);
                 foreach (var cluster in Clusters(all))
                 {
-                    if (cluster.Count > MergeFactor)
+                    // A symbol lies in no more files than the ranges overlap: only clusters deeper than 4 by their
+                    // ranges need the index's count (so a pass over old years of ingest chunks does not sweep it).
+                    if (cluster.Count > MergeFactor && Depth(cluster) > MergeFactor)
                     {
                         candidates.Add((cluster, MergeFactor + 1, small));
                     }
